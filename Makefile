@@ -1,0 +1,116 @@
+# Vantage build.  `make` builds every binary into bin/; see README.md.
+#
+#   make              binaries in bin/
+#   make SANITIZE=1   ASan+UBSan build in build-asan/ (binaries in build-asan/bin/)
+#   make check        dependencies, both builds, the whole test suite
+#   make demo         the whole system in the lab
+#   make bench        performance figures beside their references
+#   make fuzz         libFuzzer targets (clang) in build-fuzz/
+
+CC      ?= cc
+PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbz2 -lz -lcrypto -lpthread -lm
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+           -Wvla -Wno-unused-parameter -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS)
+LDFLAGS ?=
+
+ifeq ($(SANITIZE),1)
+BUILD   := build-asan
+BINDIR  := build-asan/bin
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   := build
+BINDIR  := bin
+endif
+
+SRCDIRS := common proto storage controller probe
+# Every .c that is not a main.c goes into one static library; each main.c
+# is a binary named after its folder (DESIGN.md, "Processes").
+LIBSRC  := $(shell find $(SRCDIRS) -name '*.c' ! -name main.c 2>/dev/null | sort)
+MAINS   := $(shell find $(SRCDIRS) -name main.c 2>/dev/null | sort)
+LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libvantage.a
+
+binname = $(if $(filter controller/cli/,$(dir $(1))),vantage,$(if $(filter probe/,$(dir $(1))),vantage-probe,vantage-$(notdir $(patsubst %/,%,$(dir $(1))))))
+BINS    := $(foreach m,$(MAINS),$(BINDIR)/$(call binname,$(m)))
+
+UNITSRC := $(wildcard tests/unit/test_*.c)
+UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAYBIN := $(FUZZSRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
+TESTHELPSRC := $(wildcard tests/helpers/*.c)
+TESTHELPBIN := $(TESTHELPSRC:tests/helpers/%.c=$(BUILD)/tests/%)
+
+.PHONY: all tests check demo bench fuzz clean deps
+all: $(BINS) tests
+
+tests: $(UNITBIN) $(REPLAYBIN) $(TESTHELPBIN)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+define bin_rule
+$(BINDIR)/$(call binname,$(1)): $(BUILD)/$(1:.c=.o) $(LIB)
+	@mkdir -p $$(dir $$@)
+	@echo "  LD    $$@"
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIB) $$(PKG_LIBS)
+endef
+$(foreach m,$(MAINS),$(eval $(call bin_rule,$(m))))
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+# libFuzzer builds (clang), for running the fuzzers for real.
+FUZZCFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+fuzz:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZSRC); do n=$$(basename $$f .c); \
+	  echo "  FUZZ $$n"; \
+	  clang $(FUZZCFLAGS) -o build-fuzz/$$n $$f $(LIBSRC) $(PKG_LIBS) || exit 1; done
+
+deps:
+	@scripts/deps
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SANITIZE=1 all
+	tests/run.sh
+
+demo: deps all
+	scripts/demo
+
+bench: deps all
+	tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz bin
+
+-include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d)

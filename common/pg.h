@@ -1,0 +1,38 @@
+/* pg.h - PostgreSQL helpers around libpq.
+ *
+ * Errors come back as VT_EDB with the server's message copied into the
+ * caller's errbuf (never logged here). */
+#ifndef VT_PG_H
+#define VT_PG_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+#include "err.h"
+
+/* Connects (blocking) to conninfo.  On failure *out is NULL and errbuf
+ * holds libpq's reason. */
+int vt_pg_connect(const char *conninfo, PGconn **out, char *errbuf,
+		  size_t errlen) VT_WUR;
+
+/* Runs one statement with text parameters.  On success *res (when res is
+ * not NULL) holds the result, which the caller PQclear()s.  Any status other
+ * than COMMAND_OK or TUPLES_OK is VT_EDB. */
+int vt_pg_exec(PGconn *c, PGresult **res, char *errbuf, size_t errlen,
+	       const char *sql, int nparams, const char *const *params) VT_WUR;
+
+/* Runs SQL text (one or more statements, no parameters), no result wanted. */
+int vt_pg_cmd(PGconn *c, const char *sql, char *errbuf, size_t errlen) VT_WUR;
+
+/* Runs a best-effort statement (ROLLBACK, unlock); errors are ignored. */
+void vt_pg_try(PGconn *c, const char *sql);
+
+/* True when the connection is gone (so the caller should reconnect). */
+int vt_pg_broken(PGconn *c);
+
+/* Applies every storage/migrations/NNN_*.sql file in dir that is not yet
+ * recorded in schema_migrations, in order, each in its own transaction.
+ * *applied counts the files applied now. */
+int vt_pg_migrate(PGconn *c, const char *dir, int *applied, char *errbuf,
+		  size_t errlen) VT_WUR;
+
+#endif

@@ -1,0 +1,36 @@
+/* cli.h - the `vantage` command-line tool: one function per command.
+ *
+ * Each command gets argc/argv starting at its own name (argv[0] is the
+ * command, e.g. "add" for `vantage probe add`) and the database conninfo
+ * (from --db or VANTAGE_DB, may be NULL).  It returns the process exit
+ * status: 0 success, 1 failure, 2 usage error.  Commands print their own
+ * errors to stderr as "vantage: ...". */
+#ifndef VT_CLI_H
+#define VT_CLI_H
+
+#include <libpq-fe.h>
+
+struct cli_ctx {
+	const char *db;          /* conninfo, or NULL */
+	const char *top;         /* the checkout (for storage/migrations) */
+};
+
+typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);
+
+struct cli_cmd {
+	const char *group;       /* "probe", "db", ... */
+	const char *name;        /* "add", "list", ...; NULL: the group alone */
+	cli_fn fn;
+	const char *usage;       /* one line: arguments */
+	const char *help;        /* one line: what it does */
+};
+
+/* Connects to the database or prints why not; returns NULL on failure. */
+PGconn *cli_db(struct cli_ctx *ctx);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cli_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
+int cli_probe_add(struct cli_ctx *ctx, int argc, char **argv);
+int cli_probe_list(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

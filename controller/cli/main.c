@@ -1,0 +1,152 @@
+/* vantage - the operator and researcher command-line tool. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/pg.h"
+#include "controller/cli/cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "db", "migrate", cli_db_migrate, "[--dir DIR]",
+	  "apply the schema migrations that are not applied yet" },
+	{ "probe", "add", cli_probe_add,
+	  "--pubkey FILE [--tags a,b] [--anchor] [--virtual] [--country CC] "
+	  "[--asn N] [--location LAT,LON] [--description TEXT]",
+	  "register a probe by its SSH public key; prints its id" },
+	{ "probe", "list", cli_probe_list, "", "list the probes" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vantage [--db CONNINFO] COMMAND [ARGS]\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %s %s %s\n      %s\n", commands[i].group,
+			commands[i].name ? commands[i].name : "",
+			commands[i].usage, commands[i].help);
+	fprintf(f, "\nThe database is --db CONNINFO or $VANTAGE_DB (a libpq "
+		   "connection string).\n");
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vantage: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+PGconn *cli_db(struct cli_ctx *ctx)
+{
+	char err[512];
+	PGconn *c;
+
+	if (vt_pg_connect(ctx->db, &c, err, sizeof err) < 0) {
+		cli_error("database: %s", err);
+		return NULL;
+	}
+	return c;
+}
+
+static char *find_top(const char *argv0)
+{
+	/* The checkout is the folder above bin/ (or build-asan/bin/). */
+	char path[4096], *p;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+
+	(void)argv0;
+	if (n <= 0)
+		return strdup(".");
+	path[n] = '\0';
+	for (int up = 0; up < 3; up++) {
+		char probe[4200];
+
+		if (!(p = strrchr(path, '/')))
+			break;
+		*p = '\0';
+		snprintf(probe, sizeof probe, "%s/storage/migrations", path);
+		if (access(probe, R_OK) == 0)
+			return strdup(path);
+	}
+	return strdup(".");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_ctx ctx = { 0 };
+	const char *db = NULL;
+	char *top;
+	int c, rc;
+
+	/* --db may stand anywhere on the line: take it out first. */
+	for (int i = 1, j = 1; i <= argc; i++) {
+		if (i < argc && !strcmp(argv[i], "--db") && i + 1 < argc) {
+			db = argv[++i];
+			continue;
+		}
+		if (i < argc && !strncmp(argv[i], "--db=", 5)) {
+			db = argv[i] + 5;
+			continue;
+		}
+		argv[j++] = argv[i];
+		if (i == argc)
+			argc = j - 1;
+	}
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	ctx.db = vt_conf_db(db);
+	top = find_top(argv[0]);
+	ctx.top = top;
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		const struct cli_cmd *cmd = &commands[i];
+
+		if (strcmp(argv[optind], cmd->group))
+			continue;
+		if (cmd->name && (optind + 1 >= argc ||
+				  strcmp(argv[optind + 1], cmd->name)))
+			continue;
+		if (!cmd->name) {
+			rc = cmd->fn(&ctx, argc - optind, argv + optind);
+		} else {
+			int sub = optind + 1;
+
+			if (sub + 1 < argc && (!strcmp(argv[sub + 1], "--help") ||
+					       !strcmp(argv[sub + 1], "-h"))) {
+				printf("usage: vantage %s %s %s\n  %s\n",
+				       cmd->group, cmd->name, cmd->usage, cmd->help);
+				free(top);
+				return 0;
+			}
+			optind = 0; /* reset getopt for the command */
+			rc = cmd->fn(&ctx, argc - sub, argv + sub);
+		}
+		free(top);
+		return rc;
+	}
+	cli_error("unknown command '%s%s%s' (see vantage --help)", argv[optind],
+		  optind + 1 < argc ? " " : "",
+		  optind + 1 < argc ? argv[optind + 1] : "");
+	free(top);
+	return 2;
+}

@@ -48,6 +48,7 @@ TESTHELPSRC := $(wildcard tests/helpers/*.c)
 TESTHELPBIN := $(TESTHELPSRC:tests/helpers/%.c=$(BUILD)/tests/%)
 
 .PHONY: all tests check demo bench fuzz clean deps
+.SECONDARY:
 all: $(BINS) tests
 
 tests: $(UNITBIN) $(REPLAYBIN) $(TESTHELPBIN)

@@ -1,0 +1,186 @@
+/* Unit tests of common/: buffers, cursor, config, error table, event loop. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/conf.h"
+#include "common/err.h"
+#include "common/evloop.h"
+#include "tests/unit/check.h"
+
+static void test_buf(void)
+{
+	struct vt_buf b;
+	char *s;
+	size_t n;
+
+	vt_buf_init(&b, 10);
+	CHECK_INT(vt_buf_adds(&b, "hello"), VT_OK);
+	CHECK_INT(vt_buf_addf(&b, "%d", 1234), VT_OK);
+	CHECK_STR(b.data, "hello1234");
+	CHECK_INT(vt_buf_adds(&b, "xy"), VT_ETOOBIG);   /* cap holds */
+	CHECK_STR(b.data, "hello1234");                 /* unchanged */
+	CHECK_INT(vt_buf_addc(&b, '!'), VT_OK);
+	CHECK_INT(b.len, 10);
+	vt_buf_consume(&b, 5);
+	CHECK_STR(b.data, "1234!");
+	vt_buf_consume(&b, 100);
+	CHECK_INT(b.len, 0);
+	CHECK_STR(b.data, "");
+	CHECK_INT(vt_buf_addf(&b, "%s", "0123456789A"), VT_ETOOBIG);
+	s = vt_buf_take(&b, &n);
+	CHECK(s != NULL && n == 0);
+	free(s);
+	vt_buf_free(&b);
+	vt_buf_free(NULL);
+
+	vt_buf_init(&b, 0);
+	{
+		int bad = 0;
+
+		for (int i = 0; i < 10000; i++)
+			bad += vt_buf_add(&b, "abcdefgh", 8) != VT_OK;
+		CHECK_INT(bad, 0);
+	}
+	CHECK_INT(b.len, 80000);
+	vt_buf_free(&b);
+}
+
+static void test_cur(void)
+{
+	static const char text[] = "one\r\ntwo\n\nlast";
+	static const uint8_t bin[] = { 1, 0x02, 0x03, 0, 0, 1, 0 };
+	struct vt_cur c;
+	const char *l;
+	const uint8_t *p;
+	size_t n;
+
+	vt_cur_init(&c, text, strlen(text));
+	CHECK_INT(vt_cur_line(&c, &l, &n), 1);
+	CHECK(n == 3 && !memcmp(l, "one", 3));
+	CHECK_INT(vt_cur_line(&c, &l, &n), 1);
+	CHECK(n == 3 && !memcmp(l, "two", 3));
+	CHECK_INT(vt_cur_line(&c, &l, &n), 1);
+	CHECK_INT(n, 0);
+	CHECK_INT(vt_cur_line(&c, &l, &n), 1);
+	CHECK(n == 4 && !memcmp(l, "last", 4));
+	CHECK_INT(vt_cur_line(&c, &l, &n), 0);
+
+	vt_cur_init(&c, bin, sizeof bin);
+	CHECK_INT(vt_cur_u8(&c), 1);
+	CHECK_INT(vt_cur_u16(&c), 0x0203);
+	CHECK_INT(vt_cur_u32(&c), 0x00000100);
+	CHECK_INT(c.err, 0);
+	CHECK_INT(vt_cur_u16(&c), 0);            /* short: error sticks */
+	CHECK_INT(c.err, VT_EPARSE);
+	CHECK_INT(vt_cur_u8(&c), 0);
+	CHECK_INT(vt_cur_bytes(&c, 1, &p), VT_EPARSE);
+	CHECK_INT(vt_cur_left(&c), 0);
+}
+
+static void test_conf(void)
+{
+	static const char good[] = "# comment\n  db = host=x port=1 \n\nport=22 # trailing\n";
+	static const char bad[] = "ok = 1\nnot a pair\n";
+	struct vt_conf *c = NULL;
+	char err[128] = "";
+	long v;
+
+	CHECK_INT(vt_conf_parse("t", good, strlen(good), &c, err, sizeof err), VT_OK);
+	CHECK_STR(vt_conf_get(c, "db", NULL), "host=x port=1");
+	CHECK_INT(vt_conf_int(c, "port", 0, 1, 65535, &v), VT_OK);
+	CHECK_INT(v, 22);
+	CHECK_INT(vt_conf_int(c, "db", 0, 1, 65535, &v), VT_EPARSE);
+	CHECK_INT(vt_conf_int(c, "absent", 7, 1, 65535, &v), VT_OK);
+	CHECK_INT(v, 7);
+	CHECK_INT(vt_conf_set(c, "port", "23"), VT_OK);
+	CHECK_STR(vt_conf_get(c, "port", NULL), "23");
+	vt_conf_free(c);
+	c = NULL;
+	CHECK_INT(vt_conf_parse("f.conf", bad, strlen(bad), &c, err, sizeof err),
+		  VT_EPARSE);
+	CHECK(c == NULL);
+	CHECK(strstr(err, "f.conf:2:") != NULL);
+	CHECK_INT(vt_conf_load("/nonexistent/x.conf", &c, err, sizeof err), VT_EIO);
+	vt_conf_free(NULL);
+}
+
+static void test_err(void)
+{
+	CHECK_STR(vt_strerror(VT_OK), "success");
+	CHECK_STR(vt_strerror(VT_ETOOBIG), "input too large");
+	CHECK_STR(vt_strerror(VT_ERR_MIN_), "unknown error");
+	CHECK_STR(vt_strerror(5), "unknown error");
+	for (int e = VT_ERR_MIN_ + 1; e <= 0; e++)
+		CHECK(vt_strerror(e) != NULL && strcmp(vt_strerror(e), "unknown error"));
+}
+
+struct loop_state {
+	int order[8];
+	int n;
+	int reads;
+	uint64_t cancel_id;
+};
+
+static void on_timer(struct vt_loop *l, void *arg)
+{
+	struct loop_state *st = arg;
+
+	st->order[st->n] = st->n;
+	st->n++;
+	if (st->n == 3)
+		vt_loop_stop(l);
+}
+
+static void on_read(struct vt_loop *l, int fd, int ev, void *arg)
+{
+	struct loop_state *st = arg;
+	char c;
+
+	if ((ev & VT_EV_READ) && read(fd, &c, 1) == 1)
+		st->reads++;
+	vt_loop_del(l, fd);
+}
+
+static void never(struct vt_loop *l, void *arg)
+{
+	(void)l;
+	((struct loop_state *)arg)->n = 100;
+}
+
+static void test_loop(void)
+{
+	struct loop_state st = { .n = 0 };
+	struct vt_loop *l = NULL;
+	int p[2];
+
+	CHECK_INT(vt_loop_new(&l), VT_OK);
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(vt_loop_add(l, p[0], VT_EV_READ, on_read, &st), VT_OK);
+	CHECK_INT(vt_loop_add(l, p[0], VT_EV_READ, on_read, &st), VT_EEXIST);
+	CHECK_INT(write(p[1], "x", 1), 1);
+	CHECK_INT(vt_loop_timer(l, 30, on_timer, &st, NULL), VT_OK);
+	CHECK_INT(vt_loop_timer(l, 10, on_timer, &st, NULL), VT_OK);
+	CHECK_INT(vt_loop_timer(l, 20, never, &st, &st.cancel_id), VT_OK);
+	CHECK_INT(vt_loop_timer(l, 20, on_timer, &st, NULL), VT_OK);
+	vt_loop_timer_cancel(l, st.cancel_id);
+	CHECK_INT(vt_loop_run(l), VT_OK);
+	CHECK_INT(st.n, 3);
+	CHECK_INT(st.reads, 1);
+	CHECK_INT(vt_loop_mod(l, p[0], VT_EV_READ), VT_ENOTFOUND);
+	close(p[0]);
+	close(p[1]);
+	vt_loop_free(l);
+	vt_loop_free(NULL);
+}
+
+int main(void)
+{
+	test_buf();
+	test_cur();
+	test_conf();
+	test_err();
+	test_loop();
+	return CHECK_DONE();
+}

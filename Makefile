@@ -30,14 +30,26 @@ BINDIR  := bin
 endif
 
 SRCDIRS := common proto storage controller probe
-# Every .c that is not a main.c goes into one static library; each main.c
-# is a binary named after its folder (DESIGN.md, "Processes").
-LIBSRC  := $(shell find $(SRCDIRS) -name '*.c' ! -name main.c 2>/dev/null | sort)
+# Each area is a static library of its .c files (main.c excluded); each
+# main.c is a binary named after its folder (DESIGN.md, "Processes") and
+# links only the areas it needs.
+srcs     = $(shell find $(1) -name '*.c' ! -name main.c 2>/dev/null | sort)
+LIBSRC  := $(call srcs,$(SRCDIRS))
 MAINS   := $(shell find $(SRCDIRS) -name main.c 2>/dev/null | sort)
+LIB_COMMON     := $(BUILD)/libvt_common.a
+LIB_STORAGE    := $(BUILD)/libvt_storage.a
+LIB_CONTROLLER := $(BUILD)/libvt_controller.a
+LIB_PROBE      := $(BUILD)/libvt_probe.a
+ALL_LIBS := $(LIB_CONTROLLER) $(LIB_STORAGE) $(LIB_PROBE) $(LIB_COMMON)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
-LIB     := $(BUILD)/libvantage.a
+
+$(LIB_COMMON): $(patsubst %.c,$(BUILD)/%.o,$(call srcs,common proto))
+$(LIB_STORAGE): $(patsubst %.c,$(BUILD)/%.o,$(call srcs,storage))
+$(LIB_CONTROLLER): $(patsubst %.c,$(BUILD)/%.o,$(call srcs,controller))
+$(LIB_PROBE): $(patsubst %.c,$(BUILD)/%.o,$(call srcs,probe))
 
 binname = $(if $(filter controller/cli/,$(dir $(1))),vantage,$(if $(filter probe/,$(dir $(1))),vantage-probe,vantage-$(notdir $(patsubst %/,%,$(dir $(1))))))
+binlibs = $(if $(filter probe/%,$(1)),$(LIB_PROBE) $(LIB_COMMON),$(if $(filter storage/%,$(1)),$(LIB_STORAGE) $(LIB_COMMON),$(LIB_CONTROLLER) $(LIB_STORAGE) $(LIB_COMMON)))
 BINS    := $(foreach m,$(MAINS),$(BINDIR)/$(call binname,$(m)))
 
 UNITSRC := $(wildcard tests/unit/test_*.c)
@@ -64,30 +76,30 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIBOBJ)
+$(BUILD)/libvt_%.a:
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
 define bin_rule
-$(BINDIR)/$(call binname,$(1)): $(BUILD)/$(1:.c=.o) $(LIB)
+$(BINDIR)/$(call binname,$(1)): $(BUILD)/$(1:.c=.o) $(call binlibs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LD    $$@"
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIB) $$(PKG_LIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $(call binlibs,$(1)) $$(PKG_LIBS)
 endef
 $(foreach m,$(MAINS),$(eval $(call bin_rule,$(m))))
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
-$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay.o $(ALL_LIBS) $(PKG_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
 # libFuzzer builds (clang), for running the fuzzers for real.
 FUZZCFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined

@@ -54,16 +54,18 @@ struct vt_reg_reply {
 	int       ctrl_port;
 	char      ctrl_key_type[32];/* "ssh-rsa" for stock probes */
 	char      ctrl_key[8192];   /* base64 host key; "" when no CONTROLLER line */
-	long      rereg;            /* REREGISTER seconds (parse clamps it) */
+	long      rereg;            /* REREGISTER seconds (parse clamps it; 0 when absent) */
 };
 
 /* Appends "OK\nREGSERVER_TIMESTAMP ..\nPROBE_ID ..\nCONTROLLER ..\n
  * REREGISTER ..\n" (or "WAIT\nTIMEOUT n\n") to out. */
 int vt_reg_reply_format(const struct vt_reg_reply *r, struct vt_buf *out) VT_WUR;
 /* Parses a reply as the probe does: unknown tags ignored, at most
- * VT_REG_MAX_LINES lines after the first, REREGISTER clamped to
- * [VT_REREG_MIN, VT_REREG_MAX].  VT_EPARSE when the first line is neither OK
- * nor WAIT or a known tag has a malformed value. */
+ * VT_REG_MAX_LINES lines after the first (later ones ignored), REREGISTER
+ * clamped to [VT_REREG_MIN, VT_REREG_MAX] (0 when absent).  VT_EPARSE when
+ * the first line is neither OK nor WAIT or a known tag has a malformed
+ * value, VT_ETOOBIG over 64 KiB.  The formatter omits CONTROLLER when
+ * ctrl_key is "" and clamps REREGISTER; it never emits FIRMWARE_APPS. */
 int vt_reg_reply_parse(const char *buf, size_t len,
 		       struct vt_reg_reply *out) VT_WUR;
 
@@ -77,7 +79,12 @@ struct vt_ctrl_reply {
 	long timeout;                         /* WAIT: seconds */
 };
 
+/* Appends "OK\nREMOTE_PORT n\nSESSION_ID hex\n", "WAIT\nTIMEOUT n\n" or
+ * "REFUSED\n"; VT_EINVAL for a bad port or session id. */
 int vt_ctrl_reply_format(const struct vt_ctrl_reply *r, struct vt_buf *out) VT_WUR;
+/* Parses a controller INIT reply (unknown tags ignored, 16 lines at most).
+ * VT_EPARSE for an unknown first word, an OK without a valid REMOTE_PORT
+ * (at most 5 digits) and SESSION_ID (hex, at most 80), or a bad value. */
 int vt_ctrl_reply_parse(const char *buf, size_t len,
 			struct vt_ctrl_reply *out) VT_WUR;
 

@@ -37,8 +37,12 @@ typedef int (*vt_report_cb)(void *arg, const char *json, size_t len);
 /* Parses a P_TO_C_REPORT body: first line P_TO_C_REPORT, then RESULT lines
  * (legacy "RESULT <digits> ..." status lines, condmv markers and unknown
  * lines are tolerated and skipped), and a final "SESSION_ID <sid>" line
- * copied into session_id ("" when absent).  *nresults counts callbacks.
- * VT_EPARSE when the first line is not P_TO_C_REPORT. */
+ * copied into session_id ("" when absent).  *nresults counts callbacks
+ * (nresults, cb and session_id may be NULL).  The json passed to cb points
+ * into body and is not NUL-terminated.  VT_EPARSE when the first line is
+ * not P_TO_C_REPORT, when the SESSION_ID value does not fit sidlen or two
+ * SESSION_ID lines differ (callbacks may have run before: treat the whole
+ * body as refused); VT_ETOOBIG over VT_UPLOAD_MAX_BODY. */
 int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 		    char *session_id, size_t sidlen, int *nresults) VT_WUR;
 
@@ -57,10 +61,15 @@ int vt_upload_reply_format(struct vt_buf *out, int status, const char *reason,
 /* Parses a whole reply: status code, the body, and the Date header as unix
  * seconds (-1 when absent or unparsable).  VT_EAGAIN when incomplete (with
  * Content-Length) - a reply without Content-Length ends at EOF, so pass
- * eof=1 then.  VT_EPARSE when malformed. */
+ * eof=1 then.  VT_EPARSE when malformed (or chunked), VT_ETOOBIG when the
+ * head passes 8 KiB.  *body points into buf. */
 int vt_upload_reply_parse(const char *buf, size_t len, int eof, int *status,
 			  const char **body, size_t *body_len,
 			  long long *date) VT_WUR;
+
+/* An RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", exactly n
+ * bytes) as unix seconds, or -1 when malformed or before 1970. */
+long long vt_http_date_parse(const char *s, size_t n);
 
 /* 1 when a reply acknowledges the upload: 2xx and body starting "OK\n". */
 int vt_upload_acked(int status, const char *body, size_t body_len);

@@ -267,15 +267,18 @@ int vt_arc_plan(const struct vt_arc_seg *segs, size_t n,
 	return VT_OK;
 }
 
-int vt_arc_line_ts(const char *line, size_t len, int64_t *ts)
+int vt_arc_line_info(const char *line, size_t len, int64_t *ts,
+		     int64_t *prb)
 {
-	json_t *j = json_loadb(line, len, JSON_DISABLE_EOF_CHECK, NULL);
-	json_t *t;
+	json_t *j = json_loadb(line, len, 0, NULL);
+	json_t *t, *pr;
 	int ret = VT_EPARSE;
 
 	if (!j)
 		return VT_EPARSE;
 	t = json_object_get(j, "timestamp");
+	pr = json_object_get(j, "prb_id");
+	*prb = json_is_integer(pr) ? json_integer_value(pr) : 0;
 	if (json_is_integer(t)) {
 		*ts = json_integer_value(t);
 		ret = VT_OK;

@@ -85,8 +85,10 @@ struct vt_arc_range {
 int vt_arc_plan(const struct vt_arc_seg *segs, size_t n,
 		struct vt_arc_range *ranges, size_t *nranges) VT_WUR;
 
-/* Reads the "timestamp" member of a result line (the top-level one).
- * VT_EPARSE when the line is not a JSON object with an integer timestamp. */
-int vt_arc_line_ts(const char *line, size_t len, int64_t *ts) VT_WUR;
+/* Reads the top-level "timestamp" and "prb_id" members of a result line
+ * (*prb is 0 when there is none).  VT_EPARSE when the line is not a JSON
+ * object with an integer timestamp. */
+int vt_arc_line_info(const char *line, size_t len, int64_t *ts,
+		     int64_t *prb) VT_WUR;
 
 #endif

@@ -18,6 +18,11 @@ static const struct cli_cmd commands[] = {
 	  "[--asn N] [--location LAT,LON] [--description TEXT]",
 	  "register a probe by its SSH public key; prints its id" },
 	{ "probe", "list", cli_probe_list, "", "list the probes" },
+	{ "archive", "get", cli_archive_get,
+	  "MSM --day YYYY-MM-DD [--probe N] [--start T --stop T] [--store URL]",
+	  "print a measurement-day's results from the cold archive" },
+	{ "results", NULL, cli_results, "MSM_ID [--probe N] [--start T] [--stop T]",
+	  "print stored results, one JSON per line, in time order" },
 };
 
 static void usage(FILE *f)
@@ -126,15 +131,14 @@ int main(int argc, char **argv)
 		if (cmd->name && (optind + 1 >= argc ||
 				  strcmp(argv[optind + 1], cmd->name)))
 			continue;
-		if (!cmd->name) {
-			rc = cmd->fn(&ctx, argc - optind, argv + optind);
-		} else {
-			int sub = optind + 1;
+		{
+			int sub = cmd->name ? optind + 1 : optind;
 
 			if (sub + 1 < argc && (!strcmp(argv[sub + 1], "--help") ||
 					       !strcmp(argv[sub + 1], "-h"))) {
-				printf("usage: vantage %s %s %s\n  %s\n",
-				       cmd->group, cmd->name, cmd->usage, cmd->help);
+				printf("usage: vantage %s%s%s %s\n  %s\n", cmd->group,
+				       cmd->name ? " " : "", cmd->name ? cmd->name : "",
+				       cmd->usage, cmd->help);
 				free(top);
 				return 0;
 			}

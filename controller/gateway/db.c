@@ -1,0 +1,438 @@
+/* db.c - the gateway's PostgreSQL work (see db.h). */
+#include "controller/gateway/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libpq-fe.h>
+
+#include "common/buf.h"
+#include "common/pg.h"
+#include "common/vtime.h"
+
+#define RECONNECT_MS     1000
+#define CONNECT_TIMEOUT  "2"
+#define STMT_TIMEOUT     "SET statement_timeout = 5000"
+
+struct gw_db {
+	char    *conninfo;
+	PGconn  *c;            /* commands */
+	PGconn  *l;            /* LISTEN */
+	int64_t  c_next;       /* earliest next connect attempt (mono ms) */
+	int64_t  l_next;
+	char     err[512];
+};
+
+int gw_db_new(const char *conninfo, struct gw_db **out)
+{
+	struct gw_db *db;
+
+	*out = NULL;
+	if (!conninfo)
+		return VT_EINVAL;
+	if (!(db = calloc(1, sizeof *db)) || !(db->conninfo = strdup(conninfo))) {
+		free(db);
+		return VT_ENOMEM;
+	}
+	*out = db;
+	return VT_OK;
+}
+
+void gw_db_free(struct gw_db *db)
+{
+	if (!db)
+		return;
+	PQfinish(db->c);
+	PQfinish(db->l);
+	free(db->conninfo);
+	free(db);
+}
+
+const char *gw_db_error(const struct gw_db *db)
+{
+	return db && db->err[0] ? db->err : "database error";
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Opens a connection with a bounded connect time, or returns NULL. */
+static PGconn *open_conn(struct gw_db *db, int64_t *next)
+{
+	const char *kw[] = { "dbname", "connect_timeout", NULL };
+	const char *val[] = { db->conninfo, CONNECT_TIMEOUT, NULL };
+	int64_t now = vt_mono_ms();
+	PGconn *c;
+
+	if (now < *next) {
+		snprintf(db->err, sizeof db->err, "database unavailable");
+		return NULL;
+	}
+	*next = now + RECONNECT_MS;
+	c = PQconnectdbParams(kw, val, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		snprintf(db->err, sizeof db->err, "%s",
+			 c ? PQerrorMessage(c) : "out of memory");
+		db->err[strcspn(db->err, "\n")] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	vt_pg_try(c, STMT_TIMEOUT);
+	return c;
+}
+
+static PGconn *conn(struct gw_db *db)
+{
+	if (db->c && PQstatus(db->c) != CONNECTION_OK) {
+		PQfinish(db->c);
+		db->c = NULL;
+	}
+	if (!db->c)
+		db->c = open_conn(db, &db->c_next);
+	return db->c;
+}
+
+/* Runs one statement; drops the connection when it broke. */
+static int run(struct gw_db *db, PGresult **res, const char *sql, int n,
+	       const char *const *p)
+{
+	PGconn *c = conn(db);
+	int rc;
+
+	if (res)
+		*res = NULL;
+	if (!c)
+		return VT_EDB;
+	rc = vt_pg_exec(c, res, db->err, sizeof db->err, sql, n, p);
+	if (rc < 0 && vt_pg_broken(c)) {
+		PQfinish(db->c);
+		db->c = NULL;
+	}
+	return rc;
+}
+
+int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id)
+{
+	const char *p[1] = { b64 };
+	PGresult *r;
+	int rc;
+
+	rc = run(db, &r, "SELECT id FROM probes WHERE pubkey = $1", 1, p);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return VT_ENOTFOUND;
+	}
+	*probe_id = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return VT_OK;
+}
+
+int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
+		   long firmware, int live_s, struct vt_reg_reply *rep)
+{
+	char id[32], fw[32], live[32];
+	const char *p[3] = { id, token_specs, fw };
+	const char *q[1] = { live };
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(fw, sizeof fw, "%ld", firmware);
+	snprintf(live, sizeof live, "%d", live_s);
+	rc = run(db, NULL, "UPDATE probes SET token_specs = $2,"
+		 " firmware_version = nullif($3::integer, 0) WHERE id = $1", 3, p);
+	if (rc < 0)
+		return rc;
+	rc = run(db, &r, "SELECT ctrl_host, ctrl_port, rsa_host_key FROM gateways"
+		 " WHERE heartbeat > now() - make_interval(secs => $1::integer)"
+		 " AND rsa_host_key IS NOT NULL"
+		 " AND (max_sessions = 0 OR sessions < max_sessions)"
+		 " ORDER BY sessions::float8 / greatest(max_sessions, 1), sessions,"
+		 " name LIMIT 1", 1, q);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return VT_ENOTFOUND;
+	}
+	snprintf(rep->ctrl_host, sizeof rep->ctrl_host, "%s", PQgetvalue(r, 0, 0));
+	rep->ctrl_port = atoi(PQgetvalue(r, 0, 1));
+	snprintf(rep->ctrl_key_type, sizeof rep->ctrl_key_type, "ssh-rsa");
+	snprintf(rep->ctrl_key, sizeof rep->ctrl_key, "%s", PQgetvalue(r, 0, 2));
+	PQclear(r);
+	return VT_OK;
+}
+
+int gw_db_session_new(struct gw_db *db, long probe_id, const char *sid,
+		      int remote_port)
+{
+	char id[32], port[16];
+	const char *p[3] = { id, sid, port };
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(port, sizeof port, "%d", remote_port);
+	return run(db, NULL, "INSERT INTO probe_sessions (probe_id, session_id,"
+		   " remote_port, issued) VALUES ($1, $2, $3, now())"
+		   " ON CONFLICT (probe_id) DO UPDATE SET session_id = $2,"
+		   " remote_port = $3, issued = now()", 3, p);
+}
+
+int gw_db_session_get(struct gw_db *db, long probe_id, char *sid,
+		      size_t sidlen, int *remote_port)
+{
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *r;
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	rc = run(db, &r, "SELECT session_id, remote_port FROM probe_sessions"
+		 " WHERE probe_id = $1", 1, p);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return VT_ENOTFOUND;
+	}
+	snprintf(sid, sidlen, "%s", PQgetvalue(r, 0, 0));
+	*remote_port = atoi(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return VT_OK;
+}
+
+int gw_db_session_up(struct gw_db *db, long probe_id, const char *gw,
+		     const char *from)
+{
+	char id[32];
+	const char *p[3] = { id, gw, from };
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	rc = run(db, NULL, "UPDATE probe_sessions SET connected = true,"
+		 " gateway = $2, from_addr = $3::inet, since = now(),"
+		 " last_seen = now() WHERE probe_id = $1", 3, p);
+	if (rc < 0)
+		return rc;
+	return run(db, NULL, "UPDATE probes SET status = 1, status_since ="
+		   " CASE WHEN status = 1 THEN status_since ELSE now() END,"
+		   " last_connected = now(), first_connected ="
+		   " coalesce(first_connected, now()) WHERE id = $1", 1, p);
+}
+
+int gw_db_session_bind(struct gw_db *db, long probe_id, const char *gw,
+		       const char *bind_addr)
+{
+	char id[32];
+	const char *p[3] = { id, gw, bind_addr };
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	return run(db, NULL, "UPDATE probe_sessions SET bind_addr = $3,"
+		   " last_seen = now() WHERE probe_id = $1 AND gateway = $2", 3, p);
+}
+
+int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw)
+{
+	char id[32];
+	const char *p[2] = { id, gw };
+	PGresult *r;
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	rc = run(db, &r, "UPDATE probe_sessions SET connected = false,"
+		 " gateway = NULL, last_seen = now() WHERE probe_id = $1"
+		 " AND gateway = $2 RETURNING probe_id", 2, p);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 1)
+		rc = run(db, NULL, "UPDATE probes SET status = 2, status_since = now()"
+			 " WHERE id = $1", 1, p);
+	PQclear(r);
+	return rc;
+}
+
+int gw_db_sessions_reset(struct gw_db *db, const char *gw)
+{
+	const char *p[1] = { gw };
+	int rc;
+
+	rc = run(db, NULL, "UPDATE probes SET status = 2, status_since = now()"
+		 " WHERE id IN (SELECT probe_id FROM probe_sessions WHERE"
+		 " gateway = $1 AND connected)", 1, p);
+	if (rc < 0)
+		return rc;
+	return run(db, NULL, "UPDATE probe_sessions SET connected = false,"
+		   " gateway = NULL WHERE gateway = $1", 1, p);
+}
+
+/* Appends one element of a text[] literal: "..." with \ and " escaped. */
+static int array_elem(struct vt_buf *b, const char *s, size_t n)
+{
+	int rc = vt_buf_addc(b, '"');
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			rc = vt_buf_addc(b, '\\');
+		if (rc == 0)
+			rc = vt_buf_addc(b, s[i]);
+	}
+	return rc ? rc : vt_buf_addc(b, '"');
+}
+
+int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
+		const char *from, const char *src, int64_t received_ms,
+		const char *const *lines, const size_t *lens, int n)
+{
+	char id[32], ms[32];
+	struct vt_buf arr;
+	const char *p[6];
+	int rc;
+
+	if (n <= 0)
+		return VT_OK;
+	vt_buf_init(&arr, 0);
+	rc = vt_buf_addc(&arr, '{');
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (i)
+			rc = vt_buf_addc(&arr, ',');
+		if (rc == 0)
+			rc = array_elem(&arr, lines[i], lens[i]);
+	}
+	if (rc == 0)
+		rc = vt_buf_addc(&arr, '}');
+	if (rc < 0)
+		goto out;
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(ms, sizeof ms, "%lld", (long long)received_ms);
+	p[0] = id;
+	p[1] = sid;
+	p[2] = from;
+	p[3] = src && *src ? src : NULL;
+	p[4] = ms;
+	p[5] = arr.data;
+	rc = run(db, NULL, "INSERT INTO result_queue (probe_id, session_id,"
+		 " from_addr, src, received, line) SELECT $1, $2, $3::inet, $4,"
+		 " to_timestamp($5::float8 / 1000), unnest($6::text[])", 6, p);
+out:
+	vt_buf_free(&arr);
+	return rc;
+}
+
+int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,
+		    int port, const char *rsa_key, const char *ed_key,
+		    int sessions, int max_sessions)
+{
+	char po[16], se[16], mx[16];
+	const char *p[7] = { name, host, po, rsa_key, ed_key, se, mx };
+
+	snprintf(po, sizeof po, "%d", port);
+	snprintf(se, sizeof se, "%d", sessions);
+	snprintf(mx, sizeof mx, "%d", max_sessions);
+	return run(db, NULL, "INSERT INTO gateways (name, ctrl_host, ctrl_port,"
+		   " rsa_host_key, ed25519_host_key, sessions, max_sessions,"
+		   " heartbeat) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
+		   " ON CONFLICT (name) DO UPDATE SET ctrl_host = $2,"
+		   " ctrl_port = $3, rsa_host_key = $4, ed25519_host_key = $5,"
+		   " sessions = $6, max_sessions = $7, heartbeat = now()", 7, p);
+}
+
+int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,
+		       int *n)
+{
+	char lim[16];
+	const char *p[1] = { lim };
+	PGresult *r;
+	int rc;
+
+	*n = 0;
+	snprintf(lim, sizeof lim, "%d", max);
+	rc = run(db, &r, "SELECT id, probe_id FROM probe_pushes WHERE status ="
+		 " 'pending' ORDER BY id LIMIT $1", 1, p);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && i < max; i++) {
+		ids[i] = atol(PQgetvalue(r, i, 0));
+		probes[i] = atol(PQgetvalue(r, i, 1));
+		(*n)++;
+	}
+	PQclear(r);
+	return VT_OK;
+}
+
+int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
+		     char **batch)
+{
+	char id[32];
+	const char *p[2] = { id, gw };
+	PGresult *r;
+	int rc;
+
+	*batch = NULL;
+	snprintf(id, sizeof id, "%ld", push_id);
+	rc = run(db, &r, "UPDATE probe_pushes SET status = 'sending', gateway = $2"
+		 " WHERE id = $1 AND status = 'pending' RETURNING batch", 2, p);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return VT_ENOTFOUND;
+	}
+	*batch = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *batch ? VT_OK : VT_ENOMEM;
+}
+
+int gw_db_push_done(struct gw_db *db, long push_id, int ok, const char *outcome)
+{
+	char id[32];
+	const char *p[3] = { id, ok ? "ok" : "failed", outcome };
+
+	snprintf(id, sizeof id, "%ld", push_id);
+	return run(db, NULL, "UPDATE probe_pushes SET status = $2, outcome = $3,"
+		   " finished = now() WHERE id = $1 AND status = 'sending'", 3, p);
+}
+
+int gw_db_listen_fd(struct gw_db *db)
+{
+	if (db->l && PQstatus(db->l) != CONNECTION_OK) {
+		PQfinish(db->l);
+		db->l = NULL;
+	}
+	if (!db->l) {
+		if (!(db->l = open_conn(db, &db->l_next)))
+			return -1;
+		if (vt_pg_cmd(db->l, "LISTEN vantage_push", db->err,
+			      sizeof db->err) < 0 || PQsetnonblocking(db->l, 1) < 0) {
+			PQfinish(db->l);
+			db->l = NULL;
+			return -1;
+		}
+	}
+	return PQsocket(db->l);
+}
+
+int gw_db_listen_drain(struct gw_db *db, int *notified)
+{
+	PGnotify *n;
+
+	*notified = 0;
+	if (!db->l)
+		return VT_EDB;
+	if (!PQconsumeInput(db->l) || PQstatus(db->l) != CONNECTION_OK) {
+		snprintf(db->err, sizeof db->err, "%s", PQerrorMessage(db->l));
+		db->err[strcspn(db->err, "\n")] = '\0';
+		PQfinish(db->l);
+		db->l = NULL;
+		return VT_EDB;
+	}
+	while ((n = PQnotifies(db->l))) {
+		*notified = 1;
+		PQfreemem(n);
+	}
+	return VT_OK;
+}

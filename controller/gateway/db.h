@@ -1,0 +1,82 @@
+/* db.h - the gateway's PostgreSQL work: probe lookup by key, sessions,
+ * the result queue, the gateways heartbeat, pushes and LISTEN/NOTIFY.
+ *
+ * One gw_db holds a command connection and a LISTEN connection, both
+ * opened lazily and reopened after a failure (at most once a second), with
+ * a short connect timeout and statement timeout so a dead database costs
+ * the event loop little.  Every call returns 0 or a VT_E* code; database
+ * errors are VT_EDB with the reason readable through gw_db_error(). */
+#ifndef VT_GW_DB_H
+#define VT_GW_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+#include "proto/reg.h"
+
+struct gw_db;
+
+/* Creates the handle (no connection yet).  conninfo is copied. */
+int gw_db_new(const char *conninfo, struct gw_db **out) VT_WUR;
+void gw_db_free(struct gw_db *db);
+/* The last error message (never NULL). */
+const char *gw_db_error(const struct gw_db *db);
+
+/* Probe id of a public key (base64 blob); VT_ENOTFOUND when unknown. */
+int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id) VT_WUR;
+
+/* Fills the controller part of a registration reply: the live gateway
+ * (heartbeat within live_s seconds) with the lowest load, its host, port
+ * and RSA key.  VT_ENOTFOUND when no gateway is live.  Also records the
+ * probe's TOKEN_SPECS and firmware. */
+int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
+		   long firmware, int live_s, struct vt_reg_reply *r) VT_WUR;
+
+/* Stores a fresh session id and remote port for the probe (controller INIT). */
+int gw_db_session_new(struct gw_db *db, long probe_id, const char *sid,
+		      int remote_port) VT_WUR;
+/* Reads the probe's session id and remote port; VT_ENOTFOUND when none. */
+int gw_db_session_get(struct gw_db *db, long probe_id, char *sid,
+		      size_t sidlen, int *remote_port) VT_WUR;
+/* Marks the probe connected through gateway gw from address from. */
+int gw_db_session_up(struct gw_db *db, long probe_id, const char *gw,
+		     const char *from) VT_WUR;
+/* Records the tcpip-forward bind address as sent. */
+int gw_db_session_bind(struct gw_db *db, long probe_id, const char *gw,
+		       const char *bind_addr) VT_WUR;
+/* Marks the probe disconnected, when gw still holds it. */
+int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw) VT_WUR;
+/* Marks every session of gw disconnected (start-up after a crash). */
+int gw_db_sessions_reset(struct gw_db *db, const char *gw) VT_WUR;
+
+/* Writes n result lines to result_queue in one statement (one transaction);
+ * returns only once committed. */
+int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
+		const char *from, const char *src, int64_t received_ms,
+		const char *const *lines, const size_t *lens, int n) VT_WUR;
+
+/* Upserts the gateway's row with a fresh heartbeat. */
+int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,
+		    int port, const char *rsa_key, const char *ed_key,
+		    int sessions, int max_sessions) VT_WUR;
+
+/* Pending pushes: fills ids[] and probes[] (at most max), *n their count. */
+int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,
+		       int *n) VT_WUR;
+/* Claims a pending push for gateway gw; *batch (caller frees) holds its
+ * lines.  VT_ENOTFOUND when it is no longer pending. */
+int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
+		     char **batch) VT_WUR;
+/* Records the outcome of a push (ok: 1 when the probe answered OK). */
+int gw_db_push_done(struct gw_db *db, long push_id, int ok,
+		    const char *outcome) VT_WUR;
+
+/* The LISTEN connection's socket (LISTEN vantage_push), opening it when
+ * needed; -1 when the database is away. */
+int gw_db_listen_fd(struct gw_db *db);
+/* Reads what arrived on the LISTEN connection; *notified is 1 when at least
+ * one notification came.  VT_EDB when the connection broke (it is closed;
+ * the caller stops watching the old fd and asks gw_db_listen_fd again). */
+int gw_db_listen_drain(struct gw_db *db, int *notified) VT_WUR;
+
+#endif

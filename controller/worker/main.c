@@ -1,0 +1,142 @@
+/* vantage-worker - moves results from the queue into storage. */
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/pg.h"
+#include "common/vtime.h"
+#include "controller/worker/worker.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vantage-worker [--db CONNINFO] [--batch N] [--once]\n"
+		"                      [--log-level err|warn|info|debug]\n\n"
+		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
+		"SKIP LOCKED, so several workers may run), enriches them, stores them\n"
+		"in results and latest, and keeps what cannot be accepted in rejected\n"
+		"with the reason.  The same result uploaded twice is stored once.\n\n"
+		"  --db CONNINFO   libpq connection string (default: $VANTAGE_DB)\n"
+		"  --batch N       queue rows per transaction (default 1000)\n"
+		"  --once          drain the queue, then exit\n");
+}
+
+/* Waits for a NOTIFY on the queue channel, a signal, or one second. */
+static void wait_for_work(PGconn *db)
+{
+	struct pollfd pfd = { .fd = PQsocket(db), .events = POLLIN };
+	PGnotify *n;
+
+	if (pfd.fd >= 0 && poll(&pfd, 1, 1000) > 0)
+		PQconsumeInput(db);
+	while ((n = PQnotifies(db)))
+		PQfreemem(n);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "once", no_argument, NULL, '1' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vt_worker_opts o;
+	struct vt_worker_stats st = { 0 }, last = { 0 };
+	const char *db_arg = NULL;
+	int once = 0, level = VT_LOG_INFO, c;
+	int64_t last_log = vt_mono_ms();
+	PGconn *db = NULL;
+	char err[1024];
+
+	vt_worker_opts_default(&o);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db_arg = optarg; break;
+		case 'b':
+			o.batch = atoi(optarg);
+			if (o.batch < 1 || o.batch > 100000) {
+				fprintf(stderr, "vantage-worker: --batch wants 1..100000\n");
+				return 2;
+			}
+			break;
+		case '1': once = 1; break;
+		case 'l':
+			if ((level = vt_log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "vantage-worker: bad --log-level\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	vt_log_init("vantage-worker", (enum vt_log_level)level);
+	if (!vt_conf_db(db_arg)) {
+		vt_err("no database: use --db or VANTAGE_DB");
+		return 2;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	vt_info("started (batch %d)", o.batch);
+	while (!stopping) {
+		long before = st.claimed;
+		int r;
+
+		if (vt_pg_broken(db)) {
+			PQfinish(db);
+			db = NULL;
+			if (vt_pg_connect(vt_conf_db(db_arg), &db, err, sizeof err) < 0 ||
+			    vt_pg_cmd(db, "LISTEN vantage_queue", err, sizeof err) < 0) {
+				vt_warn("database: %s; retrying in 1 s", err);
+				if (once)
+					return 1;
+				sleep(1);
+				continue;
+			}
+			vt_info("connected to the database");
+		}
+		r = vt_worker_batch(db, &o, &st, err, sizeof err);
+		if (r < 0) {
+			vt_warn("batch failed (left queued): %s", err);
+			if (!vt_pg_broken(db))
+				sleep(1);
+			continue;
+		}
+		if (vt_mono_ms() - last_log > 10000 || (st.claimed == before &&
+		    st.claimed != last.claimed)) {
+			vt_info("claimed %ld, stored %ld, duplicates %ld, rejected %ld",
+				st.claimed - last.claimed, st.stored - last.stored,
+				st.duplicates - last.duplicates,
+				st.rejected - last.rejected);
+			last = st;
+			last_log = vt_mono_ms();
+		}
+		if (st.claimed == before) {
+			if (once)
+				break;
+			wait_for_work(db);
+		}
+	}
+	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld",
+		st.claimed, st.stored, st.duplicates, st.rejected);
+	PQfinish(db);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* worker.h - vantage-worker: moves uploaded results from result_queue into
+ * results (partitioned by day), latest and rejected (DESIGN.md, data flow 6).
+ *
+ * Several workers may run at once: each claims a batch of queue rows with
+ * FOR UPDATE SKIP LOCKED and handles it in one transaction, so a worker that
+ * dies leaves its batch in the queue for another. */
+#ifndef VT_WORKER_H
+#define VT_WORKER_H
+
+#include <libpq-fe.h>
+#include "common/err.h"
+
+#define VT_LATE_WINDOW_DAYS 14
+
+struct vt_worker_opts {
+	int  batch;            /* queue rows per transaction */
+	long late_window;      /* seconds a result may be late (14 days) */
+	long future_slack;     /* seconds a result may be in the future */
+};
+
+struct vt_worker_stats {
+	long claimed;          /* queue rows taken */
+	long stored;           /* new rows in results */
+	long duplicates;       /* already stored: not stored again */
+	long rejected;         /* rows written to rejected */
+};
+
+void vt_worker_opts_default(struct vt_worker_opts *o);
+
+/* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
+ * queue was empty: stats->claimed unchanged), or VT_EDB with the reason in
+ * errbuf (the batch is rolled back and stays queued). */
+int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_stats *stats, char *errbuf,
+		    size_t errlen) VT_WUR;
+
+/* Makes sure the results partition of the UTC day holding ts exists. */
+int vt_worker_partition(PGconn *db, long long ts, char *errbuf,
+			size_t errlen) VT_WUR;
+
+#endif

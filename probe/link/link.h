@@ -1,0 +1,44 @@
+/* link.h - the probe's link to the controller (PROTOCOL.md): registration,
+ * controller INIT, KEEP with the remote forward (command service) and the
+ * local forward (uploads), re-registration and reconnection with jittered
+ * exponential backoff.  One thread, blocking libssh calls with timeouts. */
+#ifndef VT_PROBE_LINK_H
+#define VT_PROBE_LINK_H
+
+#include <signal.h>
+#include <libssh/libssh.h>
+#include "probe/spool.h"
+
+struct vt_link_conf {
+	const char *reg_host;
+	int         reg_port;
+	char        reg_key_type[32];       /* pinned registration host key */
+	char        reg_key[8192];
+	long        backoff_min_ms;         /* first reconnect delay cap (1000) */
+	long        backoff_max_ms;         /* largest delay cap (300000) */
+	long        upload_poll_ms;         /* look at data/out this often (3000) */
+	long        timeout_s;              /* connect and blocking calls (30) */
+	int         once;                   /* register, connect, upload, return */
+};
+
+struct vt_link;
+
+/* A link for the probe key (not owned; must outlive the link) and the
+ * spool (not owned).  conf is copied.  stop is polled: the run returns
+ * soon after it becomes non-zero. */
+int vt_link_new(const struct vt_link_conf *conf, ssh_key key,
+		struct vt_spool *sp, volatile sig_atomic_t *stop,
+		struct vt_link **out) VT_WUR;
+void vt_link_free(struct vt_link *l);
+
+/* Runs until *stop (VT_OK), or in once mode until the spool was uploaded
+ * once (VT_OK) or the attempt failed (the error).  Errors that only delay
+ * (network, WAIT, refused keys) are retried with backoff otherwise. */
+int vt_link_run(struct vt_link *l) VT_WUR;
+
+/* The delay before reconnect attempt n (0-based): uniform in
+ * [0, min(max_ms, min_ms * 2^n)] ("full jitter"), from r, a uniform
+ * random 32-bit number. */
+long vt_link_backoff_ms(long min_ms, long max_ms, unsigned attempt, uint32_t r);
+
+#endif

@@ -1,0 +1,183 @@
+/* vantage-archiver - archives every day past the late window into the
+ * object store, verifies it and expires hot rows after the safety margin.
+ * See docs/vantage-archiver.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/pg.h"
+#include "storage/archive.h"
+#include "storage/objstore.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vantage-archiver [--db CONNINFO] [--store URL] [--day YYYY-MM-DD]\n"
+"                        [--now YYYY-MM-DD[THH:MM:SSZ]|UNIX] [--dry-run]\n"
+"                        [--late-days N] [--margin-days N] [--threads N]\n"
+"                        [--log-level err|warn|info|debug]\n\n"
+"Archives each day older than the late window (14 days): one bzip2 object\n"
+"per measurement-day (one per day for one-offs) in the store, indexed in\n"
+"PostgreSQL, read back and checked; hot rows go after a further margin\n"
+"(14 days).  Safe to rerun at any time.\n\n"
+"  --db CONNINFO    libpq connection string (default $VANTAGE_DB)\n"
+"  --store URL      file:///folder, s3://bucket/prefix (default\n"
+"                   $VANTAGE_ARCHIVE)\n"
+"  --day D          only this day\n"
+"  --now T          act as if it were this time\n"
+"  --dry-run        say what would be done, change nothing\n");
+}
+
+/* Tests stop the archiver at a named point: VANTAGE_ARCHIVER_CRASH_AT=
+ * after-put|after-index|during-verify|during-expiry|after-expiry
+ * (optionally ":N" to stop at the N-th time the point is reached). */
+struct crash {
+	char name[64];
+	long left;
+};
+
+static void on_event(void *arg, const char *point, const char *msg)
+{
+	struct crash *c = arg;
+
+	if (!strcmp(point, "info")) {
+		vt_info("%s", msg);
+		return;
+	}
+	vt_debug("%s: %s", point, msg);
+	if (c->name[0] && !strcmp(c->name, point) && --c->left <= 0) {
+		fprintf(stderr, "vantage-archiver: stopping at %s (%s) as asked\n",
+			point, msg);
+		_exit(137);
+	}
+}
+
+static int parse_now(const char *s, int64_t *out)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+	long long v;
+
+	v = strtoll(s, &e, 10);
+	if (*s && !*e) {
+		*out = v;
+		return 0;
+	}
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) &&
+	    (!*end || !strcmp(end, "Z"))) {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) && !*end) {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "store", required_argument, NULL, 's' },
+		{ "day", required_argument, NULL, 'D' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, 'N' },
+		{ "late-days", required_argument, NULL, 'l' },
+		{ "margin-days", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vt_arc_opts o;
+	struct vt_arc_stats stats;
+	struct vt_objstore *st = NULL;
+	struct crash crash = { "", 1 };
+	const char *db = NULL, *store = getenv("VANTAGE_ARCHIVE"), *env;
+	char err[1024];
+	PGconn *c = NULL;
+	int ch, r, level = VT_LOG_INFO, rc = 1;
+
+	vt_arc_opts_init(&o);
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 's': store = optarg; break;
+		case 'D': o.day = optarg; break;
+		case 'n':
+			if (parse_now(optarg, &o.now) < 0) {
+				fprintf(stderr, "vantage-archiver: bad --now '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'N': o.dry_run = 1; break;
+		case 'l': o.late_days = atoi(optarg); break;
+		case 'm': o.margin_days = atoi(optarg); break;
+		case 't': o.threads = atoi(optarg); break;
+		case 'L':
+			if ((level = vt_log_level_parse(optarg)) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || o.late_days < 0 || o.margin_days < 0 ||
+	    o.threads < 1 || o.threads > 16) {
+		usage(stderr);
+		return 2;
+	}
+	vt_log_init("vantage-archiver", level);
+	if (!store || !*store) {
+		vt_err("no object store: give --store URL or set VANTAGE_ARCHIVE");
+		return 2;
+	}
+	if ((env = getenv("VANTAGE_ARCHIVER_CRASH_AT")) && *env) {
+		const char *colon = strchr(env, ':');
+
+		snprintf(crash.name, sizeof crash.name, "%.*s",
+			 colon ? (int)(colon - env) : (int)strlen(env), env);
+		if (colon)
+			crash.left = atol(colon + 1);
+	}
+	o.event = on_event;
+	o.arg = &crash;
+	if (vt_pg_connect(vt_conf_db(db), &c, err, sizeof err) < 0) {
+		vt_err("database: %s", err);
+		goto out;
+	}
+	if (vt_objstore_open(store, &st, err, sizeof err) < 0) {
+		vt_err("store: %s", err);
+		goto out;
+	}
+	r = vt_archive_run(c, st, &o, &stats, err, sizeof err);
+	vt_info("%d day(s): %d object(s) written, %d verified, %d expired, "
+		"%lld results archived (%lld -> %lld bytes), %lld hot rows "
+		"expired, %d partition(s) dropped%s", stats.days,
+		stats.objects_written, stats.objects_verified,
+		stats.objects_expired, (long long)stats.results_archived,
+		(long long)stats.raw_bytes, (long long)stats.stored_bytes,
+		(long long)stats.rows_expired, stats.partitions_dropped,
+		o.dry_run ? " (dry run)" : "");
+	if (r < 0) {
+		vt_err("%s (%s)", err, vt_strerror(r));
+		goto out;
+	}
+	rc = 0;
+out:
+	vt_objstore_free(st);
+	if (c)
+		PQfinish(c);
+	return rc;
+}

@@ -130,6 +130,18 @@ static int valid_qname(const char *s)
 	return 1;
 }
 
+/* Copies s into a fixed field, zero-filling the rest so that equal
+ * commands compare equal byte for byte. */
+static void set_str(char *dst, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= size)
+		n = size - 1;
+	memset(dst, 0, size);
+	memcpy(dst, s, n);
+}
+
 /* ---- option tables ------------------------------------------------ */
 
 enum opt_id {
@@ -219,7 +231,7 @@ static void set_chaos(struct vt_cmd_tdig *t, enum vt_tdig_chaos q)
 	t->chaos = q;
 	t->qtype = 16;
 	t->qclass = 3;
-	snprintf(t->qname, sizeof(t->qname), "%s", chaos_names[q]);
+	set_str(t->qname, sizeof(t->qname), chaos_names[q]);
 }
 
 void vt_cmdline_defaults(struct vt_cmdline *c, enum vt_cmd_type type)
@@ -288,11 +300,16 @@ static int opt_value(struct pstate *st, const struct opt *o, const char *v)
 	case O_OUT:
 		if (!*v || strlen(v) > VT_CMD_NAME_MAX || !printable(v, 1))
 			return fail(st->e, "-O: bad file name");
-		snprintf(c->out_file, sizeof(c->out_file), "%s", v);
+		set_str(c->out_file, sizeof(c->out_file), v);
 		break;
 	case O_BUNDLE:
 		NUM(0, 2147483647L);
-		snprintf(c->bundle, sizeof(c->bundle), "%ld", n);
+		{
+			char nb[24];
+
+			snprintf(nb, sizeof(nb), "%ld", n);
+			set_str(c->bundle, sizeof(c->bundle), nb);
+		}
 		break;
 	case O_COUNT: NUM(1, 1000); c->u.ping.count = (int)n; break;
 	case O_SIZE: NUM(0, 2048); c->u.ping.size = (int)n; break;
@@ -342,7 +359,7 @@ static int opt_value(struct pstate *st, const struct opt *o, const char *v)
 		if (st->got_qname)
 			return fail(st->e, "more than one query name");
 		st->got_qname = 1;
-		snprintf(c->u.tdig.qname, sizeof(c->u.tdig.qname), "%s", v);
+		set_str(c->u.tdig.qname, sizeof(c->u.tdig.qname), v);
 		if (o->id == O_QT) {
 			if (st->got_type)
 				return fail(st->e, "--%s with --type", on);
@@ -520,7 +537,7 @@ int vt_cmdline_parse_argv(int argc, char *const *argv, struct vt_cmdline *out,
 		return fail(&e, "missing target");
 	if (!*target || strlen(target) > VT_CMD_NAME_MAX || !printable(target, 0))
 		return fail(&e, "bad target");
-	snprintf(out->target, sizeof(out->target), "%s", target);
+	set_str(out->target, sizeof(out->target), target);
 	return VT_OK;
 }
 

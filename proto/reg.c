@@ -292,6 +292,8 @@ int vt_reg_reply_format(const struct vt_reg_reply *r, struct vt_buf *out)
 	size_t start = out->len;
 	int e;
 
+	if (r->timestamp < 0 || r->timestamp > 1LL << 40)
+		return VT_EINVAL;
 	if (r->wait) {
 		if (r->timeout < 0)
 			return VT_EINVAL;
@@ -302,14 +304,15 @@ int vt_reg_reply_format(const struct vt_reg_reply *r, struct vt_buf *out)
 	     r->ctrl_port < 1 || r->ctrl_port > 65535 ||
 	     (r->ctrl_key_type[0] && !is_word(r->ctrl_key_type))))
 		return VT_EINVAL;
-	e = vt_buf_addf(out, "OK\nREGSERVER_TIMESTAMP %lld\nPROBE_ID %ld\n",
-			r->timestamp, r->probe_id);
+	e = vt_buf_addf(out, "OK\nREGSERVER_TIMESTAMP %lld\n", r->timestamp);
+	if (e == 0 && r->probe_id > 0)
+		e = vt_buf_addf(out, "PROBE_ID %ld\n", r->probe_id);
 	if (e == 0 && r->ctrl_key[0])
 		e = vt_buf_addf(out, "CONTROLLER %s %d %s %s\n", r->ctrl_host,
 				r->ctrl_port,
 				r->ctrl_key_type[0] ? r->ctrl_key_type : "ssh-rsa",
 				r->ctrl_key);
-	if (e == 0)
+	if (e == 0 && r->rereg)
 		e = vt_buf_addf(out, "REREGISTER %ld\n", clamp_rereg(r->rereg));
 	if (e < 0 && out->data) {
 		out->len = start;

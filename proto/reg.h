@@ -58,14 +58,16 @@ struct vt_reg_reply {
 };
 
 /* Appends "OK\nREGSERVER_TIMESTAMP ..\nPROBE_ID ..\nCONTROLLER ..\n
- * REREGISTER ..\n" (or "WAIT\nTIMEOUT n\n") to out. */
+ * REREGISTER ..\n" (or "WAIT\nTIMEOUT n\n") to out.  PROBE_ID is left out
+ * when probe_id <= 0, CONTROLLER when ctrl_key is "", REREGISTER when rereg
+ * is 0 (else clamped); VT_EINVAL for a host, key or port that does not fit
+ * one line. */
 int vt_reg_reply_format(const struct vt_reg_reply *r, struct vt_buf *out) VT_WUR;
 /* Parses a reply as the probe does: unknown tags ignored, at most
  * VT_REG_MAX_LINES lines after the first (later ones ignored), REREGISTER
  * clamped to [VT_REREG_MIN, VT_REREG_MAX] (0 when absent).  VT_EPARSE when
  * the first line is neither OK nor WAIT or a known tag has a malformed
- * value, VT_ETOOBIG over 64 KiB.  The formatter omits CONTROLLER when
- * ctrl_key is "" and clamps REREGISTER; it never emits FIRMWARE_APPS. */
+ * value, VT_ETOOBIG over 64 KiB.  Neither side knows FIRMWARE_APPS. */
 int vt_reg_reply_parse(const char *buf, size_t len,
 		       struct vt_reg_reply *out) VT_WUR;
 

@@ -32,6 +32,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cli_probe_add(struct cli_ctx *ctx, int argc, char **argv);
 int cli_probe_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_probe_push(struct cli_ctx *ctx, int argc, char **argv);
 int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv);
 int cli_results(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -18,6 +18,8 @@ static const struct cli_cmd commands[] = {
 	  "[--asn N] [--location LAT,LON] [--description TEXT]",
 	  "register a probe by its SSH public key; prints its id" },
 	{ "probe", "list", cli_probe_list, "", "list the probes" },
+	{ "probe", "push", cli_probe_push, "ID FILE [--timeout SECONDS]",
+	  "deliver a CRONTAB/CRONLINE/ONEOFF batch through the probe's gateway" },
 	{ "archive", "get", cli_archive_get,
 	  "MSM --day YYYY-MM-DD [--probe N] [--start T --stop T] [--store URL]",
 	  "print a measurement-day's results from the cold archive" },

@@ -540,8 +540,9 @@ static void on_ares_sock_state(void *data, ares_socket_t fd, int readable,
 		vt_loop_del(ctx->loop, fd);
 		return;
 	}
-	if (vt_loop_mod(ctx->loop, fd, ev) < 0)
-		(void)vt_loop_add(ctx->loop, fd, ev, on_ares_fd, ctx);
+	if (vt_loop_mod(ctx->loop, fd, ev) < 0 &&
+	    vt_loop_add(ctx->loop, fd, ev, on_ares_fd, ctx) < 0)
+		return;   /* c-ares then times the query out */
 }
 
 static void resolve_unlink(struct vt_measure_resolve *r)

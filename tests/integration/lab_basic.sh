@@ -23,6 +23,7 @@ lab_cleanup() { "$LAB_SH" down >/dev/null 2>&1; t_cleanup; }
 trap lab_cleanup EXIT
 
 lx() { local h=$1; shift; ip netns exec "${VANTAGE_LAB_PREFIX}$h" "$@"; }
+quiet() { "$@" >/dev/null 2>&1; }
 var() { eval "echo \"\${LAB_$1_$2:-}\""; }
 
 # dig_txt HOST SERVER NAME [DIG-OPTION...]: the CHAOS TXT answer, unquoted.
@@ -46,7 +47,7 @@ check_family() { # probe fam
 	id=$(var "$site" ID)
 	hopsw="$(var "$p" "HOPS$fam") $any"
 	t_check "$p IPv$fam: ping $any answers" \
-		lx "$p" ping -"$fam" -n -q -c 2 -i 0.2 -W 2 "$any"
+		quiet lx "$p" ping -"$fam" -n -q -c 2 -i 0.2 -W 2 "$any"
 	got=$(dig_txt "$p" "$any" id.server)
 	t_check "$p IPv$fam: id.server is $id (site $site), got '$got'" [ "$got" = "$id" ]
 	[ -n "$got" ] && SEEN="$SEEN $got"
@@ -178,7 +179,7 @@ for round in 1 2; do
 		t_check "$p: unreachable $LAB_UNREACH6 gets an ICMP error" \
 			sh -c "ip netns exec '$(var "$p" NS)' ping -6 -n -c 1 -W 2 $LAB_UNREACH6 | grep -qi unreachable"
 		t_check "$p: silent server $LAB_SILENT4 answers ping" \
-			lx "$p" ping -n -q -c 1 -W 2 "$LAB_SILENT4"
+			quiet lx "$p" ping -n -q -c 1 -W 2 "$LAB_SILENT4"
 		t_check "$p: silent server $LAB_SILENT4 does not answer DNS" \
 			sh -c "ip netns exec '$(var "$p" NS)' dig +time=1 +tries=1 @$LAB_SILENT4 example. SOA | grep -q 'timed out'"
 		t_check "$p: silent server $LAB_SILENT6 does not answer DNS over TCP" \

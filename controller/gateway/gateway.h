@@ -1,0 +1,72 @@
+/* gateway.h - vantage-gateway: one process, one thread, an epoll loop
+ * holding many probe SSH sessions (DESIGN.md, PROTOCOL.md).
+ *
+ * The loop owns two listening sockets (registration role and controller
+ * role), the session table, the database handle, a one-second sweep timer
+ * (login grace, keepalive, heartbeat, push scan) and the LISTEN socket for
+ * pushes.  struct gw is shared by the gateway's modules (session.c), not a
+ * public interface of the library. */
+#ifndef VT_GW_GATEWAY_H
+#define VT_GW_GATEWAY_H
+
+#include <stdint.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "common/err.h"
+#include "common/evloop.h"
+#include "controller/gateway/db.h"
+
+enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
+
+struct gw_conf {
+	const char *db;            /* libpq conninfo */
+	const char *listen;        /* address to listen on (v4 or v6) */
+	int         reg_port;      /* registration role; 0: none */
+	int         ctrl_port;     /* controller role */
+	const char *ctrl_host;     /* host probes are sent to */
+	const char *host_keys;     /* folder of ssh_host_{ed25519,rsa}_key */
+	const char *name;          /* row in gateways */
+	int         max_sessions;  /* connections held at most */
+	int         login_grace;   /* seconds to authenticate and start */
+	int         keepalive;     /* seconds between keepalives when idle */
+	long        rereg;         /* REREGISTER seconds told to probes */
+	int         verbose;       /* libssh logging */
+};
+
+struct gw_session;
+
+struct gw {
+	struct gw_conf     conf;
+	struct vt_loop    *loop;
+	struct gw_db      *db;
+	ssh_bind           bind;
+	int                lfd[2];        /* listening sockets by role */
+	char              *rsa_b64;       /* public host keys, base64 */
+	char              *ed_b64;
+	struct gw_session *sessions;      /* all connections */
+	int                nsessions;     /* connections held */
+	int                nkeep;         /* KEEP sessions held */
+	int                listen_fd;     /* LISTEN vantage_push, or -1 */
+	int                push_wanted;   /* scan pending pushes soon */
+	int64_t            next_heartbeat;
+	int64_t            next_push_scan;
+	uint64_t           sweep;         /* timer id */
+	int                stopping;
+};
+
+/* Loads (or creates) the host keys, opens the listening sockets and the
+ * database handle.  On failure err says why. */
+int gw_new(const struct gw_conf *conf, struct gw **out, char *err,
+	   size_t errlen) VT_WUR;
+/* Runs the loop until gw_stop(). */
+int gw_run(struct gw *gw) VT_WUR;
+/* Asks the loop to stop (safe from a signal handler's flag check). */
+void gw_stop(struct gw *gw);
+/* Closes every session and frees everything.  NULL is fine. */
+void gw_free(struct gw *gw);
+
+/* Asks for a scan of pending pushes at the next sweep. */
+void gw_push_kick(struct gw *gw);
+
+#endif

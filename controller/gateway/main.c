@@ -1,0 +1,176 @@
+/* vantage-gateway - the probes' SSH gateway: registration and controller
+ * roles, virtual forwards, the result sink and command pushes. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "controller/gateway/gateway.h"
+
+static struct gw *the_gw;
+
+static void usage(FILE *f)
+{
+	fputs(
+"NAME\n"
+"    vantage-gateway - SSH gateway for Vantage probes (libssh, one process)\n"
+"\n"
+"SYNOPSIS\n"
+"    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
+"                    --ctrl-host HOST --host-keys DIR --name NAME\n"
+"                    [--max-sessions N] [--login-grace SECONDS]\n"
+"                    [--keepalive SECONDS] [--rereg SECONDS]\n"
+"                    [--log-level debug|info|warn|err] [--help]\n"
+"\n"
+"DESCRIPTION\n"
+"    Serves the RIPE Atlas probe protocol over SSH: exec INIT on the\n"
+"    registration port answers PROBE_ID, the clock, a controller chosen by\n"
+"    load among the live gateways and its ssh-rsa key; exec INIT on the\n"
+"    controller port answers REMOTE_PORT and a fresh SESSION_ID; exec KEEP\n"
+"    holds the session silently.  tcpip-forward is accepted without\n"
+"    listening; direct-tcpip to 127.0.0.1:8080 is the in-process result\n"
+"    sink (OK only once the results are committed to result_queue); every\n"
+"    other channel, forward, shell, pty or subsystem is refused.  Pushes\n"
+"    recorded by `vantage probe push` are delivered over forwarded-tcpip.\n"
+"\n"
+"OPTIONS\n"
+"    --db CONNINFO        PostgreSQL connection string (else $VANTAGE_DB)\n"
+"    --listen ADDR        address of both listening sockets (127.0.0.1)\n"
+"    --reg-port N         registration role port (0: none)\n"
+"    --ctrl-port N        controller role port\n"
+"    --ctrl-host HOST     host name or address probes are sent to (ADDR)\n"
+"    --host-keys DIR      ssh_host_ed25519_key and ssh_host_rsa_key (made\n"
+"                         on first start when missing)\n"
+"    --name NAME          this gateway's row in the gateways table\n"
+"    --max-sessions N     connections held at most; more are closed at\n"
+"                         once (default 20000)\n"
+"    --login-grace S      seconds to authenticate (default 30)\n"
+"    --keepalive S        keepalive interval when idle; a peer silent for\n"
+"                         three intervals is dropped (default 60)\n"
+"    --rereg S            REREGISTER told to probes (default 86400)\n"
+"    --log-level L        debug, info, warn or err (default info)\n"
+"    --help               this text\n"
+"\n"
+"SIGNALS\n"
+"    SIGTERM, SIGINT      close every session and exit\n", f);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+	if (the_gw)
+		gw_stop(the_gw);
+}
+
+static int num(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "reg-port", required_argument, NULL, 'r' },
+		{ "ctrl-port", required_argument, NULL, 'c' },
+		{ "ctrl-host", required_argument, NULL, 'H' },
+		{ "host-keys", required_argument, NULL, 'k' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "max-sessions", required_argument, NULL, 'm' },
+		{ "login-grace", required_argument, NULL, 'g' },
+		{ "keepalive", required_argument, NULL, 'a' },
+		{ "rereg", required_argument, NULL, 'R' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct gw_conf conf = {
+		.listen = "127.0.0.1", .max_sessions = 20000, .login_grace = 30,
+		.keepalive = 60, .rereg = 86400
+	};
+	const char *db = NULL;
+	int c, level = VT_LOG_INFO, rc;
+	char err[512];
+	long v;
+	struct sigaction sa;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		v = 0;
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'l': conf.listen = optarg; break;
+		case 'H': conf.ctrl_host = optarg; break;
+		case 'k': conf.host_keys = optarg; break;
+		case 'n': conf.name = optarg; break;
+		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R':
+			if (num(optarg, c == 'r' ? 0 : 1, c == 'm' ? 10000000 :
+				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
+				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
+				return 2;
+			}
+			if (c == 'r') conf.reg_port = (int)v;
+			if (c == 'c') conf.ctrl_port = (int)v;
+			if (c == 'm') conf.max_sessions = (int)v;
+			if (c == 'g') conf.login_grace = (int)v;
+			if (c == 'a') conf.keepalive = (int)v;
+			if (c == 'R') conf.rereg = v;
+			break;
+		case 'L':
+			if ((level = vt_log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "vantage-gateway: bad log level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	conf.db = vt_conf_db(db);
+	if (!conf.ctrl_host)
+		conf.ctrl_host = conf.listen;
+	if (optind != argc || !conf.db || !conf.ctrl_port || !conf.host_keys ||
+	    !conf.name) {
+		fprintf(stderr, "vantage-gateway: --db (or VANTAGE_DB), --ctrl-port, "
+			"--host-keys and --name are required (see --help)\n");
+		return 2;
+	}
+	conf.verbose = level >= VT_LOG_DEBUG;
+	vt_log_init("vantage-gateway", (enum vt_log_level)level);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	ssh_init();
+	if ((rc = gw_new(&conf, &the_gw, err, sizeof err)) < 0) {
+		vt_err("%s", err);
+		ssh_finalize();
+		return 1;
+	}
+	vt_info("%s: registration %s:%d, controller %s:%d, at most %d sessions",
+		conf.name, conf.listen, conf.reg_port, conf.listen, conf.ctrl_port,
+		conf.max_sessions);
+	if (!stop_flag)
+		rc = gw_run(the_gw);
+	vt_info("stopping");
+	gw_free(the_gw);
+	the_gw = NULL;
+	ssh_finalize();
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,850 @@
+/* session.c - one probe connection (see session.h).
+ *
+ * States: KEX (non-blocking key exchange) -> AUTH (public key against
+ * probes) -> OPEN (channels).  libssh callbacks only record what arrived
+ * (channel data into capped buffers, flags) or answer requests; the work
+ * (database, replies, pushes, freeing channels) happens in session_step()
+ * after each poll, outside libssh's call stack. */
+#include "controller/gateway/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <libssh/callbacks.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/vtime.h"
+#include "controller/gateway/push.h"
+#include "controller/gateway/sink.h"
+#include "proto/reg.h"
+#include "proto/upload.h"
+
+#define MAX_CHANNELS     8             /* open channels per session */
+#define STDIN_MAX        (16 * 1024)   /* registration INIT stdin */
+#define PUSH_TIMEOUT_MS  30000
+#define PUSH_IN_MAX      (64 * 1024)
+#define WAIT_SECONDS     60            /* WAIT/TIMEOUT when the DB is away */
+#define SINK_HOST        "127.0.0.1"
+#define SINK_PORT        8080
+
+enum sess_state { S_KEX, S_AUTH, S_OPEN };
+
+enum chan_kind {
+	C_NEW,          /* session channel, no exec yet */
+	C_REG_INIT,     /* registration INIT: gathers stdin until EOF */
+	C_CTRL_INIT,    /* controller INIT: answers at once */
+	C_KEEP,         /* KEEP: held open, silent */
+	C_SINK,         /* direct-tcpip to the result sink */
+	C_PUSH          /* forwarded-tcpip to the probe's command port */
+};
+
+struct gw_chan {
+	struct gw_chan    *next;
+	struct gw_session *s;
+	enum chan_kind     kind;
+	ssh_channel        ch;
+	struct ssh_channel_callbacks_struct cb;
+	struct vt_buf      in;        /* received, not yet handled */
+	struct vt_buf      out;       /* to send */
+	int                eof;       /* peer sent EOF */
+	int                closed;    /* peer closed */
+	int                finish;    /* send out, then EOF and close */
+	int                exit_status; /* >= 0: send it when finishing */
+	int                opened;    /* C_PUSH: channel open confirmed */
+	struct gw_sink    *sink;
+	struct gw_push    *push;
+	int64_t            deadline;  /* C_PUSH: mono ms */
+};
+
+struct gw_session {
+	struct gw_session *prev, *next;
+	struct gw         *gw;
+	ssh_session        ssh;
+	ssh_event          ev;
+	int                fd;
+	enum gw_role       role;
+	enum sess_state    st;
+	int64_t            started, last_rx, last_ka;
+	char               from[64];
+	long               probe_id;             /* after AUTH */
+	char               sid[VT_SESSION_ID_MAX + 1]; /* after INIT/KEEP */
+	int                remote_port;
+	char              *fwd_addr;             /* tcpip-forward as sent */
+	int                fwd_port;
+	int                keep;                 /* holds KEEP */
+	int                dying;                /* close at the next step */
+	int                watching;             /* events watched on fd */
+	struct gw_chan    *chans;
+	int                nchans;
+	struct ssh_server_callbacks_struct scb;
+};
+
+static void session_step(struct gw_session *s);
+
+/* ---- channels ---- */
+
+static int chan_data(ssh_session ssh, ssh_channel ch, void *data,
+		     uint32_t len, int is_stderr, void *arg)
+{
+	struct gw_chan *c = arg;
+
+	(void)ssh;
+	(void)ch;
+	if (is_stderr || c->finish || c->kind == C_KEEP || c->kind == C_NEW ||
+	    c->kind == C_CTRL_INIT)
+		return (int)len;           /* ignored */
+	if (vt_buf_add(&c->in, data, len) < 0) {
+		/* Over the cap: the sink answers 413, others just end. */
+		if (c->kind == C_SINK)
+			c->eof = 2;
+		else
+			c->closed = 1;
+	}
+	return (int)len;
+}
+
+static void chan_eof(ssh_session ssh, ssh_channel ch, void *arg)
+{
+	struct gw_chan *c = arg;
+
+	(void)ssh;
+	(void)ch;
+	if (!c->eof)
+		c->eof = 1;
+}
+
+static void chan_close(ssh_session ssh, ssh_channel ch, void *arg)
+{
+	struct gw_chan *c = arg;
+
+	(void)ssh;
+	(void)ch;
+	c->closed = 1;
+}
+
+static struct gw_chan *chan_new(struct gw_session *s, enum chan_kind kind,
+				ssh_channel ch)
+{
+	struct gw_chan *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->kind = kind;
+	c->ch = ch;
+	c->exit_status = -1;
+	vt_buf_init(&c->in, kind == C_SINK ? VT_UPLOAD_MAX_HEAD + VT_UPLOAD_MAX_BODY
+			: kind == C_PUSH ? PUSH_IN_MAX : STDIN_MAX);
+	vt_buf_init(&c->out, 0);
+	ssh_callbacks_init(&c->cb);
+	c->cb.userdata = c;
+	c->cb.channel_data_function = chan_data;
+	c->cb.channel_eof_function = chan_eof;
+	c->cb.channel_close_function = chan_close;
+	if (ssh_set_channel_callbacks(ch, &c->cb) != SSH_OK) {
+		vt_buf_free(&c->in);
+		vt_buf_free(&c->out);
+		free(c);
+		return NULL;
+	}
+	c->next = s->chans;
+	s->chans = c;
+	s->nchans++;
+	return c;
+}
+
+static struct gw_chan *chan_find(struct gw_session *s, ssh_channel ch)
+{
+	for (struct gw_chan *c = s->chans; c; c = c->next)
+		if (c->ch == ch)
+			return c;
+	return NULL;
+}
+
+/* Records a push's outcome and forgets it. */
+static void push_end(struct gw_session *s, struct gw_chan *c, const char *why)
+{
+	int ok;
+
+	if (!c->push)
+		return;
+	if (why)
+		gw_push_fail(c->push, why);
+	ok = !strcmp(gw_push_outcome(c->push), "OK");
+	if (gw_db_push_done(s->gw->db, gw_push_id(c->push), ok,
+			    gw_push_outcome(c->push)) < 0)
+		vt_warn("probe %ld: push %ld outcome not recorded: %s", s->probe_id,
+			gw_push_id(c->push), gw_db_error(s->gw->db));
+	vt_info("probe %ld: push %ld %s", s->probe_id, gw_push_id(c->push),
+		gw_push_outcome(c->push));
+	gw_push_free(c->push);
+	c->push = NULL;
+}
+
+/* Unlinks and frees a channel; libssh finishes closing it on its own. */
+static void chan_free(struct gw_session *s, struct gw_chan *c)
+{
+	struct gw_chan **pp;
+
+	for (pp = &s->chans; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	s->nchans--;
+	push_end(s, c, "CLOSED");
+	if (c->ch) {
+		ssh_remove_channel_callbacks(c->ch, &c->cb);
+		if (!c->closed && ssh_channel_is_open(c->ch))
+			ssh_channel_close(c->ch);
+		ssh_channel_free(c->ch);
+	}
+	gw_sink_free(c->sink);
+	vt_buf_free(&c->in);
+	vt_buf_free(&c->out);
+	free(c);
+}
+
+/* Sends what the window allows.  Returns 1 when out is empty. */
+static int chan_flush(struct gw_chan *c)
+{
+	while (c->out.len) {
+		uint32_t win = ssh_channel_window_size(c->ch);
+		size_t n = c->out.len < win ? c->out.len : win;
+		int w;
+
+		if (n == 0)
+			return 0;
+		w = ssh_channel_write(c->ch, c->out.data, (uint32_t)n);
+		if (w == SSH_ERROR) {
+			c->closed = 1;
+			return 1;
+		}
+		if (w <= 0)
+			return 0;
+		vt_buf_consume(&c->out, (size_t)w);
+	}
+	return 1;
+}
+
+/* ---- replies ---- */
+
+static void reg_reply(struct gw_session *s, struct gw_chan *c)
+{
+	struct vt_reg_request req;
+	struct vt_reg_reply *r = calloc(1, sizeof *r);
+	int rc;
+
+	if (!r) {
+		s->dying = 1;
+		return;
+	}
+	if (vt_reg_request_parse(c->in.data ? c->in.data : "", c->in.len, &req) < 0)
+		memset(&req, 0, sizeof req);
+	rc = gw_db_register(s->gw->db, s->probe_id, req.token_specs, req.firmware,
+			    30, r);
+	if (rc < 0) {
+		vt_warn("probe %ld: registration: %s", s->probe_id,
+			rc == VT_ENOTFOUND ? "no live controller" : gw_db_error(s->gw->db));
+		memset(r, 0, sizeof *r);
+		r->wait = 1;
+		r->timeout = WAIT_SECONDS;
+	} else {
+		r->timestamp = vt_now_ms() / 1000;
+		r->probe_id = s->probe_id;
+		r->rereg = s->gw->conf.rereg;
+		vt_info("probe %ld: registered from %s (%s), controller %s:%d",
+			s->probe_id, s->from, vt_reg_reason_name(req.reason),
+			r->ctrl_host, r->ctrl_port);
+	}
+	if (vt_reg_reply_format(r, &c->out) < 0)
+		s->dying = 1;
+	free(r);
+	c->exit_status = 0;
+	c->finish = 1;
+}
+
+static void new_session_id(char *sid, size_t n)
+{
+	unsigned char raw[16];
+	size_t i;
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		for (i = 0; i < sizeof raw; i++)
+			raw[i] = (unsigned char)(vt_mono_ms() * 131 + i * 7 + rand());
+	for (i = 0; i < sizeof raw && 2 * i + 2 < n; i++)
+		snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+}
+
+static void ctrl_reply(struct gw_session *s, struct gw_chan *c)
+{
+	struct vt_ctrl_reply r = { 0 };
+	char old[VT_SESSION_ID_MAX + 1];
+	int port = 0;
+	int rc;
+
+	rc = gw_db_session_get(s->gw->db, s->probe_id, old, sizeof old, &port);
+	if (rc == 0 || rc == VT_ENOTFOUND) {
+		if (port <= 0 || port > 65535) {
+			unsigned short rnd = 0;
+
+			if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+				rnd = (unsigned short)rand();
+			port = 10000 + rnd % 50000;
+		}
+		new_session_id(r.session_id, sizeof r.session_id);
+		rc = gw_db_session_new(s->gw->db, s->probe_id, r.session_id, port);
+	}
+	if (rc < 0) {
+		vt_warn("probe %ld: controller INIT: %s", s->probe_id,
+			gw_db_error(s->gw->db));
+		r.status = VT_CTRL_WAIT;
+		r.timeout = WAIT_SECONDS;
+	} else {
+		r.status = VT_CTRL_OK;
+		r.remote_port = port;
+		snprintf(s->sid, sizeof s->sid, "%s", r.session_id);
+		s->remote_port = port;
+		vt_info("probe %ld: INIT from %s, session %s port %d", s->probe_id,
+			s->from, r.session_id, port);
+	}
+	if (vt_ctrl_reply_format(&r, &c->out) < 0)
+		s->dying = 1;
+	c->exit_status = 0;
+	c->finish = 1;
+}
+
+/* exec KEEP: load the session id kept for the probe, take it over. */
+static int keep_start(struct gw_session *s)
+{
+	struct gw_session *o;
+	int rc;
+
+	rc = gw_db_session_get(s->gw->db, s->probe_id, s->sid, sizeof s->sid,
+			       &s->remote_port);
+	if (rc < 0) {
+		vt_warn("probe %ld: KEEP refused: %s", s->probe_id,
+			rc == VT_ENOTFOUND ? "no session (INIT first)" :
+			gw_db_error(s->gw->db));
+		s->sid[0] = '\0';
+		return rc;
+	}
+	for (o = s->gw->sessions; o; o = o->next)
+		if (o != s && o->keep && o->probe_id == s->probe_id) {
+			vt_info("probe %ld: newer KEEP replaces the old one",
+				s->probe_id);
+			o->dying = 1;
+			o->keep = 0;
+			s->gw->nkeep--;
+		}
+	s->keep = 1;
+	s->gw->nkeep++;
+	if (gw_db_session_up(s->gw->db, s->probe_id, s->gw->conf.name, s->from) < 0 ||
+	    (s->fwd_addr && gw_db_session_bind(s->gw->db, s->probe_id,
+					       s->gw->conf.name, s->fwd_addr) < 0))
+		vt_warn("probe %ld: session not recorded: %s", s->probe_id,
+			gw_db_error(s->gw->db));
+	gw_push_kick(s->gw);
+	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
+	return VT_OK;
+}
+
+static void sink_step(struct gw_session *s, struct gw_chan *c)
+{
+	struct gw_sink_who who = { s->probe_id, s->sid, s->from };
+	struct gw_sink_result res;
+	int rc;
+
+	if (!c->in.len && !c->eof)
+		return;
+	rc = gw_sink_feed(c->sink, c->in.data, c->in.len, c->eof, &who,
+			  s->gw->db, &c->out, &res);
+	vt_buf_reset(&c->in);
+	if (c->eof == 2 && rc == VT_EAGAIN)
+		rc = gw_sink_feed(c->sink, NULL, 0, 1, &who, s->gw->db, &c->out,
+				  &res);
+	if (rc == VT_EAGAIN)
+		return;
+	if (rc < 0) {
+		c->closed = 1;
+		return;
+	}
+	if (res.status == 200)
+		vt_info("probe %ld: upload of %d results queued", s->probe_id,
+			res.nresults);
+	else
+		vt_warn("probe %ld: upload answered %d", s->probe_id, res.status);
+	c->finish = 1;
+}
+
+static void push_step(struct gw_session *s, struct gw_chan *c)
+{
+	int rc;
+
+	if (!c->push)
+		return;
+	if (!c->opened) {
+		rc = ssh_channel_open_reverse_forward(c->ch, s->fwd_addr, s->fwd_port,
+						      "127.0.0.1", 2023);
+		if (rc == SSH_AGAIN)
+			return;
+		if (rc != SSH_OK) {
+			push_end(s, c, "OPEN_FAILED");
+			c->closed = 1;
+			return;
+		}
+		c->opened = 1;
+		rc = gw_push_feed(c->push, "", 0, &c->out);
+	} else {
+		if (!c->in.len && !c->eof && !c->closed)
+			return;
+		rc = gw_push_feed(c->push, c->in.data ? c->in.data : "", c->in.len,
+				  &c->out);
+		vt_buf_reset(&c->in);
+		if (rc == VT_EAGAIN && (c->eof || c->closed)) {
+			push_end(s, c, "CLOSED");
+			c->finish = 1;
+			return;
+		}
+	}
+	if (rc == VT_EAGAIN)
+		return;
+	push_end(s, c, NULL);
+	c->finish = 1;
+}
+
+/* ---- libssh callbacks ---- */
+
+static int auth_pubkey(ssh_session ssh, const char *user,
+		       struct ssh_key_struct *key, char state, void *arg)
+{
+	struct gw_session *s = arg;
+	char *b64 = NULL;
+	long id = -1;
+	int rc;
+
+	(void)ssh;
+	if (s->st != S_AUTH || strcmp(user, "atlas") ||
+	    (state != SSH_PUBLICKEY_STATE_NONE && state != SSH_PUBLICKEY_STATE_VALID))
+		return SSH_AUTH_DENIED;
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+		return SSH_AUTH_DENIED;
+	rc = gw_db_probe_by_key(s->gw->db, b64, &id);
+	ssh_string_free_char(b64);
+	if (rc < 0) {
+		if (rc != VT_ENOTFOUND)
+			vt_warn("auth from %s: %s", s->from, gw_db_error(s->gw->db));
+		else if (state == SSH_PUBLICKEY_STATE_VALID)
+			vt_info("auth from %s: unknown key", s->from);
+		return SSH_AUTH_DENIED;
+	}
+	if (state == SSH_PUBLICKEY_STATE_VALID) {
+		s->probe_id = id;
+		s->st = S_OPEN;
+		vt_debug("probe %ld: authenticated from %s", id, s->from);
+	}
+	return SSH_AUTH_SUCCESS;
+}
+
+static int on_channel_open(struct gw_session *s, ssh_message msg)
+{
+	int sub = ssh_message_subtype(msg);
+	struct gw_chan *c;
+	ssh_channel ch;
+
+	if (s->st != S_OPEN || s->nchans >= MAX_CHANNELS)
+		return 1;
+	if (sub == SSH_CHANNEL_SESSION) {
+		if (!(ch = ssh_message_channel_request_open_reply_accept(msg)))
+			return 0;
+		if (!chan_new(s, C_NEW, ch)) {
+			ssh_channel_close(ch);
+			ssh_channel_free(ch);
+		}
+		return 0;
+	}
+	if (sub == SSH_CHANNEL_DIRECT_TCPIP && s->role == GW_ROLE_CTRL && s->sid[0]) {
+		const char *dst = ssh_message_channel_request_open_destination(msg);
+		int port = ssh_message_channel_request_open_destination_port(msg);
+
+		if (!dst || strcmp(dst, SINK_HOST) || port != SINK_PORT) {
+			vt_info("probe %ld: refused forward to %s:%d", s->probe_id,
+				dst ? dst : "?", port);
+			return 1;
+		}
+		if (!(ch = ssh_message_channel_request_open_reply_accept(msg)))
+			return 0;
+		if (!(c = chan_new(s, C_SINK, ch)) || gw_sink_new(&c->sink) < 0) {
+			if (c)
+				chan_free(s, c);
+			else {
+				ssh_channel_close(ch);
+				ssh_channel_free(ch);
+			}
+		}
+		return 0;
+	}
+	vt_info("probe %ld: refused channel type %d", s->probe_id, sub);
+	return 1;
+}
+
+static int on_channel_request(struct gw_session *s, ssh_message msg)
+{
+	struct gw_chan *c = chan_find(s, ssh_message_channel_request_channel(msg));
+	const char *cmd;
+
+	if (!c || c->kind != C_NEW ||
+	    ssh_message_subtype(msg) != SSH_CHANNEL_REQUEST_EXEC) {
+		if (ssh_message_subtype(msg) != SSH_CHANNEL_REQUEST_ENV)
+			vt_info("probe %ld: refused channel request %d", s->probe_id,
+				ssh_message_subtype(msg));
+		return 1;
+	}
+	cmd = ssh_message_channel_request_command(msg);
+	if (!cmd)
+		return 1;
+	if (!strcmp(cmd, "INIT"))
+		c->kind = s->role == GW_ROLE_REG ? C_REG_INIT : C_CTRL_INIT;
+	else if (!strcmp(cmd, "KEEP") && s->role == GW_ROLE_CTRL && !s->keep) {
+		if (keep_start(s) == VT_ENOTFOUND) {
+			/* Output on KEEP sends the probe back to registration. */
+			c->kind = C_CTRL_INIT;
+			ssh_message_channel_request_reply_success(msg);
+			if (vt_buf_adds(&c->out, "REFUSED\n") < 0)
+				s->dying = 1;
+			c->exit_status = 1;
+			c->finish = 1;
+			return 0;
+		}
+		if (!s->keep) {
+			s->dying = 1;
+			return 1;
+		}
+		c->kind = C_KEEP;
+	} else {
+		vt_info("probe %ld: refused exec '%.40s'", s->probe_id, cmd);
+		return 1;
+	}
+	ssh_message_channel_request_reply_success(msg);
+	if (c->kind == C_CTRL_INIT)
+		ctrl_reply(s, c);
+	return 0;
+}
+
+static int on_global(struct gw_session *s, ssh_message msg)
+{
+	int sub = ssh_message_subtype(msg);
+	const char *addr;
+	char *copy;
+
+	if (sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD && s->role == GW_ROLE_CTRL &&
+	    s->st == S_OPEN) {
+		addr = ssh_message_global_request_address(msg);
+		if (!addr || strlen(addr) > 255 || !(copy = strdup(addr)))
+			return 1;
+		free(s->fwd_addr);
+		s->fwd_addr = copy;
+		s->fwd_port = ssh_message_global_request_port(msg);
+		if (s->fwd_port <= 0)
+			s->fwd_port = s->remote_port > 0 ? s->remote_port : 2023;
+		ssh_message_global_request_reply_success(msg, (uint16_t)s->fwd_port);
+		if (s->keep && gw_db_session_bind(s->gw->db, s->probe_id,
+						  s->gw->conf.name, s->fwd_addr) < 0)
+			vt_warn("probe %ld: bind not recorded: %s", s->probe_id,
+				gw_db_error(s->gw->db));
+		vt_debug("probe %ld: virtual forward %s:%d", s->probe_id,
+			 s->fwd_addr, s->fwd_port);
+		gw_push_kick(s->gw);
+		return 0;
+	}
+	if (sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD && s->fwd_addr) {
+		free(s->fwd_addr);
+		s->fwd_addr = NULL;
+		ssh_message_global_request_reply_success(msg, 0);
+		return 0;
+	}
+	return 1;
+}
+
+static int on_message(ssh_session ssh, ssh_message msg, void *arg)
+{
+	struct gw_session *s = arg;
+
+	(void)ssh;
+	switch (ssh_message_type(msg)) {
+	case SSH_REQUEST_CHANNEL_OPEN:
+		return on_channel_open(s, msg);
+	case SSH_REQUEST_CHANNEL:
+		return on_channel_request(s, msg);
+	case SSH_REQUEST_GLOBAL:
+		return on_global(s, msg);
+	default:
+		return 1;   /* other auth methods, services: refused */
+	}
+}
+
+/* ---- the state machine ---- */
+
+static void watch(struct gw_session *s)
+{
+	int want = VT_EV_READ;
+
+	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING)
+		want |= VT_EV_WRITE;
+	if (want != s->watching && vt_loop_mod(s->gw->loop, s->fd, want) == 0)
+		s->watching = want;
+}
+
+static void session_step(struct gw_session *s)
+{
+	struct gw_chan *c, *next;
+
+	for (c = s->chans; c && !s->dying; c = next) {
+		next = c->next;
+		switch (c->kind) {
+		case C_REG_INIT:
+			if (c->eof && !c->finish)
+				reg_reply(s, c);
+			break;
+		case C_SINK:
+			if (!c->finish)
+				sink_step(s, c);
+			break;
+		case C_PUSH:
+			if (!c->finish)
+				push_step(s, c);
+			break;
+		default:
+			break;
+		}
+		if (c->closed) {
+			chan_free(s, c);
+			continue;
+		}
+		if (!c->ch || !chan_flush(c))
+			continue;
+		if (c->finish) {
+			if (c->exit_status >= 0)
+				ssh_channel_request_send_exit_status(c->ch, c->exit_status);
+			ssh_channel_send_eof(c->ch);
+			ssh_channel_close(c->ch);
+			chan_free(s, c);
+		}
+	}
+	if (!s->dying && (ssh_get_status(s->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)))
+		s->dying = 1;
+	if (s->dying) {
+		gw_session_close(s);
+		return;
+	}
+	watch(s);
+}
+
+static void on_io(struct vt_loop *loop, int fd, int events, void *arg)
+{
+	struct gw_session *s = arg;
+	int rc;
+
+	(void)loop;
+	(void)fd;
+	if (events & (VT_EV_READ | VT_EV_ERROR))
+		s->last_rx = vt_mono_ms();
+	if (s->st == S_KEX) {
+		rc = ssh_handle_key_exchange(s->ssh);
+		if (rc == SSH_OK)
+			s->st = S_AUTH;
+		else if (rc != SSH_AGAIN)
+			s->dying = 1;
+	} else if (ssh_event_dopoll(s->ev, 0) == SSH_ERROR) {
+		s->dying = 1;
+	}
+	if (events & VT_EV_ERROR)
+		s->dying = 1;
+	session_step(s);
+}
+
+int gw_session_start(struct gw *gw, int fd, enum gw_role role, const char *from)
+{
+	struct gw_session *s = calloc(1, sizeof *s);
+	int rc = VT_ESSH;
+
+	if (!s) {
+		close(fd);
+		return VT_ENOMEM;
+	}
+	s->gw = gw;
+	s->fd = fd;
+	s->role = role;
+	s->st = S_KEX;
+	s->probe_id = -1;
+	s->started = s->last_rx = s->last_ka = vt_mono_ms();
+	snprintf(s->from, sizeof s->from, "%s", from);
+	if (!(s->ssh = ssh_new())) {
+		close(fd);
+		free(s);
+		return VT_ENOMEM;
+	}
+	if (ssh_bind_accept_fd(gw->bind, s->ssh, fd) != SSH_OK)
+		goto fail;
+	ssh_set_blocking(s->ssh, 0);
+	ssh_callbacks_init(&s->scb);
+	s->scb.userdata = s;
+	s->scb.auth_pubkey_function = auth_pubkey;
+	if (ssh_set_server_callbacks(s->ssh, &s->scb) != SSH_OK)
+		goto fail;
+	ssh_set_message_callback(s->ssh, on_message, s);
+	ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_PUBLICKEY);
+	rc = ssh_handle_key_exchange(s->ssh);
+	if (rc == SSH_OK)
+		s->st = S_AUTH;
+	else if (rc != SSH_AGAIN)
+		goto fail;
+	rc = VT_ESSH;
+	if (!(s->ev = ssh_event_new()) || ssh_event_add_session(s->ev, s->ssh) != SSH_OK)
+		goto fail;
+	s->watching = VT_EV_READ;
+	if (vt_loop_add(gw->loop, fd, VT_EV_READ, on_io, s) < 0)
+		goto fail;
+	s->next = gw->sessions;
+	if (gw->sessions)
+		gw->sessions->prev = s;
+	gw->sessions = s;
+	gw->nsessions++;
+	watch(s);
+	return VT_OK;
+fail:
+	if (s->ev) {
+		ssh_event_remove_session(s->ev, s->ssh);
+		ssh_event_free(s->ev);
+	}
+	ssh_disconnect(s->ssh);   /* closes fd */
+	ssh_free(s->ssh);
+	free(s);
+	return rc;
+}
+
+void gw_session_close(struct gw_session *s)
+{
+	struct gw *gw;
+
+	if (!s)
+		return;
+	gw = s->gw;
+	while (s->chans)
+		chan_free(s, s->chans);
+	if (s->keep) {
+		gw->nkeep--;
+		if (gw_db_session_down(gw->db, s->probe_id, gw->conf.name) < 0)
+			vt_warn("probe %ld: disconnect not recorded: %s", s->probe_id,
+				gw_db_error(gw->db));
+		vt_info("probe %ld: disconnected", s->probe_id);
+	}
+	vt_loop_del(gw->loop, s->fd);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		gw->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	gw->nsessions--;
+	ssh_event_remove_session(s->ev, s->ssh);
+	ssh_event_free(s->ev);
+	ssh_disconnect(s->ssh);
+	ssh_free(s->ssh);
+	free(s->fwd_addr);
+	free(s);
+}
+
+void gw_session_close_all(struct gw *gw)
+{
+	while (gw->sessions)
+		gw_session_close(gw->sessions);
+}
+
+void gw_session_tick(struct gw_session *s, int64_t now)
+{
+	int64_t ka = (int64_t)s->gw->conf.keepalive * 1000;
+
+	if (s->st != S_OPEN && now - s->started > s->gw->conf.login_grace * 1000LL) {
+		vt_info("%s: login grace time over", s->from);
+		s->dying = 1;
+	} else if (now - s->last_rx > 3 * ka + 1000) {
+		vt_info("probe %ld: peer %s silent, closing", s->probe_id, s->from);
+		s->dying = 1;
+	} else if (s->st == S_OPEN && now - s->last_rx >= ka && now - s->last_ka >= ka) {
+		ssh_send_keepalive(s->ssh);
+		s->last_ka = now;
+	}
+	for (struct gw_chan *c = s->chans; c; c = c->next)
+		if (c->kind == C_PUSH && c->push && now > c->deadline) {
+			push_end(s, c, "TIMEOUT");
+			c->finish = 1;
+		}
+	session_step(s);
+}
+
+void gw_session_tick_all(struct gw *gw, int64_t now)
+{
+	struct gw_session *s, *next;
+
+	for (s = gw->sessions; s; s = next) {
+		next = s->next;
+		gw_session_tick(s, now);
+	}
+}
+
+struct gw_session *gw_session_find(struct gw *gw, long probe_id)
+{
+	for (struct gw_session *s = gw->sessions; s; s = s->next)
+		if (s->keep && !s->dying && s->probe_id == probe_id && s->fwd_addr)
+			return s;
+	return NULL;
+}
+
+int gw_session_push(struct gw_session *s, long push_id, const char *batch)
+{
+	struct gw_chan *c;
+	ssh_channel ch;
+	int rc;
+
+	for (c = s->chans; c; c = c->next)
+		if (c->kind == C_PUSH && c->push)
+			return VT_EAGAIN;
+	if (s->nchans >= MAX_CHANNELS)
+		return VT_EAGAIN;
+	if (!(ch = ssh_channel_new(s->ssh)))
+		return VT_ENOMEM;
+	if (!(c = calloc(1, sizeof *c))) {
+		ssh_channel_free(ch);
+		return VT_ENOMEM;
+	}
+	c->s = s;
+	c->kind = C_PUSH;
+	c->ch = ch;
+	c->exit_status = -1;
+	c->deadline = vt_mono_ms() + PUSH_TIMEOUT_MS;
+	vt_buf_init(&c->in, PUSH_IN_MAX);
+	vt_buf_init(&c->out, 0);
+	ssh_callbacks_init(&c->cb);
+	c->cb.userdata = c;
+	c->cb.channel_data_function = chan_data;
+	c->cb.channel_eof_function = chan_eof;
+	c->cb.channel_close_function = chan_close;
+	c->next = s->chans;
+	s->chans = c;
+	s->nchans++;
+	if (ssh_set_channel_callbacks(ch, &c->cb) != SSH_OK) {
+		chan_free(s, c);
+		return VT_ESSH;
+	}
+	rc = gw_push_new(push_id, s->sid, batch, &c->push);
+	if (rc < 0) {
+		chan_free(s, c);
+		return rc;
+	}
+	session_step(s);
+	return VT_OK;
+}

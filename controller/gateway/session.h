@@ -1,0 +1,36 @@
+/* session.h - one probe connection: an explicit state machine
+ * (key exchange, authentication, open) with its channels (registration
+ * INIT, controller INIT, KEEP, result sink, command push), driven by its own
+ * ssh_event from the gateway's epoll loop.
+ *
+ * A session never blocks the loop except for short database statements;
+ * anything a peer does wrong ends that session only. */
+#ifndef VT_GW_SESSION_H
+#define VT_GW_SESSION_H
+
+#include <stdint.h>
+#include "controller/gateway/gateway.h"
+
+struct gw_session;
+
+/* Takes over the accepted socket fd (closed on failure too), starts the
+ * non-blocking key exchange and watches fd.  from is the peer's address. */
+int gw_session_start(struct gw *gw, int fd, enum gw_role role,
+		     const char *from) VT_WUR;
+/* Ends a session: closes its channels (failing pushes in flight), marks
+ * the probe disconnected, disconnects and frees it. */
+void gw_session_close(struct gw_session *s);
+/* Ends every session of gw. */
+void gw_session_close_all(struct gw *gw);
+/* Periodic work at mono time now: login grace, keepalive, dead peers,
+ * push deadlines.  May close the session. */
+void gw_session_tick(struct gw_session *s, int64_t now);
+/* Runs the tick on every session. */
+void gw_session_tick_all(struct gw *gw, int64_t now);
+/* The session holding probe_id's KEEP with a remote forward, or NULL. */
+struct gw_session *gw_session_find(struct gw *gw, long probe_id);
+/* Starts delivering push push_id (batch text, copied) over a new
+ * forwarded-tcpip channel.  VT_EAGAIN when a push is already in flight. */
+int gw_session_push(struct gw_session *s, long push_id, const char *batch) VT_WUR;
+
+#endif

@@ -1,0 +1,79 @@
+# gw_lib.sh - shared by tests/integration/gateway_*.sh (sourced after lib.sh):
+# a probe key, a gateway on free ports, OpenSSH options pinned to its key.
+
+# gw_setup: PostgreSQL, one registered probe ($PRB with key $T/probe_key),
+# host keys in $T/keys, ports $REG and $CTRL.
+gw_setup() {
+	command -v ssh >/dev/null || t_skip "no OpenSSH client"
+	[ -x "$BIN/vantage-gateway" ] || t_skip "no vantage-gateway (make first)"
+	t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
+	ssh-keygen -q -t ed25519 -N '' -C probe -f "$T/probe_key"
+	ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger_key"
+	PRB=$("$BIN/vantage" probe add --pubkey "$T/probe_key.pub")
+	REG=$(t_free_port)
+	CTRL=$(t_free_port)
+	CMDTOOL=$TOP/build/tests/gw_cmdport
+}
+
+# gw_start: starts the gateway in the background ($GWPID) and waits for it.
+gw_start() {
+	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 \
+		--reg-port "$REG" --ctrl-port "$CTRL" --ctrl-host 127.0.0.1 \
+		--host-keys "$T/keys" --name gw-test --login-grace 10 \
+		--keepalive 30 "$@" >>"$T/gw.log" 2>&1 &
+	GWPID=$!
+	t_bg "$GWPID"
+	t_wait 30 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || return 1
+	{
+		echo "[127.0.0.1]:$REG $(cat "$T/keys/ssh_host_rsa_key.pub")"
+		echo "[127.0.0.1]:$CTRL $(cat "$T/keys/ssh_host_rsa_key.pub")"
+	} >"$T/known_hosts"
+}
+
+# gw_ssh ARGS...: OpenSSH as a stock probe does it: key auth only, the
+# gateway's RSA key pinned, no prompts.
+gw_ssh() {
+	ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
+		-o StrictHostKeyChecking=yes -o BatchMode=yes \
+		-o IdentitiesOnly=yes -o ConnectTimeout=10 \
+		-o ServerAliveInterval=60 -i "${GW_KEY:-$T/probe_key}" "$@"
+}
+
+# gw_init_ctrl: controller INIT; sets $SID and $RPORT.
+gw_init_ctrl() {
+	gw_ssh -p "$CTRL" atlas@127.0.0.1 INIT </dev/null >"$T/ctrl_init.out" 2>>"$T/ssh.err"
+	SID=$(sed -n 's/^SESSION_ID //p' "$T/ctrl_init.out")
+	RPORT=$(sed -n 's/^REMOTE_PORT //p' "$T/ctrl_init.out")
+}
+
+# gw_keep: the long-lived KEEP with both forwards, command port $CMDP
+# forwarded, sink reachable on 127.0.0.1:$SINKP; waits until recorded.
+gw_keep() {
+	CMDP=$(t_free_port)
+	SINKP=$(t_free_port)
+	gw_ssh -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$CMDP" \
+		-L "$SINKP:127.0.0.1:8080" -p "$CTRL" atlas@127.0.0.1 KEEP \
+		</dev/null >"$T/keep.out" 2>>"$T/keep.err" &
+	KEEPPID=$!
+	t_bg "$KEEPPID"
+	t_wait 20 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAX -c \"SELECT connected AND bind_addr IS NOT NULL FROM probe_sessions WHERE probe_id = $PRB\")\" = t ]" &&
+		t_wait 10 sh -c "ss -Htln 'sport = :$SINKP' | grep -q ."
+}
+
+# gw_post FILE PROBE_ID SESSION_ID: POSTs through the local forward; prints
+# the reply with its headers.
+gw_post() {
+	curl -s -i --max-time 20 --data-binary "@$1" \
+		-H 'Content-Type: application/x-www-form-urlencoded' \
+		-H 'User-Agent: httppost for atlas.ripe.net' \
+		"http://127.0.0.1:$SINKP/?PROBE_ID=$2&SESSION_ID=$3"
+}
+
+# gw_body_ok: stdin (an HTTP reply) is 200 with body "OK\n".
+gw_body_ok() {
+	r=$(tr -d '\r')
+	printf '%s\n' "$r" | head -1 | grep -q ' 200 ' &&
+		[ "$(printf '%s\n' "$r" | sed '1,/^$/d')" = OK ]
+}
+
+gw_queue_count() { t_psql "SELECT count(*) FROM result_queue"; }

@@ -8,6 +8,7 @@
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
 
 CC      ?= cc
+.DEFAULT_GOAL := all
 PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbz2 -lz -lcrypto -lpthread -lm

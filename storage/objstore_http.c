@@ -180,11 +180,35 @@ nomem:
 	return VT_ENOMEM;
 }
 
+/* Copies the text of <tag>...</tag> in an S3 error body, if there. */
+static void xml_text(const char *body, const char *tag, char *out, size_t len)
+{
+	char open[32], close[32];
+	const char *a, *b;
+
+	out[0] = '\0';
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	if (!(a = strstr(body, open)))
+		return;
+	a += strlen(open);
+	if (!(b = strstr(a, close)))
+		return;
+	snprintf(out, len, "%.*s", (int)(b - a), a);
+}
+
 static int status_err(const char *url, long code, const struct getctx *g,
 		      char *errbuf, size_t errlen)
 {
-	snprintf(errbuf, errlen, "%s: HTTP %ld%s%.200s", url, code,
-		 g->errlen ? ": " : "", g->errbody);
+	char scode[64], smsg[256];
+
+	xml_text(g->errbody, "Code", scode, sizeof scode);
+	xml_text(g->errbody, "Message", smsg, sizeof smsg);
+	if (scode[0])
+		snprintf(errbuf, errlen, "%s: HTTP %ld: %s: %s", url, code, scode,
+			 smsg);
+	else
+		snprintf(errbuf, errlen, "%s: HTTP %ld", url, code);
 	if (code == 404)
 		return VT_ENOTFOUND;
 	if (code == 401 || code == 403)

@@ -35,5 +35,11 @@ int cli_probe_list(struct cli_ctx *ctx, int argc, char **argv);
 int cli_probe_push(struct cli_ctx *ctx, int argc, char **argv);
 int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv);
 int cli_results(struct cli_ctx *ctx, int argc, char **argv);
+int cli_msm_create(struct cli_ctx *ctx, int argc, char **argv);
+int cli_msm_stop(struct cli_ctx *ctx, int argc, char **argv);
+int cli_msm_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_msm_show(struct cli_ctx *ctx, int argc, char **argv);
+int cli_msm_participate(struct cli_ctx *ctx, int argc, char **argv);
+int cli_probe_tags(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

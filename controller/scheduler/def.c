@@ -561,7 +561,7 @@ int vt_msm_request_parse(const char *body, size_t len, long long now,
 		goto out;
 	}
 	json_array_foreach(specs, i, d) {
-		char w[32];
+		char w[48];
 
 		snprintf(w, sizeof w, "probes[%zu]", i);
 		if ((rc = vt_msm_spec_parse(d, w, &r->specs[i], errbuf, errlen)) < 0)
@@ -573,7 +573,7 @@ int vt_msm_request_parse(const char *body, size_t len, long long now,
 		goto out;
 	}
 	json_array_foreach(r->defs, i, d) {
-		char w[32];
+		char w[48];
 
 		snprintf(w, sizeof w, "definitions[%zu]", i);
 		if ((rc = vt_msm_def_check(d, w, r->is_oneoff, errbuf, errlen)) < 0)

@@ -825,10 +825,6 @@ void vt_measure_emit(json_t *obj, long msm_id, vt_measure_done_cb cb, void *arg)
 	json_decref(obj);
 }
 
-/* evtdig lives in tdig.c; the weak reference keeps the engine linkable
- * in builds without it (then evtdig is VT_EUNSUPP). */
-#pragma weak vt_tdig_start
-
 int vt_measure_start(struct vt_measure_ctx *ctx, const char *cmdline,
 		     vt_measure_done_cb cb, void *arg)
 {
@@ -840,7 +836,7 @@ int vt_measure_start(struct vt_measure_ctx *ctx, const char *cmdline,
 		return vt_ping_start(ctx, cmdline, cb, arg);
 	if (l == 12 && !strncmp(p, "evtraceroute", 12))
 		return vt_traceroute_start(ctx, cmdline, cb, arg);
-	if (l == 6 && !strncmp(p, "evtdig", 6) && vt_tdig_start)
+	if (l == 6 && !strncmp(p, "evtdig", 6))
 		return vt_tdig_start(ctx, cmdline, cb, arg);
 	return VT_EUNSUPP;
 }

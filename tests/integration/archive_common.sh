@@ -79,3 +79,25 @@ CONF
 	t_wait 10 curl -sf -o /dev/null "$NGINX_URL/" -r 0-0 || [ -e "$NGINX_LOG" ] ||
 		t_skip "nginx did not start: $(tail -3 "$T/nginx/logs/error.log")"
 }
+
+# arc_s3rver: starts the s3rver package from npm on a free loopback port
+# with a bucket "vantage" (installed into tests/node_modules from
+# tests/package.json when missing); exports the S3 settings.
+arc_s3rver() {
+	s3=$TOP/tests/node_modules/.bin/s3rver
+	if [ ! -x "$s3" ]; then
+		command -v npm >/dev/null 2>&1 || t_skip "npm is not installed"
+		(cd "$TOP/tests" && timeout 300 npm install --no-audit --no-fund \
+			>"$T/npm.log" 2>&1) ||
+			t_skip "npm install of s3rver failed (registry unreachable?): $(tail -2 "$T/npm.log")"
+	fi
+	port=$(t_free_port)
+	"$s3" -d "$T/s3" -a 127.0.0.1 -p "$port" --configure-bucket vantage \
+		--no-vhost-buckets >"$T/s3rver.log" 2>&1 &
+	t_bg $!
+	t_wait 20 grep -q "listening" "$T/s3rver.log" ||
+		t_skip "s3rver did not start: $(tail -3 "$T/s3rver.log")"
+	export VANTAGE_S3_ENDPOINT="http://127.0.0.1:$port"
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+	unset VANTAGE_S3_REGION
+}

@@ -1,0 +1,151 @@
+/* crontab.c - a probe's assignments as a command batch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/pg.h"
+#include "controller/scheduler/crontab.h"
+#include "controller/scheduler/def.h"
+#include "proto/cmdline.h"
+#include "proto/crontab.h"
+
+/* The command line of a measurement from its stored definition; 0 when it
+ * cannot be made (the measurement is then left out). */
+static int command_of(const char *def_text, long long msm_id, char *out,
+		      size_t outlen)
+{
+	json_t *def = json_loads(def_text, 0, NULL);
+	struct vt_buf b;
+	char why[128];
+	int ok = 0;
+
+	if (!def)
+		return 0;
+	vt_buf_init(&b, VT_CMD_MAX_BYTES + 1);
+	if (vt_msm_command(def, (long)msm_id, VT_MSM_OUT_FILE, &b, why,
+			   sizeof why) == 0 && b.len < outlen) {
+		memcpy(out, b.data, b.len + 1);
+		ok = 1;
+	}
+	vt_buf_free(&b);
+	json_decref(def);
+	return ok;
+}
+
+static int add_periodic(PGconn *db, const char *id, const char *t,
+			struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
+{
+	const char *p[2] = { id, t };
+	PGresult *res = NULL;
+	struct vt_buf line;
+	int rc;
+
+	vt_buf_init(&line, VT_DLG_LINE_MAX);
+	rc = vt_pg_exec(db, &res, errbuf, errlen,
+		"SELECT m.id, m.interval, m.start_time, m.stop_time,"
+		" coalesce(m.spread, 0), m.definition"
+		" FROM assignments a JOIN measurements m ON m.id = a.msm_id"
+		" WHERE a.probe_id = $1 AND a.removed IS NULL AND NOT m.is_oneoff"
+		" AND m.status IN (1, 2) AND m.interval > 0"
+		" AND (m.stop_time IS NULL OR m.stop_time > $2)"
+		" ORDER BY m.id", 2, p);
+	if (rc < 0)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct vt_cron_line cl;
+
+		memset(&cl, 0, sizeof cl);
+		cl.interval = atol(PQgetvalue(res, i, 1));
+		cl.start = atoll(PQgetvalue(res, i, 2));
+		cl.end = PQgetisnull(res, i, 3) ? VT_SCHED_NO_END :
+			 atoll(PQgetvalue(res, i, 3));
+		cl.uniform = 1;
+		cl.spread = atol(PQgetvalue(res, i, 4));
+		if (!command_of(PQgetvalue(res, i, 5), atoll(PQgetvalue(res, i, 0)),
+				cl.command, sizeof cl.command))
+			continue;
+		vt_buf_reset(&line);
+		if (vt_cron_line_format(&cl, &line) < 0)
+			continue;
+		if ((rc = vt_dlg_batch_cronline(batch, line.data)) < 0) {
+			snprintf(errbuf, errlen, "crontab line: %s", vt_strerror(rc));
+			goto out;
+		}
+	}
+out:
+	vt_buf_free(&line);
+	PQclear(res);
+	return rc;
+}
+
+static int add_oneoffs(PGconn *db, const char *id, const char *t,
+		       struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
+{
+	const char *p[2] = { id, t };
+	PGresult *res = NULL;
+	int rc;
+
+	rc = vt_pg_exec(db, &res, errbuf, errlen,
+		"UPDATE assignments a SET offered = $2 FROM measurements m"
+		" WHERE m.id = a.msm_id AND a.probe_id = $1 AND a.removed IS NULL"
+		" AND a.delivered IS NULL AND m.is_oneoff AND m.status IN (1, 2)"
+		" RETURNING m.id, m.definition", 2, p);
+	if (rc < 0)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		char cmd[VT_CMD_MAX_BYTES + 1];
+
+		if (!command_of(PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 0)),
+				cmd, sizeof cmd))
+			continue;
+		if ((rc = vt_dlg_batch_oneoff(batch, VT_SCHED_ONEOFF, cmd)) < 0) {
+			snprintf(errbuf, errlen, "one-off line: %s", vt_strerror(rc));
+			goto out;
+		}
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vt_sched_probe_batch(PGconn *db, long probe_id, long long now,
+			 struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
+{
+	char id[24], t[24];
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(t, sizeof t, "%lld", now);
+	if ((rc = vt_dlg_batch_crontab(batch, VT_SCHED_CRONTAB)) < 0) {
+		snprintf(errbuf, errlen, "crontab: %s", vt_strerror(rc));
+		return rc;
+	}
+	if ((rc = add_periodic(db, id, t, batch, errbuf, errlen)) < 0)
+		return rc;
+	return add_oneoffs(db, id, t, batch, errbuf, errlen);
+}
+
+int vt_sched_oneoffs_delivered(PGconn *db, long probe_id, long long now,
+			       int *n, char *errbuf, size_t errlen)
+{
+	char id[24], t[24];
+	const char *p[2] = { id, t };
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(t, sizeof t, "%lld", now);
+	rc = vt_pg_exec(db, &res, errbuf, errlen,
+			"WITH a AS (UPDATE assignments SET delivered = now()"
+			" WHERE probe_id = $1 AND offered = $2 AND delivered IS NULL"
+			" RETURNING msm_id)"
+			" SELECT count(*), (SELECT count(*) FROM (SELECT"
+			"  pg_notify('vantage_sched', '') FROM a LIMIT 1) x) FROM a",
+			2, p);
+	if (rc == 0 && n)
+		*n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,199 @@
+/* vantage-scheduler - turns measurements into per-probe crontab lines. */
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/pg.h"
+#include "common/vtime.h"
+#include "controller/scheduler/crontab.h"
+#include "controller/scheduler/sched.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vantage-scheduler [--db CONNINFO] [--once] [--interval S]\n"
+		"                         [--log-level err|warn|info|debug]\n"
+		"       vantage-scheduler [--db CONNINFO] --batch PROBE_ID [--ack]\n"
+		"                         [--now UNIX]\n\n"
+		"Chooses probes for measurements (probe specs, tags, participation\n"
+		"requests, anchor meshes), moves measurement status (Specified,\n"
+		"Scheduled, Ongoing, Stopped, No suitable probes) and keeps probes'\n"
+		"system tags true.  Each probe whose crontab changes is NOTIFYed on\n"
+		"channel vantage_crontab for the gateway to push.  A pass runs every\n"
+		"--interval seconds and whenever vantage_sched is NOTIFYed.\n\n"
+		"  --db CONNINFO   libpq connection string (default: $VANTAGE_DB)\n"
+		"  --once          run one pass, print what it did, exit\n"
+		"  --interval S    seconds between passes (default 10)\n"
+		"  --batch ID      print the command batch the gateway would push to\n"
+		"                  probe ID (CRONTAB/CRONLINE/ONEOFF lines) and exit\n"
+		"  --ack           with --batch: record its one-offs as delivered\n"
+		"  --now UNIX      with --batch or --once: the time to use\n");
+}
+
+static int print_batch(PGconn *db, long probe, long long now, int ack)
+{
+	struct vt_dlg_batch *b = vt_dlg_batch_new();
+	struct vt_buf out;
+	char err[512];
+	int rc, n = 0;
+
+	vt_buf_init(&out, 0);
+	if (!b) {
+		vt_err("out of memory");
+		return 1;
+	}
+	rc = vt_sched_probe_batch(db, probe, now, b, err, sizeof err);
+	if (rc == 0)
+		rc = vt_dlg_batch_format(b, &out);
+	if (rc < 0) {
+		vt_err("batch: %s", rc == VT_EDB ? err : vt_strerror(rc));
+		goto out;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	if (ack && (rc = vt_sched_oneoffs_delivered(db, probe, now, &n, err,
+						    sizeof err)) < 0)
+		vt_err("ack: %s", err);
+out:
+	vt_buf_free(&out);
+	vt_dlg_batch_free(b);
+	return rc < 0 ? 1 : 0;
+}
+
+/* Waits for a NOTIFY on vantage_sched, a signal, or ms milliseconds. */
+static void wait_for_work(PGconn *db, int ms)
+{
+	struct pollfd pfd = { .fd = PQsocket(db), .events = POLLIN };
+	PGnotify *n;
+
+	if (pfd.fd >= 0 && poll(&pfd, 1, ms) > 0)
+		PQconsumeInput(db);
+	while ((n = PQnotifies(db)))
+		PQfreemem(n);
+}
+
+static void log_stats(const struct vt_sched_stats *s, int always)
+{
+	if (!always && !s->tags_changed && !s->assigned && !s->unassigned &&
+	    !s->scheduled && !s->no_probes && !s->started && !s->stopped &&
+	    !s->mesh_created)
+		return;
+	vt_info("pass: %ld tags changed, %ld assigned, %ld unassigned, "
+		"%ld scheduled, %ld no suitable probes, %ld started, %ld stopped, "
+		"%ld mesh created", s->tags_changed, s->assigned, s->unassigned,
+		s->scheduled, s->no_probes, s->started, s->stopped, s->mesh_created);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "once", no_argument, NULL, '1' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "ack", no_argument, NULL, 'a' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dbarg = NULL, *conninfo;
+	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
+	long batch = 0;
+	long long now = 0;
+	PGconn *db = NULL;
+	char err[512];
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dbarg = optarg; break;
+		case '1': once = 1; break;
+		case 'i': interval = atoi(optarg); break;
+		case 'b': batch = atol(optarg); break;
+		case 'a': ack = 1; break;
+		case 'n': now = atoll(optarg); break;
+		case 'l':
+			if ((level = vt_log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "vantage-scheduler: bad --log-level\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || interval < 1 || (optarg && batch < 0)) {
+		usage(stderr);
+		return 2;
+	}
+	vt_log_init("vantage-scheduler", (enum vt_log_level)level);
+	if (!(conninfo = vt_conf_db(dbarg))) {
+		vt_err("no database: give --db CONNINFO or set VANTAGE_DB");
+		return 2;
+	}
+	if (batch > 0) {
+		if (vt_pg_connect(conninfo, &db, err, sizeof err) < 0) {
+			vt_err("database: %s", err);
+			return 1;
+		}
+		rc = print_batch(db, batch, now ? now : vt_now_ms() / 1000, ack);
+		PQfinish(db);
+		return rc;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (!once)
+		vt_info("scheduling every %d s and on NOTIFY vantage_sched", interval);
+	while (!stopping) {
+		struct vt_sched_stats st = { 0 };
+		int64_t t0;
+
+		if (!db || vt_pg_broken(db)) {
+			PQfinish(db);
+			db = NULL;
+			if (vt_pg_connect(conninfo, &db, err, sizeof err) < 0 ||
+			    vt_pg_cmd(db, "LISTEN vantage_sched", err, sizeof err) < 0) {
+				vt_err("database: %s", err);
+				if (once) {
+					rc = 1;
+					break;
+				}
+				PQfinish(db);
+				db = NULL;
+				sleep(2);
+				continue;
+			}
+		}
+		t0 = vt_mono_ms();
+		rc = vt_sched_pass(db, now && once ? now : vt_now_ms() / 1000, &st,
+				   err, sizeof err);
+		if (rc == VT_EAGAIN) {
+			vt_debug("another scheduler is running a pass");
+		} else if (rc < 0) {
+			vt_err("pass: %s", rc == VT_EDB ? err : vt_strerror(rc));
+		} else {
+			log_stats(&st, once);
+			vt_debug("pass took %lld ms", (long long)(vt_mono_ms() - t0));
+		}
+		if (once)
+			break;
+		rc = 0;
+		wait_for_work(db, interval * 1000);
+	}
+	PQfinish(db);
+	return rc < 0 ? 1 : 0;
+}

@@ -46,7 +46,9 @@ int vt_dlg_batch_format(const struct vt_dlg_batch *b, struct vt_buf *out) VT_WUR
 
 struct vt_dlg_client;
 
-/* A client that logs in with session_id and sends batch (copied). */
+/* A client that logs in with session_id and sends batch (copied): it
+ * answers "login:" with C_TO_P_TEST_V1 and "Password:" with the session id
+ * followed at once by the whole batch (a good password gets no answer). */
 int vt_dlg_client_new(const char *session_id, const struct vt_dlg_batch *batch,
 		      struct vt_dlg_client **out) VT_WUR;
 void vt_dlg_client_free(struct vt_dlg_client *c);
@@ -63,7 +65,7 @@ enum vt_dlg_error vt_dlg_client_error(const struct vt_dlg_client *c);
 
 enum vt_dlg_cmd_type {
 	VT_DLG_CMD_CRONTAB,        /* path: a crontab starts (replaces the old one) */
-	VT_DLG_CMD_CRONLINE,       /* line: a line of the current crontab */
+	VT_DLG_CMD_CRONLINE,       /* line: a line of the current crontab (path: its path) */
 	VT_DLG_CMD_CRONTAB_END,    /* path: the current crontab is complete */
 	VT_DLG_CMD_ONEOFF,         /* path, line: run command once */
 	VT_DLG_CMD_REBOOT,
@@ -77,7 +79,9 @@ struct vt_dlg_cmd {
 };
 
 /* Called for each command; returns VT_DLG_OK or the error word to answer
- * (the batch then ends with that error). */
+ * (the batch then ends with that error).  A crontab open when the batch
+ * ends in an error gets no CRONTAB_END: drop it.  The strings live until
+ * the callback returns. */
 typedef enum vt_dlg_error (*vt_dlg_cmd_cb)(void *arg, const struct vt_dlg_cmd *cmd);
 
 struct vt_dlg_server;
@@ -98,7 +102,9 @@ int vt_dlg_server_feed(struct vt_dlg_server *s, const void *in, size_t len,
 
 /* Maps a legacy path (/home/atlas/crons/2, /home/atlas/data/new/x) onto
  * root ("<root>/crons/2").  VT_EINVAL (BAD_PATH) for anything outside
- * /home/atlas/, with "/../", "/./", "//" or a name over 255 bytes. */
+ * /home/atlas/, with "/../", "/./", "//" (also a trailing "/", "/." or
+ * "/.."), a control byte or a name over 255 bytes; VT_ETOOBIG when out is
+ * too small. */
 int vt_dlg_map_path(const char *legacy, const char *root, char *out,
 		    size_t outlen) VT_WUR;
 

@@ -131,13 +131,14 @@ static int copy_str(char *dst, size_t size, const char *s, size_t n)
 	return VT_OK;
 }
 
-/* 1 when s is non-empty and holds no blank, control byte or DEL. */
-static int is_word(const char *s)
+/* 1 when s is non-empty and every byte is in set or alphanumeric. */
+static int is_made_of(const char *s, const char *set)
 {
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(set, *s)))
 			return 0;
 	return 1;
 }
@@ -299,10 +300,11 @@ int vt_reg_reply_format(const struct vt_reg_reply *r, struct vt_buf *out)
 			return VT_EINVAL;
 		return vt_buf_addf(out, "WAIT\nTIMEOUT %ld\n", r->timeout);
 	}
+	/* host name or address, base64 key, key type: none can spell a tag */
 	if (r->ctrl_key[0] &&
-	    (!is_word(r->ctrl_host) || !is_word(r->ctrl_key) ||
+	    (!is_made_of(r->ctrl_host, ".-:") || !is_made_of(r->ctrl_key, "+/=") ||
 	     r->ctrl_port < 1 || r->ctrl_port > 65535 ||
-	     (r->ctrl_key_type[0] && !is_word(r->ctrl_key_type))))
+	     (r->ctrl_key_type[0] && !is_made_of(r->ctrl_key_type, "-.@"))))
 		return VT_EINVAL;
 	e = vt_buf_addf(out, "OK\nREGSERVER_TIMESTAMP %lld\n", r->timestamp);
 	if (e == 0 && r->probe_id > 0)

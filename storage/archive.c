@@ -120,22 +120,69 @@ static void *compress_worker(void *arg)
 	return NULL;
 }
 
-/* Compresses every job on up to `threads` threads (this one included). */
-static int compress_all(struct pool *p, int threads)
+/* Runs fn(arg) on up to `threads` threads (this one included) for n
+ * items of work. */
+static void run_threads(void *(*fn)(void *), void *arg, int threads, size_t n)
 {
 	pthread_t tid[16];
 	int started = 0;
 
 	if (threads > 16)
 		threads = 16;
-	for (int t = 1; t < threads && (size_t)t < p->n; t++) {
-		if (pthread_create(&tid[started], NULL, compress_worker, p))
+	for (int t = 1; t < threads && (size_t)t < n; t++) {
+		if (pthread_create(&tid[started], NULL, fn, arg))
 			break;
 		started++;
 	}
-	compress_worker(p);
+	fn(arg);
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
+}
+
+/* Segments of a stored object checked in parallel. */
+struct vpool {
+	const struct vt_arc_seg *segs;
+	size_t                   n;
+	const uint8_t           *obj;
+	atomic_size_t            next;
+	size_t                   bad;    /* first failing segment, n: none */
+	const char              *why;
+	int                      ret;
+	pthread_mutex_t          lock;
+};
+
+static void *verify_worker(void *arg)
+{
+	struct vpool *v = arg;
+	struct vt_buf dec;
+	size_t i;
+
+	vt_buf_init(&dec, VT_ARC_SEG_MAX);
+	while ((i = atomic_fetch_add(&v->next, 1)) < v->n) {
+		const char *why = NULL;
+		int r;
+
+		vt_buf_reset(&dec);
+		r = vt_arc_decode(&v->segs[i], v->obj + v->segs[i].off,
+				  v->segs[i].clen, &dec, &why);
+		if (r < 0) {
+			pthread_mutex_lock(&v->lock);
+			if (i < v->bad) {
+				v->bad = i;
+				v->why = why;
+				v->ret = r;
+			}
+			pthread_mutex_unlock(&v->lock);
+		}
+	}
+	vt_buf_free(&dec);
+	return NULL;
+}
+
+/* Compresses every job on up to `threads` threads (this one included). */
+static int compress_all(struct pool *p, int threads)
+{
+	run_threads(compress_worker, p, threads, p->n);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->jobs[i].ret < 0)
 			return p->jobs[i].ret;
@@ -426,14 +473,13 @@ static int check_object(struct run *r, const struct objrow *ob)
 {
 	const char *p[1] = { ob->id };
 	struct vt_arc_seg *segs = NULL;
-	struct vt_buf obj, dec;
+	struct vt_buf obj;
 	PGresult *res = NULL;
 	char sha[65];
 	size_t n = 0, bad;
 	int ret;
 
 	vt_buf_init(&obj, ARC_OBJ_MAX);
-	vt_buf_init(&dec, VT_ARC_SEG_MAX);
 	ret = vt_pg_exec(r->db, &res, r->err, r->errlen,
 		"SELECT msm_id, coalesce(prb_id::text, ''), seg, off, clen, rlen,"
 		" count, first_ts, last_ts, crc FROM archive_index"
@@ -480,26 +526,31 @@ static int check_object(struct run *r, const struct objrow *ob)
 		ret = VT_ECORRUPT;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *why = NULL;
+	{
+		struct vpool vp;
 
-		vt_buf_reset(&dec);
-		ret = vt_arc_decode(&segs[i], (const uint8_t *)obj.data + segs[i].off,
-				    segs[i].clen, &dec, &why);
-		if (ret < 0) {
+		memset(&vp, 0, sizeof vp);
+		vp.segs = segs;
+		vp.n = n;
+		vp.obj = (const uint8_t *)obj.data;
+		vp.bad = n;
+		atomic_init(&vp.next, 0);
+		pthread_mutex_init(&vp.lock, NULL);
+		run_threads(verify_worker, &vp, r->o->threads, n);
+		pthread_mutex_destroy(&vp.lock);
+		if (vp.bad < n) {
 			snprintf(r->err, r->errlen, "%s: segment %zu: %s", ob->key,
-				 i, why ? why : vt_strerror(ret));
+				 vp.bad, vp.why ? vp.why : vt_strerror(vp.ret));
+			ret = vp.ret;
 			goto out;
 		}
-		if (i == 0)
-			point(r, "during-verify", ob->key);
 	}
+	point(r, "during-verify", ob->key);
 	ret = VT_OK;
 out:
 	free(segs);
 	PQclear(res);
 	vt_buf_free(&obj);
-	vt_buf_free(&dec);
 	return ret;
 }
 

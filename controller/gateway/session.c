@@ -733,6 +733,7 @@ void gw_session_close(struct gw_session *s)
 	if (!s)
 		return;
 	gw = s->gw;
+	vt_debug("%s: session closed (probe %ld)", s->from, s->probe_id);
 	while (s->chans)
 		chan_free(s, s->chans);
 	if (s->keep) {

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || interval < 1 || (optarg && batch < 0)) {
+	if (optind < argc || interval < 1 || batch < 0) {
 		usage(stderr);
 		return 2;
 	}

@@ -58,7 +58,7 @@ int vt_sched_select(PGconn *db, long long req_id, int want, int notify,
 		"  FROM cand)"
 		" INSERT INTO assignments (msm_id, probe_id, request_id)"
 		" SELECT r.msm_id, k.id, r.id FROM ranked k, r"
-		" ORDER BY k.conn DESC, greatest(k.ra, k.rc), k.ra + k.rc, k.id"
+		" ORDER BY k.conn DESC, k.ra, k.rc, k.id"
 		" LIMIT $2"
 		" ON CONFLICT (msm_id, probe_id) DO UPDATE SET removed = NULL,"
 		"  added = now(), request_id = EXCLUDED.request_id, offered = NULL,"

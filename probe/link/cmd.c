@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "common/vtime.h"
 #include "proto/dialogue.h"
 

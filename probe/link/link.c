@@ -27,6 +27,7 @@
 #include "probe/link/state.h"
 #include "probe/link/upload.h"
 #include "proto/reg.h"
+#include "proto/upload.h"
 
 #define REPLY_MAX          16384
 #define EXEC_TIMEOUT_MS    30000
@@ -365,7 +366,7 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 	char err[512] = "";
 	int64_t start, next_upload, next_alive;
 	enum keep_end end;
-	int rc;
+	int rc, too_big = 0;
 
 	*stable = 0;
 	ctrl_target(l, &t);
@@ -432,6 +433,19 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 			if (us.files > 0)
 				vt_info("uploaded %d file(s) in %d post(s)",
 					us.files, us.posts);
+			if (us.too_big != too_big)
+				vt_warn("%d file(s) in data/out too big for a post "
+					"(%d bytes); left in place", us.too_big,
+					VT_UPLOAD_MAX_BODY);
+			too_big = us.too_big;
+			if (us.timesync_errors)
+				vt_warn("cannot write status/timesync");
+			if (rc == VT_EPROTO && us.status == 403) {
+				/* the sink does not know our session id */
+				vt_warn("upload refused (HTTP 403): new controller INIT");
+				end = KEEP_REFUSED;
+				break;
+			}
 			if (l->conf.once) {
 				end = rc == VT_OK ? KEEP_ONCE_DONE : KEEP_ONCE_FAILED;
 				if (rc < 0)
@@ -451,7 +465,7 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 				break;
 			}
 		}
-		ch = ssh_channel_open_forward_port(s, 500, &port, &orig, &oport);
+		ch = ssh_channel_open_forward_port(s, 200, &port, &orig, &oport);
 		ssh_string_free_char(orig);
 		if (ch) {
 			serve_command(l, ch, port);
@@ -479,6 +493,7 @@ out:
 
 int vt_link_run(struct vt_link *l)
 {
+	enum keep_end end;
 	int rc, stable;
 
 	while (!*l->stop) {
@@ -507,21 +522,20 @@ int vt_link_run(struct vt_link *l)
 				continue;
 			}
 		}
-		switch (do_keep(l, &stable)) {
+		end = do_keep(l, &stable);
+		if (stable) {
+			l->attempt = 0;
+			l->keep_fails = 0;
+		}
+		switch (end) {
 		case KEEP_STOP:
-			return VT_OK;
 		case KEEP_ONCE_DONE:
 			return VT_OK;
 		case KEEP_ONCE_FAILED:
 			return VT_EIO;
-		case KEEP_OUTPUT:
-			l->st.force_reg = 1;
-			save_state(l);
-			l->attempt = 0;
-			continue;
 		case KEEP_REREG:
-			l->attempt = 0;
 			continue;
+		case KEEP_OUTPUT:
 		case KEEP_BADKEY:
 			l->st.force_reg = 1;
 			save_state(l);
@@ -531,10 +545,7 @@ int vt_link_run(struct vt_link *l)
 			save_state(l);
 			break;
 		case KEEP_LOST:
-			if (stable) {
-				l->attempt = 0;
-				l->keep_fails = 0;
-			} else if (++l->keep_fails >= KEEP_FAIL_REREG) {
+			if (!stable && ++l->keep_fails >= KEEP_FAIL_REREG) {
 				vt_warn("KEEP failed %d times; registering again",
 					l->keep_fails);
 				l->keep_fails = 0;

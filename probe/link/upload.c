@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/log.h"
 #include "probe/link/sshc.h"
 #include "proto/upload.h"
 
@@ -93,7 +92,7 @@ static int post_batch(ssh_session s, struct vt_spool *sp, long probe_id,
 	if (r.date > 0) {
 		stats->date = r.date;
 		if (vt_spool_timesync_write(sp, r.date, (long long)time(NULL)) < 0)
-			vt_warn("upload: cannot write status/timesync");
+			stats->timesync_errors++;
 	}
 out:
 	if (ch) {
@@ -124,9 +123,7 @@ int vt_upload_spool(ssh_session s, struct vt_spool *sp, long probe_id,
 		rc = vt_spool_out_batch(sp, max_bytes, max_files, &b, &skipped);
 		if (rc < 0)
 			return rc;
-		if (skipped)
-			vt_warn("upload: %d file(s) in data/out over %zu bytes are "
-				"never posted", skipped, max_bytes);
+		stats->too_big = skipped;
 		if (b.n == 0) {
 			vt_spool_batch_free(&b);
 			return VT_OK;

@@ -20,6 +20,8 @@ struct vt_upload_stats {
 	int       files;        /* files deleted after OK */
 	long long date;         /* Date of the last reply, -1 if none */
 	int       status;       /* HTTP status of the last reply, 0 if none */
+	int       too_big;      /* files in data/out too big for any post */
+	int       timesync_errors; /* status/timesync could not be written */
 };
 
 /* Posts every file of data/out, in batches of at most VT_UPLOAD_MAX_BODY

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.reason = VT_REG_NEW;
 	vt_buf_init(&b, 65536);
 	/* what parses formats back to the same fields */
-	if (vt_reg_request_format(&req, &b) == 0) {
+	if (req.token_specs[0] && vt_reg_request_format(&req, &b) == 0) {
 		if (vt_reg_request_parse(b.data, b.len, &back) != 0 ||
 		    back.reason != req.reason || strcmp(back.arch, req.arch) != 0 ||
 		    back.firmware != req.firmware || strcmp(back.os, req.os) != 0)

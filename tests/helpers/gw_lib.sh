@@ -31,12 +31,17 @@ gw_start() {
 }
 
 # gw_ssh ARGS...: OpenSSH as a stock probe does it: key auth only, the
-# gateway's RSA key pinned, no prompts.
+# gateway's RSA key pinned, no prompts.  Background runs use
+# `ssh "${GW_OPTS[@]}" ... &` so that $! is ssh itself.
+gw_opts() {
+	GW_OPTS=(-F /dev/null -o UserKnownHostsFile="$T/known_hosts"
+		-o StrictHostKeyChecking=yes -o BatchMode=yes
+		-o IdentitiesOnly=yes -o ConnectTimeout=10
+		-o ServerAliveInterval=60 -i "${GW_KEY:-$T/probe_key}")
+}
 gw_ssh() {
-	ssh -F /dev/null -o UserKnownHostsFile="$T/known_hosts" \
-		-o StrictHostKeyChecking=yes -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o ConnectTimeout=10 \
-		-o ServerAliveInterval=60 -i "${GW_KEY:-$T/probe_key}" "$@"
+	gw_opts
+	ssh "${GW_OPTS[@]}" "$@"
 }
 
 # gw_init_ctrl: controller INIT; sets $SID and $RPORT.
@@ -51,12 +56,13 @@ gw_init_ctrl() {
 gw_keep() {
 	CMDP=$(t_free_port)
 	SINKP=$(t_free_port)
-	gw_ssh -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$CMDP" \
+	gw_opts
+	ssh "${GW_OPTS[@]}" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$CMDP" \
 		-L "$SINKP:127.0.0.1:8080" -p "$CTRL" atlas@127.0.0.1 KEEP \
 		</dev/null >"$T/keep.out" 2>>"$T/keep.err" &
 	KEEPPID=$!
 	t_bg "$KEEPPID"
-	t_wait 20 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAX -c \"SELECT connected AND bind_addr IS NOT NULL FROM probe_sessions WHERE probe_id = $PRB\")\" = t ]" &&
+	t_wait 20 gw_connected t &&
 		t_wait 10 sh -c "ss -Htln 'sport = :$SINKP' | grep -q ."
 }
 
@@ -74,6 +80,15 @@ gw_body_ok() {
 	r=$(tr -d '\r')
 	printf '%s\n' "$r" | head -1 | grep -q ' 200 ' &&
 		[ "$(printf '%s\n' "$r" | sed '1,/^$/d')" = OK ]
+}
+
+# gw_not_ok: stdin is anything but an acknowledgement.
+gw_not_ok() { ! gw_body_ok; }
+
+# gw_connected t|f: probe_sessions says the probe is (t) or is not (f)
+# connected with its forward recorded.
+gw_connected() {
+	[ "$(t_psql "SELECT connected AND bind_addr IS NOT NULL FROM probe_sessions WHERE probe_id = $PRB")" = "$1" ]
 }
 
 gw_queue_count() { t_psql "SELECT count(*) FROM result_queue"; }

@@ -74,16 +74,16 @@ t_check "upload landed exactly once (2 results)" [ "$(gw_queue_count)" = 2 ]
 t_check "queued with probe id and from address" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $PRB AND host(from_addr) = '127.0.0.1' AND session_id = '$SID'")" = 2 ]
 t_check "queued line is the JSON" [ "$(t_psql "SELECT line FROM result_queue ORDER BY id LIMIT 1")" = '{"id":"1001","fw":5120,"lts":3,"time":1700000240,"dst_addr":"192.0.2.1"}' ]
 gw_post "$T/up" "$PRB" "0123abcd" >"$T/post.out"
-t_check "wrong SESSION_ID refused" sh -c "! gw_body_ok" <"$T/post.out"
+t_check "wrong SESSION_ID refused" gw_not_ok <"$T/post.out"
 gw_post "$T/up" "$((PRB + 1))" "$SID" >"$T/post.out"
-t_check "wrong PROBE_ID refused" sh -c "! gw_body_ok" <"$T/post.out"
+t_check "wrong PROBE_ID refused" gw_not_ok <"$T/post.out"
 sed "s/^SESSION_ID .*/SESSION_ID 0123abcd/" "$T/up" >"$T/up_bad"
 gw_post "$T/up_bad" "$PRB" "$SID" >"$T/post.out"
-t_check "body SESSION_ID mismatch refused" sh -c "! gw_body_ok" <"$T/post.out"
+t_check "body SESSION_ID mismatch refused" gw_not_ok <"$T/post.out"
 t_check "nothing landed from refused posts" [ "$(gw_queue_count)" = 2 ]
 head -c 1100000 /dev/zero | tr '\0' 'x' >"$T/big"
 gw_post "$T/big" "$PRB" "$SID" >"$T/post.out"
-t_check "over 1 MB refused" sh -c "! gw_body_ok" <"$T/post.out"
+t_check "over 1 MB refused" gw_not_ok <"$T/post.out"
 t_check "KEEP stays silent" [ ! -s "$T/keep.out" ]
 
 # Everything else is refused.
@@ -92,7 +92,8 @@ t_check "ssh -W refused" grep -q "open failed" "$T/w.err"
 gw_ssh -W 127.0.0.1:8080 -p "$REG" atlas@127.0.0.1 </dev/null >/dev/null 2>"$T/w2.err"
 t_check "sink refused on the registration role" grep -q "open failed" "$T/w2.err"
 OTHER=$(t_free_port)
-gw_ssh -N -L "$OTHER:127.0.0.1:$REG" -p "$CTRL" atlas@127.0.0.1 </dev/null 2>"$T/l.err" &
+gw_opts
+ssh "${GW_OPTS[@]}" -N -L "$OTHER:127.0.0.1:$REG" -p "$CTRL" atlas@127.0.0.1 </dev/null 2>"$T/l.err" &
 LPID=$!
 t_bg $LPID
 t_wait 10 sh -c "ss -Htln 'sport = :$OTHER' | grep -q ."
@@ -102,7 +103,7 @@ t_check "-L to another destination refused" grep -q "open failed" "$T/l.err"
 kill $LPID 2>/dev/null
 gw_ssh -T -p "$CTRL" atlas@127.0.0.1 </dev/null >"$T/shell.out" 2>"$T/shell.err"
 t_check "shell refused" [ $? != 0 ]
-gw_ssh -tt -p "$CTRL" atlas@127.0.0.1 INIT </dev/null >/dev/null 2>"$T/pty.err"
+gw_ssh -tt -p "$REG" atlas@127.0.0.1 INIT </dev/null >/dev/null 2>"$T/pty.err"
 t_check "pty refused" grep -qi "PTY allocation request failed" "$T/pty.err"
 gw_ssh -p "$CTRL" atlas@127.0.0.1 id </dev/null >"$T/exec.out" 2>&1
 t_check "other exec refused" [ $? != 0 ]
@@ -119,7 +120,7 @@ t_check "gateway still up" kill -0 "$GWPID"
 pgport=$(echo "$VANTAGE_DB" | sed 's/.*port=\([0-9]*\).*/\1/')
 "$TOP/scripts/pg" stop "$T/pg" >/dev/null 2>&1
 gw_post "$T/up" "$PRB" "$SID" >"$T/post.out"
-t_check "database stopped: upload not acknowledged" sh -c "! gw_body_ok" <"$T/post.out"
+t_check "database stopped: upload not acknowledged" gw_not_ok <"$T/post.out"
 t_check "database stopped: an error status" grep -qE '^HTTP/1.1 5[0-9][0-9]' "$T/post.out"
 "$TOP/scripts/pg" start "$T/pg" "$pgport" >/dev/null
 gw_post "$T/up" "$PRB" "$SID" >"$T/post.out"
@@ -128,6 +129,6 @@ t_check "database back: it landed once" [ "$(gw_queue_count)" = 4 ]
 t_check "gateway survived" kill -0 "$GWPID"
 
 kill "$KEEPPID" 2>/dev/null
-t_wait 10 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAX -c 'SELECT connected FROM probe_sessions WHERE probe_id = $PRB')\" = f ]"
+t_wait 10 gw_connected f
 t_check "disconnect recorded" [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $PRB")" = f ]
 t_done

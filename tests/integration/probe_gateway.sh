@@ -46,8 +46,11 @@ t_bg $PPID_
 
 state() { sed -n "s/^$1 = //p" "$S/status/link.state" 2>/dev/null; }
 connected() { [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $ID")" = t ]; }
-t_check "registered: probe id cached" t_wait 20 test "$(state probe_id)" = "$ID"
-t_check "controller INIT: session id cached" t_wait 20 test -n "$(state session_id)"
+disconnected() { [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $ID")" = f ]; }
+has_id() { [ "$(state probe_id)" = "$ID" ]; }
+has_sid() { [ -n "$(state session_id)" ]; }
+t_check "registered: probe id cached" t_wait 20 has_id
+t_check "controller INIT: session id cached" t_wait 20 has_sid
 t_check "KEEP held (probe_sessions.connected)" t_wait 20 connected
 SID=$(state session_id)
 RPORT=$(state remote_port)
@@ -98,7 +101,7 @@ t_check "still exactly once after more polls" test "$(count)" = 3
 
 # Restart: straight to KEEP with the old session id (no registration).
 kill "$PPID_"; wait "$PPID_" 2>/dev/null
-t_wait 10 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAX -c 'SELECT connected FROM probe_sessions WHERE probe_id = $ID')\" = f ]"
+t_wait 10 disconnected
 "$BIN/vantage-probe" "${PARGS[@]}" >"$T/probe2.log" 2>&1 &
 PPID_=$!
 t_bg $PPID_
@@ -111,15 +114,47 @@ t_check "upload after restart" t_wait 20 test ! -e "$S/data/out/r2"
 t_check "four results now" test "$(count)" = 4
 kill "$PPID_"; wait "$PPID_" 2>/dev/null
 
+# Cached state: an expired re-register deadline, a forced registration,
+# and a session id the gateway does not know (uploads refused with 403).
+setstate() { sed -i "s/^$1 = .*/$1 = $2/" "$S/status/link.state"; }
+run_until_keep() { # log
+	"$BIN/vantage-probe" "${PARGS[@]}" >"$1" 2>&1 &
+	PPID_=$!
+	t_bg $PPID_
+	t_wait 20 grep -q 'KEEP: connected' "$1"
+}
+t_wait 10 disconnected
+setstate rereg_at 0
+run_until_keep "$T/probe3.log"
+t_check "expired deadline: REREG_TIMER_EXPIRED registration" grep -q 'registered (REREG_TIMER_EXPIRED)' "$T/probe3.log"
+t_check "expired deadline: new deadline cached" test "$(state rereg_at)" -gt "$(date +%s)"
+kill "$PPID_"; wait "$PPID_" 2>/dev/null
+t_wait 10 disconnected
+setstate force_reg 1
+run_until_keep "$T/probe4.log"
+t_check "force_reg: FORCE_REG registration" grep -q 'registered (FORCE_REG)' "$T/probe4.log"
+t_check "force_reg: flag cleared" test "$(state force_reg)" = 0
+kill "$PPID_"; wait "$PPID_" 2>/dev/null
+t_wait 10 disconnected
+setstate session_id 0123456789abcdef
+printf 'RESULT {"id": "1001", "time": 1700000250, "seq": 9}\n' >"$S/data/out/r9"
+run_until_keep "$T/probe5.log"
+t_check "unknown session: upload refused, then controller INIT" \
+	t_wait 20 grep -q 'controller INIT: remote port' "$T/probe5.log"
+t_check "unknown session: uploaded under the new session" t_wait 20 test ! -e "$S/data/out/r9"
+t_check "unknown session: new session id cached" test "$(state session_id)" != 0123456789abcdef
+t_check "five results now" test "$(count)" = 5
+kill "$PPID_"; wait "$PPID_" 2>/dev/null
+
 # --once: connect, upload what is spooled, exit 0.
 for i in 5 6; do
 	printf 'RESULT {"id": "1001", "time": 1700000300, "seq": %d}\n' $i >"$S/data/out/r$i"
 done
-t_wait 10 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAX -c 'SELECT connected FROM probe_sessions WHERE probe_id = $ID')\" = f ]"
+t_wait 10 disconnected
 probe --once >"$T/once.log" 2>&1
 t_check "--once exits 0" test $? -eq 0
 t_check "--once uploaded and deleted" test ! -e "$S/data/out/r5" -a ! -e "$S/data/out/r6"
-t_check "six results now" test "$(count)" = 6
+t_check "seven results now" test "$(count)" = 7
 
 if [ "$T_FAIL" -ne 0 ]; then
 	t_log "gateway log:"; tail -30 "$T/gw.log" | sed 's/^/#   /'

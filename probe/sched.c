@@ -1,0 +1,1028 @@
+/* sched.c - the probe's measurement scheduler (see sched.h). */
+#include "probe/sched.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/evloop.h"
+#include "common/log.h"
+#include "common/vtime.h"
+#include "probe/measure/measure.h"
+#include "probe/sched_cron.h"
+#include "probe/spool.h"
+#include "proto/cmdline.h"
+#include "proto/crontab.h"
+#include "proto/dialogue.h"
+
+#define CRONTAB_MAX   (4 * 1024 * 1024)   /* bytes of one crontab file */
+#define ONEOFF_MAX    (4 * 1024 * 1024)   /* bytes of one one-off file */
+#define ONEOFF_NAME   "oneoff"
+#define TAKEN_PREFIX  ".oneoff."
+#define TAKEN_SETTLE  1000                /* ms before a taken file is done */
+#define KICK_MS       20                  /* delay after a crons/ change */
+#define DIR_MAX       3200                /* spool folders (the root is < 3072) */
+
+/* One crontab line being scheduled. */
+struct job {
+	struct job          *next;
+	struct vt_sched     *s;
+	struct crontab      *ct;        /* NULL once removed (orphan) */
+	struct vt_cron_line  line;
+	char                *out_path;  /* absolute result file */
+	long long            k;         /* slot of the planned run */
+	int64_t              at_us;     /* its planned time */
+	uint64_t             timer;     /* 0: no run planned */
+	int                  running;
+	int                  ended;     /* no run left before the end */
+};
+
+/* One file of crons/. */
+struct crontab {
+	struct crontab  *next;
+	char             name[256];
+	dev_t            dev;
+	ino_t            ino;
+	off_t            size;
+	struct timespec  mtime;
+	struct job      *jobs;
+	int              seen;
+};
+
+struct oneoff {
+	struct oneoff   *next;
+	struct vt_sched *s;
+	char            *out_path;
+	char             cmd[];
+};
+
+/* A one-off file taken by renaming it away; drained again after
+ * TAKEN_SETTLE, in case a writer that had it open appended late. */
+struct taken {
+	struct taken *next;
+	char          name[64];
+	size_t        off;          /* bytes of complete lines consumed */
+	int64_t       since_ms;     /* monotonic time it was taken */
+};
+
+struct vt_sched {
+	struct vt_loop         *loop;
+	struct vt_measure_ctx  *mctx;
+	struct vt_spool        *sp;
+	struct vt_sched_opts    o;
+	struct crontab         *crontabs;
+	struct job             *orphans;
+	struct oneoff          *q_head, *q_tail, *running;
+	struct taken           *taken;
+	int                     ino_fd;
+	uint64_t                kick_timer, rescan_timer, move_timer;
+	uint64_t                rng;
+	unsigned                seq;
+	struct vt_sched_stats   st;
+	char                    crons_dir[DIR_MAX];
+	char                    new_dir[DIR_MAX];
+	char                    out_dir[DIR_MAX];
+};
+
+static void plan_job(struct vt_sched *s, struct job *j, long long min_k,
+		     int count_skips);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t now_us(const struct vt_sched *s)
+{
+	struct timespec ts;
+
+	if (s->o.now_us)
+		return s->o.now_us(s->o.clock_arg);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* xorshift64* */
+static uint64_t rnd(struct vt_sched *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	s->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void rnd_seed(struct vt_sched *s, uint64_t seed)
+{
+	if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+		seed = (uint64_t)vt_now_ms() * 6364136223846793005ULL ^
+		       (uint64_t)getpid();
+	s->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return VT_EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return VT_OK;
+}
+
+static int fsync_path(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = VT_OK;
+
+	if (fd < 0)
+		return VT_EIO;
+	if (fsync(fd) < 0)
+		rc = VT_EIO;
+	close(fd);
+	return rc;
+}
+
+/* Appends "RESULT <json>\n" to path in one write, then fsyncs. */
+static void write_result(struct vt_sched *s, const char *path, const char *json)
+{
+	size_t jl = strlen(json), len = sizeof "RESULT " - 1 + jl + 1;
+	char *line = malloc(len);
+	int fd, rc = VT_EIO;
+
+	if (!line) {
+		rc = VT_ENOMEM;
+		goto out;
+	}
+	memcpy(line, "RESULT ", 7);
+	memcpy(line + 7, json, jl);
+	line[len - 1] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	rc = write_all(fd, line, len);
+	if (rc == VT_OK && fsync(fd) < 0)
+		rc = VT_EIO;
+	if (close(fd) < 0 && rc == VT_OK)
+		rc = VT_EIO;
+out:
+	free(line);
+	if (rc < 0) {
+		s->st.write_errors++;
+		vt_warn("sched: cannot append a result to %s: %s", path,
+			vt_strerror(rc));
+	} else {
+		s->st.results++;
+	}
+}
+
+/* The result file of a command: its -O when that is a plain file of
+ * /home/atlas/data/new/, else data/new/<def>.  Returns a new string. */
+static char *out_path_of(struct vt_sched *s, const struct vt_cmdline *c,
+			 const char *def)
+{
+	char path[PATH_MAX];
+	size_t nl = strlen(s->new_dir);
+	int n;
+
+	if (c->out_file[0]) {
+		if (vt_dlg_map_path(c->out_file, vt_spool_root(s->sp), path,
+				    sizeof path) == VT_OK &&
+		    strncmp(path, s->new_dir, nl) == 0 && path[nl] == '/' &&
+		    path[nl + 1] && path[nl + 1] != '.' &&
+		    !strchr(path + nl + 1, '/'))
+			return strdup(path);
+		vt_warn("sched: -O %s is not a file of /home/atlas/data/new/; "
+			"results go to data/new/%s", c->out_file, def);
+	}
+	n = snprintf(path, sizeof path, "%s/%s", s->new_dir, def);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return NULL;
+	return strdup(path);
+}
+
+/* ---- crontab jobs --------------------------------------------------------- */
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->timer)
+		vt_loop_timer_cancel(j->s->loop, j->timer);
+	free(j->out_path);
+	free(j);
+}
+
+static void on_job_done(void *arg, long msm_id, const char *json)
+{
+	struct job *j = arg;
+	struct vt_sched *s = j->s;
+
+	(void)msm_id;
+	j->running = 0;
+	write_result(s, j->out_path, json);
+	if (!j->ct) {
+		/* its line was removed while it ran */
+		for (struct job **pp = &s->orphans; *pp; pp = &(*pp)->next) {
+			if (*pp == j) {
+				*pp = j->next;
+				break;
+			}
+		}
+		job_free(j);
+	}
+}
+
+static void on_job_timer(struct vt_loop *loop, void *arg)
+{
+	struct job *j = arg;
+	struct vt_sched *s = j->s;
+	int64_t now = now_us(s);
+	int rc;
+
+	(void)loop;
+	j->timer = 0;
+	if (j->at_us - now > 1000) {
+		/* the wall clock went back: wait for the planned time again */
+		if (vt_loop_timer(s->loop, (j->at_us - now + 999) / 1000,
+				  on_job_timer, j, &j->timer) < 0)
+			j->timer = 0;
+		return;
+	}
+	switch (vt_sched_fire_check(&j->line, j->at_us, now)) {
+	case VT_SCHED_FIRE_PAST_END:
+		j->ended = 1;
+		vt_debug("sched: %s: msm %ld ended", j->ct ? j->ct->name : "?",
+			 vt_cron_msm_id(j->line.command));
+		return;
+	case VT_SCHED_FIRE_LATE:
+		s->st.late++;
+		vt_warn("sched: msm %ld: run planned at %lld.%06lld skipped, "
+			"%.1f s late", vt_cron_msm_id(j->line.command),
+			(long long)(j->at_us / 1000000),
+			(long long)(j->at_us % 1000000),
+			(double)(now - j->at_us) / 1e6);
+		break;
+	case VT_SCHED_FIRE_RUN:
+		if (j->running) {
+			s->st.busy++;
+			vt_info("sched: msm %ld: last run still going, run skipped",
+				vt_cron_msm_id(j->line.command));
+			break;
+		}
+		rc = vt_measure_start(s->mctx, j->line.command, on_job_done, j);
+		if (rc < 0) {
+			s->st.failed++;
+			vt_warn("sched: msm %ld: %s", vt_cron_msm_id(j->line.command),
+				vt_strerror(rc));
+		} else {
+			j->running = 1;
+			s->st.runs++;
+		}
+		break;
+	}
+	plan_job(s, j, j->k + 1, 1);
+}
+
+/* Plans the next run of j from slot min_k on; with count_skips, slots
+ * passed over because their window closed count (and log) as late. */
+static void plan_job(struct vt_sched *s, struct job *j, long long min_k,
+		     int count_skips)
+{
+	int64_t now = now_us(s), at;
+	long long k;
+
+	if (j->timer) {
+		vt_loop_timer_cancel(s->loop, j->timer);
+		j->timer = 0;
+	}
+	if (vt_sched_plan(&j->line, min_k, now, rnd(s), &k, &at) < 0) {
+		j->ended = 1;
+		return;
+	}
+	if (count_skips && k > min_k) {
+		s->st.late += k - min_k;
+		vt_warn("sched: msm %ld: %lld run(s) skipped, too late",
+			vt_cron_msm_id(j->line.command), k - min_k);
+	}
+	j->ended = 0;
+	j->k = k;
+	j->at_us = at;
+	if (vt_loop_timer(s->loop, at > now ? (at - now + 999) / 1000 : 0,
+			  on_job_timer, j, &j->timer) < 0) {
+		j->timer = 0;
+		vt_err("sched: msm %ld: no timer, line not scheduled",
+		       vt_cron_msm_id(j->line.command));
+	}
+}
+
+/* Stops j: it is freed, or orphaned until its running measurement ends. */
+static void job_stop(struct vt_sched *s, struct job *j)
+{
+	if (j->timer) {
+		vt_loop_timer_cancel(s->loop, j->timer);
+		j->timer = 0;
+	}
+	if (j->running) {
+		j->ct = NULL;
+		j->next = s->orphans;
+		s->orphans = j;
+		return;
+	}
+	job_free(j);
+}
+
+/* A parsed line of a crontab being loaded. */
+struct newline {
+	struct vt_cron_line line;
+	struct vt_cmdline   cmd;
+};
+
+/* Reads the measurement lines of path into *lines (*n of them). */
+static int read_crontab(struct vt_sched *s, const struct crontab *ct,
+			const char *path, struct newline **lines, size_t *n)
+{
+	struct vt_buf b;
+	struct vt_cur c;
+	struct newline *v = NULL;
+	const char *l;
+	size_t len, cap = 0, cnt = 0, lineno = 0;
+	int rc;
+
+	vt_buf_init(&b, CRONTAB_MAX);
+	rc = vt_spool_read_file(path, CRONTAB_MAX, &b);
+	if (rc < 0)
+		goto out;
+	vt_cur_init(&c, b.data, b.len);
+	while (vt_cur_line(&c, &l, &len) > 0) {
+		struct newline *nl;
+		char err[160], word[32];
+		size_t i = 0, w;
+
+		lineno++;
+		while (i < len && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
+			i++;
+		if (i == len || l[i] == '#')
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct newline *nv = realloc(v, ncap * sizeof *nv);
+
+			if (!nv) {
+				rc = VT_ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		nl = &v[cnt];
+		if (vt_cron_line_parse(l, len, &nl->line) < 0) {
+			s->st.ignored++;
+			vt_warn("sched: crons/%s line %zu: not a crontab line",
+				ct->name, lineno);
+			continue;
+		}
+		w = strcspn(nl->line.command, " \t");
+		snprintf(word, sizeof word, "%.*s", (int)(w < 31 ? w : 31),
+			 nl->line.command);
+		if (strcmp(word, "evping") && strcmp(word, "evtraceroute") &&
+		    strcmp(word, "evtdig")) {
+			s->st.ignored++;
+			vt_info("sched: crons/%s line %zu: %s ignored (not a "
+				"measurement; the link uploads data/out itself)",
+				ct->name, lineno, word);
+			continue;
+		}
+		if (vt_cmdline_parse(nl->line.command, strlen(nl->line.command),
+				     &nl->cmd, err, sizeof err) < 0) {
+			s->st.ignored++;
+			vt_warn("sched: crons/%s line %zu: %s", ct->name, lineno,
+				err);
+			continue;
+		}
+		cnt++;
+	}
+	*lines = v;
+	*n = cnt;
+	v = NULL;
+	rc = VT_OK;
+out:
+	free(v);
+	vt_buf_free(&b);
+	return rc;
+}
+
+/* Applies the new content of ct's file: the diff of PROTOCOL.md. */
+static int load_crontab(struct vt_sched *s, struct crontab *ct, const char *path)
+{
+	struct newline *lines = NULL;
+	const struct vt_cron_line **oldv = NULL, **curv = NULL;
+	struct job **olds = NULL, *head = NULL, **tail = &head;
+	size_t n = 0, nold = 0, kept = 0, added = 0;
+	int *match = NULL, rc;
+
+	rc = read_crontab(s, ct, path, &lines, &n);
+	if (rc < 0)
+		goto out;
+	for (struct job *j = ct->jobs; j; j = j->next)
+		nold++;
+	olds = calloc(nold + 1, sizeof *olds);
+	oldv = calloc(nold + 1, sizeof *oldv);
+	curv = calloc(n + 1, sizeof *curv);
+	match = calloc(n + 1, sizeof *match);
+	if (!olds || !oldv || !curv || !match) {
+		rc = VT_ENOMEM;
+		goto out;
+	}
+	nold = 0;
+	for (struct job *j = ct->jobs; j; j = j->next) {
+		olds[nold] = j;
+		oldv[nold++] = &j->line;
+	}
+	for (size_t i = 0; i < n; i++)
+		curv[i] = &lines[i].line;
+	if ((rc = vt_sched_diff(oldv, nold, curv, n, match)) < 0)
+		goto out;
+	/* make the new jobs first, so that running out of memory changes
+	 * nothing */
+	for (size_t i = 0; i < n; i++) {
+		struct job *j;
+
+		if (match[i] >= 0)
+			continue;
+		j = calloc(1, sizeof *j);
+		if (j)
+			j->out_path = out_path_of(s, &lines[i].cmd, ct->name);
+		if (!j || !j->out_path) {
+			free(j);
+			rc = VT_ENOMEM;
+			goto undo;
+		}
+		j->s = s;
+		j->ct = ct;
+		j->line = lines[i].line;
+		j->k = -1;
+		*tail = j;
+		tail = &j->next;
+		added++;
+	}
+	/* now the new list, in the order of the file */
+	{
+		struct job *fresh = head, *list = NULL, **lt = &list;
+
+		for (size_t i = 0; i < n; i++) {
+			struct job *j;
+
+			if (match[i] >= 0) {
+				j = olds[match[i]];
+				olds[match[i]] = NULL;
+				if (j->line.end != lines[i].line.end) {
+					j->line.end = lines[i].line.end;
+					if (!j->timer)
+						plan_job(s, j, j->k + 1, 0);
+				}
+				kept++;
+			} else {
+				j = fresh;
+				fresh = fresh->next;
+				plan_job(s, j, 0, 0);
+			}
+			*lt = j;
+			lt = &j->next;
+		}
+		*lt = NULL;
+		for (size_t i = 0; i < nold; i++)
+			if (olds[i])
+				job_stop(s, olds[i]);
+		ct->jobs = list;
+	}
+	s->st.reloads++;
+	vt_info("sched: crons/%s: %zu line(s): %zu kept, %zu new, %zu stopped",
+		ct->name, n, kept, added, nold - kept);
+	rc = VT_OK;
+	goto out;
+undo:
+	while (head) {
+		struct job *j = head;
+
+		head = j->next;
+		job_free(j);
+	}
+out:
+	free(lines);
+	free(olds);
+	free(oldv);
+	free(curv);
+	free(match);
+	return rc;
+}
+
+static void crontab_drop(struct vt_sched *s, struct crontab *ct)
+{
+	struct job *j = ct->jobs;
+	size_t n = 0;
+
+	while (j) {
+		struct job *next = j->next;
+
+		job_stop(s, j);
+		j = next;
+		n++;
+	}
+	vt_info("sched: crons/%s removed: %zu line(s) stopped", ct->name, n);
+	free(ct);
+}
+
+/* ---- one-offs ------------------------------------------------------------- */
+
+static void pump(struct vt_sched *s);
+
+static void on_oneoff_done(void *arg, long msm_id, const char *json)
+{
+	struct oneoff *o = arg;
+	struct vt_sched *s = o->s;
+
+	(void)msm_id;
+	write_result(s, o->out_path, json);
+	for (struct oneoff **pp = &s->running; *pp; pp = &(*pp)->next) {
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	}
+	s->st.oneoffs_running--;
+	free(o->out_path);
+	free(o);
+	pump(s);
+}
+
+/* Starts queued one-offs while fewer than max_oneoffs run. */
+static void pump(struct vt_sched *s)
+{
+	while (s->q_head && s->st.oneoffs_running < s->o.max_oneoffs) {
+		struct oneoff *o = s->q_head;
+		int rc;
+
+		s->q_head = o->next;
+		if (!s->q_head)
+			s->q_tail = NULL;
+		s->st.oneoffs_waiting--;
+		rc = vt_measure_start(s->mctx, o->cmd, on_oneoff_done, o);
+		if (rc < 0) {
+			s->st.failed++;
+			vt_warn("sched: one-off %s: %s", o->cmd, vt_strerror(rc));
+			free(o->out_path);
+			free(o);
+			continue;
+		}
+		o->next = s->running;
+		s->running = o;
+		s->st.oneoffs_running++;
+		s->st.oneoffs++;
+	}
+}
+
+int vt_sched_oneoff(struct vt_sched *s, const char *command)
+{
+	struct vt_cmdline c;
+	struct oneoff *o;
+	size_t len = strlen(command);
+	int rc;
+
+	rc = vt_cmdline_parse(command, len, &c, NULL, 0);
+	if (rc < 0)
+		return rc == VT_EUNSUPP ? VT_EUNSUPP : VT_EPARSE;
+	if (s->st.oneoffs_waiting >= s->o.max_queue)
+		return VT_ELIMIT;
+	o = calloc(1, sizeof *o + len + 1);
+	if (!o)
+		return VT_ENOMEM;
+	o->s = s;
+	memcpy(o->cmd, command, len + 1);
+	o->out_path = out_path_of(s, &c, ONEOFF_NAME);
+	if (!o->out_path) {
+		free(o);
+		return VT_ENOMEM;
+	}
+	if (s->q_tail)
+		s->q_tail->next = o;
+	else
+		s->q_head = o;
+	s->q_tail = o;
+	s->st.oneoffs_waiting++;
+	pump(s);
+	return VT_OK;
+}
+
+/* Runs the complete lines of a taken one-off file from t->off on. */
+static void taken_drain(struct vt_sched *s, struct taken *t)
+{
+	char path[PATH_MAX];
+	struct vt_buf b;
+	size_t at;
+
+	snprintf(path, sizeof path, "%s/%s", s->crons_dir, t->name);
+	vt_buf_init(&b, ONEOFF_MAX);
+	if (vt_spool_read_file(path, ONEOFF_MAX, &b) < 0 || b.len <= t->off) {
+		vt_buf_free(&b);
+		return;
+	}
+	at = t->off;
+	while (at < b.len) {
+		char *nl = memchr(b.data + at, '\n', b.len - at);
+		char *line = (char *)b.data + at;
+		int rc;
+
+		if (!nl)
+			break;          /* incomplete: maybe later */
+		*nl = '\0';
+		if (nl > line && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*line && (rc = vt_sched_oneoff(s, line)) < 0) {
+			s->st.ignored++;
+			vt_warn("sched: one-off \"%s\" dropped: %s", line,
+				vt_strerror(rc));
+		}
+		at = (size_t)(nl - (char *)b.data) + 1;
+	}
+	t->off = at;
+	vt_buf_free(&b);
+}
+
+static int taken_add(struct vt_sched *s, const char *name, int64_t since_ms)
+{
+	struct taken *t = calloc(1, sizeof *t);
+
+	if (!t)
+		return VT_ENOMEM;
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->since_ms = since_ms;
+	t->next = s->taken;
+	s->taken = t;
+	return VT_OK;
+}
+
+/* Finishes taken files that settled, then takes crons/oneoff. */
+static void oneoffs_check(struct vt_sched *s)
+{
+	char path[PATH_MAX], to[PATH_MAX], name[64];
+	int64_t mono = vt_mono_ms();
+
+	for (struct taken **pp = &s->taken; *pp;) {
+		struct taken *t = *pp;
+
+		if (mono - t->since_ms < TAKEN_SETTLE) {
+			pp = &t->next;
+			continue;
+		}
+		taken_drain(s, t);
+		snprintf(path, sizeof path, "%s/%s", s->crons_dir, t->name);
+		if (unlink(path) < 0 && errno != ENOENT)
+			vt_warn("sched: cannot remove %s: %s", path, strerror(errno));
+		*pp = t->next;
+		free(t);
+	}
+	snprintf(path, sizeof path, "%s/%s", s->crons_dir, ONEOFF_NAME);
+	snprintf(name, sizeof name, TAKEN_PREFIX "%ld.%u", (long)getpid(), ++s->seq);
+	snprintf(to, sizeof to, "%s/%s", s->crons_dir, name);
+	if (rename(path, to) < 0) {
+		if (errno != ENOENT)
+			vt_warn("sched: cannot take %s: %s", path, strerror(errno));
+		return;
+	}
+	if (taken_add(s, name, mono) < 0) {
+		vt_err("sched: out of memory taking one-offs");
+		return;
+	}
+	taken_drain(s, s->taken);
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+int vt_sched_reload(struct vt_sched *s)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir(s->crons_dir);
+	if (!dir) {
+		vt_warn("sched: %s: %s", s->crons_dir, strerror(errno));
+		return VT_EIO;
+	}
+	while ((d = readdir(dir))) {
+		struct crontab *ct;
+		struct stat st;
+
+		if (strncmp(d->d_name, TAKEN_PREFIX, sizeof TAKEN_PREFIX - 1) == 0) {
+			/* left by an earlier run of the probe? */
+			int known = 0;
+
+			for (struct taken *t = s->taken; t; t = t->next)
+				known |= strcmp(t->name, d->d_name) == 0;
+			if (!known && strlen(d->d_name) < 64 &&
+			    taken_add(s, d->d_name, 0) < 0)
+				break;
+			continue;
+		}
+		if (d->d_name[0] == '.' || strcmp(d->d_name, ONEOFF_NAME) == 0 ||
+		    strlen(d->d_name) >= sizeof ct->name)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", s->crons_dir, d->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		for (ct = s->crontabs; ct; ct = ct->next)
+			if (strcmp(ct->name, d->d_name) == 0)
+				break;
+		if (!ct) {
+			ct = calloc(1, sizeof *ct);
+			if (!ct)
+				break;
+			snprintf(ct->name, sizeof ct->name, "%s", d->d_name);
+			ct->next = s->crontabs;
+			s->crontabs = ct;
+		} else if (ct->dev == st.st_dev && ct->ino == st.st_ino &&
+			   ct->size == st.st_size &&
+			   ct->mtime.tv_sec == st.st_mtim.tv_sec &&
+			   ct->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			ct->seen = 1;
+			continue;
+		}
+		ct->seen = 1;
+		if (load_crontab(s, ct, path) < 0) {
+			vt_warn("sched: crons/%s could not be read; kept as it was",
+				ct->name);
+			continue;
+		}
+		ct->dev = st.st_dev;
+		ct->ino = st.st_ino;
+		ct->size = st.st_size;
+		ct->mtime = st.st_mtim;
+	}
+	closedir(dir);
+	for (struct crontab **pp = &s->crontabs; *pp;) {
+		struct crontab *ct = *pp;
+
+		if (ct->seen) {
+			ct->seen = 0;
+			pp = &ct->next;
+			continue;
+		}
+		*pp = ct->next;
+		crontab_drop(s, ct);
+	}
+	oneoffs_check(s);
+	return VT_OK;
+}
+
+/* ---- data/new -> data/out ------------------------------------------------- */
+
+int vt_sched_flush(struct vt_sched *s)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+	long long sec = now_us(s) / 1000000;
+	int moved = 0;
+
+	dir = opendir(s->new_dir);
+	if (!dir)
+		return VT_EIO;
+	while ((d = readdir(dir))) {
+		struct stat st;
+		int n;
+
+		if (d->d_name[0] == '.')
+			continue;
+		n = snprintf(from, sizeof from, "%s/%s", s->new_dir, d->d_name);
+		if (n < 0 || (size_t)n >= sizeof from ||
+		    stat(from, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+			continue;
+		/* time-ordered unique names: the upload takes the oldest first */
+		n = snprintf(to, sizeof to, "%s/%010lld.%ld.%06u.%.200s", s->out_dir,
+			     sec, (long)getpid(), ++s->seq, d->d_name);
+		if (n < 0 || (size_t)n >= sizeof to)
+			continue;
+		if (rename(from, to) < 0) {
+			vt_warn("sched: cannot move %s to data/out: %s", from,
+				strerror(errno));
+			continue;
+		}
+		moved++;
+	}
+	closedir(dir);
+	if (moved > 0) {
+		s->st.moved += moved;
+		if (fsync_path(s->out_dir) < 0 || fsync_path(s->new_dir) < 0)
+			vt_warn("sched: cannot fsync the data folders");
+	}
+	return moved;
+}
+
+/* ---- loop glue ---------------------------------------------------------------- */
+
+static void clock_from_spool(struct vt_sched *s)
+{
+	long long date, local;
+
+	if (vt_spool_timesync_read(s->sp, &date, &local) == VT_OK)
+		vt_measure_set_clock_confirmed(s->mctx, local);
+}
+
+static void on_kick(struct vt_loop *loop, void *arg)
+{
+	struct vt_sched *s = arg;
+
+	(void)loop;
+	s->kick_timer = 0;
+	if (vt_sched_reload(s) < 0)
+		return;
+	/* taken one-off files wait to settle: look again then */
+	if (s->taken && vt_loop_timer(s->loop, TAKEN_SETTLE + 50, on_kick, s,
+				      &s->kick_timer) < 0)
+		s->kick_timer = 0;
+}
+
+static void kick(struct vt_sched *s, int64_t ms)
+{
+	if (s->kick_timer)
+		return;
+	if (vt_loop_timer(s->loop, ms, on_kick, s, &s->kick_timer) < 0)
+		s->kick_timer = 0;
+}
+
+static void on_rescan(struct vt_loop *loop, void *arg)
+{
+	struct vt_sched *s = arg;
+
+	(void)loop;
+	s->rescan_timer = 0;
+	clock_from_spool(s);
+	kick(s, 0);
+	if (vt_loop_timer(s->loop, s->o.rescan_ms, on_rescan, s,
+			  &s->rescan_timer) < 0)
+		s->rescan_timer = 0;
+}
+
+static void on_move(struct vt_loop *loop, void *arg)
+{
+	struct vt_sched *s = arg;
+
+	(void)loop;
+	s->move_timer = 0;
+	if (vt_sched_flush(s) < 0)
+		vt_warn("sched: cannot read %s", s->new_dir);
+	if (vt_loop_timer(s->loop, s->o.move_ms, on_move, s, &s->move_timer) < 0)
+		s->move_timer = 0;
+}
+
+static void on_inotify(struct vt_loop *loop, int fd, int events, void *arg)
+{
+	struct vt_sched *s = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int relevant = 0;
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->len == 0 || ev->name[0] != '.' ||
+			    (ev->mask & IN_Q_OVERFLOW))
+				relevant = 1;
+			p += sizeof *ev + ev->len;
+		}
+	}
+	if (relevant)
+		kick(s, KICK_MS);
+}
+
+int vt_sched_new(struct vt_loop *loop, struct vt_measure_ctx *mctx,
+		 struct vt_spool *sp, struct vt_sched **out)
+{
+	return vt_sched_new_opts(loop, mctx, sp, NULL, out);
+}
+
+int vt_sched_new_opts(struct vt_loop *loop, struct vt_measure_ctx *mctx,
+		      struct vt_spool *sp, const struct vt_sched_opts *opts,
+		      struct vt_sched **out)
+{
+	struct vt_sched *s = calloc(1, sizeof *s);
+	int rc;
+
+	if (!s)
+		return VT_ENOMEM;
+	s->loop = loop;
+	s->mctx = mctx;
+	s->sp = sp;
+	s->ino_fd = -1;
+	if (opts)
+		s->o = *opts;
+	if (s->o.move_ms <= 0)
+		s->o.move_ms = 15000;
+	if (s->o.rescan_ms <= 0)
+		s->o.rescan_ms = 10000;
+	if (s->o.max_oneoffs <= 0)
+		s->o.max_oneoffs = 10;
+	if (s->o.max_queue <= 0)
+		s->o.max_queue = 10000;
+	rnd_seed(s, s->o.seed);
+	if ((rc = vt_spool_path(sp, "crons", s->crons_dir, sizeof s->crons_dir)) < 0 ||
+	    (rc = vt_spool_path(sp, "data/new", s->new_dir, sizeof s->new_dir)) < 0 ||
+	    (rc = vt_spool_path(sp, "data/out", s->out_dir, sizeof s->out_dir)) < 0)
+		goto out;
+	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino_fd >= 0 &&
+	    (inotify_add_watch(s->ino_fd, s->crons_dir, IN_CLOSE_WRITE |
+			       IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0 ||
+	     vt_loop_add(loop, s->ino_fd, VT_EV_READ, on_inotify, s) < 0)) {
+		close(s->ino_fd);
+		s->ino_fd = -1;
+	}
+	/* without inotify the periodic rescan still finds every change */
+	if ((rc = vt_loop_timer(loop, 0, on_rescan, s, &s->rescan_timer)) < 0 ||
+	    (rc = vt_loop_timer(loop, s->o.move_ms, on_move, s, &s->move_timer)) < 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = VT_OK;
+out:
+	vt_sched_free(s);
+	return rc;
+}
+
+void vt_sched_get_stats(const struct vt_sched *s, struct vt_sched_stats *st)
+{
+	*st = s->st;
+	st->jobs = 0;
+	for (const struct crontab *ct = s->crontabs; ct; ct = ct->next)
+		for (const struct job *j = ct->jobs; j; j = j->next)
+			st->jobs++;
+}
+
+void vt_sched_free(struct vt_sched *s)
+{
+	if (!s)
+		return;
+	if (s->ino_fd >= 0) {
+		vt_loop_del(s->loop, s->ino_fd);
+		close(s->ino_fd);
+	}
+	if (s->kick_timer)
+		vt_loop_timer_cancel(s->loop, s->kick_timer);
+	if (s->rescan_timer)
+		vt_loop_timer_cancel(s->loop, s->rescan_timer);
+	if (s->move_timer)
+		vt_loop_timer_cancel(s->loop, s->move_timer);
+	while (s->crontabs) {
+		struct crontab *ct = s->crontabs;
+
+		s->crontabs = ct->next;
+		while (ct->jobs) {
+			struct job *j = ct->jobs;
+
+			ct->jobs = j->next;
+			job_free(j);
+		}
+		free(ct);
+	}
+	while (s->orphans) {
+		struct job *j = s->orphans;
+
+		s->orphans = j->next;
+		job_free(j);
+	}
+	for (struct oneoff *lists[2] = { s->q_head, s->running }, **l = lists;
+	     l < lists + 2; l++) {
+		while (*l) {
+			struct oneoff *o = *l;
+
+			*l = o->next;
+			free(o->out_path);
+			free(o);
+		}
+	}
+	while (s->taken) {
+		struct taken *t = s->taken;
+
+		s->taken = t->next;
+		free(t);
+	}
+	free(s);
+}

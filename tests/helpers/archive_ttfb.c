@@ -1,0 +1,71 @@
+/* archive_ttfb - runs a shell command RUNS times and prints the median
+ * time to the first byte of its output and the median total time, in
+ * milliseconds: "ttfb_ms total_ms bytes".
+ *
+ *   archive_ttfb RUNS 'COMMAND' */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	double first[101], total[101];
+	long bytes = 0;
+	int runs;
+
+	if (argc != 3 || (runs = atoi(argv[1])) < 1 || runs > 101)
+		return 2;
+	for (int i = 0; i < runs; i++) {
+		int fd[2], st;
+		double t0;
+		char buf[65536];
+		ssize_t r;
+		pid_t pid;
+
+		if (pipe(fd) < 0)
+			return 1;
+		t0 = now_ms();
+		if ((pid = fork()) == 0) {
+			dup2(fd[1], 1);
+			close(fd[0]);
+			close(fd[1]);
+			execl("/bin/sh", "sh", "-c", argv[2], (char *)NULL);
+			_exit(127);
+		}
+		close(fd[1]);
+		first[i] = -1;
+		bytes = 0;
+		while ((r = read(fd[0], buf, sizeof buf)) > 0) {
+			if (first[i] < 0)
+				first[i] = now_ms() - t0;
+			bytes += r;
+		}
+		close(fd[0]);
+		waitpid(pid, &st, 0);
+		total[i] = now_ms() - t0;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			return 1;
+	}
+	qsort(first, (size_t)runs, sizeof *first, cmp);
+	qsort(total, (size_t)runs, sizeof *total, cmp);
+	printf("%.2f %.2f %ld\n", first[runs / 2], total[runs / 2], bytes);
+	return 0;
+}

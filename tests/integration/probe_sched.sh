@@ -1,0 +1,111 @@
+#!/bin/bash
+# probe_sched.sh - the probe's crontab scheduler with the real measurement
+# engine against 127.0.0.1 (tests/helpers/sched_run on a spool folder):
+# runs fall within their spread, a re-sent identical crontab (or one with
+# only a new end) keeps its jobs, a stopped process skips its late runs
+# and logs them, a removed line stops, one-offs run, and every result
+# lands in data/out as a RESULT line that parses as JSON.  Needs root (raw
+# sockets).
+. "$(dirname "$0")/../lib.sh"
+t_setup
+RUN=${SCHED_RUN:-$TOP/build/tests/sched_run}
+[ -x "$RUN" ] || t_skip "no $RUN (make tests)"
+[ "$(id -u)" = 0 ] || t_skip "raw sockets need root"
+command -v python3 >/dev/null || t_skip "no python3"
+
+SP=$T/spool
+mkdir -p "$SP/crons"
+START=$(date +%s)
+END=$((START + 3600))
+L1="4 $START $END UNIFORM 2 evping -4 -c 1 -A 2001 127.0.0.1"
+L1_END="4 $START $((END + 600)) UNIFORM 2 evping -4 -c 1 -A 2001 127.0.0.1"
+L2="5 $START $END NONE 0 evtraceroute -4 -I -c 1 -m 2 -w 300 -A 2003 127.0.0.1"
+L3="3 $START $END UNIFORM 1 evtdig -4 -h --timeout 500 -A 2002 -O /home/atlas/data/new/dns 127.0.0.1"
+HP="60 $START $END NONE 0 httppost -A 9015 --delete-file --post-dir /home/atlas/data/out -O /home/atlas/data/new/httppost_sent.vol http://127.0.0.1:8080/?PROBE_ID=1&SESSION_ID=ab"
+
+# crontab LINE...: replaces crons/1 atomically, as the link does
+crontab() {
+	printf '%s\n' "$@" >"$SP/crons/.1.tmp" && mv "$SP/crons/.1.tmp" "$SP/crons/1"
+}
+crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line"
+echo "evping -4 -c 2 -A 3001 127.0.0.1" >"$SP/crons/oneoff"
+
+"$RUN" --spool "$SP" --seconds 60 --allow-private --move-ms 1000 \
+	--rescan-ms 1000 >"$T/stats" 2>"$T/log" &
+PID=$!
+t_bg $PID
+
+# results of msm ID in data/out, one JSON object a line
+results() { cat "$SP"/data/out/* 2>/dev/null | sed -n 's/^RESULT //p' |
+	    python3 -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("id") == sys.argv[1]: print(r["time"])' "$1"; }
+has_result() { [ -n "$(results "$1")" ]; }
+# logged N PATTERN: the log has at least N lines matching PATTERN
+logged() { [ "$(grep -c -- "$2" "$T/log")" -ge "$1" ]; }
+
+t_check "crontab loaded, 3 measurement lines" \
+	t_wait 5 logged 1 "crons/1: 3 line(s): 0 kept, 3 new, 0 stopped"
+t_check "httppost line ignored with a log line" logged 1 "httppost ignored"
+t_check "bad line ignored with a log line" logged 1 "line 5: not a crontab line"
+t_check "first evping result in data/out" t_wait 10 has_result 2001
+t_check "one-off ran" t_wait 10 has_result 3001
+t_check "one-off file taken" test ! -e "$SP/crons/oneoff"
+
+crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line"
+t_check "re-sent identical crontab keeps every job" \
+	t_wait 5 logged 1 "crons/1: 3 line(s): 3 kept, 0 new, 0 stopped"
+crontab "$L1_END" "$L2" "$L3" "$HP"
+t_check "re-sent crontab with a new end keeps every job" \
+	t_wait 5 logged 2 "crons/1: 3 line(s): 3 kept, 0 new, 0 stopped"
+
+# a stalled probe: the runs due more than 10 s ago are skipped and logged
+kill -STOP $PID
+sleep 16
+kill -CONT $PID
+t_check "late runs skipped and logged" t_wait 5 logged 1 "s late"
+
+crontab "$L2" "$L3" "$HP"
+t_check "removed line stops" \
+	t_wait 5 logged 1 "crons/1: 2 line(s): 2 kept, 0 new, 1 stopped"
+REMOVED=$(date +%s)
+sleep 9
+t_check "traceroute still runs" \
+	sh -c "[ \$(python3 -c 'import sys; print(max(map(int, sys.stdin.read().split())))' <<<\"$(results 2003)\") -ge $((REMOVED + 3)) ]"
+kill -TERM $PID
+wait $PID
+t_check "sched_run ended cleanly and printed its stats" grep -q '^stats ' "$T/stats"
+t_log "$(cat "$T/stats")"
+
+results 2001 >"$T/t2001"
+t_check "no evping run after its line was removed" \
+	python3 -c "import sys; sys.exit(max(map(int, open('$T/t2001'))) > $REMOVED + 1)"
+t_check "evping ran several times" test "$(wc -l <"$T/t2001")" -ge 4
+# slot k is due at START + 4k; UNIFORM 2 allows one second either side
+t_check "every evping run within its spread, one per slot" python3 - "$T/t2001" "$START" <<'PY'
+import sys
+ts = [int(l) for l in open(sys.argv[1])]
+start = int(sys.argv[2])
+slots = [round((t - start) / 4) for t in ts]
+bad = [t for t in ts if abs(t - start - 4 * round((t - start) / 4)) > 1]
+if bad: print("# outside the spread:", bad)
+if len(set(slots)) != len(slots): print("# two runs in one slot:", ts)
+sys.exit(1 if bad or len(set(slots)) != len(slots) else 0)
+PY
+t_check "dns results in their own -O file" sh -c "ls '$SP/data/out' | grep -q '\.dns$'"
+t_check "data/new empty after the final move" test -z "$(ls -A "$SP/data/new")"
+t_check "no taken one-off files left" sh -c "! ls -A '$SP/crons' | grep -q oneoff"
+t_check "every data/out line is a RESULT with JSON" python3 - "$SP/data/out" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+n = 0
+for f in os.listdir(d):
+    for l in open(os.path.join(d, f)):
+        assert l.startswith("RESULT {"), l
+        r = json.loads(l[7:])
+        assert isinstance(r["id"], str) and isinstance(r["time"], int)
+        n += 1
+assert n > 10, n
+PY
+t_done

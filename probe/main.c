@@ -41,7 +41,8 @@ static void usage(FILE *f)
 "                       made on first start, with FILE.pub beside it)\n"
 "  --config FILE        'key = value' file with the same keys as the options\n"
 "                       (spool, reg_host, reg_port, reg_hostkey, key, log_level,\n"
-"                       backoff_min_ms, backoff_max_ms, upload_poll_ms)\n"
+"                       backoff_min_ms, backoff_max_ms, upload_poll_ms; '-'\n"
+"                       or '_' alike)\n"
 "  --log-level L        err, warn, info (default) or debug\n"
 "  --once               register, connect, upload what is spooled, and exit\n"
 "  --backoff-min-ms N   first reconnect delay cap (default 1000)\n"
@@ -134,6 +135,8 @@ int main(int argc, char **argv)
 				if (*p == '-')
 					*p = '_';
 			v = vt_conf_get(file, name, NULL);
+			if (!v)     /* "reg-host = ..." works too */
+				v = vt_conf_get(file, opts[i].name, NULL);
 			if (v && !vt_conf_get(cli, name, NULL) &&
 			    vt_conf_set(cli, name, v) < 0)
 				goto out;

@@ -198,17 +198,15 @@ static void push_scan(struct gw *gw)
 		char *batch = NULL;
 		int rc;
 
-		if (!s)
-			continue;
+		if (!s || !gw_session_can_push(s))
+			continue;   /* not here, or busy: a later scan takes it */
 		if (gw_db_push_claim(gw->db, ids[i], gw->conf.name, &batch) < 0)
 			continue;
 		rc = gw_session_push(s, ids[i], batch);
 		if (rc < 0) {
 			if (gw_db_push_done(gw->db, ids[i], 0,
-					    rc == VT_EAGAIN ? "BUSY" : "BAD_BATCH") < 0)
+					    rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL") < 0)
 				vt_warn("push %ld: %s", ids[i], gw_db_error(gw->db));
-			/* BUSY: a later scan cannot retry a claimed push, so the
-			 * operator sees it failed and pushes again. */
 		}
 		free(batch);
 		gw->next_push_scan = 0;

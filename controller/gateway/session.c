@@ -805,16 +805,21 @@ struct gw_session *gw_session_find(struct gw *gw, long probe_id)
 	return NULL;
 }
 
+int gw_session_can_push(const struct gw_session *s)
+{
+	for (const struct gw_chan *c = s->chans; c; c = c->next)
+		if (c->kind == C_PUSH && c->push)
+			return 0;
+	return s->nchans < MAX_CHANNELS;
+}
+
 int gw_session_push(struct gw_session *s, long push_id, const char *batch)
 {
 	struct gw_chan *c;
 	ssh_channel ch;
 	int rc;
 
-	for (c = s->chans; c; c = c->next)
-		if (c->kind == C_PUSH && c->push)
-			return VT_EAGAIN;
-	if (s->nchans >= MAX_CHANNELS)
+	if (!gw_session_can_push(s))
 		return VT_EAGAIN;
 	if (!(ch = ssh_channel_new(s->ssh)))
 		return VT_ENOMEM;

@@ -29,6 +29,8 @@ void gw_session_tick(struct gw_session *s, int64_t now);
 void gw_session_tick_all(struct gw *gw, int64_t now);
 /* The session holding probe_id's KEEP with a remote forward, or NULL. */
 struct gw_session *gw_session_find(struct gw *gw, long probe_id);
+/* 1 when s can take a push now (no push in flight, a channel free). */
+int gw_session_can_push(const struct gw_session *s);
 /* Starts delivering push push_id (batch text, copied) over a new
  * forwarded-tcpip channel.  VT_EAGAIN when a push is already in flight. */
 int gw_session_push(struct gw_session *s, long push_id, const char *batch) VT_WUR;

@@ -36,7 +36,7 @@
 #define UPLOAD_RETRY_MS    10000   /* after a post that was not acknowledged */
 #define KEEPALIVE_MS       60000
 #define KEEP_STABLE_MS     30000   /* a KEEP this old resets the backoff */
-#define KEEP_FAIL_REREG    8       /* failed KEEP connects before re-registering */
+#define KEEP_FAIL_REREG    8       /* failed KEEP or INIT tries before re-registering */
 #define FIRMWARE           5120
 
 enum keep_end {
@@ -59,6 +59,7 @@ struct vt_link {
 	unsigned               attempt;     /* consecutive failures */
 	int                    keep_fails;  /* consecutive failed KEEP connects */
 	int                    wait_over;   /* registration said WAIT */
+	int                    once_rounds; /* once mode: KEEPs tried */
 };
 
 long vt_link_backoff_ms(long min_ms, long max_ms, unsigned attempt, uint32_t r)
@@ -518,6 +519,12 @@ int vt_link_run(struct vt_link *l)
 			if (rc < 0) {
 				if (l->conf.once)
 					return rc;
+				if (++l->keep_fails >= KEEP_FAIL_REREG) {
+					vt_warn("controller INIT failed %d times; "
+						"registering again", l->keep_fails);
+					l->keep_fails = 0;
+					l->st.rereg_at = 0;
+				}
 				backoff(l);
 				continue;
 			}
@@ -553,7 +560,7 @@ int vt_link_run(struct vt_link *l)
 			}
 			break;
 		}
-		if (l->conf.once)
+		if (l->conf.once && (end == KEEP_LOST || ++l->once_rounds > 3))
 			return VT_ECLOSED;
 		backoff(l);
 	}

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Archive bench: a generated day of RIPE-like results (ping, traceroute,
-# dns; ARCHIVE_BENCH_PROBES probes, 2000 by default) archived by
+# dns at 480, 1800 and 600 s; ARCHIVE_BENCH_PROBES probes, 1000 by
+# default) archived by
 # vantage-archiver, beside references measured in the same run:
 #  - throughput vs plain libbz2 -9 on both cores over the same bytes
 #    (goal: >= 0.8);
@@ -10,15 +11,15 @@
 #    plain Range GET of the same bytes piped into bzip2 -dc (time to first
 #    byte and total, medians of 15 runs).
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../integration/archive_common.sh"
+. "$(dirname "$0")/../integration/archive_common.inc"
 H=${VANTAGE_TESTBIN:-$TOP/build/tests}
-PROBES=${ARCHIVE_BENCH_PROBES:-2000}
+PROBES=${ARCHIVE_BENCH_PROBES:-1000}
 t_setup
 arc_need
 t_pg_start || { echo "cannot start PostgreSQL"; exit 1; }
 arc_measurements
 arc_partition $DAY
-arc_load $DAY "$PROBES" 10000 1000001:ping:1800 1000002:traceroute:3600 1000003:dns:3600
+arc_load $DAY "$PROBES" 10000 1000001:ping:480 1000002:traceroute:1800 1000003:dns:600
 t_psql "ANALYZE results"
 # The bytes the archive holds: per measurement, by probe then time.
 t_psql "SELECT result FROM results ORDER BY msm_id, prb_id, ts, digest" >"$T/probe-order"
@@ -41,6 +42,8 @@ printf 'throughput: archiver %.1f MB/s (store, index, read back, verify included
 obj=$(t_psql "SELECT sum(size) FROM archive_objects")
 bz_time=$(bzip2 -9 -c "$T/time-order" | wc -c)
 bz_probe=$(bzip2 -9 -c "$T/probe-order" | wc -c)
+printf 'segments: %d, %d bytes raw on average (small segments pay more stream overhead)\n' \
+	"$(t_psql "SELECT count(*) FROM archive_index")" "$(t_psql "SELECT avg(rlen)::bigint FROM archive_index")"
 printf 'size: objects %d bytes vs bzip2 -9 of the day in time order %d: ratio %.3f (goal <= 1.05); vs in probe order %d: ratio %.3f\n' \
 	"$obj" "$bz_time" "$(echo "$obj / $bz_time" | bc -l)" "$bz_probe" "$(echo "$obj / $bz_probe" | bc -l)"
 

@@ -4,7 +4,7 @@
 # rerun leaves exactly one archived copy of every object, reads back the
 # hot rows byte for byte, and hot rows go only after a passing check.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/archive_common.sh"
+. "$(dirname "$0")/archive_common.inc"
 t_setup
 arc_need
 t_pg_start || t_skip "cannot start PostgreSQL"

@@ -3,7 +3,7 @@
 # Range request of exactly the segment's length (nginx's access log says
 # so), a whole day is one request, a truncated object is a clear error.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/archive_common.sh"
+. "$(dirname "$0")/archive_common.inc"
 t_setup
 arc_need
 t_pg_start || t_skip "cannot start PostgreSQL"

@@ -4,7 +4,7 @@
 # indexed segment alone; the windows, --dry-run, idempotent reruns, expiry
 # with partition drop, and clear errors on damaged objects.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/archive_common.sh"
+. "$(dirname "$0")/archive_common.inc"
 t_setup
 arc_need
 t_pg_start || t_skip "cannot start PostgreSQL"

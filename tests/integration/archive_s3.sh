@@ -4,7 +4,7 @@
 # one Range GET of exactly the segment's length (s3rver logs each request
 # with its status and size).
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/archive_common.sh"
+. "$(dirname "$0")/archive_common.inc"
 t_setup
 arc_need
 command -v node >/dev/null 2>&1 || t_skip "node is not installed"

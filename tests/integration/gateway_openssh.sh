@@ -9,7 +9,7 @@ t_setup
 gw_setup
 gw_start || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 t_ok "gateway starts, host keys made"
-t_check "host keys are OpenSSH keys" ssh-keygen -l -f "$T/keys/ssh_host_rsa_key.pub"
+t_check "host keys are OpenSSH keys" sh -c "ssh-keygen -l -f $T/keys/ssh_host_rsa_key.pub && ssh-keygen -l -f $T/keys/ssh_host_ed25519_key.pub" >/dev/null
 t_check "gateways row with RSA key" [ "$(t_psql "SELECT rsa_host_key FROM gateways WHERE name = 'gw-test'")" = "$(cut -d' ' -f2 "$T/keys/ssh_host_rsa_key.pub")" ]
 
 # Registration INIT.

@@ -37,8 +37,9 @@ t_check "every acknowledged result is queued exactly once" [ "$missing" = 0 ]
 t_wait 10 sh -c "! kill -0 $KEEPPID 2>/dev/null"
 t_check "the probe's KEEP ended with the gateway" sh -c "! kill -0 $KEEPPID 2>/dev/null"
 
-# Restart; KEEP straight away with the cached port and old session id.
-gw_start || { t_notok "gateway restarts"; t_done; exit 1; }
+# Restart (with room for one connection only); KEEP straight away with the
+# cached port and old session id.
+gw_start --max-sessions 1 || { t_notok "gateway restarts"; t_done; exit 1; }
 t_check "restart marks the old session disconnected" gw_connected f
 t_check "session id survived the restart" [ "$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $PRB")" = "$SID" ]
 t_check "KEEP with the old session id accepted" gw_keep
@@ -54,6 +55,14 @@ printf 'P_TO_C_REPORT\nRESULT {"id":"1001","n":"after"}\nSESSION_ID %s\n' "$SID"
 gw_post "$T/up.after" "$PRB" "$SID" >"$T/post.out"
 t_check "upload under the old session id acknowledged" gw_body_ok <"$T/post.out"
 t_check "and queued" [ "$(gw_queue_count)" = $((before + 1)) ]
+
+# The session limit refuses more connections cleanly; the held one goes on.
+gw_ssh -p "$CTRL" atlas@127.0.0.1 INIT </dev/null >"$T/full.out" 2>"$T/full.err"
+t_check "connection over --max-sessions refused" [ $? = 255 ]
+t_check "nothing answered over the limit" [ ! -s "$T/full.out" ]
+t_check "the held KEEP is untouched" kill -0 "$KEEPPID"
+kill "$KEEPPID"
+t_wait 10 gw_connected f
 
 # A probe that never ran INIT is sent back to registration (output on KEEP).
 ssh-keygen -q -t ed25519 -N '' -f "$T/new_key"

@@ -60,6 +60,8 @@ crontab "$L1_END" "$L2" "$L3" "$HP"
 t_check "re-sent crontab with a new end keeps every job" \
 	t_wait 5 logged 2 "crons/1: 3 line(s): 3 kept, 0 new, 0 stopped"
 
+sleep 10    # a few runs on the kept schedule
+
 # a stalled probe: the runs due more than 10 s ago are skipped and logged
 kill -STOP $PID
 sleep 16
@@ -71,17 +73,19 @@ t_check "removed line stops" \
 	t_wait 5 logged 1 "crons/1: 2 line(s): 2 kept, 0 new, 1 stopped"
 REMOVED=$(date +%s)
 sleep 9
-t_check "traceroute still runs" \
-	sh -c "[ \$(python3 -c 'import sys; print(max(map(int, sys.stdin.read().split())))' <<<\"$(results 2003)\") -ge $((REMOVED + 3)) ]"
+last() { results "$1" | sort -n | tail -1; }
+t_check "traceroute still runs" test "$(last 2003)" -ge $((REMOVED + 3))
 kill -TERM $PID
 wait $PID
-t_check "sched_run ended cleanly and printed its stats" grep -q '^stats ' "$T/stats"
+RC=$?
+t_check "sched_run ended cleanly and printed its stats" \
+	test $RC = 0 -a -n "$(grep '^stats ' "$T/stats")"
 t_log "$(cat "$T/stats")"
 
 results 2001 >"$T/t2001"
 t_check "no evping run after its line was removed" \
 	python3 -c "import sys; sys.exit(max(map(int, open('$T/t2001'))) > $REMOVED + 1)"
-t_check "evping ran several times" test "$(wc -l <"$T/t2001")" -ge 4
+t_check "evping ran several times" test "$(wc -l <"$T/t2001")" -ge 3
 # slot k is due at START + 4k; UNIFORM 2 allows one second either side
 t_check "every evping run within its spread, one per slot" python3 - "$T/t2001" "$START" <<'PY'
 import sys
@@ -106,6 +110,6 @@ for f in os.listdir(d):
         r = json.loads(l[7:])
         assert isinstance(r["id"], str) and isinstance(r["time"], int)
         n += 1
-assert n > 10, n
+assert n > 15, n
 PY
 t_done

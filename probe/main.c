@@ -1,21 +1,32 @@
 /* vantage-probe - the probe: SSH link to the controller, command service,
- * result upload (probe/link/), and the measurement engine (--run). */
+ * result upload (probe/link/), crontab scheduler (probe/sched.h) and the
+ * measurement engine (probe/measure/, also --run). */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/conf.h"
+#include "common/evloop.h"
 #include "common/log.h"
 #include "probe/link/link.h"
 #include "probe/link/sshc.h"
+#include "probe/measure/measure.h"
 #include "probe/measure/run.h"
+#include "probe/sched.h"
 #include "probe/spool.h"
 
 static volatile sig_atomic_t stop_flag;
+static uid_t chown_uid;
+static gid_t chown_gid;
 
 static void on_signal(int sig)
 {
@@ -48,6 +59,11 @@ static void usage(FILE *f)
 "  --backoff-min-ms N   first reconnect delay cap (default 1000)\n"
 "  --backoff-max-ms N   largest reconnect delay cap (default 300000)\n"
 "  --upload-poll-ms N   how often data/out is looked at (default 3000)\n"
+"  --allow-private      measure loopback, private, link-local and ULA targets\n"
+"                       too (for labs; config: allow_private = yes)\n"
+"  --user USER          after opening raw sockets, run as USER keeping only\n"
+"                       CAP_NET_RAW (default nobody when started as root;\n"
+"                       'root' keeps root); the spool is handed to USER\n"
 "  --run 'CMD'          run one measurement command line and print its result\n"
 "  --help               this text\n");
 }
@@ -63,6 +79,8 @@ static const struct option opts[] = {
 	{ "backoff-min-ms", required_argument, NULL, 0 },
 	{ "backoff-max-ms", required_argument, NULL, 0 },
 	{ "upload-poll-ms", required_argument, NULL, 0 },
+	{ "user",           required_argument, NULL, 0 },
+	{ "allow-private",  no_argument,       NULL, 'p' },
 	{ "config",         required_argument, NULL, 'c' },
 	{ "once",           no_argument,       NULL, '1' },
 	{ "help",           no_argument,       NULL, 'h' },
@@ -80,12 +98,112 @@ static int conf_long(const struct vt_conf *c, const char *key, long def,
 	return 0;
 }
 
+/* The measuring side: its own event loop in a second thread, running the
+ * crontab scheduler and the measurement engine.  It shares nothing with the
+ * link but the spool's files (PROTOCOL.md: the probe measures on its own
+ * clock, also while disconnected). */
+struct measure_side {
+	struct vt_loop *loop;
+	struct vt_measure_ctx *mctx;
+	struct vt_sched *sched;
+	pthread_t thread;
+	int running;
+};
+
+static void stop_check(struct vt_loop *loop, void *arg)
+{
+	if (stop_flag) {
+		vt_loop_stop(loop);
+		return;
+	}
+	if (vt_loop_timer(loop, 200, stop_check, arg, NULL) < 0)
+		vt_loop_stop(loop);
+}
+
+static void *measure_thread(void *arg)
+{
+	struct measure_side *m = arg;
+	int r = vt_loop_run(m->loop);
+
+	if (r < 0)
+		vt_err("measurement loop: %s", vt_strerror(r));
+	stop_flag = 1;      /* without measurements the probe stops as a whole */
+	return NULL;
+}
+
+static int chown_one(const char *path, const struct stat *st, int flag,
+		     struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (lchown(path, chown_uid, chown_gid) < 0)
+		vt_warn("chown %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int measure_start(struct measure_side *m, struct vt_spool *sp,
+			 int allow_private, const char *user, const char *spool)
+{
+	struct vt_measure_opts mo = { .allow_private = allow_private };
+	int r;
+
+	if ((r = vt_loop_new(&m->loop)) < 0 ||
+	    (r = vt_measure_ctx_new(m->loop, &mo, &m->mctx)) < 0) {
+		vt_err("measurement engine: %s", vt_strerror(r));
+		return r < 0 ? r : VT_EIO;
+	}
+	if (getuid() == 0 && strcmp(user, "root")) {
+		struct passwd *pw = getpwnam(user);
+
+		if (!pw) {
+			vt_err("--user %s: no such user", user);
+			return VT_ENOTFOUND;
+		}
+		/* The spool belongs to the user the probe runs as. */
+		chown_uid = pw->pw_uid;
+		chown_gid = pw->pw_gid;
+		nftw(spool, chown_one, 16, FTW_PHYS);
+		if ((r = vt_measure_drop_root(user)) < 0) {
+			vt_err("dropping root for %s: %s", user, vt_strerror(r));
+			return r;
+		}
+		vt_info("running as %s with CAP_NET_RAW only", user);
+	}
+	if ((r = vt_sched_new(m->loop, m->mctx, sp, &m->sched)) < 0 ||
+	    (r = vt_loop_timer(m->loop, 200, stop_check, m, NULL)) < 0) {
+		vt_err("scheduler: %s", vt_strerror(r));
+		return r;
+	}
+	if (pthread_create(&m->thread, NULL, measure_thread, m) != 0) {
+		vt_err("cannot start the measurement thread");
+		return VT_EIO;
+	}
+	m->running = 1;
+	return VT_OK;
+}
+
+static void measure_stop(struct measure_side *m)
+{
+	stop_flag = 1;
+	if (m->running) {
+		pthread_join(m->thread, NULL);
+		if (vt_sched_flush(m->sched) < 0)
+			vt_warn("could not move every result to data/out");
+	}
+	/* The engine first: it drops running measurements without callbacks. */
+	vt_measure_ctx_free(m->mctx);
+	vt_sched_free(m->sched);
+	vt_loop_free(m->loop);
+}
+
 int main(int argc, char **argv)
 {
 	struct vt_link_conf lc;
 	struct vt_conf *cli = NULL, *file = NULL;
 	struct vt_spool *sp = NULL;
 	struct vt_link *link = NULL;
+	struct measure_side m = { 0 };
 	ssh_key key = NULL;
 	const char *config = NULL, *v;
 	char keypath[PATH_MAX], err[512];
@@ -112,6 +230,10 @@ int main(int argc, char **argv)
 				goto out;
 			break;
 		case 'c': config = optarg; break;
+		case 'p':
+			if (vt_conf_set(cli, "allow_private", "yes") < 0)
+				goto out;
+			break;
 		case '1': lc.once = 1; break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default: usage(stderr); goto out;
@@ -126,6 +248,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vantage-probe: %s\n", err);
 			goto out;
 		}
+		v = vt_conf_get(file, "allow_private", NULL);
+		if (v && !strcmp(v, "yes") &&
+		    vt_conf_set(cli, "allow_private", "yes") < 0)
+			goto out;
 		/* the command line overrides the file */
 		for (size_t i = 0; opts[i].name; i++) {
 			char name[64];
@@ -134,6 +260,8 @@ int main(int argc, char **argv)
 			for (char *p = name; *p; p++)
 				if (*p == '-')
 					*p = '_';
+			if (!opts[i].has_arg)
+				continue;
 			v = vt_conf_get(file, name, NULL);
 			if (!v)     /* "reg-host = ..." works too */
 				v = vt_conf_get(file, opts[i].name, NULL);
@@ -196,6 +324,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (!lc.once) {
+		v = vt_conf_get(cli, "allow_private", "no");
+		if (measure_start(&m, sp, !strcmp(v, "yes"),
+				  vt_conf_get(cli, "user", getuid() ? "root" : "nobody"),
+				  vt_conf_get(cli, "spool", ".")) < 0) {
+			rc = 1;
+			goto out;
+		}
+	}
 	if ((rc = vt_link_new(&lc, key, sp, &stop_flag, &link)) < 0) {
 		vt_err("link: %s", vt_strerror(rc));
 		rc = 1;
@@ -206,6 +343,7 @@ int main(int argc, char **argv)
 		vt_err("%s", vt_strerror(rc));
 	rc = rc < 0 ? 1 : 0;
 out:
+	measure_stop(&m);
 	vt_link_free(link);
 	ssh_key_free(key);
 	vt_spool_free(sp);

@@ -33,11 +33,11 @@ t0=$(date +%s.%N)
 "$BIN/vantage-archiver" --store "file://$T/store" --now 2026-01-25 --threads 2 2>"$T/log" ||
 	{ cat "$T/log"; exit 1; }
 t1=$(date +%s.%N)
-arc_s=$(echo "$t1 - $t0" | bc -l)
+arc_s=$(awk "BEGIN { print $t1 - $t0 }")
 grep -q "4 verified\|3 verified" "$T/log" || { cat "$T/log"; exit 1; }
 printf 'throughput: archiver %.1f MB/s (store, index, read back, verify included) vs libbz2 -9 on 2 cores %.1f MB/s: ratio %.2f (goal >= 0.8)\n' \
-	"$(echo "$raw / $arc_s / 1000000" | bc -l)" "$(echo "$raw / $ref_s / 1000000" | bc -l)" \
-	"$(echo "$ref_s / $arc_s" | bc -l)"
+	"$(awk "BEGIN { print $raw / $arc_s / 1000000 }")" "$(awk "BEGIN { print $raw / $ref_s / 1000000 }")" \
+	"$(awk "BEGIN { print $ref_s / $arc_s }")"
 
 obj=$(t_psql "SELECT sum(size) FROM archive_objects")
 bz_time=$(bzip2 -9 -c "$T/time-order" | wc -c)
@@ -45,7 +45,7 @@ bz_probe=$(bzip2 -9 -c "$T/probe-order" | wc -c)
 printf 'segments: %d, %d bytes raw on average (small segments pay more stream overhead)\n' \
 	"$(t_psql "SELECT count(*) FROM archive_index")" "$(t_psql "SELECT avg(rlen)::bigint FROM archive_index")"
 printf 'size: objects %d bytes vs bzip2 -9 of the day in time order %d: ratio %.3f (goal <= 1.05); vs in probe order %d: ratio %.3f\n' \
-	"$obj" "$bz_time" "$(echo "$obj / $bz_time" | bc -l)" "$bz_probe" "$(echo "$obj / $bz_probe" | bc -l)"
+	"$obj" "$bz_time" "$(awk "BEGIN { print $obj / $bz_time }")" "$bz_probe" "$(awk "BEGIN { print $obj / $bz_probe }")"
 
 arc_nginx "$T/store"
 read -r off clen < <(t_psql "SELECT off, clen FROM archive_index WHERE msm_id = 1000002 AND prb_id = 10007" | tr '|' ' ')
@@ -54,4 +54,4 @@ read -r a_first a_total a_bytes < <("$H/archive_ttfb" 15 "'$BIN/vantage' archive
 read -r c_first c_total c_bytes < <("$H/archive_ttfb" 15 "curl -s -r $off-$((off + clen - 1)) '$url' | bzip2 -dc")
 [ "$a_bytes" = "$c_bytes" ] || echo "warning: outputs differ ($a_bytes vs $c_bytes bytes)"
 printf 'one probe-day over HTTP (%d bytes compressed, %d raw): vantage archive get first byte %.1f ms, total %.1f ms; curl Range + bzip2 -dc first byte %.1f ms, total %.1f ms: total ratio %.2f\n' \
-	"$clen" "$a_bytes" "$a_first" "$a_total" "$c_first" "$c_total" "$(echo "$a_total / $c_total" | bc -l)"
+	"$clen" "$a_bytes" "$a_first" "$a_total" "$c_first" "$c_total" "$(awk "BEGIN { print $a_total / $c_total }")"

@@ -1,9 +1,12 @@
 /* db.c - the gateway's PostgreSQL work (see db.h). */
 #include "controller/gateway/db.h"
+#include "controller/scheduler/crontab.h"
+#include "proto/dialogue.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <libpq-fe.h>
 
 #include "common/buf.h"
@@ -11,6 +14,7 @@
 #include "common/vtime.h"
 
 #define RECONNECT_MS     1000
+#define GW_CRONTAB_NOTIFY_MAX 1024
 #define CONNECT_TIMEOUT  "2"
 #define STMT_TIMEOUT     "SET statement_timeout = 5000"
 
@@ -21,6 +25,9 @@ struct gw_db {
 	int64_t  c_next;       /* earliest next connect attempt (mono ms) */
 	int64_t  l_next;
 	char     err[512];
+	long     crontab[GW_CRONTAB_NOTIFY_MAX];  /* NOTIFYed probe ids */
+	int      ncrontab;
+	int      crontab_overflow;
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
@@ -392,9 +399,22 @@ int gw_db_push_done(struct gw_db *db, long push_id, int ok, const char *outcome)
 	char id[32];
 	const char *p[3] = { id, ok ? "ok" : "failed", outcome };
 
+	PGresult *r;
+	int rc, n;
+
 	snprintf(id, sizeof id, "%ld", push_id);
-	return run(db, NULL, "UPDATE probe_pushes SET status = $2, outcome = $3,"
-		   " finished = now() WHERE id = $1 AND status = 'sending'", 3, p);
+	rc = run(db, &r, "UPDATE probe_pushes SET status = $2, outcome = $3,"
+		 " finished = now() WHERE id = $1 AND status = 'sending'"
+		 " RETURNING probe_id, oneoffs_at", 3, p);
+	if (rc < 0)
+		return rc;
+	/* A crontab push that the probe acknowledged delivered its one-offs. */
+	if (ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
+		rc = vt_sched_oneoffs_delivered(db->c, atol(PQgetvalue(r, 0, 0)),
+						atoll(PQgetvalue(r, 0, 1)), &n,
+						db->err, sizeof db->err);
+	PQclear(r);
+	return rc;
 }
 
 int gw_db_listen_fd(struct gw_db *db)
@@ -406,7 +426,7 @@ int gw_db_listen_fd(struct gw_db *db)
 	if (!db->l) {
 		if (!(db->l = open_conn(db, &db->l_next)))
 			return -1;
-		if (vt_pg_cmd(db->l, "LISTEN vantage_push", db->err,
+		if (vt_pg_cmd(db->l, "LISTEN vantage_push; LISTEN vantage_crontab", db->err,
 			      sizeof db->err) < 0 || PQsetnonblocking(db->l, 1) < 0) {
 			PQfinish(db->l);
 			db->l = NULL;
@@ -432,7 +452,93 @@ int gw_db_listen_drain(struct gw_db *db, int *notified)
 	}
 	while ((n = PQnotifies(db->l))) {
 		*notified = 1;
+		if (!strcmp(n->relname, "vantage_crontab")) {
+			char *end;
+			long id = strtol(n->extra, &end, 10);
+
+			if (end != n->extra && !*end && id > 0) {
+				if (db->ncrontab < GW_CRONTAB_NOTIFY_MAX)
+					db->crontab[db->ncrontab++] = id;
+				else
+					db->crontab_overflow = 1;
+			}
+		}
 		PQfreemem(n);
 	}
 	return VT_OK;
+}
+
+int gw_db_crontab_notified(struct gw_db *db, long *ids, int max, int *overflow)
+{
+	int n = db->ncrontab < max ? db->ncrontab : max;
+
+	memcpy(ids, db->crontab, (size_t)n * sizeof *ids);
+	*overflow = db->crontab_overflow || db->ncrontab > max;
+	db->ncrontab = 0;
+	db->crontab_overflow = 0;
+	return n;
+}
+
+/* The upload job a stock probe runs (PROTOCOL.md, "Crontab lines"): move
+ * finished results to data/out, post them through the local forward. */
+static int add_main_crontab(struct vt_dlg_batch *b, long probe_id,
+			    const char *sid, long long now)
+{
+	char line[600];
+	int r;
+
+	if ((r = vt_dlg_batch_crontab(b, "/home/atlas/crons/main")) < 0)
+		return r;
+	snprintf(line, sizeof line, "60 %lld 2147483647 NONE 0 condmv"
+		 " /home/atlas/data/new/2 /home/atlas/data/out/2", now);
+	if ((r = vt_dlg_batch_cronline(b, line)) < 0)
+		return r;
+	snprintf(line, sizeof line, "60 %lld 2147483647 UNIFORM 20 httppost"
+		 " -A 9015 --delete-file --post-header"
+		 " /home/atlas/status/p_to_c_report_header --post-dir"
+		 " /home/atlas/data/out --post-footer"
+		 " /home/atlas/status/con_session_id.txt -O"
+		 " /home/atlas/data/new/httppost_sent.vol"
+		 " http://127.0.0.1:8080/?PROBE_ID=%ld&SESSION_ID=%s",
+		 now, probe_id, sid);
+	return vt_dlg_batch_cronline(b, line);
+}
+
+int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
+{
+	struct vt_dlg_batch *b = vt_dlg_batch_new();
+	long long now = (long long)time(NULL);
+	char id[32], at[32];
+	const char *p[3] = { id, NULL, at };
+	struct vt_buf text;
+	PGconn *c = conn(db);
+	int rc = VT_ENOMEM;
+
+	vt_buf_init(&text, 256 * 1024);
+	if (!b)
+		goto out;
+	if (!c) {
+		rc = VT_EDB;
+		goto out;
+	}
+	rc = vt_sched_probe_batch(c, probe_id, now, b, db->err, sizeof db->err);
+	if (rc < 0)
+		goto out;
+	if ((rc = add_main_crontab(b, probe_id, sid, now)) < 0 ||
+	    (rc = vt_dlg_batch_format(b, &text)) < 0) {
+		snprintf(db->err, sizeof db->err, "crontab batch: %s",
+			 vt_strerror(rc));
+		goto out;
+	}
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(at, sizeof at, "%lld", now);
+	p[1] = text.data;
+	rc = run(db, NULL, "WITH gone AS (DELETE FROM probe_pushes WHERE"
+		 " probe_id = $1 AND status = 'pending' AND kind = 'crontab')"
+		 " INSERT INTO probe_pushes (probe_id, batch, kind, oneoffs_at)"
+		 " VALUES ($1, $2, 'crontab', $3)", 3, p);
+out:
+	vt_dlg_batch_free(b);
+	vt_buf_free(&text);
+	return rc;
 }

@@ -74,9 +74,19 @@ int gw_db_push_done(struct gw_db *db, long push_id, int ok,
 /* The LISTEN connection's socket (LISTEN vantage_push), opening it when
  * needed; -1 when the database is away. */
 int gw_db_listen_fd(struct gw_db *db);
+
+/* Queues probe_id's whole crontab as a push: the measurement crontab from
+ * its assignments (vt_sched_probe_batch), its pending one-offs, and the
+ * crons/main upload job (httppost with PROBE_ID and session id sid, condmv)
+ * that a stock probe needs.  A crontab push still pending for the probe is
+ * replaced. */
+int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_WUR;
 /* Reads what arrived on the LISTEN connection; *notified is 1 when at least
  * one notification came.  VT_EDB when the connection broke (it is closed;
  * the caller stops watching the old fd and asks gw_db_listen_fd again). */
 int gw_db_listen_drain(struct gw_db *db, int *notified) VT_WUR;
+/* The probe ids NOTIFYed on vantage_crontab since the last call (at most
+ * max; the rest are dropped, and *overflow says so). */
+int gw_db_crontab_notified(struct gw_db *db, long *ids, int max, int *overflow);
 
 #endif

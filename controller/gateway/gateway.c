@@ -227,8 +227,23 @@ static void on_notify(struct vt_loop *loop, int fd, int events, void *arg)
 		vt_warn("LISTEN connection lost: %s", gw_db_error(gw->db));
 		return;
 	}
-	if (notified)
+	if (notified) {
+		long ids[256];
+		int overflow = 0;
+		int n = gw_db_crontab_notified(gw->db, ids, 256, &overflow);
+
+		/* Assignments changed: queue the whole crontab of each probe
+		 * held here (all of them when too many changed at once). */
+		for (int i = 0; i < n; i++) {
+			struct gw_session *s = gw_session_find(gw, ids[i]);
+
+			if (s)
+				gw_session_crontab(s);
+		}
+		if (overflow)
+			gw_session_crontab_all(gw);
 		push_scan(gw);
+	}
 }
 
 static void listen_watch(struct gw *gw)

@@ -253,6 +253,7 @@ static void reg_reply(struct gw_session *s, struct gw_chan *c)
 		r->wait = 1;
 		r->timeout = WAIT_SECONDS;
 	} else {
+		gw_pick_ctrl_host(r->ctrl_host, sizeof r->ctrl_host, s->from);
 		r->timestamp = vt_now_ms() / 1000;
 		r->probe_id = s->probe_id;
 		r->rereg = s->gw->conf.rereg;
@@ -347,9 +348,51 @@ static int keep_start(struct gw_session *s)
 					       s->gw->conf.name, s->fwd_addr) < 0))
 		vt_warn("probe %ld: session not recorded: %s", s->probe_id,
 			gw_db_error(s->gw->db));
+	gw_session_crontab(s);
 	gw_push_kick(s->gw);
 	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
 	return VT_OK;
+}
+
+/* A controller's host may be "v4,v6" (one address per family): a probe gets
+ * the one of the family it registered over, so an IPv6-only probe is sent
+ * to an IPv6 address.  A single host is left alone. */
+void gw_pick_ctrl_host(char *host, size_t len, const char *from)
+{
+	int want6 = strchr(from, ':') != NULL;
+	char copy[256], *save = NULL, *tok, *first = NULL;
+
+	if (!strchr(host, ','))
+		return;
+	snprintf(copy, sizeof copy, "%s", host);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!first)
+			first = tok;
+		if ((strchr(tok, ':') != NULL) == want6) {
+			snprintf(host, len, "%s", tok);
+			return;
+		}
+	}
+	snprintf(host, len, "%s", first ? first : "");
+}
+
+const char *gw_session_sid(const struct gw_session *s)
+{
+	return s->sid;
+}
+
+void gw_session_crontab(struct gw_session *s)
+{
+	if (gw_db_crontab_enqueue(s->gw->db, s->probe_id, s->sid) < 0)
+		vt_warn("probe %ld: crontab not queued: %s", s->probe_id,
+			gw_db_error(s->gw->db));
+}
+
+void gw_session_crontab_all(struct gw *gw)
+{
+	for (struct gw_session *s = gw->sessions; s; s = s->next)
+		if (s->keep && !s->dying)
+			gw_session_crontab(s);
 }
 
 static void sink_step(struct gw_session *s, struct gw_chan *c)

@@ -29,6 +29,15 @@ void gw_session_tick(struct gw_session *s, int64_t now);
 void gw_session_tick_all(struct gw *gw, int64_t now);
 /* The session holding probe_id's KEEP with a remote forward, or NULL. */
 struct gw_session *gw_session_find(struct gw *gw, long probe_id);
+/* Picks, from a controller host "v4,v6", the address of the family of from
+ * (the probe's address); a single host is kept. */
+void gw_pick_ctrl_host(char *host, size_t len, const char *from);
+/* The session id of s (its controller session), "" before INIT/KEEP. */
+const char *gw_session_sid(const struct gw_session *s);
+/* Queues the probe's whole crontab for s (gw_db_crontab_enqueue). */
+void gw_session_crontab(struct gw_session *s);
+/* Queues the crontab of every probe whose KEEP is held here. */
+void gw_session_crontab_all(struct gw *gw);
 /* 1 when s can take a push now (no push in flight, a channel free). */
 int gw_session_can_push(const struct gw_session *s);
 /* Starts delivering push push_id (batch text, copied) over a new

@@ -74,8 +74,9 @@ static int answer(struct vt_buf *reply, struct gw_sink_result *res, int status,
 		  const char *reason, const char *body)
 {
 	res->status = status;
-	return vt_buf_reset(reply), vt_upload_reply_format(reply, status, reason,
-			      body, vt_now_ms() / 1000);
+	vt_buf_reset(reply);
+	return vt_upload_reply_format(reply, status, reason, body,
+				      vt_now_ms() / 1000);
 }
 
 int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,

@@ -15,7 +15,7 @@ CTRL=$(t_free_port)
 start_gw() {
 	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 		--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-		--max-sessions $((N + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
+		--max-sessions $((N + 100)) --log-level warn >>"$T/gw.log" 2>&1 3>&- &
 	GWPID=$!
 	t_bg $GWPID
 	t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."

@@ -27,7 +27,7 @@ struct probe {
 
 static int link_up(struct probe *p, int port)
 {
-	int no = 0, bound = 0;
+	int no = 0, one = 1, bound = 0;
 
 	p->ssh = ssh_new();
 	if (!p->ssh)
@@ -38,6 +38,7 @@ static int link_up(struct probe *p, int port)
 	ssh_options_set(p->ssh, SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
 	ssh_options_set(p->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
 	ssh_options_set(p->ssh, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519");
+	ssh_options_set(p->ssh, SSH_OPTIONS_NODELAY, &one);
 	if (ssh_connect(p->ssh) != SSH_OK ||
 	    ssh_userauth_publickey(p->ssh, NULL, p->key) != SSH_AUTH_SUCCESS ||
 	    !(p->ch = ssh_channel_new(p->ssh)) ||

@@ -92,3 +92,16 @@ gw_connected() {
 }
 
 gw_queue_count() { t_psql "SELECT count(*) FROM result_queue"; }
+
+# gw_crontab_settled N: waits until the gateway's own crontab pushes (made
+# when a KEEP comes up) number N and the newest is finished.  Tests that play the
+# probe's command port start listening only after that, so the port sees
+# just the pushes the test makes.
+gw_crontab_done() {
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab'")" -ge "$1" ] &&
+	[ "$(t_psql "SELECT status FROM probe_pushes WHERE kind = 'crontab' ORDER BY id DESC LIMIT 1")" != pending ] &&
+	[ "$(t_psql "SELECT status FROM probe_pushes WHERE kind = 'crontab' ORDER BY id DESC LIMIT 1")" != sending ]
+}
+gw_crontab_settled() {
+	t_wait 15 gw_crontab_done "$1"
+}

@@ -39,6 +39,12 @@ t_check "gateway listens only on its two ports" \
 	[ "$(ss -Htlnp | grep "pid=$GWPID," | awk '{print $4}' | sed 's/.*://' | sort -n | tr '\n' ' ')" = "$(printf '%s\n' "$REG" "$CTRL" | sort -n | tr '\n' ' ')" ]
 t_check "nothing listens on REMOTE_PORT" sh -c "! ss -Htln 'sport = :$RPORT' | grep -q ."
 
+# The gateway pushed the probe's crontab (with the crons/main upload job)
+# when KEEP came up; nothing answered on the command port yet.
+t_check "crontab push on KEEP attempted" gw_crontab_settled 1
+t_check "crontab push holds the upload job for this session" \
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND batch LIKE '%httppost%PROBE_ID=$PRB&SESSION_ID=$SID%'")" = 1 ]
+
 # A pushed batch arrives on the client's side.
 "$CMDTOOL" "$CMDP" "$PRB" "$SID" "$T/cmd.log" 1 &
 t_bg $!
@@ -54,7 +60,7 @@ t_check "probe push prints OK" grep -q ': OK$' "$T/push.out"
 t_check "push: crontab arrived" grep -qx "CRONLINE /home/atlas/crons/2 240 1700000000 1900000000 UNIFORM 10 evping -4 -c 3 -A 1001 192.0.2.1" "$T/cmd.log"
 t_check "push: one-off arrived" grep -qx "ONEOFF /home/atlas/crons/oneoff evping -4 -c 3 -A 1002 192.0.2.2" "$T/cmd.log"
 t_check "push: batch ended OK" grep -qx OK "$T/cmd.log"
-t_check "push recorded ok" [ "$(t_psql "SELECT status || ' ' || outcome FROM probe_pushes")" = "ok OK" ]
+t_check "push recorded ok" [ "$(t_psql "SELECT status || ' ' || outcome FROM probe_pushes WHERE kind = 'manual'")" = "ok OK" ]
 "$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 3 >"$T/push2.out" 2>&1
 t_check "push with nobody on the command port fails (exit 1)" [ $? = 1 ]
 

@@ -44,6 +44,8 @@ t_check "restart marks the old session disconnected" gw_connected f
 t_check "session id survived the restart" [ "$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $PRB")" = "$SID" ]
 t_check "KEEP with the old session id accepted" gw_keep
 t_check "KEEP silent" [ ! -s "$T/keep.out" ]
+# (a crontab push still pending from before the restart is replaced by it)
+t_check "crontab pushed again on the new KEEP" gw_crontab_settled 1
 "$CMDTOOL" "$CMDP" "$PRB" "$SID" "$T/cmd.log" 1 &
 t_bg $!
 printf 'CRONTAB /home/atlas/crons/2\nCRONLINE 60 1700000000 1900000000 NONE 0 evping -4 -c 3 -A 1001 192.0.2.1\n' >"$T/batch"

@@ -237,3 +237,50 @@ out:
 	free(names);
 	return r;
 }
+
+void vt_pg_array_init(struct vt_pg_array *a, size_t max)
+{
+	vt_buf_init(&a->b, max);
+	a->n = 0;
+}
+
+void vt_pg_array_free(struct vt_pg_array *a)
+{
+	if (a)
+		vt_buf_free(&a->b);
+}
+
+int vt_pg_array_raw(struct vt_pg_array *a, const char *s)
+{
+	int r = vt_buf_adds(&a->b, a->n++ ? "," : "{");
+
+	return r < 0 ? r : vt_buf_adds(&a->b, s);
+}
+
+int vt_pg_array_ll(struct vt_pg_array *a, long long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof s, "%lld", v);
+	return vt_pg_array_raw(a, s);
+}
+
+int vt_pg_array_str(struct vt_pg_array *a, const char *s, size_t len)
+{
+	int r = vt_buf_adds(&a->b, a->n++ ? ",\"" : "{\"");
+
+	for (size_t i = 0; i < len && r == VT_OK; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			r = vt_buf_addc(&a->b, '\\');
+		if (r == VT_OK)
+			r = vt_buf_addc(&a->b, s[i]);
+	}
+	return r < 0 ? r : vt_buf_addc(&a->b, '"');
+}
+
+const char *vt_pg_array_done(struct vt_pg_array *a)
+{
+	if (vt_buf_adds(&a->b, a->n ? "}" : "{}") < 0)
+		return NULL;
+	return a->b.data;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <libpq-fe.h>
+#include "buf.h"
 #include "err.h"
 
 /* Connects (blocking) to conninfo.  On failure *out is NULL and errbuf
@@ -34,5 +35,24 @@ int vt_pg_broken(PGconn *c);
  * *applied counts the files applied now. */
 int vt_pg_migrate(PGconn *c, const char *dir, int *applied, char *errbuf,
 		  size_t errlen) VT_WUR;
+
+/* A PostgreSQL array literal ("{1,NULL,"a\\"b"}") built element by element,
+ * so that many rows travel as one parameter (INSERT ... SELECT FROM
+ * unnest($1::bigint[], ...)).  The text is capped at max bytes. */
+struct vt_pg_array {
+	struct vt_buf b;
+	int n;                      /* elements added */
+};
+
+void vt_pg_array_init(struct vt_pg_array *a, size_t max);
+void vt_pg_array_free(struct vt_pg_array *a);
+/* Adds an element written as is (a number, or NULL). */
+int vt_pg_array_raw(struct vt_pg_array *a, const char *s) VT_WUR;
+int vt_pg_array_ll(struct vt_pg_array *a, long long v) VT_WUR;
+/* Adds a quoted string element; '"' and '\\' are escaped. */
+int vt_pg_array_str(struct vt_pg_array *a, const char *s, size_t len) VT_WUR;
+/* Closes the literal; returns its text (owned by a) or NULL when the cap
+ * was reached. */
+const char *vt_pg_array_done(struct vt_pg_array *a);
 
 #endif

@@ -212,38 +212,29 @@ static void object_key(const char *day, int64_t msm, char *key, size_t len)
 			 day, day + 5, day + 8);
 }
 
-/* Appends "{a,b,c}" array literals, one per index column. */
+/* Builds the array literals of the index columns, one element per segment
+ * (prb_id is NULL in the one-off object). */
 static int index_arrays(const struct job *jobs, size_t n, int oneoff,
-			struct vt_buf col[10])
+			struct vt_pg_array col[10])
 {
 	int r = VT_OK;
 
-	for (int c = 0; c < 10; c++)
-		if ((r = vt_buf_addc(&col[c], '{')) < 0)
-			return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		const struct vt_arc_seg *s = &jobs[i].seg;
-		const char *sep = i ? "," : "";
 
-		if ((r = vt_buf_addf(&col[0], "%s%d", sep, s->seg)) < 0 ||
-		    (r = vt_buf_addf(&col[1], "%s%" PRId64, sep, s->msm_id)) < 0)
-			break;
-		if (oneoff)
-			r = vt_buf_addf(&col[2], "%sNULL", sep);
-		else
-			r = vt_buf_addf(&col[2], "%s%" PRId64, sep, s->prb_id);
-		if (r < 0 ||
-		    (r = vt_buf_addf(&col[3], "%s%" PRIu64, sep, s->off)) < 0 ||
-		    (r = vt_buf_addf(&col[4], "%s%" PRIu64, sep, s->clen)) < 0 ||
-		    (r = vt_buf_addf(&col[5], "%s%" PRIu64, sep, s->rlen)) < 0 ||
-		    (r = vt_buf_addf(&col[6], "%s%" PRIu32, sep, s->count)) < 0 ||
-		    (r = vt_buf_addf(&col[7], "%s%" PRId64, sep, s->first_ts)) < 0 ||
-		    (r = vt_buf_addf(&col[8], "%s%" PRId64, sep, s->last_ts)) < 0 ||
-		    (r = vt_buf_addf(&col[9], "%s%" PRIu32, sep, s->crc)) < 0)
+		if ((r = vt_pg_array_ll(&col[0], s->seg)) < 0 ||
+		    (r = vt_pg_array_ll(&col[1], s->msm_id)) < 0 ||
+		    (r = oneoff ? vt_pg_array_raw(&col[2], "NULL")
+				: vt_pg_array_ll(&col[2], s->prb_id)) < 0 ||
+		    (r = vt_pg_array_ll(&col[3], (long long)s->off)) < 0 ||
+		    (r = vt_pg_array_ll(&col[4], (long long)s->clen)) < 0 ||
+		    (r = vt_pg_array_ll(&col[5], (long long)s->rlen)) < 0 ||
+		    (r = vt_pg_array_ll(&col[6], s->count)) < 0 ||
+		    (r = vt_pg_array_ll(&col[7], s->first_ts)) < 0 ||
+		    (r = vt_pg_array_ll(&col[8], s->last_ts)) < 0 ||
+		    (r = vt_pg_array_ll(&col[9], s->crc)) < 0)
 			break;
 	}
-	for (int c = 0; c < 10 && r >= 0; c++)
-		r = vt_buf_addc(&col[c], '}');
 	return r;
 }
 
@@ -253,13 +244,13 @@ static int write_index(struct run *r, const char *day, int64_t msm,
 		       const char *etag, const struct job *jobs, size_t n,
 		       int64_t results, int64_t raw)
 {
-	struct vt_buf col[10];
+	struct vt_pg_array col[10];
 	char s_size[32], s_n[32], s_res[32], s_raw[32], s_msm[32];
 	const char *p[20];
 	int ret;
 
 	for (int c = 0; c < 10; c++)
-		vt_buf_init(&col[c], 0);
+		vt_pg_array_init(&col[c], 0);
 	if ((ret = index_arrays(jobs, n, !msm, col)) < 0)
 		goto out;
 	snprintf(s_size, sizeof s_size, "%zu", size);
@@ -271,7 +262,10 @@ static int write_index(struct run *r, const char *day, int64_t msm,
 	p[3] = vt_objstore_url(r->st); p[4] = s_size; p[5] = sha; p[6] = etag;
 	p[7] = s_n; p[8] = s_res; p[9] = s_raw;
 	for (int c = 0; c < 10; c++)
-		p[10 + c] = col[c].data;
+		if (!(p[10 + c] = vt_pg_array_done(&col[c]))) {
+			ret = VT_ENOMEM;
+			goto out;
+		}
 	/* One statement is one transaction: the index appears whole or not. */
 	ret = vt_pg_exec(r->db, NULL, r->err, r->errlen,
 		"WITH o AS (INSERT INTO archive_objects (day, msm_id, key, store,"
@@ -285,7 +279,7 @@ static int write_index(struct run *r, const char *day, int64_t msm,
 		20, p);
 out:
 	for (int c = 0; c < 10; c++)
-		vt_buf_free(&col[c]);
+		vt_pg_array_free(&col[c]);
 	return ret;
 }
 

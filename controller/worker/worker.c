@@ -11,7 +11,7 @@
 #include "common/pg.h"
 #include "proto/enrich.h"
 
-#define PARAM_MAX (256u << 20)     /* one array parameter */
+#define PARAM_MAX (256u << 20)     /* one array parameter (bytes) */
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
 {
@@ -39,53 +39,6 @@ int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
 		 " FOR VALUES FROM ('%s') TO ('%s');"
 		 "SELECT pg_advisory_unlock(7346002);", name, day, next);
 	return vt_pg_cmd(db, sql, errbuf, errlen);
-}
-
-/* A PostgreSQL array literal built element by element. */
-struct arr {
-	struct vt_buf b;
-	int n;
-};
-
-static void arr_init(struct arr *a)
-{
-	vt_buf_init(&a->b, PARAM_MAX);
-	a->n = 0;
-}
-
-static int arr_raw(struct arr *a, const char *s)
-{
-	int r = vt_buf_adds(&a->b, a->n++ ? "," : "{");
-
-	return r < 0 ? r : vt_buf_adds(&a->b, s);
-}
-
-static int arr_ll(struct arr *a, long long v)
-{
-	char s[32];
-
-	snprintf(s, sizeof s, "%lld", v);
-	return arr_raw(a, s);
-}
-
-static int arr_str(struct arr *a, const char *s, size_t len)
-{
-	int r = vt_buf_adds(&a->b, a->n++ ? ",\"" : "{\"");
-
-	for (size_t i = 0; i < len && r == VT_OK; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			r = vt_buf_addc(&a->b, '\\');
-		if (r == VT_OK)
-			r = vt_buf_addc(&a->b, s[i]);
-	}
-	return r < 0 ? r : vt_buf_addc(&a->b, '"');
-}
-
-static const char *arr_done(struct arr *a)
-{
-	if (vt_buf_adds(&a->b, a->n ? "}" : "{}") < 0)
-		return NULL;
-	return a->b.data;
 }
 
 struct msm {
@@ -117,17 +70,17 @@ static int msm_cmp(const void *a, const void *b)
 static int load_msms(PGconn *db, struct row *rows, int n, struct msm **out,
 		     int *nout, char *errbuf, size_t errlen)
 {
-	struct arr ids;
+	struct vt_pg_array ids;
 	const char *p[1];
 	PGresult *res = NULL;
 	struct msm *m = NULL;
 	int r;
 
-	arr_init(&ids);
+	vt_pg_array_init(&ids, PARAM_MAX);
 	for (int i = 0; i < n; i++)
-		if (rows[i].ok && (r = arr_ll(&ids, rows[i].msm_id)) < 0)
+		if (rows[i].ok && (r = vt_pg_array_ll(&ids, rows[i].msm_id)) < 0)
 			goto out;
-	if (!(p[0] = arr_done(&ids))) {
+	if (!(p[0] = vt_pg_array_done(&ids))) {
 		r = VT_ENOMEM;
 		goto out;
 	}
@@ -155,7 +108,7 @@ static int load_msms(PGconn *db, struct row *rows, int n, struct msm **out,
 out:
 	PQclear(res);
 	free(m);
-	vt_buf_free(&ids.b);
+	vt_pg_array_free(&ids);
 	return r;
 }
 
@@ -268,15 +221,18 @@ static int latest_cmp(const void *a, const void *b)
 static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	struct arr a[7], lm, lp, lt, lr;
+	struct vt_pg_array a[7], lm, lp, lt, lr;
 	struct row **ok = calloc((size_t)n + 1, sizeof *ok);
 	const char *p[7];
 	PGresult *res = NULL;
 	int nok = 0, nrej = 0, r = VT_ENOMEM;
 
 	for (int i = 0; i < 7; i++)
-		arr_init(&a[i]);
-	arr_init(&lm); arr_init(&lp); arr_init(&lt); arr_init(&lr);
+		vt_pg_array_init(&a[i], PARAM_MAX);
+	vt_pg_array_init(&lm, PARAM_MAX);
+	vt_pg_array_init(&lp, PARAM_MAX);
+	vt_pg_array_init(&lt, PARAM_MAX);
+	vt_pg_array_init(&lr, PARAM_MAX);
 	if (!ok)
 		goto out;
 	/* results */
@@ -284,16 +240,16 @@ static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 		if (!rows[i].ok)
 			continue;
 		ok[nok++] = &rows[i];
-		if (arr_ll(&a[0], rows[i].msm_id) < 0 ||
-		    arr_ll(&a[1], rows[i].probe) < 0 ||
-		    arr_ll(&a[2], rows[i].ts) < 0 ||
-		    arr_raw(&a[3], rows[i].digest) < 0 ||
-		    arr_str(&a[4], rows[i].stored, strlen(rows[i].stored)) < 0)
+		if (vt_pg_array_ll(&a[0], rows[i].msm_id) < 0 ||
+		    vt_pg_array_ll(&a[1], rows[i].probe) < 0 ||
+		    vt_pg_array_ll(&a[2], rows[i].ts) < 0 ||
+		    vt_pg_array_raw(&a[3], rows[i].digest) < 0 ||
+		    vt_pg_array_str(&a[4], rows[i].stored, strlen(rows[i].stored)) < 0)
 			goto out;
 	}
 	if (nok) {
 		for (int i = 0; i < 5; i++)
-			if (!(p[i] = arr_done(&a[i])))
+			if (!(p[i] = vt_pg_array_done(&a[i])))
 				goto out;
 		r = vt_pg_exec(db, &res, errbuf, errlen,
 			"INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)"
@@ -315,14 +271,14 @@ static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 			if (i && ok[i]->msm_id == ok[i - 1]->msm_id &&
 			    ok[i]->probe == ok[i - 1]->probe)
 				continue;
-			if (arr_ll(&lm, ok[i]->msm_id) < 0 ||
-			    arr_ll(&lp, ok[i]->probe) < 0 ||
-			    arr_ll(&lt, ok[i]->ts) < 0 ||
-			    arr_str(&lr, ok[i]->stored, strlen(ok[i]->stored)) < 0)
+			if (vt_pg_array_ll(&lm, ok[i]->msm_id) < 0 ||
+			    vt_pg_array_ll(&lp, ok[i]->probe) < 0 ||
+			    vt_pg_array_ll(&lt, ok[i]->ts) < 0 ||
+			    vt_pg_array_str(&lr, ok[i]->stored, strlen(ok[i]->stored)) < 0)
 				goto out;
 		}
-		if (!(p[0] = arr_done(&lm)) || !(p[1] = arr_done(&lp)) ||
-		    !(p[2] = arr_done(&lt)) || !(p[3] = arr_done(&lr)))
+		if (!(p[0] = vt_pg_array_done(&lm)) || !(p[1] = vt_pg_array_done(&lp)) ||
+		    !(p[2] = vt_pg_array_done(&lt)) || !(p[3] = vt_pg_array_done(&lr)))
 			goto out;
 		r = vt_pg_exec(db, NULL, errbuf, errlen,
 			"INSERT INTO latest (msm_id, prb_id, ts, result)"
@@ -336,24 +292,24 @@ static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 	}
 	/* rejected */
 	for (int i = 0; i < 7; i++) {
-		vt_buf_free(&a[i].b);
-		arr_init(&a[i]);
+		vt_pg_array_free(&a[i]);
+		vt_pg_array_init(&a[i], PARAM_MAX);
 	}
 	r = VT_ENOMEM;
 	for (int i = 0; i < n; i++) {
 		if (rows[i].ok)
 			continue;
 		nrej++;
-		if (arr_ll(&a[0], rows[i].qid) < 0 ||
-		    arr_ll(&a[1], rows[i].probe) < 0 ||
-		    arr_str(&a[2], PQgetvalue(q, i, 3), strlen(PQgetvalue(q, i, 3))) < 0 ||
-		    arr_str(&a[3], rows[i].reason, strlen(rows[i].reason)) < 0 ||
-		    arr_str(&a[4], PQgetvalue(q, i, 5), (size_t)PQgetlength(q, i, 5)) < 0)
+		if (vt_pg_array_ll(&a[0], rows[i].qid) < 0 ||
+		    vt_pg_array_ll(&a[1], rows[i].probe) < 0 ||
+		    vt_pg_array_str(&a[2], PQgetvalue(q, i, 3), strlen(PQgetvalue(q, i, 3))) < 0 ||
+		    vt_pg_array_str(&a[3], rows[i].reason, strlen(rows[i].reason)) < 0 ||
+		    vt_pg_array_str(&a[4], PQgetvalue(q, i, 5), (size_t)PQgetlength(q, i, 5)) < 0)
 			goto out;
 	}
 	if (nrej) {
 		for (int i = 0; i < 5; i++)
-			if (!(p[i] = arr_done(&a[i])))
+			if (!(p[i] = vt_pg_array_done(&a[i])))
 				goto out;
 		r = vt_pg_exec(db, NULL, errbuf, errlen,
 			"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
@@ -367,8 +323,11 @@ static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 out:
 	PQclear(res);
 	for (int i = 0; i < 7; i++)
-		vt_buf_free(&a[i].b);
-	vt_buf_free(&lm.b); vt_buf_free(&lp.b); vt_buf_free(&lt.b); vt_buf_free(&lr.b);
+		vt_pg_array_free(&a[i]);
+	vt_pg_array_free(&lm);
+	vt_pg_array_free(&lp);
+	vt_pg_array_free(&lt);
+	vt_pg_array_free(&lr);
 	free(ok);
 	return r;
 }
@@ -380,10 +339,10 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	const char *p[1] = { lim };
 	struct row *rows = NULL;
 	PGresult *q = NULL;
-	struct arr ids;
+	struct vt_pg_array ids;
 	int n = 0, r;
 
-	arr_init(&ids);
+	vt_pg_array_init(&ids, PARAM_MAX);
 	snprintf(lim, sizeof lim, "%d", o->batch);
 	if ((r = vt_pg_cmd(db, "BEGIN", errbuf, errlen)) < 0)
 		return r;
@@ -417,9 +376,9 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = store(db, q, rows, n, st, errbuf, errlen)) < 0)
 		goto out;
 	for (int i = 0; i < n; i++)
-		if ((r = arr_ll(&ids, rows[i].qid)) < 0)
+		if ((r = vt_pg_array_ll(&ids, rows[i].qid)) < 0)
 			goto out;
-	if (!(p[0] = arr_done(&ids))) {
+	if (!(p[0] = vt_pg_array_done(&ids))) {
 		r = VT_ENOMEM;
 		goto out;
 	}
@@ -440,6 +399,6 @@ out:
 		free(rows[i].stored);
 	free(rows);
 	PQclear(q);
-	vt_buf_free(&ids.b);
+	vt_pg_array_free(&ids);
 	return r;
 }

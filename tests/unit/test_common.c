@@ -7,6 +7,7 @@
 #include "common/conf.h"
 #include "common/err.h"
 #include "common/evloop.h"
+#include "common/pg.h"
 #include "tests/unit/check.h"
 
 static void test_buf(void)
@@ -175,8 +176,28 @@ static void test_loop(void)
 	vt_loop_free(NULL);
 }
 
+static void test_pg_array(void)
+{
+	struct vt_pg_array a;
+
+	vt_pg_array_init(&a, 0);
+	CHECK_STR(vt_pg_array_done(&a), "{}");
+	vt_pg_array_free(&a);
+	vt_pg_array_init(&a, 0);
+	CHECK_INT(vt_pg_array_ll(&a, -5), VT_OK);
+	CHECK_INT(vt_pg_array_raw(&a, "NULL"), VT_OK);
+	CHECK_INT(vt_pg_array_str(&a, "a\"b\\c", 5), VT_OK);
+	CHECK_STR(vt_pg_array_done(&a), "{-5,NULL,\"a\\\"b\\\\c\"}");
+	vt_pg_array_free(&a);
+	vt_pg_array_init(&a, 4);
+	CHECK_INT(vt_pg_array_ll(&a, 12345), VT_ETOOBIG);
+	vt_pg_array_free(&a);
+	vt_pg_array_free(NULL);
+}
+
 int main(void)
 {
+	test_pg_array();
 	test_buf();
 	test_cur();
 	test_conf();

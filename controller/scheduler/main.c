@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-scheduler [--db CONNINFO] [--once] [--interval S]\n"
+		"                         [--works-every S]\n"
 		"                         [--log-level err|warn|info|debug]\n"
 		"       vantage-scheduler [--db CONNINFO] --batch PROBE_ID [--ack]\n"
 		"                         [--now UNIX]\n\n"
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 		"  --db CONNINFO   libpq connection string (default: $VANTAGE_DB)\n"
 		"  --once          run one pass, print what it did, exit\n"
 		"  --interval S    seconds between passes (default 10)\n"
+		"  --works-every S seconds between looks at `latest` for the\n"
+		"                  families probes achieve results over (system-\n"
+		"                  ipv4-works, -ipv6-works; default 300; --once: always)\n"
 		"  --batch ID      print the command batch the gateway would push to\n"
 		"                  probe ID (CRONTAB/CRONLINE/ONEOFF lines) and exit\n"
 		"  --ack           with --batch: record its one-offs as delivered\n"
@@ -89,12 +93,13 @@ static void log_stats(const struct vt_sched_stats *s, int always)
 {
 	if (!always && !s->tags_changed && !s->assigned && !s->unassigned &&
 	    !s->scheduled && !s->no_probes && !s->started && !s->stopped &&
-	    !s->mesh_created)
+	    !s->mesh_created && !s->works)
 		return;
 	vt_info("pass: %ld tags changed, %ld assigned, %ld unassigned, "
 		"%ld scheduled, %ld no suitable probes, %ld started, %ld stopped, "
-		"%ld mesh created", s->tags_changed, s->assigned, s->unassigned,
-		s->scheduled, s->no_probes, s->started, s->stopped, s->mesh_created);
+		"%ld mesh created, %ld probes with newer successful results",
+		s->tags_changed, s->assigned, s->unassigned, s->scheduled,
+		s->no_probes, s->started, s->stopped, s->mesh_created, s->works);
 }
 
 int main(int argc, char **argv)
@@ -103,6 +108,7 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "works-every", required_argument, NULL, 'w' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "ack", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'n' },
@@ -112,6 +118,8 @@ int main(int argc, char **argv)
 	};
 	const char *dbarg = NULL, *conninfo;
 	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
+	int works_every = 300;
+	int64_t works_at = 0;
 	long batch = 0;
 	long long now = 0;
 	PGconn *db = NULL;
@@ -122,6 +130,7 @@ int main(int argc, char **argv)
 		case 'd': dbarg = optarg; break;
 		case '1': once = 1; break;
 		case 'i': interval = atoi(optarg); break;
+		case 'w': works_every = atoi(optarg); break;
 		case 'b': batch = atol(optarg); break;
 		case 'a': ack = 1; break;
 		case 'n': now = atoll(optarg); break;
@@ -135,7 +144,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || interval < 1 || batch < 0) {
+	if (optind < argc || interval < 1 || works_every < 1 || batch < 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -179,6 +188,13 @@ int main(int argc, char **argv)
 			}
 		}
 		t0 = vt_mono_ms();
+		if (once || !works_at || t0 - works_at >= works_every * 1000LL) {
+			works_at = t0;
+			rc = vt_sched_works(db, now && once ? now : vt_now_ms() / 1000,
+					    &st, err, sizeof err);
+			if (rc < 0)
+				vt_err("works: %s", rc == VT_EDB ? err : vt_strerror(rc));
+		}
 		rc = vt_sched_pass(db, now && once ? now : vt_now_ms() / 1000, &st,
 				   err, sizeof err);
 		if (rc == VT_EAGAIN) {

@@ -160,10 +160,10 @@ int vt_msm_stop(PGconn *db, long long msm_id, long long now, char *errbuf,
 	snprintf(t, sizeof t, "%lld", now);
 	rc = vt_pg_exec(db, &res, errbuf, errlen,
 			"WITH m AS (UPDATE measurements SET"
-			"  status = CASE WHEN status IN (0, 1, 2, 6) THEN 4 ELSE status END,"
-			"  status_since = CASE WHEN status IN (0, 1, 2, 6) THEN now()"
+			"  status = CASE WHEN status IN (0, 1, 2) THEN 4 ELSE status END,"
+			"  status_since = CASE WHEN status IN (0, 1, 2) THEN now()"
 			"                 ELSE status_since END,"
-			"  stop_time = CASE WHEN status IN (0, 1, 2, 6) THEN"
+			"  stop_time = CASE WHEN status IN (0, 1, 2) THEN"
 			"              least(coalesce(stop_time, $2), $2) ELSE stop_time END"
 			"  WHERE id = $1 RETURNING id)"
 			" SELECT (SELECT count(*) FROM m),"
@@ -178,20 +178,34 @@ int vt_msm_stop(PGconn *db, long long msm_id, long long now, char *errbuf,
 	return rc;
 }
 
-static int msm_exists(PGconn *db, long long msm_id, char *errbuf, size_t errlen)
+/* VT_OK when msm_id exists and still runs (Specified, Scheduled, Ongoing):
+ * the other states are final, a measurement in them takes no probes. */
+static int msm_running(PGconn *db, long long msm_id, char *errbuf,
+		       size_t errlen)
 {
 	char id[24];
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc;
+	int rc, st;
 
 	snprintf(id, sizeof id, "%lld", msm_id);
 	rc = vt_pg_exec(db, &res, errbuf, errlen,
-			"SELECT 1 FROM measurements WHERE id = $1", 1, p);
-	if (rc == 0 && PQntuples(res) == 0) {
+			"SELECT status FROM measurements WHERE id = $1", 1, p);
+	if (rc < 0)
+		goto out;
+	if (PQntuples(res) == 0) {
 		snprintf(errbuf, errlen, "no measurement %lld", msm_id);
 		rc = VT_ENOTFOUND;
+		goto out;
 	}
+	st = atoi(PQgetvalue(res, 0, 0));
+	if (st != VT_MSM_SPECIFIED && st != VT_MSM_SCHEDULED &&
+	    st != VT_MSM_ONGOING) {
+		snprintf(errbuf, errlen, "measurement %lld is %s: its probes "
+			 "cannot change any more", msm_id, vt_msm_status_name(st));
+		rc = VT_EINVAL;
+	}
+out:
 	PQclear(res);
 	return rc;
 }
@@ -202,7 +216,7 @@ int vt_msm_participate_add(PGconn *db, long long msm_id,
 {
 	int rc;
 
-	if ((rc = msm_exists(db, msm_id, errbuf, errlen)) < 0)
+	if ((rc = msm_running(db, msm_id, errbuf, errlen)) < 0)
 		return rc;
 	rc = insert_spec(db, msm_id, "add", s->type, s->value, s->requested,
 			 s->include, s->exclude, req_id, errbuf, errlen);
@@ -221,7 +235,7 @@ int vt_msm_participate_remove(PGconn *db, long long msm_id, const char *ids,
 		snprintf(errbuf, errlen, "not a list of probe ids: %s", ids);
 		return VT_EINVAL;
 	}
-	if ((rc = msm_exists(db, msm_id, errbuf, errlen)) < 0)
+	if ((rc = msm_running(db, msm_id, errbuf, errlen)) < 0)
 		return rc;
 	rc = insert_spec(db, msm_id, "remove", "probes", list, 0, "{}", "{}",
 			 req_id, errbuf, errlen);

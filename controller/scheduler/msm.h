@@ -37,18 +37,21 @@ int vt_msm_create(PGconn *db, const struct vt_msm_request *r, long long now,
 		  size_t errlen) VT_WUR;
 
 /* Stops a measurement now: status Stopped, stop time now unless earlier.
- * Stopping a stopped measurement is fine. */
+ * Stopping a measurement in a final state (Stopped, No suitable probes,
+ * ...) is fine and leaves it as it is. */
 int vt_msm_stop(PGconn *db, long long msm_id, long long now, char *errbuf,
 		size_t errlen) VT_WUR;
 
 /* Adds a participation request that adds probes by spec; *req_id gets its
- * id.  The next scheduler pass selects the probes. */
+ * id.  The next scheduler pass selects the probes.  VT_EINVAL (reason in
+ * errbuf) when the measurement no longer runs: Stopped, No suitable probes
+ * and the other final states are never rescheduled. */
 int vt_msm_participate_add(PGconn *db, long long msm_id,
 			   const struct vt_msm_spec *spec, long long *req_id,
 			   char *errbuf, size_t errlen) VT_WUR;
 
 /* Adds a participation request that removes the probes of ids ("1,2,3",
- * see vt_msm_id_list); *req_id gets its id. */
+ * see vt_msm_id_list); *req_id gets its id.  VT_EINVAL as above. */
 int vt_msm_participate_remove(PGconn *db, long long msm_id, const char *ids,
 			      long long *req_id, char *errbuf,
 			      size_t errlen) VT_WUR;

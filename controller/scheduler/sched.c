@@ -247,6 +247,17 @@ static int times(PGconn *db, long long now, struct vt_sched_stats *st,
 		" SELECT (SELECT count(*) FROM m), (SELECT * FROM n)", 1, p);
 }
 
+int vt_sched_works(PGconn *db, long long now, struct vt_sched_stats *st,
+		   char *errbuf, size_t errlen)
+{
+	char t[24];
+	const char *p[1] = { t };
+
+	snprintf(t, sizeof t, "%lld", now);
+	return count_sql(db, &st->works, errbuf, errlen,
+			 "SELECT vt_refresh_works($1)", 1, p);
+}
+
 int vt_sched_pass(PGconn *db, long long now, struct vt_sched_stats *st,
 		  char *errbuf, size_t errlen)
 {

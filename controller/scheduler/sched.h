@@ -24,6 +24,7 @@ struct vt_sched_stats {
 	long started;          /* Scheduled -> Ongoing */
 	long stopped;          /* -> Stopped (stop time passed, one-off done) */
 	long mesh_created;     /* anchor mesh measurements created */
+	long works;            /* probes with a newer successful result */
 };
 
 /* Runs one pass at now (unix seconds); *st is added to.  Returns VT_OK,
@@ -31,6 +32,16 @@ struct vt_sched_stats {
  * reason in errbuf (the step that failed is rolled back). */
 int vt_sched_pass(PGconn *db, long long now, struct vt_sched_stats *st,
 		  char *errbuf, size_t errlen) VT_WUR;
+
+/* The "works" step (vt_refresh_works, storage/migrations/006): moves each
+ * probe's last successful IPv4 / IPv6 result time forward from `latest`
+ * (results of the day before now, unix seconds), which keeps
+ * system-ipv4-works / system-ipv6-works true for probes that achieve
+ * results over a family their session does not come from.  It reads the
+ * whole of `latest`, so it runs on its own, slower cadence, outside
+ * vt_sched_pass.  st->works counts the probes changed. */
+int vt_sched_works(PGconn *db, long long now, struct vt_sched_stats *st,
+		   char *errbuf, size_t errlen) VT_WUR;
 
 /* Selects probes for participation request req_id (an "add"), at most
  * want of them: connected probes first, spread across ASNs and countries;

@@ -109,6 +109,28 @@ M3=$(echo '{"definitions": [{"type": "ping", "af": 4, "target": "192.0.2.53",
   "requested": 1}]}' | "$V" msm create -)
 pass
 is "nothing matches: No suitable probes" "$(status "$M3")" 6
+# The status is final (RIPE Atlas): a matching probe that comes later, a
+# connected one, further passes, a participation request or a stop change
+# nothing.
+F=$(probe --country FR --asn 2200)
+t_psql "INSERT INTO probe_sessions (probe_id, session_id, remote_port, from_addr,
+	connected) VALUES ($F, 'ff', 2001, '192.0.2.20', true)"
+pass
+pass "$((NOW + 100000))"
+is "a matching probe later: still No suitable probes" "$(status "$M3")" 6
+is "and nothing assigned" "$(assigned "$M3")" "-"
+batch "$F" >"$T/bf"
+t_check "its crontab lacks the measurement" absent "$M3" "$T/bf"
+echo "{\"type\": \"probes\", \"value\": \"$F\", \"requested\": 1}" >"$T/addf.json"
+t_check "participate --add on it fails" \
+	sh -c "'$V' msm participate $M3 --add '$T/addf.json' 2>'$T/perr'; test \$? = 1"
+t_check "saying why" grep -q "No suitable probes" "$T/perr"
+is "no request stored" "$(t_psql "SELECT count(*) FROM participation_requests WHERE msm_id = $M3")" 1
+"$V" msm stop "$M3"
+pass
+is "msm stop leaves it No suitable probes" "$(status "$M3")" 6
+t_psql "UPDATE probe_sessions SET connected = false WHERE probe_id = $F;
+	UPDATE probes SET status = 3 WHERE id = $F"
 
 # --- one-offs: offered until acknowledged ---
 M4=$(echo "{\"definitions\": [{\"type\": \"dns\", \"af\": 4, \"target\": \"192.0.2.53\",

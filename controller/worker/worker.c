@@ -9,6 +9,8 @@
 
 #include "common/buf.h"
 #include "common/pg.h"
+#include "controller/worker/binarr.h"
+#include "controller/worker/fastjson.h"
 #include "proto/enrich.h"
 
 #define PARAM_MAX (256u << 20)     /* one array parameter (bytes) */
@@ -54,10 +56,12 @@ struct row {
 	long long ts;
 	long long msm_id;
 	int ok;                 /* 1: store, 0: reject */
+	int fast;               /* read by the fast path (fastjson.h) */
 	const char *reason;
 	char reason_buf[160];
-	char digest[65];
+	unsigned char digest[SHA256_DIGEST_LENGTH];  /* of the probe's line */
 	char *stored;           /* enriched JSON (owned) */
+	size_t stored_len;
 };
 
 static int msm_cmp(const void *a, const void *b)
@@ -112,13 +116,30 @@ out:
 	return r;
 }
 
-static void digest_hex(const char *s, size_t len, char out[65])
+/* Runs sql with binary parameters (types[i] the array type OIDs). */
+static int exec_bin(PGconn *db, PGresult **out, char *errbuf, size_t errlen,
+		    const char *sql, int n, const unsigned *types,
+		    const char *const *p, const int *lens)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
+	int fmt[8];
+	PGresult *r;
+	ExecStatusType st;
 
-	SHA256((const unsigned char *)s, len, d);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	for (int i = 0; i < n; i++)
+		fmt[i] = 1;
+	r = PQexecParams(db, sql, n, types, p, lens, fmt, 0);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(errbuf, errlen, "%s",
+			 r ? PQresultErrorMessage(r) : PQerrorMessage(db));
+		PQclear(r);
+		return VT_EDB;
+	}
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return VT_OK;
 }
 
 static void reject(struct row *row, const char *what, const char *detail)
@@ -136,13 +157,18 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 {
 	int n = PQntuples(q), nm = 0, r;
 	struct vt_result **res = calloc((size_t)n + 1, sizeof *res);
+	struct wk_fast *fast = calloc((size_t)n + 1, sizeof *fast);
 	struct msm *msms = NULL;
 	long long now = (long long)time(NULL);
 	struct vt_buf out;
 
-	if (!res)
-		return VT_ENOMEM;
 	vt_buf_init(&out, VT_RESULT_MAX * 2);
+	if (!res || !fast) {
+		r = VT_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		wk_fast_init(&fast[i]);
 	for (int i = 0; i < n; i++) {
 		const char *line = PQgetvalue(q, i, 5);
 		size_t len = (size_t)PQgetlength(q, i, 5);
@@ -151,13 +177,20 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		rows[i].qid = atoll(PQgetvalue(q, i, 0));
 		rows[i].probe = atol(PQgetvalue(q, i, 1));
 		rows[i].ok = 1;
-		digest_hex(line, len, rows[i].digest);
-		if (vt_result_parse(line, len, &res[i], err, sizeof err) < 0) {
+		SHA256((const unsigned char *)line, len, rows[i].digest);
+		if ((r = wk_fast_parse(line, len, &fast[i])) < 0)
+			goto out;
+		if (r == 1) {
+			rows[i].fast = 1;
+			rows[i].msm_id = fast[i].msm_id;
+			rows[i].ts = fast[i].time;
+		} else if (vt_result_parse(line, len, &res[i], err, sizeof err) < 0) {
 			reject(&rows[i], "malformed: ", err);
 			continue;
+		} else {
+			rows[i].msm_id = vt_result_msm_id(res[i]);
+			rows[i].ts = vt_result_time(res[i]);
 		}
-		rows[i].msm_id = vt_result_msm_id(res[i]);
-		rows[i].ts = vt_result_time(res[i]);
 		if (rows[i].ts < now - o->late_window)
 			reject(&rows[i], "too late: older than the late window", "");
 		else if (rows[i].ts > now + o->future_slack)
@@ -183,7 +216,22 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 			.group_id = m->group_id, .step = m->step, .stored = now,
 		};
 		vt_buf_reset(&out);
-		r = vt_result_enrich(res[i], &e, &out);
+		r = rows[i].fast ? wk_fast_enrich(&fast[i], &e, &out) : 0;
+		if (r == 1) {
+			r = VT_OK;
+		} else {
+			/* declined: the full parser decides, as for any line */
+			char err[128];
+
+			vt_buf_reset(&out);
+			if (!res[i] && vt_result_parse(PQgetvalue(q, i, 5),
+						       (size_t)PQgetlength(q, i, 5),
+						       &res[i], err, sizeof err) < 0) {
+				reject(&rows[i], "malformed: ", err);
+				continue;
+			}
+			r = vt_result_enrich(res[i], &e, &out);
+		}
 		if (r == VT_EINVAL) {
 			reject(&rows[i], "unknown measurement type ", m->type);
 			continue;
@@ -192,16 +240,21 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 			reject(&rows[i], "cannot enrich: ", vt_strerror(r));
 			continue;
 		}
-		if (!(rows[i].stored = strdup(out.data))) {
+		if (!(rows[i].stored = malloc(out.len + 1))) {
 			r = VT_ENOMEM;
 			goto out;
 		}
+		memcpy(rows[i].stored, out.data, out.len + 1);
+		rows[i].stored_len = out.len;
 	}
 	r = VT_OK;
 out:
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && res; i++)
 		vt_result_free(res[i]);
+	for (int i = 0; i < n && fast; i++)
+		wk_fast_free(&fast[i]);
 	free(res);
+	free(fast);
 	free(msms);
 	vt_buf_free(&out);
 	return r;
@@ -218,84 +271,91 @@ static int latest_cmp(const void *a, const void *b)
 	return x->ts < y->ts ? 1 : x->ts > y->ts ? -1 : 0;   /* newest first */
 }
 
-static int store(PGconn *db, PGresult *q, struct row *rows, int n,
-		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
+/* results and latest for the rows that are stored. */
+static int store_ok(PGconn *db, struct row **ok, int nok,
+		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	struct vt_pg_array a[7], lm, lp, lt, lr;
-	struct row **ok = calloc((size_t)n + 1, sizeof *ok);
-	const char *p[7];
+	static const unsigned rt[5] = { WK_OID_INT8_ARR, WK_OID_INT4_ARR,
+		WK_OID_INT8_ARR, WK_OID_BYTEA_ARR, WK_OID_TEXT_ARR };
+	static const unsigned lt[4] = { WK_OID_INT8_ARR, WK_OID_INT4_ARR,
+		WK_OID_INT8_ARR, WK_OID_TEXT_ARR };
+	static const unsigned elem[5] = { WK_OID_INT8, WK_OID_INT4, WK_OID_INT8,
+		WK_OID_BYTEA, WK_OID_TEXT };
+	struct wk_arr a[5];
+	const char *p[5];
+	int len[5], r = VT_ENOMEM;
 	PGresult *res = NULL;
-	int nok = 0, nrej = 0, r = VT_ENOMEM;
+	long added;
 
-	for (int i = 0; i < 7; i++)
-		vt_pg_array_init(&a[i], PARAM_MAX);
-	vt_pg_array_init(&lm, PARAM_MAX);
-	vt_pg_array_init(&lp, PARAM_MAX);
-	vt_pg_array_init(&lt, PARAM_MAX);
-	vt_pg_array_init(&lr, PARAM_MAX);
-	if (!ok)
+	for (int i = 0; i < 5; i++)
+		wk_arr_init(&a[i], elem[i], PARAM_MAX);
+	for (int i = 0; i < nok; i++)
+		if (wk_arr_i64(&a[0], ok[i]->msm_id) < 0 ||
+		    wk_arr_i32(&a[1], ok[i]->probe) < 0 ||
+		    wk_arr_i64(&a[2], ok[i]->ts) < 0 ||
+		    wk_arr_bytes(&a[3], ok[i]->digest, sizeof ok[i]->digest) < 0 ||
+		    wk_arr_bytes(&a[4], ok[i]->stored, ok[i]->stored_len) < 0)
+			goto out;
+	for (int i = 0; i < 5; i++)
+		if (!(p[i] = wk_arr_done(&a[i], &len[i])))
+			goto out;
+	r = exec_bin(db, &res, errbuf, errlen,
+		"INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)"
+		" SELECT m, p, t, (to_timestamp(t) AT TIME ZONE 'UTC')::date,"
+		" extract(epoch FROM now())::bigint, d, j"
+		" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
+		" $4::bytea[], $5::text[]) AS u(m, p, t, d, j)"
+		" ON CONFLICT DO NOTHING", 5, rt, p, len);
+	if (r < 0)
 		goto out;
-	/* results */
-	for (int i = 0; i < n; i++) {
-		if (!rows[i].ok)
-			continue;
-		ok[nok++] = &rows[i];
-		if (vt_pg_array_ll(&a[0], rows[i].msm_id) < 0 ||
-		    vt_pg_array_ll(&a[1], rows[i].probe) < 0 ||
-		    vt_pg_array_ll(&a[2], rows[i].ts) < 0 ||
-		    vt_pg_array_raw(&a[3], rows[i].digest) < 0 ||
-		    vt_pg_array_str(&a[4], rows[i].stored, strlen(rows[i].stored)) < 0)
-			goto out;
-	}
-	if (nok) {
-		for (int i = 0; i < 5; i++)
-			if (!(p[i] = vt_pg_array_done(&a[i])))
-				goto out;
-		r = vt_pg_exec(db, &res, errbuf, errlen,
-			"INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)"
-			" SELECT m, p, t, (to_timestamp(t) AT TIME ZONE 'UTC')::date,"
-			" extract(epoch FROM now())::bigint, decode(d, 'hex'), j"
-			" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
-			" $4::text[], $5::text[]) AS u(m, p, t, d, j)"
-			" ON CONFLICT DO NOTHING", 5, p);
-		if (r < 0)
-			goto out;
-		st->stored += atol(PQcmdTuples(res));
-		st->duplicates += nok - atol(PQcmdTuples(res));
-		PQclear(res);
-		res = NULL;
-		/* latest: the newest result per (measurement, probe) */
-		qsort(ok, (size_t)nok, sizeof *ok, latest_cmp);
-		r = VT_ENOMEM;
-		for (int i = 0; i < nok; i++) {
-			if (i && ok[i]->msm_id == ok[i - 1]->msm_id &&
-			    ok[i]->probe == ok[i - 1]->probe)
-				continue;
-			if (vt_pg_array_ll(&lm, ok[i]->msm_id) < 0 ||
-			    vt_pg_array_ll(&lp, ok[i]->probe) < 0 ||
-			    vt_pg_array_ll(&lt, ok[i]->ts) < 0 ||
-			    vt_pg_array_str(&lr, ok[i]->stored, strlen(ok[i]->stored)) < 0)
-				goto out;
-		}
-		if (!(p[0] = vt_pg_array_done(&lm)) || !(p[1] = vt_pg_array_done(&lp)) ||
-		    !(p[2] = vt_pg_array_done(&lt)) || !(p[3] = vt_pg_array_done(&lr)))
-			goto out;
-		r = vt_pg_exec(db, NULL, errbuf, errlen,
-			"INSERT INTO latest (msm_id, prb_id, ts, result)"
-			" SELECT * FROM unnest($1::bigint[], $2::integer[],"
-			" $3::bigint[], $4::text[])"
-			" ON CONFLICT (msm_id, prb_id) DO UPDATE"
-			" SET ts = excluded.ts, result = excluded.result"
-			" WHERE latest.ts <= excluded.ts", 4, p);
-		if (r < 0)
-			goto out;
-	}
-	/* rejected */
-	for (int i = 0; i < 7; i++) {
-		vt_pg_array_free(&a[i]);
-		vt_pg_array_init(&a[i], PARAM_MAX);
-	}
+	added = atol(PQcmdTuples(res));
+	st->stored += added;
+	st->duplicates += nok - added;
+	/* latest: the newest result per (measurement, probe) */
+	qsort(ok, (size_t)nok, sizeof *ok, latest_cmp);
 	r = VT_ENOMEM;
+	for (int i = 0; i < 5; i++) {
+		wk_arr_free(&a[i]);
+		wk_arr_init(&a[i], elem[i == 3 ? 4 : i], PARAM_MAX);
+	}
+	for (int i = 0; i < nok; i++) {
+		if (i && ok[i]->msm_id == ok[i - 1]->msm_id &&
+		    ok[i]->probe == ok[i - 1]->probe)
+			continue;
+		if (wk_arr_i64(&a[0], ok[i]->msm_id) < 0 ||
+		    wk_arr_i32(&a[1], ok[i]->probe) < 0 ||
+		    wk_arr_i64(&a[2], ok[i]->ts) < 0 ||
+		    wk_arr_bytes(&a[3], ok[i]->stored, ok[i]->stored_len) < 0)
+			goto out;
+	}
+	for (int i = 0; i < 4; i++)
+		if (!(p[i] = wk_arr_done(&a[i], &len[i])))
+			goto out;
+	r = exec_bin(db, NULL, errbuf, errlen,
+		"INSERT INTO latest (msm_id, prb_id, ts, result)"
+		" SELECT * FROM unnest($1::bigint[], $2::integer[],"
+		" $3::bigint[], $4::text[])"
+		" ON CONFLICT (msm_id, prb_id) DO UPDATE"
+		" SET ts = excluded.ts, result = excluded.result"
+		" WHERE latest.ts <= excluded.ts", 4, lt, p, len);
+out:
+	PQclear(res);
+	for (int i = 0; i < 5; i++)
+		wk_arr_free(&a[i]);
+	return r;
+}
+
+/* Rows that cannot be stored, with their reasons (text arrays: rare). */
+static int store_rejected(PGconn *db, PGresult *q, struct row *rows, int n,
+			  struct vt_worker_stats *st, char *errbuf,
+			  size_t errlen)
+{
+	struct vt_pg_array a[5];
+	const char *p[5];
+	int nrej = 0, r = VT_ENOMEM;
+
+	for (int i = 0; i < 5; i++)
+		vt_pg_array_init(&a[i], PARAM_MAX);
 	for (int i = 0; i < n; i++) {
 		if (rows[i].ok)
 			continue;
@@ -307,27 +367,39 @@ static int store(PGconn *db, PGresult *q, struct row *rows, int n,
 		    vt_pg_array_str(&a[4], PQgetvalue(q, i, 5), (size_t)PQgetlength(q, i, 5)) < 0)
 			goto out;
 	}
-	if (nrej) {
-		for (int i = 0; i < 5; i++)
-			if (!(p[i] = vt_pg_array_done(&a[i])))
-				goto out;
-		r = vt_pg_exec(db, NULL, errbuf, errlen,
-			"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
-			" SELECT * FROM unnest($1::bigint[], $2::integer[],"
-			" $3::timestamptz[], $4::text[], $5::text[])", 5, p);
-		if (r < 0)
-			goto out;
-		st->rejected += nrej;
-	}
 	r = VT_OK;
+	if (!nrej)
+		goto out;
+	r = VT_ENOMEM;
+	for (int i = 0; i < 5; i++)
+		if (!(p[i] = vt_pg_array_done(&a[i])))
+			goto out;
+	r = vt_pg_exec(db, NULL, errbuf, errlen,
+		"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
+		" SELECT * FROM unnest($1::bigint[], $2::integer[],"
+		" $3::timestamptz[], $4::text[], $5::text[])", 5, p);
+	if (r == VT_OK)
+		st->rejected += nrej;
 out:
-	PQclear(res);
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 5; i++)
 		vt_pg_array_free(&a[i]);
-	vt_pg_array_free(&lm);
-	vt_pg_array_free(&lp);
-	vt_pg_array_free(&lt);
-	vt_pg_array_free(&lr);
+	return r;
+}
+
+static int store(PGconn *db, PGresult *q, struct row *rows, int n,
+		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
+{
+	struct row **ok;
+	int nok = 0, r;
+
+	if (n <= 0 || !(ok = calloc((size_t)n, sizeof *ok)))
+		return VT_ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (rows[i].ok)
+			ok[nok++] = &rows[i];
+	r = nok ? store_ok(db, ok, nok, st, errbuf, errlen) : VT_OK;
+	if (r == VT_OK)
+		r = store_rejected(db, q, rows, n, st, errbuf, errlen);
 	free(ok);
 	return r;
 }
@@ -339,17 +411,20 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	const char *p[1] = { lim };
 	struct row *rows = NULL;
 	PGresult *q = NULL;
-	struct vt_pg_array ids;
 	int n = 0, r;
 
-	vt_pg_array_init(&ids, PARAM_MAX);
 	snprintf(lim, sizeof lim, "%d", o->batch);
 	if ((r = vt_pg_cmd(db, "BEGIN", errbuf, errlen)) < 0)
 		return r;
+	/* The claimed rows leave the queue in this transaction: a rollback
+	 * (or a worker that dies) puts them back. */
 	r = vt_pg_exec(db, &q, errbuf, errlen,
-		       "SELECT id, probe_id, host(from_addr), received, src, line"
-		       " FROM result_queue ORDER BY id LIMIT $1::integer"
-		       " FOR UPDATE SKIP LOCKED", 1, p);
+		       "WITH c AS (DELETE FROM result_queue WHERE id IN"
+		       " (SELECT id FROM result_queue ORDER BY id LIMIT $1::integer"
+		       " FOR UPDATE SKIP LOCKED)"
+		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
+		       " src, line)"
+		       " SELECT * FROM c ORDER BY id", 1, p);
 	if (r < 0)
 		goto out;
 	n = PQntuples(q);
@@ -375,17 +450,6 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	}
 	if ((r = store(db, q, rows, n, st, errbuf, errlen)) < 0)
 		goto out;
-	for (int i = 0; i < n; i++)
-		if ((r = vt_pg_array_ll(&ids, rows[i].qid)) < 0)
-			goto out;
-	if (!(p[0] = vt_pg_array_done(&ids))) {
-		r = VT_ENOMEM;
-		goto out;
-	}
-	r = vt_pg_exec(db, NULL, errbuf, errlen,
-		       "DELETE FROM result_queue WHERE id = ANY($1::bigint[])", 1, p);
-	if (r < 0)
-		goto out;
 	r = vt_pg_cmd(db, "NOTIFY vantage_results", errbuf, errlen);
 	if (r < 0)
 		goto out;
@@ -399,6 +463,5 @@ out:
 		free(rows[i].stored);
 	free(rows);
 	PQclear(q);
-	vt_pg_array_free(&ids);
 	return r;
 }

@@ -1,0 +1,484 @@
+/* fastjson.c - the fast path of result enrichment (see fastjson.h).
+ *
+ * A strict recursive-descent reader that copies the line in compact form
+ * while checking it.  Output rules follow what the full path gives
+ * (jansson, compact, 15 significant digits for reals): strings and
+ * integers come out as they went in, reals as "%.15g" with ".0" added when
+ * that looks like an integer, members in the probe's order. */
+#include "controller/worker/fastjson.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 64
+#define MAX_KEYS  128       /* members of one object */
+
+enum { M_PLAIN, M_RESULTS, M_ENTRY };   /* what a value is to the summary */
+
+struct rd {
+	const char    *p, *end;
+	struct vt_buf *out;
+	struct wk_fast *f;
+	int            err;     /* VT_ENOMEM seen */
+};
+
+/* Number read: its kind and value. */
+struct num {
+	int    is_num;
+	int    is_real;
+	double v;
+	long long i;
+};
+
+void wk_fast_init(struct wk_fast *f)
+{
+	memset(f, 0, sizeof *f);
+	vt_buf_init(&f->body, VT_RESULT_MAX * 2);
+}
+
+void wk_fast_free(struct wk_fast *f)
+{
+	if (!f)
+		return;
+	vt_buf_free(&f->body);
+}
+
+static void ws(struct rd *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+				 *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int put(struct rd *r, const void *s, size_t n)
+{
+	if (vt_buf_add(r->out, s, n) < 0) {
+		r->err = VT_ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* A real as the full path prints it; -1 when it would have an exponent. */
+static int real_str(double v, char *buf, size_t n)
+{
+	int k = snprintf(buf, n, "%.15g", v);
+
+	if (k < 0 || (size_t)k + 3 > n || strchr(buf, 'e') || strchr(buf, 'n') ||
+	    strchr(buf, 'i'))
+		return -1;
+	if (!strchr(buf, '.'))
+		memcpy(buf + k, ".0", 3);
+	return 0;
+}
+
+/* 1 when s[0..n) needs no escaping and is plain ASCII. */
+static int plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			return 0;
+	}
+	return 1;
+}
+
+/* A string without escapes, control or non-ASCII bytes: its contents in
+ * *s, *n; r->p moves past it. */
+static int scan_string(struct rd *r, const char **s, size_t *n)
+{
+	const char *b = ++r->p, *q;
+
+	q = memchr(b, '"', (size_t)(r->end - b));
+	if (!q || !plain(b, (size_t)(q - b)))
+		return -1;
+	*s = b;
+	*n = (size_t)(q - b);
+	r->p = q + 1;
+	return 0;
+}
+
+/* The same, copied to the output. */
+static int string(struct rd *r, const char **s, size_t *n)
+{
+	if (scan_string(r, s, n) < 0)
+		return -1;
+	return put(r, *s - 1, *n + 2);
+}
+
+static int number(struct rd *r, struct num *nm)
+{
+	const char *b = r->p;
+	int digits = 0, real = 0;
+	char tok[64], out[40];
+
+	if (r->p < r->end && *r->p == '-')
+		r->p++;
+	if (r->p < r->end && *r->p == '0') {
+		r->p++;
+		digits = 1;
+		if (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+			return -1;
+	} else {
+		while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
+			r->p++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return -1;
+	if (r->p < r->end && *r->p == '.') {
+		real = 1;
+		r->p++;
+		if (r->p >= r->end || *r->p < '0' || *r->p > '9')
+			return -1;
+		while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+			r->p++;
+	}
+	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+		real = 1;
+		r->p++;
+		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+			r->p++;
+		if (r->p >= r->end || *r->p < '0' || *r->p > '9')
+			return -1;
+		while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+			r->p++;
+	}
+	if ((size_t)(r->p - b) >= sizeof tok)
+		return -1;
+	memcpy(tok, b, (size_t)(r->p - b));
+	tok[r->p - b] = '\0';
+	nm->is_num = 1;
+	nm->is_real = real;
+	if (!real) {
+		/* "-0" prints as "0"; longer ones might not fit long long */
+		if (digits > 18 || !strcmp(tok, "-0"))
+			return -1;
+		nm->i = strtoll(tok, NULL, 10);
+		nm->v = (double)nm->i;
+		return put(r, tok, strlen(tok));
+	}
+	nm->v = strtod(tok, NULL);
+	if (isinf(nm->v) || isnan(nm->v) || real_str(nm->v, out, sizeof out) < 0)
+		return -1;
+	return put(r, out, strlen(out));
+}
+
+static int literal(struct rd *r, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n))
+		return -1;
+	r->p += n;
+	return put(r, w, n);
+}
+
+static int value(struct rd *r, int depth, int mode, struct num *nm);
+
+static int array(struct rd *r, int depth, int mode)
+{
+	struct num nm;
+
+	r->p++;
+	if (put(r, "[", 1) < 0)
+		return -1;
+	ws(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+		return put(r, "]", 1);
+	}
+	for (;;) {
+		if (value(r, depth + 1, mode == M_RESULTS ? M_ENTRY : M_PLAIN,
+			  &nm) < 0)
+			return -1;
+		ws(r);
+		if (r->p >= r->end)
+			return -1;
+		if (*r->p == ']') {
+			r->p++;
+			return put(r, "]", 1);
+		}
+		if (*r->p != ',' || put(r, ",", 1) < 0)
+			return -1;
+		r->p++;
+		ws(r);
+	}
+}
+
+/* An object below the top level; M_ENTRY: one entry of a ping's result[]
+ * (counted for the summary). */
+static int object(struct rd *r, int depth, int mode)
+{
+	const char *ks[MAX_KEYS];
+	size_t kl[MAX_KEYS];
+	int nk = 0, dup = 0;
+	struct num rtt = { 0 };
+
+	r->p++;
+	if (put(r, "{", 1) < 0)
+		return -1;
+	ws(r);
+	if (r->p < r->end && *r->p == '}') {
+		r->p++;
+		goto done;
+	}
+	for (;;) {
+		struct num nm = { 0 };
+
+		if (r->p >= r->end || *r->p != '"' || nk == MAX_KEYS ||
+		    string(r, &ks[nk], &kl[nk]) < 0)
+			return -1;
+		for (int i = 0; i < nk; i++)
+			if (kl[i] == kl[nk] && !memcmp(ks[i], ks[nk], kl[i]))
+				return -1;       /* duplicate key */
+		ws(r);
+		if (r->p >= r->end || *r->p != ':' || put(r, ":", 1) < 0)
+			return -1;
+		r->p++;
+		if (value(r, depth + 1, M_PLAIN, &nm) < 0)
+			return -1;
+		if (kl[nk] == 3 && !memcmp(ks[nk], "dup", 3))
+			dup = 1;
+		if (kl[nk] == 3 && !memcmp(ks[nk], "rtt", 3))
+			rtt = nm;
+		nk++;
+		ws(r);
+		if (r->p >= r->end)
+			return -1;
+		if (*r->p == '}') {
+			r->p++;
+			break;
+		}
+		if (*r->p != ',' || put(r, ",", 1) < 0)
+			return -1;
+		r->p++;
+		ws(r);
+	}
+done:
+	if (mode == M_ENTRY) {
+		struct wk_fast *f = r->f;
+
+		if (dup) {
+			f->dup++;
+		} else {
+			f->sent++;
+			if (rtt.is_num) {
+				if (f->rcvd == 0 || rtt.v < f->min)
+					f->min = rtt.v;
+				if (f->rcvd == 0 || rtt.v > f->max)
+					f->max = rtt.v;
+				f->sum += rtt.v;
+				f->rcvd++;
+			}
+		}
+	}
+	return put(r, "}", 1);
+}
+
+static int value(struct rd *r, int depth, int mode, struct num *nm)
+{
+	const char *s;
+	size_t n;
+
+	memset(nm, 0, sizeof *nm);
+	if (depth > MAX_DEPTH)
+		return -1;
+	ws(r);
+	if (r->p >= r->end)
+		return -1;
+	switch (*r->p) {
+	case '{': return object(r, depth, mode);
+	case '[': return array(r, depth, mode);
+	case '"': return string(r, &s, &n);
+	case 't': return literal(r, "true");
+	case 'f': return literal(r, "false");
+	case 'n': return literal(r, "null");
+	default:  return number(r, nm);
+	}
+}
+
+static int key_is(const char *k, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(k, w, n);
+}
+
+/* Keys only the controller sets: dropped from the probe's line. */
+static int controller_key(const char *k, size_t n)
+{
+	static const char *const keys[] = { "id", "time", "msm_id", "prb_id",
+		"timestamp", "from", "stored_timestamp", "type", "msm_name",
+		"group_id", "step" };
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (key_is(k, n, keys[i]))
+			return 1;
+	return 0;
+}
+
+int wk_fast_parse(const char *json, size_t len, struct wk_fast *f)
+{
+	struct rd r = { json, json + len, &f->body, f, 0 };
+	const char *ks[MAX_KEYS];
+	size_t kl[MAX_KEYS];
+	int nk = 0, have_id = 0, have_time = 0;
+
+	vt_buf_reset(&f->body);
+	f->msm_id = f->time = 0;
+	f->summary_keys = 0;
+	f->sent = f->rcvd = f->dup = 0;
+	f->min = f->max = f->sum = 0;
+	if (len > VT_RESULT_MAX)
+		return 0;
+	ws(&r);
+	if (r.p >= r.end || *r.p != '{')
+		goto no;
+	r.p++;
+	ws(&r);
+	if (r.p < r.end && *r.p == '}') {
+		r.p++;
+		goto end;
+	}
+	for (;;) {
+		struct num nm;
+		size_t mark;
+		int drop;
+
+		if (r.p >= r.end || *r.p != '"' || nk == MAX_KEYS ||
+		    scan_string(&r, &ks[nk], &kl[nk]) < 0)
+			goto no;
+		for (int i = 0; i < nk; i++)
+			if (kl[i] == kl[nk] && !memcmp(ks[i], ks[nk], kl[i]))
+				goto no;
+		ws(&r);
+		if (r.p >= r.end || *r.p != ':')
+			goto no;
+		r.p++;
+		drop = controller_key(ks[nk], kl[nk]);
+		mark = f->body.len;
+		if (!drop && ((f->body.len && put(&r, ",", 1) < 0) ||
+			      put(&r, ks[nk] - 1, kl[nk] + 2) < 0 ||
+			      put(&r, ":", 1) < 0))
+			goto no;
+		if (value(&r, 1, key_is(ks[nk], kl[nk], "result") ? M_RESULTS
+			  : M_PLAIN, &nm) < 0)
+			goto no;
+		if (key_is(ks[nk], kl[nk], "id")) {
+			const char *v = f->body.data + mark;
+			size_t vl = f->body.len - mark;
+
+			if (vl >= 3 && vl <= 20 && v[0] == '"' &&
+			    strspn(v + 1, "0123456789") == vl - 2) {
+				f->msm_id = strtoll(v + 1, NULL, 10);
+			} else if (nm.is_num && !nm.is_real && nm.i > 0) {
+				f->msm_id = nm.i;
+			} else {
+				goto no;
+			}
+			have_id = 1;
+		} else if (key_is(ks[nk], kl[nk], "time")) {
+			if (!nm.is_num || nm.is_real || nm.i <= 0)
+				goto no;
+			f->time = nm.i;
+			have_time = 1;
+		}
+		if (key_is(ks[nk], kl[nk], "dup") || key_is(ks[nk], kl[nk], "rcvd") ||
+		    key_is(ks[nk], kl[nk], "sent") || key_is(ks[nk], kl[nk], "min") ||
+		    key_is(ks[nk], kl[nk], "max") || key_is(ks[nk], kl[nk], "avg"))
+			f->summary_keys = 1;
+		if (drop) {
+			f->body.len = mark;
+			if (f->body.data)
+				f->body.data[mark] = '\0';
+		}
+		nk++;
+		ws(&r);
+		if (r.p >= r.end)
+			goto no;
+		if (*r.p == '}') {
+			r.p++;
+			break;
+		}
+		if (*r.p != ',')
+			goto no;
+		r.p++;
+		ws(&r);
+	}
+end:
+	ws(&r);
+	if (r.p != r.end || !have_id || !have_time)
+		goto no;
+	return 1;
+no:
+	return r.err ? r.err : 0;
+}
+
+int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,
+		   struct vt_buf *out)
+{
+	const char *name = vt_result_msm_name(e->type);
+	size_t mark = out->len;
+	int ping, r;
+
+	if (!name)
+		return 0;
+	ping = !strcmp(e->type, "ping");
+	if (ping && f->summary_keys)
+		return 0;
+	if ((r = vt_buf_addc(out, '{')) < 0 ||
+	    (f->body.len && (r = vt_buf_add(out, f->body.data, f->body.len)) < 0))
+		goto fail;
+	if (ping) {
+		char mn[40], mx[40], av[40];
+
+		r = vt_buf_addf(out, "%s\"dup\":%ld,\"rcvd\":%ld,\"sent\":%ld,",
+				f->body.len ? "," : "", f->dup, f->rcvd, f->sent);
+		if (r < 0)
+			goto fail;
+		if (f->rcvd == 0) {
+			r = vt_buf_adds(out, "\"min\":-1,\"max\":-1,\"avg\":-1");
+		} else {
+			if (real_str(f->min, mn, sizeof mn) < 0 ||
+			    real_str(f->max, mx, sizeof mx) < 0 ||
+			    real_str(f->sum / (double)f->rcvd, av, sizeof av) < 0) {
+				r = 0;
+				goto fail;
+			}
+			r = vt_buf_addf(out, "\"min\":%s,\"max\":%s,\"avg\":%s",
+					mn, mx, av);
+		}
+		if (r < 0)
+			goto fail;
+	}
+	r = vt_buf_addf(out, "%s\"msm_id\":%lld,\"prb_id\":%ld,\"timestamp\":%lld,"
+			"\"msm_name\":\"%s\"", f->body.len || ping ? "," : "",
+			f->msm_id, e->prb_id, f->time, name);
+	if (r == 0 && e->from) {
+		if (!plain(e->from, strlen(e->from))) {
+			r = 0;
+			goto fail;
+		}
+		r = vt_buf_addf(out, ",\"from\":\"%s\"", e->from);
+	}
+	if (r == 0)
+		r = vt_buf_addf(out, ",\"type\":\"%s\"", e->type);
+	if (r == 0 && e->group_id > 0)
+		r = vt_buf_addf(out, ",\"group_id\":%lld", e->group_id);
+	if (r == 0)
+		r = e->step > 0 ? vt_buf_addf(out, ",\"step\":%ld", e->step)
+				: vt_buf_adds(out, ",\"step\":null");
+	if (r == 0)
+		r = vt_buf_addf(out, ",\"stored_timestamp\":%lld}", e->stored);
+	if (r < 0)
+		goto fail;
+	return 1;
+fail:
+	out->len = mark;
+	if (out->data)
+		out->data[mark] = '\0';
+	return r;
+}

@@ -1,59 +1,171 @@
 /* gw_load - many simulated probes in one process, for tests/bench/gateway.sh.
  *
- *   gw_load DB PORT COUNT
+ *   gw_load DB COUNT rsa|ed25519
  *
- * Makes COUNT ed25519 keys, registers them as probes with a session each
- * (one INSERT), then opens COUNT libssh sessions to the gateway's
- * controller PORT: authenticate, exec KEEP, tcpip-forward - a probe's
- * idle link, one after the other.  Prints "connected N MS CPU_MS" (CPU_MS:
- * this process's CPU, i.e. the client side of the same handshakes) and holds the sessions until stdin
- * closes or says "reconnect", then reconnects them all (after the gateway
- * restarted) and prints "reconnected N MS CPU_MS"; at EOF it exits. */
+ * Makes COUNT ed25519 client keys and registers them as probes, each with a
+ * kept session id (one INSERT), prints "ready", then obeys commands read
+ * from stdin, one a line, each answered by one line of KEY=VALUE figures:
+ *
+ *   hold PORT K WINDOW     links probes 0..K-1 to the gateway's controller
+ *                          PORT, at most WINDOW handshakes in flight, and
+ *                          holds them; waits until every probe's crontab
+ *                          push was answered.  -> "held k= ok= ms= ..."
+ *   storm PORT K JITTER PID
+ *                          drops every link (the gateway was restarted),
+ *                          then all K probes reconnect at the same time,
+ *                          each after a uniform delay in [0, JITTER] ms:
+ *                          KEEP straight with the cached session id, as a
+ *                          probe does.  Reports when all are back, when
+ *                          probe_sessions records all of them, when all
+ *                          crontab pushes were answered, and PID's CPU time
+ *                          (/proc) at each point.  -> "storm k= ..."
+ *   bare PORT K PID        K handshakes at once to a bare libssh server:
+ *                          key exchange and public-key auth, then close.
+ *                          -> "bare k= ok= ms= srv_cpu= cli_cpu="
+ *
+ * The host key type (second argument) is the only one offered.  The probes
+ * run on non-blocking libssh sessions driven from one epoll loop: every
+ * handshake of a burst is in flight at once.  A probe whose connection
+ * fails retries after the probe's jittered backoff (uniform in [0, 1 s],
+ * doubling).  The command channels the gateway opens (crontab pushes) are
+ * accepted and answered by the probe's own dialogue server. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 #include <libssh/libssh.h>
 
 #include "common/buf.h"
 #include "common/vtime.h"
+#include "proto/dialogue.h"
+
+#define STEP_MS        200      /* handshake deadlines are checked this often */
+#define HANDSHAKE_MS   30000    /* a handshake longer than this failed */
+#define STORM_MAX_MS   600000
+#define PUSH_WAIT_MS   120000   /* after all are back, for the pushes */
+#define HOLD_TRIES     4
+
+enum pstate { P_IDLE, P_WAIT, P_CONNECT, P_AUTH, P_FWD, P_OPEN, P_EXEC, P_UP,
+	      P_DONE, P_FAILED };
+enum mode { M_KEEP, M_BARE };
 
 struct probe {
-	ssh_key     key;
-	ssh_session ssh;
-	ssh_channel ch;
+	ssh_key      key;
+	char        *b64;              /* public key, until enrolled */
+	long         id;
+	char         sid[40];
+	ssh_session  ssh;
+	ssh_channel  keep;
+	ssh_channel  cmd;              /* a command channel from the gateway */
+	struct vt_dlg_server *dlg;
+	struct vt_buf out;             /* dialogue bytes to send */
+	enum pstate  st;
+	int          fd;
+	int          watching;
+	int64_t      start_at, deadline;
+	unsigned     attempt;
+	int          pushed;           /* a push answered OK since the burst began */
 };
 
-static int link_up(struct probe *p, int port)
-{
-	int no = 0, one = 1, bound = 0;
+struct load {
+	int           ep;
+	int           port;
+	const char   *hostkeys;
+	enum mode     mode;
+	struct probe *pr;
+	int           n;
+	int           active;          /* handshakes in flight */
+	int           up, done, failed, retries, pushed, keep_output;
+	unsigned      max_tries;       /* 0: retry until the burst ends */
+	PGconn       *db;
+};
 
-	p->ssh = ssh_new();
-	if (!p->ssh)
-		return -1;
-	ssh_options_set(p->ssh, SSH_OPTIONS_HOST, "127.0.0.1");
-	ssh_options_set(p->ssh, SSH_OPTIONS_PORT, &port);
-	ssh_options_set(p->ssh, SSH_OPTIONS_USER, "atlas");
-	ssh_options_set(p->ssh, SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
-	ssh_options_set(p->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
-	ssh_options_set(p->ssh, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519");
-	ssh_options_set(p->ssh, SSH_OPTIONS_NODELAY, &one);
-	if (ssh_connect(p->ssh) != SSH_OK ||
-	    ssh_userauth_publickey(p->ssh, NULL, p->key) != SSH_AUTH_SUCCESS ||
-	    !(p->ch = ssh_channel_new(p->ssh)) ||
-	    ssh_channel_open_session(p->ch) != SSH_OK ||
-	    ssh_channel_request_exec(p->ch, "KEEP") != SSH_OK ||
-	    ssh_channel_listen_forward(p->ssh, "localhost", 2023, &bound) != SSH_OK)
-		return -1;
-	return 0;
+static int64_t cpu_self_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void link_down(struct probe *p)
+/* utime + stime of PID in ms, -1 when unreadable. */
+static long long cpu_pid_ms(int pid)
 {
-	if (p->ch)
-		ssh_channel_free(p->ch);
-	p->ch = NULL;
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &ut, &st) != 2)
+		return -1;
+	return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+static void unwatch(struct load *L, struct probe *p)
+{
+	if (p->fd >= 0 && p->watching)
+		epoll_ctl(L->ep, EPOLL_CTL_DEL, p->fd, NULL);
+	p->fd = -1;
+	p->watching = 0;
+}
+
+/* Watches the session's socket for what libssh waits for. */
+static void watch(struct load *L, struct probe *p)
+{
+	struct epoll_event ev = { 0 };
+	int fd = ssh_get_fd(p->ssh);
+	int want = EPOLLIN;
+
+	if (fd < 0)
+		return;
+	if (ssh_get_poll_flags(p->ssh) & SSH_WRITE_PENDING)
+		want |= EPOLLOUT;
+	if (fd != p->fd)
+		unwatch(L, p);
+	if (want == p->watching)
+		return;
+	ev.events = (uint32_t)want;
+	ev.data.u32 = (uint32_t)(p - L->pr);
+	if (epoll_ctl(L->ep, p->watching ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) {
+		p->fd = fd;
+		p->watching = want;
+	}
+}
+
+static void cmd_end(struct probe *p)
+{
+	if (p->cmd) {
+		ssh_channel_close(p->cmd);
+		ssh_channel_free(p->cmd);
+	}
+	p->cmd = NULL;
+	vt_dlg_server_free(p->dlg);
+	p->dlg = NULL;
+	vt_buf_free(&p->out);
+}
+
+static void link_down(struct load *L, struct probe *p)
+{
+	unwatch(L, p);
+	cmd_end(p);
+	if (p->keep)
+		ssh_channel_free(p->keep);
+	p->keep = NULL;
 	if (p->ssh) {
 		ssh_disconnect(p->ssh);
 		ssh_free(p->ssh);
@@ -61,88 +173,486 @@ static void link_down(struct probe *p)
 	p->ssh = NULL;
 }
 
-static int connect_all(struct probe *pr, int n, int port, const char *what)
+static int link_new(struct load *L, struct probe *p)
 {
-	int64_t t0 = vt_mono_ms();
-	clock_t c0 = clock();
-	int ok = 0;
+	int no = 0, one = 1;
 
-	for (int i = 0; i < n; i++) {
-		if (link_up(&pr[i], port) == 0)
-			ok++;
-		else
-			link_down(&pr[i]);
+	if (!(p->ssh = ssh_new()))
+		return -1;
+	ssh_options_set(p->ssh, SSH_OPTIONS_HOST, "127.0.0.1");
+	ssh_options_set(p->ssh, SSH_OPTIONS_PORT, &L->port);
+	ssh_options_set(p->ssh, SSH_OPTIONS_USER, "atlas");
+	ssh_options_set(p->ssh, SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
+	ssh_options_set(p->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
+	ssh_options_set(p->ssh, SSH_OPTIONS_HOSTKEYS, L->hostkeys);
+	ssh_options_set(p->ssh, SSH_OPTIONS_NODELAY, &one);
+	ssh_set_blocking(p->ssh, 0);
+	return 0;
+}
+
+/* A failed try: the probe's backoff, uniform in [0, 1 s << attempt]. */
+static void link_failed(struct load *L, struct probe *p)
+{
+	long cap = 1000L << (p->attempt < 8 ? p->attempt : 8);
+
+	link_down(L, p);
+	L->active--;
+	if (L->max_tries && p->attempt + 1 >= L->max_tries) {
+		p->st = P_FAILED;
+		L->failed++;
+		return;
 	}
-	printf("%s %d %lld %lld\n", what, ok, (long long)(vt_mono_ms() - t0),
-	       (long long)(clock() - c0) * 1000 / CLOCKS_PER_SEC);
+	p->attempt++;
+	L->retries++;
+	p->st = P_WAIT;
+	p->start_at = vt_mono_ms() + (long)((uint64_t)(unsigned)rand() * (uint64_t)(cap + 1) /
+					    ((uint64_t)RAND_MAX + 1));
+}
+
+/* The command channel: the probe's side of the dialogue. */
+static enum vt_dlg_error accept_all(void *arg, const struct vt_dlg_cmd *cmd)
+{
+	(void)arg;
+	(void)cmd;
+	return VT_DLG_OK;
+}
+
+static void flush_out(struct probe *p)
+{
+	while (p->cmd && p->out.len) {
+		int w = ssh_channel_write(p->cmd, p->out.data, (uint32_t)p->out.len);
+
+		if (w <= 0)
+			return;
+		vt_buf_consume(&p->out, (size_t)w);
+	}
+}
+
+static void serve_up(struct load *L, struct probe *p)
+{
+	char buf[4096];
+	int n, rc = VT_EAGAIN;
+
+	if (!p->cmd && (p->cmd = ssh_channel_open_forward_port(p->ssh, 0, NULL, NULL, NULL))) {
+		vt_buf_init(&p->out, 256 * 1024);
+		if (vt_dlg_server_new(p->id, "bench", p->sid, accept_all, NULL,
+				      &p->dlg, &p->out) < 0)
+			cmd_end(p);
+	}
+	while (p->cmd && (n = ssh_channel_read_nonblocking(p->cmd, buf, sizeof buf, 0)) > 0)
+		if ((rc = vt_dlg_server_feed(p->dlg, buf, (size_t)n, &p->out)) != VT_EAGAIN)
+			break;
+	flush_out(p);
+	if (p->cmd && rc == VT_OK && !p->pushed) {
+		p->pushed = 1;
+		L->pushed++;
+	}
+	if (p->cmd && (rc != VT_EAGAIN || ssh_channel_is_eof(p->cmd) ||
+		       ssh_channel_is_closed(p->cmd)))
+		cmd_end(p);
+	while (p->keep && ssh_channel_read_nonblocking(p->keep, buf, sizeof buf, 0) > 0)
+		L->keep_output++;
+	if (!ssh_is_connected(p->ssh) || (p->keep && ssh_channel_is_closed(p->keep))) {
+		link_down(L, p);
+		p->st = P_FAILED;
+		L->up--;
+		L->failed++;
+	}
+}
+
+/* Moves one probe on as far as its socket allows. */
+static void step(struct load *L, struct probe *p)
+{
+	int rc, bound = 0;
+
+	for (;;) {
+		switch (p->st) {
+		case P_CONNECT:
+			rc = ssh_connect(p->ssh);
+			if (rc == SSH_AGAIN)
+				goto wait;
+			if (rc != SSH_OK)
+				goto fail;
+			p->st = P_AUTH;
+			break;
+		case P_AUTH:
+			rc = ssh_userauth_publickey(p->ssh, NULL, p->key);
+			if (rc == SSH_AUTH_AGAIN)
+				goto wait;
+			if (rc != SSH_AUTH_SUCCESS)
+				goto fail;
+			if (L->mode == M_BARE) {
+				link_down(L, p);
+				p->st = P_DONE;
+				L->active--;
+				L->done++;
+				return;
+			}
+			p->st = P_FWD;
+			break;
+		case P_FWD:   /* OpenSSH asks for -R before it opens the session */
+			rc = ssh_channel_listen_forward(p->ssh, "localhost", 2023, &bound);
+			if (rc == SSH_AGAIN)
+				goto wait;
+			if (rc != SSH_OK)
+				goto fail;
+			p->st = P_OPEN;
+			break;
+		case P_OPEN:
+			if (!p->keep && !(p->keep = ssh_channel_new(p->ssh)))
+				goto fail;
+			rc = ssh_channel_open_session(p->keep);
+			if (rc == SSH_AGAIN)
+				goto wait;
+			if (rc != SSH_OK)
+				goto fail;
+			p->st = P_EXEC;
+			break;
+		case P_EXEC:
+			rc = ssh_channel_request_exec(p->keep, "KEEP");
+			if (rc == SSH_AGAIN)
+				goto wait;
+			if (rc != SSH_OK)
+				goto fail;
+			p->st = P_UP;
+			L->active--;
+			L->up++;
+			break;
+		case P_UP:
+			serve_up(L, p);
+			if (p->st == P_UP)
+				goto wait;
+			return;
+		default:
+			return;
+		}
+	}
+wait:
+	watch(L, p);
+	return;
+fail:
+	link_failed(L, p);
+}
+
+static void begin(struct load *L, struct probe *p)
+{
+	if (link_new(L, p) < 0) {
+		p->st = P_FAILED;
+		L->failed++;
+		return;
+	}
+	L->active++;
+	p->st = P_CONNECT;
+	p->deadline = vt_mono_ms() + HANDSHAKE_MS;
+	step(L, p);
+}
+
+/* Runs the loop until every probe of 0..k-1 is up (KEEP) or done (bare)
+ * or failed, or until `until` (mono ms). */
+static void drive(struct load *L, int k, int window, int64_t until)
+{
+	struct epoll_event evs[256];
+	int64_t next_step = vt_mono_ms() + STEP_MS;
+
+	for (;;) {
+		int64_t now = vt_mono_ms(), wake = next_step;
+		int n;
+
+		if (L->up + L->done + L->failed >= k || now >= until)
+			return;
+		for (int i = 0; i < k; i++) {
+			struct probe *p = &L->pr[i];
+
+			if (p->st != P_WAIT)
+				continue;
+			if (p->start_at <= now && (window <= 0 || L->active < window))
+				begin(L, p);
+			else if (p->start_at > now && p->start_at < wake)
+				wake = p->start_at;
+		}
+		n = epoll_wait(L->ep, evs, 256, wake > now ? (int)(wake - now) : 0);
+		for (int i = 0; i < n; i++)
+			step(L, &L->pr[evs[i].data.u32]);
+		if (vt_mono_ms() >= next_step) {
+			now = vt_mono_ms();
+			for (int i = 0; i < k; i++) {
+				struct probe *p = &L->pr[i];
+
+				if (p->st < P_CONNECT || p->st > P_EXEC)
+					continue;
+				if (now > p->deadline)
+					link_failed(L, p);
+			}
+			next_step = now + STEP_MS;
+		}
+	}
+}
+
+/* Serves the held links until every one of 0..k-1 had a push answered. */
+static void serve_pushes(struct load *L, int k, int64_t until)
+{
+	struct epoll_event evs[256];
+
+	while (L->pushed < L->up && vt_mono_ms() < until) {
+		int n = epoll_wait(L->ep, evs, 256, 100);
+
+		for (int i = 0; i < n; i++)
+			step(L, &L->pr[evs[i].data.u32]);
+	}
+	(void)k;
+}
+
+static void reset(struct load *L, int k, enum mode mode, int jitter,
+		  unsigned max_tries)
+{
+	int64_t now = vt_mono_ms();
+
+	for (int i = 0; i < L->n; i++) {
+		struct probe *p = &L->pr[i];
+
+		link_down(L, p);
+		p->st = i < k ? P_WAIT : P_IDLE;
+		p->attempt = 0;
+		p->pushed = 0;
+		p->deadline = 0;
+		p->start_at = now + (jitter > 0 ? rand() % (jitter + 1) : 0);
+	}
+	L->mode = mode;
+	L->max_tries = max_tries;
+	L->active = L->up = L->done = L->failed = L->retries = L->pushed = 0;
+	L->keep_output = 0;
+}
+
+static int recorded(struct load *L, const char *since, const char *ids)
+{
+	const char *p[2] = { since, ids };
+	PGresult *r = PQexecParams(L->db, "SELECT count(*) FROM probe_sessions"
+				   " WHERE connected AND bind_addr IS NOT NULL"
+				   " AND since >= $1::timestamptz"
+				   " AND probe_id = ANY($2::bigint[])",
+				   2, NULL, p, NULL, NULL, 0);
+	int n = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		n = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static void storm(struct load *L, int k, int jitter, int pid)
+{
+	struct vt_buf ids;
+	char since[64] = "";
+	PGresult *r;
+	int64_t t0, t_up, t_rec = -1, t_push = -1, c0;
+	long long s0, s_up, s_rec = -1, s_push = -1;
+	int rec = 0;
+
+	vt_buf_init(&ids, 0);
+	if (vt_buf_addc(&ids, '{') < 0)
+		return;
+	for (int i = 0; i < k; i++)
+		if (vt_buf_addf(&ids, "%s%ld", i ? "," : "", L->pr[i].id) < 0)
+			return;
+	if (vt_buf_addc(&ids, '}') < 0)
+		return;
+	r = PQexec(L->db, "SELECT now()");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		snprintf(since, sizeof since, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	reset(L, k, M_KEEP, jitter, 0);   /* probes retry until all are back */
+	t0 = vt_mono_ms();
+	c0 = cpu_self_ms();
+	s0 = cpu_pid_ms(pid);
+	drive(L, k, 0, t0 + STORM_MAX_MS);
+	t_up = vt_mono_ms();
+	s_up = cpu_pid_ms(pid);
+	while (vt_mono_ms() < t0 + STORM_MAX_MS) {
+		if ((rec = recorded(L, since, ids.data)) >= k) {
+			t_rec = vt_mono_ms();
+			s_rec = cpu_pid_ms(pid);
+			break;
+		}
+		serve_pushes(L, k, vt_mono_ms() + 50);
+	}
+	serve_pushes(L, k, vt_mono_ms() + PUSH_WAIT_MS);
+	if (L->pushed >= k) {
+		t_push = vt_mono_ms();
+		s_push = cpu_pid_ms(pid);
+	}
+	printf("storm k=%d jitter=%d up=%d recorded=%d pushed=%d retries=%d"
+	       " up_ms=%lld rec_ms=%lld push_ms=%lld srv_cpu_up=%lld"
+	       " srv_cpu_rec=%lld srv_cpu_push=%lld cli_cpu=%lld keep_output=%d\n",
+	       k, jitter, L->up, rec, L->pushed, L->retries, (long long)(t_up - t0),
+	       t_rec < 0 ? -1LL : (long long)(t_rec - t0),
+	       t_push < 0 ? -1LL : (long long)(t_push - t0), s_up - s0,
+	       s_rec < 0 ? -1LL : s_rec - s0, s_push < 0 ? -1LL : s_push - s0,
+	       (long long)(cpu_self_ms() - c0), L->keep_output);
 	fflush(stdout);
-	return ok;
+	vt_buf_free(&ids);
+}
+
+static void hold(struct load *L, int k, int window)
+{
+	int64_t t0 = vt_mono_ms(), t_up, c0 = cpu_self_ms();
+
+	reset(L, k, M_KEEP, 0, HOLD_TRIES);
+	drive(L, k, window, t0 + STORM_MAX_MS);
+	t_up = vt_mono_ms();
+	serve_pushes(L, k, vt_mono_ms() + PUSH_WAIT_MS);
+	printf("held k=%d ok=%d failed=%d retries=%d pushed=%d ms=%lld push_ms=%lld"
+	       " cli_cpu=%lld\n", k, L->up, L->failed, L->retries, L->pushed,
+	       (long long)(t_up - t0), (long long)(vt_mono_ms() - t0),
+	       (long long)(cpu_self_ms() - c0));
+	fflush(stdout);
+}
+
+static void bare(struct load *L, int k, int pid)
+{
+	int64_t t0, c0;
+	long long s0;
+
+	reset(L, k, M_BARE, 0, 1);
+	t0 = vt_mono_ms();
+	c0 = cpu_self_ms();
+	s0 = cpu_pid_ms(pid);
+	drive(L, k, 0, t0 + STORM_MAX_MS);
+	printf("bare k=%d ok=%d failed=%d ms=%lld srv_cpu=%lld cli_cpu=%lld\n",
+	       k, L->done, L->failed, (long long)(vt_mono_ms() - t0),
+	       cpu_pid_ms(pid) - s0, (long long)(cpu_self_ms() - c0));
+	fflush(stdout);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct probe *const *x = a, *const *y = b;
+
+	return strcmp((*x)->b64, (*y)->b64);
+}
+
+/* Registers the probes: keys, rows in probes and probe_sessions. */
+static int enroll(struct load *L)
+{
+	struct probe **order = calloc((size_t)L->n, sizeof *order);
+	struct vt_buf keys;
+	const char *prm[1];
+	PGresult *r;
+	int rc = -1;
+
+	vt_buf_init(&keys, 0);
+	if (!order)
+		return -1;
+	if (vt_buf_addc(&keys, '{') < 0)
+		goto out;
+	for (int i = 0; i < L->n; i++) {
+		if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &L->pr[i].key) != SSH_OK ||
+		    ssh_pki_export_pubkey_base64(L->pr[i].key, &L->pr[i].b64) != SSH_OK ||
+		    vt_buf_addf(&keys, "%s\"%s\"", i ? "," : "", L->pr[i].b64) < 0)
+			goto out;
+	}
+	if (vt_buf_addc(&keys, '}') < 0)
+		goto out;
+	prm[0] = keys.data;
+	r = PQexecParams(L->db, "WITH k AS (INSERT INTO probes (key_type, pubkey)"
+			 " SELECT 'ssh-ed25519', u.key FROM unnest($1::text[])"
+			 " WITH ORDINALITY AS u(key, n) ORDER BY u.n RETURNING id, pubkey),"
+			 " s AS (INSERT INTO probe_sessions (probe_id, session_id,"
+			 " remote_port) SELECT id, md5(id::text), 2023 FROM k"
+			 " RETURNING probe_id, session_id)"
+			 " SELECT k.pubkey, s.probe_id, s.session_id FROM k"
+			 " JOIN s ON s.probe_id = k.id", 1, NULL, prm, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != L->n) {
+		fprintf(stderr, "gw_load: %s", PQerrorMessage(L->db));
+		PQclear(r);
+		goto out;
+	}
+	/* Rows come back in any order: match them to the keys. */
+	for (int i = 0; i < L->n; i++)
+		order[i] = &L->pr[i];
+	qsort(order, (size_t)L->n, sizeof *order, by_key);
+	for (int j = 0; j < L->n; j++) {
+		struct probe want = { .b64 = PQgetvalue(r, j, 0) }, *wp = &want, **hit;
+
+		hit = bsearch(&wp, order, (size_t)L->n, sizeof *order, by_key);
+		if (!hit)
+			continue;
+		(*hit)->id = atol(PQgetvalue(r, j, 1));
+		snprintf((*hit)->sid, sizeof (*hit)->sid, "%s", PQgetvalue(r, j, 2));
+	}
+	for (int i = 0; i < L->n; i++)
+		if (!L->pr[i].id) {
+			fprintf(stderr, "gw_load: probe %d not enrolled\n", i);
+			PQclear(r);
+			goto out;
+		}
+	PQclear(r);
+	rc = 0;
+out:
+	for (int i = 0; i < L->n; i++) {
+		ssh_string_free_char(L->pr[i].b64);
+		L->pr[i].b64 = NULL;
+	}
+	free(order);
+	vt_buf_free(&keys);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct vt_buf keys, sids;
-	struct probe *pr;
-	PGconn *db;
-	PGresult *r;
-	char line[64];
-	int n, port;
+	struct load L = { .ep = -1 };
+	struct rlimit rl;
+	char line[128];
+	int k, a, b;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: gw_load DB PORT COUNT\n");
+	if (argc != 4 || (strcmp(argv[3], "rsa") && strcmp(argv[3], "ed25519"))) {
+		fprintf(stderr, "usage: gw_load DB COUNT rsa|ed25519\n");
 		return 2;
 	}
-	port = atoi(argv[2]);
-	n = atoi(argv[3]);
-	if (n <= 0 || !(pr = calloc((size_t)n, sizeof *pr)))
+	L.n = atoi(argv[2]);
+	L.hostkeys = !strcmp(argv[3], "rsa") ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa"
+		: "ssh-ed25519";
+	if (L.n <= 0 || !(L.pr = calloc((size_t)L.n, sizeof *L.pr)))
 		return 2;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (int i = 0; i < L.n; i++)
+		L.pr[i].fd = -1;
+	srand((unsigned)getpid());
 	ssh_init();
-	vt_buf_init(&keys, 0);
-	vt_buf_init(&sids, 0);
-	if (vt_buf_addc(&keys, '{') < 0)
-		return 1;
-	for (int i = 0; i < n; i++) {
-		char *b64 = NULL;
-
-		if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &pr[i].key) != SSH_OK ||
-		    ssh_pki_export_pubkey_base64(pr[i].key, &b64) != SSH_OK ||
-		    vt_buf_addf(&keys, "%s\"%s\"", i ? "," : "", b64) < 0)
-			return 1;
-		ssh_string_free_char(b64);
-	}
-	if (vt_buf_addc(&keys, '}') < 0)
-		return 1;
-	db = PQconnectdb(argv[1]);
-	{
-		const char *p[1] = { keys.data };
-
-		r = PQexecParams(db, "WITH k AS (INSERT INTO probes (key_type, pubkey)"
-				 " SELECT 'ssh-ed25519', unnest($1::text[]) RETURNING id)"
-				 " INSERT INTO probe_sessions (probe_id, session_id,"
-				 " remote_port) SELECT id, md5(id::text), 2023 FROM k",
-				 1, NULL, p, NULL, NULL, 0);
-	}
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "gw_load: %s", PQerrorMessage(db));
+	L.db = PQconnectdb(argv[1]);
+	if (PQstatus(L.db) != CONNECTION_OK || enroll(&L) < 0 ||
+	    (L.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		fprintf(stderr, "gw_load: cannot set up: %s", PQerrorMessage(L.db));
 		return 1;
 	}
-	PQclear(r);
-	PQfinish(db);
-	vt_buf_free(&keys);
-	vt_buf_free(&sids);
-	connect_all(pr, n, port, "connected");
+	printf("ready %d\n", L.n);
+	fflush(stdout);
 	while (fgets(line, sizeof line, stdin)) {
-		if (strncmp(line, "reconnect", 9))
-			continue;
-		for (int i = 0; i < n; i++)
-			link_down(&pr[i]);
-		connect_all(pr, n, port, "reconnected");
+		int pid = 0;
+
+		if (sscanf(line, "hold %d %d %d", &L.port, &k, &a) == 3 && k <= L.n)
+			hold(&L, k, a);
+		else if (sscanf(line, "storm %d %d %d %d", &L.port, &k, &a, &pid) == 4 &&
+			 k <= L.n)
+			storm(&L, k, a, pid);
+		else if (sscanf(line, "bare %d %d %d", &L.port, &k, &b) == 3 && k <= L.n)
+			bare(&L, k, b);
+		else if (!strncmp(line, "quit", 4))
+			break;
+		else {
+			printf("error unknown command\n");
+			fflush(stdout);
+		}
 	}
-	for (int i = 0; i < n; i++) {
-		link_down(&pr[i]);
-		ssh_key_free(pr[i].key);
+	for (int i = 0; i < L.n; i++) {
+		link_down(&L, &L.pr[i]);
+		ssh_key_free(L.pr[i].key);
 	}
-	free(pr);
+	free(L.pr);
+	close(L.ep);
+	PQfinish(L.db);
 	ssh_finalize();
 	return 0;
 }

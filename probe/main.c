@@ -191,6 +191,15 @@ static void measure_stop(struct measure_side *m)
 		if (vt_sched_flush(m->sched) < 0)
 			vt_warn("could not move every result to data/out");
 	}
+	if (m->sched) {
+		struct vt_sched_stats st;
+
+		vt_sched_get_stats(m->sched, &st);
+		vt_info("measurements: %ld run(s), %ld one-off(s), %ld result(s) "
+			"written, %ld late, %ld busy, %ld failed, %ld write error(s)",
+			st.runs, st.oneoffs, st.results, st.late, st.busy,
+			st.failed, st.write_errors);
+	}
 	/* The engine first: it drops running measurements without callbacks. */
 	vt_measure_ctx_free(m->mctx);
 	vt_sched_free(m->sched);

@@ -1,9 +1,10 @@
-/* sched.c - the probe's measurement scheduler (see sched.h). */
-#include "probe/sched.h"
+/* sched.c - the probe's measurement scheduler (see sched.h): crontab jobs,
+ * reloading crons/, the loop glue.  Result files are in sched_result.c,
+ * one-offs in sched_oneoff.c. */
+#include "probe/sched_int.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,83 +24,13 @@
 #include "probe/spool.h"
 #include "proto/cmdline.h"
 #include "proto/crontab.h"
-#include "proto/dialogue.h"
-
-#define CRONTAB_MAX   (4 * 1024 * 1024)   /* bytes of one crontab file */
-#define ONEOFF_MAX    (4 * 1024 * 1024)   /* bytes of one one-off file */
-#define ONEOFF_NAME   "oneoff"
-#define TAKEN_PREFIX  ".oneoff."
-#define TAKEN_SETTLE  1000                /* ms before a taken file is done */
-#define KICK_MS       20                  /* delay after a crons/ change */
-#define DIR_MAX       3200                /* spool folders (the root is < 3072) */
-
-/* One crontab line being scheduled. */
-struct job {
-	struct job          *next;
-	struct vt_sched     *s;
-	struct crontab      *ct;        /* NULL once removed (orphan) */
-	struct vt_cron_line  line;
-	char                *out_path;  /* absolute result file */
-	long long            k;         /* slot of the planned run */
-	int64_t              at_us;     /* its planned time */
-	uint64_t             timer;     /* 0: no run planned */
-	int                  running;
-	int                  ended;     /* no run left before the end */
-};
-
-/* One file of crons/. */
-struct crontab {
-	struct crontab  *next;
-	char             name[256];
-	dev_t            dev;
-	ino_t            ino;
-	off_t            size;
-	struct timespec  mtime;
-	struct job      *jobs;
-	int              seen;
-};
-
-struct oneoff {
-	struct oneoff   *next;
-	struct vt_sched *s;
-	char            *out_path;
-	char             cmd[];
-};
-
-/* A one-off file taken by renaming it away; drained again after
- * TAKEN_SETTLE, in case a writer that had it open appended late. */
-struct taken {
-	struct taken *next;
-	char          name[64];
-	size_t        off;          /* bytes of complete lines consumed */
-	int64_t       since_ms;     /* monotonic time it was taken */
-};
-
-struct vt_sched {
-	struct vt_loop         *loop;
-	struct vt_measure_ctx  *mctx;
-	struct vt_spool        *sp;
-	struct vt_sched_opts    o;
-	struct crontab         *crontabs;
-	struct job             *orphans;
-	struct oneoff          *q_head, *q_tail, *running;
-	struct taken           *taken;
-	int                     ino_fd;
-	uint64_t                kick_timer, rescan_timer, move_timer;
-	uint64_t                rng;
-	unsigned                seq;
-	struct vt_sched_stats   st;
-	char                    crons_dir[DIR_MAX];
-	char                    new_dir[DIR_MAX];
-	char                    out_dir[DIR_MAX];
-};
 
 static void plan_job(struct vt_sched *s, struct job *j, long long min_k,
 		     int count_skips);
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int64_t now_us(const struct vt_sched *s)
+int64_t vt_sched_now_us(const struct vt_sched *s)
 {
 	struct timespec ts;
 
@@ -129,92 +60,6 @@ static void rnd_seed(struct vt_sched *s, uint64_t seed)
 	s->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return VT_EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return VT_OK;
-}
-
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = VT_OK;
-
-	if (fd < 0)
-		return VT_EIO;
-	if (fsync(fd) < 0)
-		rc = VT_EIO;
-	close(fd);
-	return rc;
-}
-
-/* Appends "RESULT <json>\n" to path in one write, then fsyncs. */
-static void write_result(struct vt_sched *s, const char *path, const char *json)
-{
-	size_t jl = strlen(json), len = sizeof "RESULT " - 1 + jl + 1;
-	char *line = malloc(len);
-	int fd, rc = VT_EIO;
-
-	if (!line) {
-		rc = VT_ENOMEM;
-		goto out;
-	}
-	memcpy(line, "RESULT ", 7);
-	memcpy(line + 7, json, jl);
-	line[len - 1] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	rc = write_all(fd, line, len);
-	if (rc == VT_OK && fsync(fd) < 0)
-		rc = VT_EIO;
-	if (close(fd) < 0 && rc == VT_OK)
-		rc = VT_EIO;
-out:
-	free(line);
-	if (rc < 0) {
-		s->st.write_errors++;
-		vt_warn("sched: cannot append a result to %s: %s", path,
-			vt_strerror(rc));
-	} else {
-		s->st.results++;
-	}
-}
-
-/* The result file of a command: its -O when that is a plain file of
- * /home/atlas/data/new/, else data/new/<def>.  Returns a new string. */
-static char *out_path_of(struct vt_sched *s, const struct vt_cmdline *c,
-			 const char *def)
-{
-	char path[PATH_MAX];
-	size_t nl = strlen(s->new_dir);
-	int n;
-
-	if (c->out_file[0]) {
-		if (vt_dlg_map_path(c->out_file, vt_spool_root(s->sp), path,
-				    sizeof path) == VT_OK &&
-		    strncmp(path, s->new_dir, nl) == 0 && path[nl] == '/' &&
-		    path[nl + 1] && path[nl + 1] != '.' &&
-		    !strchr(path + nl + 1, '/'))
-			return strdup(path);
-		vt_warn("sched: -O %s is not a file of /home/atlas/data/new/; "
-			"results go to data/new/%s", c->out_file, def);
-	}
-	n = snprintf(path, sizeof path, "%s/%s", s->new_dir, def);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return NULL;
-	return strdup(path);
-}
-
 /* ---- crontab jobs --------------------------------------------------------- */
 
 static void job_free(struct job *j)
@@ -232,9 +77,8 @@ static void on_job_done(void *arg, long msm_id, const char *json)
 	struct job *j = arg;
 	struct vt_sched *s = j->s;
 
-	(void)msm_id;
 	j->running = 0;
-	write_result(s, j->out_path, json);
+	vt_sched_write_result(s, j->out_path, msm_id, json);
 	if (!j->ct) {
 		/* its line was removed while it ran */
 		for (struct job **pp = &s->orphans; *pp; pp = &(*pp)->next) {
@@ -251,7 +95,7 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 {
 	struct job *j = arg;
 	struct vt_sched *s = j->s;
-	int64_t now = now_us(s);
+	int64_t now = vt_sched_now_us(s);
 	int rc;
 
 	(void)loop;
@@ -303,7 +147,7 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 static void plan_job(struct vt_sched *s, struct job *j, long long min_k,
 		     int count_skips)
 {
-	int64_t now = now_us(s), at;
+	int64_t now = vt_sched_now_us(s), at;
 	long long k;
 
 	if (j->timer) {
@@ -466,7 +310,7 @@ static int load_crontab(struct vt_sched *s, struct crontab *ct, const char *path
 			continue;
 		j = calloc(1, sizeof *j);
 		if (j)
-			j->out_path = out_path_of(s, &lines[i].cmd, ct->name);
+			j->out_path = vt_sched_out_path(s, &lines[i].cmd, ct->name);
 		if (!j || !j->out_path) {
 			free(j);
 			rc = VT_ENOMEM;
@@ -547,170 +391,6 @@ static void crontab_drop(struct vt_sched *s, struct crontab *ct)
 	free(ct);
 }
 
-/* ---- one-offs ------------------------------------------------------------- */
-
-static void pump(struct vt_sched *s);
-
-static void on_oneoff_done(void *arg, long msm_id, const char *json)
-{
-	struct oneoff *o = arg;
-	struct vt_sched *s = o->s;
-
-	(void)msm_id;
-	write_result(s, o->out_path, json);
-	for (struct oneoff **pp = &s->running; *pp; pp = &(*pp)->next) {
-		if (*pp == o) {
-			*pp = o->next;
-			break;
-		}
-	}
-	s->st.oneoffs_running--;
-	free(o->out_path);
-	free(o);
-	pump(s);
-}
-
-/* Starts queued one-offs while fewer than max_oneoffs run. */
-static void pump(struct vt_sched *s)
-{
-	while (s->q_head && s->st.oneoffs_running < s->o.max_oneoffs) {
-		struct oneoff *o = s->q_head;
-		int rc;
-
-		s->q_head = o->next;
-		if (!s->q_head)
-			s->q_tail = NULL;
-		s->st.oneoffs_waiting--;
-		rc = vt_measure_start(s->mctx, o->cmd, on_oneoff_done, o);
-		if (rc < 0) {
-			s->st.failed++;
-			vt_warn("sched: one-off %s: %s", o->cmd, vt_strerror(rc));
-			free(o->out_path);
-			free(o);
-			continue;
-		}
-		o->next = s->running;
-		s->running = o;
-		s->st.oneoffs_running++;
-		s->st.oneoffs++;
-	}
-}
-
-int vt_sched_oneoff(struct vt_sched *s, const char *command)
-{
-	struct vt_cmdline c;
-	struct oneoff *o;
-	size_t len = strlen(command);
-	int rc;
-
-	rc = vt_cmdline_parse(command, len, &c, NULL, 0);
-	if (rc < 0)
-		return rc == VT_EUNSUPP ? VT_EUNSUPP : VT_EPARSE;
-	if (s->st.oneoffs_waiting >= s->o.max_queue)
-		return VT_ELIMIT;
-	o = calloc(1, sizeof *o + len + 1);
-	if (!o)
-		return VT_ENOMEM;
-	o->s = s;
-	memcpy(o->cmd, command, len + 1);
-	o->out_path = out_path_of(s, &c, ONEOFF_NAME);
-	if (!o->out_path) {
-		free(o);
-		return VT_ENOMEM;
-	}
-	if (s->q_tail)
-		s->q_tail->next = o;
-	else
-		s->q_head = o;
-	s->q_tail = o;
-	s->st.oneoffs_waiting++;
-	pump(s);
-	return VT_OK;
-}
-
-/* Runs the complete lines of a taken one-off file from t->off on. */
-static void taken_drain(struct vt_sched *s, struct taken *t)
-{
-	char path[PATH_MAX];
-	struct vt_buf b;
-	size_t at;
-
-	snprintf(path, sizeof path, "%s/%s", s->crons_dir, t->name);
-	vt_buf_init(&b, ONEOFF_MAX);
-	if (vt_spool_read_file(path, ONEOFF_MAX, &b) < 0 || b.len <= t->off) {
-		vt_buf_free(&b);
-		return;
-	}
-	at = t->off;
-	while (at < b.len) {
-		char *nl = memchr(b.data + at, '\n', b.len - at);
-		char *line = (char *)b.data + at;
-		int rc;
-
-		if (!nl)
-			break;          /* incomplete: maybe later */
-		*nl = '\0';
-		if (nl > line && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*line && (rc = vt_sched_oneoff(s, line)) < 0) {
-			s->st.ignored++;
-			vt_warn("sched: one-off \"%s\" dropped: %s", line,
-				vt_strerror(rc));
-		}
-		at = (size_t)(nl - (char *)b.data) + 1;
-	}
-	t->off = at;
-	vt_buf_free(&b);
-}
-
-static int taken_add(struct vt_sched *s, const char *name, int64_t since_ms)
-{
-	struct taken *t = calloc(1, sizeof *t);
-
-	if (!t)
-		return VT_ENOMEM;
-	snprintf(t->name, sizeof t->name, "%s", name);
-	t->since_ms = since_ms;
-	t->next = s->taken;
-	s->taken = t;
-	return VT_OK;
-}
-
-/* Finishes taken files that settled, then takes crons/oneoff. */
-static void oneoffs_check(struct vt_sched *s)
-{
-	char path[PATH_MAX], to[PATH_MAX], name[64];
-	int64_t mono = vt_mono_ms();
-
-	for (struct taken **pp = &s->taken; *pp;) {
-		struct taken *t = *pp;
-
-		if (mono - t->since_ms < TAKEN_SETTLE) {
-			pp = &t->next;
-			continue;
-		}
-		taken_drain(s, t);
-		snprintf(path, sizeof path, "%s/%s", s->crons_dir, t->name);
-		if (unlink(path) < 0 && errno != ENOENT)
-			vt_warn("sched: cannot remove %s: %s", path, strerror(errno));
-		*pp = t->next;
-		free(t);
-	}
-	snprintf(path, sizeof path, "%s/%s", s->crons_dir, ONEOFF_NAME);
-	snprintf(name, sizeof name, TAKEN_PREFIX "%ld.%u", (long)getpid(), ++s->seq);
-	snprintf(to, sizeof to, "%s/%s", s->crons_dir, name);
-	if (rename(path, to) < 0) {
-		if (errno != ENOENT)
-			vt_warn("sched: cannot take %s: %s", path, strerror(errno));
-		return;
-	}
-	if (taken_add(s, name, mono) < 0) {
-		vt_err("sched: out of memory taking one-offs");
-		return;
-	}
-	taken_drain(s, s->taken);
-}
-
 /* ---- reload ----------------------------------------------------------------- */
 
 int vt_sched_reload(struct vt_sched *s)
@@ -735,7 +415,7 @@ int vt_sched_reload(struct vt_sched *s)
 			for (struct taken *t = s->taken; t; t = t->next)
 				known |= strcmp(t->name, d->d_name) == 0;
 			if (!known && strlen(d->d_name) < 64 &&
-			    taken_add(s, d->d_name, 0) < 0)
+			    vt_sched_taken_add(s, d->d_name, 0) < 0)
 				break;
 			continue;
 		}
@@ -785,52 +465,8 @@ int vt_sched_reload(struct vt_sched *s)
 		*pp = ct->next;
 		crontab_drop(s, ct);
 	}
-	oneoffs_check(s);
+	vt_sched_oneoffs_check(s);
 	return VT_OK;
-}
-
-/* ---- data/new -> data/out ------------------------------------------------- */
-
-int vt_sched_flush(struct vt_sched *s)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-	struct dirent *d;
-	DIR *dir;
-	long long sec = now_us(s) / 1000000;
-	int moved = 0;
-
-	dir = opendir(s->new_dir);
-	if (!dir)
-		return VT_EIO;
-	while ((d = readdir(dir))) {
-		struct stat st;
-		int n;
-
-		if (d->d_name[0] == '.')
-			continue;
-		n = snprintf(from, sizeof from, "%s/%s", s->new_dir, d->d_name);
-		if (n < 0 || (size_t)n >= sizeof from ||
-		    stat(from, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-			continue;
-		/* time-ordered unique names: the upload takes the oldest first */
-		n = snprintf(to, sizeof to, "%s/%010lld.%ld.%06u.%.200s", s->out_dir,
-			     sec, (long)getpid(), ++s->seq, d->d_name);
-		if (n < 0 || (size_t)n >= sizeof to)
-			continue;
-		if (rename(from, to) < 0) {
-			vt_warn("sched: cannot move %s to data/out: %s", from,
-				strerror(errno));
-			continue;
-		}
-		moved++;
-	}
-	closedir(dir);
-	if (moved > 0) {
-		s->st.moved += moved;
-		if (fsync_path(s->out_dir) < 0 || fsync_path(s->new_dir) < 0)
-			vt_warn("sched: cannot fsync the data folders");
-	}
-	return moved;
 }
 
 /* ---- loop glue ---------------------------------------------------------------- */
@@ -1008,21 +644,6 @@ void vt_sched_free(struct vt_sched *s)
 		s->orphans = j->next;
 		job_free(j);
 	}
-	for (struct oneoff *lists[2] = { s->q_head, s->running }, **l = lists;
-	     l < lists + 2; l++) {
-		while (*l) {
-			struct oneoff *o = *l;
-
-			*l = o->next;
-			free(o->out_path);
-			free(o);
-		}
-	}
-	while (s->taken) {
-		struct taken *t = s->taken;
-
-		s->taken = t->next;
-		free(t);
-	}
+	vt_sched_oneoffs_free(s);
 	free(s);
 }

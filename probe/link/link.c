@@ -34,6 +34,8 @@
 #define CMD_TIMEOUT_MS     30000
 #define UPLOAD_TIMEOUT_MS  60000
 #define UPLOAD_RETRY_MS    10000   /* after a post that was not acknowledged */
+#define SINK_RETRY_MS      250     /* after the channel to the sink was refused */
+#define SINK_TRIES         40      /* refusals in a row before counting as failed */
 #define KEEPALIVE_MS       60000
 #define KEEP_STABLE_MS     30000   /* a KEEP this old resets the backoff */
 #define KEEP_FAIL_REREG    8       /* failed KEEP or INIT tries before re-registering */
@@ -367,7 +369,7 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 	char err[512] = "";
 	int64_t start, next_upload, next_alive;
 	enum keep_end end;
-	int rc, too_big = 0;
+	int rc, too_big = 0, refused = 0;
 
 	*stable = 0;
 	ctrl_target(l, &t);
@@ -447,18 +449,25 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 				end = KEEP_REFUSED;
 				break;
 			}
-			if (l->conf.once) {
+			if (rc == VT_EAGAIN && ++refused < SINK_TRIES) {
+				/* the controller refuses the sink until it has
+				 * taken our KEEP: ask again soon */
+				vt_debug("upload: channel to the sink refused; "
+					 "again in %d ms", SINK_RETRY_MS);
+				next_upload = vt_mono_ms() + SINK_RETRY_MS;
+			} else if (l->conf.once) {
 				end = rc == VT_OK ? KEEP_ONCE_DONE : KEEP_ONCE_FAILED;
 				if (rc < 0)
 					vt_warn("upload failed: %s (HTTP %d)",
 						vt_strerror(rc), us.status);
 				break;
-			}
-			if (rc == VT_OK) {
+			} else if (rc == VT_OK) {
+				refused = 0;
 				next_upload = vt_mono_ms() + l->conf.upload_poll_ms;
 			} else if (ssh_is_connected(s) && rc != VT_ESSH) {
 				vt_warn("upload not acknowledged: %s (HTTP %d); "
 					"files kept", vt_strerror(rc), us.status);
+				refused = 0;
 				next_upload = vt_mono_ms() + UPLOAD_RETRY_MS;
 			} else {
 				vt_warn("upload: link lost");

@@ -57,7 +57,8 @@ static int post_batch(ssh_session s, struct vt_spool *sp, long probe_id,
 	}
 	if (ssh_channel_open_forward(ch, VT_UPLOAD_SINK_HOST, VT_UPLOAD_SINK_PORT,
 				     "127.0.0.1", 0) != SSH_OK) {
-		rc = ssh_is_connected(s) ? VT_EPROTO : VT_ECLOSED;
+		/* refused: the controller may not have taken our KEEP yet */
+		rc = ssh_is_connected(s) ? VT_EAGAIN : VT_ECLOSED;
 		goto out;
 	}
 	if (ssh_channel_write(ch, req.data, (uint32_t)req.len) != (int)req.len) {

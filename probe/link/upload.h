@@ -27,8 +27,10 @@ struct vt_upload_stats {
 /* Posts every file of data/out, in batches of at most VT_UPLOAD_MAX_BODY
  * bytes and VT_UPLOAD_MAX_FILES files, until data/out is empty or a post
  * fails.  Records the reply's Date in status/timesync.  Returns VT_OK,
- * VT_EPROTO when the sink did not acknowledge (files kept), VT_ETIMEOUT,
- * or a link error (VT_ESSH, VT_ECLOSED). */
+ * VT_EPROTO when the sink did not acknowledge (files kept), VT_EAGAIN when
+ * the controller refused the channel to the sink (as it does until it has
+ * taken the KEEP; files kept), VT_ETIMEOUT, or a link error (VT_ESSH,
+ * VT_ECLOSED). */
 int vt_upload_spool(ssh_session s, struct vt_spool *sp, long probe_id,
 		    const char *session_id, int timeout_ms,
 		    struct vt_upload_stats *stats) VT_WUR;

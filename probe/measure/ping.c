@@ -4,8 +4,12 @@
  * its timeout (the interval, at least one second); the next packet leaves
  * one interval after the previous one.  Replies are matched by ICMP id
  * (one per measurement) and sequence.  A second reply to a packet is a
- * duplicate ({"rtt": ..., "dup": 1}); a packet without reply is {"x": "*"}. */
+ * duplicate ({"rtt": ..., "dup": 1}); a packet without reply is {"x": "*"};
+ * a packet the kernel refused to send is {"error": "sendto failed: <why>"}
+ * in its place (as the RIPE Atlas probe records it), not also a timeout. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +175,13 @@ static void ping_send(struct ping *p)
 	p->seq++;
 	p->waiting = 1;
 	if (rc < 0) {
-		/* a send error counts as a lost packet, as with ping(8) */
-		p->waiting = 1;
+		char why[160], eb[128];
+		int e = errno;
+
+		snprintf(why, sizeof why, "sendto failed: %s",
+			 strerror_r(e, eb, sizeof eb));
+		json_array_append_new(p->results, json_pack("{s:s}", "error", why));
+		p->waiting = 0;
 	}
 	if (vt_loop_timer(vt_measure_loop(p->ctx), ping_wait_ms(p), on_tick, p,
 			  &p->timer) < 0)

@@ -1,0 +1,217 @@
+#!/bin/bash
+# probe_gw_sched.sh - crontabs pushed through the real vantage-gateway to a
+# real vantage-probe (root, --user nobody, --allow-private, loopback
+# targets only) and its results back into result_queue:
+#  (a) a pushed crontab runs on its grid, each run within its spread;
+#  (b) the identical crontab pushed again keeps its jobs (same grid, no
+#      extra run, "kept" in the probe's log);
+#  (c) a line removed by a push stops (no result after the acknowledgement);
+#  (d) every result the probe wrote lands in result_queue exactly once
+#      (the probe logs each result it writes; the counts must agree);
+#  (e) results measured while the gateway is down (killed, restarted later)
+#      arrive after it is back, with their original times, none lost or
+#      doubled.
+# Also: a ping the kernel refuses to send records an "error" entry.
+# The timing checks look at the "time" fields of the results (the planned
+# grid), never at how long the test itself took.
+. "$(dirname "$0")/../lib.sh"
+t_setup
+
+[ -x "$BIN/vantage-gateway" ] || t_skip "bin/vantage-gateway not built"
+[ -x "$BIN/vantage-probe" ] || t_skip "bin/vantage-probe not built"
+[ "$(id -u)" = 0 ] || t_skip "raw sockets need root"
+id nobody >/dev/null 2>&1 || t_skip "no user nobody"
+command -v python3 >/dev/null || t_skip "no python3"
+t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
+
+REG=$(t_free_port)
+CTRL=$(t_free_port)
+while [ "$CTRL" = "$REG" ]; do CTRL=$(t_free_port); done
+mkdir -p "$T/hk"
+gw_up() {
+	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 \
+		--reg-port "$REG" --ctrl-port "$CTRL" --ctrl-host 127.0.0.1 \
+		--host-keys "$T/hk" --name gw1 >>"$T/gw.log" 2>&1 &
+	GWPID=$!
+	t_bg $GWPID
+	t_wait 30 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
+}
+t_check "gateway up" gw_up
+
+S=$T/probe
+PARGS=(--spool "$S" --reg-host 127.0.0.1 --reg-port "$REG"
+	--reg-hostkey "$T/hk/ssh_host_ed25519_key.pub" --log-level debug
+	--backoff-min-ms 200 --backoff-max-ms 1000 --upload-poll-ms 300)
+"$BIN/vantage-probe" "${PARGS[@]}" --once >"$T/first.out" 2>&1
+ID=$("$BIN/vantage" probe add --pubkey "$S/id_ed25519.pub" | grep -o '[0-9]\+' | head -1)
+t_check "probe added" test -n "$ID"
+
+"$BIN/vantage-probe" "${PARGS[@]}" --allow-private --user nobody \
+	>"$T/probe.log" 2>&1 &
+PRPID=$!
+t_bg $PRPID
+
+connected() { [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $ID")" = t ]; }
+pushes_settled() { # no push of any kind waiting or being sent
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND kind = 'crontab'")" -ge 1 ] &&
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND status IN ('pending', 'sending')")" = 0 ]
+}
+t_check "probe holds KEEP" t_wait 30 connected
+t_check "the gateway's own crontab push is done" t_wait 20 pushes_settled
+t_check "probe runs as nobody" t_wait 10 grep -q 'running as nobody' "$T/probe.log"
+SID=$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $ID")
+
+# logged N PATTERN: the probe's log has at least N lines matching PATTERN
+logged() { [ "$(grep -c -- "$2" "$T/probe.log")" -ge "$1" ]; }
+# push FILE: through `vantage probe push`; succeeds when the probe said OK
+push() { "$BIN/vantage" probe push "$ID" "$1" >>"$T/push.out" 2>&1 && tail -1 "$T/push.out" | grep -qi ': ok$'; }
+# sleep_until EPOCH
+sleep_until() { while [ "$(date +%s)" -lt "$1" ]; do sleep 0.2; done; }
+
+START=$(date +%s)
+END=$((START + 3600))
+L1="10 $START $END UNIFORM 4 evping -4 -c 2 -A 4001 127.0.0.1"
+L2="6 $START $END NONE 0 evping -4 -c 1 -A 4002 127.0.0.2"
+HP="60 $START $END UNIFORM 20 httppost -A 9015 --delete-file --post-dir /home/atlas/data/out -O /home/atlas/data/new/httppost_sent.vol http://127.0.0.1:8080/?PROBE_ID=$ID&SESSION_ID=$SID"
+printf 'CRONTAB /home/atlas/crons/7\nCRONLINE %s\nCRONLINE %s\nCRONLINE %s\n' \
+	"$L1" "$L2" "$HP" >"$T/batch_a"
+printf 'CRONTAB /home/atlas/crons/7\nCRONLINE %s\nCRONLINE %s\n' \
+	"$L1" "$HP" >"$T/batch_b"
+
+# (a) the first push
+t_check "crontab pushed through the gateway, OK" push "$T/batch_a"
+t_check "crontab file written" test "$(cat "$S/crons/7")" = "$(printf '%s\n%s\n%s' "$L1" "$L2" "$HP")"
+t_check "scheduler took 2 measurement lines" \
+	t_wait 5 logged 1 "crons/7: 2 line(s): 0 kept, 2 new, 0 stopped"
+t_check "the httppost line is taken as the upload job" \
+	logged 1 "crons/7 line 3: httppost ignored"
+
+# (b) the same crontab again
+sleep_until $((START + 22))
+t_check "identical crontab pushed again, OK" push "$T/batch_a"
+t_check "identical crontab keeps both jobs" \
+	t_wait 5 logged 1 "crons/7: 2 line(s): 2 kept, 0 new, 0 stopped"
+RESENT=$(date +%s)
+
+# (c) line 4002 removed
+sleep_until $((START + 40))
+t_check "crontab without msm 4002 pushed, OK" push "$T/batch_b"
+ACK_B=$(date +%s)
+t_check "removed line stopped" \
+	t_wait 5 logged 1 "crons/7: 1 line(s): 1 kept, 0 new, 1 stopped"
+
+# (e) the gateway dies right after an upload (so that no post is cut in
+# half) and stays down for 35 s while the probe measures into its spool
+uploads() { grep -c 'uploaded [0-9]* file' "$T/probe.log"; }
+uploaded_since() { [ "$(uploads)" -gt "$1" ]; }
+t_check "an upload after the last push" t_wait 20 uploaded_since "$(uploads)"
+sleep 1
+OUT_START=$(date +%s)
+kill -9 $GWPID
+wait $GWPID 2>/dev/null
+t_check "probe notices the lost link" t_wait 20 logged 1 "link lost"
+sleep_until $((OUT_START + 35))
+OUT_END=$(date +%s)
+out_count() {
+	t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $ID AND
+		(line::json->>'time')::bigint BETWEEN $OUT_START AND $OUT_END"
+}
+t_check "nothing measured in the outage reached the queue yet" test "$(out_count)" = 0
+t_check "results of the outage wait in the spool" \
+	sh -c "cat '$S'/data/new/* '$S'/data/out/* 2>/dev/null | grep -q '\"id\":\"4001\"'"
+t_check "gateway restarted" gw_up
+t_check "probe holds KEEP again" t_wait 30 logged 2 "KEEP: connected"
+crontab_pushed_again() {
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND kind = 'crontab' AND status = 'ok'")" -ge 2 ]
+}
+t_check "the gateway pushed its crontabs again" t_wait 20 crontab_pushed_again
+printf '%s\n%s\n' "$L1" "$HP" >"$T/crons7_b"
+t_check "... and left the pushed crons/7 alone" cmp -s "$T/crons7_b" "$S/crons/7"
+# slots inside the outage: at least 3 runs of msm 4001
+out_arrived() { [ "$(out_count)" -ge 3 ]; }
+t_check "outage results arrive after the gateway is back" t_wait 40 out_arrived
+t_check "outage results were received after the outage" test \
+	"$(t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $ID AND
+		(line::json->>'time')::bigint BETWEEN $OUT_START AND $OUT_END AND
+		received < to_timestamp($OUT_END)")" = 0
+
+# Stop the probe (its last results move to data/out), upload the rest
+# with --once, and compare what it wrote with what the queue holds.
+kill -TERM $PRPID
+wait $PRPID
+t_check "probe stopped cleanly" test $? = 0
+"$BIN/vantage-probe" "${PARGS[@]}" --once >"$T/once.log" 2>&1
+t_check "--once uploaded the rest" test $? = 0
+t_check "spool empty" test -z "$(find "$S/data/out" "$S/data/new" -type f)"
+
+qlines() { # MSM: the "time" of each queued result of MSM
+	t_psql "SELECT line FROM result_queue WHERE probe_id = $ID" |
+		python3 -c 'import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("id") == sys.argv[1]: print(r["time"])' "$1"
+}
+qlines 4001 >"$T/t4001"
+qlines 4002 >"$T/t4002"
+W1=$(grep -c 'msm 4001: result written' "$T/probe.log")
+W2=$(grep -c 'msm 4002: result written' "$T/probe.log")
+t_log "msm 4001: $W1 written, $(wc -l <"$T/t4001") queued; msm 4002: $W2 written, $(wc -l <"$T/t4002") queued"
+t_check "(d) msm 4001: queued = written by the probe" test "$(wc -l <"$T/t4001")" = "$W1"
+t_check "(d) msm 4002: queued = written by the probe" test "$(wc -l <"$T/t4002")" = "$W2"
+t_check "(d) no result line queued twice" test \
+	"$(t_psql "SELECT count(*) - count(DISTINCT line) FROM result_queue WHERE probe_id = $ID")" = 0
+t_check "(d) all under the probe's session ids" test \
+	"$(t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $ID AND session_id = ''")" = 0
+t_check "the probe skipped no run" sh -c "! grep -q 'skipped' '$T/probe.log'"
+t_check "probe's exit stats: nothing failed" \
+	grep -q 'result(s) written, 0 late, 0 busy, 0 failed, 0 write error(s)' "$T/probe.log"
+
+# grid FILE INTERVAL HALF_SPREAD FIRST_MAX LAST_MIN LAST_MAX: one run per
+# slot START + k*INTERVAL, every slot from 0 to the last, each within
+# HALF_SPREAD + 1 s; the last run between LAST_MIN and LAST_MAX.
+grid() {
+	python3 - "$START" "$@" <<'PY'
+import sys
+start, f, iv, half, last_min, last_max = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+ts = sorted(int(l) for l in open(f))
+slots = [round((t - start) / iv) for t in ts]
+bad = [t for t, k in zip(ts, slots) if abs(t - start - k * iv) > half + 1]
+ok = True
+if bad: print("# outside the spread:", bad); ok = False
+if slots != list(range(len(slots))): print("# slots", slots, "times", ts); ok = False
+if not ts or not last_min <= ts[-1] <= last_max: print("# last run", ts[-1:], "not in", last_min, last_max); ok = False
+if half and len(set(t - start - k * iv for t, k in zip(ts, slots))) < 2:
+    print("# no spread at all:", ts); ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+NOW=$(date +%s)
+t_check "(a,b,e) msm 4001: one run per 10 s slot, within UNIFORM 4, none missing" \
+	grid "$T/t4001" 10 2 $((OUT_END - 10)) "$NOW"
+t_check "(a,b,c) msm 4002: one run per 6 s slot, on time, none after its removal" \
+	grid "$T/t4002" 6 0 $((ACK_B - 8)) $((ACK_B + 1))
+t_check "(b) msm 4002 ran on the same grid after the re-push" \
+	sh -c "[ \$(sort -n '$T/t4002' | tail -1) -gt $RESENT ]"
+t_check "(e) at least 3 runs of msm 4001 inside the outage" \
+	python3 -c "import sys; sys.exit(sum($OUT_START <= int(l) <= $OUT_END for l in open('$T/t4001')) < 3)"
+
+# A packet the kernel refuses to send (a fresh network namespace: no
+# route, not even loopback) is an "error" entry, as RIPE Atlas records it.
+if unshare -n true 2>/dev/null; then
+	unshare -n "$BIN/vantage-probe" --allow-private \
+		--run 'evping -4 -c 2 -A 4003 127.0.0.1' >"$T/sendfail.out" 2>&1
+	t_check "refused send: one error entry per packet, no timeout" python3 - "$T/sendfail.out" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().split("RESULT ", 1)[1])
+ok = r["result"] == [{"error": "sendto failed: Network is unreachable"}] * 2 and r["sent"] == 2 and r["rcvd"] == 0
+if not ok: print("#", r)
+sys.exit(0 if ok else 1)
+PY
+fi
+
+if [ "$T_FAIL" -ne 0 ]; then
+	t_log "gateway log:"; tail -30 "$T/gw.log" | sed 's/^/#   /'
+	t_log "probe log:"; grep -v 'result written' "$T/probe.log" | tail -40 | sed 's/^/#   /'
+	t_log "pushes:"; cat "$T/push.out" | sed 's/^/#   /'
+fi
+t_done

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <libpq-fe.h>
 
 #include "common/buf.h"
@@ -16,7 +17,7 @@
 #define RECONNECT_MS     1000
 #define GW_CRONTAB_NOTIFY_MAX 1024
 #define CONNECT_TIMEOUT  "2"
-#define STMT_TIMEOUT     "SET statement_timeout = 5000"
+#define STMT_TIMEOUT_MS  5000
 
 struct gw_db {
 	char    *conninfo;
@@ -28,6 +29,7 @@ struct gw_db {
 	long     crontab[GW_CRONTAB_NOTIFY_MAX];  /* NOTIFYed probe ids */
 	int      ncrontab;
 	int      crontab_overflow;
+	int      timeout_ms;   /* statement timeout */
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
@@ -41,6 +43,7 @@ int gw_db_new(const char *conninfo, struct gw_db **out)
 		free(db);
 		return VT_ENOMEM;
 	}
+	db->timeout_ms = STMT_TIMEOUT_MS;
 	*out = db;
 	return VT_OK;
 }
@@ -72,6 +75,7 @@ static PGconn *open_conn(struct gw_db *db, int64_t *next)
 	const char *kw[] = { "dbname", "connect_timeout", NULL };
 	const char *val[] = { db->conninfo, CONNECT_TIMEOUT, NULL };
 	int64_t now = vt_mono_ms();
+	char set[64];
 	PGconn *c;
 
 	if (now < *next) {
@@ -88,12 +92,35 @@ static PGconn *open_conn(struct gw_db *db, int64_t *next)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
-	vt_pg_try(c, STMT_TIMEOUT);
+	snprintf(set, sizeof set, "SET statement_timeout = %d", db->timeout_ms);
+	vt_pg_try(c, set);
 	return c;
+}
+
+void gw_db_set_timeout(struct gw_db *db, int ms)
+{
+	if (db && ms > 0)
+		db->timeout_ms = ms;
+}
+
+/* An idle connection with something to read was told something by the
+ * server (a FATAL at shutdown) or closed: read it so that a connection the
+ * server dropped is noticed before a statement is sent on it. */
+static void check_idle(PGconn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+
+	/* A FATAL message, then the end of the stream: read until libpq
+	 * sees the end (it marks the connection bad) or nothing is left. */
+	for (int i = 0; i < 8 && p.fd >= 0 && poll(&p, 1, 0) > 0; i++)
+		if (!PQconsumeInput(c))
+			break;
 }
 
 static PGconn *conn(struct gw_db *db)
 {
+	if (db->c)
+		check_idle(db->c);
 	if (db->c && PQstatus(db->c) != CONNECTION_OK) {
 		PQfinish(db->c);
 		db->c = NULL;
@@ -268,13 +295,23 @@ int gw_db_sessions_reset(struct gw_db *db, const char *gw)
 	const char *p[1] = { gw };
 	int rc;
 
-	rc = run(db, NULL, "UPDATE probes SET status = 2, status_since = now()"
-		 " WHERE id IN (SELECT probe_id FROM probe_sessions WHERE"
-		 " gateway = $1 AND connected)", 1, p);
-	if (rc < 0)
+	/* One transaction with a timeout of its own: after a crash with
+	 * thousands of sessions the per-row triggers (system tags, scheduler
+	 * NOTIFY) take longer than the usual statement timeout. */
+	if ((rc = run(db, NULL, "BEGIN", 0, NULL)) < 0)
 		return rc;
-	return run(db, NULL, "UPDATE probe_sessions SET connected = false,"
-		   " gateway = NULL WHERE gateway = $1", 1, p);
+	rc = run(db, NULL, "SET LOCAL statement_timeout = '300s'", 0, NULL);
+	if (rc == 0)
+		rc = run(db, NULL, "UPDATE probes SET status = 2, status_since = now()"
+			 " WHERE id IN (SELECT probe_id FROM probe_sessions WHERE"
+			 " gateway = $1 AND connected)", 1, p);
+	if (rc == 0)
+		rc = run(db, NULL, "UPDATE probe_sessions SET connected = false,"
+			 " gateway = NULL WHERE gateway = $1", 1, p);
+	if (rc == 0)
+		return run(db, NULL, "COMMIT", 0, NULL);
+	(void)run(db, NULL, "ROLLBACK", 0, NULL);
+	return rc;
 }
 
 /* Appends one element of a text[] literal: "..." with \ and " escaped. */
@@ -413,6 +450,30 @@ int gw_db_push_done(struct gw_db *db, long push_id, int ok, const char *outcome)
 		rc = vt_sched_oneoffs_delivered(db->c, atol(PQgetvalue(r, 0, 0)),
 						atoll(PQgetvalue(r, 0, 1)), &n,
 						db->err, sizeof db->err);
+	PQclear(r);
+	return rc;
+}
+
+int gw_db_push_release(struct gw_db *db, long push_id)
+{
+	char id[32];
+	const char *p[1] = { id };
+
+	snprintf(id, sizeof id, "%ld", push_id);
+	return run(db, NULL, "UPDATE probe_pushes SET status = 'pending',"
+		   " gateway = NULL WHERE id = $1 AND status = 'sending'", 1, p);
+}
+
+int gw_db_keys(struct gw_db *db, gw_db_key_cb cb, void *arg)
+{
+	PGresult *r;
+	int rc;
+
+	rc = run(db, &r, "SELECT id, pubkey FROM probes", 0, NULL);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+		rc = cb(arg, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1));
 	PQclear(r);
 	return rc;
 }

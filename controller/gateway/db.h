@@ -3,9 +3,11 @@
  *
  * One gw_db holds a command connection and a LISTEN connection, both
  * opened lazily and reopened after a failure (at most once a second), with
- * a short connect timeout and statement timeout so a dead database costs
- * the event loop little.  Every call returns 0 or a VT_E* code; database
- * errors are VT_EDB with the reason readable through gw_db_error(). */
+ * a short connect timeout and a statement timeout.  The calls block: the
+ * gateway makes them on its database threads (dbq.h), one gw_db per
+ * thread, never on the event loop.  Every call returns 0 or a VT_E* code;
+ * database errors are VT_EDB with the reason readable through
+ * gw_db_error(). */
 #ifndef VT_GW_DB_H
 #define VT_GW_DB_H
 
@@ -19,6 +21,9 @@ struct gw_db;
 /* Creates the handle (no connection yet).  conninfo is copied. */
 int gw_db_new(const char *conninfo, struct gw_db **out) VT_WUR;
 void gw_db_free(struct gw_db *db);
+/* Sets the statement timeout of connections opened from now on
+ * (default 5000 ms). */
+void gw_db_set_timeout(struct gw_db *db, int ms);
 /* The last error message (never NULL). */
 const char *gw_db_error(const struct gw_db *db);
 
@@ -70,6 +75,15 @@ int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
 /* Records the outcome of a push (ok: 1 when the probe answered OK). */
 int gw_db_push_done(struct gw_db *db, long push_id, int ok,
 		    const char *outcome) VT_WUR;
+
+/* Puts a push claimed by gw_db_push_claim back to pending (its probe went
+ * away before it could be delivered). */
+int gw_db_push_release(struct gw_db *db, long push_id) VT_WUR;
+
+/* Calls cb for every probe's id and public key (base64); a negative return
+ * of cb stops and is returned. */
+typedef int (*gw_db_key_cb)(void *arg, long probe_id, const char *b64);
+int gw_db_keys(struct gw_db *db, gw_db_key_cb cb, void *arg) VT_WUR;
 
 /* The LISTEN connection's socket (LISTEN vantage_push), opening it when
  * needed; -1 when the database is away. */

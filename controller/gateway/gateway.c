@@ -1,6 +1,6 @@
 /* gateway.c - the gateway's loop: host keys, listening sockets, accept with
- * the session limit, the one-second sweep (sessions, heartbeat, pushes)
- * and the LISTEN socket (see gateway.h). */
+ * the session limit, the one-second sweep (sessions, heartbeat, pushes),
+ * the LISTEN thread's events and the key cache (see gateway.h). */
 #include "controller/gateway/gateway.h"
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/vtime.h"
+#include "controller/gateway/jobs.h"
 #include "controller/gateway/session.h"
 
 #define BACKLOG         4096
@@ -25,7 +26,9 @@
 #define SWEEP_MS        1000
 #define HEARTBEAT_MS    5000
 #define PUSH_SCAN_MS    5000
-#define PUSH_SCAN_MAX   256
+#define AUTH_PAUSE_MS   2000    /* after a slow or failed key lookup */
+#define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
+#define SINK_TIMEOUT_S  30
 
 /* Loads DIR/name, generating it (and name.pub) when missing. */
 static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
@@ -180,92 +183,160 @@ void gw_push_kick(struct gw *gw)
 	gw->push_wanted = 1;
 }
 
-/* Claims and starts the pending pushes of probes held here. */
+static void push_scan(struct gw *gw);
+
+/* Pending pushes read: claim those of probes held here that can take one. */
+static void pushes_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+	struct gw *gw = r->owner;
+
+	gw->push_scanning = 0;
+	if (j->rc < 0)
+		vt_warn("pushes: %s", j->err);
+	for (int i = 0; j->rc == 0 && i < r->n; i++) {
+		struct gw_session *s = gw_session_find(gw, r->probes[i]);
+
+		if (s && gw_session_can_push(s))
+			gw_session_claim(s, r->ids[i]);
+		/* else not here, or busy: a later scan takes it */
+	}
+	gw_req_free(r);
+	if (gw->push_wanted)
+		push_scan(gw);
+}
+
+/* Reads the pending pushes (pushes_done goes on). */
 static void push_scan(struct gw *gw)
 {
-	long ids[PUSH_SCAN_MAX], probes[PUSH_SCAN_MAX];
-	int n = 0;
+	struct gw_req *r;
 
+	if (gw->push_scanning)
+		return;   /* push_wanted stays: scanned again when it ends */
 	gw->push_wanted = 0;
 	if (gw->nkeep == 0)
 		return;
-	if (gw_db_push_pending(gw->db, ids, probes, PUSH_SCAN_MAX, &n) < 0) {
-		vt_warn("pushes: %s", gw_db_error(gw->db));
+	if (!(r = gw_req_new(GW_REQ_PUSHES, gw->conf.name, NULL, pushes_done))) {
+		gw->push_wanted = 1;
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		struct gw_session *s = gw_session_find(gw, probes[i]);
-		char *batch = NULL;
-		int rc;
-
-		if (!s || !gw_session_can_push(s))
-			continue;   /* not here, or busy: a later scan takes it */
-		if (gw_db_push_claim(gw->db, ids[i], gw->conf.name, &batch) < 0)
-			continue;
-		rc = gw_session_push(s, ids[i], batch);
-		if (rc < 0) {
-			if (gw_db_push_done(gw->db, ids[i], 0,
-					    rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL") < 0)
-				vt_warn("push %ld: %s", ids[i], gw_db_error(gw->db));
-		}
-		free(batch);
-		gw->next_push_scan = 0;
-	}
+	r->owner = gw;
+	gw->push_scanning = 1;
+	gw_req_submit(gw->q, r);
 }
 
-static void listen_watch(struct gw *gw);
-
-static void on_notify(struct vt_loop *loop, int fd, int events, void *arg)
+/* An event of the LISTEN thread. */
+static void on_listen(struct gw_job *j)
 {
-	struct gw *gw = arg;
-	int notified = 0;
+	struct gw_listen_ev *ev = (struct gw_listen_ev *)j;
+	struct gw *gw = ev->arg;
 
-	(void)events;
-	if (gw_db_listen_drain(gw->db, &notified) < 0) {
-		vt_loop_del(loop, fd);
-		gw->listen_fd = -1;
-		vt_warn("LISTEN connection lost: %s", gw_db_error(gw->db));
-		return;
+	if (ev->keys) {
+		gw_keys_free(gw->keys);
+		gw->keys = ev->keys;
+		ev->keys = NULL;
+		vt_debug("key cache: %zu probes", gw_keys_count(gw->keys));
 	}
-	if (notified) {
-		long ids[256];
-		int overflow = 0;
-		int n = gw_db_crontab_notified(gw->db, ids, 256, &overflow);
-
+	if (ev->listening)
+		gw->push_wanted = 1;   /* notifications may have been missed */
+	if (ev->notified) {
 		/* Assignments changed: queue the whole crontab of each probe
 		 * held here (all of them when too many changed at once). */
-		for (int i = 0; i < n; i++) {
-			struct gw_session *s = gw_session_find(gw, ids[i]);
+		for (int i = 0; i < ev->ncrontab; i++) {
+			struct gw_session *s = gw_session_find(gw, ev->crontab[i]);
 
 			if (s)
 				gw_session_crontab(s);
 		}
-		if (overflow)
+		if (ev->overflow)
 			gw_session_crontab_all(gw);
+		gw->push_wanted = 1;
 		push_scan(gw);
+	}
+	gw_listen_ev_free(ev);
+}
+
+static void key_apply(struct gw *gw, struct gw_req *r)
+{
+	if (r->job.rc == 0) {
+		if (gw_keys_put(gw->keys, r->text, r->probe_id) < 0)
+			vt_warn("key cache: out of memory");
+	} else if (r->job.rc == VT_ENOTFOUND) {
+		gw_keys_put_unknown(gw->keys, r->text, vt_mono_ms() + KEY_UNKNOWN_MS);
 	}
 }
 
-static void listen_watch(struct gw *gw)
+static void key_done(struct gw_job *j)
 {
-	int fd;
+	struct gw_req *r = gw_req_of(j);
 
-	if (gw->listen_fd >= 0)
-		return;
-	if ((fd = gw_db_listen_fd(gw->db)) < 0)
-		return;
-	if (vt_loop_add(gw->loop, fd, VT_EV_READ, on_notify, gw) == 0) {
-		gw->listen_fd = fd;
-		gw->push_wanted = 1;   /* notifications may have been missed */
+	key_apply(r->owner, r);
+	gw_req_free(r);
+}
+
+int gw_auth_key(struct gw *gw, const char *b64, long *probe_id)
+{
+	int64_t now = vt_mono_ms();
+	struct gw_req *r;
+	int rc;
+
+	rc = gw_keys_get(gw->keys, b64, now, probe_id);
+	if (rc != VT_ENOTFOUND)
+		return rc;
+	/* A key added since the last load, or a stranger: ask, briefly. */
+	if (now < gw->auth_pause || gw_dbq_pending(gw->q, GW_LANE_AUTH) > 0)
+		return VT_EAGAIN;
+	if (!(r = gw_req_new(GW_REQ_KEY, gw->conf.name, b64, key_done)))
+		return VT_ENOMEM;
+	r->owner = gw;
+	gw_req_submit(gw->q, r);
+	if (!gw_dbq_wait(gw->q, &r->job, GW_AUTH_WAIT_MS)) {
+		vt_warn("key lookup slow: cache misses refused for %d s",
+			AUTH_PAUSE_MS / 1000);
+		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
+		return VT_ETIMEOUT;   /* r answers later (key_done) */
 	}
+	key_apply(gw, r);
+	rc = r->job.rc;
+	if (rc == 0)
+		*probe_id = r->probe_id;
+	else if (rc == VT_ENOTFOUND)
+		rc = VT_EAUTH;
+	else {
+		vt_warn("key lookup: %s", r->job.err);
+		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
+	}
+	return rc;
+}
+
+static void heartbeat_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+	struct gw *gw = r->owner;
+
+	if (j->rc < 0)
+		vt_warn("heartbeat: %s", j->err);
+	gw->heartbeat_busy = 0;
+	gw_req_free(r);
 }
 
 static void heartbeat(struct gw *gw)
 {
-	if (gw_db_heartbeat(gw->db, gw->conf.name, gw->conf.ctrl_host,
-			    gw->conf.ctrl_port, gw->rsa_b64, gw->ed_b64, gw->nkeep,
-			    gw->conf.max_sessions) < 0)
-		vt_warn("heartbeat: %s", gw_db_error(gw->db));
+	struct gw_req *r;
+
+	if (gw->heartbeat_busy)
+		return;   /* the database is slow: no pile of heartbeats */
+	if (!(r = gw_req_new(GW_REQ_HEARTBEAT, gw->conf.name, NULL, heartbeat_done)))
+		return;
+	r->owner = gw;
+	r->hb.host = gw->conf.ctrl_host;
+	r->hb.port = gw->conf.ctrl_port;
+	r->hb.rsa_key = gw->rsa_b64;
+	r->hb.ed_key = gw->ed_b64;
+	r->hb.sessions = gw->nkeep;
+	r->hb.max_sessions = gw->conf.max_sessions;
+	gw->heartbeat_busy = 1;
+	gw_req_submit(gw->q, r);
 }
 
 static void on_sweep(struct vt_loop *loop, void *arg)
@@ -278,14 +349,32 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 		heartbeat(gw);
 		gw->next_heartbeat = now + HEARTBEAT_MS;
 	}
-	listen_watch(gw);
 	if (gw->push_wanted || now >= gw->next_push_scan) {
+		gw->push_wanted = 1;
 		push_scan(gw);
 		gw->next_push_scan = now + PUSH_SCAN_MS;
 	}
 	if (!gw->stopping &&
 	    vt_loop_timer(loop, SWEEP_MS, on_sweep, gw, &gw->sweep) < 0)
 		vt_err("cannot arm the sweep timer");
+}
+
+/* The key cache before serving: loaded here (blocking, start-up only);
+ * empty when the database is away (misses are looked up then). */
+static int first_keys(struct gw *gw)
+{
+	struct gw_db *db = NULL;
+	int rc;
+
+	if ((rc = gw_db_new(gw->conf.db, &db)) < 0)
+		return rc;
+	if ((rc = gw_listen_load_keys(db, &gw->keys)) < 0) {
+		vt_warn("database: %s (keys looked up as probes come)",
+			gw_db_error(db));
+		rc = gw_keys_new(&gw->keys);
+	}
+	gw_db_free(db);
+	return rc;
 }
 
 int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen)
@@ -299,7 +388,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	if (!gw)
 		return VT_ENOMEM;
 	gw->conf = *conf;
-	gw->lfd[0] = gw->lfd[1] = gw->listen_fd = -1;
+	gw->lfd[0] = gw->lfd[1] = -1;
 	if (mkdir(conf->host_keys, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", conf->host_keys, strerror(errno));
 		goto fail;
@@ -327,12 +416,21 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 
 		ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_LOG_VERBOSITY, &lvl);
 	}
-	if ((rc = gw_db_new(conf->db, &gw->db)) < 0) {
+	if (!conf->db) {
+		rc = VT_EINVAL;
 		snprintf(err, errlen, "no database (use --db or VANTAGE_DB)");
 		goto fail;
 	}
 	if ((rc = vt_loop_new(&gw->loop)) < 0) {
 		snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
+		goto fail;
+	}
+	if ((rc = first_keys(gw)) < 0 ||
+	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?
+					       conf->db_timeout : SINK_TIMEOUT_S),
+			     gw->loop, &gw->q)) < 0 ||
+	    (rc = gw_listen_new(conf->db, gw->q, on_listen, gw, &gw->listener)) < 0) {
+		snprintf(err, errlen, "database threads: %s", vt_strerror(rc));
 		goto fail;
 	}
 	rc = VT_EIO;
@@ -351,8 +449,13 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		}
 	if ((rc = vt_loop_timer(gw->loop, 0, on_sweep, gw, &gw->sweep)) < 0)
 		goto fail;
-	if (gw_db_sessions_reset(gw->db, conf->name) < 0)
-		vt_warn("database: %s (will retry)", gw_db_error(gw->db));
+	{
+		/* First in the queue: before any session of this run is up. */
+		struct gw_req *r = gw_req_new(GW_REQ_RESET, conf->name, NULL, NULL);
+
+		if (r)
+			gw_req_submit(gw->q, r);
+	}
 	*out = gw;
 	return VT_OK;
 fail:
@@ -381,8 +484,12 @@ void gw_free(struct gw *gw)
 	for (int r = 0; r < 2; r++)
 		if (gw->lfd[r] >= 0)
 			close(gw->lfd[r]);
+	/* The LISTEN thread posts to the queue: it stops first.  The queue
+	 * then lets the bookkeeping of the closed sessions reach the database. */
+	gw_listen_free(gw->listener);
+	gw_dbq_free(gw->q);
+	gw_keys_free(gw->keys);
 	vt_loop_free(gw->loop);
-	gw_db_free(gw->db);
 	ssh_bind_free(gw->bind);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);

@@ -1,11 +1,13 @@
-/* gateway.h - vantage-gateway: one process, one thread, an epoll loop
- * holding many probe SSH sessions (DESIGN.md, PROTOCOL.md).
+/* gateway.h - vantage-gateway: one process, an epoll loop thread holding
+ * many probe SSH sessions (DESIGN.md, PROTOCOL.md), and database threads
+ * that do its PostgreSQL work (dbq.h explains the split).
  *
  * The loop owns two listening sockets (registration role and controller
- * role), the session table, the database handle, a one-second sweep timer
- * (login grace, keepalive, heartbeat, push scan) and the LISTEN socket for
- * pushes.  struct gw is shared by the gateway's modules (session.c), not a
- * public interface of the library. */
+ * role), the session table, the probe key cache and a one-second sweep
+ * timer (login grace, keepalive, heartbeat, push scan); the database
+ * threads, the LISTEN thread among them, answer through the dbq.  struct
+ * gw is shared by the gateway's modules (session.c), not a public
+ * interface of the library. */
 #ifndef VT_GW_GATEWAY_H
 #define VT_GW_GATEWAY_H
 
@@ -16,6 +18,9 @@
 #include "common/err.h"
 #include "common/evloop.h"
 #include "controller/gateway/db.h"
+#include "controller/gateway/dbq.h"
+#include "controller/gateway/keys.h"
+#include "controller/gateway/listen.h"
 
 enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
 
@@ -32,6 +37,7 @@ struct gw_conf {
 	int         keepalive;     /* seconds between keepalives when idle */
 	long        rereg;         /* REREGISTER seconds told to probes */
 	int         verbose;       /* libssh logging */
+	int         db_timeout;    /* seconds an upload's COMMIT may take (0: 30) */
 };
 
 struct gw_session;
@@ -39,7 +45,12 @@ struct gw_session;
 struct gw {
 	struct gw_conf     conf;
 	struct vt_loop    *loop;
-	struct gw_db      *db;
+	struct gw_dbq     *q;             /* database threads */
+	struct gw_listen  *listener;      /* LISTEN thread */
+	struct gw_keys    *keys;          /* probe key cache */
+	int64_t            auth_pause;    /* no cache-miss lookups before (mono ms) */
+	int                heartbeat_busy;
+	int                push_scanning; /* a push scan is in flight */
 	ssh_bind           bind;
 	int                lfd[2];        /* listening sockets by role */
 	char              *rsa_b64;       /* public host keys, base64 */
@@ -47,7 +58,6 @@ struct gw {
 	struct gw_session *sessions;      /* all connections */
 	int                nsessions;     /* connections held */
 	int                nkeep;         /* KEEP sessions held */
-	int                listen_fd;     /* LISTEN vantage_push, or -1 */
 	int                push_wanted;   /* scan pending pushes soon */
 	int64_t            next_heartbeat;
 	int64_t            next_push_scan;
@@ -68,5 +78,12 @@ void gw_free(struct gw *gw);
 
 /* Asks for a scan of pending pushes at the next sweep. */
 void gw_push_kick(struct gw *gw);
+
+/* The probe id of a public key (base64) for the authentication callback:
+ * from the key cache, or on a miss from the database with a wait of at
+ * most GW_AUTH_WAIT_MS (none while earlier misses are slow).  VT_OK,
+ * VT_EAUTH for an unknown key, another VT_E* code when it cannot tell. */
+#define GW_AUTH_WAIT_MS 500
+int gw_auth_key(struct gw *gw, const char *b64, long *probe_id) VT_WUR;
 
 #endif

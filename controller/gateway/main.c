@@ -26,6 +26,7 @@ static void usage(FILE *f)
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
 "                    [--max-sessions N] [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
+"                    [--db-timeout SECONDS]\n"
 "                    [--log-level debug|info|warn|err] [--help]\n"
 "\n"
 "DESCRIPTION\n"
@@ -55,6 +56,9 @@ static void usage(FILE *f)
 "    --keepalive S        keepalive interval when idle; a peer silent for\n"
 "                         three intervals is dropped (default 60)\n"
 "    --rereg S            REREGISTER told to probes (default 86400)\n"
+"    --db-timeout S       seconds an upload's COMMIT may take before the\n"
+"                         probe is answered 503 (default 30); the database\n"
+"                         work runs on its own threads, never on the loop\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
 "    --help               this text\n"
 "\n"
@@ -97,6 +101,7 @@ int main(int argc, char **argv)
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
+		{ "db-timeout", required_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -119,7 +124,7 @@ int main(int argc, char **argv)
 		case 'H': conf.ctrl_host = optarg; break;
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
-		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R':
+		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
 			if (num(optarg, c == 'r' ? 0 : 1, c == 'm' ? 10000000 :
 				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
 				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
@@ -131,6 +136,7 @@ int main(int argc, char **argv)
 			if (c == 'g') conf.login_grace = (int)v;
 			if (c == 'a') conf.keepalive = (int)v;
 			if (c == 'R') conf.rereg = v;
+			if (c == 'T') conf.db_timeout = (int)v;
 			break;
 		case 'L':
 			if ((level = vt_log_level_parse(optarg)) < 0) {

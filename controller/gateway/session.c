@@ -3,9 +3,15 @@
  * States: KEX (non-blocking key exchange) -> AUTH (public key against
  * probes) -> OPEN (channels).  libssh callbacks only record what arrived
  * (channel data into capped buffers, flags) or answer requests; the work
- * (database, replies, pushes, freeing channels) happens in session_step()
- * after each poll, outside libssh's call stack. */
-#include "controller/gateway/session.h"
+ * (replies, pushes, freeing channels) happens in gw_sess_step() after each
+ * poll, outside libssh's call stack.
+ *
+ * Database work goes to the database threads as requests (jobs.h): a
+ * channel waiting for one is marked waiting and goes on in the request's
+ * done function, which steps the session again.  The session lists its
+ * requests in flight and clears their owner/chan pointers when the
+ * channel or the session goes first. */
+#include "controller/gateway/session_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,72 +23,12 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/vtime.h"
+#include "controller/gateway/jobs.h"
 #include "controller/gateway/push.h"
 #include "controller/gateway/sink.h"
 #include "proto/reg.h"
 #include "proto/upload.h"
 
-#define MAX_CHANNELS     8             /* open channels per session */
-#define STDIN_MAX        (16 * 1024)   /* registration INIT stdin */
-#define PUSH_TIMEOUT_MS  30000
-#define PUSH_IN_MAX      (64 * 1024)
-#define WAIT_SECONDS     60            /* WAIT/TIMEOUT when the DB is away */
-#define SINK_HOST        "127.0.0.1"
-#define SINK_PORT        8080
-
-enum sess_state { S_KEX, S_AUTH, S_OPEN };
-
-enum chan_kind {
-	C_NEW,          /* session channel, no exec yet */
-	C_REG_INIT,     /* registration INIT: gathers stdin until EOF */
-	C_CTRL_INIT,    /* controller INIT: answers at once */
-	C_KEEP,         /* KEEP: held open, silent */
-	C_SINK,         /* direct-tcpip to the result sink */
-	C_PUSH          /* forwarded-tcpip to the probe's command port */
-};
-
-struct gw_chan {
-	struct gw_chan    *next;
-	struct gw_session *s;
-	enum chan_kind     kind;
-	ssh_channel        ch;
-	struct ssh_channel_callbacks_struct cb;
-	struct vt_buf      in;        /* received, not yet handled */
-	struct vt_buf      out;       /* to send */
-	int                eof;       /* peer sent EOF */
-	int                closed;    /* peer closed */
-	int                finish;    /* send out, then EOF and close */
-	int                exit_status; /* >= 0: send it when finishing */
-	int                opened;    /* C_PUSH: channel open confirmed */
-	struct gw_sink    *sink;
-	struct gw_push    *push;
-	int64_t            deadline;  /* C_PUSH: mono ms */
-};
-
-struct gw_session {
-	struct gw_session *prev, *next;
-	struct gw         *gw;
-	ssh_session        ssh;
-	ssh_event          ev;
-	int                fd;
-	enum gw_role       role;
-	enum sess_state    st;
-	int64_t            started, last_rx, last_ka;
-	char               from[64];
-	long               probe_id;             /* after AUTH */
-	char               sid[VT_SESSION_ID_MAX + 1]; /* after INIT/KEEP */
-	int                remote_port;
-	char              *fwd_addr;             /* tcpip-forward as sent */
-	int                fwd_port;
-	int                keep;                 /* holds KEEP */
-	int                dying;                /* close at the next step */
-	int                watching;             /* events watched on fd */
-	struct gw_chan    *chans;
-	int                nchans;
-	struct ssh_server_callbacks_struct scb;
-};
-
-static void session_step(struct gw_session *s);
 
 /* ---- channels ---- */
 
@@ -174,10 +120,7 @@ static void push_end(struct gw_session *s, struct gw_chan *c, const char *why)
 	if (why)
 		gw_push_fail(c->push, why);
 	ok = !strcmp(gw_push_outcome(c->push), "OK");
-	if (gw_db_push_done(s->gw->db, gw_push_id(c->push), ok,
-			    gw_push_outcome(c->push)) < 0)
-		vt_warn("probe %ld: push %ld outcome not recorded: %s", s->probe_id,
-			gw_push_id(c->push), gw_db_error(s->gw->db));
+	gw_note_push_done(s->gw, gw_push_id(c->push), ok, gw_push_outcome(c->push));
 	vt_info("probe %ld: push %ld %s", s->probe_id, gw_push_id(c->push),
 		gw_push_outcome(c->push));
 	gw_push_free(c->push);
@@ -196,6 +139,9 @@ static void chan_free(struct gw_session *s, struct gw_chan *c)
 		}
 	s->nchans--;
 	push_end(s, c, "CLOSED");
+	for (struct gw_req *r = s->reqs; r; r = r->next)
+		if (r->chan == c)
+			r->chan = NULL;
 	if (c->ch) {
 		ssh_remove_channel_callbacks(c->ch, &c->cb);
 		if (!c->closed && ssh_channel_is_open(c->ch))
@@ -230,130 +176,6 @@ static int chan_flush(struct gw_chan *c)
 	return 1;
 }
 
-/* ---- replies ---- */
-
-static void reg_reply(struct gw_session *s, struct gw_chan *c)
-{
-	struct vt_reg_request req;
-	struct vt_reg_reply *r = calloc(1, sizeof *r);
-	int rc;
-
-	if (!r) {
-		s->dying = 1;
-		return;
-	}
-	if (vt_reg_request_parse(c->in.data ? c->in.data : "", c->in.len, &req) < 0)
-		memset(&req, 0, sizeof req);
-	rc = gw_db_register(s->gw->db, s->probe_id, req.token_specs, req.firmware,
-			    30, r);
-	if (rc < 0) {
-		vt_warn("probe %ld: registration: %s", s->probe_id,
-			rc == VT_ENOTFOUND ? "no live controller" : gw_db_error(s->gw->db));
-		memset(r, 0, sizeof *r);
-		r->wait = 1;
-		r->timeout = WAIT_SECONDS;
-	} else {
-		gw_pick_ctrl_host(r->ctrl_host, sizeof r->ctrl_host, s->from);
-		r->timestamp = vt_now_ms() / 1000;
-		r->probe_id = s->probe_id;
-		r->rereg = s->gw->conf.rereg;
-		vt_info("probe %ld: registered from %s (%s), controller %s:%d",
-			s->probe_id, s->from, vt_reg_reason_name(req.reason),
-			r->ctrl_host, r->ctrl_port);
-	}
-	if (vt_reg_reply_format(r, &c->out) < 0)
-		s->dying = 1;
-	free(r);
-	c->exit_status = 0;
-	c->finish = 1;
-}
-
-static void new_session_id(char *sid, size_t n)
-{
-	unsigned char raw[16];
-	size_t i;
-
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-		for (i = 0; i < sizeof raw; i++)
-			raw[i] = (unsigned char)(vt_mono_ms() * 131 + i * 7 + rand());
-	for (i = 0; i < sizeof raw && 2 * i + 2 < n; i++)
-		snprintf(sid + 2 * i, 3, "%02x", raw[i]);
-}
-
-static void ctrl_reply(struct gw_session *s, struct gw_chan *c)
-{
-	struct vt_ctrl_reply r = { 0 };
-	char old[VT_SESSION_ID_MAX + 1];
-	int port = 0;
-	int rc;
-
-	rc = gw_db_session_get(s->gw->db, s->probe_id, old, sizeof old, &port);
-	if (rc == 0 || rc == VT_ENOTFOUND) {
-		if (port <= 0 || port > 65535) {
-			unsigned short rnd = 0;
-
-			if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-				rnd = (unsigned short)rand();
-			port = 10000 + rnd % 50000;
-		}
-		new_session_id(r.session_id, sizeof r.session_id);
-		rc = gw_db_session_new(s->gw->db, s->probe_id, r.session_id, port);
-	}
-	if (rc < 0) {
-		vt_warn("probe %ld: controller INIT: %s", s->probe_id,
-			gw_db_error(s->gw->db));
-		r.status = VT_CTRL_WAIT;
-		r.timeout = WAIT_SECONDS;
-	} else {
-		r.status = VT_CTRL_OK;
-		r.remote_port = port;
-		snprintf(s->sid, sizeof s->sid, "%s", r.session_id);
-		s->remote_port = port;
-		vt_info("probe %ld: INIT from %s, session %s port %d", s->probe_id,
-			s->from, r.session_id, port);
-	}
-	if (vt_ctrl_reply_format(&r, &c->out) < 0)
-		s->dying = 1;
-	c->exit_status = 0;
-	c->finish = 1;
-}
-
-/* exec KEEP: load the session id kept for the probe, take it over. */
-static int keep_start(struct gw_session *s)
-{
-	struct gw_session *o;
-	int rc;
-
-	rc = gw_db_session_get(s->gw->db, s->probe_id, s->sid, sizeof s->sid,
-			       &s->remote_port);
-	if (rc < 0) {
-		vt_warn("probe %ld: KEEP refused: %s", s->probe_id,
-			rc == VT_ENOTFOUND ? "no session (INIT first)" :
-			gw_db_error(s->gw->db));
-		s->sid[0] = '\0';
-		return rc;
-	}
-	for (o = s->gw->sessions; o; o = o->next)
-		if (o != s && o->keep && o->probe_id == s->probe_id) {
-			vt_info("probe %ld: newer KEEP replaces the old one",
-				s->probe_id);
-			o->dying = 1;
-			o->keep = 0;
-			s->gw->nkeep--;
-		}
-	s->keep = 1;
-	s->gw->nkeep++;
-	if (gw_db_session_up(s->gw->db, s->probe_id, s->gw->conf.name, s->from) < 0 ||
-	    (s->fwd_addr && gw_db_session_bind(s->gw->db, s->probe_id,
-					       s->gw->conf.name, s->fwd_addr) < 0))
-		vt_warn("probe %ld: session not recorded: %s", s->probe_id,
-			gw_db_error(s->gw->db));
-	gw_session_crontab(s);
-	gw_push_kick(s->gw);
-	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
-	return VT_OK;
-}
-
 /* A controller's host may be "v4,v6" (one address per family): a probe gets
  * the one of the family it registered over, so an IPv6-only probe is sent
  * to an IPv6 address.  A single host is left alone. */
@@ -379,48 +201,6 @@ void gw_pick_ctrl_host(char *host, size_t len, const char *from)
 const char *gw_session_sid(const struct gw_session *s)
 {
 	return s->sid;
-}
-
-void gw_session_crontab(struct gw_session *s)
-{
-	if (gw_db_crontab_enqueue(s->gw->db, s->probe_id, s->sid) < 0)
-		vt_warn("probe %ld: crontab not queued: %s", s->probe_id,
-			gw_db_error(s->gw->db));
-}
-
-void gw_session_crontab_all(struct gw *gw)
-{
-	for (struct gw_session *s = gw->sessions; s; s = s->next)
-		if (s->keep && !s->dying)
-			gw_session_crontab(s);
-}
-
-static void sink_step(struct gw_session *s, struct gw_chan *c)
-{
-	struct gw_sink_who who = { s->probe_id, s->sid, s->from };
-	struct gw_sink_result res;
-	int rc;
-
-	if (!c->in.len && !c->eof)
-		return;
-	rc = gw_sink_feed(c->sink, c->in.data, c->in.len, c->eof, &who,
-			  s->gw->db, &c->out, &res);
-	vt_buf_reset(&c->in);
-	if (c->eof == 2 && rc == VT_EAGAIN)
-		rc = gw_sink_feed(c->sink, NULL, 0, 1, &who, s->gw->db, &c->out,
-				  &res);
-	if (rc == VT_EAGAIN)
-		return;
-	if (rc < 0) {
-		c->closed = 1;
-		return;
-	}
-	if (res.status == 200)
-		vt_info("probe %ld: upload of %d results queued", s->probe_id,
-			res.nresults);
-	else
-		vt_warn("probe %ld: upload answered %d", s->probe_id, res.status);
-	c->finish = 1;
 }
 
 static void push_step(struct gw_session *s, struct gw_chan *c)
@@ -475,11 +255,12 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		return SSH_AUTH_DENIED;
 	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
 		return SSH_AUTH_DENIED;
-	rc = gw_db_probe_by_key(s->gw->db, b64, &id);
+	rc = gw_auth_key(s->gw, b64, &id);
 	ssh_string_free_char(b64);
 	if (rc < 0) {
-		if (rc != VT_ENOTFOUND)
-			vt_warn("auth from %s: %s", s->from, gw_db_error(s->gw->db));
+		if (rc != VT_EAUTH)
+			vt_warn("auth from %s: key not checked (%s)", s->from,
+				vt_strerror(rc));
 		else if (state == SSH_PUBLICKEY_STATE_VALID)
 			vt_info("auth from %s: unknown key", s->from);
 		return SSH_AUTH_DENIED;
@@ -509,7 +290,11 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 		}
 		return 0;
 	}
-	if (sub == SSH_CHANNEL_DIRECT_TCPIP && s->role == GW_ROLE_CTRL && s->sid[0]) {
+	/* The sink is open once the probe has a session: known, or KEEP's
+	 * lookup in flight (a probe may open its forward right after exec
+	 * KEEP; the upload waits for the lookup, see gw_sess_sink_step). */
+	if (sub == SSH_CHANNEL_DIRECT_TCPIP && s->role == GW_ROLE_CTRL &&
+	    (s->sid[0] || s->keep_pending)) {
 		const char *dst = ssh_message_channel_request_open_destination(msg);
 		int port = ssh_message_channel_request_open_destination_port(msg);
 
@@ -551,29 +336,20 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 		return 1;
 	if (!strcmp(cmd, "INIT"))
 		c->kind = s->role == GW_ROLE_REG ? C_REG_INIT : C_CTRL_INIT;
-	else if (!strcmp(cmd, "KEEP") && s->role == GW_ROLE_CTRL && !s->keep) {
-		if (keep_start(s) == VT_ENOTFOUND) {
-			/* Output on KEEP sends the probe back to registration. */
-			c->kind = C_CTRL_INIT;
-			ssh_message_channel_request_reply_success(msg);
-			if (vt_buf_adds(&c->out, "REFUSED\n") < 0)
-				s->dying = 1;
-			c->exit_status = 1;
-			c->finish = 1;
-			return 0;
-		}
-		if (!s->keep) {
+	else if (!strcmp(cmd, "KEEP") && s->role == GW_ROLE_CTRL && !s->keep &&
+		 !s->keep_pending) {
+		c->kind = C_KEEP;
+		if (gw_sess_keep_start(s, c) < 0) {
 			s->dying = 1;
 			return 1;
 		}
-		c->kind = C_KEEP;
 	} else {
 		vt_info("probe %ld: refused exec '%.40s'", s->probe_id, cmd);
 		return 1;
 	}
 	ssh_message_channel_request_reply_success(msg);
 	if (c->kind == C_CTRL_INIT)
-		ctrl_reply(s, c);
+		gw_sess_ctrl_reply(s, c);
 	return 0;
 }
 
@@ -594,10 +370,8 @@ static int on_global(struct gw_session *s, ssh_message msg)
 		if (s->fwd_port <= 0)
 			s->fwd_port = s->remote_port > 0 ? s->remote_port : 2023;
 		ssh_message_global_request_reply_success(msg, (uint16_t)s->fwd_port);
-		if (s->keep && gw_db_session_bind(s->gw->db, s->probe_id,
-						  s->gw->conf.name, s->fwd_addr) < 0)
-			vt_warn("probe %ld: bind not recorded: %s", s->probe_id,
-				gw_db_error(s->gw->db));
+		if (s->keep)
+			gw_sess_note(s->gw, GW_REQ_BIND, s->probe_id, s->fwd_addr);
 		vt_debug("probe %ld: virtual forward %s:%d", s->probe_id,
 			 s->fwd_addr, s->fwd_port);
 		gw_push_kick(s->gw);
@@ -641,7 +415,7 @@ static void watch(struct gw_session *s)
 		s->watching = want;
 }
 
-static void session_step(struct gw_session *s)
+void gw_sess_step(struct gw_session *s)
 {
 	struct gw_chan *c, *next;
 
@@ -649,12 +423,12 @@ static void session_step(struct gw_session *s)
 		next = c->next;
 		switch (c->kind) {
 		case C_REG_INIT:
-			if (c->eof && !c->finish)
-				reg_reply(s, c);
+			if (c->eof && !c->finish && !c->waiting)
+				gw_sess_reg_reply(s, c);
 			break;
 		case C_SINK:
 			if (!c->finish)
-				sink_step(s, c);
+				gw_sess_sink_step(s, c);
 			break;
 		case C_PUSH:
 			if (!c->finish)
@@ -706,7 +480,7 @@ static void on_io(struct vt_loop *loop, int fd, int events, void *arg)
 	}
 	if (events & VT_EV_ERROR)
 		s->dying = 1;
-	session_step(s);
+	gw_sess_step(s);
 }
 
 int gw_session_start(struct gw *gw, int fd, enum gw_role role, const char *from)
@@ -779,11 +553,16 @@ void gw_session_close(struct gw_session *s)
 	vt_debug("%s: session closed (probe %ld)", s->from, s->probe_id);
 	while (s->chans)
 		chan_free(s, s->chans);
+	while (s->reqs) {
+		struct gw_req *r = s->reqs;
+
+		s->reqs = r->next;
+		r->owner = r->chan = NULL;
+		r->prev = r->next = NULL;
+	}
 	if (s->keep) {
 		gw->nkeep--;
-		if (gw_db_session_down(gw->db, s->probe_id, gw->conf.name) < 0)
-			vt_warn("probe %ld: disconnect not recorded: %s", s->probe_id,
-				gw_db_error(gw->db));
+		gw_sess_note(gw, GW_REQ_DOWN, s->probe_id, NULL);
 		vt_info("probe %ld: disconnected", s->probe_id);
 	}
 	vt_loop_del(gw->loop, s->fd);
@@ -827,7 +606,7 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 			push_end(s, c, "TIMEOUT");
 			c->finish = 1;
 		}
-	session_step(s);
+	gw_sess_step(s);
 }
 
 void gw_session_tick_all(struct gw *gw, int64_t now)
@@ -853,7 +632,7 @@ int gw_session_can_push(const struct gw_session *s)
 	for (const struct gw_chan *c = s->chans; c; c = c->next)
 		if (c->kind == C_PUSH && c->push)
 			return 0;
-	return s->nchans < MAX_CHANNELS;
+	return !s->claiming && s->nchans < MAX_CHANNELS;
 }
 
 int gw_session_push(struct gw_session *s, long push_id, const char *batch)
@@ -894,6 +673,6 @@ int gw_session_push(struct gw_session *s, long push_id, const char *batch)
 		chan_free(s, c);
 		return rc;
 	}
-	session_step(s);
+	gw_sess_step(s);
 	return VT_OK;
 }

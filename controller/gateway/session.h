@@ -3,8 +3,8 @@
  * INIT, controller INIT, KEEP, result sink, command push), driven by its own
  * ssh_event from the gateway's epoll loop.
  *
- * A session never blocks the loop except for short database statements;
- * anything a peer does wrong ends that session only. */
+ * A session never waits for the database (its requests go to the database
+ * threads, jobs.h); anything a peer does wrong ends that session only. */
 #ifndef VT_GW_SESSION_H
 #define VT_GW_SESSION_H
 
@@ -40,6 +40,11 @@ void gw_session_crontab(struct gw_session *s);
 void gw_session_crontab_all(struct gw *gw);
 /* 1 when s can take a push now (no push in flight, a channel free). */
 int gw_session_can_push(const struct gw_session *s);
+/* Claims pending push push_id for s on a database thread; once claimed it
+ * is delivered (gw_session_push), or put back when s went away. */
+void gw_session_claim(struct gw_session *s, long push_id);
+/* Records the outcome of push push_id (a database request). */
+void gw_note_push_done(struct gw *gw, long push_id, int ok, const char *outcome);
 /* Starts delivering push push_id (batch text, copied) over a new
  * forwarded-tcpip channel.  VT_EAGAIN when a push is already in flight. */
 int gw_session_push(struct gw_session *s, long push_id, const char *batch) VT_WUR;

@@ -1,6 +1,7 @@
 /* sink.c - the HTTP result sink (see sink.h). */
 #include "controller/gateway/sink.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,17 +80,60 @@ static int answer(struct vt_buf *reply, struct gw_sink_result *res, int status,
 				      vt_now_ms() / 1000);
 }
 
-int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
-		 const struct gw_sink_who *who, struct gw_db *db,
-		 struct vt_buf *reply, struct gw_sink_result *res)
+struct gw_sink_batch {
+	struct vt_buf in;           /* the request, the lines point into it */
+	struct lines  lines;
+	long          probe_id;
+	char          sid[VT_SESSION_ID_MAX + 1];
+	char          from[64];
+	char          src[32];
+	int64_t       received_ms;
+};
+
+void gw_sink_batch_free(struct gw_sink_batch *b)
+{
+	if (!b)
+		return;
+	vt_buf_free(&b->in);
+	free(b->lines.p);
+	free(b->lines.len);
+	free(b);
+}
+
+int gw_sink_batch_count(const struct gw_sink_batch *b)
+{
+	return b ? b->lines.n : 0;
+}
+
+int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db)
+{
+	return gw_db_queue(db, b->probe_id, b->sid, b->from, b->src,
+			   b->received_ms, b->lines.p, b->lines.len, b->lines.n);
+}
+
+int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,
+		   struct gw_sink_result *res)
+{
+	res->nresults = 0;
+	if (store_rc < 0)
+		return answer(reply, res, 503, "Service Unavailable",
+			      "queue unavailable\n");
+	res->nresults = nresults;
+	return answer(reply, res, 200, "OK", "OK\n");
+}
+
+int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
+		 const struct gw_sink_who *who, struct vt_buf *reply,
+		 struct gw_sink_result *res, struct gw_sink_batch **batch)
 {
 	struct vt_upload_req req;
-	struct lines lines = { 0 };
+	struct gw_sink_batch *b = NULL;
 	char sid[VT_SESSION_ID_MAX + 1];
 	const char *body;
 	size_t blen;
 	int rc, n = 0;
 
+	*batch = NULL;
 	res->status = 0;
 	res->nresults = 0;
 	if (s->done)
@@ -120,14 +164,20 @@ int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
 		return VT_EAGAIN;   /* no length: the body ends at EOF */
 	if (req.content_length >= 0)
 		blen = (size_t)req.content_length;
-	body = s->in.data + req.head_len;
 	s->done = 1;
 	if (strcmp(req.method, "POST"))
 		return answer(reply, res, 405, "Method Not Allowed", "POST only\n");
 	if (req.probe_id != who->probe_id || strcmp(req.session_id, who->session_id))
 		return answer(reply, res, 403, "Forbidden", "wrong probe or session\n");
+	if (!(b = calloc(1, sizeof *b)))
+		return VT_ENOMEM;
+	/* The batch takes the request's bytes, so the lines stay valid for the
+	 * database thread whatever happens to the channel meanwhile. */
+	b->in = s->in;
+	vt_buf_init(&s->in, SINK_MAX);
+	body = b->in.data + req.head_len;
 	sid[0] = '\0';
-	rc = vt_report_parse(body, blen, collect, &lines, sid, sizeof sid, &n);
+	rc = vt_report_parse(body, blen, collect, &b->lines, sid, sizeof sid, &n);
 	if (rc == 0 && sid[0] && strcmp(sid, who->session_id))
 		rc = VT_EAUTH;
 	if (rc == VT_EAUTH) {
@@ -140,17 +190,35 @@ int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
 			    "bad report\n");
 		goto out;
 	}
-	if (lines.n && gw_db_queue(db, who->probe_id, who->session_id, who->from,
-				   req.src, vt_now_ms(), lines.p, lines.len,
-				   lines.n) < 0) {
-		rc = answer(reply, res, 503, "Service Unavailable",
-			    "queue unavailable\n");
+	if (!b->lines.n) {
+		rc = answer(reply, res, 200, "OK", "OK\n");
 		goto out;
 	}
-	res->nresults = lines.n;
-	rc = answer(reply, res, 200, "OK", "OK\n");
+	b->probe_id = who->probe_id;
+	snprintf(b->sid, sizeof b->sid, "%s", who->session_id);
+	snprintf(b->from, sizeof b->from, "%s", who->from);
+	snprintf(b->src, sizeof b->src, "%s", req.src);
+	b->received_ms = vt_now_ms();
+	*batch = b;
+	b = NULL;
+	rc = 1;
 out:
-	free(lines.p);
-	free(lines.len);
+	gw_sink_batch_free(b);
+	return rc;
+}
+
+int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
+		 const struct gw_sink_who *who, struct gw_db *db,
+		 struct vt_buf *reply, struct gw_sink_result *res)
+{
+	struct gw_sink_batch *b = NULL;
+	int rc;
+
+	rc = gw_sink_take(s, in, len, eof, who, reply, res, &b);
+	if (rc != 1)
+		return rc;
+	rc = gw_sink_stored(gw_sink_batch_store(b, db), gw_sink_batch_count(b),
+			    reply, res);
+	gw_sink_batch_free(b);
 	return rc;
 }

@@ -5,7 +5,13 @@
  * body, at most VT_UPLOAD_MAX_HEAD + VT_UPLOAD_MAX_BODY bytes), checks
  * PROBE_ID and SESSION_ID against the authenticated session, queues every
  * RESULT line in one transaction and formats the reply: "OK\n" only after
- * COMMIT, an error status otherwise.  The connection closes after it. */
+ * COMMIT, an error status otherwise.  The connection closes after it.
+ *
+ * The gateway uses it in two steps so that the COMMIT runs on a database
+ * thread: gw_sink_take() on the loop hands over the results as a batch
+ * that owns its memory, gw_sink_batch_store() runs on a worker, and
+ * gw_sink_stored() formats the reply back on the loop.  gw_sink_feed()
+ * does the three at once. */
 #ifndef VT_GW_SINK_H
 #define VT_GW_SINK_H
 
@@ -29,6 +35,8 @@ struct gw_sink_result {
 };
 
 struct gw_sink;
+/* The results of one request, waiting to be stored. */
+struct gw_sink_batch;
 
 int gw_sink_new(struct gw_sink **out) VT_WUR;
 void gw_sink_free(struct gw_sink *s);
@@ -39,5 +47,23 @@ void gw_sink_free(struct gw_sink *s);
 int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
 		 const struct gw_sink_who *who, struct gw_db *db,
 		 struct vt_buf *reply, struct gw_sink_result *res) VT_WUR;
+
+/* Like gw_sink_feed without the database: VT_EAGAIN while incomplete;
+ * VT_OK when the reply is in reply already (nothing to store); 1 when
+ * *batch (the caller owns it) must be stored and the reply made with
+ * gw_sink_stored().  The request's bytes move into the batch. */
+int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
+		 const struct gw_sink_who *who, struct vt_buf *reply,
+		 struct gw_sink_result *res, struct gw_sink_batch **batch) VT_WUR;
+/* Writes the batch to result_queue in one transaction (blocking; any
+ * thread, one batch at a time). */
+int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db) VT_WUR;
+/* Result lines in the batch. */
+int gw_sink_batch_count(const struct gw_sink_batch *b);
+void gw_sink_batch_free(struct gw_sink_batch *b);
+/* Formats the reply to a stored batch: "OK" when store_rc is 0 (nresults
+ * committed), 503 otherwise. */
+int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,
+		   struct gw_sink_result *res) VT_WUR;
 
 #endif

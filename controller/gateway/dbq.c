@@ -1,0 +1,286 @@
+/* dbq.c - the gateway's database threads (see dbq.h). */
+#include "controller/gateway/dbq.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "common/vtime.h"
+
+#define DRAIN_MS  5000    /* jobs still run this long after gw_dbq_free */
+
+static const int lane_workers[GW_LANES] = { 1, 2, 1 };
+
+struct lane {
+	struct gw_job  *head, *tail;
+	int             n;          /* queued */
+	int             busy;       /* running */
+	pthread_cond_t  cv;
+};
+
+struct worker {
+	struct gw_dbq  *q;
+	enum gw_lane    lane;
+	struct gw_db   *db;
+	pthread_t       th;
+	int             started;
+};
+
+struct gw_dbq {
+	pthread_mutex_t mu;
+	pthread_cond_t  fin;        /* some job finished */
+	struct lane     lane[GW_LANES];
+	struct gw_job  *done_head, *done_tail;
+	int             stop;       /* workers: finish the queue and exit */
+	int64_t         deadline;   /* mono ms after which jobs are skipped */
+	int             closed;     /* submits go straight to done */
+	int             efd;
+	struct vt_loop *loop;
+	struct worker  *w;
+	int             nw;
+};
+
+static void wake_loop(struct gw_dbq *q)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	do
+		r = write(q->efd, &one, sizeof one);
+	while (r < 0 && errno == EINTR);
+}
+
+/* Appends j to the done list; the caller holds the lock. */
+static void done_add(struct gw_dbq *q, struct gw_job *j)
+{
+	j->finished = 1;
+	j->qnext = NULL;
+	if (q->done_tail)
+		q->done_tail->qnext = j;
+	else
+		q->done_head = j;
+	q->done_tail = j;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct gw_dbq *q = w->q;
+	struct lane *l = &q->lane[w->lane];
+	struct gw_job *j;
+	int skip;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!l->head && !q->stop)
+			pthread_cond_wait(&l->cv, &q->mu);
+		if (!(j = l->head))
+			break;
+		if (!(l->head = j->qnext))
+			l->tail = NULL;
+		l->n--;
+		l->busy++;
+		skip = q->stop && vt_mono_ms() > q->deadline;
+		pthread_mutex_unlock(&q->mu);
+
+		if (skip) {
+			j->rc = VT_ETIMEOUT;
+			snprintf(j->err, sizeof j->err, "gateway stopping");
+		} else if ((j->rc = j->run(j, w->db)) < 0) {
+			snprintf(j->err, sizeof j->err, "%s", j->rc == VT_EDB ?
+				 gw_db_error(w->db) : vt_strerror(j->rc));
+		}
+
+		pthread_mutex_lock(&q->mu);
+		l->busy--;
+		done_add(q, j);
+		pthread_cond_broadcast(&q->fin);
+		wake_loop(q);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Runs the done functions of finished jobs, until none is left. */
+static void reap(struct gw_dbq *q)
+{
+	struct gw_job *j, *next;
+
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		j = q->done_head;
+		q->done_head = q->done_tail = NULL;
+		pthread_mutex_unlock(&q->mu);
+		if (!j)
+			return;
+		for (; j; j = next) {
+			next = j->qnext;
+			j->done(j);
+		}
+	}
+}
+
+static void on_wake(struct vt_loop *loop, int fd, int events, void *arg)
+{
+	uint64_t n;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN && errno != EINTR)
+		return;
+	reap(arg);
+}
+
+int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
+	       struct gw_dbq **out)
+{
+	struct gw_dbq *q = calloc(1, sizeof *q);
+	int rc = VT_ENOMEM, n = 0;
+
+	*out = NULL;
+	if (!q)
+		return VT_ENOMEM;
+	q->efd = -1;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->fin, NULL);
+	for (int i = 0; i < GW_LANES; i++) {
+		pthread_cond_init(&q->lane[i].cv, NULL);
+		n += lane_workers[i];
+	}
+	q->loop = loop;
+	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		rc = VT_EIO;
+		goto fail;
+	}
+	if (!(q->w = calloc((size_t)n, sizeof *q->w)))
+		goto fail;
+	for (int i = 0; i < GW_LANES; i++)
+		for (int k = 0; k < lane_workers[i]; k++) {
+			struct worker *w = &q->w[q->nw];
+
+			w->q = q;
+			w->lane = (enum gw_lane)i;
+			if ((rc = gw_db_new(conninfo, &w->db)) < 0)
+				goto fail;
+			if (i == GW_LANE_SINK && sink_timeout_ms > 0)
+				gw_db_set_timeout(w->db, sink_timeout_ms);
+			q->nw++;
+		}
+	for (int i = 0; i < q->nw; i++) {
+		if (pthread_create(&q->w[i].th, NULL, worker_main, &q->w[i]) != 0) {
+			rc = VT_EIO;
+			goto fail;
+		}
+		q->w[i].started = 1;
+	}
+	if ((rc = vt_loop_add(loop, q->efd, VT_EV_READ, on_wake, q)) < 0)
+		goto fail;
+	*out = q;
+	return VT_OK;
+fail:
+	q->loop = NULL;   /* not watched */
+	gw_dbq_free(q);
+	return rc;
+}
+
+void gw_dbq_free(struct gw_dbq *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	q->deadline = vt_mono_ms() + DRAIN_MS;
+	for (int i = 0; i < GW_LANES; i++)
+		pthread_cond_broadcast(&q->lane[i].cv);
+	pthread_mutex_unlock(&q->mu);
+	for (int i = 0; i < q->nw; i++)
+		if (q->w[i].started)
+			pthread_join(q->w[i].th, NULL);
+	pthread_mutex_lock(&q->mu);
+	q->closed = 1;
+	pthread_mutex_unlock(&q->mu);
+	reap(q);
+	if (q->loop && q->efd >= 0)
+		vt_loop_del(q->loop, q->efd);
+	for (int i = 0; i < q->nw; i++)
+		gw_db_free(q->w[i].db);
+	free(q->w);
+	if (q->efd >= 0)
+		close(q->efd);
+	for (int i = 0; i < GW_LANES; i++)
+		pthread_cond_destroy(&q->lane[i].cv);
+	pthread_cond_destroy(&q->fin);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}
+
+void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
+{
+	struct lane *l = &q->lane[lane];
+
+	j->qnext = NULL;
+	j->rc = 0;
+	j->err[0] = '\0';
+	j->finished = 0;
+	pthread_mutex_lock(&q->mu);
+	if (q->closed || q->stop) {
+		j->rc = VT_ECLOSED;
+		snprintf(j->err, sizeof j->err, "gateway stopping");
+		done_add(q, j);
+		wake_loop(q);
+	} else {
+		if (l->tail)
+			l->tail->qnext = j;
+		else
+			l->head = j;
+		l->tail = j;
+		l->n++;
+		pthread_cond_signal(&l->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+void gw_dbq_post(struct gw_dbq *q, struct gw_job *j)
+{
+	pthread_mutex_lock(&q->mu);
+	done_add(q, j);
+	wake_loop(q);
+	pthread_mutex_unlock(&q->mu);
+}
+
+int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane)
+{
+	int n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->lane[lane].n + q->lane[lane].busy;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+int gw_dbq_wait(struct gw_dbq *q, struct gw_job *j, int ms)
+{
+	struct timespec ts;
+	int done;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->mu);
+	while (!j->finished)
+		if (pthread_cond_timedwait(&q->fin, &q->mu, &ts) == ETIMEDOUT)
+			break;
+	done = j->finished;
+	pthread_mutex_unlock(&q->mu);
+	return done;
+}

@@ -1,0 +1,77 @@
+/* dbq.h - the gateway's database threads: blocking PostgreSQL work runs
+ * off the event loop, its completions come back to the loop.
+ *
+ * Design.  The loop thread owns every libssh object and never waits on
+ * PostgreSQL.  Database work is a job: plain data (ids, strings, a batch of
+ * result lines, never a libssh handle) with a run function, executed on a
+ * worker thread with that worker's own gw_db connection, and a done
+ * function, executed later on the loop thread.  Workers are grouped in
+ * lanes, each a FIFO queue:
+ *   GW_LANE_CTRL  one worker: session bookkeeping, INIT/KEEP lookups,
+ *                 registration, pushes, heartbeat.  One thread keeps them in
+ *                 submission order (a probe's "up" before its "down").
+ *   GW_LANE_SINK  two workers: uploads into result_queue.  A slow or locked
+ *                 result_queue holds up uploads only, never sessions.
+ *   GW_LANE_AUTH  one worker: key lookups that missed the key cache.
+ * A finished job goes onto a done list and an eventfd watched by the loop
+ * wakes it; the loop then runs the done functions.  A job submitted always
+ * reaches its done function exactly once (with rc VT_ECLOSED when the
+ * queue is shutting down), so callers never handle a failed submit.
+ *
+ * Jobs of a session hold pointers to it that the session clears when it
+ * closes (see session.c); the worker never reads them.
+ *
+ * Public-key authentication cannot wait: libssh wants the answer inside its
+ * callback.  The gateway answers from an in-memory key cache (keys.h) that
+ * the LISTEN thread (listen.h) loads at start and reloads periodically; a
+ * key the cache does not know is looked up on GW_LANE_AUTH with a bounded
+ * wait (gw_dbq_wait), which is the only place the loop waits for a job. */
+#ifndef VT_GW_DBQ_H
+#define VT_GW_DBQ_H
+
+#include "common/err.h"
+#include "common/evloop.h"
+#include "controller/gateway/db.h"
+
+enum gw_lane { GW_LANE_CTRL = 0, GW_LANE_SINK = 1, GW_LANE_AUTH = 2, GW_LANES = 3 };
+
+struct gw_job;
+/* Runs on a worker thread with its connection; returns 0 or a VT_E* code. */
+typedef int (*gw_job_run)(struct gw_job *j, struct gw_db *db);
+/* Runs on the loop thread once the job finished; owns j (frees it). */
+typedef void (*gw_job_done)(struct gw_job *j);
+
+/* Embedded first in a caller's job struct. */
+struct gw_job {
+	struct gw_job *qnext;      /* dbq's link */
+	gw_job_run     run;        /* NULL: an event posted with gw_dbq_post */
+	gw_job_done    done;
+	int            rc;         /* run's result */
+	int            finished;   /* dbq's, under its lock */
+	char           err[256];   /* the database's reason when rc < 0 */
+};
+
+struct gw_dbq;
+
+/* Starts the worker threads (each with its own gw_db on conninfo;
+ * sink_timeout_ms is the statement timeout of GW_LANE_SINK, 0: default)
+ * and watches the completion eventfd on loop. */
+int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
+	       struct gw_dbq **out) VT_WUR;
+/* Lets the workers finish the jobs queued (for a few seconds at most;
+ * later ones end with VT_ETIMEOUT), joins them, runs every done function
+ * left and frees the queue.  NULL is fine. */
+void gw_dbq_free(struct gw_dbq *q);
+
+/* Queues j (run and done set) on lane; takes ownership.  Loop thread. */
+void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j);
+/* Hands a finished event (run NULL, done set) to the loop.  Any thread. */
+void gw_dbq_post(struct gw_dbq *q, struct gw_job *j);
+/* Jobs queued or running on lane. */
+int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane);
+/* Waits at most ms for submitted job j to finish.  Returns 1 when it did
+ * (its results may be read; done still runs later), 0 on timeout.
+ * Loop thread; j stays valid until the loop runs its done function. */
+int gw_dbq_wait(struct gw_dbq *q, struct gw_job *j, int ms);
+
+#endif

@@ -1,0 +1,146 @@
+/* jobs.c - the gateway's database requests (see jobs.h). */
+#include "controller/gateway/jobs.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static const char *const kind_name[] = {
+	"registration", "controller INIT", "KEEP", "upload", "push scan",
+	"push claim", "key lookup", "heartbeat", "session up", "bind",
+	"session down", "sessions reset", "crontab", "push outcome",
+	"push release"
+};
+
+struct gw_req *gw_req_of(struct gw_job *j)
+{
+	return (struct gw_req *)((char *)j - offsetof(struct gw_req, job));
+}
+
+void gw_req_free(struct gw_req *r)
+{
+	if (!r)
+		return;
+	free(r->text);
+	free(r->reg);
+	free(r->ids);
+	free(r->probes);
+	gw_sink_batch_free(r->batch);
+	free(r);
+}
+
+/* Bookkeeping: nobody waits, a failure is logged. */
+static void note_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+
+	if (j->rc < 0) {
+		if (r->probe_id > 0)
+			vt_warn("probe %ld: %s not recorded: %s", r->probe_id,
+				kind_name[r->kind], j->err);
+		else
+			vt_warn("%s not recorded: %s", kind_name[r->kind], j->err);
+	}
+	gw_req_free(r);
+}
+
+static int run_init(struct gw_req *r, struct gw_db *db)
+{
+	char old[VT_SESSION_ID_MAX + 1];
+	int port = 0, rc;
+
+	rc = gw_db_session_get(db, r->probe_id, old, sizeof old, &port);
+	if (rc < 0 && rc != VT_ENOTFOUND)
+		return rc;
+	if (port > 0 && port <= 65535)
+		r->port = port;
+	return gw_db_session_new(db, r->probe_id, r->sid, r->port);
+}
+
+static int run(struct gw_job *j, struct gw_db *db)
+{
+	struct gw_req *r = gw_req_of(j);
+	char *batch = NULL;
+	int rc;
+
+	switch (r->kind) {
+	case GW_REQ_REGISTER:
+		return gw_db_register(db, r->probe_id, r->text, r->firmware,
+				      r->live_s, r->reg);
+	case GW_REQ_INIT:
+		return run_init(r, db);
+	case GW_REQ_KEEP:
+		return gw_db_session_get(db, r->probe_id, r->sid, sizeof r->sid,
+					 &r->port);
+	case GW_REQ_UPLOAD:
+		return gw_sink_batch_store(r->batch, db);
+	case GW_REQ_PUSHES:
+		return gw_db_push_pending(db, r->ids, r->probes, GW_REQ_PUSHES_MAX,
+					  &r->n);
+	case GW_REQ_CLAIM:
+		rc = gw_db_push_claim(db, r->push_id, r->gw_name, &batch);
+		free(r->text);
+		r->text = batch;
+		return rc;
+	case GW_REQ_KEY:
+		return gw_db_probe_by_key(db, r->text, &r->probe_id);
+	case GW_REQ_HEARTBEAT:
+		return gw_db_heartbeat(db, r->gw_name, r->hb.host, r->hb.port,
+				       r->hb.rsa_key, r->hb.ed_key, r->hb.sessions,
+				       r->hb.max_sessions);
+	case GW_REQ_UP:
+		rc = gw_db_session_up(db, r->probe_id, r->gw_name, r->from);
+		if (rc == 0 && r->text)
+			rc = gw_db_session_bind(db, r->probe_id, r->gw_name, r->text);
+		return rc;
+	case GW_REQ_BIND:
+		return gw_db_session_bind(db, r->probe_id, r->gw_name, r->text);
+	case GW_REQ_DOWN:
+		return gw_db_session_down(db, r->probe_id, r->gw_name);
+	case GW_REQ_RESET:
+		return gw_db_sessions_reset(db, r->gw_name);
+	case GW_REQ_CRONTAB:
+		return gw_db_crontab_enqueue(db, r->probe_id, r->sid);
+	case GW_REQ_PUSH_DONE:
+		return gw_db_push_done(db, r->push_id, r->ok, r->text);
+	case GW_REQ_PUSH_RELEASE:
+		return gw_db_push_release(db, r->push_id);
+	}
+	return VT_EINVAL;
+}
+
+struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
+			  const char *text, gw_job_done done)
+{
+	struct gw_req *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->kind = kind;
+	r->gw_name = gw_name;
+	r->job.run = run;
+	r->job.done = done ? done : note_done;
+	if ((text && !(r->text = strdup(text))) ||
+	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||
+	    (kind == GW_REQ_PUSHES &&
+	     (!(r->ids = calloc(GW_REQ_PUSHES_MAX, sizeof *r->ids)) ||
+	      !(r->probes = calloc(GW_REQ_PUSHES_MAX, sizeof *r->probes))))) {
+		gw_req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void gw_req_submit(struct gw_dbq *q, struct gw_req *r)
+{
+	enum gw_lane lane = GW_LANE_CTRL;
+
+	if (r->kind == GW_REQ_UPLOAD)
+		lane = GW_LANE_SINK;
+	else if (r->kind == GW_REQ_KEY)
+		lane = GW_LANE_AUTH;
+	gw_dbq_submit(q, lane, &r->job);
+}

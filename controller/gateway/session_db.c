@@ -1,0 +1,405 @@
+/* session_db.c - a session's database requests (see session_int.h): the
+ * replies that wait for the database (registration, controller INIT,
+ * KEEP, uploads, push claims) and the bookkeeping nobody waits for.
+ *
+ * A request carries plain data to a database thread (jobs.h); its done
+ * function runs on the loop, finds its session and channel again through
+ * req_back() (NULL when they went away meanwhile) and steps the session. */
+#include "controller/gateway/session_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/log.h"
+#include "common/vtime.h"
+#include "controller/gateway/jobs.h"
+#include "proto/reg.h"
+
+/* ---- database requests ---- */
+
+/* Submits r on behalf of s (and channel c, may be NULL). */
+static void req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r)
+{
+	r->owner = s;
+	r->ctx = s->gw;
+	r->chan = c;
+	r->probe_id = s->probe_id;
+	r->prev = NULL;
+	r->next = s->reqs;
+	if (s->reqs)
+		s->reqs->prev = r;
+	s->reqs = r;
+	if (c)
+		c->waiting = 1;
+	gw_req_submit(s->gw->q, r);
+}
+
+/* Takes an answered request off its session's list; returns the session
+ * (NULL when it went away meanwhile). */
+static struct gw_session *req_back(struct gw_req *r)
+{
+	struct gw_session *s = r->owner;
+
+	if (!s)
+		return NULL;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		s->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->owner = NULL;
+	if (r->chan)
+		((struct gw_chan *)r->chan)->waiting = 0;
+	return s;
+}
+
+/* Bookkeeping nobody waits for. */
+void gw_sess_note(struct gw *gw, enum gw_req_kind kind, long probe_id,
+		 const char *text)
+{
+	struct gw_req *r = gw_req_new(kind, gw->conf.name, text, NULL);
+
+	if (!r) {
+		vt_warn("probe %ld: out of memory, bookkeeping lost", probe_id);
+		return;
+	}
+	r->probe_id = probe_id;
+	gw_req_submit(gw->q, r);
+}
+
+static void reg_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = req_back(q);
+	struct gw_chan *c = q->chan;
+	struct vt_reg_reply *r = q->reg;
+
+	if (!s || !c)
+		goto out;
+	if (j->rc < 0) {
+		vt_warn("probe %ld: registration: %s", s->probe_id,
+			j->rc == VT_ENOTFOUND ? "no live controller" : j->err);
+		memset(r, 0, sizeof *r);
+		r->wait = 1;
+		r->timeout = WAIT_SECONDS;
+	} else {
+		gw_pick_ctrl_host(r->ctrl_host, sizeof r->ctrl_host, s->from);
+		r->timestamp = vt_now_ms() / 1000;
+		r->probe_id = s->probe_id;
+		r->rereg = s->gw->conf.rereg;
+		vt_info("probe %ld: registered from %s (%s), controller %s:%d",
+			s->probe_id, s->from, vt_reg_reason_name(q->reason),
+			r->ctrl_host, r->ctrl_port);
+	}
+	if (vt_reg_reply_format(r, &c->out) < 0)
+		s->dying = 1;
+	c->exit_status = 0;
+	c->finish = 1;
+	gw_sess_step(s);
+out:
+	gw_req_free(q);
+}
+
+void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
+{
+	struct vt_reg_request req;
+	struct gw_req *r;
+
+	if (vt_reg_request_parse(c->in.data ? c->in.data : "", c->in.len, &req) < 0)
+		memset(&req, 0, sizeof req);
+	if (!(r = gw_req_new(GW_REQ_REGISTER, s->gw->conf.name, req.token_specs,
+			     reg_done))) {
+		s->dying = 1;
+		return;
+	}
+	r->firmware = req.firmware;
+	r->live_s = 30;
+	r->reason = req.reason;
+	req_send(s, c, r);
+}
+
+static void new_session_id(char *sid, size_t n)
+{
+	unsigned char raw[16];
+	size_t i;
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		for (i = 0; i < sizeof raw; i++)
+			raw[i] = (unsigned char)(vt_mono_ms() * 131 + i * 7 + rand());
+	for (i = 0; i < sizeof raw && 2 * i + 2 < n; i++)
+		snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+}
+
+static void init_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = req_back(q);
+	struct gw_chan *c = q->chan;
+	struct vt_ctrl_reply r = { 0 };
+
+	if (!s || !c)
+		goto out;
+	if (j->rc < 0) {
+		vt_warn("probe %ld: controller INIT: %s", s->probe_id, j->err);
+		r.status = VT_CTRL_WAIT;
+		r.timeout = WAIT_SECONDS;
+	} else {
+		r.status = VT_CTRL_OK;
+		r.remote_port = q->port;
+		snprintf(r.session_id, sizeof r.session_id, "%s", q->sid);
+		snprintf(s->sid, sizeof s->sid, "%s", q->sid);
+		s->remote_port = q->port;
+		vt_info("probe %ld: INIT from %s, session %s port %d", s->probe_id,
+			s->from, q->sid, q->port);
+	}
+	if (vt_ctrl_reply_format(&r, &c->out) < 0)
+		s->dying = 1;
+	c->exit_status = 0;
+	c->finish = 1;
+	gw_sess_step(s);
+out:
+	gw_req_free(q);
+}
+
+/* exec INIT on the controller role: a fresh session id, the port kept for
+ * the probe (a random one the first time). */
+void gw_sess_ctrl_reply(struct gw_session *s, struct gw_chan *c)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_INIT, s->gw->conf.name, NULL, init_done);
+	unsigned short rnd = 0;
+
+	if (!r) {
+		s->dying = 1;
+		return;
+	}
+	if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+		rnd = (unsigned short)rand();
+	r->port = 10000 + rnd % 50000;
+	new_session_id(r->sid, sizeof r->sid);
+	req_send(s, c, r);
+}
+
+static void keep_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = req_back(q);
+	struct gw_chan *c = q->chan;
+	struct gw_session *o;
+	struct gw_req *up;
+
+	if (!s)
+		goto out;
+	s->keep_pending = 0;
+	if (!c || s->dying)
+		goto out;   /* the probe gave up its KEEP meanwhile */
+	if (j->rc == VT_ENOTFOUND) {
+		/* Output on KEEP sends the probe back to registration. */
+		vt_warn("probe %ld: KEEP refused: no session (INIT first)",
+			s->probe_id);
+		c->kind = C_CTRL_INIT;
+		if (vt_buf_adds(&c->out, "REFUSED\n") < 0)
+			s->dying = 1;
+		c->exit_status = 1;
+		c->finish = 1;
+		gw_sess_step(s);
+		goto out;
+	}
+	if (j->rc < 0) {
+		vt_warn("probe %ld: KEEP refused: %s", s->probe_id, j->err);
+		s->dying = 1;
+		gw_sess_step(s);
+		goto out;
+	}
+	snprintf(s->sid, sizeof s->sid, "%s", q->sid);
+	s->remote_port = q->port;
+	for (o = s->gw->sessions; o; o = o->next)
+		if (o != s && o->keep && o->probe_id == s->probe_id) {
+			vt_info("probe %ld: newer KEEP replaces the old one",
+				s->probe_id);
+			o->dying = 1;
+			o->keep = 0;
+			s->gw->nkeep--;
+		}
+	s->keep = 1;
+	s->gw->nkeep++;
+	if ((up = gw_req_new(GW_REQ_UP, s->gw->conf.name, s->fwd_addr, NULL))) {
+		up->probe_id = s->probe_id;
+		snprintf(up->from, sizeof up->from, "%s", s->from);
+		gw_req_submit(s->gw->q, up);
+	} else {
+		vt_warn("probe %ld: out of memory, session not recorded", s->probe_id);
+	}
+	gw_session_crontab(s);
+	gw_push_kick(s->gw);
+	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
+	gw_sess_step(s);
+out:
+	gw_req_free(q);
+}
+
+/* exec KEEP: load the session id kept for the probe (keep_done takes it
+ * over). */
+int gw_sess_keep_start(struct gw_session *s, struct gw_chan *c)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_KEEP, s->gw->conf.name, NULL, keep_done);
+
+	if (!r)
+		return VT_ENOMEM;
+	s->keep_pending = 1;
+	req_send(s, c, r);
+	return VT_OK;
+}
+
+void gw_session_crontab(struct gw_session *s)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_CRONTAB, s->gw->conf.name, NULL, NULL);
+
+	if (!r) {
+		vt_warn("probe %ld: out of memory, crontab not queued", s->probe_id);
+		return;
+	}
+	r->probe_id = s->probe_id;
+	snprintf(r->sid, sizeof r->sid, "%s", s->sid);
+	gw_req_submit(s->gw->q, r);
+}
+
+void gw_note_push_done(struct gw *gw, long push_id, int ok, const char *outcome)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_PUSH_DONE, gw->conf.name, outcome, NULL);
+
+	if (!r) {
+		vt_warn("push %ld: out of memory, outcome not recorded", push_id);
+		return;
+	}
+	r->push_id = push_id;
+	r->ok = ok;
+	gw_req_submit(gw->q, r);
+}
+
+void gw_session_crontab_all(struct gw *gw)
+{
+	for (struct gw_session *s = gw->sessions; s; s = s->next)
+		if (s->keep && !s->dying)
+			gw_session_crontab(s);
+}
+
+/* The sink answered (rc from gw_sink_take or gw_sink_stored). */
+static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
+			  const struct gw_sink_result *res)
+{
+	if (rc < 0) {
+		c->closed = 1;
+		return;
+	}
+	if (res->status == 200)
+		vt_info("probe %ld: upload of %d results queued", s->probe_id,
+			res->nresults);
+	else
+		vt_warn("probe %ld: upload answered %d", s->probe_id, res->status);
+	c->finish = 1;
+}
+
+static void upload_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = req_back(q);
+	struct gw_chan *c = q->chan;
+	struct gw_sink_result res;
+	int rc;
+
+	if (j->rc < 0)
+		vt_warn("probe %ld: upload not queued: %s", q->probe_id, j->err);
+	if (!s || !c) {
+		if (j->rc == 0)
+			vt_info("probe %ld: %d results queued, the probe left before OK",
+				q->probe_id, gw_sink_batch_count(q->batch));
+		goto out;
+	}
+	rc = gw_sink_stored(j->rc, gw_sink_batch_count(q->batch), &c->out, &res);
+	sink_answered(s, c, rc, &res);
+	gw_sess_step(s);
+out:
+	gw_req_free(q);
+}
+
+void gw_sess_sink_step(struct gw_session *s, struct gw_chan *c)
+{
+	struct gw_sink_who who = { s->probe_id, s->sid, s->from };
+	struct gw_sink_batch *batch = NULL;
+	struct gw_sink_result res;
+	struct gw_req *r;
+	int rc;
+
+	if (c->waiting || (!c->in.len && !c->eof) || !s->sid[0])
+		return;   /* without a session id, KEEP's lookup runs still */
+	rc = gw_sink_take(c->sink, c->in.data, c->in.len, c->eof, &who, &c->out,
+			  &res, &batch);
+	vt_buf_reset(&c->in);
+	if (c->eof == 2 && rc == VT_EAGAIN)
+		rc = gw_sink_take(c->sink, NULL, 0, 1, &who, &c->out, &res, &batch);
+	if (rc == VT_EAGAIN)
+		return;
+	if (rc == 1) {
+		/* Stored by a database thread; OK only once committed. */
+		if (gw_dbq_pending(s->gw->q, GW_LANE_SINK) < SINK_QUEUE_MAX &&
+		    (r = gw_req_new(GW_REQ_UPLOAD, s->gw->conf.name, NULL,
+				    upload_done))) {
+			r->batch = batch;
+			req_send(s, c, r);
+			return;
+		}
+		gw_sink_batch_free(batch);
+		rc = gw_sink_stored(VT_ELIMIT, 0, &c->out, &res);
+	}
+	sink_answered(s, c, rc, &res);
+}
+
+static void claim_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = req_back(q);
+	struct gw *gw = q->ctx;
+	int rc;
+
+	if (s)
+		s->claiming = 0;
+	if (j->rc < 0) {
+		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
+			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
+		goto out;
+	}
+	if (!s || s->dying || !s->keep) {
+		/* The probe left: the push waits for its next KEEP. */
+		struct gw_req *rel = gw_req_new(GW_REQ_PUSH_RELEASE, gw->conf.name,
+						NULL, NULL);
+
+		if (rel) {
+			rel->push_id = q->push_id;
+			gw_req_submit(gw->q, rel);
+		}
+		goto out;
+	}
+	rc = gw_session_push(s, q->push_id, q->text);   /* may close s */
+	if (rc < 0)
+		gw_note_push_done(gw, q->push_id, 0,
+				  rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL");
+	gw->next_push_scan = 0;
+out:
+	gw_req_free(q);
+}
+
+void gw_session_claim(struct gw_session *s, long push_id)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_CLAIM, s->gw->conf.name, NULL,
+				      claim_done);
+
+	if (!r)
+		return;
+	r->push_id = push_id;
+	s->claiming = 1;
+	req_send(s, NULL, r);
+}
+

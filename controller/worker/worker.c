@@ -9,7 +9,7 @@
 
 #include "common/buf.h"
 #include "common/pg.h"
-#include "controller/worker/binarr.h"
+#include "common/pgbin.h"
 #include "controller/worker/fastjson.h"
 #include "proto/enrich.h"
 
@@ -34,12 +34,17 @@ int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
 	t += 86400;
 	gmtime_r(&t, &tm);
 	strftime(next, sizeof next, "%Y-%m-%d", &tm);
-	/* The advisory lock keeps two workers from racing on the same name. */
+	/* An existing partition costs a lookup and no lock.  A missing one is
+	 * created under a transaction-level advisory lock: a second worker
+	 * waits for the first one's commit and then finds the table.  (A
+	 * session lock would stay held after a failed CREATE, "already
+	 * exists" or a deadlock, and stop the other workers for good.) */
 	snprintf(sql, sizeof sql,
-		 "SELECT pg_advisory_lock(7346002);"
-		 "CREATE TABLE IF NOT EXISTS %s PARTITION OF results"
-		 " FOR VALUES FROM ('%s') TO ('%s');"
-		 "SELECT pg_advisory_unlock(7346002);", name, day, next);
+		 "DO $$BEGIN IF to_regclass('%s') IS NULL THEN"
+		 " PERFORM pg_advisory_xact_lock(7346002);"
+		 " CREATE TABLE IF NOT EXISTS %s PARTITION OF results"
+		 " FOR VALUES FROM ('%s') TO ('%s'); END IF; END$$",
+		 name, name, day, next);
 	return vt_pg_cmd(db, sql, errbuf, errlen);
 }
 
@@ -275,29 +280,29 @@ static int latest_cmp(const void *a, const void *b)
 static int store_ok(PGconn *db, struct row **ok, int nok,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	static const unsigned rt[5] = { WK_OID_INT8_ARR, WK_OID_INT4_ARR,
-		WK_OID_INT8_ARR, WK_OID_BYTEA_ARR, WK_OID_TEXT_ARR };
-	static const unsigned lt[4] = { WK_OID_INT8_ARR, WK_OID_INT4_ARR,
-		WK_OID_INT8_ARR, WK_OID_TEXT_ARR };
-	static const unsigned elem[5] = { WK_OID_INT8, WK_OID_INT4, WK_OID_INT8,
-		WK_OID_BYTEA, WK_OID_TEXT };
-	struct wk_arr a[5];
+	static const unsigned rt[5] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
+		VT_OID_INT8_ARR, VT_OID_BYTEA_ARR, VT_OID_TEXT_ARR };
+	static const unsigned lt[4] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
+		VT_OID_INT8_ARR, VT_OID_TEXT_ARR };
+	static const unsigned elem[5] = { VT_OID_INT8, VT_OID_INT4, VT_OID_INT8,
+		VT_OID_BYTEA, VT_OID_TEXT };
+	struct vt_pgbin a[5];
 	const char *p[5];
 	int len[5], r = VT_ENOMEM;
 	PGresult *res = NULL;
 	long added;
 
 	for (int i = 0; i < 5; i++)
-		wk_arr_init(&a[i], elem[i], PARAM_MAX);
+		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
 	for (int i = 0; i < nok; i++)
-		if (wk_arr_i64(&a[0], ok[i]->msm_id) < 0 ||
-		    wk_arr_i32(&a[1], ok[i]->probe) < 0 ||
-		    wk_arr_i64(&a[2], ok[i]->ts) < 0 ||
-		    wk_arr_bytes(&a[3], ok[i]->digest, sizeof ok[i]->digest) < 0 ||
-		    wk_arr_bytes(&a[4], ok[i]->stored, ok[i]->stored_len) < 0)
+		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
+		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
+		    vt_pgbin_i64(&a[2], ok[i]->ts) < 0 ||
+		    vt_pgbin_bytes(&a[3], ok[i]->digest, sizeof ok[i]->digest) < 0 ||
+		    vt_pgbin_bytes(&a[4], ok[i]->stored, ok[i]->stored_len) < 0)
 			goto out;
 	for (int i = 0; i < 5; i++)
-		if (!(p[i] = wk_arr_done(&a[i], &len[i])))
+		if (!(p[i] = vt_pgbin_done(&a[i], &len[i])))
 			goto out;
 	r = exec_bin(db, &res, errbuf, errlen,
 		"INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)"
@@ -315,21 +320,21 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 	qsort(ok, (size_t)nok, sizeof *ok, latest_cmp);
 	r = VT_ENOMEM;
 	for (int i = 0; i < 5; i++) {
-		wk_arr_free(&a[i]);
-		wk_arr_init(&a[i], elem[i == 3 ? 4 : i], PARAM_MAX);
+		vt_pgbin_free(&a[i]);
+		vt_pgbin_init(&a[i], elem[i == 3 ? 4 : i], PARAM_MAX);
 	}
 	for (int i = 0; i < nok; i++) {
 		if (i && ok[i]->msm_id == ok[i - 1]->msm_id &&
 		    ok[i]->probe == ok[i - 1]->probe)
 			continue;
-		if (wk_arr_i64(&a[0], ok[i]->msm_id) < 0 ||
-		    wk_arr_i32(&a[1], ok[i]->probe) < 0 ||
-		    wk_arr_i64(&a[2], ok[i]->ts) < 0 ||
-		    wk_arr_bytes(&a[3], ok[i]->stored, ok[i]->stored_len) < 0)
+		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
+		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
+		    vt_pgbin_i64(&a[2], ok[i]->ts) < 0 ||
+		    vt_pgbin_bytes(&a[3], ok[i]->stored, ok[i]->stored_len) < 0)
 			goto out;
 	}
 	for (int i = 0; i < 4; i++)
-		if (!(p[i] = wk_arr_done(&a[i], &len[i])))
+		if (!(p[i] = vt_pgbin_done(&a[i], &len[i])))
 			goto out;
 	r = exec_bin(db, NULL, errbuf, errlen,
 		"INSERT INTO latest (msm_id, prb_id, ts, result)"
@@ -341,7 +346,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 out:
 	PQclear(res);
 	for (int i = 0; i < 5; i++)
-		wk_arr_free(&a[i]);
+		vt_pgbin_free(&a[i]);
 	return r;
 }
 

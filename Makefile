@@ -127,4 +127,6 @@ bench: deps all
 clean:
 	rm -rf build build-asan build-fuzz bin
 
--include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d)
+-include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d) \
+	$(UNITSRC:%.c=$(BUILD)/%.d) $(FUZZSRC:%.c=$(BUILD)/%.d) \
+	$(TESTHELPSRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d

@@ -1,6 +1,7 @@
 /* vantage-probe - the probe: SSH link to the controller, command service,
  * result upload (probe/link/), crontab scheduler (probe/sched.h) and the
- * measurement engine (probe/measure/, also --run). */
+ * measurement engine (probe/measure/, also --run).  The pushed httppost
+ * job of the scheduler asks the link to upload (vt_link_upload_now). */
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 "       vantage-probe --run 'COMMAND LINE'\n"
 "\n"
 "Registers with the controller, holds the KEEP session, serves the controller's\n"
-"commands (crontabs go to DIR/crons/) and uploads DIR/data/out.\n"
+"commands (crontabs go to DIR/crons/), runs them, and uploads DIR/data/out when\n"
+"the pushed httppost job says so.\n"
 "\n"
 "  --spool DIR          spool directory (crons/, data/new/, data/out/, status/)\n"
 "  --reg-host HOST      registration server\n"
@@ -52,13 +54,17 @@ static void usage(FILE *f)
 "                       made on first start, with FILE.pub beside it)\n"
 "  --config FILE        'key = value' file with the same keys as the options\n"
 "                       (spool, reg_host, reg_port, reg_hostkey, key, log_level,\n"
-"                       backoff_min_ms, backoff_max_ms, upload_poll_ms; '-'\n"
-"                       or '_' alike)\n"
+"                       backoff_min_ms, backoff_max_ms, upload_poll_ms,\n"
+"                       upload_fallback; '-' or '_' alike)\n"
 "  --log-level L        err, warn, info (default) or debug\n"
-"  --once               register, connect, upload what is spooled, and exit\n"
+"  --once               move data/new to data/out, register, connect, upload\n"
+"                       what is spooled, and exit\n"
 "  --backoff-min-ms N   first reconnect delay cap (default 1000)\n"
 "  --backoff-max-ms N   largest reconnect delay cap (default 300000)\n"
-"  --upload-poll-ms N   how often data/out is looked at (default 3000)\n"
+"  --upload-poll-ms N   also upload data/out every N ms on its own (default 0:\n"
+"                       only when the pushed httppost job runs)\n"
+"  --upload-fallback S  no condmv / httppost job for S seconds: move and upload\n"
+"                       on its own (default 600)\n"
 "  --allow-private      measure loopback, private, link-local and ULA targets\n"
 "                       too (for labs; config: allow_private = yes)\n"
 "  --user USER          after opening raw sockets, run as USER keeping only\n"
@@ -79,6 +85,7 @@ static const struct option opts[] = {
 	{ "backoff-min-ms", required_argument, NULL, 0 },
 	{ "backoff-max-ms", required_argument, NULL, 0 },
 	{ "upload-poll-ms", required_argument, NULL, 0 },
+	{ "upload-fallback", required_argument, NULL, 0 },
 	{ "user",           required_argument, NULL, 0 },
 	{ "allow-private",  no_argument,       NULL, 'p' },
 	{ "config",         required_argument, NULL, 'c' },
@@ -142,10 +149,21 @@ static int chown_one(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
+/* The httppost job: called on the measurement thread. */
+static void ask_upload(void *arg)
+{
+	vt_link_upload_now(arg);
+}
+
 static int measure_start(struct measure_side *m, struct vt_spool *sp,
-			 int allow_private, const char *user, const char *spool)
+			 int allow_private, const char *user, const char *spool,
+			 long fallback_s, struct vt_link *link)
 {
 	struct vt_measure_opts mo = { .allow_private = allow_private };
+	struct vt_sched_opts so = {
+		.fallback_ms = fallback_s * 1000, .upload = ask_upload,
+		.upload_arg = link,
+	};
 	int r;
 
 	if ((r = vt_loop_new(&m->loop)) < 0 ||
@@ -170,7 +188,7 @@ static int measure_start(struct measure_side *m, struct vt_spool *sp,
 		}
 		vt_info("running as %s with CAP_NET_RAW only", user);
 	}
-	if ((r = vt_sched_new(m->loop, m->mctx, sp, &m->sched)) < 0 ||
+	if ((r = vt_sched_new_opts(m->loop, m->mctx, sp, &so, &m->sched)) < 0 ||
 	    (r = vt_loop_timer(m->loop, 200, stop_check, m, NULL)) < 0) {
 		vt_err("scheduler: %s", vt_strerror(r));
 		return r;
@@ -199,6 +217,9 @@ static void measure_stop(struct measure_side *m)
 			"written, %ld late, %ld busy, %ld failed, %ld write error(s)",
 			st.runs, st.oneoffs, st.results, st.late, st.busy,
 			st.failed, st.write_errors);
+		vt_info("upload jobs: %ld condmv, %ld httppost, %ld fallback "
+			"upload(s), %ld file(s) moved", st.condmv_runs,
+			st.httppost_runs, st.fallback_uploads, st.moved);
 	}
 	/* The engine first: it drops running measurements without callbacks. */
 	vt_measure_ctx_free(m->mctx);
@@ -216,7 +237,7 @@ int main(int argc, char **argv)
 	ssh_key key = NULL;
 	const char *config = NULL, *v;
 	char keypath[PATH_MAX], err[512];
-	long port;
+	long port, fallback_s;
 	int c, idx, created, rc = 2, lvl;
 
 	for (int i = 1; i < argc; i++)
@@ -296,8 +317,11 @@ int main(int argc, char **argv)
 	if (conf_long(cli, "reg_port", 0, 1, 65535, &port) < 0 ||
 	    conf_long(cli, "backoff_min_ms", 1000, 1, 3600000, &lc.backoff_min_ms) < 0 ||
 	    conf_long(cli, "backoff_max_ms", 300000, 1, 86400000, &lc.backoff_max_ms) < 0 ||
-	    conf_long(cli, "upload_poll_ms", 3000, 100, 3600000, &lc.upload_poll_ms) < 0)
+	    conf_long(cli, "upload_poll_ms", 0, 0, 3600000, &lc.upload_poll_ms) < 0 ||
+	    conf_long(cli, "upload_fallback", 600, 1, 86400, &fallback_s) < 0)
 		goto out;
+	if (lc.upload_poll_ms > 0 && lc.upload_poll_ms < 100)
+		lc.upload_poll_ms = 100;
 	lc.reg_port = (int)port;
 	if ((rc = vt_spool_open(v, &sp)) < 0) {
 		fprintf(stderr, "vantage-probe: spool %s: %s\n", v, vt_strerror(rc));
@@ -333,19 +357,27 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (!lc.once) {
-		v = vt_conf_get(cli, "allow_private", "no");
-		if (measure_start(&m, sp, !strcmp(v, "yes"),
-				  vt_conf_get(cli, "user", getuid() ? "root" : "nobody"),
-				  vt_conf_get(cli, "spool", ".")) < 0) {
-			rc = 1;
-			goto out;
-		}
-	}
 	if ((rc = vt_link_new(&lc, key, sp, &stop_flag, &link)) < 0) {
 		vt_err("link: %s", vt_strerror(rc));
 		rc = 1;
 		goto out;
+	}
+	if (lc.once) {
+		/* what the measurements left in data/new goes too */
+		if ((rc = vt_sched_flush_spool(sp)) < 0)
+			vt_warn("cannot move data/new to data/out: %s",
+				vt_strerror(rc));
+		else if (rc > 0)
+			vt_info("moved %d file(s) from data/new to data/out", rc);
+	} else {
+		v = vt_conf_get(cli, "allow_private", "no");
+		if (measure_start(&m, sp, !strcmp(v, "yes"),
+				  vt_conf_get(cli, "user", getuid() ? "root" : "nobody"),
+				  vt_conf_get(cli, "spool", "."), fallback_s,
+				  link) < 0) {
+			rc = 1;
+			goto out;
+		}
 	}
 	rc = vt_link_run(link);
 	if (rc < 0)

@@ -1,6 +1,7 @@
 /* sched.c - the probe's measurement scheduler (see sched.h): crontab jobs,
  * reloading crons/, the loop glue.  Result files are in sched_result.c,
- * one-offs in sched_oneoff.c. */
+ * one-offs in sched_oneoff.c, the condmv and httppost jobs and the
+ * fallback in sched_upjob.c. */
 #include "probe/sched_int.h"
 
 #include <dirent.h>
@@ -69,6 +70,7 @@ static void job_free(struct job *j)
 	if (j->timer)
 		vt_loop_timer_cancel(j->s->loop, j->timer);
 	free(j->out_path);
+	free(j->up);
 	free(j);
 }
 
@@ -122,6 +124,10 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 			(double)(now - j->at_us) / 1e6);
 		break;
 	case VT_SCHED_FIRE_RUN:
+		if (j->up) {
+			vt_sched_upjob_run(s, j);
+			break;
+		}
 		if (j->running) {
 			s->st.busy++;
 			vt_info("sched: msm %ld: last run still going, run skipped",
@@ -194,7 +200,44 @@ static void job_stop(struct vt_sched *s, struct job *j)
 struct newline {
 	struct vt_cron_line line;
 	struct vt_cmdline   cmd;
+	struct vt_upjob    *up;     /* condmv / httppost, else NULL */
 };
+
+static void lines_free(struct newline *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].up);
+	free(v);
+}
+
+/* Takes the condmv or httppost command of nl (word) as an upload job.
+ * VT_OK, VT_EPARSE (refused and logged) or VT_ENOMEM. */
+static int read_upjob(struct vt_sched *s, const struct crontab *ct,
+		      size_t lineno, const char *word, struct newline *nl)
+{
+	struct vt_upjob *up = malloc(sizeof *up);
+	char err[200];
+	int rc;
+
+	nl->up = NULL;
+	if (!up)
+		return VT_ENOMEM;
+	rc = vt_upjob_parse(nl->line.command, strlen(nl->line.command),
+			    vt_spool_root(s->sp), up, err, sizeof err);
+	if (rc == VT_ENOMEM) {
+		free(up);
+		return rc;
+	}
+	if (rc < 0) {
+		free(up);
+		s->st.ignored++;
+		vt_warn("sched: crons/%s line %zu: %s refused: %s", ct->name,
+			lineno, word, err[0] ? err : vt_strerror(rc));
+		return VT_EPARSE;
+	}
+	nl->up = up;
+	return VT_OK;
+}
 
 /* Reads the measurement lines of path into *lines (*n of them). */
 static int read_crontab(struct vt_sched *s, const struct crontab *ct,
@@ -243,12 +286,21 @@ static int read_crontab(struct vt_sched *s, const struct crontab *ct,
 		w = strcspn(nl->line.command, " \t");
 		snprintf(word, sizeof word, "%.*s", (int)(w < 31 ? w : 31),
 			 nl->line.command);
+		nl->up = NULL;
+		if (!strcmp(word, "condmv") || !strcmp(word, "httppost")) {
+			rc = read_upjob(s, ct, lineno, word, nl);
+			if (rc == VT_ENOMEM)
+				goto out;
+			if (rc == VT_OK)
+				cnt++;
+			continue;
+		}
 		if (strcmp(word, "evping") && strcmp(word, "evtraceroute") &&
 		    strcmp(word, "evtdig")) {
 			s->st.ignored++;
 			vt_info("sched: crons/%s line %zu: %s ignored (not a "
-				"measurement; the link uploads data/out itself)",
-				ct->name, lineno, word);
+				"measurement nor an upload job)", ct->name, lineno,
+				word);
 			continue;
 		}
 		if (vt_cmdline_parse(nl->line.command, strlen(nl->line.command),
@@ -265,7 +317,7 @@ static int read_crontab(struct vt_sched *s, const struct crontab *ct,
 	v = NULL;
 	rc = VT_OK;
 out:
-	free(v);
+	lines_free(v, cnt);
 	vt_buf_free(&b);
 	return rc;
 }
@@ -309,9 +361,13 @@ static int load_crontab(struct vt_sched *s, struct crontab *ct, const char *path
 		if (match[i] >= 0)
 			continue;
 		j = calloc(1, sizeof *j);
-		if (j)
+		if (j && lines[i].up) {
+			j->up = lines[i].up;
+			lines[i].up = NULL;
+		} else if (j) {
 			j->out_path = vt_sched_out_path(s, &lines[i].cmd, ct->name);
-		if (!j || !j->out_path) {
+		}
+		if (!j || (!j->up && !j->out_path)) {
 			free(j);
 			rc = VT_ENOMEM;
 			goto undo;
@@ -367,7 +423,7 @@ undo:
 		job_free(j);
 	}
 out:
-	free(lines);
+	lines_free(lines, n);
 	free(olds);
 	free(oldv);
 	free(curv);
@@ -520,8 +576,7 @@ static void on_move(struct vt_loop *loop, void *arg)
 
 	(void)loop;
 	s->move_timer = 0;
-	if (vt_sched_flush(s) < 0)
-		vt_warn("sched: cannot read %s", s->new_dir);
+	vt_sched_upjob_tick(s);
 	if (vt_loop_timer(s->loop, s->o.move_ms, on_move, s, &s->move_timer) < 0)
 		s->move_timer = 0;
 }
@@ -572,6 +627,9 @@ int vt_sched_new_opts(struct vt_loop *loop, struct vt_measure_ctx *mctx,
 		s->o = *opts;
 	if (s->o.move_ms <= 0)
 		s->o.move_ms = 15000;
+	if (s->o.fallback_ms <= 0)
+		s->o.fallback_ms = 600000;
+	s->last_condmv_ms = s->last_httppost_ms = vt_mono_ms();
 	if (s->o.rescan_ms <= 0)
 		s->o.rescan_ms = 10000;
 	if (s->o.max_oneoffs <= 0)

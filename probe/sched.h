@@ -10,15 +10,24 @@
  * - A re-sent line equal in (interval, start, command) keeps its planned
  *   run and only takes the new end; lines that disappear stop (a running
  *   measurement finishes and its result is still written).
- * - Lines whose command is not evping, evtraceroute or evtdig (httppost,
- *   condmv, ...) are ignored with a log line: the link uploads by itself.
+ * - httppost and condmv lines (the upload jobs of crons/main, parsed by
+ *   probe/upjob.h) run on the same timing rules: condmv moves its source
+ *   file of data/new into data/out, httppost calls opts.upload, which asks
+ *   the link to post data/out now.  An upload job that does not parse is
+ *   refused with a log line; so are other commands and bad lines.
  * - One-offs appended to <spool>/crons/oneoff (or given to vt_sched_oneoff)
  *   run at once, at most max_oneoffs together, the rest queued.
  * - Each result is appended as "RESULT <json>\n" to the file named by the
  *   command's -O (a /home/atlas/data/new/ path), by default
  *   data/new/<crontab name> (data/new/oneoff for one-offs), with O_APPEND
- *   and fsync.  Every move_ms the files of data/new are renamed into
- *   data/out under unique, time-ordered names, ready for upload.
+ *   and fsync.  Files are renamed into data/out under unique, time-ordered
+ *   names, ready for upload: by the condmv job naming them, and every
+ *   move_ms when no condmv job names them.
+ * - Fallback: when no condmv job has run for fallback_ms, every file of
+ *   data/new moves every move_ms; when no httppost job has run for
+ *   fallback_ms, opts.upload is called every move_ms.  Both are logged
+ *   when they start and end, so results are never stranded by a missing
+ *   or broken crons/main.
  * - Nothing here depends on the link: runs go on while the controller is
  *   unreachable, and results wait in data/out. */
 #ifndef VT_PROBE_SCHED_H
@@ -36,7 +45,15 @@ struct vt_sched_opts {
 	/* wall clock in microseconds since the epoch; NULL: the system's */
 	int64_t   (*now_us)(void *arg);
 	void       *clock_arg;
-	long        move_ms;        /* data/new -> data/out period; 0: 15000 */
+	long        move_ms;        /* period of moving the files no condmv job
+				     * names, and of the fallback; 0: 15000 */
+	long        fallback_ms;    /* no condmv / httppost job for this long:
+				     * move / upload alone; 0: 600000 */
+	/* asks for an upload of data/out now (the httppost job); called on
+	 * the scheduler's thread, so it must be safe to call from there.
+	 * NULL: httppost jobs only count and log. */
+	void      (*upload)(void *arg);
+	void       *upload_arg;
 	long        rescan_ms;      /* crons/ re-read period; 0: 10000 */
 	int         max_oneoffs;    /* one-offs running at once; 0: 10 */
 	int         max_queue;      /* one-offs waiting at most; 0: 10000 */
@@ -56,6 +73,9 @@ struct vt_sched_stats {
 	long oneoffs_waiting;   /* one-offs queued now */
 	long oneoffs_running;   /* one-offs running now */
 	long moved;             /* files moved from data/new to data/out */
+	long condmv_runs;       /* condmv jobs run */
+	long httppost_runs;     /* httppost jobs run (uploads asked) */
+	long fallback_uploads;  /* uploads asked by the fallback */
 	long reloads;           /* crontab files (re)read */
 };
 
@@ -79,9 +99,15 @@ int vt_sched_reload(struct vt_sched *s) VT_WUR;
  * queue is full, VT_ENOMEM. */
 int vt_sched_oneoff(struct vt_sched *s, const char *command) VT_WUR;
 
-/* Moves every file of data/new to data/out now (also done every move_ms).
+/* Moves every file of data/new to data/out now (also done by condmv jobs,
+ * every move_ms for files no condmv job names, and by the fallback).
  * Returns the number of files moved, or VT_EIO. */
 int vt_sched_flush(struct vt_sched *s) VT_WUR;
+
+/* The same without a scheduler, on the spool sp (for vantage-probe --once;
+ * not while a scheduler runs on sp in this process).  Returns the number of
+ * files moved, VT_EIO or VT_ETOOBIG. */
+int vt_sched_flush_spool(struct vt_spool *sp) VT_WUR;
 
 /* Copies the counters. */
 void vt_sched_get_stats(const struct vt_sched *s, struct vt_sched_stats *st);

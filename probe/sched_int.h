@@ -1,6 +1,7 @@
 /* sched_int.h - what the parts of the probe's scheduler share (sched.c:
- * crontab jobs, reload and loop glue; sched_result.c: result files and
- * data/new -> data/out; sched_oneoff.c: one-offs).  Not for other modules:
+ * crontab jobs, reload and loop glue; sched_upjob.c: condmv and httppost
+ * jobs and the fallback; sched_result.c: result files and data/new ->
+ * data/out; sched_oneoff.c: one-offs).  Not for other modules:
  * probe/sched.h is the interface. */
 #ifndef VT_PROBE_SCHED_INT_H
 #define VT_PROBE_SCHED_INT_H
@@ -11,6 +12,7 @@
 
 #include "probe/sched.h"
 #include "probe/sched_cron.h"
+#include "probe/upjob.h"
 
 struct vt_cmdline;
 
@@ -29,6 +31,7 @@ struct job {
 	struct crontab      *ct;        /* NULL once removed (orphan) */
 	struct vt_cron_line  line;
 	char                *out_path;  /* absolute result file */
+	struct vt_upjob     *up;        /* condmv / httppost job, else NULL */
 	long long            k;         /* slot of the planned run */
 	int64_t              at_us;     /* its planned time */
 	uint64_t             timer;     /* 0: no run planned */
@@ -75,6 +78,10 @@ struct vt_sched {
 	struct taken           *taken;
 	int                     ino_fd;
 	uint64_t                kick_timer, rescan_timer, move_timer;
+	int64_t                 last_condmv_ms;   /* monotonic: last condmv run */
+	int64_t                 last_httppost_ms; /* ... last httppost run */
+	int                     move_fallback;    /* moving alone now */
+	int                     upload_fallback;  /* uploading alone now */
 	uint64_t                rng;
 	unsigned                seq;
 	struct vt_sched_stats   st;
@@ -97,6 +104,21 @@ void vt_sched_write_result(struct vt_sched *s, const char *path, long msm_id,
  * caller frees it), NULL when out of memory or too long. */
 char *vt_sched_out_path(struct vt_sched *s, const struct vt_cmdline *c,
 			const char *def);
+
+/* Runs the condmv or httppost job j now (from its timer). */
+void vt_sched_upjob_run(struct vt_sched *s, struct job *j);
+
+/* The move_ms tick: moves the files no condmv job names, and runs the
+ * fallback when due. */
+void vt_sched_upjob_tick(struct vt_sched *s);
+
+/* Moves the file (or every file) of data/new that condmv job up names to
+ * data/out.  Returns the number moved, or VT_EIO. */
+int vt_sched_condmv(struct vt_sched *s, const struct vt_upjob *up);
+
+/* Moves the files of data/new that no condmv job names.  Returns the
+ * number moved, or VT_EIO. */
+int vt_sched_move_unclaimed(struct vt_sched *s);
 
 /* Remembers a taken one-off file name (since_ms: monotonic time it was
  * taken, 0 for one left by an earlier run).  VT_OK or VT_ENOMEM. */

@@ -1,5 +1,6 @@
 /* sched_result.c - the scheduler's result files: appending RESULT lines
- * durably and moving data/new to data/out (see sched.h, sched_int.h). */
+ * durably and moving data/new to data/out, for condmv jobs, for files no
+ * condmv job moves, and all at once (see sched.h, sched_int.h). */
 #include "probe/sched_int.h"
 
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -104,44 +106,116 @@ char *vt_sched_out_path(struct vt_sched *s, const struct vt_cmdline *c,
 	return strdup(path);
 }
 
-int vt_sched_flush(struct vt_sched *s)
+/* Moves the files of new_dir to out_dir under unique time-ordered names
+ * <sec>.<pid>.<seq>.<name or suffix>.  only: just that name; skip(arg,
+ * name) non-zero: left alone.  Empty files and names starting with '.' stay.
+ * Returns the number moved, or VT_EIO when new_dir cannot be read. */
+static int move_files(const char *new_dir, const char *out_dir, long long sec,
+		      unsigned *seq, const char *only, const char *suffix,
+		      int (*skip)(void *, const char *), void *arg)
 {
 	char from[PATH_MAX], to[PATH_MAX];
 	struct dirent *d;
 	DIR *dir;
-	long long sec = vt_sched_now_us(s) / 1000000;
 	int moved = 0;
 
-	dir = opendir(s->new_dir);
+	dir = opendir(new_dir);
 	if (!dir)
 		return VT_EIO;
 	while ((d = readdir(dir))) {
 		struct stat st;
 		int n;
 
-		if (d->d_name[0] == '.')
+		if (d->d_name[0] == '.' || (only && strcmp(only, d->d_name)) ||
+		    (skip && skip(arg, d->d_name)))
 			continue;
-		n = snprintf(from, sizeof from, "%s/%s", s->new_dir, d->d_name);
+		n = snprintf(from, sizeof from, "%s/%s", new_dir, d->d_name);
 		if (n < 0 || (size_t)n >= sizeof from ||
 		    stat(from, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
 			continue;
-		/* time-ordered unique names: the upload takes the oldest first */
-		n = snprintf(to, sizeof to, "%s/%010lld.%ld.%06u.%.200s", s->out_dir,
-			     sec, (long)getpid(), ++s->seq, d->d_name);
-		if (n < 0 || (size_t)n >= sizeof to)
-			continue;
-		if (rename(from, to) < 0) {
-			vt_warn("sched: cannot move %s to data/out: %s", from,
-				strerror(errno));
-			continue;
+		/* time-ordered unique names: the upload takes the oldest first;
+		 * a name that exists already is never replaced */
+		for (int tries = 0; tries < 100; tries++) {
+			n = snprintf(to, sizeof to, "%s/%010lld.%ld.%06u.%.200s",
+				     out_dir, sec, (long)getpid(), ++*seq,
+				     suffix && *suffix ? suffix : d->d_name);
+			if (n < 0 || (size_t)n >= sizeof to)
+				break;
+			n = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+			if (n < 0 && errno == EINVAL)   /* not supported here */
+				n = rename(from, to);
+			if (n == 0) {
+				moved++;
+				break;
+			}
+			if (errno != EEXIST) {
+				vt_warn("sched: cannot move %s to data/out: %s",
+					from, strerror(errno));
+				break;
+			}
 		}
-		moved++;
 	}
 	closedir(dir);
-	if (moved > 0) {
-		s->st.moved += moved;
-		if (fsync_path(s->out_dir) < 0 || fsync_path(s->new_dir) < 0)
-			vt_warn("sched: cannot fsync the data folders");
-	}
+	if (moved > 0 && (fsync_path(out_dir) < 0 || fsync_path(new_dir) < 0))
+		vt_warn("sched: cannot fsync the data folders");
 	return moved;
+}
+
+static int counted(struct vt_sched *s, int moved)
+{
+	if (moved > 0)
+		s->st.moved += moved;
+	return moved;
+}
+
+int vt_sched_flush(struct vt_sched *s)
+{
+	return counted(s, move_files(s->new_dir, s->out_dir,
+				     vt_sched_now_us(s) / 1000000, &s->seq,
+				     NULL, NULL, NULL, NULL));
+}
+
+int vt_sched_condmv(struct vt_sched *s, const struct vt_upjob *up)
+{
+	const char *only = NULL;
+
+	if (!up->src_is_dir)
+		only = strrchr(up->src, '/') + 1;
+	return counted(s, move_files(s->new_dir, s->out_dir,
+				     vt_sched_now_us(s) / 1000000, &s->seq,
+				     only, up->dst_name, NULL, NULL));
+}
+
+/* Non-zero when a condmv job of s moves name (or all of data/new). */
+static int claimed(void *arg, const char *name)
+{
+	struct vt_sched *s = arg;
+
+	for (const struct crontab *ct = s->crontabs; ct; ct = ct->next)
+		for (const struct job *j = ct->jobs; j; j = j->next)
+			if (j->up && j->up->kind == VT_UPJOB_CONDMV &&
+			    (j->up->src_is_dir ||
+			     !strcmp(strrchr(j->up->src, '/') + 1, name)))
+				return 1;
+	return 0;
+}
+
+int vt_sched_move_unclaimed(struct vt_sched *s)
+{
+	return counted(s, move_files(s->new_dir, s->out_dir,
+				     vt_sched_now_us(s) / 1000000, &s->seq,
+				     NULL, NULL, claimed, s));
+}
+
+int vt_sched_flush_spool(struct vt_spool *sp)
+{
+	unsigned seq = 0;
+	char new_dir[PATH_MAX], out_dir[PATH_MAX];
+	int rc;
+
+	if ((rc = vt_spool_path(sp, "data/new", new_dir, sizeof new_dir)) < 0 ||
+	    (rc = vt_spool_path(sp, "data/out", out_dir, sizeof out_dir)) < 0)
+		return rc;
+	return move_files(new_dir, out_dir, (long long)time(NULL), &seq, NULL,
+			  NULL, NULL, NULL);
 }

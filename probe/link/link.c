@@ -9,6 +9,7 @@
 #include "probe/link/link.h"
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,8 @@ struct vt_link {
 	int                    keep_fails;  /* consecutive failed KEEP connects */
 	int                    wait_over;   /* registration said WAIT */
 	int                    once_rounds; /* once mode: KEEPs tried */
+	int                    asked;       /* vt_link_upload_now: atomic */
+	int                    want;        /* an ask not yet served */
 };
 
 long vt_link_backoff_ms(long min_ms, long max_ms, unsigned attempt, uint32_t r)
@@ -91,8 +94,9 @@ int vt_link_new(const struct vt_link_conf *conf, ssh_key key,
 		l->conf.backoff_min_ms = 1000;
 	if (l->conf.backoff_max_ms < l->conf.backoff_min_ms)
 		l->conf.backoff_max_ms = 300000;
-	if (l->conf.upload_poll_ms <= 0)
-		l->conf.upload_poll_ms = 3000;
+	if (l->conf.upload_poll_ms < 0)
+		l->conf.upload_poll_ms = 0;
+	l->want = l->conf.once;
 	if (l->conf.timeout_s <= 0)
 		l->conf.timeout_s = 30;
 	l->key = key;
@@ -114,6 +118,11 @@ int vt_link_new(const struct vt_link_conf *conf, ssh_key key,
 void vt_link_free(struct vt_link *l)
 {
 	free(l);
+}
+
+void vt_link_upload_now(struct vt_link *l)
+{
+	__atomic_store_n(&l->asked, 1, __ATOMIC_RELEASE);
 }
 
 /* Sleeps ms, waking early when asked to stop. */
@@ -367,7 +376,7 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 	ssh_session s = NULL;
 	ssh_channel keep = NULL;
 	char err[512] = "";
-	int64_t start, next_upload, next_alive;
+	int64_t start, next_upload, next_poll, next_alive;
 	enum keep_end end;
 	int rc, too_big = 0, refused = 0;
 
@@ -397,7 +406,8 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 	tune_socket(s);
 	l->keep_fails = 0;
 	start = vt_mono_ms();
-	next_upload = start;
+	next_upload = start;        /* no attempt before (retry delays) */
+	next_poll = l->conf.upload_poll_ms > 0 ? start : INT64_MAX;
 	next_alive = start + KEEPALIVE_MS;
 	vt_info("KEEP: connected to %s:%d as probe %ld", l->st.ctrl_host,
 		l->st.ctrl_port, l->st.probe_id);
@@ -428,7 +438,9 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 			end = KEEP_LOST;
 			break;
 		}
-		if (now >= next_upload) {
+		if (__atomic_exchange_n(&l->asked, 0, __ATOMIC_ACQ_REL))
+			l->want = 1;
+		if (now >= next_upload && (l->want || now >= next_poll)) {
 			struct vt_upload_stats us;
 
 			rc = vt_upload_spool(s, l->sp, l->st.probe_id,
@@ -463,7 +475,11 @@ static enum keep_end do_keep(struct vt_link *l, int *stable)
 				break;
 			} else if (rc == VT_OK) {
 				refused = 0;
-				next_upload = vt_mono_ms() + l->conf.upload_poll_ms;
+				l->want = 0;
+				next_upload = vt_mono_ms();
+				if (l->conf.upload_poll_ms > 0)
+					next_poll = next_upload +
+						    l->conf.upload_poll_ms;
 			} else if (ssh_is_connected(s) && rc != VT_ESSH) {
 				vt_warn("upload not acknowledged: %s (HTTP %d); "
 					"files kept", vt_strerror(rc), us.status);

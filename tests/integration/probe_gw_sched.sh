@@ -11,6 +11,11 @@
 #  (e) results measured while the gateway is down (killed, restarted later)
 #      arrive after it is back, with their original times, none lost or
 #      doubled.
+#  (f) a second probe (no --upload-poll-ms, --upload-fallback 60) uploads
+#      only when the pushed httppost job runs, and its results reach
+#      data/out through the pushed condmv job; with a crons/main without
+#      httppost, moved files wait in data/out until the fallback uploads
+#      them (logged); the httppost line back, uploads follow it again.
 # Also: a ping the kernel refuses to send records an "error" entry.
 # The timing checks look at the "time" fields of the results (the planned
 # grid), never at how long the test itself took.
@@ -52,9 +57,9 @@ PRPID=$!
 t_bg $PRPID
 
 connected() { [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $ID")" = t ]; }
-pushes_settled() { # no push of any kind waiting or being sent
-	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND kind = 'crontab'")" -ge 1 ] &&
-	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND status IN ('pending', 'sending')")" = 0 ]
+pushes_settled() { # [PROBE]: no push of any kind waiting or being sent
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = ${1:-$ID} AND kind = 'crontab'")" -ge 1 ] &&
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = ${1:-$ID} AND status IN ('pending', 'sending')")" = 0 ]
 }
 t_check "probe holds KEEP" t_wait 30 connected
 t_check "the gateway's own crontab push is done" t_wait 20 pushes_settled
@@ -63,8 +68,8 @@ SID=$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $ID")
 
 # logged N PATTERN: the probe's log has at least N lines matching PATTERN
 logged() { [ "$(grep -c -- "$2" "$T/probe.log")" -ge "$1" ]; }
-# push FILE: through `vantage probe push`; succeeds when the probe said OK
-push() { "$BIN/vantage" probe push "$ID" "$1" >>"$T/push.out" 2>&1 && tail -1 "$T/push.out" | grep -qi ': ok$'; }
+# push FILE [PROBE]: through `vantage probe push`; succeeds when the probe said OK
+push() { "$BIN/vantage" probe push "${2:-$ID}" "$1" >>"$T/push.out" 2>&1 && tail -1 "$T/push.out" | grep -qi ': ok$'; }
 # sleep_until EPOCH
 sleep_until() { while [ "$(date +%s)" -lt "$1" ]; do sleep 0.2; done; }
 
@@ -81,16 +86,16 @@ printf 'CRONTAB /home/atlas/crons/7\nCRONLINE %s\nCRONLINE %s\n' \
 # (a) the first push
 t_check "crontab pushed through the gateway, OK" push "$T/batch_a"
 t_check "crontab file written" test "$(cat "$S/crons/7")" = "$(printf '%s\n%s\n%s' "$L1" "$L2" "$HP")"
-t_check "scheduler took 2 measurement lines" \
-	t_wait 5 logged 1 "crons/7: 2 line(s): 0 kept, 2 new, 0 stopped"
-t_check "the httppost line is taken as the upload job" \
-	logged 1 "crons/7 line 3: httppost ignored"
+t_check "scheduler took 2 measurement lines and the httppost job" \
+	t_wait 5 logged 1 "crons/7: 3 line(s): 0 kept, 3 new, 0 stopped"
+t_check "the httppost line runs as the upload job" \
+	t_wait 15 logged 1 "crons/7: httppost: upload of data/out asked"
 
 # (b) the same crontab again
 sleep_until $((START + 22))
 t_check "identical crontab pushed again, OK" push "$T/batch_a"
 t_check "identical crontab keeps both jobs" \
-	t_wait 5 logged 1 "crons/7: 2 line(s): 2 kept, 0 new, 0 stopped"
+	t_wait 5 logged 1 "crons/7: 3 line(s): 3 kept, 0 new, 0 stopped"
 RESENT=$(date +%s)
 
 # (c) line 4002 removed
@@ -98,7 +103,7 @@ sleep_until $((START + 40))
 t_check "crontab without msm 4002 pushed, OK" push "$T/batch_b"
 ACK_B=$(date +%s)
 t_check "removed line stopped" \
-	t_wait 5 logged 1 "crons/7: 1 line(s): 1 kept, 0 new, 1 stopped"
+	t_wait 5 logged 1 "crons/7: 2 line(s): 2 kept, 0 new, 1 stopped"
 
 # (e) the gateway dies right after an upload (so that no post is cut in
 # half) and stays down for 35 s while the probe measures into its spool
@@ -195,6 +200,95 @@ t_check "(b) msm 4002 ran on the same grid after the re-push" \
 t_check "(e) at least 3 runs of msm 4001 inside the outage" \
 	python3 -c "import sys; sys.exit(sum($OUT_START <= int(l) <= $OUT_END for l in open('$T/t4001')) < 3)"
 
+# (f) uploads driven by the pushed crons/main, on a second probe
+S2=$T/probe2
+P2ARGS=(--spool "$S2" --reg-host 127.0.0.1 --reg-port "$REG"
+	--reg-hostkey "$T/hk/ssh_host_ed25519_key.pub" --log-level debug
+	--backoff-min-ms 200 --backoff-max-ms 1000)
+"$BIN/vantage-probe" "${P2ARGS[@]}" --once >"$T/first2.out" 2>&1
+ID2=$("$BIN/vantage" probe add --pubkey "$S2/id_ed25519.pub" | grep -o '[0-9]\+' | head -1)
+t_check "(f) second probe added" test -n "$ID2"
+"$BIN/vantage-probe" "${P2ARGS[@]}" --allow-private --user nobody \
+	--upload-fallback 60 >"$T/probe2.log" 2>&1 &
+P2PID=$!
+t_bg $P2PID
+logged2() { [ "$(grep -c -- "$2" "$T/probe2.log")" -ge "$1" ]; }
+t_check "(f) second probe holds KEEP" t_wait 30 logged2 1 "KEEP: connected"
+t_check "(f) the gateway's crontab push to it is done" t_wait 20 pushes_settled "$ID2"
+SID2=$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $ID2")
+START2=$(date +%s)
+CM="10 $START2 $END NONE 0 condmv /home/atlas/data/new/2 /home/atlas/data/out/2"
+HP2="10 $START2 $END UNIFORM 4 httppost -A 9015 --delete-file --post-header /home/atlas/status/p_to_c_report_header --post-dir /home/atlas/data/out --post-footer /home/atlas/status/con_session_id.txt -O /home/atlas/data/new/httppost_sent.vol http://127.0.0.1:8080/?PROBE_ID=$ID2&SESSION_ID=$SID2"
+M2="3 $START2 $END NONE 0 evping -4 -c 1 -A 4101 -O /home/atlas/data/new/2 127.0.0.1"
+printf 'CRONTAB /home/atlas/crons/8\nCRONLINE %s\n' "$M2" >"$T/batch_m2"
+printf 'CRONTAB /home/atlas/crons/main\nCRONLINE %s\nCRONLINE %s\n' "$CM" "$HP2" >"$T/batch_main"
+printf 'CRONTAB /home/atlas/crons/main\nCRONLINE %s\n' "$CM" >"$T/batch_main_nohp"
+t_check "(f) measurement crontab pushed, OK" push "$T/batch_m2" "$ID2"
+t_check "(f) crons/main with condmv and httppost every 10 s pushed, OK" \
+	push "$T/batch_main" "$ID2"
+t_check "(f) both upload jobs taken" \
+	t_wait 5 logged2 1 "crons/main: 2 line(s): 0 kept, 2 new, 2 stopped"
+q2() { t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $ID2 AND line::json->>'id' = '4101'"; }
+q2_at_least() { [ "$(q2)" -ge "$1" ]; }
+t_check "(f) results arrive through condmv and httppost" t_wait 60 q2_at_least 3
+# every upload follows an httppost run (since the previous upload) and a
+# condmv run that moved something; LOG [FROM] [TO]: only log lines
+# between the first line matching FROM and the first matching TO
+follows() {
+	python3 - "$T/probe2.log" "$@" <<'PY'
+import re, sys
+asked = moved = False
+n = 0; bad = []
+for l in open(sys.argv[1]):
+    if "httppost: upload of data/out asked" in l: asked = True
+    if re.search(r"condmv 2: [1-9][0-9]* file", l): moved = True
+    if re.search(r"uploaded [0-9]+ file", l):
+        n += 1
+        if not (asked and moved): bad.append(l.strip())
+        asked = False
+if bad or n == 0: print("#", n, "uploads; not after httppost + condmv:", bad[:3])
+sys.exit(1 if bad or n == 0 else 0)
+PY
+}
+t_check "(f) every upload came after an httppost run and a condmv move" follows
+t_check "(f) results moved only by condmv (nothing else in data/new/2's way)" \
+	sh -c "! grep -q 'no condmv job ran' '$T/probe2.log'"
+
+# crons/main without its httppost line: condmv goes on, nothing uploads
+# until the fallback (60 s after the last httppost run)
+t_check "(f) crons/main without httppost pushed, OK" push "$T/batch_main_nohp" "$ID2"
+t_check "(f) httppost job stopped" \
+	t_wait 5 logged2 1 "crons/main: 1 line(s): 1 kept, 0 new, 1 stopped"
+t_check "(f) the fallback starts uploading, logged" \
+	t_wait 80 logged2 1 "no httppost job ran for 60 s: uploading data/out on its own"
+t_check "(f) data/out emptied by the fallback" \
+	t_wait 30 sh -c "[ -z \"\$(ls '$S2/data/out')\" ]"
+t_check "(f) between the httppost job's end and the fallback: files moved, none uploaded" \
+	python3 - "$T/probe2.log" <<'PY'
+import re, sys
+state = 0; moves = 0; ups = 0
+for l in open(sys.argv[1]):
+    if state == 0 and "crons/main: 1 line(s): 1 kept, 0 new, 1 stopped" in l: state = 1
+    elif state == 1 and re.search(r"condmv 2: [1-9][0-9]* file", l): state = 2; moves = 1
+    elif state == 2:
+        if re.search(r"condmv 2: [1-9][0-9]* file", l): moves += 1
+        if re.search(r"uploaded [0-9]+ file", l): ups += 1
+        if "uploading data/out on its own" in l: state = 3
+ok = state == 3 and moves >= 2 and ups == 0
+if not ok: print("# state", state, "moves", moves, "uploads", ups)
+sys.exit(0 if ok else 1)
+PY
+t_check "(f) httppost line back, OK" push "$T/batch_main" "$ID2"
+t_check "(f) uploads follow the httppost job again, logged" \
+	t_wait 20 logged2 1 "an httppost job ran: uploads follow it again"
+kill -TERM $P2PID
+wait $P2PID
+t_check "(f) second probe stopped cleanly" test $? = 0
+"$BIN/vantage-probe" "${P2ARGS[@]}" --once >"$T/once2.log" 2>&1
+t_check "(f) --once uploaded the rest" test $? = 0
+W4101=$(grep -c 'msm 4101: result written' "$T/probe2.log")
+t_check "(f) msm 4101: queued = written ($W4101)" test "$(q2)" = "$W4101"
+
 # A packet the kernel refuses to send (a fresh network namespace: no
 # route, not even loopback) is an "error" entry, as RIPE Atlas records it.
 if unshare -n true 2>/dev/null; then
@@ -213,5 +307,6 @@ if [ "$T_FAIL" -ne 0 ]; then
 	t_log "gateway log:"; tail -30 "$T/gw.log" | sed 's/^/#   /'
 	t_log "probe log:"; grep -v 'result written' "$T/probe.log" | tail -40 | sed 's/^/#   /'
 	t_log "pushes:"; cat "$T/push.out" | sed 's/^/#   /'
+	t_log "second probe log:"; grep -v 'result written' "$T/probe2.log" 2>/dev/null | tail -40 | sed 's/^/#   /'
 fi
 t_done

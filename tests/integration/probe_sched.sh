@@ -4,7 +4,8 @@
 # runs fall within their spread, a re-sent identical crontab (or one with
 # only a new end) keeps its jobs, a stopped process skips its late runs
 # and logs them, a removed line stops, one-offs run, and every result
-# lands in data/out as a RESULT line that parses as JSON.  Needs root (raw
+# lands in data/out as a RESULT line that parses as JSON; the httppost line
+# is taken as a job, one with an unknown option refused.  Needs root (raw
 # sockets).
 . "$(dirname "$0")/../lib.sh"
 t_setup
@@ -21,13 +22,14 @@ L1="4 $START $END UNIFORM 2 evping -4 -c 1 -A 2001 127.0.0.1"
 L1_END="4 $START $((END + 600)) UNIFORM 2 evping -4 -c 1 -A 2001 127.0.0.1"
 L2="5 $START $END NONE 0 evtraceroute -4 -I -c 1 -m 2 -w 300 -A 2003 127.0.0.1"
 L3="3 $START $END UNIFORM 1 evtdig -4 -h --timeout 500 -A 2002 -O /home/atlas/data/new/dns 127.0.0.1"
+BADHP="60 $START $END NONE 0 httppost --bogus 1 --post-dir /home/atlas/data/out http://127.0.0.1:8080/"
 HP="60 $START $END NONE 0 httppost -A 9015 --delete-file --post-dir /home/atlas/data/out -O /home/atlas/data/new/httppost_sent.vol http://127.0.0.1:8080/?PROBE_ID=1&SESSION_ID=ab"
 
 # crontab LINE...: replaces crons/1 atomically, as the link does
 crontab() {
 	printf '%s\n' "$@" >"$SP/crons/.1.tmp" && mv "$SP/crons/.1.tmp" "$SP/crons/1"
 }
-crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line"
+crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line" "$BADHP"
 echo "evping -4 -c 2 -A 3001 127.0.0.1" >"$SP/crons/oneoff"
 
 "$RUN" --spool "$SP" --seconds 60 --allow-private --move-ms 1000 \
@@ -45,20 +47,21 @@ has_result() { [ -n "$(results "$1")" ]; }
 # logged N PATTERN: the log has at least N lines matching PATTERN
 logged() { [ "$(grep -c -- "$2" "$T/log")" -ge "$1" ]; }
 
-t_check "crontab loaded, 3 measurement lines" \
-	t_wait 5 logged 1 "crons/1: 3 line(s): 0 kept, 3 new, 0 stopped"
-t_check "httppost line ignored with a log line" logged 1 "httppost ignored"
+t_check "crontab loaded, 3 measurement lines and the httppost job" \
+	t_wait 5 logged 1 "crons/1: 4 line(s): 0 kept, 4 new, 0 stopped"
+t_check "httppost line with an unknown option refused with a log line" \
+	logged 1 "line 6: httppost refused: httppost: unknown option --bogus"
 t_check "bad line ignored with a log line" logged 1 "line 5: not a crontab line"
 t_check "first evping result in data/out" t_wait 10 has_result 2001
 t_check "one-off ran" t_wait 10 has_result 3001
 t_check "one-off file taken" test ! -e "$SP/crons/oneoff"
 
-crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line"
+crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line" "$BADHP"
 t_check "re-sent identical crontab keeps every job" \
-	t_wait 5 logged 1 "crons/1: 3 line(s): 3 kept, 0 new, 0 stopped"
+	t_wait 5 logged 1 "crons/1: 4 line(s): 4 kept, 0 new, 0 stopped"
 crontab "$L1_END" "$L2" "$L3" "$HP"
 t_check "re-sent crontab with a new end keeps every job" \
-	t_wait 5 logged 2 "crons/1: 3 line(s): 3 kept, 0 new, 0 stopped"
+	t_wait 5 logged 2 "crons/1: 4 line(s): 4 kept, 0 new, 0 stopped"
 
 sleep 10    # a few runs on the kept schedule
 
@@ -70,7 +73,7 @@ t_check "late runs skipped and logged" t_wait 5 logged 1 "s late"
 
 crontab "$L2" "$L3" "$HP"
 t_check "removed line stops" \
-	t_wait 5 logged 1 "crons/1: 2 line(s): 2 kept, 0 new, 1 stopped"
+	t_wait 5 logged 1 "crons/1: 3 line(s): 3 kept, 0 new, 1 stopped"
 REMOVED=$(date +%s)
 sleep 9
 last() { results "$1" | sort -n | tail -1; }

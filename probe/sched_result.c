@@ -19,34 +19,6 @@
 #include "proto/cmdline.h"
 #include "proto/dialogue.h"
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return VT_EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return VT_OK;
-}
-
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = VT_OK;
-
-	if (fd < 0)
-		return VT_EIO;
-	if (fsync(fd) < 0)
-		rc = VT_EIO;
-	close(fd);
-	return rc;
-}
-
 void vt_sched_write_result(struct vt_sched *s, const char *path, long msm_id,
 			   const char *json)
 {
@@ -64,7 +36,7 @@ void vt_sched_write_result(struct vt_sched *s, const char *path, long msm_id,
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto out;
-	rc = write_all(fd, line, len);
+	rc = vt_spool_write_all(fd, line, len);
 	if (rc == VT_OK && fsync(fd) < 0)
 		rc = VT_EIO;
 	if (close(fd) < 0 && rc == VT_OK)
@@ -156,7 +128,8 @@ static int move_files(const char *new_dir, const char *out_dir, long long sec,
 		}
 	}
 	closedir(dir);
-	if (moved > 0 && (fsync_path(out_dir) < 0 || fsync_path(new_dir) < 0))
+	if (moved > 0 && (vt_spool_fsync_dir(out_dir) < 0 ||
+			  vt_spool_fsync_dir(new_dir) < 0))
 		vt_warn("sched: cannot fsync the data folders");
 	return moved;
 }

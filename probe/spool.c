@@ -92,11 +92,22 @@ int vt_spool_path(const struct vt_spool *sp, const char *rel, char *out,
 	return (n < 0 || (size_t)n >= outlen) ? VT_ETOOBIG : VT_OK;
 }
 
+int vt_spool_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = VT_OK;
+
+	if (fd < 0)
+		return VT_EIO;
+	if (fsync(fd) < 0)
+		rc = VT_EIO;
+	close(fd);
+	return rc;
+}
+
 static int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
 	char *slash;
-	int fd, rc = VT_OK;
 
 	snprintf(dir, sizeof dir, "%s", path);
 	slash = strrchr(dir, '/');
@@ -106,16 +117,10 @@ static int fsync_dir_of(const char *path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return VT_EIO;
-	if (fsync(fd) < 0)
-		rc = VT_EIO;
-	close(fd);
-	return rc;
+	return vt_spool_fsync_dir(dir);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int vt_spool_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -176,7 +181,7 @@ int vt_spool_write_atomic(const char *path, const void *data, size_t len,
 	fd = open_tmp(path, mode, tmp, sizeof tmp);
 	if (fd < 0)
 		return fd;
-	rc = write_all(fd, data, len);
+	rc = vt_spool_write_all(fd, data, len);
 	if (rc < 0) {
 		close(fd);
 		unlink(tmp);
@@ -226,9 +231,9 @@ int vt_spool_append_line(const char *path, const char *line)
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return VT_EIO;
-	rc = write_all(fd, line, len);
+	rc = vt_spool_write_all(fd, line, len);
 	if (rc == VT_OK)
-		rc = write_all(fd, "\n", 1);
+		rc = vt_spool_write_all(fd, "\n", 1);
 	if (rc == VT_OK && fsync(fd) < 0)
 		rc = VT_EIO;
 	close(fd);
@@ -268,9 +273,9 @@ int vt_spool_crontab_begin(struct vt_spool *sp, const char *path,
 
 int vt_spool_crontab_line(struct vt_spool_crontab *ct, const char *line)
 {
-	int rc = write_all(ct->fd, line, strlen(line));
+	int rc = vt_spool_write_all(ct->fd, line, strlen(line));
 
-	return rc < 0 ? rc : write_all(ct->fd, "\n", 1);
+	return rc < 0 ? rc : vt_spool_write_all(ct->fd, "\n", 1);
 }
 
 int vt_spool_crontab_commit(struct vt_spool_crontab *ct)

@@ -39,6 +39,13 @@ int vt_spool_write_atomic(const char *path, const void *data, size_t len,
 			  int mode) VT_WUR;
 /* Reads a whole file (at most max bytes) into out (appended).  VT_ENOTFOUND
  * when it does not exist, VT_ETOOBIG when bigger than max. */
+/* Writes all of data to fd, again after EINTR: VT_OK or VT_EIO. */
+int vt_spool_write_all(int fd, const void *data, size_t len) VT_WUR;
+
+/* fsync()s the folder dir, so that names made or moved in it last:
+ * VT_OK or VT_EIO. */
+int vt_spool_fsync_dir(const char *dir) VT_WUR;
+
 int vt_spool_read_file(const char *path, size_t max, struct vt_buf *out) VT_WUR;
 /* Appends line and "\n" to the file at path (created 0644) and fsyncs it. */
 int vt_spool_append_line(const char *path, const char *line) VT_WUR;

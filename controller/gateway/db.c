@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/pg.h"
+#include "common/pgbin.h"
 #include "common/vtime.h"
 
 #define RECONNECT_MS     1000
@@ -314,57 +315,94 @@ int gw_db_sessions_reset(struct gw_db *db, const char *gw)
 	return rc;
 }
 
-/* Appends one element of a text[] literal: "..." with \ and " escaped. */
-static int array_elem(struct vt_buf *b, const char *s, size_t n)
-{
-	int rc = vt_buf_addc(b, '"');
+#define QUEUE_COLS 6
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			rc = vt_buf_addc(b, '\\');
-		if (rc == 0)
-			rc = vt_buf_addc(b, s[i]);
+int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
+		     int *data_error)
+{
+	static const unsigned elem[QUEUE_COLS] = { VT_OID_INT4, VT_OID_TEXT,
+		VT_OID_INET, VT_OID_TEXT, VT_OID_TIMESTAMPTZ, VT_OID_TEXT };
+	static const unsigned types[QUEUE_COLS] = { VT_OID_INT4_ARR,
+		VT_OID_TEXT_ARR, VT_OID_INET_ARR, VT_OID_TEXT_ARR,
+		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR };
+	static const int fmt[QUEUE_COLS] = { 1, 1, 1, 1, 1, 1 };
+	struct vt_pgbin a[QUEUE_COLS];
+	const char *p[QUEUE_COLS];
+	int len[QUEUE_COLS], rc = VT_OK, total = 0;
+	PGresult *res = NULL;
+	PGconn *c;
+
+	if (data_error)
+		*data_error = 0;
+	for (int k = 0; k < QUEUE_COLS; k++)
+		vt_pgbin_init(&a[k], elem[k], 0);
+	for (int i = 0; i < nu && rc == 0; i++) {
+		size_t sidlen = strlen(u[i].sid);
+		size_t srclen = u[i].src ? strlen(u[i].src) : 0;
+
+		for (int l = 0; l < u[i].n && rc == 0; l++) {
+			rc = vt_pgbin_i32(&a[0], u[i].probe_id);
+			if (rc == 0)
+				rc = vt_pgbin_bytes(&a[1], u[i].sid, sidlen);
+			if (rc == 0 && vt_pgbin_inet(&a[2], u[i].from) < 0)
+				rc = vt_pgbin_null(&a[2]);
+			if (rc == 0)
+				rc = srclen ? vt_pgbin_bytes(&a[3], u[i].src, srclen)
+					    : vt_pgbin_null(&a[3]);
+			if (rc == 0)
+				rc = vt_pgbin_ts_ms(&a[4], u[i].received_ms);
+			if (rc == 0)
+				rc = vt_pgbin_bytes(&a[5], u[i].lines[l], u[i].lens[l]);
+			total++;
+		}
 	}
-	return rc ? rc : vt_buf_addc(b, '"');
+	if (rc < 0 || total == 0)
+		goto out;
+	for (int k = 0; k < QUEUE_COLS; k++)
+		if (!(p[k] = vt_pgbin_done(&a[k], &len[k]))) {
+			rc = VT_ENOMEM;
+			goto out;
+		}
+	if (!(c = conn(db))) {
+		rc = VT_EDB;
+		goto out;
+	}
+	/* One statement: its own transaction, committed when it returns
+	 * PGRES_COMMAND_OK (synchronous_commit as the cluster has it). */
+	res = PQexecParams(c, "INSERT INTO result_queue (probe_id, session_id,"
+			   " from_addr, src, received, line) SELECT * FROM"
+			   " unnest($1::integer[], $2::text[], $3::inet[], $4::text[],"
+			   " $5::timestamptz[], $6::text[])", QUEUE_COLS, types, p,
+			   len, fmt, 0);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		snprintf(db->err, sizeof db->err, "%s",
+			 res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+		db->err[strcspn(db->err, "\n")] = '\0';
+		if (data_error && st && (!strncmp(st, "22", 2) || !strncmp(st, "23", 2)))
+			*data_error = 1;
+		if (vt_pg_broken(c)) {
+			PQfinish(db->c);
+			db->c = NULL;
+		}
+		rc = VT_EDB;
+	}
+out:
+	PQclear(res);
+	for (int k = 0; k < QUEUE_COLS; k++)
+		vt_pgbin_free(&a[k]);
+	return rc;
 }
 
 int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
 		const char *from, const char *src, int64_t received_ms,
 		const char *const *lines, const size_t *lens, int n)
 {
-	char id[32], ms[32];
-	struct vt_buf arr;
-	const char *p[6];
-	int rc;
+	struct gw_db_upload u = { probe_id, sid, from, src, received_ms, lines,
+				  lens, n };
 
-	if (n <= 0)
-		return VT_OK;
-	vt_buf_init(&arr, 0);
-	rc = vt_buf_addc(&arr, '{');
-	for (int i = 0; i < n && rc == 0; i++) {
-		if (i)
-			rc = vt_buf_addc(&arr, ',');
-		if (rc == 0)
-			rc = array_elem(&arr, lines[i], lens[i]);
-	}
-	if (rc == 0)
-		rc = vt_buf_addc(&arr, '}');
-	if (rc < 0)
-		goto out;
-	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(ms, sizeof ms, "%lld", (long long)received_ms);
-	p[0] = id;
-	p[1] = sid;
-	p[2] = from;
-	p[3] = src && *src ? src : NULL;
-	p[4] = ms;
-	p[5] = arr.data;
-	rc = run(db, NULL, "INSERT INTO result_queue (probe_id, session_id,"
-		 " from_addr, src, received, line) SELECT $1, $2, $3::inet, $4,"
-		 " to_timestamp($5::float8 / 1000), unnest($6::text[])", 6, p);
-out:
-	vt_buf_free(&arr);
-	return rc;
+	return gw_db_queue_many(db, &u, 1, NULL);
 }
 
 int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,

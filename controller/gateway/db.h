@@ -55,10 +55,31 @@ int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw) VT_WUR;
 int gw_db_sessions_reset(struct gw_db *db, const char *gw) VT_WUR;
 
 /* Writes n result lines to result_queue in one statement (one transaction);
- * returns only once committed. */
+ * returns only once committed.  gw_db_queue_many with one upload. */
 int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
 		const char *from, const char *src, int64_t received_ms,
 		const char *const *lines, const size_t *lens, int n) VT_WUR;
+
+/* The result lines of one upload (pointers owned by the caller). */
+struct gw_db_upload {
+	long               probe_id;
+	const char        *sid;
+	const char        *from;       /* address text; NULL or unparsable: NULL */
+	const char        *src;        /* NULL or "": NULL */
+	int64_t            received_ms;
+	const char *const *lines;
+	const size_t      *lens;
+	int                n;
+};
+
+/* Group commit: writes the lines of nu uploads to result_queue with one
+ * INSERT (one transaction, parameters in binary form); returns 0 only once
+ * committed, else nothing of them is stored.  *data_error (may be NULL) is
+ * set to 1 when PostgreSQL refused the rows themselves (an invalid line,
+ * SQLSTATE class 22 or 23): storing the uploads one by one may then save
+ * all but the faulty one. */
+int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
+		     int *data_error) VT_WUR;
 
 /* Upserts the gateway's row with a fresh heartbeat. */
 int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,

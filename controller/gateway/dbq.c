@@ -68,38 +68,65 @@ static void done_add(struct gw_dbq *q, struct gw_job *j)
 	q->done_tail = j;
 }
 
+/* Takes the head of l and, when it names a group function, the like jobs
+ * queued behind it; the caller holds the lock.  Returns how many. */
+static int take(struct lane *l, struct gw_job **grp)
+{
+	struct gw_job *j = l->head;
+	size_t bytes = j->size;
+	int n = 0;
+
+	do {
+		if (!(l->head = j->qnext))
+			l->tail = NULL;
+		grp[n++] = j;
+		j = l->head;
+		if (!j || !grp[0]->group || j->group != grp[0]->group ||
+		    n == GW_DBQ_GROUP_MAX || bytes + j->size > GW_DBQ_GROUP_BYTES)
+			break;
+		bytes += j->size;
+	} while (1);
+	l->n -= n;
+	l->busy += n;
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct gw_dbq *q = w->q;
 	struct lane *l = &q->lane[w->lane];
-	struct gw_job *j;
-	int skip;
+	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
+	int skip, n;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!l->head && !q->stop)
 			pthread_cond_wait(&l->cv, &q->mu);
-		if (!(j = l->head))
+		if (!l->head)
 			break;
-		if (!(l->head = j->qnext))
-			l->tail = NULL;
-		l->n--;
-		l->busy++;
+		n = take(l, grp);
 		skip = q->stop && vt_mono_ms() > q->deadline;
 		pthread_mutex_unlock(&q->mu);
 
+		j = grp[0];
 		if (skip) {
-			j->rc = VT_ETIMEOUT;
-			snprintf(j->err, sizeof j->err, "gateway stopping");
+			for (int i = 0; i < n; i++) {
+				grp[i]->rc = VT_ETIMEOUT;
+				snprintf(grp[i]->err, sizeof grp[i]->err,
+					 "gateway stopping");
+			}
+		} else if (j->group) {
+			j->group(grp, n, w->db);
 		} else if ((j->rc = j->run(j, w->db)) < 0) {
 			snprintf(j->err, sizeof j->err, "%s", j->rc == VT_EDB ?
 				 gw_db_error(w->db) : vt_strerror(j->rc));
 		}
 
 		pthread_mutex_lock(&q->mu);
-		l->busy--;
-		done_add(q, j);
+		l->busy -= n;
+		for (int i = 0; i < n; i++)
+			done_add(q, grp[i]);
 		pthread_cond_broadcast(&q->fin);
 		wake_loop(q);
 	}

@@ -13,6 +13,13 @@
  *   GW_LANE_SINK  two workers: uploads into result_queue.  A slow or locked
  *                 result_queue holds up uploads only, never sessions.
  *   GW_LANE_AUTH  one worker: key lookups that missed the key cache.
+ * Group commit.  A job may name a group function: a worker that takes such
+ * a job also takes the jobs queued right behind it on its lane that name
+ * the same function (at most GW_DBQ_GROUP_MAX of them and
+ * GW_DBQ_GROUP_BYTES of their sizes, one job always), and runs them all
+ * with one call, which sets each job's rc and err (on the sink lane: one
+ * INSERT, one COMMIT for every waiting upload; see jobs.c).  Each job of a
+ * group still reaches its own done function.
  * A finished job goes onto a done list and an eventfd watched by the loop
  * wakes it; the loop then runs the done functions.  A job submitted always
  * reaches its done function exactly once (with rc VT_ECLOSED when the
@@ -29,6 +36,7 @@
 #ifndef VT_GW_DBQ_H
 #define VT_GW_DBQ_H
 
+#include <stddef.h>
 #include "common/err.h"
 #include "common/evloop.h"
 #include "controller/gateway/db.h"
@@ -40,12 +48,21 @@ struct gw_job;
 typedef int (*gw_job_run)(struct gw_job *j, struct gw_db *db);
 /* Runs on the loop thread once the job finished; owns j (frees it). */
 typedef void (*gw_job_done)(struct gw_job *j);
+/* Runs n jobs (n >= 1, in submission order) together on a worker thread;
+ * sets rc (and err when rc < 0) of every one of them. */
+typedef void (*gw_job_group)(struct gw_job *const *jobs, int n,
+			     struct gw_db *db);
+
+#define GW_DBQ_GROUP_MAX   64            /* jobs run together at most */
+#define GW_DBQ_GROUP_BYTES (4u << 20)    /* their sizes together at most */
 
 /* Embedded first in a caller's job struct. */
 struct gw_job {
 	struct gw_job *qnext;      /* dbq's link */
 	gw_job_run     run;        /* NULL: an event posted with gw_dbq_post */
 	gw_job_done    done;
+	gw_job_group   group;      /* non-NULL: run with like jobs, not run */
+	size_t         size;       /* its weight for GW_DBQ_GROUP_BYTES */
 	int            rc;         /* run's result */
 	int            finished;   /* dbq's, under its lock */
 	char           err[256];   /* the database's reason when rc < 0 */

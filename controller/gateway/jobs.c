@@ -47,6 +47,35 @@ static void note_done(struct gw_job *j)
 	gw_req_free(r);
 }
 
+static void job_rc(struct gw_job *j, int rc, struct gw_db *db)
+{
+	j->rc = rc;
+	if (rc < 0)
+		snprintf(j->err, sizeof j->err, "%s", rc == VT_EDB ?
+			 gw_db_error(db) : vt_strerror(rc));
+}
+
+/* Group commit of uploads (GW_REQ_UPLOAD): one INSERT and one COMMIT for
+ * all of them, so each is acknowledged only once its rows are durable.
+ * When PostgreSQL refuses a row itself, the uploads are stored one by one
+ * so that only the faulty one fails. */
+static void run_uploads(struct gw_job *const *jobs, int n, struct gw_db *db)
+{
+	struct gw_sink_batch *b[GW_DBQ_GROUP_MAX] = { NULL };
+	int rc, data_error = 0;
+
+	for (int i = 0; i < n; i++)
+		b[i] = gw_req_of(jobs[i])->batch;
+	rc = gw_sink_batches_store(b, n, db, &data_error);
+	if (rc < 0 && data_error && n > 1) {
+		for (int i = 0; i < n; i++)
+			job_rc(jobs[i], gw_sink_batch_store(b[i], db), db);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		job_rc(jobs[i], rc, db);
+}
+
 static int run_init(struct gw_req *r, struct gw_db *db)
 {
 	char old[VT_SESSION_ID_MAX + 1];
@@ -75,7 +104,7 @@ static int run(struct gw_job *j, struct gw_db *db)
 	case GW_REQ_KEEP:
 		return gw_db_session_get(db, r->probe_id, r->sid, sizeof r->sid,
 					 &r->port);
-	case GW_REQ_UPLOAD:
+	case GW_REQ_UPLOAD:   /* run_uploads runs these */
 		return gw_sink_batch_store(r->batch, db);
 	case GW_REQ_PUSHES:
 		return gw_db_push_pending(db, r->ids, r->probes, GW_REQ_PUSHES_MAX,
@@ -123,6 +152,8 @@ struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
 	r->gw_name = gw_name;
 	r->job.run = run;
 	r->job.done = done ? done : note_done;
+	if (kind == GW_REQ_UPLOAD)
+		r->job.group = run_uploads;
 	if ((text && !(r->text = strdup(text))) ||
 	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||
 	    (kind == GW_REQ_PUSHES &&
@@ -138,9 +169,11 @@ void gw_req_submit(struct gw_dbq *q, struct gw_req *r)
 {
 	enum gw_lane lane = GW_LANE_CTRL;
 
-	if (r->kind == GW_REQ_UPLOAD)
+	if (r->kind == GW_REQ_UPLOAD) {
 		lane = GW_LANE_SINK;
-	else if (r->kind == GW_REQ_KEY)
+		r->job.size = gw_sink_batch_bytes(r->batch);
+	} else if (r->kind == GW_REQ_KEY) {
 		lane = GW_LANE_AUTH;
+	}
 	gw_dbq_submit(q, lane, &r->job);
 }

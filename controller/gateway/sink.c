@@ -105,10 +105,39 @@ int gw_sink_batch_count(const struct gw_sink_batch *b)
 	return b ? b->lines.n : 0;
 }
 
+size_t gw_sink_batch_bytes(const struct gw_sink_batch *b)
+{
+	return b ? b->in.len : 0;
+}
+
+int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
+			  struct gw_db *db, int *data_error)
+{
+	struct gw_db_upload *u;
+	int rc;
+
+	if (n <= 0)
+		return VT_OK;
+	if (!(u = calloc((size_t)n, sizeof *u)))
+		return VT_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		u[i].probe_id = b[i]->probe_id;
+		u[i].sid = b[i]->sid;
+		u[i].from = b[i]->from;
+		u[i].src = b[i]->src;
+		u[i].received_ms = b[i]->received_ms;
+		u[i].lines = b[i]->lines.p;
+		u[i].lens = b[i]->lines.len;
+		u[i].n = b[i]->lines.n;
+	}
+	rc = gw_db_queue_many(db, u, n, data_error);
+	free(u);
+	return rc;
+}
+
 int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db)
 {
-	return gw_db_queue(db, b->probe_id, b->sid, b->from, b->src,
-			   b->received_ms, b->lines.p, b->lines.len, b->lines.n);
+	return gw_sink_batches_store(&b, 1, db, NULL);
 }
 
 int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,

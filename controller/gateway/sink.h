@@ -58,6 +58,13 @@ int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
 /* Writes the batch to result_queue in one transaction (blocking; any
  * thread, one batch at a time). */
 int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db) VT_WUR;
+/* Group commit: writes the n batches to result_queue in one transaction
+ * (blocking; any thread); all or none are stored.  *data_error (may be
+ * NULL): as gw_db_queue_many's. */
+int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
+			  struct gw_db *db, int *data_error) VT_WUR;
+/* Bytes the batch holds (its request). */
+size_t gw_sink_batch_bytes(const struct gw_sink_batch *b);
 /* Result lines in the batch. */
 int gw_sink_batch_count(const struct gw_sink_batch *b);
 void gw_sink_batch_free(struct gw_sink_batch *b);

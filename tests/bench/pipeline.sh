@@ -12,8 +12,9 @@
 . "$(dirname "$0")/../lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
 P=${PIPE_BENCH_PROBES:-40}
-LOAD=$TOP/build/tests/pipe_load
-CMP=$TOP/build/tests/pipe_enrichcmp
+HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
+LOAD=$HELPERS/pipe_load
+CMP=$HELPERS/pipe_enrichcmp
 SAMPLES=${VANTAGE_SAMPLES:-$TOP/../shared/samples}
 [ -x "$LOAD" ] && [ -x "$CMP" ] && [ -x "$BIN/vantage-gateway" ] && [ -x "$BIN/vantage-worker" ] ||
 	{ echo "build first"; exit 1; }

@@ -1,0 +1,88 @@
+#!/bin/bash
+# gateway_groupcommit: uploads waiting for the sink threads are stored
+# together (one INSERT, one transaction), each acknowledged only after that
+# COMMIT; a line PostgreSQL refuses fails its own upload only.  Also the
+# binary arrays of common/pgbin.h against a real server's array_send.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/gw_lib.sh"
+t_setup
+gw_setup
+command -v curl >/dev/null || t_skip "no curl"
+PGBIN_TEST=${VANTAGE_UNIT:-$TOP/build/tests}/test_pgbin
+t_check "binary arrays read by PostgreSQL and sent back byte for byte" \
+	"$PGBIN_TEST" "$VANTAGE_DB"
+
+gw_start --db-timeout 300 || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
+gw_init_ctrl
+t_check "controller INIT" [ -n "$SID" ]
+t_check "KEEP up" gw_keep
+t_check "crontab push settled" gw_crontab_settled 1
+
+# lock_hold: another client holds result_queue until $T/release appears.
+lock_hold() {
+	rm -f "$T/release" "$T/lock.out"
+	(
+		printf 'BEGIN;\nLOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE;\n\\echo locked\n'
+		n=0
+		while [ ! -e "$T/release" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
+		printf 'COMMIT;\n'
+	) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
+	t_bg $!
+	t_wait 30 grep -qx locked "$T/lock.out"
+}
+lock_waiters() {
+	[ "$(t_psql "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'result_queue'::regclass")" -ge "$1" ]
+}
+# round NAME BAD: six uploads of two lines each while the queue is locked
+# (upload number BAD carries a line that is not valid UTF-8); the first two
+# hold both sink threads, the other four wait in the lane.
+round() {
+	local i pids=()
+	t_check "$1: result_queue locked" lock_hold
+	for i in 1 2 3 4 5 6; do
+		{
+			printf 'P_TO_C_REPORT\n'
+			printf 'RESULT {"id":"1001","round":"%s","up":%d,"n":1}\n' "$1" "$i"
+			if [ "$i" = "$2" ]; then
+				printf 'RESULT {"id":"1001","bad":"\377\376"}\n'
+			else
+				printf 'RESULT {"id":"1001","round":"%s","up":%d,"n":2}\n' "$1" "$i"
+			fi
+			printf 'SESSION_ID %s\n' "$SID"
+		} >"$T/up.$1.$i"
+		curl -s -i --max-time 200 --data-binary "@$T/up.$1.$i" \
+			-H 'Content-Type: application/x-www-form-urlencoded' \
+			-H 'User-Agent: httppost for atlas.ripe.net' \
+			"http://127.0.0.1:$SINKP/?PROBE_ID=$PRB&SESSION_ID=$SID" \
+			>"$T/out.$1.$i" 2>&1 &
+		pids+=($!)
+		t_bg $!
+		# the first two are taken by the two sink threads
+		[ "$i" = 2 ] && t_wait 30 lock_waiters 2
+	done
+	sleep 2   # the other four reach the gateway's queue
+	t_check "$1: nothing acknowledged before COMMIT" sh -c "! cat $T/out.$1.* | grep -q '^OK'"
+	touch "$T/release"
+	wait "${pids[@]}"
+}
+
+round group 0
+ok=0
+for i in 1 2 3 4 5 6; do gw_body_ok <"$T/out.group.$i" && ok=$((ok + 1)); done
+t_check "group: all six uploads acknowledged" [ "$ok" = 6 ]
+t_check "group: every line queued once" [ "$(t_psql "SELECT count(DISTINCT line) || '/' || count(*) FROM result_queue WHERE line LIKE '%\"group\"%'")" = 12/12 ]
+# rows of one transaction share xmin: the four that waited went in one
+txns=$(t_psql "SELECT count(DISTINCT xmin::text) FROM result_queue WHERE line LIKE '%\"group\"%'")
+t_log "group: 6 uploads stored in $txns transactions"
+t_check "group: the waiting uploads were stored together" [ "$txns" -le 3 ]
+t_check "group: columns as before" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"group\"%' AND probe_id = $PRB AND session_id = '$SID' AND from_addr = '127.0.0.1' AND src IS NULL AND received > now() - interval '10 minutes' AND received <= now()")" = 12 ]
+
+round bad 5
+for i in 1 2 3 4 6; do
+	t_check "bad: upload $i acknowledged" gw_body_ok <"$T/out.bad.$i"
+done
+t_check "bad: upload 5 refused (503)" grep -q '^HTTP/1.1 503' "$T/out.bad.5"
+t_check "bad: the ten good lines queued once" [ "$(t_psql "SELECT count(DISTINCT line) || '/' || count(*) FROM result_queue WHERE line LIKE '%\"bad\"%'")" = 10/10 ]
+t_check "bad: nothing of upload 5 queued" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"round\":\"bad\",\"up\":5,%' OR line LIKE '%\"bad\":%'")" = 0 ]
+t_check "gateway still running" kill -0 "$GWPID"
+t_done

@@ -111,6 +111,10 @@ int main(int argc, char **argv)
 				sleep(1);
 				continue;
 			}
+			/* Long results (traceroutes) are compressed on insert,
+			 * twice (results, latest): lz4 costs a fraction of
+			 * pglz's CPU.  A server built without it keeps pglz. */
+			vt_pg_try(db, "SET default_toast_compression = lz4");
 			vt_info("connected to the database");
 		}
 		r = vt_worker_batch(db, &o, &st, err, sizeof err);

@@ -1,21 +1,29 @@
-/* pipe_load - many simulated probes uploading results through the gateway's
- * result sink, for tests/bench/pipeline.sh.
+/* pipe_load - a fleet of simulated probes uploading results through the
+ * gateway's result sink, for tests/bench/pipeline.sh.
  *
- *   pipe_load DB PORT PROBES RESULTS TEMPLATES [THREADS]
+ *   pipe_load DB PORT PROBES RESULTS TEMPLATES [THREADS [MIN MAX]]
  *
  * Registers PROBES probes with a session each (one INSERT), connects them
  * to the gateway's controller PORT as gw_load does (key auth, exec KEEP,
  * tcpip-forward), prints "connected N MS", then uploads RESULTS results in
- * total: every probe posts P_TO_C_REPORT bodies of up to 1000 RESULT lines
- * (below the 1,000,000-byte post limit) over a direct-tcpip channel to
- * 127.0.0.1:8080, one post at a time per probe, THREADS threads (default 4)
- * sharing the probes.  Result lines come from TEMPLATES, one per line as
- * "MSM_ID<TAB>REST": REST is a probe's result JSON after its "time" value,
- * and each line becomes {"id":"MSM_ID","time":T REST with T counting down
- * from now - 60 per probe, so no two lines of a probe are equal.  At the
- * end prints "uploaded RESULTS POSTS MS FAILED START" (MS from the first
- * post to the last acknowledgement, START the wall clock of the first post
- * in unix ms) and exits 0 when nothing failed. */
+ * total.  Like a stock probe's httppost run, every post carries what
+ * accumulated since the probe's last one: P_TO_C_REPORT bodies of MIN..MAX
+ * RESULT lines (default 20..300, drawn per post, capped below the post
+ * limit) over a direct-tcpip channel to 127.0.0.1:8080.  The probes post
+ * independently: THREADS threads (default 8) each own a share of them, open
+ * a channel and send a post for every one of their probes before reading
+ * any reply, so up to PROBES posts are in flight at once and the gateway
+ * sees them arrive together, as from a real fleet.  Result lines come from
+ * TEMPLATES, one per line as "MSM_ID<TAB>REST": REST is a probe's result
+ * JSON after its "time" value, and each line becomes
+ * {"id":"MSM_ID","time":T REST with T counting down from now - 60 per
+ * probe, so no two lines of a probe are equal.  Prints "shape PROBES
+ * THREADS MIN MAX AVG_LINES MAX_IN_FLIGHT BUSY" (BUSY: posts answered
+ * 503 and posted again, as a probe keeps its results when the gateway is
+ * busy) and, at the end, "uploaded
+ * RESULTS POSTS MS FAILED START" (MS from the first post to the last
+ * acknowledgement, START the wall clock of the first post in unix ms) and
+ * exits 0 when nothing failed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +36,6 @@
 #include "common/vtime.h"
 #include "proto/upload.h"
 
-#define LINES_PER_POST 1000
 #define BODY_BUDGET    (VT_UPLOAD_MAX_BODY - 4096)
 #define REPLY_MAX      65536
 
@@ -47,14 +54,20 @@ struct probe {
 	long        todo;          /* results still to upload */
 	long long   ts;            /* next result time */
 	int         next;          /* next template */
+	unsigned    seed;          /* for the lines of its next post */
+	ssh_channel ch;            /* the post in flight */
+	int         nl;            /* its result lines */
+	int         retry;         /* answered 503: post the same again */
+	struct vt_buf req, reply;
 };
 
 struct load {
 	struct probe *pr;
-	int           n, nthreads, port;
+	int           n, nthreads, port, min, max;
 	struct tmpl  *t;
 	int           nt;
-	long          posts, results, failed;
+	long          posts, results, failed, connected, busy503;
+	int           in_flight, max_in_flight;
 	pthread_mutex_t lock;
 };
 
@@ -102,13 +115,14 @@ static void link_down(struct probe *p)
 static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 		     struct vt_buf *req, int *nlines)
 {
-	int n = 0;
+	int n = 0, want = l->min + (int)(rand_r(&p->seed) %
+					  (unsigned)(l->max - l->min + 1));
 
 	vt_buf_reset(body);
 	vt_buf_reset(req);
 	if (vt_buf_adds(body, "P_TO_C_REPORT\n") < 0)
 		return -1;
-	while (n < LINES_PER_POST && p->todo > 0) {
+	while (n < want && p->todo > 0) {
 		struct tmpl *t = &l->t[p->next];
 
 		if (body->len + t->len + 64 > BODY_BUDGET)
@@ -131,97 +145,166 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 	return 0;
 }
 
-/* One post over a direct-tcpip channel; 0 when acknowledged. */
-static int post(struct probe *p, const struct vt_buf *req, struct vt_buf *reply)
+/* Opens a direct-tcpip channel and sends p's post; 0 when sent. */
+static int post_send(struct probe *p)
 {
-	ssh_channel ch = ssh_channel_new(p->ssh);
+	if (!(p->ch = ssh_channel_new(p->ssh)) ||
+	    ssh_channel_open_forward(p->ch, "127.0.0.1", 8080, "127.0.0.1",
+				     0) != SSH_OK) {
+		fprintf(stderr, "pipe_load: probe %ld: no channel: %s\n", p->id,
+			ssh_get_error(p->ssh));
+		return -1;
+	}
+	if (ssh_channel_write(p->ch, p->req.data, (uint32_t)p->req.len) !=
+	    (int)p->req.len) {
+		fprintf(stderr, "pipe_load: probe %ld: write: %s\n", p->id,
+			ssh_get_error(p->ssh));
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the answer to p's post and closes its channel; 0 when
+ * acknowledged, 1 when answered 503 (the gateway is busy: a probe keeps
+ * its results and posts them again later). */
+static int post_finish(struct probe *p)
+{
 	const char *body = NULL;
 	size_t blen = 0;
 	long long date;
 	int status = 0, rc = -1, prc = VT_EAGAIN;
 	char buf[4096];
 
-	vt_buf_reset(reply);
-	if (!ch || ssh_channel_open_forward(ch, "127.0.0.1", 8080, "127.0.0.1",
-					    0) != SSH_OK) {
-		fprintf(stderr, "pipe_load: probe %ld: no channel: %s\n", p->id,
-			ssh_get_error(p->ssh));
-		goto out;
-	}
-	if (ssh_channel_write(ch, req->data, (uint32_t)req->len) != (int)req->len) {
-		fprintf(stderr, "pipe_load: probe %ld: write: %s\n", p->id,
-			ssh_get_error(p->ssh));
-		goto out;
-	}
-	while (prc == VT_EAGAIN) {
-		int n = ssh_channel_read_timeout(ch, buf, sizeof buf, 0, 60000);
+	vt_buf_reset(&p->reply);
+	while (p->ch && prc == VT_EAGAIN) {
+		int n = ssh_channel_read_timeout(p->ch, buf, sizeof buf, 0, 60000);
 
-		if (n < 0 || (n == 0 && !ssh_channel_is_eof(ch))) {
+		if (n < 0 || (n == 0 && !ssh_channel_is_eof(p->ch))) {
 			fprintf(stderr, "pipe_load: probe %ld: no reply: %s\n",
 				p->id, n < 0 ? ssh_get_error(p->ssh) : "timeout");
 			goto out;
 		}
 		if (n == 0) {
-			prc = vt_upload_reply_parse(reply->data ? reply->data : "",
-						    reply->len, 1, &status, &body,
+			prc = vt_upload_reply_parse(p->reply.data ? p->reply.data : "",
+						    p->reply.len, 1, &status, &body,
 						    &blen, &date);
 			break;
 		}
-		if (vt_buf_add(reply, buf, (size_t)n) < 0)
+		if (vt_buf_add(&p->reply, buf, (size_t)n) < 0)
 			goto out;
-		prc = vt_upload_reply_parse(reply->data, reply->len, 0, &status,
+		prc = vt_upload_reply_parse(p->reply.data, p->reply.len, 0, &status,
 					    &body, &blen, &date);
 	}
 	if (prc == VT_OK && vt_upload_acked(status, body, blen))
 		rc = 0;
+	else if (prc == VT_OK && status == 503)
+		rc = 1;
 	else
 		fprintf(stderr, "pipe_load: probe %ld: post answered %d\n", p->id,
 			status);
 out:
-	if (ch) {
-		ssh_channel_close(ch);
-		ssh_channel_free(ch);
+	if (p->ch) {
+		ssh_channel_close(p->ch);
+		ssh_channel_free(p->ch);
 	}
+	p->ch = NULL;
 	return rc;
 }
 
+static void in_flight(struct load *l, int d)
+{
+	pthread_mutex_lock(&l->lock);
+	l->in_flight += d;
+	if (l->in_flight > l->max_in_flight)
+		l->max_in_flight = l->in_flight;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Connects the thread's probes. */
+static void *connect_run(void *arg)
+{
+	struct worker *w = arg;
+	struct load *l = w->l;
+	long ok = 0;
+
+	for (int i = w->idx; i < l->n; i += l->nthreads) {
+		if (link_up(&l->pr[i], l->port) == 0)
+			ok++;
+		else
+			link_down(&l->pr[i]);
+	}
+	pthread_mutex_lock(&l->lock);
+	l->connected += ok;
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* Rounds: a post sent for every probe of the thread that has results
+ * left, then their answers read. */
 static void *run(void *arg)
 {
 	struct worker *w = arg;
 	struct load *l = w->l;
-	struct vt_buf body, req, reply;
-	long posts = 0, results = 0, failed = 0;
+	struct vt_buf body;
+	long posts = 0, results = 0, failed = 0, busy503 = 0;
 	int busy = 1;
 
 	vt_buf_init(&body, VT_UPLOAD_MAX_BODY);
-	vt_buf_init(&req, VT_UPLOAD_MAX_BODY + VT_UPLOAD_MAX_HEAD);
-	vt_buf_init(&reply, REPLY_MAX);
 	while (busy) {
+		int sent = 0;
+
 		busy = 0;
 		for (int i = w->idx; i < l->n; i += l->nthreads) {
 			struct probe *p = &l->pr[i];
-			int nl = 0;
 
-			if (!p->ssh || p->todo <= 0)
+			if (!p->ssh || (p->todo <= 0 && !p->retry))
 				continue;
 			busy = 1;
-			if (make_post(l, p, &body, &req, &nl) < 0 || post(p, &req, &reply) < 0) {
-				failed += nl + p->todo;
+			if (!p->retry) {
+				p->nl = 0;
+				if (make_post(l, p, &body, &p->req, &p->nl) < 0) {
+					failed += p->nl + p->todo;
+					p->todo = 0;
+					continue;
+				}
+			}
+			p->retry = 0;
+			if (post_send(p) < 0) {
+				failed += p->nl + p->todo;
 				p->todo = 0;
+				post_finish(p);
 				continue;
 			}
-			posts++;
-			results += nl;
+			sent++;
+		}
+		in_flight(l, sent);
+		for (int i = w->idx; i < l->n; i += l->nthreads) {
+			struct probe *p = &l->pr[i];
+			int r;
+
+			if (!p->ch)
+				continue;
+			r = post_finish(p);
+			if (r < 0) {
+				failed += p->nl + p->todo;
+				p->todo = 0;
+			} else if (r == 1) {
+				p->retry = 1;
+				busy503++;
+			} else {
+				posts++;
+				results += p->nl;
+			}
+			in_flight(l, -1);
 		}
 	}
 	pthread_mutex_lock(&l->lock);
 	l->posts += posts;
 	l->results += results;
 	l->failed += failed;
+	l->busy503 += busy503;
 	pthread_mutex_unlock(&l->lock);
 	vt_buf_free(&body);
-	vt_buf_free(&req);
-	vt_buf_free(&reply);
 	return NULL;
 }
 
@@ -311,26 +394,48 @@ out:
 	return rc;
 }
 
+static int threads(struct load *l, void *(*fn)(void *))
+{
+	pthread_t *th = calloc((size_t)l->nthreads, sizeof *th);
+	struct worker *w = calloc((size_t)l->nthreads, sizeof *w);
+	int rc = -1, started = 0;
+
+	if (!th || !w)
+		goto out;
+	for (; started < l->nthreads; started++) {
+		w[started] = (struct worker){ l, started };
+		if (pthread_create(&th[started], NULL, fn, &w[started]) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	free(w);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct load l = { 0 };
-	pthread_t *th;
-	struct worker *w;
 	long total;
 	long long now = (long long)time(NULL);
 	int64_t t0, start;
-	int ok = 0;
 
-	if (argc != 6 && argc != 7) {
-		fprintf(stderr, "usage: pipe_load DB PORT PROBES RESULTS TEMPLATES [THREADS]\n");
+	if (argc != 6 && argc != 7 && argc != 9) {
+		fprintf(stderr, "usage: pipe_load DB PORT PROBES RESULTS TEMPLATES"
+			" [THREADS [MIN MAX]]\n");
 		return 2;
 	}
 	l.port = atoi(argv[2]);
 	l.n = atoi(argv[3]);
 	total = atol(argv[4]);
-	l.nthreads = argc == 7 ? atoi(argv[6]) : 4;
-	if (l.n <= 0 || total <= 0 || l.nthreads <= 0 ||
-	    !(l.pr = calloc((size_t)l.n, sizeof *l.pr)))
+	l.nthreads = argc >= 7 ? atoi(argv[6]) : 8;
+	l.min = argc == 9 ? atoi(argv[7]) : 20;
+	l.max = argc == 9 ? atoi(argv[8]) : 300;
+	if (l.n <= 0 || total <= 0 || l.nthreads <= 0 || l.min < 1 ||
+	    l.max < l.min || !(l.pr = calloc((size_t)l.n, sizeof *l.pr)))
 		return 2;
 	if (l.nthreads > l.n)
 		l.nthreads = l.n;
@@ -342,47 +447,41 @@ int main(int argc, char **argv)
 	ssh_init();
 	if (register_probes(argv[1], &l) < 0)
 		return 1;
-	t0 = vt_mono_ms();
 	for (int i = 0; i < l.n; i++) {
 		l.pr[i].todo = total / l.n + (i < total % l.n);
 		l.pr[i].ts = now - 60;
 		l.pr[i].next = i % l.nt;
-		if (link_up(&l.pr[i], l.port) == 0)
-			ok++;
-		else
-			link_down(&l.pr[i]);
+		l.pr[i].seed = (unsigned)i * 2654435761u + 1;
+		vt_buf_init(&l.pr[i].req, VT_UPLOAD_MAX_BODY + VT_UPLOAD_MAX_HEAD);
+		vt_buf_init(&l.pr[i].reply, REPLY_MAX);
 	}
-	printf("connected %d %lld\n", ok, (long long)(vt_mono_ms() - t0));
-	fflush(stdout);
-	th = calloc((size_t)l.nthreads, sizeof *th);
-	w = calloc((size_t)l.nthreads, sizeof *w);
-	if (!th || !w)
+	t0 = vt_mono_ms();
+	if (threads(&l, connect_run) < 0)
 		return 1;
+	printf("connected %ld %lld\n", l.connected, (long long)(vt_mono_ms() - t0));
+	fflush(stdout);
 	t0 = vt_mono_ms();
 	start = vt_now_ms();
-	for (int i = 0; i < l.nthreads; i++) {
-		w[i] = (struct worker){ &l, i };
-		if (pthread_create(&th[i], NULL, run, &w[i]) != 0)
-			return 1;
-	}
-	for (int i = 0; i < l.nthreads; i++)
-		pthread_join(th[i], NULL);
+	if (threads(&l, run) < 0)
+		return 1;
 	for (int i = 0; i < l.n; i++)
 		if (!l.pr[i].ssh)
 			l.failed += l.pr[i].todo;
+	printf("shape %d %d %d %d %ld %d %ld\n", l.n, l.nthreads, l.min, l.max,
+	       l.posts ? l.results / l.posts : 0, l.max_in_flight, l.busy503);
 	printf("uploaded %ld %ld %lld %ld %lld\n", l.results, l.posts,
 	       (long long)(vt_mono_ms() - t0), l.failed, (long long)start);
 	fflush(stdout);
 	for (int i = 0; i < l.n; i++) {
 		link_down(&l.pr[i]);
 		ssh_key_free(l.pr[i].key);
+		vt_buf_free(&l.pr[i].req);
+		vt_buf_free(&l.pr[i].reply);
 	}
 	for (int i = 0; i < l.nt; i++)
 		free(l.t[i].rest);
 	free(l.t);
 	free(l.pr);
-	free(th);
-	free(w);
 	ssh_finalize();
 	return l.failed || l.results != total ? 1 : 0;
 }

@@ -93,13 +93,15 @@ static void log_stats(const struct vt_sched_stats *s, int always)
 {
 	if (!always && !s->tags_changed && !s->assigned && !s->unassigned &&
 	    !s->scheduled && !s->no_probes && !s->started && !s->stopped &&
-	    !s->mesh_created && !s->works)
+	    !s->mesh_created && !s->works && !s->addrs)
 		return;
 	vt_info("pass: %ld tags changed, %ld assigned, %ld unassigned, "
 		"%ld scheduled, %ld no suitable probes, %ld started, %ld stopped, "
-		"%ld mesh created, %ld probes with newer successful results",
+		"%ld mesh created, %ld probes with newer successful results, "
+		"%ld probes with a new reported address",
 		s->tags_changed, s->assigned, s->unassigned, s->scheduled,
-		s->no_probes, s->started, s->stopped, s->mesh_created, s->works);
+		s->no_probes, s->started, s->stopped, s->mesh_created, s->works,
+		s->addrs);
 }
 
 int main(int argc, char **argv)

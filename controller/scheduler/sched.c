@@ -252,10 +252,15 @@ int vt_sched_works(PGconn *db, long long now, struct vt_sched_stats *st,
 {
 	char t[24];
 	const char *p[1] = { t };
+	int rc;
 
 	snprintf(t, sizeof t, "%lld", now);
-	return count_sql(db, &st->works, errbuf, errlen,
-			 "SELECT vt_refresh_works($1)", 1, p);
+	rc = count_sql(db, &st->works, errbuf, errlen,
+		       "SELECT vt_refresh_works($1)", 1, p);
+	if (rc < 0)
+		return rc;
+	return count_sql(db, &st->addrs, errbuf, errlen,
+			 "SELECT vt_refresh_reported_addrs($1)", 1, p);
 }
 
 int vt_sched_pass(PGconn *db, long long now, struct vt_sched_stats *st,

@@ -25,6 +25,7 @@ struct vt_sched_stats {
 	long stopped;          /* -> Stopped (stop time passed, one-off done) */
 	long mesh_created;     /* anchor mesh measurements created */
 	long works;            /* probes with a newer successful result */
+	long addrs;            /* probes whose reported address changed */
 };
 
 /* Runs one pass at now (unix seconds); *st is added to.  Returns VT_OK,
@@ -39,7 +40,9 @@ int vt_sched_pass(PGconn *db, long long now, struct vt_sched_stats *st,
  * system-ipv4-works / system-ipv6-works true for probes that achieve
  * results over a family their session does not come from.  It reads the
  * whole of `latest`, so it runs on its own, slower cadence, outside
- * vt_sched_pass.  st->works counts the probes changed. */
+ * vt_sched_pass.  st->works counts the probes changed.  The same step
+ * takes the probes' own addresses from the src_addr of their newest results
+ * (vt_refresh_reported_addrs, migration 007); st->addrs counts those. */
 int vt_sched_works(PGconn *db, long long now, struct vt_sched_stats *st,
 		   char *errbuf, size_t errlen) VT_WUR;
 

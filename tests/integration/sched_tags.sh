@@ -5,6 +5,8 @@
 # reading `latest`): a dual-stack probe connected over IPv4 with a
 # successful IPv6 ping works over IPv6; failed, stale or unreadable results
 # do not count; the tag goes once the last success is over a day old.
+# Probes' own addresses come from the src_addr of their newest results
+# (migration 007), which makes a NAT visible (system-ipv4-rfc1918).
 . "$(dirname "$0")/../lib.sh"
 t_setup
 [ -x "$BIN/vantage-scheduler" ] || t_skip "bin/vantage-scheduler not built"
@@ -112,6 +114,28 @@ t_check "last IPv6 success over a day old: A no longer works over IPv6" \
 	hasnt "$A" system-ipv6-works
 t_check "but stays IPv6 capable (its address)" has "$A" system-ipv6-capable
 t_check "the session's family still works" has "$A" system-ipv4-works
+
+# the probe reports its own addresses: src_addr of its newest results
+F=$(probe --country FR --asn 3338)   # behind NAT, no address typed in
+connect "$F" 192.0.2.6
+P4=$(msm 4 '"type": "ping", "target": "192.0.2.53"')
+latest "$P4" "$F" $((NOW - 20)) "{\"af\": 4, \"type\": \"ping\", \"src_addr\": \"10.1.2.3\", \"rcvd\": 3}"
+latest "$P6" "$F" $((NOW - 20)) "{\"af\": 6, \"type\": \"ping\", \"src_addr\": \"10.9.9.9\", \"rcvd\": 3}"
+latest "$T6" "$F" $((NOW - 20)) "{\"af\": 6, \"type\": \"traceroute\", \"src_addr\": \"junk\"}"
+hasnt "$F" system-ipv4-rfc1918 && t_ok "before: no NAT known" || t_notok "before: no NAT known"
+pass "$NOW"
+is "IPv4 address taken from src_addr" \
+	"$(t_psql "SELECT host(address_v4) FROM probes WHERE id = $F")" 10.1.2.3
+is "an IPv4 src_addr in an IPv6 result and junk are ignored" \
+	"$(t_psql "SELECT coalesce(host(address_v6), 'none') FROM probes WHERE id = $F")" none
+t_check "private source behind a public session: system-ipv4-rfc1918" \
+	has "$F" system-ipv4-rfc1918
+t_check "the pass says one probe reported a new address" \
+	grep -q " 1 probes with a new reported address" "$T/sched.log"
+latest "$D4" "$A" $((NOW - 10)) "{\"af\": 4, \"type\": \"dns\", \"src_addr\": \"192.0.2.1\", \"result\": {\"ANCOUNT\": 1}}"
+pass "$NOW"
+is "a probe's session address reported: no NAT" \
+	"$(has "$A" system-ipv4-rfc1918 && echo yes || echo no)" no
 
 # the running scheduler does the works step on its own cadence
 latest "$P6" "$B" "$NOW" "{\"af\": 6, \"type\": \"ping\", \"sent\": 3, \"rcvd\": 3}"

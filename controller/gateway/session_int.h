@@ -22,7 +22,7 @@
 #define WAIT_SECONDS     60            /* WAIT/TIMEOUT when the DB is away */
 #define SINK_HOST        "127.0.0.1"
 #define SINK_PORT        8080
-#define SINK_QUEUE_MAX   64            /* uploads waiting: 503 beyond */
+#define SINK_QUEUE_MAX   512           /* uploads waiting: 503 beyond */
 
 enum sess_state { S_KEX, S_AUTH, S_OPEN };
 

@@ -172,12 +172,14 @@ static void advance(struct trt *t)
 		t->gap = stars ? t->gap + 1 : 0;
 	}
 	hop_close(t);
-	if (t->reached || t->unreach || t->hop >= t->o->max_hops ||
-	    (t->o->gap_limit > 0 && t->gap >= t->o->gap_limit)) {
+	if (t->reached || t->unreach || t->hop >= t->o->max_hops || t->hop == 255) {
 		trt_finish(t, NULL);
 		return;
 	}
-	t->hop++;
+	if (t->o->gap_limit > 0 && t->gap >= t->o->gap_limit)
+		t->hop = 255;   /* as RIPE Atlas does: a last try with TTL 255 */
+	else
+		t->hop++;
 	t->idx = 0;
 	t->cur = json_array();
 	if (!t->cur) {
@@ -612,7 +614,8 @@ int vt_traceroute_start(struct vt_measure_ctx *ctx, const char *cmdline,
 	rc = VT_ENOMEM;
 	t->af = t->cmd.af;
 	t->hop = t->o->first_hop;
-	t->nrecs = (t->o->max_hops - t->o->first_hop + 1) * t->o->packets + 1;
+	/* every hop up to max_hops, and the hop 255 a gap limit jumps to */
+	t->nrecs = (t->o->max_hops - t->o->first_hop + 2) * t->o->packets + 1;
 	t->recs = calloc((size_t)t->nrecs, sizeof *t->recs);
 	t->hops = json_array();
 	t->cur = json_array();

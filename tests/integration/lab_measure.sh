@@ -127,6 +127,13 @@ if on evtraceroute; then
 	j=$(vrun "$p" "evtraceroute -4 -I -c 1 -w 1000 -m 4 -A 2002 $LAB_UNREACH4")
 	t_check "$p evtraceroute to unreachable: hop 1 says err from its router" \
 		jqok "$j" ".result[0].result[0].err and .result[0].result[0].from == \"$(var "$p" HOPS4 | awk '{ print $1 }')\""
+	# The site drops DNS to the silent address: hops beyond the path stay
+	# silent, the gap limit is reached and the last try goes with TTL 255.
+	j=$(vrun "$p" "evtraceroute -4 -U -c 1 -w 500 -m 12 -g 2 -p 53 -A 2005 $LAB_SILENT4")
+	t_check "$p evtraceroute into silence with -g 2: ends with hop 255, all stars" \
+		jqok "$j" '(.result[-1].hop == 255) and ([.result[-1].result[] | select(.x == "*")] | length) == 1'
+	t_check "and the hops before it count from 1 and end in two silent ones" \
+		jqok "$j" '([.result[:-1][].hop] == [range(1; (.result | length))]) and ([.result[-3:-1][].result[] | select(.x == "*")] | length) == 2'
 fi
 if on evtdig; then
 	j=$(vrun "$p" "evtdig -4 -i --timeout 1000 -A 2003 $LAB_SILENT4")

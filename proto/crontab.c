@@ -5,22 +5,19 @@
 
 #include <string.h>
 
-#define NUM_MAX_DIGITS 15
+#include "proto/text.h"
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
+#define NUM_MAX_DIGITS 15
 
 /* Next blank-separated field of s[0..n) from *i. */
 static int field(const char *s, size_t n, size_t *i, const char **f, size_t *flen)
 {
 	size_t st;
 
-	while (*i < n && is_blank(s[*i]))
+	while (*i < n && vt_text_is_blank(s[*i]))
 		(*i)++;
 	st = *i;
-	while (*i < n && !is_blank(s[*i]))
+	while (*i < n && !vt_text_is_blank(s[*i]))
 		(*i)++;
 	*f = s + st;
 	*flen = *i - st;
@@ -53,7 +50,7 @@ int vt_cron_line_parse(const char *line, size_t len, struct vt_cron_line *out)
 	if (memchr(line, '\0', len))
 		return VT_EPARSE;
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-		       is_blank(line[len - 1])))
+		       vt_text_is_blank(line[len - 1])))
 		len--;
 	if (!field(line, len, &i, &f, &n) || number(f, n, &v) < 0 ||
 	    v <= 0 || v > 0x7fffffffL)
@@ -74,7 +71,7 @@ int vt_cron_line_parse(const char *line, size_t len, struct vt_cron_line *out)
 	if (!field(line, len, &i, &f, &n) || number(f, n, &v) < 0 || v > 0x7fffffffL)
 		return VT_EPARSE;
 	out->spread = (long)v;
-	while (i < len && is_blank(line[i]))
+	while (i < len && vt_text_is_blank(line[i]))
 		i++;
 	if (i == len)
 		return VT_EPARSE;
@@ -93,7 +90,7 @@ int vt_cron_line_format(const struct vt_cron_line *l, struct vt_buf *out)
 
 	if (l->interval <= 0 || l->start < 0 || l->end < 0 || l->spread < 0 ||
 	    n == 0 || n > VT_CMDLINE_MAX || strpbrk(l->command, "\r\n") ||
-	    is_blank(l->command[0]))
+	    vt_text_is_blank(l->command[0]))
 		return VT_EINVAL;
 	return vt_buf_addf(out, "%ld %lld %lld %s %ld %s", l->interval, l->start,
 			   l->end, l->uniform ? "UNIFORM" : "NONE", l->spread,
@@ -112,7 +109,7 @@ static int next_arg(const char **p, const char **a, size_t *alen, int *quoted)
 {
 	const char *s = *p;
 
-	while (is_blank(*s))
+	while (vt_text_is_blank(*s))
 		s++;
 	if (!*s)
 		return 0;
@@ -126,7 +123,7 @@ static int next_arg(const char **p, const char **a, size_t *alen, int *quoted)
 		return 1;
 	}
 	*a = s;
-	while (*s && !is_blank(*s))
+	while (*s && !vt_text_is_blank(*s))
 		s++;
 	*alen = (size_t)(s - *a);
 	*p = s;

@@ -5,49 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/text.h"
+
 #define REQ_MAX_BYTES   (16 * 1024)
 #define REQ_MAX_LINE    1024
 #define REPLY_MAX_BYTES (64 * 1024)
 
 /* ---- small text helpers ---- */
 
-/* Next line of buf from *off: ends at '\n', one '\r' before it dropped.
- * Returns 0 at the end. */
-static int next_line(const char *buf, size_t len, size_t *off,
-		     const char **line, size_t *llen)
-{
-	const char *s, *nl;
-	size_t n;
-
-	if (*off >= len)
-		return 0;
-	s = buf + *off;
-	nl = memchr(s, '\n', len - *off);
-	n = nl ? (size_t)(nl - s) : len - *off;
-	*off += nl ? n + 1 : n;
-	if (n && s[n - 1] == '\r')
-		n--;
-	*line = s;
-	*llen = n;
-	return 1;
-}
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static size_t rtrim(const char *s, size_t n)
-{
-	while (n && (is_blank(s[n - 1]) || s[n - 1] == '\r'))
-		n--;
-	return n;
-}
-
 /* 1 when line (trailing blanks ignored) is exactly word. */
 static int line_is(const char *line, size_t n, const char *word)
 {
-	n = rtrim(line, n);
+	n = vt_text_rtrim(line, n);
 	return n == strlen(word) && memcmp(line, word, n) == 0;
 }
 
@@ -61,14 +30,14 @@ static int split_tag(const char *line, size_t n, const char **tag,
 	while (i < n && ((line[i] >= 'A' && line[i] <= 'Z') ||
 			 (line[i] >= '0' && line[i] <= '9') || line[i] == '_'))
 		i++;
-	if (i == 0 || (i < n && !is_blank(line[i])))
+	if (i == 0 || (i < n && !vt_text_is_blank(line[i])))
 		return 0;
 	*tag = line;
 	*taglen = i;
-	while (i < n && is_blank(line[i]))
+	while (i < n && vt_text_is_blank(line[i]))
 		i++;
 	*val = line + i;
-	*vallen = rtrim(line + i, n - i);
+	*vallen = vt_text_rtrim(line + i, n - i);
 	return 1;
 }
 
@@ -109,12 +78,12 @@ static int next_word(const char *s, size_t n, size_t *i,
 {
 	size_t st;
 
-	while (*i < n && is_blank(s[*i]))
+	while (*i < n && vt_text_is_blank(s[*i]))
 		(*i)++;
 	if (*i >= n)
 		return 0;
 	st = *i;
-	while (*i < n && !is_blank(s[*i]))
+	while (*i < n && !vt_text_is_blank(s[*i]))
 		(*i)++;
 	*w = s + st;
 	*wlen = *i - st;
@@ -222,7 +191,7 @@ int vt_reg_request_parse(const char *buf, size_t len, struct vt_reg_request *out
 		return VT_ETOOBIG;
 	if (memchr(buf, '\0', len))
 		return VT_EPARSE;
-	while (next_line(buf, len, &off, &line, &n)) {
+	while (vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
 		if (n > REQ_MAX_LINE)
 			return VT_EPARSE;
 		if (first) {
@@ -358,7 +327,7 @@ int vt_reg_reply_parse(const char *buf, size_t len, struct vt_reg_reply *out)
 		return VT_ETOOBIG;
 	if (memchr(buf, '\0', len))
 		return VT_EPARSE;
-	while (nlines < VT_REG_MAX_LINES && next_line(buf, len, &off, &line, &n)) {
+	while (nlines < VT_REG_MAX_LINES && vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
 		nlines++;
 		if (nlines == 0) {
 			if (line_is(line, n, "WAIT"))
@@ -426,7 +395,7 @@ int vt_ctrl_reply_parse(const char *buf, size_t len, struct vt_ctrl_reply *out)
 		return VT_ETOOBIG;
 	if (memchr(buf, '\0', len))
 		return VT_EPARSE;
-	while (nlines < VT_REG_MAX_LINES && next_line(buf, len, &off, &line, &n)) {
+	while (nlines < VT_REG_MAX_LINES && vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
 		nlines++;
 		if (nlines == 0) {
 			if (line_is(line, n, "OK"))

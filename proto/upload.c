@@ -6,44 +6,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "proto/text.h"
+
 #define REPLY_MAX_HEAD 8192
 
 /* ---- small text helpers ---- */
-
-/* Next line from *off: ends at '\n', one '\r' before it dropped; *complete
- * says whether a '\n' was found.  Returns 0 at the end. */
-static int next_line(const char *buf, size_t len, size_t *off,
-		     const char **line, size_t *llen, int *complete)
-{
-	const char *s, *nl;
-	size_t n;
-
-	if (*off >= len)
-		return 0;
-	s = buf + *off;
-	nl = memchr(s, '\n', len - *off);
-	n = nl ? (size_t)(nl - s) : len - *off;
-	*off += nl ? n + 1 : n;
-	if (complete)
-		*complete = nl != NULL;
-	if (nl && n && s[n - 1] == '\r')
-		n--;
-	*line = s;
-	*llen = n;
-	return 1;
-}
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static size_t rtrim(const char *s, size_t n)
-{
-	while (n && (is_blank(s[n - 1]) || s[n - 1] == '\r'))
-		n--;
-	return n;
-}
 
 static int starts(const char *s, size_t n, const char *prefix)
 {
@@ -95,10 +62,10 @@ static int split_header(const char *line, size_t n, const char **name,
 	*name = line;
 	*nlen = (size_t)(colon - line);
 	i = *nlen + 1;
-	while (i < n && is_blank(line[i]))
+	while (i < n && vt_text_is_blank(line[i]))
 		i++;
 	*val = line + i;
-	*vlen = rtrim(line + i, n - i);
+	*vlen = vt_text_rtrim(line + i, n - i);
 	return VT_OK;
 }
 
@@ -198,7 +165,7 @@ int vt_upload_req_parse(const char *buf, size_t len, struct vt_upload_req *out)
 	out->content_length = -1;
 	if (scan > VT_UPLOAD_MAX_HEAD)
 		scan = VT_UPLOAD_MAX_HEAD;
-	while (next_line(buf, scan, &off, &line, &n, &complete)) {
+	while (vt_text_next_line(buf, scan, &off, &line, &n, &complete)) {
 		if (!complete)
 			break;
 		if (memchr(line, '\0', n))
@@ -213,7 +180,7 @@ int vt_upload_req_parse(const char *buf, size_t len, struct vt_upload_req *out)
 			out->head_len = off;
 			return VT_OK;
 		}
-		if (is_blank(line[0]))           /* obsolete line folding */
+		if (vt_text_is_blank(line[0]))           /* obsolete line folding */
 			return VT_EPARSE;
 		if (split_header(line, n, &name, &nl, &val, &vl) < 0)
 			return VT_EPARSE;
@@ -280,8 +247,8 @@ int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 		*nresults = 0;
 	if (len > VT_UPLOAD_MAX_BODY)
 		return VT_ETOOBIG;
-	while (next_line(body, len, &off, &line, &n, NULL)) {
-		n = rtrim(line, n);
+	while (vt_text_next_line(body, len, &off, &line, &n, NULL)) {
+		n = vt_text_rtrim(line, n);
 		if (first) {
 			if (n != 13 || memcmp(line, "P_TO_C_REPORT", 13) != 0)
 				return VT_EPARSE;
@@ -291,7 +258,7 @@ int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 		if (starts(line, n, "RESULT ")) {
 			size_t i = 7;
 
-			while (i < n && is_blank(line[i]))
+			while (i < n && vt_text_is_blank(line[i]))
 				i++;
 			if (i == n || line[i] != '{')
 				continue;               /* legacy status line */
@@ -303,7 +270,7 @@ int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 		} else if (starts(line, n, "SESSION_ID ")) {
 			size_t i = 11;
 
-			while (i < n && is_blank(line[i]))
+			while (i < n && vt_text_is_blank(line[i]))
 				i++;
 			if (session_id && sidlen) {
 				if (n - i >= sidlen || memchr(line + i, '\0', n - i))
@@ -429,7 +396,7 @@ int vt_upload_reply_parse(const char *buf, size_t len, int eof, int *status,
 	*date = -1;
 	if (scan > REPLY_MAX_HEAD)
 		scan = REPLY_MAX_HEAD;
-	while (next_line(buf, scan, &off, &line, &n, &complete)) {
+	while (vt_text_next_line(buf, scan, &off, &line, &n, &complete)) {
 		if (!complete)
 			break;
 		if (memchr(line, '\0', n))
@@ -461,7 +428,7 @@ int vt_upload_reply_parse(const char *buf, size_t len, int eof, int *status,
 			*body_len = left;
 			return VT_OK;
 		}
-		if (is_blank(line[0]) || split_header(line, n, &name, &nl, &val, &vl) < 0)
+		if (vt_text_is_blank(line[0]) || split_header(line, n, &name, &nl, &val, &vl) < 0)
 			return VT_EPARSE;
 		if (name_is(name, nl, "Content-Length")) {
 			if (clen >= 0 || parse_uint(val, vl, &num) < 0)

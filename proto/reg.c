@@ -327,7 +327,8 @@ int vt_reg_reply_parse(const char *buf, size_t len, struct vt_reg_reply *out)
 		return VT_ETOOBIG;
 	if (memchr(buf, '\0', len))
 		return VT_EPARSE;
-	while (nlines < VT_REG_MAX_LINES && vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
+	while (nlines < VT_REG_MAX_LINES &&
+	       vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
 		nlines++;
 		if (nlines == 0) {
 			if (line_is(line, n, "WAIT"))
@@ -395,7 +396,8 @@ int vt_ctrl_reply_parse(const char *buf, size_t len, struct vt_ctrl_reply *out)
 		return VT_ETOOBIG;
 	if (memchr(buf, '\0', len))
 		return VT_EPARSE;
-	while (nlines < VT_REG_MAX_LINES && vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
+	while (nlines < VT_REG_MAX_LINES &&
+	       vt_text_next_line(buf, len, &off, &line, &n, NULL)) {
 		nlines++;
 		if (nlines == 0) {
 			if (line_is(line, n, "OK"))

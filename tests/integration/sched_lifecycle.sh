@@ -3,18 +3,14 @@
 # participation requests, probes connecting or abandoned, system tags, and
 # the crontab batch the gateway pushes (vantage-scheduler --batch).
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/sched_lib.sh"
 t_setup
 [ -x "$BIN/vantage-scheduler" ] || t_skip "bin/vantage-scheduler not built"
 t_pg_start || t_skip "no PostgreSQL"
 
 V="$BIN/vantage"
 S="$BIN/vantage-scheduler"
-probe() {
-	local n
-	n=$(ls "$T" | grep -c '\.pub$')
-	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlc$n t$n" >"$T/k$n.pub"
-	"$V" probe add --pubkey "$T/k$n.pub" "$@"
-}
+probe() { sched_probe "$@"; }
 status() { t_psql "SELECT status FROM measurements WHERE id = $1"; }
 assigned() {
 	t_psql "SELECT coalesce(string_agg(probe_id::text, ',' ORDER BY probe_id), '-')

@@ -2,6 +2,7 @@
 # sched_mesh: anchor mesh measurements grow when anchors join and shrink
 # when one leaves.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/sched_lib.sh"
 t_setup
 [ -x "$BIN/vantage-scheduler" ] || t_skip "bin/vantage-scheduler not built"
 t_pg_start || t_skip "no PostgreSQL"
@@ -9,10 +10,8 @@ t_pg_start || t_skip "no PostgreSQL"
 V="$BIN/vantage"
 S="$BIN/vantage-scheduler"
 anchor() { # ADDRESS_V4
-	local n id
-	n=$(ls "$T" | grep -c '\.pub$')
-	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAImesh$n t$n" >"$T/k$n.pub"
-	id=$("$V" probe add --pubkey "$T/k$n.pub" --anchor --virtual --country NL) || return 1
+	local id
+	id=$(sched_probe --anchor --virtual --country NL) || return 1
 	t_psql "UPDATE probes SET address_v4 = '$1' WHERE id = $id"
 	echo "$id"
 }

@@ -2,22 +2,15 @@
 # sched_select: probe selection for each spec type and tag rule, against a
 # real PostgreSQL, with probes registered by `vantage probe add`.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/sched_lib.sh"
 t_setup
 [ -x "$BIN/vantage-scheduler" ] || t_skip "bin/vantage-scheduler not built"
 t_pg_start || t_skip "no PostgreSQL"
 
 # probe ARGS...: registers a probe and prints its id
-probe() {
-	local n
-	n=$(ls "$T" | grep -c '\.pub$')
-	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsel$n t$n" >"$T/k$n.pub"
-	"$BIN/vantage" probe add --pubkey "$T/k$n.pub" "$@"
-}
+probe() { sched_probe "$@"; }
 # connect ID FROM: a live session from address FROM
-connect() {
-	t_psql "INSERT INTO probe_sessions (probe_id, session_id, remote_port,
-		from_addr, connected) VALUES ($1, 'ab$1', 2000, '$2', true)"
-}
+connect() { sched_connect "$@"; }
 
 P1=$(probe --country NL --asn 3333 --location 52.3,4.9 --tags home)
 P2=$(probe --country NL --asn 3333 --location 52.0,5.1)

@@ -8,22 +8,15 @@
 # Probes' own addresses come from the src_addr of their newest results
 # (migration 007), which makes a NAT visible (system-ipv4-rfc1918).
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/sched_lib.sh"
 t_setup
 [ -x "$BIN/vantage-scheduler" ] || t_skip "bin/vantage-scheduler not built"
 t_pg_start || t_skip "no PostgreSQL"
 
 V="$BIN/vantage"
 S="$BIN/vantage-scheduler"
-probe() {
-	local n
-	n=$(ls "$T" | grep -c '\.pub$')
-	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlc$n t$n" >"$T/k$n.pub"
-	"$V" probe add --pubkey "$T/k$n.pub" "$@"
-}
-connect() { # PROBE FROM
-	t_psql "INSERT INTO probe_sessions (probe_id, session_id, remote_port,
-		from_addr, connected) VALUES ($1, 's$1', 2000, '$2', true)"
-}
+probe() { sched_probe "$@"; }
+connect() { sched_connect "$@"; }
 tags() { t_psql "SELECT array_to_string(system_tags, ',') FROM probes WHERE id = $1"; }
 has() { case ",$(tags "$1")," in *",$2,"*) return 0 ;; esac; return 1; }
 hasnt() { ! has "$@"; }

@@ -100,6 +100,64 @@ for f in "$U"/*.timer; do
 	t_check "$u: persistent (a run missed while down happens at boot)" \
 		test "$(val Persistent "$f")" = true
 done
+# The privilege model of the units, run without systemd: an unprivileged
+# user, no new privileges, and exactly the unit's AmbientCapabilities (as
+# setpriv(1) sets them).  Traffic only to loopback.
+# unit_priv UNIT: PRIV=(setpriv ...) runs a command as UNIT would, as nobody.
+unit_priv() {
+	local caps=$(val AmbientCapabilities "$U/$1" | tr 'A-Z ' 'a-z,' | sed 's/cap_//g')
+	PRIV=(setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs
+	      --inh-caps="-all${caps:+,+$caps}" --ambient-caps="-all${caps:+,+$caps}"
+	      --bounding-set="-all${caps:+,+$caps}")
+}
+NOPRIV=(setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs
+	--inh-caps=-all --bounding-set=-all)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	ping='evping -4 -c 1 -A 1001 127.0.0.1'
+	unit_priv vantage-probe.service
+	out=$("${PRIV[@]}" "$BIN/vantage-probe" --allow-private --run "$ping" 2>&1)
+	t_check "probe as its unit runs it (unprivileged, CAP_NET_RAW only) pings" \
+		grep -q '"rcvd":1' <<<"$out"
+	if [ "$(cat /proc/sys/net/ipv4/ping_group_range)" = "$(printf '1\t0')" ]; then
+		out=$("${NOPRIV[@]}" "$BIN/vantage-probe" --allow-private --run "$ping" 2>&1)
+		t_check "... and cannot without CAP_NET_RAW (so the unit's capability is needed)" \
+			grep -q 'no ICMP socket' <<<"$out"
+	fi
+	out=$("${PRIV[@]}" "$BIN/vantage-probe" --allow-private \
+		--run 'evtraceroute -4 -c 1 -A 1002 127.0.0.1' 2>&1)
+	t_check "probe as its unit runs it traces" grep -q '"from":"127.0.0.1"' <<<"$out"
+
+	# The gateway binds a port below 1024 as an unprivileged user.
+	low=
+	for p in $(seq 700 999); do
+		ss -Htln "sport = :$p" | grep -q . || { low=$p; break; }
+	done
+	if [ -n "$low" ] && t_pg_start; then
+		mkdir -p "$T/hk" && chown nobody:nogroup "$T/hk"
+		ctrl=$(t_free_port)
+		unit_priv vantage-gateway.service
+		"${PRIV[@]}" "$BIN/vantage-gateway" --db "$VANTAGE_DB" \
+			--listen 127.0.0.1 --reg-port "$low" --ctrl-port "$ctrl" \
+			--host-keys "$T/hk" --name unit-test >"$T/gw.log" 2>&1 &
+		gw=$!; t_bg "$gw"
+		t_check "gateway as its unit runs it (unprivileged, CAP_NET_BIND_SERVICE) listens on port $low" \
+			t_wait 30 sh -c "ss -Htln 'sport = :$low' | grep -q ."
+		t_check "... and made its host keys as that user" \
+			test "$(stat -c %U "$T/hk/ssh_host_ed25519_key")" = nobody
+		kill "$gw"; wait "$gw" 2>/dev/null
+		t_check "... and is gone after SIGTERM" sh -c "! ss -Htln 'sport = :$low' | grep -q ."
+		"${NOPRIV[@]}" "$BIN/vantage-gateway" --db "$VANTAGE_DB" \
+			--listen 127.0.0.1 --reg-port "$low" --ctrl-port "$ctrl" \
+			--host-keys "$T/hk" --name unit-test >"$T/gw2.log" 2>&1
+		t_check "... and cannot without it (exit 1, port $low refused)" \
+			grep -qi "permission denied" "$T/gw2.log"
+	else
+		t_notok "a free port below 1024 and PostgreSQL for the gateway check"
+	fi
+else
+	t_log "not root or no setpriv: privilege checks skipped"
+fi
+
 n=$(ls "$BIN" | grep -c '^vantage-')
 t_check "every daemon in $BIN has a unit ($n daemons)" \
 	test "$(ls "$U" | grep -c '\.service$')" = "$n"

@@ -166,7 +166,8 @@ install: $(BINS)
 	$(INSTALL) -d '$(DESTDIR)$(unitdir)' '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(docdir)/examples'
 	@set -e; for u in $(foreach n,$(INST_NAMES),$(call inst_units,$(n))); do \
 	  src=scripts/systemd/$$u; [ -f $$src ] || src=$$src.in; \
-	  sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' $$src \
+	  sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+	    -e '/^@hardening@$$/{r scripts/systemd/hardening.conf' -e 'd;}' $$src \
 	    >'$(DESTDIR)$(unitdir)'/$$u.tmp; \
 	  chmod 0644 '$(DESTDIR)$(unitdir)'/$$u.tmp; \
 	  mv -f '$(DESTDIR)$(unitdir)'/$$u.tmp '$(DESTDIR)$(unitdir)'/$$u; done

@@ -46,7 +46,7 @@ t_check "vantage-archiver.timer installed" grep -q "/vantage-archiver.timer\$" "
 t_check "units name the installed daemons" \
 	grep -q "^ExecStart=$P/sbin/vantage-gateway " "$R$P/lib/systemd/system/vantage-gateway.service"
 t_check "no @placeholder@ left in the installed units" \
-	sh -c "! grep -n '@[a-z]*dir@' '$R$P/lib/systemd/system/'*"
+	sh -c "! grep -n '@[a-z]*@' '$R$P/lib/systemd/system/'*"
 
 # The installed `vantage` finds the installed migrations (not the checkout's).
 if db=$("$TOP/scripts/pg" start "$T/pg" 2>"$T/pg.err"); then

@@ -10,6 +10,7 @@
 #include "proto/cmdline.h"
 #include "proto/dialogue.h"
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

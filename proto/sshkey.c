@@ -11,6 +11,7 @@
 
 #define BLOB_MAX (VT_SSHKEY_B64_MAX / 4 * 3)
 
+__attribute__((format(printf, 4, 5)))
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -6,29 +6,59 @@
 #   make demo         the whole system in the lab
 #   make bench        performance figures beside their references
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
+#
+# CFLAGS and LDFLAGS are the user's (default -O2 -g): what the build needs
+# (-I., -std, warnings, sanitizers, libraries) is added beside them, so
+# `make CFLAGS=-O0` keeps it.  WERROR=1 turns warnings into errors (CI).
 
 CC      ?= cc
+PKG_CONFIG ?= pkg-config
 .DEFAULT_GOAL := all
-PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbz2 -lz -lcrypto -lpthread -lm
+PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto
 
+# The flags of PKGS are asked of pkg-config when a compile or link first
+# needs them, not when the Makefile is read: `make demo` reads it before
+# `make deps` has installed the -dev packages.  A module pkg-config cannot
+# find stops the build and is named, never left out of the flags.
+pkg_missing = $(strip $(if $(shell command -v $(PKG_CONFIG) 2>/dev/null),$(foreach \
+	p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && \
+	echo y),,$(p))),$(PKG_CONFIG) itself))
+pkg_query = $(if $(pkg_missing),$(error pkg-config cannot find $(pkg_missing) \
+	(install the -dev packages: make deps, as root)),$(shell $(PKG_CONFIG) \
+	$(1) $(PKGS)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_query,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkg_query,--libs) -lbz2 -lpthread \
+	     -lm)$(PKG_LIBS)
+
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
            -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
-           -Wvla -Wno-unused-parameter -Werror
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS)
-LDFLAGS ?=
+           -Wvla -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-asan
 BINDIR  := build-asan/bin
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+SAN_CFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	       -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(FUZZ),1)
+# `make fuzz`: everything instrumented for libFuzzer (clang unless CC is given)
+BUILD   := build-fuzz
+BINDIR  := build-fuzz/bin
+ifeq ($(origin CC),default)
+CC      := clang
+endif
+SAN_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=fuzzer,address,undefined
 else
 BUILD   := build
 BINDIR  := bin
 endif
+# what every compile and link gets, the user's flags last
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) -I. $(SAN_CFLAGS) $(PKG_CFLAGS) \
+	      $(CFLAGS)
+ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
 
 SRCDIRS := common proto storage controller probe
 # Each area is a static library of its .c files (main.c excluded); each
@@ -60,7 +90,7 @@ REPLAYBIN := $(FUZZSRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 TESTHELPSRC := $(wildcard tests/helpers/*.c)
 TESTHELPBIN := $(TESTHELPSRC:tests/helpers/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests check demo bench fuzz clean deps
+.PHONY: all tests check demo bench fuzz fuzz-targets clean deps
 .SECONDARY:
 all: $(BINS) tests
 
@@ -75,7 +105,7 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libvt_%.a:
 	@mkdir -p $(dir $@)
@@ -86,42 +116,53 @@ define bin_rule
 $(BINDIR)/$(call binname,$(1)): $(BUILD)/$(1:.c=.o) $(call binlibs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LD    $$@"
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $(call binlibs,$(1)) $$(PKG_LIBS)
+	$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$< $(call binlibs,$(1)) $$(PKG_LIBS)
 endef
 $(foreach m,$(MAINS),$(eval $(call bin_rule,$(m))))
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay.o $(ALL_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay.o $(ALL_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
-# libFuzzer builds (clang), for running the fuzzers for real.
-FUZZCFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+# libFuzzer builds (clang), for running the fuzzers for real: the same
+# area libraries, instrumented (FUZZ=1).  A proto/ target needs only
+# proto/ and common/.
+FUZZBIN := $(FUZZSRC:tests/fuzz/%.c=$(BUILD)/%)
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(ALL_LIBS)
+	@echo "  FUZZ  $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+$(BUILD)/fuzz_proto_%: $(BUILD)/tests/fuzz/fuzz_proto_%.o $(LIB_COMMON)
+	@echo "  FUZZ  $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_COMMON) $(PKG_LIBS)
+
 fuzz:
-	@mkdir -p build-fuzz
-	@for f in $(FUZZSRC); do n=$$(basename $$f .c); \
-	  echo "  FUZZ $$n"; \
-	  clang $(FUZZCFLAGS) -o build-fuzz/$$n $$f $(LIBSRC) $(PKG_LIBS) || exit 1; done
+	$(MAKE) FUZZ=1 fuzz-targets
+fuzz-targets: $(FUZZBIN)
 
 deps:
 	@scripts/deps
 
+# deps first, then make again: this make read the Makefile before deps
+# installed anything.
 check: deps
 	$(MAKE) all
 	$(MAKE) SANITIZE=1 all
 	tests/run.sh
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	scripts/demo
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	tests/bench/run.sh
 
 clean:

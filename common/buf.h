@@ -31,7 +31,8 @@ int vt_buf_adds(struct vt_buf *b, const char *s) VT_WUR;
 int vt_buf_addc(struct vt_buf *b, char c) VT_WUR;
 int vt_buf_addf(struct vt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3))) VT_WUR;
-int vt_buf_vaddf(struct vt_buf *b, const char *fmt, va_list ap) VT_WUR;
+int vt_buf_vaddf(struct vt_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0))) VT_WUR;
 /* Removes the first n bytes (n is clamped to len). */
 void vt_buf_consume(struct vt_buf *b, size_t n);
 /* Hands the storage to the caller (who frees it) and empties the buffer.

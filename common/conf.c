@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "opt.h"
 
 #define CONF_MAX_BYTES (1 << 20)
 
@@ -189,25 +190,22 @@ int vt_conf_int(const struct vt_conf *c, const char *key, long def,
 		long min, long max, long *out)
 {
 	const char *v = vt_conf_get(c, key, NULL);
-	char *end;
-	long x;
+	long long x;
 
 	if (!v) {
 		*out = def;
 		return VT_OK;
 	}
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || end == v || *end || x < min || x > max)
+	if (vt_num_parse(v, min, max, &x) < 0)
 		return VT_EPARSE;
-	*out = x;
+	*out = (long)x;
 	return VT_OK;
 }
 
 const char *vt_conf_db(const char *arg)
 {
-	if (arg && *arg)
-		return arg;
+	if (arg)
+		return vt_opt_value("--db", arg, NULL, 0) == VT_OK ? arg : NULL;
 	arg = getenv("VANTAGE_DB");
 	return arg && *arg ? arg : NULL;
 }

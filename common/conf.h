@@ -29,7 +29,9 @@ int vt_conf_set(struct vt_conf *c, const char *key, const char *value) VT_WUR;
 struct vt_conf *vt_conf_new(void);
 
 /* The libpq connection string: the --db argument when given, else
- * $VANTAGE_DB, else NULL. */
+ * $VANTAGE_DB, else NULL.  A --db given without a value ("", or the next
+ * option as in "--db --once") is NULL too, never $VANTAGE_DB: check it
+ * with vt_opt_value (opt.h) to say so. */
 const char *vt_conf_db(const char *arg);
 
 #endif

@@ -338,10 +338,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	v = vt_conf_get(cli, "key", NULL);
-	if (v)
-		snprintf(keypath, sizeof keypath, "%s", v);
-	else if (vt_spool_path(sp, "id_ed25519", keypath, sizeof keypath) < 0)
+	if ((v && (size_t)snprintf(keypath, sizeof keypath, "%s", v) >=
+		  sizeof keypath) ||
+	    (!v && vt_spool_path(sp, "id_ed25519", keypath, sizeof keypath) < 0)) {
+		fprintf(stderr, "vantage-probe: key path %.80s...: %s\n",
+			v ? v : vt_spool_root(sp), vt_strerror(VT_ETOOBIG));
+		rc = 1;
 		goto out;
+	}
 	rc = vt_sshc_key_load_or_make(keypath, &key, &created);
 	if (rc < 0) {
 		fprintf(stderr, "vantage-probe: key %s: %s\n", keypath,

@@ -10,6 +10,7 @@
 #include "proto/cmdline.h"
 #include "proto/dialogue.h"
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -127,7 +128,7 @@ static int parse_url(const char *u, struct vt_upjob *out, char *err,
 	p++;
 	while (*p) {
 		size_t n = strcspn(p, "&"), k = strcspn(p, "=");
-		char val[80];
+		char val[VT_SESSION_ID_MAX + 1];     /* the longest value */
 
 		if (k >= n)
 			return fail(err, errlen, "httppost: URL query without '='");
@@ -139,8 +140,7 @@ static int parse_url(const char *u, struct vt_upjob *out, char *err,
 			if (number(val, &out->probe_id) < 0)
 				return fail(err, errlen, "httppost: bad PROBE_ID");
 		} else if (k == 10 && !strncmp(p, "SESSION_ID", 10)) {
-			if (strlen(val) >= sizeof out->session_id ||
-			    strspn(val, "0123456789abcdefABCDEF") != strlen(val))
+			if (*val && !vt_session_id_valid(val))
 				return fail(err, errlen, "httppost: bad SESSION_ID");
 			snprintf(out->session_id, sizeof out->session_id, "%s", val);
 		} else if (k == 3 && !strncmp(p, "SRC", 3)) {

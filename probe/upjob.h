@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include "common/err.h"
+#include "proto/reg.h"
 
 enum vt_upjob_kind {
 	VT_UPJOB_CONDMV = 1,
@@ -43,7 +44,9 @@ struct vt_upjob {
 	char post_dir[PATH_MAX];/* httppost: the mapped --post-dir (data/out) */
 	long msm_id;            /* httppost -A, 0 when absent */
 	long probe_id;          /* URL PROBE_ID, 0 when absent (logs only) */
-	char session_id[65];    /* URL SESSION_ID, "" when absent (logs only) */
+	/* URL SESSION_ID (hex, at most VT_SESSION_ID_MAX), "" when absent
+	 * (logs only) */
+	char session_id[VT_SESSION_ID_MAX + 1];
 	int  delete_file;       /* httppost --delete-file given */
 };
 

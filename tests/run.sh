@@ -3,27 +3,71 @@
 #
 # Unit tests and fuzz-corpus replays run in the sanitizer build; integration
 # tests run the normal binaries against real peers.  Prints every test's
-# lines and a closing "N passed, N failed".
+# lines and a closing "N passed, N failed, N skipped".
 #   tests/run.sh [PATTERN]   only tests whose name contains PATTERN
+#
+# A run passes only when it ran something and everything it was asked to
+# run did run:
+# - a test that skips (exit 77, t_skip) fails the run, unless
+#   tests/skips.allowed lists it with the reason it may give;
+# - every tests/unit/test_*.c needs its binary in build-asan/tests/ and every
+#   tests/fuzz/fuzz_*.c its replay there and a corpus folder with inputs
+#   (make SANITIZE=1): one missing is a failure, never zero tests run;
+# - a test that ends well without having run a single check fails;
+# - a PATTERN that matches no test fails.
 set -u
 cd "$(dirname "$0")/.."
 pattern=${1:-}
-pass=0 fail=0 failed_names=""
+pass=0 fail=0 skip=0 ran=0 failed_names=""
 log=$(mktemp -d /tmp/vantage-run.XXXXXX)
+allowed=tests/skips.allowed
+
+wanted() { case "$1" in *"$pattern"*) return 0 ;; esac; return 1; }
+
+failed() { # name message
+	echo "FAIL $1: $2"
+	fail=$((fail + 1))
+	failed_names="$failed_names $1"
+}
+
+# The reason tests/skips.allowed gives for skipping name with reason, or
+# nothing.  Its lines: NAME REASON (the test's skip reason must contain
+# REASON); '#' starts a comment.
+skip_allowed() { # name reason
+	[ -f "$allowed" ] || return 1
+	local n r
+	while read -r n r; do
+		case "$n" in ''|'#'*) continue ;; esac
+		[ "$n" = "$1" ] && [ -n "$r" ] && case "$2" in *"$r"*) return 0 ;; esac
+	done <"$allowed"
+	return 1
+}
 
 record() { # name rc output-file
-	local name=$1 rc=$2 out=$3 line p f
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+	local name=$1 rc=$2 out=$3 line p f reason
+	ran=$((ran + 1))
 	if [ "$rc" = 77 ]; then
-		echo "SKIP $name: $(grep '^# skip' "$out" | tail -1)"
+		skip=$((skip + 1))
+		reason=$(grep '^# skip' "$out" | tail -1)
+		reason=${reason#\# skip: }
+		if skip_allowed "$name" "$reason"; then
+			echo "SKIP $name: $reason (allowed by $allowed)"
+		else
+			failed "$name" "skipped: $reason (not allowed by $allowed)"
+		fi
 		return
 	fi
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
 	if [ -n "$line" ]; then
 		p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
 	else
 		p=0; f=0
 	fi
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	if [ "$rc" = 0 ] && [ "$p" = 0 ] && [ "$f" = 0 ]; then
+		failed "$name" "ran no checks"; sed 's/^/    /' "$out" | tail -20
+		return
+	fi
 	pass=$((pass + p)); fail=$((fail + f))
 	if [ "$rc" = 0 ]; then
 		echo "PASS $name ($p checks)"
@@ -35,32 +79,57 @@ record() { # name rc output-file
 
 run() { # name command...
 	local name=$1; shift
-	case "$name" in *"$pattern"*) ;; *) return ;; esac
 	local out="$log/$(echo "$name" | tr '/ ' '__').out" rc
 	"$@" >"$out" 2>&1; rc=$?
 	record "$name" "$rc" "$out"
 }
 
+# replay NAME BINARY CORPUS: one check when it replays at least one input.
+replay() {
+	local out n
+	out=$("$2" "$3") || { echo "$out"; return 1; }
+	echo "$out"
+	n=$(echo "$out" | sed -n 's/^replayed \([0-9]*\) inputs$/\1/p')
+	[ "${n:-0}" -gt 0 ] || { echo "no input replayed from $3"; return 1; }
+	echo "1 passed, 0 failed"
+}
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-for t in build-asan/tests/test_*; do
-	[ -x "$t" ] && run "unit/$(basename "$t")" "$t"
-done
-for t in build-asan/tests/replay_*; do
-	[ -x "$t" ] || continue
-	n=${t##*/replay_}
-	if [ -d "tests/fuzz/corpus/$n" ]; then
-		run "fuzz/$n" sh -c "'$t' 'tests/fuzz/corpus/$n' && echo '1 passed, 0 failed'"
+for src in tests/unit/test_*.c; do
+	[ -f "$src" ] || continue
+	n=$(basename "$src" .c) t=build-asan/tests/$(basename "$src" .c)
+	wanted "unit/$n" || continue
+	if [ -x "$t" ]; then
+		run "unit/$n" "$t"
 	else
-		echo "FAIL fuzz/$n: no corpus at tests/fuzz/corpus/$n"; fail=$((fail + 1))
+		failed "unit/$n" "no $t (make SANITIZE=1)"
+	fi
+done
+for src in tests/fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	n=$(basename "$src" .c); n=${n#fuzz_}
+	t=build-asan/tests/replay_$n c=tests/fuzz/corpus/$n
+	wanted "fuzz/$n" || continue
+	if [ ! -x "$t" ]; then
+		failed "fuzz/$n" "no $t (make SANITIZE=1)"
+	elif [ -z "$(ls -A "$c" 2>/dev/null)" ]; then
+		failed "fuzz/$n" "no corpus: $c is missing or empty"
+	else
+		run "fuzz/$n" replay "$n" "$t" "$c"
 	fi
 done
 for t in tests/integration/*.sh; do
-	[ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
+	[ -f "$t" ] || continue
+	wanted "integration/$(basename "$t" .sh)" || continue
+	run "integration/$(basename "$t" .sh)" bash "$t"
 done
 
 rm -rf "$log"
+if [ $((ran + fail)) = 0 ]; then
+	failed "${pattern:-tests}" "no test ran"
+fi
 [ -n "$failed_names" ] && echo "failed:$failed_names"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

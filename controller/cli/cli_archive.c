@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/opt.h"
 #include "storage/archive.h"
 #include "storage/objstore.h"
 #include "controller/cli/cli.h"
@@ -20,12 +21,17 @@ static int print_line(void *arg, const char *line, size_t len)
 	return 0;
 }
 
-static int num(const char *s, int64_t *v)
+static int num(const char *flag, const char *s, int64_t min, int64_t *v)
 {
-	char *e;
+	char err[128];
+	long long x;
 
-	*v = strtoll(s, &e, 10);
-	return *s && !*e ? 0 : -1;
+	if (vt_opt_num(flag, s, min, INT64_MAX, &x, err, sizeof err) < 0) {
+		cli_error("archive get: %s", err);
+		return -1;
+	}
+	*v = x;
+	return 0;
 }
 
 int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv)
@@ -51,18 +57,24 @@ int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'D': q.day = optarg; break;
 		case 'p':
-			if (num(optarg, &q.prb_id) < 0 || q.prb_id <= 0)
+			if (num("--probe", optarg, 1, &q.prb_id) < 0)
 				goto usage;
 			break;
-		case 's': if (num(optarg, &q.start) < 0) goto usage; break;
-		case 'S': if (num(optarg, &q.stop) < 0) goto usage; break;
+		case 's':
+			if (num("--start", optarg, INT64_MIN, &q.start) < 0)
+				goto usage;
+			break;
+		case 'S':
+			if (num("--stop", optarg, INT64_MIN, &q.stop) < 0)
+				goto usage;
+			break;
 		case 'o': store = optarg; break;
 		case 'x': want_stats = 1; break;
 		default: goto usage;
 		}
 	}
-	if (optind + 1 != argc || !q.day || num(argv[optind], &q.msm_id) < 0 ||
-	    q.msm_id <= 0)
+	if (optind + 1 != argc || !q.day ||
+	    num("MSM", argv[optind], 1, &q.msm_id) < 0)
 		goto usage;
 	if (!store || !*store) {
 		cli_error("no archive store: give --store URL or set VANTAGE_ARCHIVE");

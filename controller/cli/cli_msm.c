@@ -2,11 +2,13 @@
  * `vantage probe tags`. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/cli/cli.h"
@@ -42,10 +44,7 @@ static int read_file(const char *path, struct vt_buf *b)
 
 static int parse_id(const char *s, long long *id)
 {
-	char *end;
-
-	*id = strtoll(s, &end, 10);
-	if (!*s || *end || *id <= 0) {
+	if (vt_num_parse(s, 1, INT64_MAX, id) < 0) {
 		cli_error("not a measurement id: %s", s);
 		return -1;
 	}

@@ -5,39 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/opt.h"
 #include "common/pg.h"
+#include "proto/sshkey.h"
 #include "controller/cli/cli.h"
 
-/* Reads "TYPE BASE64 [comment]" from an OpenSSH public key file. */
-static int read_pubkey(const char *path, char *type, size_t tlen, char *b64,
-		       size_t blen)
+/* Reads and checks the OpenSSH public key in path (proto/sshkey.h). */
+static int read_pubkey(const char *path, struct vt_sshkey *key)
 {
-	char line[16384], *tok, *save = NULL;
+	char text[VT_SSHKEY_B64_MAX + 1024], err[256];
 	FILE *f = fopen(path, "r");
+	size_t n;
 
 	if (!f) {
 		cli_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (!fgets(line, sizeof line, f)) {
-		fclose(f);
-		cli_error("%s: empty file", path);
-		return -1;
-	}
+	n = fread(text, 1, sizeof text, f);
 	fclose(f);
-	tok = strtok_r(line, " \t\r\n", &save);
-	if (tok && strlen(tok) < tlen)
-		snprintf(type, tlen, "%s", tok);
-	else
-		type[0] = '\0';
-	tok = strtok_r(NULL, " \t\r\n", &save);
-	if (tok && strlen(tok) < blen)
-		snprintf(b64, blen, "%s", tok);
-	else
-		b64[0] = '\0';
-	if (!*b64 || strncmp(type, "ssh-", 4) != 0) {
-		cli_error("%s: not an OpenSSH public key (expected 'ssh-TYPE BASE64')",
-			  path);
+	if (vt_sshkey_parse(text, n, key, err, sizeof err) < 0) {
+		cli_error("probe add: %s: %s", path, err);
 		return -1;
 	}
 	return 0;
@@ -58,8 +45,10 @@ int cli_probe_add(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	const char *pubkey = NULL, *tags = "", *country = NULL, *asn = NULL,
 		   *loc = NULL, *descr = "";
-	char type[64], b64[12288], tagarr[4096], lat[64] = "", lon[64] = "";
+	char tagarr[4096], lat[64] = "", lon[64] = "";
+	struct vt_sshkey *key = NULL;
 	int c, anchor = 0, virt = 0, rc = 1;
+	long long asn_v;
 	PGresult *res = NULL;
 	PGconn *db = NULL;
 	char err[512];
@@ -85,22 +74,23 @@ int cli_probe_add(struct cli_ctx *ctx, int argc, char **argv)
 		cli_error("probe add: --location wants LAT,LON");
 		return 2;
 	}
-	if (asn && strspn(asn, "0123456789") != strlen(asn)) {
-		cli_error("probe add: --asn wants a number");
+	if (asn && vt_opt_num("--asn", asn, 0, 2147483647LL, &asn_v, err,
+			      sizeof err) < 0) {
+		cli_error("probe add: %s", err);
 		return 2;
 	}
-	if (read_pubkey(pubkey, type, sizeof type, b64, sizeof b64) < 0)
-		return 1;
+	if (!(key = malloc(sizeof *key)) || read_pubkey(pubkey, key) < 0)
+		goto out;
 	snprintf(tagarr, sizeof tagarr, "{%s}", tags);
 	{
 		const char *p[10] = {
-			type, b64, descr, tagarr, anchor ? "t" : "f",
+			key->type, key->b64, descr, tagarr, anchor ? "t" : "f",
 			virt ? "t" : "f", country, asn,
 			*lat ? lat : NULL, *lon ? lon : NULL
 		};
 
 		if (!(db = cli_db(ctx)))
-			return 1;
+			goto out;
 		if (vt_pg_exec(db, &res, err, sizeof err,
 			       "INSERT INTO probes (key_type, pubkey, description, tags,"
 			       " is_anchor, is_virtual, country_code, asn_v4, latitude,"
@@ -120,6 +110,7 @@ int cli_probe_add(struct cli_ctx *ctx, int argc, char **argv)
 	printf("%s\n", PQgetvalue(res, 0, 0));
 	rc = 0;
 out:
+	free(key);
 	PQclear(res);
 	PQfinish(db);
 	return rc;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
 #include "controller/gateway/push.h"
@@ -58,9 +59,9 @@ int cli_probe_push(struct cli_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			timeout = strtol(optarg, NULL, 10);
-			if (timeout <= 0 || timeout > 3600) {
-				cli_error("probe push: --timeout wants 1..3600 seconds");
+			if (vt_opt_long("--timeout", optarg, 1, 3600, &timeout,
+					err, sizeof err) < 0) {
+				cli_error("probe push: %s (seconds)", err);
 				return 2;
 			}
 			break;

@@ -1,16 +1,26 @@
 /* cli_results.c - `vantage results ID [--probe N] [--start T] [--stop T]`:
  * the stored results of a measurement, one JSON per line, in time order. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
 
-static int is_number(const char *s)
+/* A non-negative whole number (flag names it in the error). */
+static int is_number(const char *flag, const char *s)
 {
-	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 19;
+	char err[128];
+	long long v;
+
+	if (vt_opt_num(flag, s, 0, INT64_MAX, &v, err, sizeof err) < 0) {
+		cli_error("results: %s", err);
+		return 0;
+	}
+	return 1;
 }
 
 int cli_results(struct cli_ctx *ctx, int argc, char **argv)
@@ -32,14 +42,12 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 
 		if (c == '?')
 			return 2;
-		if (!is_number(optarg)) {
-			cli_error("results: --%s wants a number",
-				  c == 'p' ? "probe" : c == 's' ? "start" : "stop");
+		if (!is_number(c == 'p' ? "--probe" : c == 's' ? "--start" :
+			       "--stop", optarg))
 			return 2;
-		}
 		*slot = optarg;
 	}
-	if (optind + 1 != argc || !is_number(argv[optind])) {
+	if (optind + 1 != argc || !is_number("MSM_ID", argv[optind])) {
 		cli_error("results: usage: vantage results MSM_ID [--probe N]"
 			  " [--start T] [--stop T]");
 		return 2;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
 
@@ -100,19 +101,18 @@ static char *find_top(const char *argv0)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_ctx ctx = { 0 };
 	const char *db = NULL;
-	char *top;
+	char *top, err[64];
 	int c, rc;
 
 	/* --db may stand anywhere on the line: take it out first. */
 	for (int i = 1, j = 1; i <= argc; i++) {
-		if (i < argc && !strcmp(argv[i], "--db") && i + 1 < argc) {
-			db = argv[++i];
+		if (i < argc && !strcmp(argv[i], "--db")) {
+			db = i + 1 < argc ? argv[++i] : "";
 			continue;
 		}
 		if (i < argc && !strncmp(argv[i], "--db=", 5)) {
@@ -125,10 +125,13 @@ int main(int argc, char **argv)
 	}
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (db && vt_opt_value("--db", db, err, sizeof err) < 0) {
+		cli_error("%s (a libpq connection string)", err);
+		return 2;
 	}
 	if (optind >= argc) {
 		usage(stderr);

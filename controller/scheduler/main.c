@@ -9,6 +9,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 	};
 	const char *dbarg = NULL, *conninfo;
 	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
-	int works_every = 300;
+	int works_every = 300, failed = 0;
 	int64_t works_at = 0;
 	long batch = 0;
 	long long now = 0;
@@ -128,14 +129,31 @@ int main(int argc, char **argv)
 	char err[512];
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int bad = 0;
+
 		switch (c) {
-		case 'd': dbarg = optarg; break;
+		case 'd':
+			dbarg = optarg;
+			bad = vt_opt_value("--db", optarg, err, sizeof err);
+			break;
 		case '1': once = 1; break;
-		case 'i': interval = atoi(optarg); break;
-		case 'w': works_every = atoi(optarg); break;
-		case 'b': batch = atol(optarg); break;
+		case 'i':
+			bad = vt_opt_int("--interval", optarg, 1, 86400, &interval,
+					 err, sizeof err);
+			break;
+		case 'w':
+			bad = vt_opt_int("--works-every", optarg, 1, 86400 * 7,
+					 &works_every, err, sizeof err);
+			break;
+		case 'b':
+			bad = vt_opt_long("--batch", optarg, 1, 2147483647L, &batch,
+					  err, sizeof err);
+			break;
 		case 'a': ack = 1; break;
-		case 'n': now = atoll(optarg); break;
+		case 'n':
+			bad = vt_opt_num("--now", optarg, 1, 253402300799LL, &now,
+					 err, sizeof err);
+			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "vantage-scheduler: bad --log-level\n");
@@ -145,8 +163,12 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+		if (bad) {
+			fprintf(stderr, "vantage-scheduler: %s\n", err);
+			return 2;
+		}
 	}
-	if (optind < argc || interval < 1 || works_every < 1 || batch < 0) {
+	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -180,7 +202,7 @@ int main(int argc, char **argv)
 			    vt_pg_cmd(db, "LISTEN vantage_sched", err, sizeof err) < 0) {
 				vt_err("database: %s", err);
 				if (once) {
-					rc = 1;
+					failed = 1;
 					break;
 				}
 				PQfinish(db);
@@ -194,11 +216,15 @@ int main(int argc, char **argv)
 			works_at = t0;
 			rc = vt_sched_works(db, now && once ? now : vt_now_ms() / 1000,
 					    &st, err, sizeof err);
-			if (rc < 0)
+			if (rc < 0) {
 				vt_err("works: %s", rc == VT_EDB ? err : vt_strerror(rc));
+				failed = 1;
+			}
 		}
 		rc = vt_sched_pass(db, now && once ? now : vt_now_ms() / 1000, &st,
 				   err, sizeof err);
+		if (rc < 0 && rc != VT_EAGAIN)
+			failed = 1;
 		if (rc == VT_EAGAIN) {
 			vt_debug("another scheduler is running a pass");
 		} else if (rc < 0) {
@@ -209,9 +235,10 @@ int main(int argc, char **argv)
 		}
 		if (once)
 			break;
-		rc = 0;
+		failed = 0;
 		wait_for_work(db, interval * 1000);
 	}
 	PQfinish(db);
-	return rc < 0 ? 1 : 0;
+	/* --once: the pass (and its look at `latest`) must have run */
+	return once && failed ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "storage/archive.h"
 #include "storage/objstore.h"
@@ -108,8 +109,13 @@ int main(int argc, char **argv)
 
 	vt_arc_opts_init(&o);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int bad = 0;
+
 		switch (ch) {
-		case 'd': db = optarg; break;
+		case 'd':
+			db = optarg;
+			bad = vt_opt_value("--db", optarg, err, sizeof err);
+			break;
 		case 's': store = optarg; break;
 		case 'D': o.day = optarg; break;
 		case 'n':
@@ -120,9 +126,18 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'N': o.dry_run = 1; break;
-		case 'l': o.late_days = atoi(optarg); break;
-		case 'm': o.margin_days = atoi(optarg); break;
-		case 't': o.threads = atoi(optarg); break;
+		case 'l':
+			bad = vt_opt_int("--late-days", optarg, 0, 3650,
+					 &o.late_days, err, sizeof err);
+			break;
+		case 'm':
+			bad = vt_opt_int("--margin-days", optarg, 0, 3650,
+					 &o.margin_days, err, sizeof err);
+			break;
+		case 't':
+			bad = vt_opt_int("--threads", optarg, 1, 16, &o.threads,
+					 err, sizeof err);
+			break;
 		case 'L':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
 				usage(stderr);
@@ -131,6 +146,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
+		}
+		if (bad) {
+			fprintf(stderr, "vantage-archiver: %s\n", err);
+			return 2;
 		}
 	}
 	if (optind != argc || o.late_days < 0 || o.margin_days < 0 ||
@@ -153,6 +172,10 @@ int main(int argc, char **argv)
 	}
 	o.event = on_event;
 	o.arg = &crash;
+	if (!vt_conf_db(db)) {
+		vt_err("no database: give --db CONNINFO or set VANTAGE_DB");
+		return 2;
+	}
 	if (vt_pg_connect(vt_conf_db(db), &c, err, sizeof err) < 0) {
 		vt_err("database: %s", err);
 		goto out;

@@ -37,7 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (u.kind == VT_UPJOB_HTTPPOST) {
 		if (strcmp(u.post_dir, ROOT "/data/out") != 0 || u.msm_id < 0 ||
-		    u.probe_id < 0)
+		    u.probe_id < 0 || strlen(u.session_id) > VT_SESSION_ID_MAX ||
+		    strspn(u.session_id, "0123456789abcdefABCDEF") !=
+		    strlen(u.session_id))
 			abort();
 	} else {
 		abort();

@@ -144,6 +144,22 @@ static void test_httppost(void)
 		      "http://127.0.0.1:8080/?PROBE_ID=x", "bad PROBE_ID"));
 	CHECK(refused("httppost --post-dir /home/atlas/data/out "
 		      "http://127.0.0.1:8080/?SESSION_ID=z!", "bad SESSION_ID"));
+	/* PROTOCOL.md: SESSION_ID is hex, at most 80 characters */
+	{
+		char line[512], sid[82];
+
+		memset(sid, 'a', 80);
+		sid[80] = '\0';
+		snprintf(line, sizeof line, "httppost --post-dir /home/atlas/data/out "
+			 "http://127.0.0.1:8080/?PROBE_ID=3&SESSION_ID=%s", sid);
+		CHECK_INT(parse(line, &u, err, sizeof err), VT_OK);
+		CHECK_STR(u.session_id, sid);
+		CHECK_INT(u.probe_id, 3);
+		strcat(sid, "b");
+		snprintf(line, sizeof line, "httppost --post-dir /home/atlas/data/out "
+			 "http://127.0.0.1:8080/?PROBE_ID=3&SESSION_ID=%s", sid);
+		CHECK(refused(line, "too long"));
+	}
 	CHECK(refused("httppost --post-dir /home/atlas/data/out "
 		      "http://127.0.0.1:8080/?PROBE_ID", "without '='"));
 	CHECK(refused("httppost --post-dir /home/atlas/data/out "

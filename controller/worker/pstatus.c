@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/pg.h"
+#include "controller/worker/sqlerr.h"
 
 #define PARAM_MAX (64u << 20)
 
@@ -13,7 +14,6 @@ int wk_pstatus_store(PGconn *db, const struct wk_pstatus *s, int n,
 {
 	struct vt_pg_array a[6];
 	const char *p[6];
-	PGresult *res = NULL;
 	int r = VT_ENOMEM;
 
 	for (int i = 0; i < 6; i++)
@@ -32,7 +32,7 @@ int wk_pstatus_store(PGconn *db, const struct wk_pstatus *s, int n,
 	for (int i = 0; i < 6; i++)
 		if (!(p[i] = vt_pg_array_done(&a[i])))
 			goto out;
-	res = PQexecParams(db,
+	r = wk_pg_result(db, PQexecParams(db,
 		"WITH s AS (SELECT * FROM unnest($1::integer[], $2::integer[],"
 		"  $3::bigint[], $4::bigint[], $5::text[], $6::text[])"
 		"  AS s(p, k, t, up, v4, v6)"
@@ -61,18 +61,8 @@ int wk_pstatus_store(PGconn *db, const struct wk_pstatus *s, int n,
 		"  iface_at = greatest(x.iface_at, excluded.iface_at),"
 		"  other_at = greatest(x.other_at, excluded.other_at),"
 		"  other_count = x.other_count + excluded.other_count",
-		6, NULL, p, NULL, NULL, 0);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-		snprintf(errbuf, errlen, "SQLSTATE %s: %s", state ? state : "none",
-			 res ? PQresultErrorMessage(res) : PQerrorMessage(db));
-		r = VT_EDB;
-		goto out;
-	}
-	r = VT_OK;
+		6, NULL, p, NULL, NULL, 0), NULL, errbuf, errlen);
 out:
-	PQclear(res);
 	for (int i = 0; i < 6; i++)
 		vt_pg_array_free(&a[i]);
 	return r;

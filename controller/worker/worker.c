@@ -12,6 +12,7 @@
 #include "common/pgbin.h"
 #include "controller/worker/line.h"
 #include "controller/worker/pstatus.h"
+#include "controller/worker/sqlerr.h"
 #include "proto/enrich.h"
 #include "proto/status.h"
 
@@ -98,27 +99,12 @@ static int pair_cmp(const void *a, const void *b)
 	return x->probe < y->probe ? -1 : x->probe > y->probe;
 }
 
-/* Runs sql with text parameters; a failure is VT_EDB with
- * "SQLSTATE XXXXX: message" in errbuf (see row_fault). */
+/* Runs sql with text parameters; errors as in sqlerr.h. */
 static int exec_txt(PGconn *db, PGresult **out, char *errbuf, size_t errlen,
 		    const char *sql, int n, const char *const *p)
 {
-	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
-	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-
-		snprintf(errbuf, errlen, "SQLSTATE %s: %s", state ? state : "none",
-			 r ? PQresultErrorMessage(r) : PQerrorMessage(db));
-		PQclear(r);
-		return VT_EDB;
-	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return VT_OK;
+	return wk_pg_result(db, PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0),
+			    out, errbuf, errlen);
 }
 
 /* The measurements of the rows still to store, and the (measurement,
@@ -203,32 +189,17 @@ out:
 }
 
 /* Runs sql with binary parameters (types[i] the array type OIDs); errors
- * as exec_txt. */
+ * as in sqlerr.h. */
 static int exec_bin(PGconn *db, PGresult **out, char *errbuf, size_t errlen,
 		    const char *sql, int n, const unsigned *types,
 		    const char *const *p, const int *lens)
 {
 	int fmt[8];
-	PGresult *r;
-	ExecStatusType st;
 
 	for (int i = 0; i < n; i++)
 		fmt[i] = 1;
-	r = PQexecParams(db, sql, n, types, p, lens, fmt, 0);
-	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-
-		snprintf(errbuf, errlen, "SQLSTATE %s: %s", state ? state : "none",
-			 r ? PQresultErrorMessage(r) : PQerrorMessage(db));
-		PQclear(r);
-		return VT_EDB;
-	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return VT_OK;
+	return wk_pg_result(db, PQexecParams(db, sql, n, types, p, lens, fmt, 0),
+			    out, errbuf, errlen);
 }
 
 static void reject(struct row *row, const char *what, const char *detail)

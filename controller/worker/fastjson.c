@@ -21,7 +21,7 @@ struct rd {
 	const char    *p, *end;
 	struct vt_buf *out;
 	struct wk_fast *f;
-	int            err;     /* VT_ENOMEM seen */
+	int            err;     /* first failed append: VT_ENOMEM or VT_ETOOBIG */
 };
 
 /* Number read: its kind and value. */
@@ -54,8 +54,11 @@ static void ws(struct rd *r)
 
 static int put(struct rd *r, const void *s, size_t n)
 {
-	if (vt_buf_add(r->out, s, n) < 0) {
-		r->err = VT_ENOMEM;
+	int e = vt_buf_add(r->out, s, n);
+
+	if (e < 0) {
+		if (!r->err)
+			r->err = e;
 		return -1;
 	}
 	return 0;
@@ -414,7 +417,10 @@ end:
 		goto no;
 	return 1;
 no:
-	return r.err ? r.err : 0;
+	/* A body over its cap (reals print longer than a probe may write
+	 * them) is declined like any other line the fast path is unsure of;
+	 * only a failed allocation is an error. */
+	return r.err == VT_ENOMEM ? VT_ENOMEM : 0;
 }
 
 int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,

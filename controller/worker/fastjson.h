@@ -28,12 +28,15 @@ void wk_fast_init(struct wk_fast *f);
 void wk_fast_free(struct wk_fast *f);
 
 /* Reads one result line.  1: taken (msm_id, time and the body are set);
- * 0: declined, use the full parser; VT_ENOMEM. */
+ * 0: declined, use the full parser (also when the compact body would pass
+ * its cap of twice VT_RESULT_MAX); VT_ENOMEM when an allocation failed,
+ * never for anything in the line. */
 int wk_fast_parse(const char *json, size_t len, struct wk_fast *f) VT_WUR;
 
 /* Appends the enriched result to out, byte for byte what
  * vt_result_enrich gives for the same line and e.  1: done; 0: declined
- * (out unchanged), use vt_result_enrich; VT_ENOMEM or VT_ETOOBIG. */
+ * (out unchanged), use vt_result_enrich; VT_ENOMEM, or VT_ETOOBIG when out
+ * reached its cap (out unchanged). */
 int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,
 		   struct vt_buf *out) VT_WUR;
 

@@ -24,24 +24,38 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vantage-worker [--db CONNINFO] [--batch N] [--once]\n"
+		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
+		"                      [--poll-ms MS] [--once]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
 		"SKIP LOCKED, so several workers may run), enriches them, stores them\n"
 		"in results and latest, and keeps what cannot be accepted in rejected\n"
-		"with the reason.  The same result uploaded twice is stored once.\n\n"
-		"  --db CONNINFO   libpq connection string (default: $VANTAGE_DB)\n"
-		"  --batch N       queue rows per transaction (default 1000)\n"
-		"  --once          drain the queue, then exit\n");
+		"with the reason.  The same result uploaded twice is stored once.\n"
+		"A probe's own status lines (uptime, interface addresses) go to\n"
+		"probe_status.  Woken by NOTIFY vantage_queue on every queue insert.\n\n"
+		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
+		"  --batch N         queue rows per transaction (default 1000)\n"
+		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
+		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
+		"                    milliseconds (default 1000)\n"
+		"  --once            drain the queue, then exit\n");
 }
 
-/* Waits for a NOTIFY on the queue channel, a signal, or one second. */
-static void wait_for_work(PGconn *db)
+/* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
+ * NOTIFY that came while the last (empty) batch ran is already in libpq's
+ * hands: it ends the wait at once. */
+static void wait_for_work(PGconn *db, int poll_ms)
 {
 	struct pollfd pfd = { .fd = PQsocket(db), .events = POLLIN };
 	PGnotify *n;
+	int woken = 0;
 
-	if (pfd.fd >= 0 && poll(&pfd, 1, 1000) > 0)
+	PQconsumeInput(db);
+	while ((n = PQnotifies(db))) {
+		PQfreemem(n);
+		woken = 1;
+	}
+	if (!woken && pfd.fd >= 0 && poll(&pfd, 1, poll_ms) > 0)
 		PQconsumeInput(db);
 	while ((n = PQnotifies(db)))
 		PQfreemem(n);
@@ -52,6 +66,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "batch-bytes", required_argument, NULL, 'B' },
+		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -60,7 +76,8 @@ int main(int argc, char **argv)
 	struct vt_worker_opts o;
 	struct vt_worker_stats st = { 0 }, last = { 0 };
 	const char *db_arg = NULL;
-	int once = 0, level = VT_LOG_INFO, c;
+	int once = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
+	char *end;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
 	char err[1024];
@@ -70,9 +87,23 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b':
-			o.batch = atoi(optarg);
-			if (o.batch < 1 || o.batch > 100000) {
+			o.batch = (int)strtol(optarg, &end, 10);
+			if (*end || o.batch < 1 || o.batch > 100000) {
 				fprintf(stderr, "vantage-worker: --batch wants 1..100000\n");
+				return 2;
+			}
+			break;
+		case 'B':
+			o.batch_bytes = strtol(optarg, &end, 10);
+			if (*end || o.batch_bytes < 1) {
+				fprintf(stderr, "vantage-worker: --batch-bytes wants a positive number\n");
+				return 2;
+			}
+			break;
+		case 'p':
+			poll_ms = (int)strtol(optarg, &end, 10);
+			if (*end || poll_ms < 1 || poll_ms > 86400000) {
+				fprintf(stderr, "vantage-worker: --poll-ms wants 1..86400000\n");
 				return 2;
 			}
 			break;
@@ -126,21 +157,26 @@ int main(int argc, char **argv)
 		}
 		if (vt_mono_ms() - last_log > 10000 || (st.claimed == before &&
 		    st.claimed != last.claimed)) {
-			vt_info("claimed %ld, stored %ld, duplicates %ld, rejected %ld",
+			vt_info("claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
+				" probe status lines %ld kept, %ld counted only",
 				st.claimed - last.claimed, st.stored - last.stored,
 				st.duplicates - last.duplicates,
-				st.rejected - last.rejected);
+				st.rejected - last.rejected,
+				st.status_used - last.status_used,
+				st.status_other - last.status_other);
 			last = st;
 			last_log = vt_mono_ms();
 		}
 		if (st.claimed == before) {
 			if (once)
 				break;
-			wait_for_work(db);
+			wait_for_work(db, poll_ms);
 		}
 	}
-	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld",
-		st.claimed, st.stored, st.duplicates, st.rejected);
+	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
+		" probe status lines %ld kept, %ld counted only",
+		st.claimed, st.stored, st.duplicates, st.rejected,
+		st.status_used, st.status_other);
 	PQfinish(db);
 	return 0;
 }

@@ -10,14 +10,18 @@
 #include "common/buf.h"
 #include "common/pg.h"
 #include "common/pgbin.h"
-#include "controller/worker/fastjson.h"
+#include "controller/worker/line.h"
+#include "controller/worker/pstatus.h"
+#include "controller/worker/sqlerr.h"
 #include "proto/enrich.h"
+#include "proto/status.h"
 
 #define PARAM_MAX (256u << 20)     /* one array parameter (bytes) */
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
 {
 	o->batch = 1000;
+	o->batch_bytes = 64L << 20;
 	o->late_window = VT_LATE_WINDOW_DAYS * 86400L;
 	o->future_slack = 86400L;
 }
@@ -55,18 +59,28 @@ struct msm {
 	long long group_id;
 };
 
+/* A (measurement, probe) pair the probe was asked to run. */
+struct pair {
+	long long msm_id;
+	long probe;
+};
+
 struct row {
 	long long qid;
 	long probe;
 	long long ts;
 	long long msm_id;
-	int ok;                 /* 1: store, 0: reject */
-	int fast;               /* read by the fast path (fastjson.h) */
+	int ok;                 /* 1: store, 0: reject (or a status line) */
+	int status;             /* a probe status line (proto/status.h) */
 	const char *reason;
-	char reason_buf[160];
+	char reason_buf[256];
 	unsigned char digest[SHA256_DIGEST_LENGTH];  /* of the probe's line */
 	char *stored;           /* enriched JSON (owned) */
 	size_t stored_len;
+	const char *line;       /* the probe's line, in the claim's result */
+	size_t line_len;
+	const char *received;
+	struct vt_status st;    /* status lines */
 };
 
 static int msm_cmp(const void *a, const void *b)
@@ -76,32 +90,56 @@ static int msm_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int load_msms(PGconn *db, struct row *rows, int n, struct msm **out,
-		     int *nout, char *errbuf, size_t errlen)
+static int pair_cmp(const void *a, const void *b)
 {
-	struct vt_pg_array ids;
-	const char *p[1];
+	const struct pair *x = a, *y = b;
+
+	if (x->msm_id != y->msm_id)
+		return x->msm_id < y->msm_id ? -1 : 1;
+	return x->probe < y->probe ? -1 : x->probe > y->probe;
+}
+
+/* Runs sql with text parameters; errors as in sqlerr.h. */
+static int exec_txt(PGconn *db, PGresult **out, char *errbuf, size_t errlen,
+		    const char *sql, int n, const char *const *p)
+{
+	return wk_pg_result(db, PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0),
+			    out, errbuf, errlen);
+}
+
+/* The measurements of the rows still to store, and the (measurement,
+ * probe) pairs among them that are assigned: currently, or ended (the
+ * assignment removed or the measurement's stop time) less than the late
+ * window ago. */
+static int load_msms(PGconn *db, const struct vt_worker_opts *o,
+		     struct row *rows, int n, struct msm **out, int *nout,
+		     struct pair **pout, int *npout, char *errbuf,
+		     size_t errlen)
+{
+	struct vt_pg_array ids, prb;
+	char late[24];
+	const char *p[3];
 	PGresult *res = NULL;
 	struct msm *m = NULL;
-	int r;
+	struct pair *pr = NULL;
+	int r = VT_ENOMEM;
 
 	vt_pg_array_init(&ids, PARAM_MAX);
+	vt_pg_array_init(&prb, PARAM_MAX);
 	for (int i = 0; i < n; i++)
-		if (rows[i].ok && (r = vt_pg_array_ll(&ids, rows[i].msm_id)) < 0)
+		if (rows[i].ok && (vt_pg_array_ll(&ids, rows[i].msm_id) < 0 ||
+				   vt_pg_array_ll(&prb, rows[i].probe) < 0))
 			goto out;
-	if (!(p[0] = vt_pg_array_done(&ids))) {
-		r = VT_ENOMEM;
+	if (!(p[0] = vt_pg_array_done(&ids)) || !(p[1] = vt_pg_array_done(&prb)))
 		goto out;
-	}
-	r = vt_pg_exec(db, &res, errbuf, errlen,
-		       "SELECT id, type, coalesce(interval, 0),"
-		       " coalesce(group_id, id), is_oneoff FROM measurements"
-		       " WHERE id = ANY($1::bigint[]) ORDER BY id", 1, p);
+	r = exec_txt(db, &res, errbuf, errlen,
+		     "SELECT id, type, coalesce(interval, 0),"
+		     " coalesce(group_id, id), is_oneoff FROM measurements"
+		     " WHERE id = ANY($1::bigint[]) ORDER BY id", 1, p);
 	if (r < 0)
 		goto out;
 	*nout = PQntuples(res);
-	m = calloc((size_t)*nout + 1, sizeof *m);
-	if (!m) {
+	if (!(m = calloc((size_t)*nout + 1, sizeof *m))) {
 		r = VT_ENOMEM;
 		goto out;
 	}
@@ -112,39 +150,56 @@ static int load_msms(PGconn *db, struct row *rows, int n, struct msm **out,
 			  : atol(PQgetvalue(res, i, 2));
 		m[i].group_id = atoll(PQgetvalue(res, i, 3));
 	}
+	PQclear(res);
+	res = NULL;
+	snprintf(late, sizeof late, "%ld", o->late_window);
+	p[2] = late;
+	r = exec_txt(db, &res, errbuf, errlen,
+		     "SELECT DISTINCT a.msm_id, a.probe_id"
+		     " FROM unnest($1::bigint[], $2::integer[]) AS u(m, p)"
+		     " JOIN assignments a ON a.msm_id = u.m AND a.probe_id = u.p"
+		     " JOIN measurements x ON x.id = a.msm_id"
+		     " WHERE (a.removed IS NULL OR a.removed >"
+		     "  now() - make_interval(secs => $3::bigint))"
+		     " AND (x.stop_time IS NULL OR x.stop_time >"
+		     "  extract(epoch FROM now())::bigint - $3::bigint)", 3, p);
+	if (r < 0)
+		goto out;
+	*npout = PQntuples(res);
+	if (!(pr = calloc((size_t)*npout + 1, sizeof *pr))) {
+		r = VT_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < *npout; i++) {
+		pr[i].msm_id = atoll(PQgetvalue(res, i, 0));
+		pr[i].probe = atol(PQgetvalue(res, i, 1));
+	}
+	qsort(pr, (size_t)*npout, sizeof *pr, pair_cmp);
 	*out = m;
+	*pout = pr;
 	m = NULL;
+	pr = NULL;
 out:
 	PQclear(res);
 	free(m);
+	free(pr);
 	vt_pg_array_free(&ids);
+	vt_pg_array_free(&prb);
 	return r;
 }
 
-/* Runs sql with binary parameters (types[i] the array type OIDs). */
+/* Runs sql with binary parameters (types[i] the array type OIDs); errors
+ * as in sqlerr.h. */
 static int exec_bin(PGconn *db, PGresult **out, char *errbuf, size_t errlen,
 		    const char *sql, int n, const unsigned *types,
 		    const char *const *p, const int *lens)
 {
 	int fmt[8];
-	PGresult *r;
-	ExecStatusType st;
 
 	for (int i = 0; i < n; i++)
 		fmt[i] = 1;
-	r = PQexecParams(db, sql, n, types, p, lens, fmt, 0);
-	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		snprintf(errbuf, errlen, "%s",
-			 r ? PQresultErrorMessage(r) : PQerrorMessage(db));
-		PQclear(r);
-		return VT_EDB;
-	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return VT_OK;
+	return wk_pg_result(db, PQexecParams(db, sql, n, types, p, lens, fmt, 0),
+			    out, errbuf, errlen);
 }
 
 static void reject(struct row *row, const char *what, const char *detail)
@@ -154,65 +209,91 @@ static void reject(struct row *row, const char *what, const char *detail)
 	row->reason = row->reason_buf;
 }
 
+/* A row that is no result of a measurement this probe runs: a status line
+ * of the probe's own (kept as such), or rejected with why. */
+static void not_a_result(struct row *row, const char *why)
+{
+	char err[128];
+
+	if (vt_status_id(row->msm_id)) {
+		if (vt_status_parse(row->line, row->line_len, &row->st, err,
+				    sizeof err) == VT_OK) {
+			row->ok = 0;
+			row->status = 1;
+			return;
+		}
+		reject(row, "malformed probe status line: ", err);
+		return;
+	}
+	reject(row, why, "");
+}
+
 /* Parses and enriches every claimed row; rows that cannot be stored get a
  * reason. */
 static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 			const struct vt_worker_opts *o, char *errbuf,
 			size_t errlen)
 {
-	int n = PQntuples(q), nm = 0, r;
-	struct vt_result **res = calloc((size_t)n + 1, sizeof *res);
-	struct wk_fast *fast = calloc((size_t)n + 1, sizeof *fast);
+	int n = PQntuples(q), nm = 0, np = 0, r;
+	struct wk_line *ln = calloc((size_t)n + 1, sizeof *ln);
 	struct msm *msms = NULL;
+	struct pair *pairs = NULL;
 	long long now = (long long)time(NULL);
 	struct vt_buf out;
 
-	vt_buf_init(&out, VT_RESULT_MAX * 2);
-	if (!res || !fast) {
+	vt_buf_init(&out, WK_STORED_MAX);
+	if (!ln) {
 		r = VT_ENOMEM;
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
 		goto out;
 	}
 	for (int i = 0; i < n; i++)
-		wk_fast_init(&fast[i]);
+		wk_line_init(&ln[i]);
 	for (int i = 0; i < n; i++) {
-		const char *line = PQgetvalue(q, i, 5);
-		size_t len = (size_t)PQgetlength(q, i, 5);
-		char err[128];
+		struct row *w = &rows[i];
+		char err[192];
 
-		rows[i].qid = atoll(PQgetvalue(q, i, 0));
-		rows[i].probe = atol(PQgetvalue(q, i, 1));
-		rows[i].ok = 1;
-		SHA256((const unsigned char *)line, len, rows[i].digest);
-		if ((r = wk_fast_parse(line, len, &fast[i])) < 0)
+		w->qid = atoll(PQgetvalue(q, i, 0));
+		w->probe = atol(PQgetvalue(q, i, 1));
+		w->received = PQgetvalue(q, i, 3);
+		w->line = PQgetvalue(q, i, 5);
+		w->line_len = (size_t)PQgetlength(q, i, 5);
+		w->ok = 1;
+		SHA256((const unsigned char *)w->line, w->line_len, w->digest);
+		r = wk_line_parse(&ln[i], w->line, w->line_len, err, sizeof err);
+		if (r == VT_ENOMEM) {
+			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 			goto out;
-		if (r == 1) {
-			rows[i].fast = 1;
-			rows[i].msm_id = fast[i].msm_id;
-			rows[i].ts = fast[i].time;
-		} else if (vt_result_parse(line, len, &res[i], err, sizeof err) < 0) {
-			reject(&rows[i], "malformed: ", err);
-			continue;
-		} else {
-			rows[i].msm_id = vt_result_msm_id(res[i]);
-			rows[i].ts = vt_result_time(res[i]);
 		}
-		if (rows[i].ts < now - o->late_window)
-			reject(&rows[i], "too late: older than the late window", "");
-		else if (rows[i].ts > now + o->future_slack)
-			reject(&rows[i], "time in the future", "");
+		if (r < 0) {
+			reject(w, "malformed: ", err);
+			continue;
+		}
+		w->msm_id = ln[i].msm_id;
+		w->ts = ln[i].time;
+		if (w->ts < now - o->late_window)
+			reject(w, "too late: older than the late window", "");
+		else if (w->ts > now + o->future_slack)
+			reject(w, "time in the future", "");
 	}
-	r = load_msms(db, rows, n, &msms, &nm, errbuf, errlen);
+	r = load_msms(db, o, rows, n, &msms, &nm, &pairs, &np, errbuf, errlen);
 	if (r < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		struct msm key = { .id = rows[i].msm_id }, *m;
+		struct pair pk = { rows[i].msm_id, rows[i].probe };
 		struct vt_enrich e;
+		char err[192];
 
 		if (!rows[i].ok)
 			continue;
 		m = bsearch(&key, msms, (size_t)nm, sizeof *msms, msm_cmp);
 		if (!m) {
-			reject(&rows[i], "unknown measurement", "");
+			not_a_result(&rows[i], "unknown measurement");
+			continue;
+		}
+		if (!bsearch(&pk, pairs, (size_t)np, sizeof *pairs, pair_cmp)) {
+			not_a_result(&rows[i], "probe not assigned to the measurement");
 			continue;
 		}
 		e = (struct vt_enrich){
@@ -221,32 +302,19 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 			.group_id = m->group_id, .step = m->step, .stored = now,
 		};
 		vt_buf_reset(&out);
-		r = rows[i].fast ? wk_fast_enrich(&fast[i], &e, &out) : 0;
-		if (r == 1) {
-			r = VT_OK;
-		} else {
-			/* declined: the full parser decides, as for any line */
-			char err[128];
-
-			vt_buf_reset(&out);
-			if (!res[i] && vt_result_parse(PQgetvalue(q, i, 5),
-						       (size_t)PQgetlength(q, i, 5),
-						       &res[i], err, sizeof err) < 0) {
-				reject(&rows[i], "malformed: ", err);
-				continue;
-			}
-			r = vt_result_enrich(res[i], &e, &out);
-		}
-		if (r == VT_EINVAL) {
-			reject(&rows[i], "unknown measurement type ", m->type);
-			continue;
+		r = wk_line_enrich(&ln[i], rows[i].line, rows[i].line_len, &e,
+				   &out, err, sizeof err);
+		if (r == VT_ENOMEM) {
+			snprintf(errbuf, errlen, "%s", vt_strerror(r));
+			goto out;
 		}
 		if (r < 0) {
-			reject(&rows[i], "cannot enrich: ", vt_strerror(r));
+			reject(&rows[i], err, "");
 			continue;
 		}
 		if (!(rows[i].stored = malloc(out.len + 1))) {
 			r = VT_ENOMEM;
+			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 			goto out;
 		}
 		memcpy(rows[i].stored, out.data, out.len + 1);
@@ -254,13 +322,11 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 	}
 	r = VT_OK;
 out:
-	for (int i = 0; i < n && res; i++)
-		vt_result_free(res[i]);
-	for (int i = 0; i < n && fast; i++)
-		wk_fast_free(&fast[i]);
-	free(res);
-	free(fast);
+	for (int i = 0; i < n && ln; i++)
+		wk_line_free(&ln[i]);
+	free(ln);
 	free(msms);
+	free(pairs);
 	vt_buf_free(&out);
 	return r;
 }
@@ -351,7 +417,7 @@ out:
 }
 
 /* Rows that cannot be stored, with their reasons (text arrays: rare). */
-static int store_rejected(PGconn *db, PGresult *q, struct row *rows, int n,
+static int store_rejected(PGconn *db, struct row *rows, int n,
 			  struct vt_worker_stats *st, char *errbuf,
 			  size_t errlen)
 {
@@ -362,63 +428,183 @@ static int store_rejected(PGconn *db, PGresult *q, struct row *rows, int n,
 	for (int i = 0; i < 5; i++)
 		vt_pg_array_init(&a[i], PARAM_MAX);
 	for (int i = 0; i < n; i++) {
-		if (rows[i].ok)
+		if (rows[i].ok || rows[i].status)
 			continue;
 		nrej++;
 		if (vt_pg_array_ll(&a[0], rows[i].qid) < 0 ||
 		    vt_pg_array_ll(&a[1], rows[i].probe) < 0 ||
-		    vt_pg_array_str(&a[2], PQgetvalue(q, i, 3), strlen(PQgetvalue(q, i, 3))) < 0 ||
+		    vt_pg_array_str(&a[2], rows[i].received, strlen(rows[i].received)) < 0 ||
 		    vt_pg_array_str(&a[3], rows[i].reason, strlen(rows[i].reason)) < 0 ||
-		    vt_pg_array_str(&a[4], PQgetvalue(q, i, 5), (size_t)PQgetlength(q, i, 5)) < 0)
+		    vt_pg_array_str(&a[4], rows[i].line, rows[i].line_len) < 0)
 			goto out;
 	}
 	r = VT_OK;
 	if (!nrej)
 		goto out;
-	r = VT_ENOMEM;
+	r = VT_ETOOBIG;
 	for (int i = 0; i < 5; i++)
 		if (!(p[i] = vt_pg_array_done(&a[i])))
 			goto out;
-	r = vt_pg_exec(db, NULL, errbuf, errlen,
+	r = exec_txt(db, NULL, errbuf, errlen,
 		"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
 		" SELECT * FROM unnest($1::bigint[], $2::integer[],"
 		" $3::timestamptz[], $4::text[], $5::text[])", 5, p);
 	if (r == VT_OK)
 		st->rejected += nrej;
 out:
+	if (r == VT_ETOOBIG || r == VT_ENOMEM)
+		snprintf(errbuf, errlen, "rejected rows: %s", vt_strerror(r));
 	for (int i = 0; i < 5; i++)
 		vt_pg_array_free(&a[i]);
 	return r;
 }
 
-static int store(PGconn *db, PGresult *q, struct row *rows, int n,
+/* The probes' own status lines among the rows. */
+static int store_status(PGconn *db, struct row *rows, int n,
+			struct vt_worker_stats *st, char *errbuf,
+			size_t errlen)
+{
+	struct wk_pstatus *s;
+	int ns = 0, r;
+
+	for (int i = 0; i < n; i++)
+		ns += rows[i].status;
+	if (!ns)
+		return VT_OK;
+	if (!(s = calloc((size_t)ns, sizeof *s))) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(VT_ENOMEM));
+		return VT_ENOMEM;
+	}
+	ns = 0;
+	for (int i = 0; i < n; i++)
+		if (rows[i].status)
+			s[ns++] = (struct wk_pstatus){ rows[i].probe, &rows[i].st };
+	r = wk_pstatus_store(db, s, ns, errbuf, errlen);
+	for (int i = 0; r == VT_OK && i < ns; i++) {
+		if (s[i].st->kind == VT_STATUS_OTHER)
+			st->status_other++;
+		else
+			st->status_used++;
+	}
+	free(s);
+	return r;
+}
+
+static int store(PGconn *db, struct row *rows, int n,
 		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct row **ok;
 	int nok = 0, r;
 
-	if (n <= 0 || !(ok = calloc((size_t)n, sizeof *ok)))
+	if (n <= 0 || !(ok = calloc((size_t)n, sizeof *ok))) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(VT_ENOMEM));
 		return VT_ENOMEM;
+	}
 	for (int i = 0; i < n; i++)
 		if (rows[i].ok)
 			ok[nok++] = &rows[i];
 	r = nok ? store_ok(db, ok, nok, st, errbuf, errlen) : VT_OK;
+	if (r == VT_ETOOBIG || r == VT_ENOMEM)
+		snprintf(errbuf, errlen, "results: %s", vt_strerror(r));
 	if (r == VT_OK)
-		r = store_rejected(db, q, rows, n, st, errbuf, errlen);
+		r = store_rejected(db, rows, n, st, errbuf, errlen);
+	if (r == VT_OK)
+		r = store_status(db, rows, n, st, errbuf, errlen);
 	free(ok);
 	return r;
+}
+
+/* 1 when a failed store may be the fault of what some row holds (and not
+ * of the database): the values (SQLSTATE classes 22 data exception, 23
+ * integrity, 54 program limit, XX000 internal error such as an oversized
+ * allocation) or a parameter over its cap.  Everything else (connection,
+ * deadlock, disk, shutdown, cancel) is the database's, and the batch is
+ * retried whole. */
+static int row_fault(int r, const char *errbuf)
+{
+	const char *s;
+
+	if (r == VT_ETOOBIG)
+		return 1;
+	if (r != VT_EDB || strncmp(errbuf, "SQLSTATE ", 9))
+		return 0;
+	s = errbuf + 9;
+	return !strncmp(s, "22", 2) || !strncmp(s, "23", 2) ||
+	       !strncmp(s, "54", 2) || !strncmp(s, "XX000", 5);
+}
+
+/* Stores rows[0..n) under a savepoint.  When that fails for what a row may
+ * hold, the set is halved until the rows at fault are alone; each is then
+ * rejected with the error as its reason, and the others are stored.  A
+ * failure of the database is returned as is (the caller rolls back: the
+ * batch stays queued, nothing is rejected).  *st is added to only for
+ * what is stored. */
+static int store_set(PGconn *db, struct row *rows, int n,
+		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
+{
+	struct vt_worker_stats t = *st;
+	char reason[256];
+	int r, half;
+
+	if ((r = vt_pg_cmd(db, "SAVEPOINT wk", errbuf, errlen)) < 0)
+		return r;
+	/* Each day a result falls on needs its partition (usually one). */
+	for (int i = 0; i < n && r == VT_OK; i++) {
+		int seen = 0;
+
+		if (!rows[i].ok)
+			continue;
+		for (int j = 0; j < i && !seen; j++)
+			seen = rows[j].ok && rows[j].ts / 86400 == rows[i].ts / 86400;
+		if (!seen)
+			r = vt_worker_partition(db, rows[i].ts, errbuf, errlen);
+	}
+	if (r == VT_OK)
+		r = store(db, rows, n, &t, errbuf, errlen);
+	if (r == VT_OK) {
+		if ((r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
+			*st = t;
+		return r;
+	}
+	if (!row_fault(r, errbuf))
+		return r;
+	snprintf(reason, sizeof reason, "cannot store: %s", errbuf);
+	if ((r = vt_pg_cmd(db, "ROLLBACK TO SAVEPOINT wk; RELEASE SAVEPOINT wk",
+			   errbuf, errlen)) < 0)
+		return r;
+	if (n == 1) {
+		if (!rows[0].ok && !rows[0].status) {
+			/* even its rejection fails: leave it to the database's
+			 * administrator, in the queue */
+			snprintf(errbuf, errlen, "%s", reason);
+			return VT_EDB;
+		}
+		free(rows[0].stored);
+		rows[0].stored = NULL;
+		rows[0].status = 0;
+		reject(&rows[0], reason, "");
+		return store_set(db, rows, 1, st, errbuf, errlen);
+	}
+	half = n / 2;
+	if ((r = store_set(db, rows, half, st, errbuf, errlen)) < 0)
+		return r;
+	return store_set(db, rows + half, n - half, st, errbuf, errlen);
 }
 
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	char lim[16];
-	const char *p[1] = { lim };
+	char lim[16], bytes[24];
+	const char *p[2] = { lim, bytes };
+	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
 	PGresult *q = NULL;
 	int n = 0, r;
 
+	if (errlen)
+		errbuf[0] = '\0';
 	snprintf(lim, sizeof lim, "%d", o->batch);
+	snprintf(bytes, sizeof bytes, "%ld", o->batch_bytes);
 	/* The COMMIT need not wait for its WAL flush.  A crash can lose only
 	 * whole transactions (PostgreSQL replays WAL in order), and this one
 	 * both stores the rows and deletes them from the queue: losing it
@@ -428,16 +614,19 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * is lost; only the work is redone. */
 	if ((r = vt_pg_cmd(db, "BEGIN; SET LOCAL synchronous_commit TO off",
 			   errbuf, errlen)) < 0)
-		return r;
+		goto out;
 	/* The claimed rows leave the queue in this transaction: a rollback
-	 * (or a worker that dies) puts them back. */
+	 * (or a worker that dies) puts them back.  A batch holds up to
+	 * batch_bytes of lines (and always the first row). */
 	r = vt_pg_exec(db, &q, errbuf, errlen,
-		       "WITH c AS (DELETE FROM result_queue WHERE id IN"
-		       " (SELECT id FROM result_queue ORDER BY id LIMIT $1::integer"
-		       " FOR UPDATE SKIP LOCKED)"
+		       "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
+		       " ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED),"
+		       " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
+		       "  AS before FROM l) s WHERE before < $2::bigint),"
+		       " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
 		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
 		       " src, line)"
-		       " SELECT * FROM c ORDER BY id", 1, p);
+		       " SELECT * FROM c ORDER BY id", 2, p);
 	if (r < 0)
 		goto out;
 	n = PQntuples(q);
@@ -449,34 +638,29 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	}
 	if ((r = process_rows(db, q, rows, o, errbuf, errlen)) < 0)
 		goto out;
-	/* Each day a result falls on needs its partition (usually one). */
-	for (int i = 0; i < n; i++) {
-		int seen = 0;
-
-		if (!rows[i].ok)
-			continue;
-		for (int j = 0; j < i && !seen; j++)
-			seen = rows[j].ok && rows[j].ts / 86400 == rows[i].ts / 86400;
-		if (!seen && (r = vt_worker_partition(db, rows[i].ts, errbuf,
-						      errlen)) < 0)
-			goto out;
-	}
-	if ((r = store(db, q, rows, n, st, errbuf, errlen)) < 0)
+	if ((r = store_set(db, rows, n, &b, errbuf, errlen)) < 0)
 		goto out;
 	/* NOTIFY and COMMIT in one round trip: a failed NOTIFY stops the
 	 * text there, and the transaction is rolled back. */
 	r = vt_pg_cmd(db, "NOTIFY vantage_results; COMMIT", errbuf, errlen);
-	if (r == VT_OK)
+	if (r == VT_OK) {
 		st->claimed += n;
-	else
-		vt_pg_try(db, "ROLLBACK");
+		st->stored += b.stored;
+		st->duplicates += b.duplicates;
+		st->rejected += b.rejected;
+		st->status_used += b.status_used;
+		st->status_other += b.status_other;
+	}
 	goto done;
 out:
 	if (r == VT_OK)
 		r = vt_pg_cmd(db, "COMMIT", errbuf, errlen);
-	else
-		vt_pg_try(db, "ROLLBACK");
 done:
+	if (r < 0) {
+		vt_pg_try(db, "ROLLBACK");
+		if (errlen && !errbuf[0])
+			snprintf(errbuf, errlen, "%s", vt_strerror(r));
+	}
 	for (int i = 0; i < n && rows; i++)
 		free(rows[i].stored);
 	free(rows);

@@ -14,6 +14,7 @@
 
 struct vt_worker_opts {
 	int  batch;            /* queue rows per transaction */
+	long batch_bytes;      /* and bytes of their lines (one row at least) */
 	long late_window;      /* seconds a result may be late (14 days) */
 	long future_slack;     /* seconds a result may be in the future */
 };
@@ -23,13 +24,18 @@ struct vt_worker_stats {
 	long stored;           /* new rows in results */
 	long duplicates;       /* already stored: not stored again */
 	long rejected;         /* rows written to rejected */
+	long status_used;      /* probe status lines kept (uptime, addresses) */
+	long status_other;     /* other probe status lines, counted only */
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
 
 /* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
- * queue was empty: stats->claimed unchanged), or VT_EDB with the reason in
- * errbuf (the batch is rolled back and stays queued). */
+ * queue was empty: stats->claimed unchanged), or an error with the reason
+ * in errbuf (the batch is rolled back and stays queued): the database's
+ * own failures, or the worker's memory.  A row that makes the batch fail
+ * by what it holds never does: it is found (the batch is halved under
+ * savepoints until it is alone) and rejected with the error as reason. */
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		    struct vt_worker_stats *stats, char *errbuf,
 		    size_t errlen) VT_WUR;

@@ -54,6 +54,13 @@ t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
                (2001, 'traceroute', 4, '192.0.2.53', 900, 60);
         INSERT INTO measurements (id, type, af, target, is_oneoff)
         VALUES (3001, 'dns', 4, '192.0.2.53', true);"
+# The worker stores results only from probes the measurement was assigned
+# to: pipe_load's probes are assigned all three as they are registered.
+t_psql "CREATE FUNCTION bench_assign() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN INSERT INTO assignments (msm_id, probe_id)
+              SELECT id, NEW.id FROM measurements; RETURN NULL; END \$\$;
+        CREATE TRIGGER bench_assign AFTER INSERT ON probes
+        FOR EACH ROW EXECUTE FUNCTION bench_assign()"
 echo "PostgreSQL as scripts/pg starts it for scripts/stack (unchanged):" \
 	"$(t_psql "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
 	 FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit',

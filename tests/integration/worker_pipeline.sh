@@ -10,7 +10,12 @@ t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
         VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60),
                (2001, 'traceroute', 4, '192.0.2.53', 900, 60);
         INSERT INTO measurements (id, type, af, target, is_oneoff)
-        VALUES (3001, 'dns', 4, '192.0.2.53', true);"
+        VALUES (3001, 'dns', 4, '192.0.2.53', true);
+        INSERT INTO probes (id, key_type, pubkey)
+        SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(1000, 1002) g
+        UNION ALL SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(2000, 2049) g;
+        INSERT INTO assignments (msm_id, probe_id)
+        SELECT m, p.id FROM probes p, unnest('{1001,2001,3001}'::bigint[]) m;"
 
 q() { # probe line
 	t_psql "INSERT INTO result_queue (probe_id, session_id, from_addr, line)

@@ -20,7 +20,10 @@ typedef void (*vt_timer_cb)(struct vt_loop *loop, void *arg);
 int vt_loop_new(struct vt_loop **out) VT_WUR;
 void vt_loop_free(struct vt_loop *loop);
 
-/* Watches fd for events (VT_EV_READ|VT_EV_WRITE).  At most one watch per fd. */
+/* Watches fd for events (VT_EV_READ|VT_EV_WRITE).  At most one watch per fd.
+ * Events are matched to the watch, not to the fd number: once removed, a
+ * watch gets no event still pending for it, even when a new watch reuses
+ * the fd number in the same round.  events 0 pauses the watch. */
 int vt_loop_add(struct vt_loop *loop, int fd, int events, vt_fd_cb cb,
 		void *arg) VT_WUR;
 /* Changes the events watched on fd. */
@@ -38,6 +41,9 @@ void vt_loop_timer_cancel(struct vt_loop *loop, uint64_t id);
 int vt_loop_run(struct vt_loop *loop);
 /* Runs one round: waits at most max_ms (-1: until an event or timer). */
 int vt_loop_once(struct vt_loop *loop, int max_ms);
+/* Ends vt_loop_run after the current round.  Only stores a flag of type
+ * volatile sig_atomic_t, so a signal handler may call it (the loop notices
+ * when epoll_wait is interrupted, or at its next event or timer). */
 void vt_loop_stop(struct vt_loop *loop);
 
 #endif

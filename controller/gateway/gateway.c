@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@
 #define AUTH_PAUSE_MS   2000    /* after a slow or failed key lookup */
 #define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
 #define SINK_TIMEOUT_S  30
+#define FD_RESERVE      64      /* descriptors besides the sessions' */
+#define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 
 /* Loads DIR/name, generating it (and name.pub) when missing. */
 static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
@@ -145,6 +148,37 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 		inet_ntop(AF_INET6, &a6->sin6_addr, out, (socklen_t)n);
 }
 
+/* The listeners polled again after a pause. */
+static void accept_resume(struct vt_loop *loop, void *arg)
+{
+	struct gw *gw = arg;
+
+	(void)loop;
+	gw->accept_paused = 0;
+	for (int r = 0; r < 2; r++)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], VT_EV_READ) < 0)
+			vt_err("cannot watch the listening socket again");
+}
+
+/* Out of descriptors (or memory): the connections wait in the backlog
+ * while sessions end, instead of the level-triggered listener waking the
+ * loop at once again (a busy loop). */
+static void accept_pause(struct gw *gw, int err)
+{
+	if (gw->accept_paused)
+		return;
+	vt_warn("accept: %s: not accepting for %d ms (%d sessions held)",
+		strerror(err), ACCEPT_PAUSE_MS, gw->nsessions);
+	for (int r = 0; r < 2; r++)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], 0) < 0)
+			return;
+	if (vt_loop_timer(gw->loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
+		accept_resume(gw->loop, gw);
+		return;
+	}
+	gw->accept_paused = 1;
+}
+
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
@@ -160,8 +194,13 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				vt_warn("accept: %s", strerror(errno));
+			int e = errno;
+
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+				accept_pause(gw, e);
+			else if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR &&
+				 e != ECONNABORTED)
+				vt_warn("accept: %s", strerror(e));
 			return;
 		}
 		addr_text(&ss, from, sizeof from);
@@ -345,6 +384,7 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 	int64_t now = vt_mono_ms();
 
 	gw_session_tick_all(gw, now);
+	vt_log_flush();
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
 		gw->next_heartbeat = now + HEARTBEAT_MS;
@@ -377,6 +417,41 @@ static int first_keys(struct gw *gw)
 	return rc;
 }
 
+/* Raises the open-file limit to what max_sessions needs, or lowers
+ * max_sessions to what the hard limit allows. */
+static int fit_fd_limit(struct gw_conf *conf, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)conf->max_sessions + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return VT_EIO;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit want = rl;
+
+		want.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+			? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_cur < 2 * FD_RESERVE) {
+			snprintf(err, errlen, "open-file limit %llu: %d needed at least",
+				 (unsigned long long)rl.rlim_cur, 2 * FD_RESERVE);
+			return VT_ELIMIT;
+		}
+		vt_warn("open-file limit %llu (hard %llu): at most %d sessions "
+			"instead of --max-sessions %d",
+			(unsigned long long)rl.rlim_cur,
+			(unsigned long long)rl.rlim_max,
+			(int)(rl.rlim_cur - FD_RESERVE), conf->max_sessions);
+		conf->max_sessions = (int)(rl.rlim_cur - FD_RESERVE);
+	}
+	return VT_OK;
+}
+
 int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen)
 {
 	struct gw *gw = calloc(1, sizeof *gw);
@@ -389,6 +464,10 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		return VT_ENOMEM;
 	gw->conf = *conf;
 	gw->lfd[0] = gw->lfd[1] = -1;
+	if (gw->conf.max_sessions <= 0)
+		gw->conf.max_sessions = 20000;
+	if ((rc = fit_fd_limit(&gw->conf, err, errlen)) < 0)
+		goto fail;
 	if (mkdir(conf->host_keys, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", conf->host_keys, strerror(errno));
 		goto fail;

@@ -50,6 +50,7 @@ struct gw {
 	struct gw_keys    *keys;          /* probe key cache */
 	int64_t            auth_pause;    /* no cache-miss lookups before (mono ms) */
 	int                heartbeat_busy;
+	int                accept_paused; /* listeners not polled for now */
 	int                push_scanning; /* a push scan is in flight */
 	ssh_bind           bind;
 	int                lfd[2];        /* listening sockets by role */

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	}
 	vt_info("%s: registration %s:%d, controller %s:%d, at most %d sessions",
 		conf.name, conf.listen, conf.reg_port, conf.listen, conf.ctrl_port,
-		conf.max_sessions);
+		the_gw->conf.max_sessions);
 	if (!stop_flag)
 		rc = gw_run(the_gw);
 	vt_info("stopping");

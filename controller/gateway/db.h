@@ -70,10 +70,18 @@ struct gw_db_upload {
 	const char *const *lines;
 	const size_t      *lens;
 	int                n;
+	/* Lines the sink refused (text already made storable, see
+	 * vt_report_line_escape), each with its reason: go to rejected in the
+	 * same transaction. */
+	const char *const *rej_lines;
+	const size_t      *rej_lens;
+	const char *const *rej_reasons;
+	int                nrej;
 };
 
 /* Group commit: writes the lines of nu uploads to result_queue with one
- * INSERT (one transaction, parameters in binary form); returns 0 only once
+ * INSERT (one transaction, parameters in binary form), and their refused
+ * lines to rejected in the same statement; returns 0 only once
  * committed, else nothing of them is stored.  *data_error (may be NULL) is
  * set to 1 when PostgreSQL refused the rows themselves (an invalid line,
  * SQLSTATE class 22 or 23): storing the uploads one by one may then save

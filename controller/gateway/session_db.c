@@ -294,7 +294,11 @@ static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
 		c->closed = 1;
 		return;
 	}
-	if (res->status == 200)
+	if (res->status == 200 && res->nrejected)
+		vt_warn("probe %ld: upload of %d results queued, %d refused"
+			" (kept in rejected)", s->probe_id, res->nresults,
+			res->nrejected);
+	else if (res->status == 200)
 		vt_info("probe %ld: upload of %d results queued", s->probe_id,
 			res->nresults);
 	else
@@ -319,6 +323,8 @@ static void upload_done(struct gw_job *j)
 		goto out;
 	}
 	rc = gw_sink_stored(j->rc, gw_sink_batch_count(q->batch), &c->out, &res);
+	if (j->rc == 0)
+		res.nrejected = gw_sink_batch_rejected(q->batch);
 	sink_answered(s, c, rc, &res);
 	gw_sess_step(s);
 out:

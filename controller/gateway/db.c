@@ -318,6 +318,95 @@ int gw_db_sessions_reset(struct gw_db *db, const char *gw)
 	return rc;
 }
 
+int gw_db_sessions_sync(struct gw_db *db, const char *gw,
+			const struct gw_db_live *live, int n)
+{
+	struct vt_buf ids, froms, binds;
+	const char *p[4];
+	int rc;
+
+	vt_buf_init(&ids, 0);
+	vt_buf_init(&froms, 0);
+	vt_buf_init(&binds, 0);
+	/* Array literals of the live sessions (addresses are inet text and
+	 * forward addresses are at most 255 bytes of what the probe sent:
+	 * quoted with the array-literal escapes). */
+	rc = vt_buf_adds(&ids, "{");
+	if (rc == 0)
+		rc = vt_buf_adds(&froms, "{");
+	if (rc == 0)
+		rc = vt_buf_adds(&binds, "{");
+	for (int i = 0; i < n && rc == 0; i++) {
+		const char *sep = i ? "," : "";
+
+		rc = vt_buf_addf(&ids, "%s%ld", sep, live[i].probe_id);
+		if (rc == 0)
+			rc = vt_buf_addf(&froms, "%s%s", sep,
+					 live[i].from[0] ? live[i].from : "NULL");
+		if (rc == 0 && !live[i].bind[0])
+			rc = vt_buf_addf(&binds, "%sNULL", sep);
+		else if (rc == 0) {
+			rc = vt_buf_addf(&binds, "%s\"", sep);
+			for (const char *c = live[i].bind; *c && rc == 0; c++)
+				rc = (*c == '"' || *c == '\\')
+					? vt_buf_addf(&binds, "\\%c", *c)
+					: vt_buf_addc(&binds, *c);
+			if (rc == 0)
+				rc = vt_buf_addc(&binds, '"');
+		}
+	}
+	if (rc == 0 && (rc = vt_buf_addc(&ids, '}')) == 0 &&
+	    (rc = vt_buf_addc(&ids, '\0')) == 0 &&
+	    (rc = vt_buf_addc(&froms, '}')) == 0 &&
+	    (rc = vt_buf_addc(&froms, '\0')) == 0 &&
+	    (rc = vt_buf_addc(&binds, '}')) == 0)
+		rc = vt_buf_addc(&binds, '\0');
+	if (rc < 0)
+		goto out;
+	p[0] = gw;
+	p[1] = ids.data;
+	p[2] = froms.data;
+	p[3] = binds.data;
+	if ((rc = run(db, NULL, "BEGIN", 0, NULL)) < 0)
+		goto out;
+	rc = run(db, NULL, "SET LOCAL statement_timeout = '300s'", 0, NULL);
+	if (rc == 0)
+		rc = run(db, NULL, "WITH gone AS (UPDATE probe_sessions SET"
+			 " connected = false, gateway = NULL, last_seen = now()"
+			 " WHERE gateway = $1 AND NOT (probe_id = ANY($2::integer[]))"
+			 " RETURNING probe_id)"
+			 " UPDATE probes SET status = 2, status_since = now()"
+			 " WHERE id IN (SELECT probe_id FROM gone) AND status = 1",
+			 2, p);
+	if (rc == 0)
+		rc = run(db, NULL, "WITH live AS (SELECT * FROM unnest($2::integer[],"
+			 " $3::inet[], $4::text[]) AS l(id, from_addr, bind)),"
+			 " up AS (UPDATE probe_sessions ps SET connected = true,"
+			 " gateway = $1, from_addr = live.from_addr,"
+			 " since = CASE WHEN ps.connected AND ps.gateway = $1"
+			 " THEN ps.since ELSE now() END, last_seen = now(),"
+			 " bind_addr = coalesce(live.bind, ps.bind_addr)"
+			 " FROM live WHERE ps.probe_id = live.id AND"
+			 " (NOT ps.connected OR ps.gateway IS NULL OR"
+			 " (ps.gateway = $1 AND ps.bind_addr IS DISTINCT FROM"
+			 " coalesce(live.bind, ps.bind_addr)))"
+			 " RETURNING ps.probe_id)"
+			 " UPDATE probes SET status = 1, status_since ="
+			 " CASE WHEN status = 1 THEN status_since ELSE now() END,"
+			 " last_connected = now(), first_connected ="
+			 " coalesce(first_connected, now())"
+			 " WHERE id IN (SELECT probe_id FROM up)", 4, p);
+	if (rc == 0)
+		rc = run(db, NULL, "COMMIT", 0, NULL);
+	else
+		(void)run(db, NULL, "ROLLBACK", 0, NULL);
+out:
+	vt_buf_free(&ids);
+	vt_buf_free(&froms);
+	vt_buf_free(&binds);
+	return rc;
+}
+
 #define QUEUE_COLS 6
 #define REJ_COLS   4
 #define ALL_COLS   (QUEUE_COLS + REJ_COLS)

@@ -54,6 +54,21 @@ int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw) VT_WUR;
 /* Marks every session of gw disconnected (start-up after a crash). */
 int gw_db_sessions_reset(struct gw_db *db, const char *gw) VT_WUR;
 
+/* A KEEP session gw holds, for gw_db_sessions_sync. */
+struct gw_db_live {
+	long probe_id;
+	char from[64];        /* address text ("": unknown) */
+	char bind[256];       /* tcpip-forward address ("": none yet) */
+};
+/* Makes probe_sessions and probes agree with what gw holds (after its
+ * bookkeeping failed, e.g. while the database was away), in one
+ * transaction: probes recorded as connected through gw but not in live[]
+ * are marked disconnected; probes of live[] not recorded as connected are
+ * marked connected through gw (a probe connected through another gateway
+ * is left to it). */
+int gw_db_sessions_sync(struct gw_db *db, const char *gw,
+			const struct gw_db_live *live, int n) VT_WUR;
+
 /* Writes n result lines to result_queue in one statement (one transaction);
  * returns only once committed.  gw_db_queue_many with one upload. */
 int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,

@@ -30,6 +30,7 @@
 #define AUTH_PAUSE_MS   2000    /* after a slow or failed key lookup */
 #define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
 #define SINK_TIMEOUT_S  30
+#define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 
@@ -378,12 +379,55 @@ static void heartbeat(struct gw *gw)
 	gw_req_submit(gw->q, r);
 }
 
+static void sync_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+	struct gw *gw = r->owner;
+
+	gw->sync_busy = 0;
+	if (j->rc < 0) {
+		vt_warn("sessions sync: %s (retried)", j->err);
+		gw->resync = 1;
+	} else {
+		vt_info("sessions sync: %d KEEP sessions recorded", r->n);
+	}
+	gw_req_free(r);
+}
+
+/* Session bookkeeping was lost (the database was away): make the database
+ * agree with the KEEP sessions held now.  The database threads run the
+ * control lane in order, so what was queued before this snapshot lands
+ * before it, and what comes after lands after it. */
+static void sessions_sync(struct gw *gw, int64_t now)
+{
+	struct gw_req *r;
+	int n = 0;
+
+	if (!gw->resync || gw->sync_busy || now < gw->next_sync)
+		return;
+	if (!(r = gw_req_new(GW_REQ_SYNC, gw->conf.name, NULL, sync_done)) ||
+	    (gw->nkeep > 0 &&
+	     !(r->live = calloc((size_t)gw->nkeep, sizeof *r->live)))) {
+		gw_req_free(r);
+		return;
+	}
+	if (gw->nkeep > 0)
+		n = gw_sessions_live(gw, r->live, gw->nkeep);
+	r->n = n;
+	r->owner = gw;
+	gw->resync = 0;
+	gw->sync_busy = 1;
+	gw->next_sync = now + SYNC_RETRY_MS;
+	gw_req_submit(gw->q, r);
+}
+
 static void on_sweep(struct vt_loop *loop, void *arg)
 {
 	struct gw *gw = arg;
 	int64_t now = vt_mono_ms();
 
 	gw_session_tick_all(gw, now);
+	sessions_sync(gw, now);
 	vt_log_flush();
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
@@ -532,8 +576,12 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		/* First in the queue: before any session of this run is up. */
 		struct gw_req *r = gw_req_new(GW_REQ_RESET, conf->name, NULL, NULL);
 
-		if (r)
+		if (r) {
+			r->lost = &gw->resync;
 			gw_req_submit(gw->q, r);
+		} else {
+			gw->resync = 1;
+		}
 	}
 	*out = gw;
 	return VT_OK;

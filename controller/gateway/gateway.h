@@ -51,6 +51,9 @@ struct gw {
 	int64_t            auth_pause;    /* no cache-miss lookups before (mono ms) */
 	int                heartbeat_busy;
 	int                accept_paused; /* listeners not polled for now */
+	int                resync;        /* session bookkeeping was lost */
+	int                sync_busy;     /* a sessions sync is in flight */
+	int64_t            next_sync;     /* no sync before (mono ms) */
 	int                push_scanning; /* a push scan is in flight */
 	ssh_bind           bind;
 	int                lfd[2];        /* listening sockets by role */

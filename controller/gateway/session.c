@@ -198,6 +198,22 @@ void gw_pick_ctrl_host(char *host, size_t len, const char *from)
 	snprintf(host, len, "%s", first ? first : "");
 }
 
+int gw_sessions_live(const struct gw *gw, struct gw_db_live *out, int max)
+{
+	int n = 0;
+
+	for (const struct gw_session *s = gw->sessions; s && n < max; s = s->next) {
+		if (!s->keep || s->dying)
+			continue;
+		out[n].probe_id = s->probe_id;
+		snprintf(out[n].from, sizeof out[n].from, "%s", s->from);
+		snprintf(out[n].bind, sizeof out[n].bind, "%s",
+			 s->fwd_addr ? s->fwd_addr : "");
+		n++;
+	}
+	return n;
+}
+
 const char *gw_session_sid(const struct gw_session *s)
 {
 	return s->sid;

@@ -64,9 +64,12 @@ void gw_sess_note(struct gw *gw, enum gw_req_kind kind, long probe_id,
 
 	if (!r) {
 		vt_warn("probe %ld: out of memory, bookkeeping lost", probe_id);
+		gw->resync = 1;
 		return;
 	}
 	r->probe_id = probe_id;
+	if (kind == GW_REQ_UP || kind == GW_REQ_BIND || kind == GW_REQ_DOWN)
+		r->lost = &gw->resync;
 	gw_req_submit(gw->q, r);
 }
 
@@ -227,10 +230,12 @@ static void keep_done(struct gw_job *j)
 	s->gw->nkeep++;
 	if ((up = gw_req_new(GW_REQ_UP, s->gw->conf.name, s->fwd_addr, NULL))) {
 		up->probe_id = s->probe_id;
+		up->lost = &s->gw->resync;
 		snprintf(up->from, sizeof up->from, "%s", s->from);
 		gw_req_submit(s->gw->q, up);
 	} else {
 		vt_warn("probe %ld: out of memory, session not recorded", s->probe_id);
+		s->gw->resync = 1;
 	}
 	gw_session_crontab(s);
 	gw_push_kick(s->gw);

@@ -510,6 +510,18 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	gw->lfd[0] = gw->lfd[1] = -1;
 	if (gw->conf.max_sessions <= 0)
 		gw->conf.max_sessions = 20000;
+	if (gw->conf.max_per_probe <= 0)
+		gw->conf.max_per_probe = GW_MAX_PER_PROBE;
+	if (gw->conf.max_auth_tries <= 0)
+		gw->conf.max_auth_tries = GW_MAX_AUTH_TRIES;
+	if (gw->conf.chan_timeout <= 0)
+		gw->conf.chan_timeout = GW_CHAN_TIMEOUT;
+	if (gw->conf.idle_timeout <= 0)
+		gw->conf.idle_timeout = GW_IDLE_TIMEOUT;
+	if ((rc = gw_pcount_new(&gw->per_probe)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((rc = fit_fd_limit(&gw->conf, err, errlen)) < 0)
 		goto fail;
 	if (mkdir(conf->host_keys, 0700) < 0 && errno != EEXIST) {
@@ -616,6 +628,7 @@ void gw_free(struct gw *gw)
 	gw_listen_free(gw->listener);
 	gw_dbq_free(gw->q);
 	gw_keys_free(gw->keys);
+	gw_pcount_free(gw->per_probe);
 	vt_loop_free(gw->loop);
 	ssh_bind_free(gw->bind);
 	free(gw->rsa_b64);

@@ -21,8 +21,15 @@
 #include "controller/gateway/dbq.h"
 #include "controller/gateway/keys.h"
 #include "controller/gateway/listen.h"
+#include "controller/gateway/pcount.h"
 
 enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
+
+/* Defaults of the per-probe and per-channel bounds (struct gw_conf, 0). */
+#define GW_MAX_PER_PROBE   8
+#define GW_MAX_AUTH_TRIES  6
+#define GW_CHAN_TIMEOUT    30
+#define GW_IDLE_TIMEOUT    60
 
 struct gw_conf {
 	const char *db;            /* libpq conninfo */
@@ -38,6 +45,12 @@ struct gw_conf {
 	long        rereg;         /* REREGISTER seconds told to probes */
 	int         verbose;       /* libssh logging */
 	int         db_timeout;    /* seconds an upload's COMMIT may take (0: 30) */
+	int         max_per_probe; /* authenticated connections of one probe */
+	int         max_auth_tries;/* failed attempts before a disconnect */
+	int         chan_timeout;  /* seconds a channel may take for its exec,
+				      INIT's stdin, an upload's request */
+	int         idle_timeout;  /* seconds a connection without KEEP may
+				      hold no channel */
 };
 
 struct gw_session;
@@ -48,6 +61,7 @@ struct gw {
 	struct gw_dbq     *q;             /* database threads */
 	struct gw_listen  *listener;      /* LISTEN thread */
 	struct gw_keys    *keys;          /* probe key cache */
+	struct gw_pcount  *per_probe;     /* authenticated connections by probe */
 	int64_t            auth_pause;    /* no cache-miss lookups before (mono ms) */
 	int                heartbeat_busy;
 	int                accept_paused; /* listeners not polled for now */

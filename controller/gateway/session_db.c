@@ -51,8 +51,14 @@ static struct gw_session *req_back(struct gw_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	r->owner = NULL;
-	if (r->chan)
-		((struct gw_chan *)r->chan)->waiting = 0;
+	if (r->chan) {
+		struct gw_chan *c = r->chan;
+		int64_t grace = vt_mono_ms() + FLUSH_GRACE_MS;
+
+		c->waiting = 0;
+		if (c->deadline && c->deadline < grace)
+			c->deadline = grace;   /* time to send the reply */
+	}
 	return s;
 }
 

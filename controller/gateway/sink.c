@@ -226,6 +226,13 @@ int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db)
 	return gw_sink_batches_store(&b, 1, db, NULL);
 }
 
+int gw_sink_timeout(struct vt_buf *reply, struct gw_sink_result *res)
+{
+	res->nresults = 0;
+	res->nrejected = 0;
+	return answer(reply, res, 408, "Request Timeout", "request timeout\n");
+}
+
 int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,
 		   struct gw_sink_result *res)
 {

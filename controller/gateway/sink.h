@@ -74,6 +74,8 @@ int gw_sink_batch_count(const struct gw_sink_batch *b);
  * stored in rejected with their reason, in the same transaction. */
 int gw_sink_batch_rejected(const struct gw_sink_batch *b);
 void gw_sink_batch_free(struct gw_sink_batch *b);
+/* Formats the reply to a request that did not arrive in time (408). */
+int gw_sink_timeout(struct vt_buf *reply, struct gw_sink_result *res) VT_WUR;
 /* Formats the reply to a stored batch: "OK" when store_rc is 0 (nresults
  * committed), 503 otherwise. */
 int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,

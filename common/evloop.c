@@ -31,6 +31,7 @@ struct timer {
 struct vt_loop {
 	int epfd;
 	volatile sig_atomic_t stop;   /* set by vt_loop_stop, maybe from a signal */
+	volatile sig_atomic_t *flag;  /* vt_loop_watch_flag's */
 	uint32_t next_gen;
 	struct fd_watch *fds;    /* indexed by fd */
 	int nfds;
@@ -269,9 +270,14 @@ int vt_loop_run(struct vt_loop *l)
 	int r = VT_OK;
 
 	l->stop = 0;
-	while (!l->stop && r == VT_OK)
+	while (!l->stop && !(l->flag && *l->flag) && r == VT_OK)
 		r = vt_loop_once(l, -1);
 	return r;
+}
+
+void vt_loop_watch_flag(struct vt_loop *l, volatile sig_atomic_t *flag)
+{
+	l->flag = flag;
 }
 
 void vt_loop_stop(struct vt_loop *l)

@@ -5,6 +5,7 @@
 #ifndef VT_EVLOOP_H
 #define VT_EVLOOP_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "err.h"
 
@@ -37,6 +38,11 @@ int vt_loop_timer(struct vt_loop *loop, int64_t ms, vt_timer_cb cb,
 /* Cancels a pending timer; ids that already fired are ignored. */
 void vt_loop_timer_cancel(struct vt_loop *loop, uint64_t id);
 
+/* Also ends vt_loop_run once *flag is non-zero: a flag a signal handler
+ * sets, checked after every round (a signal interrupts epoll_wait when it
+ * is delivered to the loop's thread; otherwise the next event or timer
+ * ends the round).  NULL: none. */
+void vt_loop_watch_flag(struct vt_loop *loop, volatile sig_atomic_t *flag);
 /* Runs until vt_loop_stop() is called.  Returns 0 or a VT_E* code. */
 int vt_loop_run(struct vt_loop *loop);
 /* Runs one round: waits at most max_ms (-1: until an event or timer). */

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,36 +29,96 @@
 #define SWEEP_MS        1000
 #define HEARTBEAT_MS    5000
 #define PUSH_SCAN_MS    5000
-#define AUTH_PAUSE_MS   2000    /* after a slow or failed key lookup */
+#define AUTH_LOOKUPS_PER_S  20  /* cache-miss lookups started per second */
+#define AUTH_LOOKUPS_QUEUED 4   /* ... and waiting at most */
+#define KEY_RELOAD_MIN_MS   5000    /* whole reloads asked for at most this often */
 #define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 
-/* Loads DIR/name, generating it (and name.pub) when missing. */
+/* Creates path (it must not exist, not even as a symbolic link) with mode
+ * and writes data to it, checking every step; on failure nothing is left. */
+static int write_new(const char *path, mode_t mode, const char *data,
+		     size_t len, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      mode);
+	size_t off = 0;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return VT_EIO;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return VT_OK;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return VT_EIO;
+}
+
+/* 1 when path exists (as anything, a dangling link too), 0 when it does
+ * not, < 0 when that cannot be told. */
+static int exists(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return VT_EIO;
+}
+
+/* Loads DIR/name, generating it (and name.pub) when missing: the private
+ * key is created 0600 from the start, never over an existing file. */
 static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 		    int bits, ssh_key *out, char **b64, char *err, size_t errlen)
 {
-	char path[4096], pub[4200];
+	char path[4096], pub[4200], *line = NULL;
 	ssh_key key = NULL;
-	char *blob = NULL;
-	FILE *f;
-	int rc = VT_EIO;
+	char *blob = NULL, *pem = NULL;
+	int rc = VT_EIO, e;
 
 	*out = NULL;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(pub, sizeof pub, "%s.pub", path);
-	if (access(path, R_OK) != 0) {
+	if ((e = exists(path, err, errlen)) < 0)
+		goto out;
+	if (!e) {
 		if (ssh_pki_generate(type, bits, &key) != SSH_OK ||
-		    ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path) != SSH_OK) {
+		    ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &pem) != SSH_OK) {
 			snprintf(err, errlen, "%s: cannot create host key", path);
 			goto out;
 		}
-		chmod(path, 0600);
+		if ((rc = write_new(path, 0600, pem, strlen(pem), err, errlen)) < 0)
+			goto out;
+		rc = VT_EIO;
 		ssh_key_free(key);
 		key = NULL;
-		unlink(pub);
+		if (unlink(pub) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", pub, strerror(errno));
+			goto out;
+		}
 	}
 	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) != SSH_OK ||
 	    ssh_key_type(key) != type) {
@@ -67,13 +129,17 @@ static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 		snprintf(err, errlen, "%s: cannot export public key", path);
 		goto out;
 	}
-	if (access(pub, R_OK) != 0) {
-		if (!(f = fopen(pub, "w"))) {
-			snprintf(err, errlen, "%s: %s", pub, strerror(errno));
+	if ((e = exists(pub, err, errlen)) < 0)
+		goto out;
+	if (!e) {
+		if (asprintf(&line, "%s %s\n", ssh_key_type_to_char(type), blob) < 0) {
+			line = NULL;
+			rc = VT_ENOMEM;
 			goto out;
 		}
-		fprintf(f, "%s %s\n", ssh_key_type_to_char(type), blob);
-		fclose(f);
+		if ((rc = write_new(pub, 0644, line, strlen(line), err, errlen)) < 0)
+			goto out;
+		rc = VT_EIO;
 	}
 	if (!(*b64 = strdup(blob))) {
 		rc = VT_ENOMEM;
@@ -83,6 +149,11 @@ static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 	key = NULL;
 	rc = VT_OK;
 out:
+	if (pem) {
+		explicit_bzero(pem, strlen(pem));
+		ssh_string_free_char(pem);
+	}
+	free(line);
 	ssh_string_free_char(blob);
 	ssh_key_free(key);
 	return rc;
@@ -310,6 +381,8 @@ static void key_done(struct gw_job *j)
 {
 	struct gw_req *r = gw_req_of(j);
 
+	if (j->rc < 0 && j->rc != VT_ENOTFOUND)
+		vt_warn("key lookup: %s", j->err);
 	key_apply(r->owner, r);
 	gw_req_free(r);
 }
@@ -323,30 +396,30 @@ int gw_auth_key(struct gw *gw, const char *b64, long *probe_id)
 	rc = gw_keys_get(gw->keys, b64, now, probe_id);
 	if (rc != VT_ENOTFOUND)
 		return rc;
-	/* A key added since the last load, or a stranger: ask, briefly. */
-	if (now < gw->auth_pause || gw_dbq_pending(gw->q, GW_LANE_AUTH) > 0)
+	/* A key added since the last load, or a stranger: denied now, and
+	 * looked up in the background (key_done puts the answer in the cache
+	 * for the next attempt), at a bounded rate so that a stream of
+	 * strangers cannot keep the database busy. */
+	if (now >= gw->auth_window + 1000) {
+		gw->auth_window = now;
+		gw->auth_lookups = 0;
+	}
+	if (gw->auth_lookups >= AUTH_LOOKUPS_PER_S ||
+	    gw_dbq_pending(gw->q, GW_LANE_AUTH) >= AUTH_LOOKUPS_QUEUED) {
+		/* More misses than lookups: many keys were added at once, or
+		 * strangers knock; a whole reload answers the former. */
+		if (now >= gw->next_reload) {
+			gw->next_reload = now + KEY_RELOAD_MIN_MS;
+			gw_listen_reload(gw->listener);
+		}
 		return VT_EAGAIN;
+	}
 	if (!(r = gw_req_new(GW_REQ_KEY, gw->conf.name, b64, key_done)))
 		return VT_ENOMEM;
 	r->owner = gw;
+	gw->auth_lookups++;
 	gw_req_submit(gw->q, r);
-	if (!gw_dbq_wait(gw->q, &r->job, GW_AUTH_WAIT_MS)) {
-		vt_warn("key lookup slow: cache misses refused for %d s",
-			AUTH_PAUSE_MS / 1000);
-		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
-		return VT_ETIMEOUT;   /* r answers later (key_done) */
-	}
-	key_apply(gw, r);
-	rc = r->job.rc;
-	if (rc == 0)
-		*probe_id = r->probe_id;
-	else if (rc == VT_ENOTFOUND)
-		rc = VT_EAUTH;
-	else {
-		vt_warn("key lookup: %s", r->job.err);
-		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
-	}
-	return rc;
+	return VT_EAGAIN;
 }
 
 static void heartbeat_done(struct gw_job *j)
@@ -500,6 +573,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 {
 	struct gw *gw = calloc(1, sizeof *gw);
 	ssh_key rsa = NULL, ed = NULL;
+	sigset_t block, saved;
 	bool no = false;
 	int rc = VT_EIO;
 
@@ -560,14 +634,23 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
 		goto fail;
 	}
+	vt_loop_watch_flag(gw->loop, conf->stop_flag);
+	/* The database threads block SIGTERM and SIGINT, so that a signal
+	 * interrupts the loop's epoll_wait (conf.stop_flag). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	if ((rc = first_keys(gw)) < 0 ||
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?
 					       conf->db_timeout : SINK_TIMEOUT_S),
 			     gw->loop, &gw->q)) < 0 ||
 	    (rc = gw_listen_new(conf->db, gw->q, on_listen, gw, &gw->listener)) < 0) {
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		snprintf(err, errlen, "database threads: %s", vt_strerror(rc));
 		goto fail;
 	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	rc = VT_EIO;
 	if (conf->reg_port > 0 &&
 	    (gw->lfd[GW_ROLE_REG] = open_listener(conf->listen, conf->reg_port,
@@ -606,7 +689,10 @@ fail:
 
 int gw_run(struct gw *gw)
 {
-	return vt_loop_run(gw->loop);
+	int rc = vt_loop_run(gw->loop);
+
+	gw->stopping = 1;
+	return rc;
 }
 
 void gw_stop(struct gw *gw)

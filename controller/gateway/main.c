@@ -13,7 +13,6 @@
 #include "common/log.h"
 #include "controller/gateway/gateway.h"
 
-static struct gw *the_gw;
 
 static void usage(FILE *f)
 {
@@ -78,14 +77,13 @@ static void usage(FILE *f)
 "    SIGTERM, SIGINT      close every session and exit\n", f);
 }
 
+/* The only thing the handler touches; the loop watches it. */
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-	if (the_gw)
-		gw_stop(the_gw);
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -133,6 +131,7 @@ int main(int argc, char **argv)
 	char err[512];
 	long v;
 	struct sigaction sa;
+	struct gw *gw = NULL;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		v = 0;
@@ -181,6 +180,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	conf.verbose = level >= VT_LOG_DEBUG;
+	conf.stop_flag = &stop_flag;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
@@ -188,19 +188,18 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ssh_init();
-	if ((rc = gw_new(&conf, &the_gw, err, sizeof err)) < 0) {
+	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();
 		return 1;
 	}
 	vt_info("%s: registration %s:%d, controller %s:%d, at most %d sessions",
 		conf.name, conf.listen, conf.reg_port, conf.listen, conf.ctrl_port,
-		the_gw->conf.max_sessions);
+		gw->conf.max_sessions);
 	if (!stop_flag)
-		rc = gw_run(the_gw);
+		rc = gw_run(gw);
 	vt_info("stopping");
-	gw_free(the_gw);
-	the_gw = NULL;
+	gw_free(gw);
 	ssh_finalize();
 	return rc < 0 ? 1 : 0;
 }

@@ -289,7 +289,10 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 	rc = gw_auth_key(s->gw, b64, &id);
 	ssh_string_free_char(b64);
 	if (rc < 0) {
-		if (rc != VT_EAUTH)
+		if (rc == VT_EAGAIN)
+			vt_info("auth from %s: key not in the cache yet, looked up",
+				s->from);
+		else if (rc != VT_EAUTH)
 			vt_warn("auth from %s: key not checked (%s)", s->from,
 				vt_strerror(rc));
 		else if (state == SSH_PUBLICKEY_STATE_VALID)

@@ -7,6 +7,7 @@
  * req_back() (NULL when they went away meanwhile) and steps the session. */
 #include "controller/gateway/session_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,16 +131,36 @@ void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
 	req_send(s, c, r);
 }
 
-static void new_session_id(char *sid, size_t n)
+/* n random bytes from the kernel; VT_EIO when it has none to give (never
+ * a weaker source: session ids are secrets). */
+static int random_bytes(void *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t r = getrandom((char *)buf + off, n - off, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VT_EIO;
+		off += (size_t)r;
+	}
+	return VT_OK;
+}
+
+/* A fresh session id: 32 hex digits. */
+static int new_session_id(char *sid, size_t n)
 {
 	unsigned char raw[16];
 	size_t i;
+	int rc;
 
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-		for (i = 0; i < sizeof raw; i++)
-			raw[i] = (unsigned char)(vt_mono_ms() * 131 + i * 7 + rand());
+	if ((rc = random_bytes(raw, sizeof raw)) < 0)
+		return rc;
 	for (i = 0; i < sizeof raw && 2 * i + 2 < n; i++)
 		snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+	return VT_OK;
 }
 
 static void init_done(struct gw_job *j)
@@ -184,10 +205,22 @@ void gw_sess_ctrl_reply(struct gw_session *s, struct gw_chan *c)
 		s->dying = 1;
 		return;
 	}
-	if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-		rnd = (unsigned short)rand();
+	if (random_bytes(&rnd, sizeof rnd) < 0 ||
+	    new_session_id(r->sid, sizeof r->sid) < 0) {
+		/* No session id without real randomness: the probe waits. */
+		struct vt_ctrl_reply w = { .status = VT_CTRL_WAIT,
+					   .timeout = WAIT_SECONDS };
+
+		vt_err("probe %ld: no random bytes for a session id: %s",
+		       s->probe_id, strerror(errno));
+		gw_req_free(r);
+		if (vt_ctrl_reply_format(&w, &c->out) < 0)
+			s->dying = 1;
+		c->exit_status = 0;
+		c->finish = 1;
+		return;
+	}
 	r->port = 10000 + rnd % 50000;
-	new_session_id(r->sid, sizeof r->sid);
 	req_send(s, c, r);
 }
 

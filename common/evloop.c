@@ -1,6 +1,7 @@
 #include "evloop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -8,11 +9,16 @@
 
 #include "vtime.h"
 
+/* A watch is known to epoll by its fd and its generation, which changes
+ * each time the fd is added: an event queued for a watch that was removed
+ * (its fd closed, and the number perhaps reused by a new watch in the
+ * same round) no longer matches and is dropped. */
 struct fd_watch {
 	vt_fd_cb cb;
 	void *arg;
 	int events;
 	int active;
+	uint32_t gen;
 };
 
 struct timer {
@@ -24,7 +30,9 @@ struct timer {
 
 struct vt_loop {
 	int epfd;
-	int stop;
+	volatile sig_atomic_t stop;   /* set by vt_loop_stop, maybe from a signal */
+	volatile sig_atomic_t *flag;  /* vt_loop_watch_flag's */
+	uint32_t next_gen;
 	struct fd_watch *fds;    /* indexed by fd */
 	int nfds;
 	struct timer *heap;      /* min-heap on (due, id) */
@@ -69,9 +77,15 @@ static uint32_t to_epoll(int events)
 	return e;
 }
 
+static uint64_t ev_data(int fd, uint32_t gen)
+{
+	return (uint64_t)gen << 32 | (uint32_t)fd;
+}
+
 int vt_loop_add(struct vt_loop *l, int fd, int events, vt_fd_cb cb, void *arg)
 {
-	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+	struct epoll_event ev = { .events = to_epoll(events) };
+	uint32_t gen;
 
 	if (fd < 0)
 		return VT_EINVAL;
@@ -90,18 +104,21 @@ int vt_loop_add(struct vt_loop *l, int fd, int events, vt_fd_cb cb, void *arg)
 	}
 	if (l->fds[fd].active)
 		return VT_EEXIST;
+	gen = ++l->next_gen;
+	ev.data.u64 = ev_data(fd, gen);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return VT_EIO;
-	l->fds[fd] = (struct fd_watch){ cb, arg, events, 1 };
+	l->fds[fd] = (struct fd_watch){ cb, arg, events, 1, gen };
 	return VT_OK;
 }
 
 int vt_loop_mod(struct vt_loop *l, int fd, int events)
 {
-	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+	struct epoll_event ev = { .events = to_epoll(events) };
 
 	if (fd < 0 || fd >= l->nfds || !l->fds[fd].active)
 		return VT_ENOTFOUND;
+	ev.data.u64 = ev_data(fd, l->fds[fd].gen);
 	if (l->fds[fd].events == events)
 		return VT_OK;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
@@ -229,11 +246,12 @@ int vt_loop_once(struct vt_loop *l, int max_ms)
 		return VT_EIO;
 	}
 	for (int i = 0; i < n && !l->stop; i++) {
-		int fd = evs[i].data.fd, e = 0;
+		int fd = (int)(uint32_t)evs[i].data.u64, e = 0;
+		uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
 		struct fd_watch *w;
 
-		if (fd >= l->nfds || !l->fds[fd].active)
-			continue;   /* removed by an earlier callback */
+		if (fd >= l->nfds || !l->fds[fd].active || l->fds[fd].gen != gen)
+			continue;   /* removed (or its fd reused) by an earlier callback */
 		w = &l->fds[fd];
 		if (evs[i].events & (EPOLLIN | EPOLLRDHUP))
 			e |= VT_EV_READ;
@@ -252,9 +270,14 @@ int vt_loop_run(struct vt_loop *l)
 	int r = VT_OK;
 
 	l->stop = 0;
-	while (!l->stop && r == VT_OK)
+	while (!l->stop && !(l->flag && *l->flag) && r == VT_OK)
 		r = vt_loop_once(l, -1);
 	return r;
+}
+
+void vt_loop_watch_flag(struct vt_loop *l, volatile sig_atomic_t *flag)
+{
+	l->flag = flag;
 }
 
 void vt_loop_stop(struct vt_loop *l)

@@ -1,11 +1,25 @@
-/* log.h - one line per event on stderr: time, program, level, message. */
+/* log.h - one line per event on stderr: time, program, level, message.
+ *
+ * Repeated lines are rate-limited: each call site (its format string) prints
+ * at most VT_LOG_BURST lines per VT_LOG_WINDOW_MS; the rest of the window is
+ * counted and summarised in one line ("N more like ...") when the site logs
+ * again after the window, when vt_log_flush() runs after it, or when the
+ * site's slot is reused.  Safe from any thread (not from signal handlers). */
 #ifndef VT_LOG_H
 #define VT_LOG_H
 
 enum vt_log_level { VT_LOG_ERR, VT_LOG_WARN, VT_LOG_INFO, VT_LOG_DEBUG };
 
+#define VT_LOG_BURST      50
+#define VT_LOG_WINDOW_MS  10000
+
 /* Sets the program name shown in each line and the most verbose level kept. */
 void vt_log_init(const char *progname, enum vt_log_level level);
+/* Sets the rate limit: burst lines per site per window_ms (burst 0: none). */
+void vt_log_limit(int burst, int window_ms);
+/* Prints the summaries of windows that ended with lines suppressed (a
+ * daemon calls it now and then, say once a second). */
+void vt_log_flush(void);
 /* Parses "err", "warn", "info" or "debug"; returns -1 when unknown. */
 int vt_log_level_parse(const char *s);
 void vt_log(enum vt_log_level level, const char *fmt, ...)

@@ -289,6 +289,93 @@ int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 	return first ? VT_EPARSE : VT_OK;
 }
 
+/* ---- result lines ---- */
+
+/* Length of the valid UTF-8 sequence at s[0..n), 0 when there is none
+ * (NUL counts as none: it cannot be stored as text). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;          /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;          /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;          /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;          /* past U+10FFFF */
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+enum vt_line_fault vt_report_line_check(const char *s, size_t n, size_t *at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (u[i] > 0 && u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq(u + i, n - i)) == 0) {
+			if (at)
+				*at = i;
+			return u[i] == 0 ? VT_LINE_NUL : VT_LINE_UTF8;
+		}
+		i += k;
+	}
+	return VT_LINE_OK;
+}
+
+const char *vt_line_fault_name(enum vt_line_fault f)
+{
+	switch (f) {
+	case VT_LINE_NUL:  return "NUL byte";
+	case VT_LINE_UTF8: return "not UTF-8";
+	case VT_LINE_OK:   break;
+	}
+	return "";
+}
+
+int vt_report_line_escape(struct vt_buf *out, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, start = 0, k;
+	int rc;
+
+	while (i < n) {
+		if ((k = utf8_seq(u + i, n - i)) > 0) {
+			i += k;
+			continue;
+		}
+		if ((rc = vt_buf_add(out, s + start, i - start)) < 0 ||
+		    (rc = vt_buf_addf(out, "\\x%02x", u[i])) < 0)
+			return rc;
+		start = ++i;
+	}
+	return vt_buf_add(out, s + start, n - start);
+}
+
 /* ---- reply ---- */
 
 static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };

@@ -46,6 +46,26 @@ typedef int (*vt_report_cb)(void *arg, const char *json, size_t len);
 int vt_report_parse(const char *body, size_t len, vt_report_cb cb, void *arg,
 		    char *session_id, size_t sidlen, int *nresults) VT_WUR;
 
+/* Why a RESULT line cannot be queued as text. */
+enum vt_line_fault {
+	VT_LINE_OK = 0,
+	VT_LINE_NUL,           /* a NUL byte */
+	VT_LINE_UTF8           /* not UTF-8 (RFC 3629: no overlong forms, no
+				  surrogates, nothing past U+10FFFF) */
+};
+
+/* Checks a result line (the json a vt_report_cb gets) before it is queued
+ * as text; on a fault *at (may be NULL) is the offset of the first bad
+ * byte. */
+enum vt_line_fault vt_report_line_check(const char *s, size_t n, size_t *at);
+/* "NUL byte", "not UTF-8", or "" for VT_LINE_OK. */
+const char *vt_line_fault_name(enum vt_line_fault f);
+/* Appends s to out as storable text: each NUL byte and each byte that is
+ * not part of a valid UTF-8 sequence becomes the four characters \xNN (hex),
+ * everything else is copied.  The result always passes
+ * vt_report_line_check. */
+int vt_report_line_escape(struct vt_buf *out, const char *s, size_t n) VT_WUR;
+
 /* Appends a whole upload request (head and body) to out:
  * "POST /?PROBE_ID=<id>&SESSION_ID=<sid>[&SRC=<src>] HTTP/1.1" and the
  * headers httppost sends. */

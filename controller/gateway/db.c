@@ -318,50 +318,176 @@ int gw_db_sessions_reset(struct gw_db *db, const char *gw)
 	return rc;
 }
 
+int gw_db_sessions_sync(struct gw_db *db, const char *gw,
+			const struct gw_db_live *live, int n)
+{
+	struct vt_buf ids, froms, binds;
+	const char *p[4];
+	int rc;
+
+	vt_buf_init(&ids, 0);
+	vt_buf_init(&froms, 0);
+	vt_buf_init(&binds, 0);
+	/* Array literals of the live sessions (addresses are inet text and
+	 * forward addresses are at most 255 bytes of what the probe sent:
+	 * quoted with the array-literal escapes). */
+	rc = vt_buf_adds(&ids, "{");
+	if (rc == 0)
+		rc = vt_buf_adds(&froms, "{");
+	if (rc == 0)
+		rc = vt_buf_adds(&binds, "{");
+	for (int i = 0; i < n && rc == 0; i++) {
+		const char *sep = i ? "," : "";
+
+		rc = vt_buf_addf(&ids, "%s%ld", sep, live[i].probe_id);
+		if (rc == 0)
+			rc = vt_buf_addf(&froms, "%s%s", sep,
+					 live[i].from[0] ? live[i].from : "NULL");
+		if (rc == 0 && !live[i].bind[0])
+			rc = vt_buf_addf(&binds, "%sNULL", sep);
+		else if (rc == 0) {
+			rc = vt_buf_addf(&binds, "%s\"", sep);
+			for (const char *c = live[i].bind; *c && rc == 0; c++)
+				rc = (*c == '"' || *c == '\\')
+					? vt_buf_addf(&binds, "\\%c", *c)
+					: vt_buf_addc(&binds, *c);
+			if (rc == 0)
+				rc = vt_buf_addc(&binds, '"');
+		}
+	}
+	if (rc == 0 && (rc = vt_buf_addc(&ids, '}')) == 0 &&
+	    (rc = vt_buf_addc(&ids, '\0')) == 0 &&
+	    (rc = vt_buf_addc(&froms, '}')) == 0 &&
+	    (rc = vt_buf_addc(&froms, '\0')) == 0 &&
+	    (rc = vt_buf_addc(&binds, '}')) == 0)
+		rc = vt_buf_addc(&binds, '\0');
+	if (rc < 0)
+		goto out;
+	p[0] = gw;
+	p[1] = ids.data;
+	p[2] = froms.data;
+	p[3] = binds.data;
+	if ((rc = run(db, NULL, "BEGIN", 0, NULL)) < 0)
+		goto out;
+	rc = run(db, NULL, "SET LOCAL statement_timeout = '300s'", 0, NULL);
+	if (rc == 0)
+		rc = run(db, NULL, "WITH gone AS (UPDATE probe_sessions SET"
+			 " connected = false, gateway = NULL, last_seen = now()"
+			 " WHERE gateway = $1 AND NOT (probe_id = ANY($2::integer[]))"
+			 " RETURNING probe_id)"
+			 " UPDATE probes SET status = 2, status_since = now()"
+			 " WHERE id IN (SELECT probe_id FROM gone) AND status = 1",
+			 2, p);
+	if (rc == 0)
+		rc = run(db, NULL, "WITH live AS (SELECT * FROM unnest($2::integer[],"
+			 " $3::inet[], $4::text[]) AS l(id, from_addr, bind)),"
+			 " up AS (UPDATE probe_sessions ps SET connected = true,"
+			 " gateway = $1, from_addr = live.from_addr,"
+			 " since = CASE WHEN ps.connected AND ps.gateway = $1"
+			 " THEN ps.since ELSE now() END, last_seen = now(),"
+			 " bind_addr = coalesce(live.bind, ps.bind_addr)"
+			 " FROM live WHERE ps.probe_id = live.id AND"
+			 " (NOT ps.connected OR ps.gateway IS NULL OR"
+			 " (ps.gateway = $1 AND ps.bind_addr IS DISTINCT FROM"
+			 " coalesce(live.bind, ps.bind_addr)))"
+			 " RETURNING ps.probe_id)"
+			 " UPDATE probes SET status = 1, status_since ="
+			 " CASE WHEN status = 1 THEN status_since ELSE now() END,"
+			 " last_connected = now(), first_connected ="
+			 " coalesce(first_connected, now())"
+			 " WHERE id IN (SELECT probe_id FROM up)", 4, p);
+	if (rc == 0)
+		rc = run(db, NULL, "COMMIT", 0, NULL);
+	else
+		(void)run(db, NULL, "ROLLBACK", 0, NULL);
+out:
+	vt_buf_free(&ids);
+	vt_buf_free(&froms);
+	vt_buf_free(&binds);
+	return rc;
+}
+
 #define QUEUE_COLS 6
+#define REJ_COLS   4
+#define ALL_COLS   (QUEUE_COLS + REJ_COLS)
+
+static const char queue_sql[] =
+	"INSERT INTO result_queue (probe_id, session_id, from_addr, src,"
+	" received, line) SELECT * FROM unnest($1::integer[], $2::text[],"
+	" $3::inet[], $4::text[], $5::timestamptz[], $6::text[])";
+/* The refused lines in the same statement (one transaction). */
+static const char queue_rej_sql[] =
+	"WITH rej AS (INSERT INTO rejected (probe_id, received, reason, line)"
+	" SELECT * FROM unnest($7::integer[], $8::timestamptz[], $9::text[],"
+	" $10::text[]))"
+	" INSERT INTO result_queue (probe_id, session_id, from_addr, src,"
+	" received, line) SELECT * FROM unnest($1::integer[], $2::text[],"
+	" $3::inet[], $4::text[], $5::timestamptz[], $6::text[])";
+
+/* Adds the rows of upload u to the arrays; counts them in *rows, *rej. */
+static int queue_rows(struct vt_pgbin *a, const struct gw_db_upload *u,
+		      int *rows, int *rej)
+{
+	size_t sidlen = strlen(u->sid);
+	size_t srclen = u->src ? strlen(u->src) : 0;
+	int rc = VT_OK;
+
+	for (int l = 0; l < u->n && rc == 0; l++) {
+		rc = vt_pgbin_i32(&a[0], u->probe_id);
+		if (rc == 0)
+			rc = vt_pgbin_bytes(&a[1], u->sid, sidlen);
+		if (rc == 0 && vt_pgbin_inet(&a[2], u->from) < 0)
+			rc = vt_pgbin_null(&a[2]);
+		if (rc == 0)
+			rc = srclen ? vt_pgbin_bytes(&a[3], u->src, srclen)
+				    : vt_pgbin_null(&a[3]);
+		if (rc == 0)
+			rc = vt_pgbin_ts_ms(&a[4], u->received_ms);
+		if (rc == 0)
+			rc = vt_pgbin_bytes(&a[5], u->lines[l], u->lens[l]);
+		(*rows)++;
+	}
+	for (int l = 0; l < u->nrej && rc == 0; l++) {
+		rc = vt_pgbin_i32(&a[6], u->probe_id);
+		if (rc == 0)
+			rc = vt_pgbin_ts_ms(&a[7], u->received_ms);
+		if (rc == 0)
+			rc = vt_pgbin_bytes(&a[8], u->rej_reasons[l],
+					    strlen(u->rej_reasons[l]));
+		if (rc == 0)
+			rc = vt_pgbin_bytes(&a[9], u->rej_lines[l], u->rej_lens[l]);
+		(*rej)++;
+	}
+	return rc;
+}
 
 int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		     int *data_error)
 {
-	static const unsigned elem[QUEUE_COLS] = { VT_OID_INT4, VT_OID_TEXT,
-		VT_OID_INET, VT_OID_TEXT, VT_OID_TIMESTAMPTZ, VT_OID_TEXT };
-	static const unsigned types[QUEUE_COLS] = { VT_OID_INT4_ARR,
+	static const unsigned elem[ALL_COLS] = { VT_OID_INT4, VT_OID_TEXT,
+		VT_OID_INET, VT_OID_TEXT, VT_OID_TIMESTAMPTZ, VT_OID_TEXT,
+		VT_OID_INT4, VT_OID_TIMESTAMPTZ, VT_OID_TEXT, VT_OID_TEXT };
+	static const unsigned types[ALL_COLS] = { VT_OID_INT4_ARR,
 		VT_OID_TEXT_ARR, VT_OID_INET_ARR, VT_OID_TEXT_ARR,
-		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR };
-	static const int fmt[QUEUE_COLS] = { 1, 1, 1, 1, 1, 1 };
-	struct vt_pgbin a[QUEUE_COLS];
-	const char *p[QUEUE_COLS];
-	int len[QUEUE_COLS], rc = VT_OK, total = 0;
+		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR, VT_OID_INT4_ARR,
+		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR, VT_OID_TEXT_ARR };
+	static const int fmt[ALL_COLS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+	struct vt_pgbin a[ALL_COLS];
+	const char *p[ALL_COLS];
+	int len[ALL_COLS], rc = VT_OK, total = 0, nrej = 0, ncols;
 	PGresult *res = NULL;
 	PGconn *c;
 
 	if (data_error)
 		*data_error = 0;
-	for (int k = 0; k < QUEUE_COLS; k++)
+	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_init(&a[k], elem[k], 0);
-	for (int i = 0; i < nu && rc == 0; i++) {
-		size_t sidlen = strlen(u[i].sid);
-		size_t srclen = u[i].src ? strlen(u[i].src) : 0;
-
-		for (int l = 0; l < u[i].n && rc == 0; l++) {
-			rc = vt_pgbin_i32(&a[0], u[i].probe_id);
-			if (rc == 0)
-				rc = vt_pgbin_bytes(&a[1], u[i].sid, sidlen);
-			if (rc == 0 && vt_pgbin_inet(&a[2], u[i].from) < 0)
-				rc = vt_pgbin_null(&a[2]);
-			if (rc == 0)
-				rc = srclen ? vt_pgbin_bytes(&a[3], u[i].src, srclen)
-					    : vt_pgbin_null(&a[3]);
-			if (rc == 0)
-				rc = vt_pgbin_ts_ms(&a[4], u[i].received_ms);
-			if (rc == 0)
-				rc = vt_pgbin_bytes(&a[5], u[i].lines[l], u[i].lens[l]);
-			total++;
-		}
-	}
-	if (rc < 0 || total == 0)
+	for (int i = 0; i < nu && rc == 0; i++)
+		rc = queue_rows(a, &u[i], &total, &nrej);
+	if (rc < 0 || total + nrej == 0)
 		goto out;
-	for (int k = 0; k < QUEUE_COLS; k++)
+	ncols = nrej ? ALL_COLS : QUEUE_COLS;
+	for (int k = 0; k < ncols; k++)
 		if (!(p[k] = vt_pgbin_done(&a[k], &len[k]))) {
 			rc = VT_ENOMEM;
 			goto out;
@@ -372,10 +498,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 	}
 	/* One statement: its own transaction, committed when it returns
 	 * PGRES_COMMAND_OK (synchronous_commit as the cluster has it). */
-	res = PQexecParams(c, "INSERT INTO result_queue (probe_id, session_id,"
-			   " from_addr, src, received, line) SELECT * FROM"
-			   " unnest($1::integer[], $2::text[], $3::inet[], $4::text[],"
-			   " $5::timestamptz[], $6::text[])", QUEUE_COLS, types, p,
+	res = PQexecParams(c, nrej ? queue_rej_sql : queue_sql, ncols, types, p,
 			   len, fmt, 0);
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -393,7 +516,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 	}
 out:
 	PQclear(res);
-	for (int k = 0; k < QUEUE_COLS; k++)
+	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_free(&a[k]);
 	return rc;
 }
@@ -403,7 +526,7 @@ int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
 		const char *const *lines, const size_t *lens, int n)
 {
 	struct gw_db_upload u = { probe_id, sid, from, src, received_ms, lines,
-				  lens, n };
+				  lens, n, NULL, NULL, NULL, 0 };
 
 	return gw_db_queue_many(db, &u, 1, NULL);
 }

@@ -54,6 +54,21 @@ int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw) VT_WUR;
 /* Marks every session of gw disconnected (start-up after a crash). */
 int gw_db_sessions_reset(struct gw_db *db, const char *gw) VT_WUR;
 
+/* A KEEP session gw holds, for gw_db_sessions_sync. */
+struct gw_db_live {
+	long probe_id;
+	char from[64];        /* address text ("": unknown) */
+	char bind[256];       /* tcpip-forward address ("": none yet) */
+};
+/* Makes probe_sessions and probes agree with what gw holds (after its
+ * bookkeeping failed, e.g. while the database was away), in one
+ * transaction: probes recorded as connected through gw but not in live[]
+ * are marked disconnected; probes of live[] not recorded as connected are
+ * marked connected through gw (a probe connected through another gateway
+ * is left to it). */
+int gw_db_sessions_sync(struct gw_db *db, const char *gw,
+			const struct gw_db_live *live, int n) VT_WUR;
+
 /* Writes n result lines to result_queue in one statement (one transaction);
  * returns only once committed.  gw_db_queue_many with one upload. */
 int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
@@ -70,10 +85,18 @@ struct gw_db_upload {
 	const char *const *lines;
 	const size_t      *lens;
 	int                n;
+	/* Lines the sink refused (text already made storable, see
+	 * vt_report_line_escape), each with its reason: go to rejected in the
+	 * same transaction. */
+	const char *const *rej_lines;
+	const size_t      *rej_lens;
+	const char *const *rej_reasons;
+	int                nrej;
 };
 
 /* Group commit: writes the lines of nu uploads to result_queue with one
- * INSERT (one transaction, parameters in binary form); returns 0 only once
+ * INSERT (one transaction, parameters in binary form), and their refused
+ * lines to rejected in the same statement; returns 0 only once
  * committed, else nothing of them is stored.  *data_error (may be NULL) is
  * set to 1 when PostgreSQL refused the rows themselves (an invalid line,
  * SQLSTATE class 22 or 23): storing the uploads one by one may then save

@@ -290,24 +290,3 @@ int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane)
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }
-
-int gw_dbq_wait(struct gw_dbq *q, struct gw_job *j, int ms)
-{
-	struct timespec ts;
-	int done;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&q->mu);
-	while (!j->finished)
-		if (pthread_cond_timedwait(&q->fin, &q->mu, &ts) == ETIMEDOUT)
-			break;
-	done = j->finished;
-	pthread_mutex_unlock(&q->mu);
-	return done;
-}

@@ -31,8 +31,8 @@
  * Public-key authentication cannot wait: libssh wants the answer inside its
  * callback.  The gateway answers from an in-memory key cache (keys.h) that
  * the LISTEN thread (listen.h) loads at start and reloads periodically; a
- * key the cache does not know is looked up on GW_LANE_AUTH with a bounded
- * wait (gw_dbq_wait), which is the only place the loop waits for a job. */
+ * key the cache does not know is denied and looked up on GW_LANE_AUTH in
+ * the background (gw_auth_key): the loop never waits for a job. */
 #ifndef VT_GW_DBQ_H
 #define VT_GW_DBQ_H
 
@@ -86,9 +86,5 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j);
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j);
 /* Jobs queued or running on lane. */
 int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane);
-/* Waits at most ms for submitted job j to finish.  Returns 1 when it did
- * (its results may be read; done still runs later), 0 on timeout.
- * Loop thread; j stays valid until the loop runs its done function. */
-int gw_dbq_wait(struct gw_dbq *q, struct gw_job *j, int ms);
 
 #endif

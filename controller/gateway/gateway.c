@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,33 +29,96 @@
 #define SWEEP_MS        1000
 #define HEARTBEAT_MS    5000
 #define PUSH_SCAN_MS    5000
-#define AUTH_PAUSE_MS   2000    /* after a slow or failed key lookup */
+#define AUTH_LOOKUPS_PER_S  20  /* cache-miss lookups started per second */
+#define AUTH_LOOKUPS_QUEUED 4   /* ... and waiting at most */
+#define KEY_RELOAD_MIN_MS   5000    /* whole reloads asked for at most this often */
 #define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
 #define SINK_TIMEOUT_S  30
+#define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
+#define FD_RESERVE      64      /* descriptors besides the sessions' */
+#define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 
-/* Loads DIR/name, generating it (and name.pub) when missing. */
+/* Creates path (it must not exist, not even as a symbolic link) with mode
+ * and writes data to it, checking every step; on failure nothing is left. */
+static int write_new(const char *path, mode_t mode, const char *data,
+		     size_t len, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      mode);
+	size_t off = 0;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return VT_EIO;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return VT_OK;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return VT_EIO;
+}
+
+/* 1 when path exists (as anything, a dangling link too), 0 when it does
+ * not, < 0 when that cannot be told. */
+static int exists(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return VT_EIO;
+}
+
+/* Loads DIR/name, generating it (and name.pub) when missing: the private
+ * key is created 0600 from the start, never over an existing file. */
 static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 		    int bits, ssh_key *out, char **b64, char *err, size_t errlen)
 {
-	char path[4096], pub[4200];
+	char path[4096], pub[4200], *line = NULL;
 	ssh_key key = NULL;
-	char *blob = NULL;
-	FILE *f;
-	int rc = VT_EIO;
+	char *blob = NULL, *pem = NULL;
+	int rc = VT_EIO, e;
 
 	*out = NULL;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(pub, sizeof pub, "%s.pub", path);
-	if (access(path, R_OK) != 0) {
+	if ((e = exists(path, err, errlen)) < 0)
+		goto out;
+	if (!e) {
 		if (ssh_pki_generate(type, bits, &key) != SSH_OK ||
-		    ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path) != SSH_OK) {
+		    ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &pem) != SSH_OK) {
 			snprintf(err, errlen, "%s: cannot create host key", path);
 			goto out;
 		}
-		chmod(path, 0600);
+		if ((rc = write_new(path, 0600, pem, strlen(pem), err, errlen)) < 0)
+			goto out;
+		rc = VT_EIO;
 		ssh_key_free(key);
 		key = NULL;
-		unlink(pub);
+		if (unlink(pub) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", pub, strerror(errno));
+			goto out;
+		}
 	}
 	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) != SSH_OK ||
 	    ssh_key_type(key) != type) {
@@ -63,13 +129,17 @@ static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 		snprintf(err, errlen, "%s: cannot export public key", path);
 		goto out;
 	}
-	if (access(pub, R_OK) != 0) {
-		if (!(f = fopen(pub, "w"))) {
-			snprintf(err, errlen, "%s: %s", pub, strerror(errno));
+	if ((e = exists(pub, err, errlen)) < 0)
+		goto out;
+	if (!e) {
+		if (asprintf(&line, "%s %s\n", ssh_key_type_to_char(type), blob) < 0) {
+			line = NULL;
+			rc = VT_ENOMEM;
 			goto out;
 		}
-		fprintf(f, "%s %s\n", ssh_key_type_to_char(type), blob);
-		fclose(f);
+		if ((rc = write_new(pub, 0644, line, strlen(line), err, errlen)) < 0)
+			goto out;
+		rc = VT_EIO;
 	}
 	if (!(*b64 = strdup(blob))) {
 		rc = VT_ENOMEM;
@@ -79,6 +149,11 @@ static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 	key = NULL;
 	rc = VT_OK;
 out:
+	if (pem) {
+		explicit_bzero(pem, strlen(pem));
+		ssh_string_free_char(pem);
+	}
+	free(line);
 	ssh_string_free_char(blob);
 	ssh_key_free(key);
 	return rc;
@@ -145,6 +220,37 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 		inet_ntop(AF_INET6, &a6->sin6_addr, out, (socklen_t)n);
 }
 
+/* The listeners polled again after a pause. */
+static void accept_resume(struct vt_loop *loop, void *arg)
+{
+	struct gw *gw = arg;
+
+	(void)loop;
+	gw->accept_paused = 0;
+	for (int r = 0; r < 2; r++)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], VT_EV_READ) < 0)
+			vt_err("cannot watch the listening socket again");
+}
+
+/* Out of descriptors (or memory): the connections wait in the backlog
+ * while sessions end, instead of the level-triggered listener waking the
+ * loop at once again (a busy loop). */
+static void accept_pause(struct gw *gw, int err)
+{
+	if (gw->accept_paused)
+		return;
+	vt_warn("accept: %s: not accepting for %d ms (%d sessions held)",
+		strerror(err), ACCEPT_PAUSE_MS, gw->nsessions);
+	for (int r = 0; r < 2; r++)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], 0) < 0)
+			return;
+	if (vt_loop_timer(gw->loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
+		accept_resume(gw->loop, gw);
+		return;
+	}
+	gw->accept_paused = 1;
+}
+
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
@@ -160,8 +266,13 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				vt_warn("accept: %s", strerror(errno));
+			int e = errno;
+
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+				accept_pause(gw, e);
+			else if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR &&
+				 e != ECONNABORTED)
+				vt_warn("accept: %s", strerror(e));
 			return;
 		}
 		addr_text(&ss, from, sizeof from);
@@ -270,6 +381,8 @@ static void key_done(struct gw_job *j)
 {
 	struct gw_req *r = gw_req_of(j);
 
+	if (j->rc < 0 && j->rc != VT_ENOTFOUND)
+		vt_warn("key lookup: %s", j->err);
 	key_apply(r->owner, r);
 	gw_req_free(r);
 }
@@ -283,30 +396,30 @@ int gw_auth_key(struct gw *gw, const char *b64, long *probe_id)
 	rc = gw_keys_get(gw->keys, b64, now, probe_id);
 	if (rc != VT_ENOTFOUND)
 		return rc;
-	/* A key added since the last load, or a stranger: ask, briefly. */
-	if (now < gw->auth_pause || gw_dbq_pending(gw->q, GW_LANE_AUTH) > 0)
+	/* A key added since the last load, or a stranger: denied now, and
+	 * looked up in the background (key_done puts the answer in the cache
+	 * for the next attempt), at a bounded rate so that a stream of
+	 * strangers cannot keep the database busy. */
+	if (now >= gw->auth_window + 1000) {
+		gw->auth_window = now;
+		gw->auth_lookups = 0;
+	}
+	if (gw->auth_lookups >= AUTH_LOOKUPS_PER_S ||
+	    gw_dbq_pending(gw->q, GW_LANE_AUTH) >= AUTH_LOOKUPS_QUEUED) {
+		/* More misses than lookups: many keys were added at once, or
+		 * strangers knock; a whole reload answers the former. */
+		if (now >= gw->next_reload) {
+			gw->next_reload = now + KEY_RELOAD_MIN_MS;
+			gw_listen_reload(gw->listener);
+		}
 		return VT_EAGAIN;
+	}
 	if (!(r = gw_req_new(GW_REQ_KEY, gw->conf.name, b64, key_done)))
 		return VT_ENOMEM;
 	r->owner = gw;
+	gw->auth_lookups++;
 	gw_req_submit(gw->q, r);
-	if (!gw_dbq_wait(gw->q, &r->job, GW_AUTH_WAIT_MS)) {
-		vt_warn("key lookup slow: cache misses refused for %d s",
-			AUTH_PAUSE_MS / 1000);
-		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
-		return VT_ETIMEOUT;   /* r answers later (key_done) */
-	}
-	key_apply(gw, r);
-	rc = r->job.rc;
-	if (rc == 0)
-		*probe_id = r->probe_id;
-	else if (rc == VT_ENOTFOUND)
-		rc = VT_EAUTH;
-	else {
-		vt_warn("key lookup: %s", r->job.err);
-		gw->auth_pause = vt_mono_ms() + AUTH_PAUSE_MS;
-	}
-	return rc;
+	return VT_EAGAIN;
 }
 
 static void heartbeat_done(struct gw_job *j)
@@ -339,12 +452,56 @@ static void heartbeat(struct gw *gw)
 	gw_req_submit(gw->q, r);
 }
 
+static void sync_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+	struct gw *gw = r->owner;
+
+	gw->sync_busy = 0;
+	if (j->rc < 0) {
+		vt_warn("sessions sync: %s (retried)", j->err);
+		gw->resync = 1;
+	} else {
+		vt_info("sessions sync: %d KEEP sessions recorded", r->n);
+	}
+	gw_req_free(r);
+}
+
+/* Session bookkeeping was lost (the database was away): make the database
+ * agree with the KEEP sessions held now.  The database threads run the
+ * control lane in order, so what was queued before this snapshot lands
+ * before it, and what comes after lands after it. */
+static void sessions_sync(struct gw *gw, int64_t now)
+{
+	struct gw_req *r;
+	int n = 0;
+
+	if (!gw->resync || gw->sync_busy || now < gw->next_sync)
+		return;
+	if (!(r = gw_req_new(GW_REQ_SYNC, gw->conf.name, NULL, sync_done)) ||
+	    (gw->nkeep > 0 &&
+	     !(r->live = calloc((size_t)gw->nkeep, sizeof *r->live)))) {
+		gw_req_free(r);
+		return;
+	}
+	if (gw->nkeep > 0)
+		n = gw_sessions_live(gw, r->live, gw->nkeep);
+	r->n = n;
+	r->owner = gw;
+	gw->resync = 0;
+	gw->sync_busy = 1;
+	gw->next_sync = now + SYNC_RETRY_MS;
+	gw_req_submit(gw->q, r);
+}
+
 static void on_sweep(struct vt_loop *loop, void *arg)
 {
 	struct gw *gw = arg;
 	int64_t now = vt_mono_ms();
 
 	gw_session_tick_all(gw, now);
+	sessions_sync(gw, now);
+	vt_log_flush();
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
 		gw->next_heartbeat = now + HEARTBEAT_MS;
@@ -377,10 +534,46 @@ static int first_keys(struct gw *gw)
 	return rc;
 }
 
+/* Raises the open-file limit to what max_sessions needs, or lowers
+ * max_sessions to what the hard limit allows. */
+static int fit_fd_limit(struct gw_conf *conf, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)conf->max_sessions + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return VT_EIO;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit want = rl;
+
+		want.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+			? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_cur < 2 * FD_RESERVE) {
+			snprintf(err, errlen, "open-file limit %llu: %d needed at least",
+				 (unsigned long long)rl.rlim_cur, 2 * FD_RESERVE);
+			return VT_ELIMIT;
+		}
+		vt_warn("open-file limit %llu (hard %llu): at most %d sessions "
+			"instead of --max-sessions %d",
+			(unsigned long long)rl.rlim_cur,
+			(unsigned long long)rl.rlim_max,
+			(int)(rl.rlim_cur - FD_RESERVE), conf->max_sessions);
+		conf->max_sessions = (int)(rl.rlim_cur - FD_RESERVE);
+	}
+	return VT_OK;
+}
+
 int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen)
 {
 	struct gw *gw = calloc(1, sizeof *gw);
 	ssh_key rsa = NULL, ed = NULL;
+	sigset_t block, saved;
 	bool no = false;
 	int rc = VT_EIO;
 
@@ -389,6 +582,22 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		return VT_ENOMEM;
 	gw->conf = *conf;
 	gw->lfd[0] = gw->lfd[1] = -1;
+	if (gw->conf.max_sessions <= 0)
+		gw->conf.max_sessions = 20000;
+	if (gw->conf.max_per_probe <= 0)
+		gw->conf.max_per_probe = GW_MAX_PER_PROBE;
+	if (gw->conf.max_auth_tries <= 0)
+		gw->conf.max_auth_tries = GW_MAX_AUTH_TRIES;
+	if (gw->conf.chan_timeout <= 0)
+		gw->conf.chan_timeout = GW_CHAN_TIMEOUT;
+	if (gw->conf.idle_timeout <= 0)
+		gw->conf.idle_timeout = GW_IDLE_TIMEOUT;
+	if ((rc = gw_pcount_new(&gw->per_probe)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((rc = fit_fd_limit(&gw->conf, err, errlen)) < 0)
+		goto fail;
 	if (mkdir(conf->host_keys, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", conf->host_keys, strerror(errno));
 		goto fail;
@@ -425,14 +634,23 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
 		goto fail;
 	}
+	vt_loop_watch_flag(gw->loop, conf->stop_flag);
+	/* The database threads block SIGTERM and SIGINT, so that a signal
+	 * interrupts the loop's epoll_wait (conf.stop_flag). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	if ((rc = first_keys(gw)) < 0 ||
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?
 					       conf->db_timeout : SINK_TIMEOUT_S),
 			     gw->loop, &gw->q)) < 0 ||
 	    (rc = gw_listen_new(conf->db, gw->q, on_listen, gw, &gw->listener)) < 0) {
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		snprintf(err, errlen, "database threads: %s", vt_strerror(rc));
 		goto fail;
 	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	rc = VT_EIO;
 	if (conf->reg_port > 0 &&
 	    (gw->lfd[GW_ROLE_REG] = open_listener(conf->listen, conf->reg_port,
@@ -453,8 +671,12 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		/* First in the queue: before any session of this run is up. */
 		struct gw_req *r = gw_req_new(GW_REQ_RESET, conf->name, NULL, NULL);
 
-		if (r)
+		if (r) {
+			r->lost = &gw->resync;
 			gw_req_submit(gw->q, r);
+		} else {
+			gw->resync = 1;
+		}
 	}
 	*out = gw;
 	return VT_OK;
@@ -467,7 +689,10 @@ fail:
 
 int gw_run(struct gw *gw)
 {
-	return vt_loop_run(gw->loop);
+	int rc = vt_loop_run(gw->loop);
+
+	gw->stopping = 1;
+	return rc;
 }
 
 void gw_stop(struct gw *gw)
@@ -489,6 +714,7 @@ void gw_free(struct gw *gw)
 	gw_listen_free(gw->listener);
 	gw_dbq_free(gw->q);
 	gw_keys_free(gw->keys);
+	gw_pcount_free(gw->per_probe);
 	vt_loop_free(gw->loop);
 	ssh_bind_free(gw->bind);
 	free(gw->rsa_b64);

@@ -11,6 +11,7 @@
 #ifndef VT_GW_GATEWAY_H
 #define VT_GW_GATEWAY_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
@@ -21,8 +22,15 @@
 #include "controller/gateway/dbq.h"
 #include "controller/gateway/keys.h"
 #include "controller/gateway/listen.h"
+#include "controller/gateway/pcount.h"
 
 enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
+
+/* Defaults of the per-probe and per-channel bounds (struct gw_conf, 0). */
+#define GW_MAX_PER_PROBE   8
+#define GW_MAX_AUTH_TRIES  6
+#define GW_CHAN_TIMEOUT    30
+#define GW_IDLE_TIMEOUT    60
 
 struct gw_conf {
 	const char *db;            /* libpq conninfo */
@@ -38,6 +46,14 @@ struct gw_conf {
 	long        rereg;         /* REREGISTER seconds told to probes */
 	int         verbose;       /* libssh logging */
 	int         db_timeout;    /* seconds an upload's COMMIT may take (0: 30) */
+	int         max_per_probe; /* authenticated connections of one probe */
+	int         max_auth_tries;/* failed attempts before a disconnect */
+	int         chan_timeout;  /* seconds a channel may take for its exec,
+				      INIT's stdin, an upload's request */
+	int         idle_timeout;  /* seconds a connection without KEEP may
+				      hold no channel */
+	volatile sig_atomic_t *stop_flag; /* set by a signal handler: the loop
+				      ends once it is non-zero (NULL: none) */
 };
 
 struct gw_session;
@@ -48,8 +64,15 @@ struct gw {
 	struct gw_dbq     *q;             /* database threads */
 	struct gw_listen  *listener;      /* LISTEN thread */
 	struct gw_keys    *keys;          /* probe key cache */
-	int64_t            auth_pause;    /* no cache-miss lookups before (mono ms) */
+	struct gw_pcount  *per_probe;     /* authenticated connections by probe */
+	int64_t            auth_window;   /* second of the lookups counted (mono ms) */
+	int                auth_lookups;  /* cache-miss lookups started in it */
+	int64_t            next_reload;   /* no key reload asked before (mono ms) */
 	int                heartbeat_busy;
+	int                accept_paused; /* listeners not polled for now */
+	int                resync;        /* session bookkeeping was lost */
+	int                sync_busy;     /* a sessions sync is in flight */
+	int64_t            next_sync;     /* no sync before (mono ms) */
 	int                push_scanning; /* a push scan is in flight */
 	ssh_bind           bind;
 	int                lfd[2];        /* listening sockets by role */
@@ -69,9 +92,10 @@ struct gw {
  * database handle.  On failure err says why. */
 int gw_new(const struct gw_conf *conf, struct gw **out, char *err,
 	   size_t errlen) VT_WUR;
-/* Runs the loop until gw_stop(). */
+/* Runs the loop until gw_stop() or conf.stop_flag. */
 int gw_run(struct gw *gw) VT_WUR;
-/* Asks the loop to stop (safe from a signal handler's flag check). */
+/* Asks the loop to stop (from the loop's thread; a signal handler sets
+ * conf.stop_flag instead). */
 void gw_stop(struct gw *gw);
 /* Closes every session and frees everything.  NULL is fine. */
 void gw_free(struct gw *gw);
@@ -79,11 +103,11 @@ void gw_free(struct gw *gw);
 /* Asks for a scan of pending pushes at the next sweep. */
 void gw_push_kick(struct gw *gw);
 
-/* The probe id of a public key (base64) for the authentication callback:
- * from the key cache, or on a miss from the database with a wait of at
- * most GW_AUTH_WAIT_MS (none while earlier misses are slow).  VT_OK,
- * VT_EAUTH for an unknown key, another VT_E* code when it cannot tell. */
-#define GW_AUTH_WAIT_MS 500
+/* The probe id of a public key (base64) for the authentication callback,
+ * from the key cache only (it never waits): VT_OK, VT_EAUTH for a key known
+ * to be unknown, VT_EAGAIN on a miss (the key is then looked up in the
+ * background at a bounded rate, and the cache answers the next attempt),
+ * another VT_E* code when it cannot tell. */
 int gw_auth_key(struct gw *gw, const char *b64, long *probe_id) VT_WUR;
 
 #endif

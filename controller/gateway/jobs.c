@@ -12,7 +12,7 @@ static const char *const kind_name[] = {
 	"registration", "controller INIT", "KEEP", "upload", "push scan",
 	"push claim", "key lookup", "heartbeat", "session up", "bind",
 	"session down", "sessions reset", "crontab", "push outcome",
-	"push release"
+	"push release", "sessions sync"
 };
 
 struct gw_req *gw_req_of(struct gw_job *j)
@@ -28,6 +28,7 @@ void gw_req_free(struct gw_req *r)
 	free(r->reg);
 	free(r->ids);
 	free(r->probes);
+	free(r->live);
 	gw_sink_batch_free(r->batch);
 	free(r);
 }
@@ -37,6 +38,8 @@ static void note_done(struct gw_job *j)
 {
 	struct gw_req *r = gw_req_of(j);
 
+	if (j->rc < 0 && r->lost)
+		*r->lost = 1;   /* the gateway reconciles from its live state */
 	if (j->rc < 0) {
 		if (r->probe_id > 0)
 			vt_warn("probe %ld: %s not recorded: %s", r->probe_id,
@@ -137,6 +140,8 @@ static int run(struct gw_job *j, struct gw_db *db)
 		return gw_db_push_done(db, r->push_id, r->ok, r->text);
 	case GW_REQ_PUSH_RELEASE:
 		return gw_db_push_release(db, r->push_id);
+	case GW_REQ_SYNC:
+		return gw_db_sessions_sync(db, r->gw_name, r->live, r->n);
 	}
 	return VT_EINVAL;
 }

@@ -33,7 +33,8 @@ enum gw_req_kind {
 	GW_REQ_RESET,       /* sessions_reset(gw_name) */
 	GW_REQ_CRONTAB,     /* crontab_enqueue(probe_id, sid) */
 	GW_REQ_PUSH_DONE,   /* push_done(push_id, ok, text) */
-	GW_REQ_PUSH_RELEASE /* push_release(push_id) */
+	GW_REQ_PUSH_RELEASE,/* push_release(push_id) */
+	GW_REQ_SYNC         /* sessions_sync(gw_name, live) */
 };
 
 #define GW_REQ_PUSHES_MAX 256
@@ -66,6 +67,8 @@ struct gw_req {
 	long                  *ids, *probes;   /* PUSHES: GW_REQ_PUSHES_MAX each */
 	int                    n;
 	struct gw_heartbeat    hb;
+	int                   *lost;     /* bookkeeping: set to 1 on failure */
+	struct gw_db_live     *live;     /* SYNC: owned, n of them */
 };
 
 /* A zeroed request of kind answered by done (NULL for the bookkeeping

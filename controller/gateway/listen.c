@@ -20,6 +20,7 @@ struct gw_listen {
 	gw_job_done    done;
 	void          *arg;
 	int            stopfd;
+	int            kickfd;     /* gw_listen_reload: load the keys now */
 	pthread_t      th;
 	int            started;
 };
@@ -43,6 +44,14 @@ int gw_listen_load_keys(struct gw_db *db, struct gw_keys **out)
 	}
 	*out = k;
 	return VT_OK;
+}
+
+void gw_listen_reload(struct gw_listen *l)
+{
+	uint64_t one = 1;
+
+	if (l && write(l->kickfd, &one, sizeof one) < 0)
+		(void)0;   /* a kick is pending already */
 }
 
 void gw_listen_ev_free(struct gw_listen_ev *ev)
@@ -71,8 +80,9 @@ static void *listen_main(void *arg)
 	int fd = -1;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = l->stopfd, .events = POLLIN },
-				       { .fd = -1, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = l->stopfd, .events = POLLIN },
+				       { .fd = -1, .events = POLLIN },
+				       { .fd = l->kickfd, .events = POLLIN } };
 		struct gw_listen_ev *ev = NULL;
 		int64_t now = vt_mono_ms(), wait;
 		int nfd;
@@ -100,11 +110,18 @@ static void *listen_main(void *arg)
 		if (fd < 0 && wait > IDLE_MS)
 			wait = IDLE_MS;
 		p[1].fd = fd;
-		nfd = poll(p, 2, wait < 0 ? 0 : (int)wait);
+		nfd = poll(p, 3, wait < 0 ? 0 : (int)wait);
 		if (nfd < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
+		if (nfd > 0 && p[2].revents) {
+			uint64_t v;
+
+			if (read(l->kickfd, &v, sizeof v) < 0)
+				(void)0;
+			next_load = 0;
+		}
 		if (fd >= 0 && p[1].revents) {
 			int notified = 0;
 
@@ -136,9 +153,14 @@ int gw_listen_new(const char *conninfo, struct gw_dbq *q, gw_job_done done,
 	l->q = q;
 	l->done = done;
 	l->arg = arg;
+	l->kickfd = -1;
 	if ((l->stopfd = eventfd(0, EFD_CLOEXEC)) < 0) {
 		free(l);
 		return VT_EIO;
+	}
+	if ((l->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		rc = VT_EIO;
+		goto fail;
 	}
 	if ((rc = gw_db_new(conninfo, &l->db)) < 0)
 		goto fail;
@@ -166,6 +188,8 @@ void gw_listen_free(struct gw_listen *l)
 		pthread_join(l->th, NULL);
 	}
 	close(l->stopfd);
+	if (l->kickfd >= 0)
+		close(l->kickfd);
 	gw_db_free(l->db);
 	free(l);
 }

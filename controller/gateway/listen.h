@@ -3,9 +3,10 @@
  * and hands what it learns to the loop as events through the dbq
  * (gw_dbq_post), so the loop never reads from PostgreSQL itself.
  *
- * Keys are loaded when LISTEN (re)starts and every GW_KEYS_RELOAD_MS; a
- * key added in between is found by the loop's bounded lookup on a cache
- * miss, a key removed stops working at the next reload. */
+ * Keys are loaded when LISTEN (re)starts, every GW_KEYS_RELOAD_MS and when
+ * the loop asks (gw_listen_reload: many cache misses); a key added in
+ * between is found by the loop's background lookup on a cache miss, a key
+ * removed stops working at the next reload. */
 #ifndef VT_GW_LISTEN_H
 #define VT_GW_LISTEN_H
 
@@ -34,6 +35,9 @@ struct gw_listen;
 /* Starts the thread with its own connections on conninfo. */
 int gw_listen_new(const char *conninfo, struct gw_dbq *q, gw_job_done done,
 		  void *arg, struct gw_listen **out) VT_WUR;
+/* Asks the thread to load the keys again now (any thread; the caller
+ * bounds how often). */
+void gw_listen_reload(struct gw_listen *l);
 /* Stops and joins the thread (before gw_dbq_free).  NULL is fine. */
 void gw_listen_free(struct gw_listen *l);
 void gw_listen_ev_free(struct gw_listen_ev *ev);

@@ -13,7 +13,6 @@
 #include "common/log.h"
 #include "controller/gateway/gateway.h"
 
-static struct gw *the_gw;
 
 static void usage(FILE *f)
 {
@@ -26,7 +25,9 @@ static void usage(FILE *f)
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
 "                    [--max-sessions N] [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
-"                    [--db-timeout SECONDS]\n"
+"                    [--db-timeout SECONDS] [--max-per-probe N]\n"
+"                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
+"                    [--idle-timeout SECONDS]\n"
 "                    [--log-level debug|info|warn|err] [--help]\n"
 "\n"
 "DESCRIPTION\n"
@@ -52,7 +53,17 @@ static void usage(FILE *f)
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
 "                         once (default 20000)\n"
-"    --login-grace S      seconds to authenticate (default 30)\n"
+"    --login-grace S      seconds a connection has to authenticate\n"
+"                         (pre-auth timeout, default 30)\n"
+"    --max-per-probe N    authenticated connections one probe may hold;\n"
+"                         more are refused at authentication (default 8)\n"
+"    --max-auth-tries N   failed authentication attempts before the\n"
+"                         connection is dropped (default 6)\n"
+"    --channel-timeout S  seconds a channel has for its exec, a\n"
+"                         registration INIT for its stdin, an upload for\n"
+"                         its request (408 after) (default 30)\n"
+"    --idle-timeout S     seconds a connection without KEEP may hold no\n"
+"                         channel before it is closed (default 60)\n"
 "    --keepalive S        keepalive interval when idle; a peer silent for\n"
 "                         three intervals is dropped (default 60)\n"
 "    --rereg S            REREGISTER told to probes (default 86400)\n"
@@ -66,14 +77,13 @@ static void usage(FILE *f)
 "    SIGTERM, SIGINT      close every session and exit\n", f);
 }
 
+/* The only thing the handler touches; the loop watches it. */
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-	if (the_gw)
-		gw_stop(the_gw);
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -102,19 +112,26 @@ int main(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
 		{ "db-timeout", required_argument, NULL, 'T' },
+		{ "max-per-probe", required_argument, NULL, 'P' },
+		{ "max-auth-tries", required_argument, NULL, 'A' },
+		{ "channel-timeout", required_argument, NULL, 'C' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct gw_conf conf = {
 		.listen = "127.0.0.1", .max_sessions = 20000, .login_grace = 30,
-		.keepalive = 60, .rereg = 86400
+		.keepalive = 60, .rereg = 86400, .max_per_probe = GW_MAX_PER_PROBE,
+		.max_auth_tries = GW_MAX_AUTH_TRIES, .chan_timeout = GW_CHAN_TIMEOUT,
+		.idle_timeout = GW_IDLE_TIMEOUT
 	};
 	const char *db = NULL;
 	int c, level = VT_LOG_INFO, rc;
 	char err[512];
 	long v;
 	struct sigaction sa;
+	struct gw *gw = NULL;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		v = 0;
@@ -125,6 +142,7 @@ int main(int argc, char **argv)
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
+		case 'P': case 'A': case 'C': case 'I':
 			if (num(optarg, c == 'r' ? 0 : 1, c == 'm' ? 10000000 :
 				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
 				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
@@ -137,6 +155,10 @@ int main(int argc, char **argv)
 			if (c == 'a') conf.keepalive = (int)v;
 			if (c == 'R') conf.rereg = v;
 			if (c == 'T') conf.db_timeout = (int)v;
+			if (c == 'P') conf.max_per_probe = (int)v;
+			if (c == 'A') conf.max_auth_tries = (int)v;
+			if (c == 'C') conf.chan_timeout = (int)v;
+			if (c == 'I') conf.idle_timeout = (int)v;
 			break;
 		case 'L':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
@@ -158,6 +180,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	conf.verbose = level >= VT_LOG_DEBUG;
+	conf.stop_flag = &stop_flag;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
@@ -165,19 +188,18 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ssh_init();
-	if ((rc = gw_new(&conf, &the_gw, err, sizeof err)) < 0) {
+	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();
 		return 1;
 	}
 	vt_info("%s: registration %s:%d, controller %s:%d, at most %d sessions",
 		conf.name, conf.listen, conf.reg_port, conf.listen, conf.ctrl_port,
-		conf.max_sessions);
+		gw->conf.max_sessions);
 	if (!stop_flag)
-		rc = gw_run(the_gw);
+		rc = gw_run(gw);
 	vt_info("stopping");
-	gw_free(the_gw);
-	the_gw = NULL;
+	gw_free(gw);
 	ssh_finalize();
 	return rc < 0 ? 1 : 0;
 }

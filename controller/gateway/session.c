@@ -82,6 +82,8 @@ static struct gw_chan *chan_new(struct gw_session *s, enum chan_kind kind,
 	c->kind = kind;
 	c->ch = ch;
 	c->exit_status = -1;
+	s->last_busy = vt_mono_ms();
+	c->deadline = s->last_busy + s->gw->conf.chan_timeout * 1000LL;
 	vt_buf_init(&c->in, kind == C_SINK ? VT_UPLOAD_MAX_HEAD + VT_UPLOAD_MAX_BODY
 			: kind == C_PUSH ? PUSH_IN_MAX : STDIN_MAX);
 	vt_buf_init(&c->out, 0);
@@ -138,6 +140,7 @@ static void chan_free(struct gw_session *s, struct gw_chan *c)
 			break;
 		}
 	s->nchans--;
+	s->last_busy = vt_mono_ms();
 	push_end(s, c, "CLOSED");
 	for (struct gw_req *r = s->reqs; r; r = r->next)
 		if (r->chan == c)
@@ -198,6 +201,22 @@ void gw_pick_ctrl_host(char *host, size_t len, const char *from)
 	snprintf(host, len, "%s", first ? first : "");
 }
 
+int gw_sessions_live(const struct gw *gw, struct gw_db_live *out, int max)
+{
+	int n = 0;
+
+	for (const struct gw_session *s = gw->sessions; s && n < max; s = s->next) {
+		if (!s->keep || s->dying)
+			continue;
+		out[n].probe_id = s->probe_id;
+		snprintf(out[n].from, sizeof out[n].from, "%s", s->from);
+		snprintf(out[n].bind, sizeof out[n].bind, "%s",
+			 s->fwd_addr ? s->fwd_addr : "");
+		n++;
+	}
+	return n;
+}
+
 const char *gw_session_sid(const struct gw_session *s)
 {
 	return s->sid;
@@ -241,6 +260,18 @@ static void push_step(struct gw_session *s, struct gw_chan *c)
 
 /* ---- libssh callbacks ---- */
 
+/* A failed authentication attempt: after max_auth_tries of them the
+ * connection is dropped (as sshd's MaxAuthTries). */
+static int auth_denied(struct gw_session *s)
+{
+	if (++s->auth_fails >= s->gw->conf.max_auth_tries && !s->dying) {
+		vt_info("%s: %d failed authentication attempts, disconnecting",
+			s->from, s->auth_fails);
+		s->dying = 1;
+	}
+	return SSH_AUTH_DENIED;
+}
+
 static int auth_pubkey(ssh_session ssh, const char *user,
 		       struct ssh_key_struct *key, char state, void *arg)
 {
@@ -250,22 +281,34 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 	int rc;
 
 	(void)ssh;
-	if (s->st != S_AUTH || strcmp(user, "atlas") ||
+	if (s->st != S_AUTH || s->dying || strcmp(user, "atlas") ||
 	    (state != SSH_PUBLICKEY_STATE_NONE && state != SSH_PUBLICKEY_STATE_VALID))
-		return SSH_AUTH_DENIED;
+		return auth_denied(s);
 	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
-		return SSH_AUTH_DENIED;
+		return auth_denied(s);
 	rc = gw_auth_key(s->gw, b64, &id);
 	ssh_string_free_char(b64);
 	if (rc < 0) {
-		if (rc != VT_EAUTH)
+		if (rc == VT_EAGAIN)
+			vt_info("auth from %s: key not in the cache yet, looked up",
+				s->from);
+		else if (rc != VT_EAUTH)
 			vt_warn("auth from %s: key not checked (%s)", s->from,
 				vt_strerror(rc));
 		else if (state == SSH_PUBLICKEY_STATE_VALID)
 			vt_info("auth from %s: unknown key", s->from);
-		return SSH_AUTH_DENIED;
+		return auth_denied(s);
+	}
+	if (gw_pcount_get(s->gw->per_probe, id) >= s->gw->conf.max_per_probe) {
+		vt_warn("probe %ld: %d connections held already, refused from %s",
+			id, gw_pcount_get(s->gw->per_probe, id), s->from);
+		return auth_denied(s);
 	}
 	if (state == SSH_PUBLICKEY_STATE_VALID) {
+		if (gw_pcount_inc(s->gw->per_probe, id) < 0)
+			return auth_denied(s);
+		s->counted = 1;
+		s->last_busy = vt_mono_ms();
 		s->probe_id = id;
 		s->st = S_OPEN;
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
@@ -297,6 +340,15 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 	    (s->sid[0] || s->keep_pending)) {
 		const char *dst = ssh_message_channel_request_open_destination(msg);
 		int port = ssh_message_channel_request_open_destination_port(msg);
+		int sinks = 0;
+
+		for (c = s->chans; c; c = c->next)
+			sinks += c->kind == C_SINK;
+		if (sinks >= MAX_SINKS) {
+			vt_info("probe %ld: refused a sink channel, %d open",
+				s->probe_id, sinks);
+			return 1;
+		}
 
 		if (!dst || strcmp(dst, SINK_HOST) || port != SINK_PORT) {
 			vt_info("probe %ld: refused forward to %s:%d", s->probe_id,
@@ -339,6 +391,7 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 	else if (!strcmp(cmd, "KEEP") && s->role == GW_ROLE_CTRL && !s->keep &&
 		 !s->keep_pending) {
 		c->kind = C_KEEP;
+		c->deadline = 0;   /* held as long as the connection */
 		if (gw_sess_keep_start(s, c) < 0) {
 			s->dying = 1;
 			return 1;
@@ -398,6 +451,11 @@ static int on_message(ssh_session ssh, ssh_message msg, void *arg)
 		return on_channel_request(s, msg);
 	case SSH_REQUEST_GLOBAL:
 		return on_global(s, msg);
+	case SSH_REQUEST_AUTH:
+		/* methods other than publickey: refused, and counted */
+		if (ssh_message_subtype(msg) != SSH_AUTH_METHOD_NONE)
+			(void)auth_denied(s);
+		return 1;
 	default:
 		return 1;   /* other auth methods, services: refused */
 	}
@@ -497,7 +555,7 @@ int gw_session_start(struct gw *gw, int fd, enum gw_role role, const char *from)
 	s->role = role;
 	s->st = S_KEX;
 	s->probe_id = -1;
-	s->started = s->last_rx = s->last_ka = vt_mono_ms();
+	s->started = s->last_rx = s->last_ka = s->last_busy = vt_mono_ms();
 	snprintf(s->from, sizeof s->from, "%s", from);
 	if (!(s->ssh = ssh_new())) {
 		close(fd);
@@ -560,6 +618,8 @@ void gw_session_close(struct gw_session *s)
 		r->owner = r->chan = NULL;
 		r->prev = r->next = NULL;
 	}
+	if (s->counted)
+		gw_pcount_dec(gw->per_probe, s->probe_id);
 	if (s->keep) {
 		gw->nkeep--;
 		gw_sess_note(gw, GW_REQ_DOWN, s->probe_id, NULL);
@@ -587,6 +647,40 @@ void gw_session_close_all(struct gw *gw)
 		gw_session_close(gw->sessions);
 }
 
+static const char *const kind_name[] = {
+	"no exec", "registration INIT", "controller INIT", "KEEP", "sink", "push"
+};
+
+/* A channel past its deadline: a push fails, an upload request gets 408,
+ * anything else (no exec, INIT's stdin never closed, a reply never read)
+ * is closed. */
+static void chan_tick(struct gw_session *s, struct gw_chan *c, int64_t now)
+{
+	struct gw_sink_result res;
+
+	if (c->kind == C_PUSH) {
+		if (c->push && now > c->deadline) {
+			push_end(s, c, "TIMEOUT");
+			c->finish = 1;
+		}
+		return;
+	}
+	if (c->kind == C_KEEP || c->waiting || !c->deadline || now <= c->deadline)
+		return;
+	if (c->kind == C_SINK && !c->finish) {
+		vt_info("probe %ld: upload request not complete in %d s, 408",
+			s->probe_id, s->gw->conf.chan_timeout);
+		if (gw_sink_timeout(&c->out, &res) < 0)
+			c->closed = 1;
+		c->finish = 1;
+		c->deadline = now + FLUSH_GRACE_MS;
+		return;
+	}
+	vt_info("probe %ld: %s channel timed out, closing", s->probe_id,
+		kind_name[c->kind]);
+	c->closed = 1;
+}
+
 void gw_session_tick(struct gw_session *s, int64_t now)
 {
 	int64_t ka = (int64_t)s->gw->conf.keepalive * 1000;
@@ -602,10 +696,13 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 		s->last_ka = now;
 	}
 	for (struct gw_chan *c = s->chans; c; c = c->next)
-		if (c->kind == C_PUSH && c->push && now > c->deadline) {
-			push_end(s, c, "TIMEOUT");
-			c->finish = 1;
-		}
+		chan_tick(s, c, now);
+	if (!s->dying && s->st == S_OPEN && !s->keep && !s->keep_pending &&
+	    s->nchans == 0 && now - s->last_busy > s->gw->conf.idle_timeout * 1000LL) {
+		vt_info("probe %ld: connection from %s idle (no KEEP, no channel),"
+			" closing", s->probe_id, s->from);
+		s->dying = 1;
+	}
 	gw_sess_step(s);
 }
 
@@ -654,6 +751,7 @@ int gw_session_push(struct gw_session *s, long push_id, const char *batch)
 	c->ch = ch;
 	c->exit_status = -1;
 	c->deadline = vt_mono_ms() + PUSH_TIMEOUT_MS;
+	s->last_busy = vt_mono_ms();
 	vt_buf_init(&c->in, PUSH_IN_MAX);
 	vt_buf_init(&c->out, 0);
 	ssh_callbacks_init(&c->cb);

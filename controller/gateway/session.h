@@ -32,6 +32,9 @@ struct gw_session *gw_session_find(struct gw *gw, long probe_id);
 /* Picks, from a controller host "v4,v6", the address of the family of from
  * (the probe's address); a single host is kept. */
 void gw_pick_ctrl_host(char *host, size_t len, const char *from);
+/* Fills out[] (at most max) with the KEEP sessions gw holds, as the
+ * database records them; returns how many. */
+int gw_sessions_live(const struct gw *gw, struct gw_db_live *out, int max);
 /* The session id of s (its controller session), "" before INIT/KEEP. */
 const char *gw_session_sid(const struct gw_session *s);
 /* Queues the probe's whole crontab for s (gw_db_crontab_enqueue). */

@@ -7,6 +7,7 @@
  * req_back() (NULL when they went away meanwhile) and steps the session. */
 #include "controller/gateway/session_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,14 @@ static struct gw_session *req_back(struct gw_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	r->owner = NULL;
-	if (r->chan)
-		((struct gw_chan *)r->chan)->waiting = 0;
+	if (r->chan) {
+		struct gw_chan *c = r->chan;
+		int64_t grace = vt_mono_ms() + FLUSH_GRACE_MS;
+
+		c->waiting = 0;
+		if (c->deadline && c->deadline < grace)
+			c->deadline = grace;   /* time to send the reply */
+	}
 	return s;
 }
 
@@ -64,9 +71,12 @@ void gw_sess_note(struct gw *gw, enum gw_req_kind kind, long probe_id,
 
 	if (!r) {
 		vt_warn("probe %ld: out of memory, bookkeeping lost", probe_id);
+		gw->resync = 1;
 		return;
 	}
 	r->probe_id = probe_id;
+	if (kind == GW_REQ_UP || kind == GW_REQ_BIND || kind == GW_REQ_DOWN)
+		r->lost = &gw->resync;
 	gw_req_submit(gw->q, r);
 }
 
@@ -121,16 +131,36 @@ void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
 	req_send(s, c, r);
 }
 
-static void new_session_id(char *sid, size_t n)
+/* n random bytes from the kernel; VT_EIO when it has none to give (never
+ * a weaker source: session ids are secrets). */
+static int random_bytes(void *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t r = getrandom((char *)buf + off, n - off, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VT_EIO;
+		off += (size_t)r;
+	}
+	return VT_OK;
+}
+
+/* A fresh session id: 32 hex digits. */
+static int new_session_id(char *sid, size_t n)
 {
 	unsigned char raw[16];
 	size_t i;
+	int rc;
 
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-		for (i = 0; i < sizeof raw; i++)
-			raw[i] = (unsigned char)(vt_mono_ms() * 131 + i * 7 + rand());
+	if ((rc = random_bytes(raw, sizeof raw)) < 0)
+		return rc;
 	for (i = 0; i < sizeof raw && 2 * i + 2 < n; i++)
 		snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+	return VT_OK;
 }
 
 static void init_done(struct gw_job *j)
@@ -175,10 +205,22 @@ void gw_sess_ctrl_reply(struct gw_session *s, struct gw_chan *c)
 		s->dying = 1;
 		return;
 	}
-	if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-		rnd = (unsigned short)rand();
+	if (random_bytes(&rnd, sizeof rnd) < 0 ||
+	    new_session_id(r->sid, sizeof r->sid) < 0) {
+		/* No session id without real randomness: the probe waits. */
+		struct vt_ctrl_reply w = { .status = VT_CTRL_WAIT,
+					   .timeout = WAIT_SECONDS };
+
+		vt_err("probe %ld: no random bytes for a session id: %s",
+		       s->probe_id, strerror(errno));
+		gw_req_free(r);
+		if (vt_ctrl_reply_format(&w, &c->out) < 0)
+			s->dying = 1;
+		c->exit_status = 0;
+		c->finish = 1;
+		return;
+	}
 	r->port = 10000 + rnd % 50000;
-	new_session_id(r->sid, sizeof r->sid);
 	req_send(s, c, r);
 }
 
@@ -227,10 +269,12 @@ static void keep_done(struct gw_job *j)
 	s->gw->nkeep++;
 	if ((up = gw_req_new(GW_REQ_UP, s->gw->conf.name, s->fwd_addr, NULL))) {
 		up->probe_id = s->probe_id;
+		up->lost = &s->gw->resync;
 		snprintf(up->from, sizeof up->from, "%s", s->from);
 		gw_req_submit(s->gw->q, up);
 	} else {
 		vt_warn("probe %ld: out of memory, session not recorded", s->probe_id);
+		s->gw->resync = 1;
 	}
 	gw_session_crontab(s);
 	gw_push_kick(s->gw);
@@ -294,7 +338,11 @@ static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
 		c->closed = 1;
 		return;
 	}
-	if (res->status == 200)
+	if (res->status == 200 && res->nrejected)
+		vt_warn("probe %ld: upload of %d results queued, %d refused"
+			" (kept in rejected)", s->probe_id, res->nresults,
+			res->nrejected);
+	else if (res->status == 200)
 		vt_info("probe %ld: upload of %d results queued", s->probe_id,
 			res->nresults);
 	else
@@ -319,6 +367,8 @@ static void upload_done(struct gw_job *j)
 		goto out;
 	}
 	rc = gw_sink_stored(j->rc, gw_sink_batch_count(q->batch), &c->out, &res);
+	if (j->rc == 0)
+		res.nrejected = gw_sink_batch_rejected(q->batch);
 	sink_answered(s, c, rc, &res);
 	gw_sess_step(s);
 out:

@@ -16,6 +16,8 @@
 #include "proto/reg.h"
 
 #define MAX_CHANNELS     8             /* open channels per session */
+#define MAX_SINKS        4             /* of them result sink channels */
+#define FLUSH_GRACE_MS   5000          /* a timed-out channel's last reply */
 #define STDIN_MAX        (16 * 1024)   /* registration INIT stdin */
 #define PUSH_TIMEOUT_MS  30000
 #define PUSH_IN_MAX      (64 * 1024)
@@ -50,7 +52,9 @@ struct gw_chan {
 	int                opened;    /* C_PUSH: channel open confirmed */
 	struct gw_sink    *sink;
 	struct gw_push    *push;
-	int64_t            deadline;  /* C_PUSH: mono ms */
+	int64_t            deadline;  /* mono ms: C_PUSH its push, others
+					 their exec, stdin or request (not
+					 while waiting; none for C_KEEP) */
 	int                waiting;   /* a database request answers it */
 };
 
@@ -74,6 +78,9 @@ struct gw_session {
 	int                claiming;             /* a push claim in flight */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
+	int                counted;              /* in gw->per_probe */
+	int                auth_fails;           /* failed auth attempts */
+	int64_t            last_busy;            /* a channel opened or closed */
 	int                watching;             /* events watched on fd */
 	struct gw_chan    *chans;
 	int                nchans;

@@ -16,11 +16,23 @@ struct gw_sink {
 	int           done;
 };
 
-/* Result lines of a body, pointing into it. */
+/* Result lines refused one by one (vt_report_line_check), made storable
+ * and with their reason, for the rejected table. */
+struct rejects {
+	struct vt_buf text;        /* escaped lines, one after another */
+	struct vt_buf why;         /* reasons, each NUL-terminated */
+	size_t       *off, *len, *woff;
+	int           n, cap;
+	/* built for the store: pointers into text and why */
+	const char  **lines, **reasons;
+};
+
+/* Result lines of a body, pointing into it, and the refused ones. */
 struct lines {
 	const char **p;
 	size_t      *len;
 	int          n, cap;
+	struct rejects rej;
 };
 
 int gw_sink_new(struct gw_sink **out)
@@ -43,13 +55,77 @@ void gw_sink_free(struct gw_sink *s)
 	free(s);
 }
 
+static void rejects_free(struct rejects *r)
+{
+	vt_buf_free(&r->text);
+	vt_buf_free(&r->why);
+	free(r->off);
+	free(r->len);
+	free(r->woff);
+	free(r->lines);
+	free(r->reasons);
+}
+
+/* Keeps json (refused for fault f at byte at) for the rejected table. */
+static int reject(struct rejects *r, const char *json, size_t len,
+		  enum vt_line_fault f, size_t at)
+{
+	int rc;
+
+	if (r->n == r->cap) {
+		int cap = r->cap ? r->cap * 2 : 16;
+		size_t *a, *b, *c;
+
+		if (cap > LINES_MAX)
+			return VT_ETOOBIG;
+		if (!(a = realloc(r->off, cap * sizeof *a)))
+			return VT_ENOMEM;
+		r->off = a;
+		if (!(b = realloc(r->len, cap * sizeof *b)))
+			return VT_ENOMEM;
+		r->len = b;
+		if (!(c = realloc(r->woff, cap * sizeof *c)))
+			return VT_ENOMEM;
+		r->woff = c;
+		r->cap = cap;
+	}
+	r->off[r->n] = r->text.len;
+	r->woff[r->n] = r->why.len;
+	if ((rc = vt_report_line_escape(&r->text, json, len)) < 0 ||
+	    (rc = vt_buf_addf(&r->why, "gateway: %s at byte %zu",
+			      vt_line_fault_name(f), at)) < 0 ||
+	    (rc = vt_buf_addc(&r->why, '\0')) < 0)
+		return rc;
+	r->len[r->n] = r->text.len - r->off[r->n];
+	r->n++;
+	return 0;
+}
+
+/* Pointers to the refused lines and reasons (once the buffers are final). */
+static int rejects_point(struct rejects *r)
+{
+	if (!r->n)
+		return VT_OK;
+	if (!(r->lines = calloc((size_t)r->n, sizeof *r->lines)) ||
+	    !(r->reasons = calloc((size_t)r->n, sizeof *r->reasons)))
+		return VT_ENOMEM;
+	for (int i = 0; i < r->n; i++) {
+		r->lines[i] = r->text.data + r->off[i];
+		r->reasons[i] = r->why.data + r->woff[i];
+	}
+	return VT_OK;
+}
+
 static int collect(void *arg, const char *json, size_t len)
 {
 	struct lines *l = arg;
+	enum vt_line_fault f;
+	size_t at = 0;
 
-	/* A line with a NUL cannot be stored as text: not a result. */
-	if (memchr(json, '\0', len))
-		return 0;
+	/* A line that cannot be stored as text is refused on its own: it goes
+	 * to rejected with the reason, the other lines are queued. */
+	if ((f = vt_report_line_check(json, len, &at)) != VT_LINE_OK)
+		return reject(&l->rej, json, len, f, at);
 	if (l->n == l->cap) {
 		int cap = l->cap ? l->cap * 2 : 64;
 		const char **p;
@@ -97,6 +173,7 @@ void gw_sink_batch_free(struct gw_sink_batch *b)
 	vt_buf_free(&b->in);
 	free(b->lines.p);
 	free(b->lines.len);
+	rejects_free(&b->lines.rej);
 	free(b);
 }
 
@@ -105,9 +182,14 @@ int gw_sink_batch_count(const struct gw_sink_batch *b)
 	return b ? b->lines.n : 0;
 }
 
+int gw_sink_batch_rejected(const struct gw_sink_batch *b)
+{
+	return b ? b->lines.rej.n : 0;
+}
+
 size_t gw_sink_batch_bytes(const struct gw_sink_batch *b)
 {
-	return b ? b->in.len : 0;
+	return b ? b->in.len + b->lines.rej.text.len : 0;
 }
 
 int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
@@ -129,6 +211,10 @@ int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
 		u[i].lines = b[i]->lines.p;
 		u[i].lens = b[i]->lines.len;
 		u[i].n = b[i]->lines.n;
+		u[i].rej_lines = b[i]->lines.rej.lines;
+		u[i].rej_lens = b[i]->lines.rej.len;
+		u[i].rej_reasons = b[i]->lines.rej.reasons;
+		u[i].nrej = b[i]->lines.rej.n;
 	}
 	rc = gw_db_queue_many(db, u, n, data_error);
 	free(u);
@@ -140,10 +226,18 @@ int gw_sink_batch_store(struct gw_sink_batch *b, struct gw_db *db)
 	return gw_sink_batches_store(&b, 1, db, NULL);
 }
 
+int gw_sink_timeout(struct vt_buf *reply, struct gw_sink_result *res)
+{
+	res->nresults = 0;
+	res->nrejected = 0;
+	return answer(reply, res, 408, "Request Timeout", "request timeout\n");
+}
+
 int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,
 		   struct gw_sink_result *res)
 {
 	res->nresults = 0;
+	res->nrejected = 0;
 	if (store_rc < 0)
 		return answer(reply, res, 503, "Service Unavailable",
 			      "queue unavailable\n");
@@ -165,6 +259,7 @@ int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
 	*batch = NULL;
 	res->status = 0;
 	res->nresults = 0;
+	res->nrejected = 0;
 	if (s->done)
 		return answer(reply, res, 400, "Bad Request", "one request only\n");
 	if (len && vt_buf_add(&s->in, in, len) < 0) {
@@ -204,6 +299,8 @@ int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
 	 * database thread whatever happens to the channel meanwhile. */
 	b->in = s->in;
 	vt_buf_init(&s->in, SINK_MAX);
+	vt_buf_init(&b->lines.rej.text, 4 * SINK_MAX);
+	vt_buf_init(&b->lines.rej.why, 0);
 	body = b->in.data + req.head_len;
 	sid[0] = '\0';
 	rc = vt_report_parse(body, blen, collect, &b->lines, sid, sizeof sid, &n);
@@ -219,10 +316,12 @@ int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
 			    "bad report\n");
 		goto out;
 	}
-	if (!b->lines.n) {
+	if (!b->lines.n && !b->lines.rej.n) {
 		rc = answer(reply, res, 200, "OK", "OK\n");
 		goto out;
 	}
+	if ((rc = rejects_point(&b->lines.rej)) < 0)
+		goto out;
 	b->probe_id = who->probe_id;
 	snprintf(b->sid, sizeof b->sid, "%s", who->session_id);
 	snprintf(b->from, sizeof b->from, "%s", who->from);
@@ -248,6 +347,8 @@ int gw_sink_feed(struct gw_sink *s, const void *in, size_t len, int eof,
 		return rc;
 	rc = gw_sink_stored(gw_sink_batch_store(b, db), gw_sink_batch_count(b),
 			    reply, res);
+	if (rc == 0 && res->status == 200)
+		res->nrejected = gw_sink_batch_rejected(b);
 	gw_sink_batch_free(b);
 	return rc;
 }

@@ -5,7 +5,9 @@
  * body, at most VT_UPLOAD_MAX_HEAD + VT_UPLOAD_MAX_BODY bytes), checks
  * PROBE_ID and SESSION_ID against the authenticated session, queues every
  * RESULT line in one transaction and formats the reply: "OK\n" only after
- * COMMIT, an error status otherwise.  The connection closes after it.
+ * COMMIT, an error status otherwise.  A line that cannot be stored as text
+ * (a NUL byte, not UTF-8) is refused on its own: it goes to rejected with
+ * its reason in that same transaction, and the upload is still OK.  The connection closes after it.
  *
  * The gateway uses it in two steps so that the COMMIT runs on a database
  * thread: gw_sink_take() on the loop hands over the results as a batch
@@ -32,6 +34,7 @@ struct gw_sink_who {
 struct gw_sink_result {
 	int status;                /* HTTP status answered */
 	int nresults;              /* RESULT lines committed */
+	int nrejected;             /* RESULT lines kept in rejected instead */
 };
 
 struct gw_sink;
@@ -67,7 +70,12 @@ int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
 size_t gw_sink_batch_bytes(const struct gw_sink_batch *b);
 /* Result lines in the batch. */
 int gw_sink_batch_count(const struct gw_sink_batch *b);
+/* Result lines of the batch refused one by one (vt_report_line_check):
+ * stored in rejected with their reason, in the same transaction. */
+int gw_sink_batch_rejected(const struct gw_sink_batch *b);
 void gw_sink_batch_free(struct gw_sink_batch *b);
+/* Formats the reply to a request that did not arrive in time (408). */
+int gw_sink_timeout(struct vt_buf *reply, struct gw_sink_result *res) VT_WUR;
 /* Formats the reply to a stored batch: "OK" when store_rc is 0 (nresults
  * committed), 503 otherwise. */
 int gw_sink_stored(int store_rc, int nresults, struct vt_buf *reply,

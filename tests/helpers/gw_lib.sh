@@ -16,7 +16,9 @@ gw_setup() {
 }
 
 # gw_start: starts the gateway in the background ($GWPID) and waits for it.
+# With GW_NOFILE set, under that open-file limit (soft and hard).
 gw_start() {
+	${GW_NOFILE:+prlimit --nofile="$GW_NOFILE:$GW_NOFILE" --} \
 	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 \
 		--reg-port "$REG" --ctrl-port "$CTRL" --ctrl-host 127.0.0.1 \
 		--host-keys "$T/keys" --name gw-test --login-grace 10 \

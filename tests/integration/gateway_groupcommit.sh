@@ -1,8 +1,10 @@
 #!/bin/bash
 # gateway_groupcommit: uploads waiting for the sink threads are stored
 # together (one INSERT, one transaction), each acknowledged only after that
-# COMMIT; a line PostgreSQL refuses fails its own upload only.  Also the
-# binary arrays of common/pgbin.h against a real server's array_send.
+# COMMIT; a line that cannot be stored as text (not UTF-8, a NUL byte) is
+# refused on its own into rejected with its reason, in the same
+# transaction, and its upload is still acknowledged.  Also the binary
+# arrays of common/pgbin.h against a real server's array_send.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
@@ -78,11 +80,31 @@ t_check "group: the waiting uploads were stored together" [ "$txns" -le 3 ]
 t_check "group: columns as before" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"group\"%' AND probe_id = $PRB AND session_id = '$SID' AND from_addr = '127.0.0.1' AND src IS NULL AND received > now() - interval '10 minutes' AND received <= now()")" = 12 ]
 
 round bad 5
-for i in 1 2 3 4 6; do
+for i in 1 2 3 4 5 6; do
 	t_check "bad: upload $i acknowledged" gw_body_ok <"$T/out.bad.$i"
 done
-t_check "bad: upload 5 refused (503)" grep -q '^HTTP/1.1 503' "$T/out.bad.5"
-t_check "bad: the ten good lines queued once" [ "$(t_psql "SELECT count(DISTINCT line) || '/' || count(*) FROM result_queue WHERE line LIKE '%\"bad\"%'")" = 10/10 ]
-t_check "bad: nothing of upload 5 queued" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"round\":\"bad\",\"up\":5,%' OR line LIKE '%\"bad\":%'")" = 0 ]
+t_check "bad: the eleven good lines queued once" [ "$(t_psql "SELECT count(DISTINCT line) || '/' || count(*) FROM result_queue WHERE line LIKE '%\"bad\"%'")" = 11/11 ]
+t_check "bad: the good line of upload 5 queued" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"round\":\"bad\",\"up\":5,%'")" = 1 ]
+t_check "bad: the bad line not queued" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '%\"bad\":%'")" = 0 ]
+t_check "bad: the bad line kept in rejected, escaped, with its reason" \
+	[ "$(t_psql "SELECT probe_id || ' ' || reason || ' ' || line FROM rejected")" = "$PRB gateway: not UTF-8 at byte 20 {\"id\":\"1001\",\"bad\":\"\\xff\\xfe\"}" ]
+
+# A line with a raw NUL byte: refused on its own, never silently.
+{
+	printf 'P_TO_C_REPORT\n'
+	printf 'RESULT {"id":"1001","nul":1}\n'
+	printf 'RESULT {"id":"1001","nul":"a\0b"}\n'
+	printf 'SESSION_ID %s\n' "$SID"
+} >"$T/up.nul"
+gw_post "$T/up.nul" "$PRB" "$SID" >"$T/out.nul"
+t_check "NUL: upload acknowledged" gw_body_ok <"$T/out.nul"
+t_check "NUL: the good line queued" [ "$(t_psql "SELECT count(*) FROM result_queue WHERE line = '{\"id\":\"1001\",\"nul\":1}'")" = 1 ]
+t_check "NUL: the bad line kept in rejected with its reason" \
+	[ "$(t_psql "SELECT reason || ' ' || line FROM rejected WHERE reason LIKE '%NUL%'")" = "gateway: NUL byte at byte 21 {\"id\":\"1001\",\"nul\":\"a\\x00b\"}" ]
+# Only bad lines: nothing queued, all kept, still acknowledged.
+printf 'P_TO_C_REPORT\nRESULT {"only":"\377"}\nSESSION_ID %s\n' "$SID" >"$T/up.only"
+gw_post "$T/up.only" "$PRB" "$SID" >"$T/out.only"
+t_check "only bad lines: acknowledged" gw_body_ok <"$T/out.only"
+t_check "only bad lines: kept in rejected" [ "$(t_psql "SELECT count(*) FROM rejected WHERE line LIKE '{\"only\"%'")" = 1 ]
 t_check "gateway still running" kill -0 "$GWPID"
 t_done

@@ -33,12 +33,12 @@
  * atlasinit refuses key material over GW_RSA_B64_MAX base64 characters and
  * its OpenSSH keys under GW_RSA_MIN_BITS bits.  The size in bits is read
  * from the length of the public key blob (string "ssh-rsa", mpint e of 3
- * bytes, mpint n with its leading zero byte: 27 bytes besides n). */
+ * bytes, mpint n with its leading zero byte: 23 bytes besides n). */
 static int rsa_fits(const char *path, const char *b64, char *err, size_t errlen)
 {
 	size_t n = strlen(b64), blob = n / 4 * 3 - (n > 0 && b64[n - 1] == '=') -
 		   (n > 1 && b64[n - 2] == '=');
-	long bits = blob > 27 ? (long)(blob - 27) * 8 : 0;
+	long bits = blob > 23 ? (long)(blob - 23) * 8 : 0;
 
 	if (n <= GW_RSA_B64_MAX && bits >= GW_RSA_MIN_BITS)
 		return VT_OK;

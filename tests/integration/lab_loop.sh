@@ -52,15 +52,7 @@ is() { # DESC GOT WANT
 }
 var() { eval "echo \"\${LAB_$1_$2:-}\""; }
 
-if ! "$LAB" up >"$T/lab.log" 2>&1; then
-	cat "$T/lab.log"
-	t_notok "lab up"
-	t_done
-	exit 1
-fi
-t_ok "lab up"
-# shellcheck disable=SC1091
-. "$VANTAGE_LAB_DIR/hosts.env"
+t_lab_up
 
 "$LAB" exec ctl env VANTAGE_RUN="$VANTAGE_RUN" VANTAGE_LISTEN=:: \
 	VANTAGE_CTRL_HOST="$LAB_CTL4,$LAB_CTL6" \

@@ -66,15 +66,7 @@ fi
 t_ok "the stock probe is built (cache $CACHE, outside the checkout)"
 case $CACHE in "$TOP"/*) t_notok "the cache is outside the checkout" ;; esac
 
-if ! "$LAB" up >"$T/lab.log" 2>&1; then
-	cat "$T/lab.log"
-	t_notok "lab up"
-	t_done
-	exit 1
-fi
-t_ok "lab up"
-# shellcheck disable=SC1091
-. "$VANTAGE_LAB_DIR/hosts.env"
+t_lab_up
 PH=${LAB_STOCK_PROBES%% *}
 [ -n "$PH" ] || { t_notok "the lab has a stock probe host"; t_done; exit 1; }
 PH_NS=$(eval echo "\$LAB_${PH}_NS") PH_V4=$(eval echo "\$LAB_${PH}_V4")

@@ -30,6 +30,8 @@ for b in vantage vantage-gateway vantage-scheduler vantage-worker; do
 	[ -x "$BIN/$b" ] || t_skip "$BIN/$b is not built"
 done
 ATLAS="$TOP/scripts/atlas-probe"
+TARBALL=${ATLAS_PROBE_TARBALL:-$TOP/../shared/peers/ripe-atlas-software-probe-5120.tar.gz}
+[ -r "$TARBALL" ] || t_skip "no stock probe source at $TARBALL (ATLAS_PROBE_TARBALL)"
 
 t_setup
 export VANTAGE_LAB_PREFIX="${VANTAGE_LAB_PREFIX:-vts-}$$-" VANTAGE_RUN="$T/run" VANTAGE_LAB_DIR="$T/lab"

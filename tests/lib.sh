@@ -69,3 +69,17 @@ t_wait() {
 	done
 	return 1
 }
+
+# t_lab_up: scripts/lab up (VANTAGE_LAB_PREFIX, VANTAGE_LAB_DIR set by the
+# test), then its hosts.env sourced; the test ends when the lab fails.
+t_lab_up() {
+	if ! "$TOP/scripts/lab" up >"$T/lab.log" 2>&1; then
+		cat "$T/lab.log"
+		t_notok "lab up"
+		t_done
+		exit 1
+	fi
+	t_ok "lab up"
+	# shellcheck disable=SC1091
+	. "$VANTAGE_LAB_DIR/hosts.env"
+}

@@ -2,6 +2,7 @@
 #include "controller/gateway/db.h"
 #include "controller/scheduler/crontab.h"
 #include "proto/dialogue.h"
+#include "proto/probejobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,11 +173,12 @@ int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id)
 }
 
 int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
-		   long firmware, int live_s, struct vt_reg_reply *rep)
+		   long firmware, int live_s, int rsa_probe,
+		   struct vt_reg_reply *rep)
 {
 	char id[32], fw[32], live[32];
 	const char *p[3] = { id, token_specs, fw };
-	const char *q[1] = { live };
+	const char *q[2] = { live, rsa_probe ? "t" : "f" };
 	PGresult *r = NULL;
 	int rc;
 
@@ -187,12 +189,23 @@ int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
 		 " firmware_version = nullif($3::integer, 0) WHERE id = $1", 3, p);
 	if (rc < 0)
 		return rc;
-	rc = run(db, &r, "SELECT ctrl_host, ctrl_port, rsa_host_key FROM gateways"
+	/* A probe with an RSA key (a stock probe) gets the RSA-only listener
+	 * and the ssh-rsa key, preferring gateways that have one; a probe with
+	 * another key gets the ed25519 listener and key (PROTOCOL.md). */
+	rc = run(db, &r, "SELECT ctrl_host,"
+		 " CASE WHEN $2::boolean THEN coalesce(rsa_ctrl_port, ctrl_port)"
+		 "  ELSE ctrl_port END,"
+		 " CASE WHEN $2::boolean OR ed25519_host_key IS NULL THEN 'ssh-rsa'"
+		 "  ELSE 'ssh-ed25519' END,"
+		 " CASE WHEN $2::boolean OR ed25519_host_key IS NULL THEN rsa_host_key"
+		 "  ELSE ed25519_host_key END"
+		 " FROM gateways"
 		 " WHERE heartbeat > now() - make_interval(secs => $1::integer)"
-		 " AND rsa_host_key IS NOT NULL"
+		 " AND stopped IS NULL AND rsa_host_key IS NOT NULL"
 		 " AND (max_sessions = 0 OR sessions < max_sessions)"
-		 " ORDER BY sessions::float8 / greatest(max_sessions, 1), sessions,"
-		 " name LIMIT 1", 1, q);
+		 " ORDER BY $2::boolean AND rsa_ctrl_port IS NULL,"
+		 " sessions::float8 / greatest(max_sessions, 1), sessions,"
+		 " name LIMIT 1", 2, q);
 	if (rc < 0)
 		return rc;
 	if (PQntuples(r) != 1) {
@@ -201,8 +214,9 @@ int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
 	}
 	snprintf(rep->ctrl_host, sizeof rep->ctrl_host, "%s", PQgetvalue(r, 0, 0));
 	rep->ctrl_port = atoi(PQgetvalue(r, 0, 1));
-	snprintf(rep->ctrl_key_type, sizeof rep->ctrl_key_type, "ssh-rsa");
-	snprintf(rep->ctrl_key, sizeof rep->ctrl_key, "%s", PQgetvalue(r, 0, 2));
+	snprintf(rep->ctrl_key_type, sizeof rep->ctrl_key_type, "%s",
+		 PQgetvalue(r, 0, 2));
+	snprintf(rep->ctrl_key, sizeof rep->ctrl_key, "%s", PQgetvalue(r, 0, 3));
 	PQclear(r);
 	return VT_OK;
 }
@@ -531,22 +545,33 @@ int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
 	return gw_db_queue_many(db, &u, 1, NULL);
 }
 
-int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,
-		    int port, const char *rsa_key, const char *ed_key,
-		    int sessions, int max_sessions)
+int gw_db_heartbeat(struct gw_db *db, const char *name,
+		    const struct gw_heartbeat *hb)
 {
-	char po[16], se[16], mx[16];
-	const char *p[7] = { name, host, po, rsa_key, ed_key, se, mx };
+	char po[16], rpo[16], se[16], mx[16];
+	const char *p[8] = { name, hb->host, po, hb->rsa_key, hb->ed_key, se, mx,
+			     hb->rsa_port > 0 ? rpo : NULL };
 
-	snprintf(po, sizeof po, "%d", port);
-	snprintf(se, sizeof se, "%d", sessions);
-	snprintf(mx, sizeof mx, "%d", max_sessions);
+	snprintf(po, sizeof po, "%d", hb->port);
+	snprintf(rpo, sizeof rpo, "%d", hb->rsa_port);
+	snprintf(se, sizeof se, "%d", hb->sessions);
+	snprintf(mx, sizeof mx, "%d", hb->max_sessions);
 	return run(db, NULL, "INSERT INTO gateways (name, ctrl_host, ctrl_port,"
 		   " rsa_host_key, ed25519_host_key, sessions, max_sessions,"
-		   " heartbeat) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
+		   " rsa_ctrl_port, heartbeat) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+		   " $8, now())"
 		   " ON CONFLICT (name) DO UPDATE SET ctrl_host = $2,"
 		   " ctrl_port = $3, rsa_host_key = $4, ed25519_host_key = $5,"
-		   " sessions = $6, max_sessions = $7, heartbeat = now()", 7, p);
+		   " sessions = $6, max_sessions = $7, rsa_ctrl_port = $8,"
+		   " heartbeat = now(), stopped = NULL", 8, p);
+}
+
+int gw_db_leave(struct gw_db *db, const char *name)
+{
+	const char *p[1] = { name };
+
+	return run(db, NULL, "UPDATE gateways SET stopped = now(), sessions = 0"
+		   " WHERE name = $1", 1, p);
 }
 
 int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,
@@ -704,31 +729,6 @@ int gw_db_crontab_notified(struct gw_db *db, long *ids, int max, int *overflow)
 	return n;
 }
 
-/* The upload job a stock probe runs (PROTOCOL.md, "Crontab lines"): move
- * finished results to data/out, post them through the local forward. */
-static int add_main_crontab(struct vt_dlg_batch *b, long probe_id,
-			    const char *sid, long long now)
-{
-	char line[600];
-	int r;
-
-	if ((r = vt_dlg_batch_crontab(b, "/home/atlas/crons/main")) < 0)
-		return r;
-	snprintf(line, sizeof line, "60 %lld 2147483647 NONE 0 condmv"
-		 " /home/atlas/data/new/2 /home/atlas/data/out/2", now);
-	if ((r = vt_dlg_batch_cronline(b, line)) < 0)
-		return r;
-	snprintf(line, sizeof line, "60 %lld 2147483647 UNIFORM 20 httppost"
-		 " -A 9015 --delete-file --post-header"
-		 " /home/atlas/status/p_to_c_report_header --post-dir"
-		 " /home/atlas/data/out --post-footer"
-		 " /home/atlas/status/con_session_id.txt -O"
-		 " /home/atlas/data/new/httppost_sent.vol"
-		 " http://127.0.0.1:8080/?PROBE_ID=%ld&SESSION_ID=%s",
-		 now, probe_id, sid);
-	return vt_dlg_batch_cronline(b, line);
-}
-
 int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
 {
 	struct vt_dlg_batch *b = vt_dlg_batch_new();
@@ -749,7 +749,7 @@ int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
 	rc = vt_sched_probe_batch(c, probe_id, now, b, db->err, sizeof db->err);
 	if (rc < 0)
 		goto out;
-	if ((rc = add_main_crontab(b, probe_id, sid, now)) < 0 ||
+	if ((rc = vt_jobs_upload(b, probe_id, sid)) < 0 ||
 	    (rc = vt_dlg_batch_format(b, &text)) < 0) {
 		snprintf(db->err, sizeof db->err, "crontab batch: %s",
 			 vt_strerror(rc));

@@ -35,7 +35,8 @@ int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id) VT_WUR
  * and RSA key.  VT_ENOTFOUND when no gateway is live.  Also records the
  * probe's TOKEN_SPECS and firmware. */
 int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
-		   long firmware, int live_s, struct vt_reg_reply *r) VT_WUR;
+		   long firmware, int live_s, int rsa_probe,
+		   struct vt_reg_reply *r) VT_WUR;
 
 /* Stores a fresh session id and remote port for the probe (controller INIT). */
 int gw_db_session_new(struct gw_db *db, long probe_id, const char *sid,
@@ -104,10 +105,19 @@ struct gw_db_upload {
 int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		     int *data_error) VT_WUR;
 
-/* Upserts the gateway's row with a fresh heartbeat. */
-int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,
-		    int port, const char *rsa_key, const char *ed_key,
-		    int sessions, int max_sessions) VT_WUR;
+/* What a heartbeat records of the gateway. */
+struct gw_heartbeat {
+	const char *host, *rsa_key, *ed_key;   /* live as long as the gateway */
+	int port;                              /* Vantage's probes (ed25519) */
+	int rsa_port;                          /* stock probes (RSA only); 0: none */
+	int sessions, max_sessions;
+};
+
+/* Upserts the gateway's row with a fresh heartbeat (and clears stopped). */
+int gw_db_heartbeat(struct gw_db *db, const char *name,
+		    const struct gw_heartbeat *hb) VT_WUR;
+/* Marks the gateway stopped: registration no longer hands it out. */
+int gw_db_leave(struct gw_db *db, const char *name) VT_WUR;
 
 /* Pending pushes: fills ids[] and probes[] (at most max), *n their count. */
 int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,

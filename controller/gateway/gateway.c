@@ -27,7 +27,6 @@
 #define BACKLOG         4096
 #define ACCEPT_BURST    64
 #define SWEEP_MS        1000
-#define HEARTBEAT_MS    5000
 #define PUSH_SCAN_MS    5000
 #define AUTH_LOOKUPS_PER_S  20  /* cache-miss lookups started per second */
 #define AUTH_LOOKUPS_QUEUED 4   /* ... and waiting at most */
@@ -91,6 +90,29 @@ static int exists(const char *path, char *err, size_t errlen)
 
 /* Loads DIR/name, generating it (and name.pub) when missing: the private
  * key is created 0600 from the start, never over an existing file. */
+/* A stock probe must be able to take the RSA host key (gateway.h): its
+ * atlasinit refuses key material over GW_RSA_B64_MAX base64 characters and
+ * its OpenSSH keys under GW_RSA_MIN_BITS bits.  The size in bits is read
+ * from the length of the public key blob (string "ssh-rsa", mpint e of 3
+ * bytes, mpint n with its leading zero byte: 23 bytes besides n). */
+static int rsa_fits(const char *path, const char *b64, char *err, size_t errlen)
+{
+	size_t n = strlen(b64), blob = n / 4 * 3 - (n > 0 && b64[n - 1] == '=') -
+		   (n > 1 && b64[n - 2] == '=');
+	long bits = blob > 23 ? (long)(blob - 23) * 8 : 0;
+
+	if (n <= GW_RSA_B64_MAX && bits >= GW_RSA_MIN_BITS)
+		return VT_OK;
+	snprintf(err, errlen, "%s: RSA host key of about %ld bits (%zu base64 "
+		 "characters) refused: a stock RIPE Atlas probe takes a "
+		 "controller key of at most %d base64 characters (its atlasinit "
+		 "refuses longer) and at least %d bits (its OpenSSH); use a "
+		 "%d-bit key (remove the file to have one made)", path, bits, n,
+		 GW_RSA_B64_MAX, GW_RSA_MIN_BITS, GW_RSA_BITS);
+	return VT_EINVAL;
+}
+
+/* Loads DIR/name, generating it (and name.pub) when missing. */
 static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 		    int bits, ssh_key *out, char **b64, char *err, size_t errlen)
 {
@@ -141,6 +163,9 @@ static int host_key(const char *dir, const char *name, enum ssh_keytypes_e type,
 			goto out;
 		rc = VT_EIO;
 	}
+	if (type == SSH_KEYTYPE_RSA && (rc = rsa_fits(path, blob, err, errlen)) < 0)
+		goto out;
+	rc = VT_EIO;
 	if (!(*b64 = strdup(blob))) {
 		rc = VT_ENOMEM;
 		goto out;
@@ -227,7 +252,7 @@ static void accept_resume(struct vt_loop *loop, void *arg)
 
 	(void)loop;
 	gw->accept_paused = 0;
-	for (int r = 0; r < 2; r++)
+	for (int r = 0; r < GW_LISTENERS; r++)
 		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], VT_EV_READ) < 0)
 			vt_err("cannot watch the listening socket again");
 }
@@ -241,7 +266,7 @@ static void accept_pause(struct gw *gw, int err)
 		return;
 	vt_warn("accept: %s: not accepting for %d ms (%d sessions held)",
 		strerror(err), ACCEPT_PAUSE_MS, gw->nsessions);
-	for (int r = 0; r < 2; r++)
+	for (int r = 0; r < GW_LISTENERS; r++)
 		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], 0) < 0)
 			return;
 	if (vt_loop_timer(gw->loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
@@ -254,8 +279,14 @@ static void accept_pause(struct gw *gw, int err)
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
-	enum gw_role role = lfd == gw->lfd[GW_ROLE_CTRL] ? GW_ROLE_CTRL : GW_ROLE_REG;
+	int which = 0;
+	enum gw_role role;
+	ssh_bind bind;
 
+	while (which < GW_LISTENERS - 1 && gw->lfd[which] != lfd)
+		which++;
+	role = (which & 1) ? GW_ROLE_CTRL : GW_ROLE_REG;
+	bind = (which & GW_LISTEN_RSA) ? gw->bind_rsa : gw->bind;
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -284,7 +315,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			continue;
 		}
 		tune_socket(fd, gw->conf.keepalive);
-		if (gw_session_start(gw, fd, role, from) < 0)
+		if (gw_session_start(gw, fd, role, bind, from) < 0)
 			vt_warn("%s: cannot start a session", from);
 	}
 }
@@ -444,6 +475,7 @@ static void heartbeat(struct gw *gw)
 	r->owner = gw;
 	r->hb.host = gw->conf.ctrl_host;
 	r->hb.port = gw->conf.ctrl_port;
+	r->hb.rsa_port = gw->conf.rsa_ctrl_port;
 	r->hb.rsa_key = gw->rsa_b64;
 	r->hb.ed_key = gw->ed_b64;
 	r->hb.sessions = gw->nkeep;
@@ -504,7 +536,7 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 	vt_log_flush();
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
-		gw->next_heartbeat = now + HEARTBEAT_MS;
+		gw->next_heartbeat = now + GW_HEARTBEAT_MS;
 	}
 	if (gw->push_wanted || now >= gw->next_push_scan) {
 		gw->push_wanted = 1;
@@ -581,7 +613,8 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	if (!gw)
 		return VT_ENOMEM;
 	gw->conf = *conf;
-	gw->lfd[0] = gw->lfd[1] = -1;
+	for (int i = 0; i < GW_LISTENERS; i++)
+		gw->lfd[i] = -1;
 	if (gw->conf.max_sessions <= 0)
 		gw->conf.max_sessions = 20000;
 	if (gw->conf.max_per_probe <= 0)
@@ -605,7 +638,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	if ((rc = host_key(conf->host_keys, "ssh_host_ed25519_key",
 			   SSH_KEYTYPE_ED25519, 0, &ed, &gw->ed_b64, err, errlen)) < 0 ||
 	    (rc = host_key(conf->host_keys, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
-			   3072, &rsa, &gw->rsa_b64, err, errlen)) < 0)
+			   GW_RSA_BITS, &rsa, &gw->rsa_b64, err, errlen)) < 0)
 		goto fail;
 	rc = VT_ESSH;
 	if (!(gw->bind = ssh_bind_new()) ||
@@ -620,10 +653,30 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		goto fail;
 	}
 	rsa = NULL;
+	/* The stock probes' listeners: RSA and nothing else, or their OpenSSH
+	 * picks ed25519 and finds no key for it (PROTOCOL.md, "Transport"). */
+	{
+		char path[4096];
+
+		snprintf(path, sizeof path, "%s/ssh_host_rsa_key", conf->host_keys);
+		if (!(gw->bind_rsa = ssh_bind_new()) ||
+		    ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_PROCESS_CONFIG,
+					 &no) < 0 ||
+		    ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_HOSTKEY,
+					 path) < 0 ||
+		    ssh_bind_options_set(gw->bind_rsa,
+					 SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+					 "rsa-sha2-512,rsa-sha2-256") < 0) {
+			snprintf(err, errlen, "libssh: cannot set up the RSA-only "
+				 "listeners");
+			goto fail;
+		}
+	}
 	if (conf->verbose) {
 		int lvl = SSH_LOG_PROTOCOL;
 
 		ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_LOG_VERBOSITY, &lvl);
+		ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_LOG_VERBOSITY, &lvl);
 	}
 	if (!conf->db) {
 		rc = VT_EINVAL;
@@ -652,19 +705,24 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	rc = VT_EIO;
-	if (conf->reg_port > 0 &&
-	    (gw->lfd[GW_ROLE_REG] = open_listener(conf->listen, conf->reg_port,
-						  err, errlen)) < 0)
-		goto fail;
-	if ((gw->lfd[GW_ROLE_CTRL] = open_listener(conf->listen, conf->ctrl_port,
-						   err, errlen)) < 0)
-		goto fail;
-	for (int r = 0; r < 2; r++)
-		if (gw->lfd[r] >= 0 &&
-		    (rc = vt_loop_add(gw->loop, gw->lfd[r], VT_EV_READ, on_accept, gw)) < 0) {
-			snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
-			goto fail;
+	{
+		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
+						 conf->rsa_reg_port,
+						 conf->rsa_ctrl_port };
+
+		for (int i = 0; i < GW_LISTENERS; i++) {
+			if (port[i] <= 0)
+				continue;
+			if ((gw->lfd[i] = open_listener(conf->listen, port[i], err,
+							errlen)) < 0)
+				goto fail;
+			if ((rc = vt_loop_add(gw->loop, gw->lfd[i], VT_EV_READ,
+					      on_accept, gw)) < 0) {
+				snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
+				goto fail;
+			}
 		}
+	}
 	if ((rc = vt_loop_timer(gw->loop, 0, on_sweep, gw, &gw->sweep)) < 0)
 		goto fail;
 	{
@@ -706,9 +764,17 @@ void gw_free(struct gw *gw)
 	if (!gw)
 		return;
 	gw_session_close_all(gw);
-	for (int r = 0; r < 2; r++)
-		if (gw->lfd[r] >= 0)
-			close(gw->lfd[r]);
+	for (int i = 0; i < GW_LISTENERS; i++)
+		if (gw->lfd[i] >= 0)
+			close(gw->lfd[i]);
+	if (gw->q && gw->conf.name) {
+		/* Registration stops handing this gateway out now (after any
+		 * heartbeat queued before: one FIFO lane). */
+		struct gw_req *r = gw_req_new(GW_REQ_LEAVE, gw->conf.name, NULL, NULL);
+
+		if (r)
+			gw_req_submit(gw->q, r);
+	}
 	/* The LISTEN thread posts to the queue: it stops first.  The queue
 	 * then lets the bookkeeping of the closed sessions reach the database. */
 	gw_listen_free(gw->listener);
@@ -717,6 +783,7 @@ void gw_free(struct gw *gw)
 	gw_pcount_free(gw->per_probe);
 	vt_loop_free(gw->loop);
 	ssh_bind_free(gw->bind);
+	ssh_bind_free(gw->bind_rsa);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);
 	free(gw);

@@ -2,8 +2,10 @@
  * many probe SSH sessions (DESIGN.md, PROTOCOL.md), and database threads
  * that do its PostgreSQL work (dbq.h explains the split).
  *
- * The loop owns two listening sockets (registration role and controller
- * role), the session table, the probe key cache and a one-second sweep
+ * The loop owns up to four listening sockets, registration role and
+ * controller role each with the host keys of Vantage's own probes
+ * (ed25519, RSA) and each with the RSA host key alone for stock RIPE Atlas
+ * probes (PROTOCOL.md, "Transport"), the session table, the probe key cache and a one-second sweep
  * timer (login grace, keepalive, heartbeat, push scan); the database
  * threads, the LISTEN thread among them, answer through the dbq.  struct
  * gw is shared by the gateway's modules (session.c), not a public
@@ -31,12 +33,34 @@ enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
 #define GW_MAX_AUTH_TRIES  6
 #define GW_CHAN_TIMEOUT    30
 #define GW_IDLE_TIMEOUT    60
+/* Listening sockets: role | GW_LISTEN_RSA for the RSA-only ones. */
+#define GW_LISTEN_RSA  2
+#define GW_LISTENERS   4
+
+/* A stock probe's atlasinit refuses controller key material over 512
+ * base64 characters (RSA-2048 is 372, RSA-3072 544), and its OpenSSH
+ * refuses RSA keys under 1024 bits (RequiredRSASize). */
+#define GW_RSA_BITS        2048   /* made on first start */
+#define GW_RSA_B64_MAX     512
+#define GW_RSA_MIN_BITS    1024
+
+/* Liveness in the gateways table: a heartbeat every GW_HEARTBEAT_MS; a
+ * gateway whose last one is older than GW_LIVE_S is not handed out (one
+ * that stops says so at once, gw_free). */
+#define GW_HEARTBEAT_MS    2000
+#define GW_LIVE_S          6
+/* REREGISTER: a stock probe retries its cached controller at each
+ * 180-second pass until this expires, so a gateway gone for good strands
+ * its probes at most this plus two passes: under an hour. */
+#define GW_REREG_DEFAULT   3240
 
 struct gw_conf {
 	const char *db;            /* libpq conninfo */
 	const char *listen;        /* address to listen on (v4 or v6) */
 	int         reg_port;      /* registration role; 0: none */
 	int         ctrl_port;     /* controller role */
+	int         rsa_reg_port;  /* registration, RSA host key only; 0: none */
+	int         rsa_ctrl_port; /* controller, RSA host key only; 0: none */
 	const char *ctrl_host;     /* host probes are sent to */
 	const char *host_keys;     /* folder of ssh_host_{ed25519,rsa}_key */
 	const char *name;          /* row in gateways */
@@ -74,8 +98,9 @@ struct gw {
 	int                sync_busy;     /* a sessions sync is in flight */
 	int64_t            next_sync;     /* no sync before (mono ms) */
 	int                push_scanning; /* a push scan is in flight */
-	ssh_bind           bind;
-	int                lfd[2];        /* listening sockets by role */
+	ssh_bind           bind;          /* ed25519 and RSA host keys */
+	ssh_bind           bind_rsa;      /* the RSA host key alone */
+	int                lfd[GW_LISTENERS]; /* by role | GW_LISTEN_RSA */
 	char              *rsa_b64;       /* public host keys, base64 */
 	char              *ed_b64;
 	struct gw_session *sessions;      /* all connections */

@@ -10,7 +10,7 @@
 
 static const char *const kind_name[] = {
 	"registration", "controller INIT", "KEEP", "upload", "push scan",
-	"push claim", "key lookup", "heartbeat", "session up", "bind",
+	"push claim", "key lookup", "heartbeat", "leave", "session up", "bind",
 	"session down", "sessions reset", "crontab", "push outcome",
 	"push release", "sessions sync"
 };
@@ -101,7 +101,7 @@ static int run(struct gw_job *j, struct gw_db *db)
 	switch (r->kind) {
 	case GW_REQ_REGISTER:
 		return gw_db_register(db, r->probe_id, r->text, r->firmware,
-				      r->live_s, r->reg);
+				      r->live_s, r->rsa_probe, r->reg);
 	case GW_REQ_INIT:
 		return run_init(r, db);
 	case GW_REQ_KEEP:
@@ -120,9 +120,9 @@ static int run(struct gw_job *j, struct gw_db *db)
 	case GW_REQ_KEY:
 		return gw_db_probe_by_key(db, r->text, &r->probe_id);
 	case GW_REQ_HEARTBEAT:
-		return gw_db_heartbeat(db, r->gw_name, r->hb.host, r->hb.port,
-				       r->hb.rsa_key, r->hb.ed_key, r->hb.sessions,
-				       r->hb.max_sessions);
+		return gw_db_heartbeat(db, r->gw_name, &r->hb);
+	case GW_REQ_LEAVE:
+		return gw_db_leave(db, r->gw_name);
 	case GW_REQ_UP:
 		rc = gw_db_session_up(db, r->probe_id, r->gw_name, r->from);
 		if (rc == 0 && r->text)

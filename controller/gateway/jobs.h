@@ -25,6 +25,7 @@ enum gw_req_kind {
 	GW_REQ_CLAIM,       /* gw_db_push_claim(push_id, gw_name) -> text */
 	GW_REQ_KEY,         /* gw_db_probe_by_key(text) -> probe_id */
 	GW_REQ_HEARTBEAT,   /* gw_db_heartbeat(gw_name, hb) */
+	GW_REQ_LEAVE,       /* gw_db_leave(gw_name) */
 	/* bookkeeping */
 	GW_REQ_UP,          /* session_up(probe_id, gw_name, from) and, with
 			       text, session_bind(text) */
@@ -38,11 +39,6 @@ enum gw_req_kind {
 };
 
 #define GW_REQ_PUSHES_MAX 256
-
-struct gw_heartbeat {
-	const char *host, *rsa_key, *ed_key;   /* live as long as the gateway */
-	int port, sessions, max_sessions;
-};
 
 struct gw_req {
 	struct gw_job          job;      /* first: dbq's part */
@@ -58,6 +54,7 @@ struct gw_req {
 	long                   firmware;
 	enum vt_reg_reason     reason;   /* REGISTER: for the log */
 	int                    live_s;
+	int                    rsa_probe;  /* REGISTER: the probe's key is RSA */
 	int                    port;
 	char                   sid[VT_SESSION_ID_MAX + 1];
 	char                   from[64];

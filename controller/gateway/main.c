@@ -22,6 +22,7 @@ static void usage(FILE *f)
 "\n"
 "SYNOPSIS\n"
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
+"                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
 "                    [--max-sessions N] [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
@@ -31,9 +32,12 @@ static void usage(FILE *f)
 "                    [--log-level debug|info|warn|err] [--help]\n"
 "\n"
 "DESCRIPTION\n"
-"    Serves the RIPE Atlas probe protocol over SSH: exec INIT on the\n"
+"    Serves the RIPE Atlas probe protocol over SSH: exec INIT on a\n"
 "    registration port answers PROBE_ID, the clock, a controller chosen by\n"
-"    load among the live gateways and its ssh-rsa key; exec INIT on the\n"
+"    load among the live gateways and its host key: for a probe with an RSA\n"
+"    key (a stock RIPE Atlas probe) the RSA-only controller port and the\n"
+"    ssh-rsa key, for a probe with an ed25519 key (Vantage's own) the\n"
+"    controller port and the ed25519 key.  exec INIT on a\n"
 "    controller port answers REMOTE_PORT and a fresh SESSION_ID; exec KEEP\n"
 "    holds the session silently.  tcpip-forward is accepted without\n"
 "    listening; direct-tcpip to 127.0.0.1:8080 is the in-process result\n"
@@ -44,12 +48,25 @@ static void usage(FILE *f)
 "OPTIONS\n"
 "    --db CONNINFO        PostgreSQL connection string (else $VANTAGE_DB)\n"
 "    --listen ADDR        address of both listening sockets (127.0.0.1)\n"
-"    --reg-port N         registration role port (0: none)\n"
-"    --ctrl-port N        controller role port\n"
+"    --reg-port N         registration role port, ed25519 and RSA host\n"
+"                         keys, for Vantage's own probes (0: none)\n"
+"    --ctrl-port N        controller role port, ed25519 and RSA host keys,\n"
+"                         for Vantage's own probes\n"
+"    --rsa-reg-port N     registration role port offering the RSA host key\n"
+"                         alone, for stock probes (443 in production; 0:\n"
+"                         none).  A stock probe pins plain `host ssh-rsa`\n"
+"                         lines, which its OpenSSH honours on ports other\n"
+"                         than 22 only when nothing but RSA is offered\n"
+"    --rsa-ctrl-port N    controller role port offering the RSA host key\n"
+"                         alone, for stock probes (0: none; they are then\n"
+"                         sent to --ctrl-port, which works on port 22 only)\n"
 "    --ctrl-host HOST     host name or address probes are sent to (ADDR);\n"
 "                         \"V4,V6\" gives one address per family\n"
 "    --host-keys DIR      ssh_host_ed25519_key and ssh_host_rsa_key (made\n"
-"                         on first start when missing)\n"
+"                         on first start when missing, RSA of 2048 bits).\n"
+"                         An RSA key a stock probe cannot take (over 512\n"
+"                         base64 characters, as RSA-3072 is, or under 1024\n"
+"                         bits) is refused at start\n"
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
 "                         once (default 20000)\n"
@@ -66,7 +83,10 @@ static void usage(FILE *f)
 "                         channel before it is closed (default 60)\n"
 "    --keepalive S        keepalive interval when idle; a peer silent for\n"
 "                         three intervals is dropped (default 60)\n"
-"    --rereg S            REREGISTER told to probes (default 86400)\n"
+"    --rereg S            REREGISTER told to probes (default 3240: a stock\n"
+"                         probe retries its cached controller until it\n"
+"                         expires, so the probes of a gateway gone for good\n"
+"                         are on another one within an hour)\n"
 "    --db-timeout S       seconds an upload's COMMIT may take before the\n"
 "                         probe is answered 503 (default 30); the database\n"
 "                         work runs on its own threads, never on the loop\n"
@@ -74,7 +94,9 @@ static void usage(FILE *f)
 "    --help               this text\n"
 "\n"
 "SIGNALS\n"
-"    SIGTERM, SIGINT      close every session and exit\n", f);
+"    SIGTERM, SIGINT      leave registration's list at once, close every\n"
+"                         session and exit.  A gateway that dies leaves it\n"
+"                         when its heartbeat (every 2 s) is 6 s old\n", f);
 }
 
 /* The only thing the handler touches; the loop watches it. */
@@ -104,6 +126,8 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "reg-port", required_argument, NULL, 'r' },
 		{ "ctrl-port", required_argument, NULL, 'c' },
+		{ "rsa-reg-port", required_argument, NULL, 'x' },
+		{ "rsa-ctrl-port", required_argument, NULL, 'y' },
 		{ "ctrl-host", required_argument, NULL, 'H' },
 		{ "host-keys", required_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
@@ -122,7 +146,7 @@ int main(int argc, char **argv)
 	};
 	struct gw_conf conf = {
 		.listen = "127.0.0.1", .max_sessions = 20000, .login_grace = 30,
-		.keepalive = 60, .rereg = 86400, .max_per_probe = GW_MAX_PER_PROBE,
+		.keepalive = 60, .rereg = GW_REREG_DEFAULT, .max_per_probe = GW_MAX_PER_PROBE,
 		.max_auth_tries = GW_MAX_AUTH_TRIES, .chan_timeout = GW_CHAN_TIMEOUT,
 		.idle_timeout = GW_IDLE_TIMEOUT
 	};
@@ -142,14 +166,16 @@ int main(int argc, char **argv)
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
-		case 'P': case 'A': case 'C': case 'I':
-			if (num(optarg, c == 'r' ? 0 : 1, c == 'm' ? 10000000 :
+		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y':
+			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1, c == 'm' ? 10000000 :
 				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
 				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
 				return 2;
 			}
 			if (c == 'r') conf.reg_port = (int)v;
 			if (c == 'c') conf.ctrl_port = (int)v;
+			if (c == 'x') conf.rsa_reg_port = (int)v;
+			if (c == 'y') conf.rsa_ctrl_port = (int)v;
 			if (c == 'm') conf.max_sessions = (int)v;
 			if (c == 'g') conf.login_grace = (int)v;
 			if (c == 'a') conf.keepalive = (int)v;
@@ -193,9 +219,10 @@ int main(int argc, char **argv)
 		ssh_finalize();
 		return 1;
 	}
-	vt_info("%s: registration %s:%d, controller %s:%d, at most %d sessions",
-		conf.name, conf.listen, conf.reg_port, conf.listen, conf.ctrl_port,
-		gw->conf.max_sessions);
+	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
+		"probes) registration %d, controller %d; at most %d sessions",
+		conf.name, conf.listen, conf.reg_port, conf.ctrl_port,
+		conf.rsa_reg_port, conf.rsa_ctrl_port, gw->conf.max_sessions);
 	if (!stop_flag)
 		rc = gw_run(gw);
 	vt_info("stopping");

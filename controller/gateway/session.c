@@ -310,6 +310,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->counted = 1;
 		s->last_busy = vt_mono_ms();
 		s->probe_id = id;
+		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
@@ -541,7 +542,8 @@ static void on_io(struct vt_loop *loop, int fd, int events, void *arg)
 	gw_sess_step(s);
 }
 
-int gw_session_start(struct gw *gw, int fd, enum gw_role role, const char *from)
+int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
+		     const char *from)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
 	int rc = VT_ESSH;
@@ -562,7 +564,7 @@ int gw_session_start(struct gw *gw, int fd, enum gw_role role, const char *from)
 		free(s);
 		return VT_ENOMEM;
 	}
-	if (ssh_bind_accept_fd(gw->bind, s->ssh, fd) != SSH_OK)
+	if (ssh_bind_accept_fd(bind, s->ssh, fd) != SSH_OK)
 		goto fail;
 	ssh_set_blocking(s->ssh, 0);
 	ssh_callbacks_init(&s->scb);

@@ -14,8 +14,9 @@
 struct gw_session;
 
 /* Takes over the accepted socket fd (closed on failure too), starts the
- * non-blocking key exchange and watches fd.  from is the peer's address. */
-int gw_session_start(struct gw *gw, int fd, enum gw_role role,
+ * non-blocking key exchange with the host keys of bind and watches fd.
+ * from is the peer's address. */
+int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
 		     const char *from) VT_WUR;
 /* Ends a session: closes its channels (failing pushes in flight), marks
  * the probe disconnected, disconnects and frees it. */

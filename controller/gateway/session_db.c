@@ -126,7 +126,8 @@ void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
 		return;
 	}
 	r->firmware = req.firmware;
-	r->live_s = 30;
+	r->live_s = GW_LIVE_S;
+	r->rsa_probe = s->rsa_key;
 	r->reason = req.reason;
 	req_send(s, c, r);
 }

@@ -69,6 +69,7 @@ struct gw_session {
 	int64_t            started, last_rx, last_ka;
 	char               from[64];
 	long               probe_id;             /* after AUTH */
+	int                rsa_key;              /* its key is RSA (stock probe) */
 	char               sid[VT_SESSION_ID_MAX + 1]; /* after INIT/KEEP */
 	int                remote_port;
 	char              *fwd_addr;             /* tcpip-forward as sent */

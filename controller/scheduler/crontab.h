@@ -3,7 +3,7 @@
  *
  * The gateway calls vt_sched_probe_batch when a probe connects and when
  * NOTIFYed on channel vantage_crontab (payload: the probe id), adds its own
- * crons/main upload job to the same batch, pushes it, and when the probe
+ * crons/main upload job (vt_jobs_upload) to the same batch, pushes it, and when the probe
  * answers OK calls vt_sched_oneoffs_delivered with the same now. */
 #ifndef VT_SCHED_CRONTAB_H
 #define VT_SCHED_CRONTAB_H
@@ -13,9 +13,10 @@
 
 #include "common/err.h"
 #include "proto/dialogue.h"
+#include "proto/probejobs.h"
 
-#define VT_SCHED_CRONTAB "/home/atlas/crons/2"
-#define VT_SCHED_ONEOFF  "/home/atlas/crons/oneoff"
+#define VT_SCHED_CRONTAB VT_JOBS_MSM_CRONTAB
+#define VT_SCHED_ONEOFF  VT_JOBS_ONEOFF
 /* End time of a line whose measurement has no stop time. */
 #define VT_SCHED_NO_END  2147483647LL
 

@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "proto/probejobs.h"
 
 #define VT_MSM_BODY_MAX   (1024 * 1024)   /* bytes of a request body */
 #define VT_MSM_DEFS_MAX   100             /* definitions in one request */
@@ -19,8 +20,8 @@
 #define VT_SPEC_VALUE_MAX 4096            /* bytes of a spec's value */
 #define VT_SPEC_TAGS_MAX  2048            /* bytes of a tag array literal */
 
-/* Output file of measurement results on the probe. */
-#define VT_MSM_OUT_FILE   "/home/atlas/data/new/2"
+/* Output file of measurement results on the probe (proto/probejobs.h). */
+#define VT_MSM_OUT_FILE   VT_JOBS_NEW_FILE
 
 /* One probe spec: {"type", "value", "requested", "tags": {include, exclude}}. */
 struct vt_msm_spec {

@@ -1,13 +1,13 @@
 # gw_lib.sh - shared by tests/integration/gateway_*.sh (sourced after lib.sh):
 # a probe key, a gateway on free ports, OpenSSH options pinned to its key.
 
-# gw_setup: PostgreSQL, one registered probe ($PRB with key $T/probe_key),
-# host keys in $T/keys, ports $REG and $CTRL.
+# gw_setup: PostgreSQL, one registered probe ($PRB with key $T/probe_key,
+# RSA as a stock probe's), host keys in $T/keys, ports $REG and $CTRL.
 gw_setup() {
 	command -v ssh >/dev/null || t_skip "no OpenSSH client"
 	[ -x "$BIN/vantage-gateway" ] || t_skip "no vantage-gateway (make first)"
 	t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
-	ssh-keygen -q -t ed25519 -N '' -C probe -f "$T/probe_key"
+	ssh-keygen -q -t rsa -b 2048 -N '' -C probe -f "$T/probe_key"
 	ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger_key"
 	PRB=$("$BIN/vantage" probe add --pubkey "$T/probe_key.pub")
 	REG=$(t_free_port)

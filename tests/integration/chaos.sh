@@ -109,7 +109,7 @@ snap() { for k in $(seq 1 $NPROBES); do K0[$k]=$(keeps "$k"); done; }
 back() { [ "$(keeps "$1")" -gt "${K0[$1]}" ]; }
 all_back() { for k in $(seq 1 $NPROBES); do back "$k" || return 1; done; }
 crontabs() {
-	for k in $(seq 1 $NPROBES); do grep -q 9103 "$T/p$k/crons/2" 2>/dev/null || return 1; done
+	for k in $(seq 1 $NPROBES); do grep -q 9103 "$T/p$k/crons/7" 2>/dev/null || return 1; done
 }
 t_check "every probe got its crontab" t_wait 30 crontabs
 
@@ -226,7 +226,7 @@ t_psql "UPDATE assignments SET removed = now()" >/dev/null
 for k in $(seq 1 $NPROBES); do kill -TERM "${PPID_[$k]}"; done
 for k in $(seq 1 $NPROBES); do wait "${PPID_[$k]}" 2>/dev/null; done
 for k in $(seq 1 $NPROBES); do
-	rm -f "$T/p$k/crons/2"
+	rm -f "$T/p$k/crons/7"
 	start_probe "$k"
 done
 spools_empty() {

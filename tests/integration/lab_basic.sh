@@ -124,8 +124,8 @@ for round in 1 2; do
 	t_check "hosts file written" [ -s "$VANTAGE_LAB_DIR/hosts.env" ]
 	# shellcheck disable=SC1091
 	. "$VANTAGE_LAB_DIR/hosts.env"
-	t_check "lab hosts lists the probes" \
-		[ "$("$LAB_SH" hosts | awk '$3 == "probe"' | wc -l)" = "$(echo $LAB_PROBES | wc -w)" ]
+	t_check "lab hosts lists the probes (and the stock probe hosts)" \
+		[ "$("$LAB_SH" hosts | awk '$3 == "probe"' | wc -l)" = "$(echo $LAB_PROBES ${LAB_STOCK_PROBES:-} | wc -w)" ]
 	t_check "at least five probes, three sites" \
 		[ "$(echo $LAB_PROBES | wc -w)" -ge 5 -a "$(echo $LAB_SITES | wc -w)" -ge 3 ]
 

@@ -52,15 +52,7 @@ is() { # DESC GOT WANT
 }
 var() { eval "echo \"\${LAB_$1_$2:-}\""; }
 
-if ! "$LAB" up >"$T/lab.log" 2>&1; then
-	cat "$T/lab.log"
-	t_notok "lab up"
-	t_done
-	exit 1
-fi
-t_ok "lab up"
-# shellcheck disable=SC1091
-. "$VANTAGE_LAB_DIR/hosts.env"
+t_lab_up
 
 "$LAB" exec ctl env VANTAGE_RUN="$VANTAGE_RUN" VANTAGE_LISTEN=:: \
 	VANTAGE_CTRL_HOST="$LAB_CTL4,$LAB_CTL6" \
@@ -107,8 +99,8 @@ has_results() { # MSM PROBE...
 newest() {
 	V results "$1" --probe "$2" | jq -r .timestamp | sort -n | tail -1 | grep . || echo 0
 }
-in_crontab() { grep -q -- "-A $2 " "$(spool "$1")/crons/2" 2>/dev/null; }
-not_in_crontab() { [ -f "$(spool "$1")/crons/2" ] && ! in_crontab "$@"; }
+in_crontab() { grep -q -- "-A $2 " "$(spool "$1")/crons/7" 2>/dev/null; }
+not_in_crontab() { [ -f "$(spool "$1")/crons/7" ] && ! in_crontab "$@"; }
 
 # --- 1. periodic ping to the anycast address ---
 IV=10 SP=2
@@ -132,7 +124,7 @@ echo "{\"type\": \"probes\", \"value\": \"$P3\", \"requested\": 1}" >"$T/add3.js
 LINE="$IV $START 2147483647 UNIFORM $SP evping -4 -c 3 -s 48 -i 1000 -A $PING -O /home/atlas/data/new/2 $LAB_ANYCAST4"
 for p in p1 p2 p3; do
 	t_check "$p: the ping line reaches its crontab" t_wait 60 in_crontab "$p" "$PING"
-	t_check "$p: as the scheduler wrote it" grep -qxF "$LINE" "$(spool $p)/crons/2"
+	t_check "$p: as the scheduler wrote it" grep -qxF "$LINE" "$(spool $p)/crons/7"
 done
 t_check "p5 is not in the ping" not_in_crontab p5 "$PING"
 # Every line the gateway pushed, in every crontab of every probe, is a
@@ -176,7 +168,7 @@ is "one result per probe" "$(V results "$CHAOS" | wc -l)" 3
 status() { Q "SELECT status FROM measurements WHERE id = $1"; }
 stopped() { [ "$(status "$1")" = 4 ]; }
 t_check "one-off ends Stopped" t_wait 60 stopped "$CHAOS"
-t_check "no one-off line in a crontab" sh -c "! grep -qs -- '-A $CHAOS ' '$VANTAGE_RUN'/probes/*/crons/2"
+t_check "no one-off line in a crontab" sh -c "! grep -qs -- '-A $CHAOS ' '$VANTAGE_RUN'/probes/*/crons/7"
 
 # --- 3. stop, 4. participation: add p3, remove p1 ---
 t_check "participation measurement has results from p1 and p2" \

@@ -56,8 +56,8 @@ SID=$(state session_id)
 RPORT=$(state remote_port)
 t_check "session id matches the gateway's" \
 	test "$(t_psql "SELECT session_id FROM probe_sessions WHERE probe_id = $ID")" = "$SID"
-t_check "controller host key pinned (ssh-rsa from CONTROLLER)" \
-	test "$(state ctrl_key)" = "$(awk '{print $2}' "$T/hk/ssh_host_rsa_key.pub")"
+t_check "controller host key pinned (ssh-ed25519 from CONTROLLER: an ed25519 probe gets the fast key)" \
+	test "$(state ctrl_key_type) $(state ctrl_key)" = "ssh-ed25519 $(awk '{print $2}' "$T/hk/ssh_host_ed25519_key.pub")"
 t_check "status/con_session_id.txt written" grep -qx "SESSION_ID $SID" "$S/status/con_session_id.txt"
 t_check "nothing listens on REMOTE_PORT" sh -c "! ss -ltn | grep -q ':$RPORT '"
 

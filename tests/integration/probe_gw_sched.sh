@@ -73,29 +73,32 @@ push() { "$BIN/vantage" probe push "${2:-$ID}" "$1" >>"$T/push.out" 2>&1 && tail
 # sleep_until EPOCH
 sleep_until() { while [ "$(date +%s)" -lt "$1" ]; do sleep 0.2; done; }
 
+# The test's own crontab goes to crons/3: the gateway's pushes (the
+# scheduler's crons/7, crons/main) must leave it alone.  Vantage's probe
+# runs every folder (a stock probe only main, 7 and oneoff).
 START=$(date +%s)
 END=$((START + 3600))
 L1="10 $START $END UNIFORM 4 evping -4 -c 2 -A 4001 127.0.0.1"
 L2="6 $START $END NONE 0 evping -4 -c 1 -A 4002 127.0.0.2"
 HP="60 $START $END UNIFORM 20 httppost -A 9015 --delete-file --post-dir /home/atlas/data/out -O /home/atlas/data/new/httppost_sent.vol http://127.0.0.1:8080/?PROBE_ID=$ID&SESSION_ID=$SID"
-printf 'CRONTAB /home/atlas/crons/7\nCRONLINE %s\nCRONLINE %s\nCRONLINE %s\n' \
+printf 'CRONTAB /home/atlas/crons/3\nCRONLINE %s\nCRONLINE %s\nCRONLINE %s\n' \
 	"$L1" "$L2" "$HP" >"$T/batch_a"
-printf 'CRONTAB /home/atlas/crons/7\nCRONLINE %s\nCRONLINE %s\n' \
+printf 'CRONTAB /home/atlas/crons/3\nCRONLINE %s\nCRONLINE %s\n' \
 	"$L1" "$HP" >"$T/batch_b"
 
 # (a) the first push
 t_check "crontab pushed through the gateway, OK" push "$T/batch_a"
-t_check "crontab file written" test "$(cat "$S/crons/7")" = "$(printf '%s\n%s\n%s' "$L1" "$L2" "$HP")"
+t_check "crontab file written" test "$(cat "$S/crons/3")" = "$(printf '%s\n%s\n%s' "$L1" "$L2" "$HP")"
 t_check "scheduler took 2 measurement lines and the httppost job" \
-	t_wait 5 logged 1 "crons/7: 3 line(s): 0 kept, 3 new, 0 stopped"
+	t_wait 5 logged 1 "crons/3: 3 line(s): 0 kept, 3 new, 0 stopped"
 t_check "the httppost line runs as the upload job" \
-	t_wait 15 logged 1 "crons/7: httppost: upload of data/out asked"
+	t_wait 15 logged 1 "crons/3: httppost: upload of data/out asked"
 
 # (b) the same crontab again
 sleep_until $((START + 22))
 t_check "identical crontab pushed again, OK" push "$T/batch_a"
 t_check "identical crontab keeps both jobs" \
-	t_wait 5 logged 1 "crons/7: 3 line(s): 3 kept, 0 new, 0 stopped"
+	t_wait 5 logged 1 "crons/3: 3 line(s): 3 kept, 0 new, 0 stopped"
 RESENT=$(date +%s)
 
 # (c) line 4002 removed
@@ -103,7 +106,7 @@ sleep_until $((START + 40))
 t_check "crontab without msm 4002 pushed, OK" push "$T/batch_b"
 ACK_B=$(date +%s)
 t_check "removed line stopped" \
-	t_wait 5 logged 1 "crons/7: 2 line(s): 2 kept, 0 new, 1 stopped"
+	t_wait 5 logged 1 "crons/3: 2 line(s): 2 kept, 0 new, 1 stopped"
 
 # (e) the gateway dies right after an upload (so that no post is cut in
 # half) and stays down for 35 s while the probe measures into its spool
@@ -130,8 +133,8 @@ crontab_pushed_again() {
 	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE probe_id = $ID AND kind = 'crontab' AND status = 'ok'")" -ge 2 ]
 }
 t_check "the gateway pushed its crontabs again" t_wait 20 crontab_pushed_again
-printf '%s\n%s\n' "$L1" "$HP" >"$T/crons7_b"
-t_check "... and left the pushed crons/7 alone" cmp -s "$T/crons7_b" "$S/crons/7"
+printf '%s\n%s\n' "$L1" "$HP" >"$T/crons3_b"
+t_check "... and left the pushed crons/3 alone" cmp -s "$T/crons3_b" "$S/crons/3"
 # slots inside the outage: at least 3 runs of msm 4001
 out_arrived() { [ "$(out_count)" -ge 3 ]; }
 t_check "outage results arrive after the gateway is back" t_wait 40 out_arrived

@@ -64,10 +64,10 @@ is "probes chosen, start ahead: Scheduled" "$(status "$M1")" 1
 is "assignment recorded" "$(assigned "$M1")" "$A"
 LINE="CRONLINE 300 $((NOW + 1000)) $((NOW + 2000)) UNIFORM 30 evping -4 -c 3 -s 48 -i 1000 -A $M1 -O /home/atlas/data/new/2 192.0.2.53"
 batch "$A" "$NOW" >"$T/b1"
-is "batch starts with the crontab" "$(head -1 "$T/b1")" "CRONTAB /home/atlas/crons/2"
+is "batch starts with the crontab" "$(head -1 "$T/b1")" "CRONTAB /home/atlas/crons/7"
 t_check "batch holds the measurement's crontab line" grep -qxF "$LINE" "$T/b1"
 is "batch ends with an empty line" "$(tail -c 2 "$T/b1" | od -An -c | tr -d ' ')" '\n\n'
-is "other probe's crontab is empty" "$(batch "$B" "$NOW")" "CRONTAB /home/atlas/crons/2"
+is "other probe's crontab is empty" "$(batch "$B" "$NOW")" "CRONTAB /home/atlas/crons/7"
 pass "$((NOW + 1000))"
 is "start time passed: Ongoing" "$(status "$M1")" 2
 pass "$((NOW + 2000))"

@@ -1,5 +1,7 @@
-/* cli_results.c - `vantage results ID [--probe N] [--start T] [--stop T]`:
- * the stored results of a measurement, one JSON per line, in time order. */
+/* cli_results.c - `vantage results ID [--probe N] [--start T] [--stop T]
+ * [--api URL]`: the stored results of a measurement, one JSON per line, in
+ * time order; from the database, or through vantage-api when --api or
+ * $VANTAGE_API_URL gives its URL (hot and archived days as one stream). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,10 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 		{ "probe", required_argument, NULL, 'p' },
 		{ "start", required_argument, NULL, 's' },
 		{ "stop", required_argument, NULL, 'e' },
+		{ "api", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *api = getenv("VANTAGE_API_URL");
 	const char *p[4] = { NULL, NULL, NULL, NULL };
 	char err[512];
 	PGresult *res;
@@ -32,6 +36,15 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 
 		if (c == '?')
 			return 2;
+		if (c == 'a') {
+			api = optarg;
+			continue;
+		}
+		if (c == 'p' && strspn(optarg, "0123456789,") == strlen(optarg) &&
+		    strchr(optarg, ',')) {
+			p[1] = optarg;
+			continue;
+		}
 		if (!is_number(optarg)) {
 			cli_error("results: --%s wants a number",
 				  c == 'p' ? "probe" : c == 's' ? "start" : "stop");
@@ -45,6 +58,19 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 		return 2;
 	}
 	p[0] = argv[optind];
+	if (api && *api) {
+		char pathq[4096];
+
+		snprintf(pathq, sizeof pathq, "api/v2/measurements/%s/results/"
+			 "?format=txt%s%s%s%s%s%s", p[0], p[1] ? "&probe_ids=" : "",
+			 p[1] ? p[1] : "", p[2] ? "&start=" : "", p[2] ? p[2] : "",
+			 p[3] ? "&stop=" : "", p[3] ? p[3] : "");
+		return cli_api_get(api, pathq);
+	}
+	if (p[1] && strchr(p[1], ',')) {
+		cli_error("results: several probes need the API (--api URL)");
+		return 2;
+	}
 	if (!(db = cli_db(ctx)))
 		return 1;
 	/* Single-row mode streams: the first lines print before the last is read. */

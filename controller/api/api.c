@@ -222,9 +222,10 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		path, r->status, r->bytes, (now_us() - r->t0_us) / 1000,
 		r->has_key ? r->label : "-",
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
-		toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client gone)" :
+		r->failed ? " (aborted)" :
 		toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timeout)" :
-		" (aborted)");
+		toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" :
+		" (client gone)");
 	vt_buf_free(&r->body);
 	free(r->target);
 	free(r);

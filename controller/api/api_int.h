@@ -48,6 +48,7 @@ struct api_req {
 	long long t0_us;
 	int status;
 	unsigned long long bytes;
+	int failed;                      /* a streamed response broke off */
 	int has_key;
 	long long key_id;
 	unsigned grants;

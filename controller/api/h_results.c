@@ -9,8 +9,8 @@
 #include "common/vtime.h"
 #include "controller/api/api_int.h"
 #include "controller/api/keys.h"
+#include "storage/planner.h"
 
-#define BATCH_ROWS   1000
 #define STREAM_BLOCK (64 * 1024)
 
 /* 404 / 403 for measurement id as the request's key sees it. */
@@ -35,92 +35,65 @@ static int msm_visible(struct api_req *r, struct vt_api_err *e)
 
 /* ---- results: one stream, in (timestamp, probe) order ---------------- */
 
+/* Hot and archived days come through the planner (storage/planner.h): it
+ * borrows a pooled connection per statement, so a long stream never holds
+ * one.  The response is chunked: the first bytes leave before the last
+ * result is read; a client that hangs up frees the plan, which stops all
+ * reading; a planner error aborts the chunked stream (the client sees a
+ * truncated transfer) and is logged with what the planner names (object,
+ * segment). */
 struct rstream {
 	struct vt_dbpool *pool;
+	struct vt_plan *plan;
+	struct vt_plan_db pdb;
 	unsigned long long *bytes;       /* the request's count (log line) */
+	int *failed;                     /* the request's stream failed */
 	char path[96];
 	long long msm;
-	struct vt_api_results q;
-	int begun, done;
+	int txt, begun, done, err;
 	long long n;
 	struct vt_buf out;
 	size_t outpos;
-	int have_last;
-	char last_ts[24], last_prb[16], last_digest[136];
+	long long *probes;
 };
 
-static int put_result(struct rstream *s, const char *json, size_t len)
+static PGconn *rs_acquire(void *arg)
 {
+	char err[256];
 	int rc;
 
-	if (!s->q.txt && s->n && (rc = vt_buf_addc(&s->out, ',')) < 0)
-		return rc;
-	if ((rc = vt_buf_add(&s->out, json, len)) < 0)
-		return rc;
-	s->n++;
-	return s->q.txt ? vt_buf_addc(&s->out, '\n') : 0;
+	return vt_dbpool_get(arg, &rc, err, sizeof err);
 }
 
-/* The next batch of hot rows after the last one sent. */
-static int fill_hot(struct rstream *s)
+static void rs_release(void *arg, PGconn *c)
 {
-	char msm[24], start[24], stop[24], err[512];
-	const char *p[9] = { msm, start, stop, s->q.probes[0] ? s->q.probes : NULL,
-			     s->q.anchors_only ? "t" : "f",
-			     s->q.public_only ? "t" : "f",
-			     s->have_last ? s->last_ts : NULL,
-			     s->have_last ? s->last_prb : NULL,
-			     s->have_last ? s->last_digest : NULL };
-	PGresult *res = NULL;
-	PGconn *db;
-	int rc, rows;
+	vt_dbpool_put(arg, c);
+}
 
-	snprintf(msm, sizeof msm, "%lld", s->msm);
-	snprintf(start, sizeof start, "%lld", s->q.start);
-	snprintf(stop, sizeof stop, "%lld", s->q.stop > 4102444800LL ? 4102444800LL :
-		 s->q.stop);
-	if (!(db = vt_dbpool_get(s->pool, &rc, err, sizeof err)))
-		goto fail;
-	rc = vt_pg_exec(db, &res, err, sizeof err,
-			"SELECT r.result, r.ts, r.prb_id, encode(r.digest, 'hex')"
-			" FROM results r WHERE r.msm_id = $1::bigint"
-			" AND r.day BETWEEN (to_timestamp($2::bigint) AT TIME ZONE 'UTC')::date"
-			" AND (to_timestamp($3::bigint) AT TIME ZONE 'UTC')::date"
-			" AND r.ts >= $2::bigint AND r.ts <= $3::bigint"
-			" AND ($4::integer[] IS NULL OR r.prb_id = ANY ($4::integer[]))"
-			" AND (NOT $5::boolean OR EXISTS (SELECT 1 FROM probes p"
-			"      WHERE p.id = r.prb_id AND p.is_anchor))"
-			" AND (NOT $6::boolean OR EXISTS (SELECT 1 FROM probes p"
-			"      WHERE p.id = r.prb_id AND p.is_public))"
-			" AND ($7::bigint IS NULL OR (r.ts, r.prb_id, r.digest) >"
-			"      ($7::bigint, $8::integer, decode($9, 'hex')))"
-			" ORDER BY r.ts, r.prb_id, r.digest LIMIT " "1000", 9, p);
-	vt_dbpool_put(s->pool, db);
-	if (rc < 0)
-		goto fail;
-	rows = PQntuples(res);
-	for (int i = 0; i < rows; i++)
-		if ((rc = put_result(s, PQgetvalue(res, i, 0),
-				     (size_t)PQgetlength(res, i, 0))) < 0) {
-			snprintf(err, sizeof err, "%s", vt_strerror(rc));
-			goto fail;
+/* Up to a block of results into out. */
+static int fill(struct rstream *s)
+{
+	const char *json;
+	size_t len;
+	int rc;
+
+	while (s->out.len < STREAM_BLOCK) {
+		if ((rc = vt_plan_next(s->plan, &json, &len)) < 0) {
+			vt_err("%s: results of %lld: %s (stream aborted after %lld)",
+			       s->path, s->msm, vt_plan_error(s->plan), s->n);
+			return rc;
 		}
-	if (rows) {
-		snprintf(s->last_ts, sizeof s->last_ts, "%s", PQgetvalue(res, rows - 1, 1));
-		snprintf(s->last_prb, sizeof s->last_prb, "%s", PQgetvalue(res, rows - 1, 2));
-		snprintf(s->last_digest, sizeof s->last_digest, "%s",
-			 PQgetvalue(res, rows - 1, 3));
-		s->have_last = 1;
+		if (rc == 0) {
+			s->done = 1;
+			return 0;
+		}
+		if ((!s->txt && s->n && vt_buf_addc(&s->out, ',') < 0) ||
+		    vt_buf_add(&s->out, json, len) < 0 ||
+		    (s->txt && vt_buf_addc(&s->out, '\n') < 0))
+			return VT_ENOMEM;
+		s->n++;
 	}
-	if (rows < BATCH_ROWS)
-		s->done = 1;
-	PQclear(res);
 	return 0;
-fail:
-	PQclear(res);
-	vt_err("%s: results of %lld: hot rows: %s (stream aborted)", s->path,
-	       s->msm, err);
-	return VT_EDB;
 }
 
 static ssize_t rs_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -134,19 +107,20 @@ static ssize_t rs_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s->done == 2)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (s->done == 1) {
-			if (!s->q.txt && vt_buf_adds(&s->out, "]") < 0)
+			if (!s->txt && vt_buf_adds(&s->out, "]") < 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			s->done = 2;
 			continue;
 		}
 		if (!s->begun) {
 			s->begun = 1;
-			if (!s->q.txt && vt_buf_addc(&s->out, '[') < 0)
+			if (!s->txt && vt_buf_addc(&s->out, '[') < 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
-			continue;
 		}
-		if (fill_hot(s) < 0)
+		if (s->err || (fill(s) < 0 && (s->err = 1) && s->out.len == 0)) {
+			*s->failed = 1;
 			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
 	}
 	n = s->out.len - s->outpos;
 	if (n > max)
@@ -161,28 +135,106 @@ static void rs_free(void *cls)
 {
 	struct rstream *s = cls;
 
+	vt_plan_free(s->plan);
 	vt_buf_free(&s->out);
+	free(s->probes);
 	free(s);
+}
+
+/* The probes asked for ("{1,2}" literal, anchors_only, public_only) as ids:
+ * *n is 0 with *all set for every probe. */
+static int probe_set(struct api_req *r, const struct vt_api_results *q,
+		     long long **ids, size_t *n, int *all, struct vt_api_err *e)
+{
+	const char *p[3] = { q->probes[0] ? q->probes : NULL,
+			     q->anchors_only ? "t" : "f", q->public_only ? "t" : "f" };
+	PGresult *res = NULL;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	*all = !q->probes[0] && !q->anchors_only && !q->public_only;
+	if (*all)
+		return 0;
+	if (!q->anchors_only && !q->public_only) {
+		/* "{1,2}" as checked by vt_api_results_parse. */
+		size_t cap = 1;
+
+		for (const char *c = q->probes; *c; c++)
+			cap += *c == ',';
+		if (!(*ids = calloc(cap, sizeof **ids)))
+			return vt_api_fail(e, 500, 0, "", "out of memory");
+		for (const char *c = q->probes + 1; *c && *c != '}'; ) {
+			char *end;
+
+			(*ids)[(*n)++] = strtoll(c, &end, 10);
+			c = *end == ',' ? end + 1 : end;
+		}
+		return 0;
+	}
+	if ((rc = api_query(r, &res, "SELECT id FROM probes WHERE ($1::integer[] IS"
+			    " NULL OR id = ANY ($1::integer[])) AND (NOT $2::boolean"
+			    " OR is_anchor) AND (NOT $3::boolean OR is_public)"
+			    " ORDER BY id", 3, p, e)) < 0)
+		return rc;
+	if (!(*ids = calloc((size_t)PQntuples(res) + 1, sizeof **ids))) {
+		PQclear(res);
+		return vt_api_fail(e, 500, 0, "", "out of memory");
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		(*ids)[(*n)++] = atoll(PQgetvalue(res, i, 0));
+	PQclear(res);
+	return 0;
 }
 
 enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c)
 {
+	struct vt_api_results q;
+	struct vt_plan_query pq = { 0 };
 	struct vt_api_err e = { 0 };
 	struct MHD_Response *resp;
 	struct rstream *s;
+	char err[512];
+	size_t n = 0;
+	int all = 1;
 	enum MHD_Result ret;
 
+	if (vt_api_results_parse(&r->qs, 0, &q, &e) < 0 || msm_visible(r, &e) < 0)
+		return api_reply_err(r, c, &e);
 	if (!(s = calloc(1, sizeof *s)))
 		return api_reply_errf(r, c, 500, NULL, "out of memory");
 	vt_buf_init(&s->out, 0);
-	if (vt_api_results_parse(&r->qs, 0, &s->q, &e) < 0 || msm_visible(r, &e) < 0) {
+	if (probe_set(r, &q, &s->probes, &n, &all, &e) < 0) {
 		rs_free(s);
 		return api_reply_err(r, c, &e);
 	}
+	if (!all && n == 0) {
+		rs_free(s);
+		return q.txt ? api_reply(r, c, 200, "", 0) : api_reply(r, c, 200, "[]", 2);
+	}
 	s->pool = r->api->pool;
 	s->bytes = &r->bytes;
+	s->failed = &r->failed;
 	s->msm = r->route.id;
+	s->txt = q.txt;
 	snprintf(s->path, sizeof s->path, "%s", r->path);
+	s->pdb.acquire = rs_acquire;
+	s->pdb.release = rs_release;
+	s->pdb.arg = r->api->pool;
+	pq.msm_id = r->route.id;
+	pq.start = q.start;
+	pq.stop = q.stop;
+	pq.probes = all ? NULL : s->probes;
+	pq.nprobes = all ? 0 : n;
+	if (q.start > q.stop) {
+		rs_free(s);
+		return q.txt ? api_reply(r, c, 200, "", 0) : api_reply(r, c, 200, "[]", 2);
+	}
+	if (vt_plan_open(&s->plan, &s->pdb, r->api->store, &pq, err, sizeof err) < 0) {
+		vt_err("%s: results of %lld: %s", r->path, pq.msm_id, err);
+		rs_free(s);
+		return api_reply_errf(r, c, 503, NULL, "cannot read the results now");
+	}
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 						 rs_read, s, rs_free);
 	if (!resp) {
@@ -190,7 +242,7 @@ enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c)
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				s->q.txt ? "text/plain" : "application/json");
+				s->txt ? "text/plain" : "application/json");
 	ret = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);
 	r->status = 200;

@@ -160,8 +160,49 @@ enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
 
 /* ---- database ------------------------------------------------------- */
 
+/* Runs a named prepared statement, preparing it on this connection first
+ * when the connection has not seen it. */
+static int exec_prepared(PGconn *db, PGresult **res, const char *name,
+			 const char *sql, int n, const char *const *params,
+			 char *err, size_t errlen)
+{
+	PGresult *r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && state &&
+	    !strcmp(state, "26000")) {             /* not prepared here yet */
+		PQclear(r);
+		r = PQprepare(db, name, sql, n, NULL);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+				 PQerrorMessage(db));
+			PQclear(r);
+			return VT_EDB;
+		}
+		PQclear(r);
+		r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	}
+	*res = NULL;
+	if (!r || (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		   PQresultStatus(r) != PGRES_COMMAND_OK)) {
+		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+			 PQerrorMessage(db));
+		PQclear(r);
+		return VT_EDB;
+	}
+	*res = r;
+	return 0;
+}
+
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e)
+{
+	return api_query_named(r, NULL, res, sql, n, params, e);
+}
+
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e)
 {
 	char err[512];
 	PGconn *db;
@@ -171,7 +212,8 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
-	rc = vt_pg_exec(db, res, err, sizeof err, sql, n, params);
+	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
+	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
 	vt_dbpool_put(r->api->pool, db);
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);

@@ -72,6 +72,11 @@ enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
  * when the database is busy or slow, 500 otherwise; the reason is logged). */
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e);
+/* The same as a named prepared statement (prepared once per connection):
+ * for the requests that come often, with a fixed SQL text per name. */
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e);
 /* A 403 unless the request's key holds grant. */
 int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e);
 

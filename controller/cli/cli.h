@@ -41,5 +41,13 @@ int cli_msm_list(struct cli_ctx *ctx, int argc, char **argv);
 int cli_msm_show(struct cli_ctx *ctx, int argc, char **argv);
 int cli_msm_participate(struct cli_ctx *ctx, int argc, char **argv);
 int cli_probe_tags(struct cli_ctx *ctx, int argc, char **argv);
+int cli_key_add(struct cli_ctx *ctx, int argc, char **argv);
+int cli_key_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_key_revoke(struct cli_ctx *ctx, int argc, char **argv);
+int cli_latest(struct cli_ctx *ctx, int argc, char **argv);
+/* GETs API base + pathq and writes the body to stdout; prints a refusal's
+ * detail.  The key comes from $VANTAGE_API_KEY, a CA file from
+ * $VANTAGE_API_CA.  Returns an exit status. */
+int cli_api_get(const char *base, const char *pathq);
 
 #endif

@@ -1,26 +1,58 @@
-/* cli_results.c - `vantage results ID [--probe N] [--start T] [--stop T]`:
- * the stored results of a measurement, one JSON per line, in time order. */
+/* cli_results.c - `vantage results ID [--probe N[,N...]] [--start T]
+ * [--stop T] [--store URL] [--stats] [--api URL]`: the stored results of a
+ * measurement, hot and archived days in one stream, one JSON per line, in
+ * (timestamp, probe) order, read through the planner (storage/planner.h),
+ * or through vantage-api when --api or $VANTAGE_API_URL names it. */
 #include <getopt.h>
-#include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/opt.h"
-#include "common/pg.h"
+#include "common/err.h"
+#include "storage/objstore.h"
+#include "storage/planner.h"
 #include "controller/cli/cli.h"
 
-/* A non-negative whole number (flag names it in the error). */
-static int is_number(const char *flag, const char *s)
-{
-	char err[128];
-	long long v;
+#define CLI_PROBES_MAX 10000
 
-	if (vt_opt_num(flag, s, 0, INT64_MAX, &v, err, sizeof err) < 0) {
-		cli_error("results: %s", err);
-		return 0;
+static int num(const char *s, long long *v)
+{
+	char *e;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+		return -1;
+	*v = strtoll(s, &e, 10);
+	return 0;
+}
+
+/* The CLI holds one connection; the planner borrows it per statement. */
+static PGconn *cli_acquire(void *arg)
+{
+	return arg;
+}
+
+static void cli_release(void *arg, PGconn *c)
+{
+	(void)arg;
+	(void)c;
+}
+
+/* Adds the ids of "N[,N...]" to v. */
+static int add_probes(const char *s, long long *v, size_t *n)
+{
+	char buf[4096], *save = NULL;
+
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n == CLI_PROBES_MAX || num(t, &v[*n]) < 0 || v[*n] <= 0 ||
+		    v[*n] > INT_MAX)
+			return -1;
+		(*n)++;
 	}
-	return 1;
+	return 0;
 }
 
 int cli_results(struct cli_ctx *ctx, int argc, char **argv)
@@ -29,59 +61,125 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 		{ "probe", required_argument, NULL, 'p' },
 		{ "start", required_argument, NULL, 's' },
 		{ "stop", required_argument, NULL, 'e' },
+		{ "store", required_argument, NULL, 'o' },
+		{ "stats", no_argument, NULL, 'x' },
+		{ "api", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *p[4] = { NULL, NULL, NULL, NULL };
-	char err[512];
-	PGresult *res;
-	PGconn *db;
-	int c, rc = 1;
+	const char *api = getenv("VANTAGE_API_URL");
+	char pargs[4096] = "", pathq[4600];
+	struct vt_plan_query q = { 0, 0, LLONG_MAX, NULL, 0 };
+	const char *store_url = getenv("VANTAGE_ARCHIVE");
+	struct vt_objstore *store = NULL;
+	struct vt_plan_db pdb;
+	struct vt_plan *plan = NULL;
+	long long *probes = NULL;
+	static char obuf[1 << 16];
+	char err[1024];
+	PGconn *db = NULL;
+	int c, r, rc = 1, want_stats = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		const char **slot = c == 'p' ? &p[1] : c == 's' ? &p[2] : &p[3];
-
-		if (c == '?')
-			return 2;
-		if (!is_number(c == 'p' ? "--probe" : c == 's' ? "--start" :
-			       "--stop", optarg))
-			return 2;
-		*slot = optarg;
-	}
-	if (optind + 1 != argc || !is_number("MSM_ID", argv[optind])) {
-		cli_error("results: usage: vantage results MSM_ID [--probe N]"
-			  " [--start T] [--stop T]");
-		return 2;
-	}
-	p[0] = argv[optind];
-	if (!(db = cli_db(ctx)))
+	if (!(probes = calloc(CLI_PROBES_MAX, sizeof *probes))) {
+		cli_error("results: out of memory");
 		return 1;
-	/* Single-row mode streams: the first lines print before the last is read. */
-	if (!PQsendQueryParams(db,
-			       "SELECT result FROM results WHERE msm_id = $1::bigint"
-			       " AND ($2::integer IS NULL OR prb_id = $2::integer)"
-			       " AND ($3::bigint IS NULL OR ts >= $3::bigint)"
-			       " AND ($4::bigint IS NULL OR ts <= $4::bigint)"
-			       " ORDER BY ts, prb_id", 4, NULL, p, NULL, NULL, 0) ||
-	    !PQsetSingleRowMode(db)) {
-		cli_error("results: %s", PQerrorMessage(db));
+	}
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (add_probes(optarg, probes, &q.nprobes) < 0) {
+				cli_error("results: --probe wants probe ids (N[,N...])");
+				rc = 2;
+				goto out;
+			}
+			q.probes = probes;
+			if (strlen(pargs) + strlen(optarg) + 2 < sizeof pargs)
+				snprintf(pargs + strlen(pargs), sizeof pargs - strlen(pargs),
+					 "%s%s", pargs[0] ? "," : "", optarg);
+			break;
+		case 's':
+		case 'e':
+			if (num(optarg, c == 's' ? &q.start : &q.stop) < 0) {
+				cli_error("results: --%s wants a number",
+					  c == 's' ? "start" : "stop");
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 'o': store_url = optarg; break;
+		case 'x': want_stats = 1; break;
+		case 'a': api = optarg; break;
+		default: rc = 2; goto out;
+		}
+	}
+	if (optind + 1 != argc || num(argv[optind], &q.msm_id) < 0 || q.msm_id <= 0) {
+		cli_error("results: usage: vantage results MSM_ID [--probe N[,N...]]"
+			  " [--start T] [--stop T] [--store URL] [--stats] [--api URL]");
+		rc = 2;
 		goto out;
 	}
-	rc = 0;
-	while ((res = PQgetResult(db))) {
-		ExecStatusType st = PQresultStatus(res);
+	if (api && *api) {
+		int n = snprintf(pathq, sizeof pathq, "api/v2/measurements/%lld/results/"
+				 "?format=txt", q.msm_id);
 
-		if (st == PGRES_SINGLE_TUPLE) {
-			fwrite(PQgetvalue(res, 0, 0), 1, (size_t)PQgetlength(res, 0, 0),
-			       stdout);
-			fputc('\n', stdout);
-		} else if (st != PGRES_TUPLES_OK) {
-			snprintf(err, sizeof err, "%s", PQresultErrorMessage(res));
-			cli_error("results: %s", err);
-			rc = 1;
-		}
-		PQclear(res);
+		if (pargs[0])
+			n += snprintf(pathq + n, sizeof pathq - (size_t)n, "&probe_ids=%s",
+				      pargs);
+		if (q.start)
+			n += snprintf(pathq + n, sizeof pathq - (size_t)n, "&start=%lld",
+				      q.start);
+		if (q.stop != LLONG_MAX)
+			snprintf(pathq + n, sizeof pathq - (size_t)n, "&stop=%lld", q.stop);
+		rc = cli_api_get(api, pathq);
+		goto out;
 	}
+	if (store_url && *store_url &&
+	    vt_objstore_open(store_url, &store, err, sizeof err) < 0) {
+		cli_error("results: store: %s", err);
+		goto out;
+	}
+	if (!(db = cli_db(ctx)))
+		goto out;
+	pdb.acquire = cli_acquire;
+	pdb.release = cli_release;
+	pdb.arg = db;
+	if (vt_plan_open(&plan, &pdb, store, &q, err, sizeof err) < 0) {
+		cli_error("results: %s", err);
+		goto out;
+	}
+	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+	for (;;) {
+		const char *json;
+		size_t len;
+
+		if ((r = vt_plan_next(plan, &json, &len)) <= 0)
+			break;
+		if (fwrite(json, 1, len, stdout) != len || putchar('\n') == EOF) {
+			r = VT_EIO;
+			break;
+		}
+	}
+	if (fflush(stdout) == EOF && r >= 0)
+		r = VT_EIO;
+	if (r < 0) {
+		cli_error("results: %s", r == VT_EIO && !*vt_plan_error(plan) ?
+			  "cannot write the output" : vt_plan_error(plan));
+		goto out;
+	}
+	if (want_stats) {
+		struct vt_plan_stats st;
+
+		vt_plan_stats(plan, &st);
+		fprintf(stderr, "days_hot=%lld days_archived=%lld days_switched=%lld "
+			"statements=%lld requests=%lld segments=%lld results=%lld "
+			"spilled_days=%lld\n", st.days_hot, st.days_archived,
+			st.days_switched, st.statements, st.requests, st.segments,
+			st.results, st.spilled_days);
+	}
+	rc = 0;
 out:
+	vt_plan_free(plan);
+	vt_objstore_free(store);
 	PQfinish(db);
+	free(probes);
 	return rc;
 }

@@ -36,8 +36,18 @@ static const struct cli_cmd commands[] = {
 	{ "archive", "get", cli_archive_get,
 	  "MSM --day YYYY-MM-DD [--probe N] [--start T --stop T] [--store URL]",
 	  "print a measurement-day's results from the cold archive" },
-	{ "results", NULL, cli_results, "MSM_ID [--probe N] [--start T] [--stop T]",
-	  "print stored results, one JSON per line, in time order" },
+	{ "results", NULL, cli_results,
+	  "MSM_ID [--probe N[,M]] [--start T] [--stop T] [--api URL]",
+	  "print stored results, one JSON per line, in time order (through the "
+	  "API when --api or $VANTAGE_API_URL is set)" },
+	{ "latest", NULL, cli_latest, "MSM_ID [--probe N[,M]] [--api URL]",
+	  "print each probe's newest result, one JSON per line, through the API "
+	  "(--api or $VANTAGE_API_URL)" },
+	{ "key", "add", cli_key_add,
+	  "--label LABEL [--grant results,create,stop,tags,participation]",
+	  "make a researcher API key; prints it (only this once)" },
+	{ "key", "list", cli_key_list, "", "list the API keys (never the keys)" },
+	{ "key", "revoke", cli_key_revoke, "ID|LABEL", "revoke an API key" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,688 @@
+/* api.c - vantage-api: listeners, the request's life, routing, replies. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/pg.h"
+#include "controller/api/api_int.h"
+#include "controller/api/cache.h"
+#include "controller/api/keys.h"
+#include "storage/objstore.h"
+
+void vt_api_conf_defaults(struct vt_api_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->threads = 8;
+	c->db_conns = 8;
+	c->max_conns = 1024;
+	c->conn_timeout_s = 30;
+	c->stmt_ms = 10000;
+	c->cache_ms = 1000;
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+static enum MHD_Result queue(struct api_req *r, struct MHD_Connection *c,
+			     int status, struct MHD_Response *resp, size_t len)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	if (status != 204)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	r->bytes = len;
+	return ret;
+}
+
+/* A 200 to a cacheable request is kept for the next ones. */
+static void remember(struct api_req *r, int status, const char *body, size_t len)
+{
+	if (r->cache_key && status == 200)
+		vt_cache_put(r->api->cache, r->cache_key, body, len);
+}
+
+enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,
+			  int status, const char *body, size_t len)
+{
+	union { const char *c; void *v; } u = { body };
+
+	remember(r, status, body, len);
+
+	return queue(r, c, status, MHD_create_response_from_buffer(len, u.v,
+		     MHD_RESPMEM_MUST_COPY), len);
+}
+
+enum MHD_Result api_reply_take(struct api_req *r, struct MHD_Connection *c,
+			       int status, char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	remember(r, status, body, len);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(body);
+	return queue(r, c, status, resp, len);
+}
+
+enum MHD_Result api_reply_err(struct api_req *r, struct MHD_Connection *c,
+			      const struct vt_api_err *e)
+{
+	struct vt_buf b;
+	enum MHD_Result ret;
+
+	vt_buf_init(&b, 8192);
+	if (vt_api_err_json(e, &b) < 0) {
+		vt_buf_free(&b);
+		return MHD_NO;
+	}
+	ret = api_reply(r, c, e->status, b.data, b.len);
+	vt_buf_free(&b);
+	return ret;
+}
+
+enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
+			       int status, const char *param, const char *fmt, ...)
+{
+	struct vt_api_err e = { .status = status };
+	va_list ap;
+
+	snprintf(e.source, sizeof e.source, "%s", param ? param : "");
+	va_start(ap, fmt);
+	vsnprintf(e.detail, sizeof e.detail, fmt, ap);
+	va_end(ap);
+	return api_reply_err(r, c, &e);
+}
+
+/* The query string without page and key, for next/previous links. */
+static int link_qs(const struct api_req *r, struct vt_buf *b, long long page)
+{
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < r->qs.n; i++) {
+		if (!strcmp(r->qs.p[i].name, "page") || !strcmp(r->qs.p[i].name, "key"))
+			continue;
+		rc = vt_buf_add(b, r->qs.p[i].raw, r->qs.p[i].rawlen);
+		if (rc == 0)
+			rc = vt_buf_addc(b, '&');
+	}
+	return rc ? rc : vt_buf_addf(b, "page=%lld", page);
+}
+
+static int add_link(const struct api_req *r, struct vt_buf *b, long long page)
+{
+	int rc;
+
+	if (page < 1)
+		return vt_buf_adds(b, "null");
+	rc = vt_buf_addf(b, "\"%s%s?", r->base, r->path);
+	if (rc == 0)
+		rc = link_qs(r, b, page);
+	return rc ? rc : vt_buf_addc(b, '"');
+}
+
+enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
+			       long long count, const struct vt_api_page *pg,
+			       const char *items)
+{
+	long long last = (count + pg->size - 1) / pg->size;
+	struct vt_buf b;
+	size_t len;
+	char *s;
+	int rc;
+
+	vt_buf_init(&b, 0);
+	rc = vt_buf_addf(&b, "{\"count\": %lld, \"next\": ", count);
+	if (rc == 0)
+		rc = add_link(r, &b, pg->page < last ? pg->page + 1 : 0);
+	if (rc == 0)
+		rc = vt_buf_adds(&b, ", \"previous\": ");
+	if (rc == 0)
+		rc = add_link(r, &b, pg->page > 1 ?
+			      (pg->page - 1 < last ? pg->page - 1 : last) : 0);
+	if (rc == 0)
+		rc = vt_buf_addf(&b, ", \"results\": [%s]}", items);
+	if (rc < 0) {
+		vt_buf_free(&b);
+		return api_reply_errf(r, c, 500, NULL, "out of memory");
+	}
+	s = vt_buf_take(&b, &len);
+	return api_reply_take(r, c, 200, s, len);
+}
+
+/* ---- database ------------------------------------------------------- */
+
+/* Runs a named prepared statement, preparing it on this connection first
+ * when the connection has not seen it. */
+static int exec_prepared(PGconn *db, PGresult **res, const char *name,
+			 const char *sql, int n, const char *const *params,
+			 char *err, size_t errlen)
+{
+	PGresult *r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && state &&
+	    !strcmp(state, "26000")) {             /* not prepared here yet */
+		PQclear(r);
+		r = PQprepare(db, name, sql, n, NULL);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+				 PQerrorMessage(db));
+			PQclear(r);
+			return VT_EDB;
+		}
+		PQclear(r);
+		r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	}
+	*res = NULL;
+	if (!r || (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		   PQresultStatus(r) != PGRES_COMMAND_OK)) {
+		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+			 PQerrorMessage(db));
+		PQclear(r);
+		return VT_EDB;
+	}
+	*res = r;
+	return 0;
+}
+
+int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
+	      const char *const *params, struct vt_api_err *e)
+{
+	return api_query_named(r, NULL, res, sql, n, params, e);
+}
+
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e)
+{
+	char err[512];
+	PGconn *db;
+	int rc;
+
+	if (!(db = vt_dbpool_get(r->api->pool, &rc, err, sizeof err))) {
+		vt_warn("database: %s", err);
+		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
+	}
+	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
+	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
+	vt_dbpool_put(r->api->pool, db);
+	if (rc < 0) {
+		vt_warn("%s %s: database: %s", r->method, r->path, err);
+		if (strstr(err, "statement timeout"))
+			return vt_api_fail(e, 503, 0, "", "the database took too long");
+		return vt_api_fail(e, 500, 0, "", "database error");
+	}
+	return 0;
+}
+
+int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
+{
+	if (r->grants & grant)
+		return 0;
+	return vt_api_fail(e, 403, 0, "key", "%s needs an API key with the '%s' grant",
+			   r->has_key ? "The provided API key cannot do this: it" :
+			   "This request", vt_key_grant_name(grant));
+}
+
+/* ---- the request's life --------------------------------------------- */
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct api_listener *l = cls;
+	struct api_req *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->api = l->api;
+	r->https = l->https;
+	r->t0_us = now_us();
+	r->target_len = strlen(uri);
+	r->target = strndup(uri, VT_API_URL_MAX + 1);
+	vt_buf_init(&r->body, VT_API_BODY_MAX);
+	return r;
+}
+
+static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct api_req *r = *con_cls;
+	char path[160];
+
+	if (!r)
+		return;
+	snprintf(path, sizeof path, "%s", r->path ? r->path : "-");
+	vt_info("%s %s %d %lluB %lldms key=%s%s", r->method[0] ? r->method : "-",
+		path, r->status, r->bytes, (now_us() - r->t0_us) / 1000,
+		r->has_key ? r->label : "-",
+		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+		r->failed ? " (aborted)" :
+		toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timeout)" :
+		toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" :
+		" (client gone)");
+	vt_buf_free(&r->body);
+	free(r->cache_key);
+	free(r->target);
+	free(r);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind,
+				  const char *k, const char *v)
+{
+	size_t *n = cls;
+
+	*n += strlen(k) + (v ? strlen(v) : 0) + 4;
+	return MHD_YES;
+}
+
+/* "https://host" from the Host header (checked) and the listener. */
+static void set_base(struct api_req *r, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+
+	if (!h || !*h || strlen(h) > 255 ||
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-:[]") != strlen(h))
+		h = "localhost";
+	snprintf(r->base, sizeof r->base, "%s://%s", r->https ? "https" : "http", h);
+}
+
+/* The key from "Authorization: Key K" or ?key=K; 401 when unknown. */
+static int authenticate(struct api_req *r, struct MHD_Connection *c,
+			struct vt_api_err *e)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *k = NULL;
+	char err[512];
+	PGconn *db;
+	int rc;
+
+	if (h && !strncasecmp(h, "Key ", 4))
+		k = h + 4 + strspn(h + 4, " ");
+	else if (vt_qs_get(&r->qs, "key") && *vt_qs_get(&r->qs, "key"))
+		k = vt_qs_get(&r->qs, "key");
+	if (!k)
+		return 0;
+	r->has_key = 1;
+	snprintf(r->label, sizeof r->label, "(unknown)");
+	if (!vt_key_wellformed(k))
+		return vt_api_fail(e, 401, 0, "key", "The provided API key does not exist");
+	if (!(db = vt_dbpool_get(r->api->pool, &rc, err, sizeof err))) {
+		vt_warn("database: %s", err);
+		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
+	}
+	rc = vt_key_lookup(db, k, &r->key_id, r->label, sizeof r->label,
+			   &r->grants, err, sizeof err);
+	vt_dbpool_put(r->api->pool, db);
+	if (rc == VT_ENOTFOUND)
+		return vt_api_fail(e, 401, 0, "key", "The provided API key does not exist");
+	if (rc < 0) {
+		vt_warn("key lookup: %s", err);
+		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
+	}
+	return 0;
+}
+
+/* Anonymous GETs of objects and lists may come from the cache. */
+static int from_cache(struct api_req *r, struct MHD_Connection *c,
+		      enum MHD_Result *ret)
+{
+	size_t len;
+	char *body;
+
+	if (r->has_key || strcmp(r->method, "GET") || !r->api->cache ||
+	    r->route.route == VT_R_MSM_RESULTS || r->api->conf.cache_ms <= 0)
+		return 0;
+	if (asprintf(&r->cache_key, "%s%s%s%.*s", r->base, r->path,
+		     r->qslen ? "?" : "", (int)r->qslen, r->qsraw ? r->qsraw : "") < 0) {
+		r->cache_key = NULL;
+		return 0;
+	}
+	if (vt_cache_get(r->api->cache, r->cache_key, &body, &len) < 0)
+		return 0;
+	free(r->cache_key);
+	r->cache_key = NULL;
+	*ret = api_reply_take(r, c, 200, body, len);
+	return 1;
+}
+
+static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
+{
+	int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+	int post = !strcmp(r->method, "POST");
+	int del = !strcmp(r->method, "DELETE");
+	enum MHD_Result ret;
+
+	if (from_cache(r, c, &ret))
+		return ret;
+
+	switch (r->route.route) {
+	case VT_R_MSM_LIST:
+		if (get)
+			return h_msm_list(r, c);
+		if (post)
+			return h_msm_create(r, c);
+		break;
+	case VT_R_MSM:
+		if (get)
+			return h_msm_get(r, c);
+		if (del)
+			return h_msm_stop(r, c);
+		break;
+	case VT_R_MSM_RESULTS:
+		if (get)
+			return h_results(r, c);
+		break;
+	case VT_R_MSM_LATEST:
+		if (get)
+			return h_latest(r, c);
+		break;
+	case VT_R_MSM_PART:
+		if (post)
+			return h_msm_part(r, c);
+		break;
+	case VT_R_MSM_TAGS:
+		if (get || post)
+			return h_msm_tags(r, c);
+		break;
+	case VT_R_MSM_TAG:
+		if (del)
+			return h_msm_tags(r, c);
+		break;
+	case VT_R_PROBE_LIST:
+	case VT_R_ANCHOR_LIST:
+		if (get)
+			return h_probe_list(r, c);
+		break;
+	case VT_R_PROBE:
+	case VT_R_ANCHOR:
+		if (get)
+			return h_probe_get(r, c);
+		break;
+	case VT_R_NONE:
+		break;
+	}
+	return api_reply_errf(r, c, 405, NULL, "Method \"%s\" not allowed.", r->method);
+}
+
+/* The first call of a request: limits, path, query, key. */
+static enum MHD_Result begin(struct api_req *r, struct MHD_Connection *c,
+			     const char *method)
+{
+	struct vt_api_err e = { 0 };
+	const char *cl;
+	size_t hdr = 0;
+	char *q;
+
+	snprintf(r->method, sizeof r->method, "%s", method);
+	if (r->target_len > VT_API_URL_MAX) {
+		r->path = "(too long)";
+		return api_reply_errf(r, c, 414, NULL,
+				      "the request target is over %d bytes",
+				      VT_API_URL_MAX);
+	}
+	q = strchr(r->target, '?');
+	if (q) {
+		*q = '\0';
+		r->qsraw = q + 1;
+		r->qslen = strlen(q + 1);
+	}
+	r->path = r->target;
+	set_base(r, c);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hdr);
+	if (hdr > VT_API_HEADER_MAX)
+		return api_reply_errf(r, c, 431, NULL, "the request headers are over "
+				      "%d bytes", VT_API_HEADER_MAX);
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > VT_API_BODY_MAX)
+		return api_reply_errf(r, c, 413, NULL, "the request body is over %d bytes",
+				      VT_API_BODY_MAX);
+	if (vt_qs_parse(r->qsraw ? r->qsraw : "", r->qslen, &r->qs, &e) < 0)
+		return api_reply_err(r, c, &e);
+	if (vt_api_path_parse(r->path, &r->route, &e) < 0)
+		return api_reply_err(r, c, &e);
+	if (authenticate(r, c, &e) < 0)
+		return api_reply_err(r, c, &e);
+	return MHD_YES;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct api_req *r = *con_cls;
+
+	if (!r)
+		return MHD_NO;
+	if (!r->started) {
+		r->started = 1;
+		return begin(r, c, method);
+	}
+	if (*upload_size) {
+		if (!r->body_over && vt_buf_add(&r->body, upload, *upload_size) < 0)
+			r->body_over = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->body_over)
+		return api_reply_errf(r, c, 413, NULL, "the request body is over %d bytes",
+				      VT_API_BODY_MAX);
+	return dispatch(r, c);
+}
+
+/* ---- listeners ------------------------------------------------------ */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	vt_debug("http: %s", msg);
+}
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT" into ss. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	memset(ss, 0, sizeof *ss);
+	if (!colon || (size_t)(colon - s) >= sizeof host)
+		return VT_EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535 || !colon[1])
+		return VT_EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n < 2 || host[n - 1] != ']')
+			return VT_EINVAL;
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	if (!host[0] || !strcmp(host, "::")) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		a->sin6_addr = in6addr_any;
+		*v6 = 2;
+		return 0;
+	}
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*v6 = 1;
+		return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0 : VT_EINVAL;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*v6 = 0;
+		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : VT_EINVAL;
+	}
+}
+
+static char *read_pem(const char *path, char *errbuf, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct vt_buf b;
+	char chunk[4096];
+	size_t n, len;
+
+	if (!f) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	vt_buf_init(&b, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (vt_buf_add(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	if (!b.len) {
+		snprintf(errbuf, errlen, "%s: empty", path);
+		vt_buf_free(&b);
+		return NULL;
+	}
+	return vt_buf_take(&b, &len);
+}
+
+static int start_listener(struct vt_api *a, struct api_listener *l,
+			  const char *addr, int https, char *errbuf,
+			  size_t errlen)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	int v6;
+
+	if (parse_listen(addr, &ss, &v6) < 0) {
+		snprintf(errbuf, errlen, "not ADDR:PORT: %s", addr);
+		return VT_EINVAL;
+	}
+	if (v6 == 2)
+		flags |= MHD_USE_DUAL_STACK;
+	else if (v6)
+		flags |= MHD_USE_IPv6;
+	if (https)
+		flags |= MHD_USE_TLS;
+	l->api = a;
+	l->https = https;
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, l,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->conf.threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->conf.conn_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(VT_API_URL_MAX +
+							     VT_API_HEADER_MAX + 16384),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, l,
+		MHD_OPTION_NOTIFY_COMPLETED, done_cb, l,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, a->cert,
+		MHD_OPTION_HTTPS_MEM_KEY, a->key,
+		MHD_OPTION_END);
+	if (!l->d) {
+		snprintf(errbuf, errlen, "cannot listen on %s (%s)", addr,
+			 https ? "HTTPS" : "HTTP");
+		return VT_EIO;
+	}
+	return 0;
+}
+
+int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
+		 char *errbuf, size_t errlen)
+{
+	struct vt_api *a = calloc(1, sizeof *a);
+	int rc;
+
+	*out = NULL;
+	if (!a)
+		return VT_ENOMEM;
+	a->conf = *c;
+	if (!c->http && !c->https) {
+		snprintf(errbuf, errlen, "give --http and/or --https");
+		rc = VT_EINVAL;
+		goto fail;
+	}
+	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
+	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	if (c->objstore && (rc = vt_objstore_open(c->objstore, &a->store, errbuf,
+						  errlen)) < 0)
+		goto fail;
+	if (c->https) {
+		if (!c->tls_cert || !c->tls_key) {
+			snprintf(errbuf, errlen, "--https needs --tls-cert and --tls-key");
+			rc = VT_EINVAL;
+			goto fail;
+		}
+		if (!(a->cert = read_pem(c->tls_cert, errbuf, errlen)) ||
+		    !(a->key = read_pem(c->tls_key, errbuf, errlen))) {
+			rc = VT_EIO;
+			goto fail;
+		}
+		if ((rc = start_listener(a, &a->https, c->https, 1, errbuf, errlen)) < 0)
+			goto fail;
+	}
+	if (c->http && (rc = start_listener(a, &a->http, c->http, 0, errbuf,
+					    errlen)) < 0)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	vt_api_stop(a);
+	return rc;
+}
+
+void vt_api_stop(struct vt_api *a)
+{
+	if (!a)
+		return;
+	if (a->http.d)
+		MHD_stop_daemon(a->http.d);
+	if (a->https.d)
+		MHD_stop_daemon(a->https.d);
+	vt_dbpool_free(a->pool);
+	vt_cache_free(a->cache);
+	vt_objstore_free(a->store);
+	free(a->cert);
+	free(a->key);
+	free(a);
+}

@@ -1,0 +1,39 @@
+/* api.h - vantage-api: the researcher API (API.md) over HTTP and HTTPS.
+ *
+ * libmicrohttpd with its internal epoll thread pool serves both listeners;
+ * requests share a small PostgreSQL pool (dbpool.h).  The daemon keeps no
+ * state of its own: any number may run on one database. */
+#ifndef VT_API_H
+#define VT_API_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+struct vt_api_conf {
+	const char *db;            /* libpq conninfo */
+	const char *http;          /* "ADDR:PORT" ("[::1]:8080", ":8080"), or NULL */
+	const char *https;         /* the same for HTTPS, or NULL */
+	const char *tls_cert;      /* PEM files, for https */
+	const char *tls_key;
+	int threads;               /* per listener */
+	int db_conns;              /* pool size */
+	int max_conns;             /* open connections per listener */
+	int conn_timeout_s;        /* idle connection timeout */
+	int stmt_ms;               /* PostgreSQL statement timeout */
+	const char *objstore;      /* archive store URL (results planner), or NULL */
+	int cache_ms;              /* anonymous GETs kept this long (0: never) */
+};
+
+/* Defaults for every field but db and the listeners. */
+void vt_api_conf_defaults(struct vt_api_conf *c);
+
+struct vt_api;
+
+/* Starts the listeners.  On failure errbuf says why. */
+int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
+		 char *errbuf, size_t errlen) VT_WUR;
+/* Stops the listeners (waiting for their threads) and frees everything. */
+void vt_api_stop(struct vt_api *a);
+
+#endif

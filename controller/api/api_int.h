@@ -1,0 +1,103 @@
+/* api_int.h - inside vantage-api: the request, replies, and the handlers
+ * of each resource (h_msm.c, h_probes.c, h_results.c). */
+#ifndef VT_API_INT_H
+#define VT_API_INT_H
+
+#include <microhttpd.h>
+#include <libpq-fe.h>
+
+#include "common/buf.h"
+#include "controller/api/api.h"
+#include "controller/api/dbpool.h"
+#include "controller/api/query.h"
+
+#define VT_API_BODY_MAX   (1024 * 1024)   /* POST bodies */
+#define VT_API_HEADER_MAX (16 * 1024)     /* all request headers */
+
+struct vt_objstore;
+struct vt_cache;
+
+struct api_listener {
+	struct vt_api *api;
+	struct MHD_Daemon *d;
+	int https;
+};
+
+struct vt_api {
+	struct vt_api_conf conf;
+	struct vt_dbpool *pool;
+	struct vt_objstore *store;       /* NULL: hot data only */
+	struct vt_cache *cache;          /* anonymous GET answers */
+	struct api_listener http, https;
+	char *cert, *key;                /* PEM text */
+};
+
+/* One request, from the first line to the log line. */
+struct api_req {
+	struct vt_api *api;
+	int https;
+	char *target;                    /* request target as sent (owned) */
+	size_t target_len;
+	char method[8];
+	const char *path;                /* in target, '?' replaced by NUL */
+	const char *qsraw;
+	size_t qslen;
+	struct vt_qs qs;
+	struct vt_api_path route;
+	struct vt_buf body;
+	int body_over;
+	int started;
+	long long t0_us;
+	int status;
+	unsigned long long bytes;
+	int failed;                      /* a streamed response broke off */
+	int has_key;
+	long long key_id;
+	unsigned grants;
+	char label[64];
+	char *cache_key;                 /* set: a 200 goes into the cache */
+	char base[300];                  /* "https://host:port" */
+};
+
+/* Replies (they return what the MHD handler returns). */
+enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,
+			  int status, const char *body, size_t len);
+/* body is taken (freed after sending). */
+enum MHD_Result api_reply_take(struct api_req *r, struct MHD_Connection *c,
+			       int status, char *body, size_t len);
+enum MHD_Result api_reply_err(struct api_req *r, struct MHD_Connection *c,
+			      const struct vt_api_err *e);
+enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
+			       int status, const char *param, const char *fmt,
+			       ...) __attribute__((format(printf, 5, 6)));
+
+/* Runs one statement on a pooled connection.  On failure fills e (503
+ * when the database is busy or slow, 500 otherwise; the reason is logged). */
+int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
+	      const char *const *params, struct vt_api_err *e);
+/* The same as a named prepared statement (prepared once per connection):
+ * for the requests that come often, with a fixed SQL text per name. */
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e);
+/* A 403 unless the request's key holds grant. */
+int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e);
+
+/* Handlers. */
+enum MHD_Result h_msm_list(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_msm_get(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_msm_create(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_msm_stop(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_msm_part(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_msm_tags(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_probe_list(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_probe_get(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c);
+enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c);
+
+/* A list response {"count", "next", "previous", "results": [items]}. */
+enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
+			       long long count, const struct vt_api_page *pg,
+			       const char *items);
+
+#endif

@@ -1,5 +1,8 @@
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 static const char *const messages[] = {
 	[0]  = "success",
 	[1]  = "out of memory",
@@ -26,4 +29,16 @@ const char *vt_strerror(int err)
 	if (err > 0 || err <= VT_ERR_MIN_)
 		return "unknown error";
 	return messages[-err];
+}
+
+int vt_err_set(int rc, char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -5,6 +5,8 @@
 #ifndef VT_ERR_H
 #define VT_ERR_H
 
+#include <stddef.h>
+
 #define VT_WUR __attribute__((warn_unused_result))
 
 enum vt_err {
@@ -31,5 +33,10 @@ enum vt_err {
 
 /* Returns a static, human-readable message for a VT_E* code (or "unknown error"). */
 const char *vt_strerror(int err);
+
+/* Writes the printf-style reason into errbuf (when it is not NULL) and
+ * returns rc: `return vt_err_set(VT_EPARSE, err, errlen, "bad %s", x);`. */
+int vt_err_set(int rc, char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -2,7 +2,6 @@
  * (see upjob.h). */
 #include "probe/upjob.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,8 @@
 #include "proto/cmdline.h"
 #include "proto/dialogue.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return VT_EPARSE;
-}
+/* A refusal: the reason into err, VT_EPARSE returned. */
+#define fail(err, errlen, ...) vt_err_set(VT_EPARSE, err, errlen, __VA_ARGS__)
 
 const char *vt_upjob_name(enum vt_upjob_kind kind)
 {

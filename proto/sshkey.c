@@ -1,7 +1,6 @@
 /* sshkey.c - OpenSSH public key lines (see sshkey.h). */
 #include "proto/sshkey.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +9,6 @@
 #include "proto/text.h"
 
 #define BLOB_MAX (VT_SSHKEY_B64_MAX / 4 * 3)
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int b64_value(char c)
 {
@@ -144,7 +130,7 @@ int vt_sshkey_parse(const char *text, size_t len, struct vt_sshkey *out,
 
 	memset(out, 0, sizeof *out);
 	if (!vt_text_next_line(text, len, &off, &line, &llen, NULL))
-		return fail(VT_EPARSE, err, errlen, "empty");
+		return vt_err_set(VT_EPARSE, err, errlen, "empty");
 	/* TYPE */
 	for (i = 0; i < llen && vt_text_is_blank(line[i]); i++)
 		;
@@ -158,26 +144,26 @@ int vt_sshkey_parse(const char *text, size_t len, struct vt_sshkey *out,
 	for (bl = 0; i < llen && !vt_text_is_blank(line[i]); i++, bl++)
 		;
 	if (tl == 0 || bl == 0)
-		return fail(VT_EPARSE, err, errlen, "not an OpenSSH public key "
+		return vt_err_set(VT_EPARSE, err, errlen, "not an OpenSSH public key "
 			    "(expected 'TYPE BASE64 [comment]')");
 	for (size_t k = 0; k < sizeof types / sizeof *types; k++)
 		known |= tl == strlen(types[k]) && !memcmp(t, types[k], tl);
 	if (!known)
-		return fail(VT_EUNSUPP, err, errlen, "key type '%.*s' is not one "
+		return vt_err_set(VT_EUNSUPP, err, errlen, "key type '%.*s' is not one "
 			    "of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521",
 			    (int)(tl < 40 ? tl : 40), t);
 	if (bl > VT_SSHKEY_B64_MAX)
-		return fail(VT_ETOOBIG, err, errlen, "key over %d base64 characters",
+		return vt_err_set(VT_ETOOBIG, err, errlen, "key over %d base64 characters",
 			    VT_SSHKEY_B64_MAX);
 	memcpy(out->type, t, tl);
 	if (!(blob = malloc(BLOB_MAX)))
-		return fail(VT_ENOMEM, err, errlen, "out of memory");
+		return vt_err_set(VT_ENOMEM, err, errlen, "out of memory");
 	if (b64_decode(b, bl, blob, &blen) < 0) {
-		fail(VT_EPARSE, err, errlen, "the key is not valid base64");
+		vt_err_set(VT_EPARSE, err, errlen, "the key is not valid base64");
 		goto out;
 	}
 	if ((why = check_blob(out->type, blob, blen))) {
-		fail(VT_EPARSE, err, errlen, "%s (type %s)", why, out->type);
+		vt_err_set(VT_EPARSE, err, errlen, "%s (type %s)", why, out->type);
 		goto out;
 	}
 	memcpy(out->b64, b, bl);

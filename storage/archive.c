@@ -120,9 +120,7 @@ static void *compress_worker(void *arg)
 	return NULL;
 }
 
-/* Runs fn(arg) on up to `threads` threads (this one included) for n
- * items of work. */
-static void run_threads(void *(*fn)(void *), void *arg, int threads, size_t n)
+void vt_arc_run_threads(void *(*fn)(void *), void *arg, int threads, size_t n)
 {
 	pthread_t tid[16];
 	int started = 0;
@@ -182,7 +180,7 @@ static void *verify_worker(void *arg)
 /* Compresses every job on up to `threads` threads (this one included). */
 static int compress_all(struct pool *p, int threads)
 {
-	run_threads(compress_worker, p, threads, p->n);
+	vt_arc_run_threads(compress_worker, p, threads, p->n);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->jobs[i].ret < 0)
 			return p->jobs[i].ret;
@@ -530,7 +528,7 @@ static int check_object(struct run *r, const struct objrow *ob)
 		vp.bad = n;
 		atomic_init(&vp.next, 0);
 		pthread_mutex_init(&vp.lock, NULL);
-		run_threads(verify_worker, &vp, r->o->threads, n);
+		vt_arc_run_threads(verify_worker, &vp, r->o->threads, n);
 		pthread_mutex_destroy(&vp.lock);
 		if (vp.bad < n) {
 			snprintf(r->err, r->errlen, "%s: segment %zu: %s", ob->key,

@@ -89,6 +89,11 @@ int vt_archive_get(PGconn *db, struct vt_objstore *st,
 		   struct vt_arc_read_stats *stats, char *errbuf,
 		   size_t errlen) VT_WUR;
 
+/* Runs fn(arg) on up to `threads` threads (this one included, 16 at most)
+ * for n items of work that fn takes from a shared counter; returns when
+ * all are done. */
+void vt_arc_run_threads(void *(*fn)(void *), void *arg, int threads, size_t n);
+
 /* Parses "YYYY-MM-DD" to days since 1970-01-01.  VT_EPARSE when bad. */
 int vt_arc_day_parse(const char *s, int64_t *days) VT_WUR;
 /* Formats days since 1970-01-01 as "YYYY-MM-DD" (buf of 11 bytes or more). */

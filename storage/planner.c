@@ -419,18 +419,8 @@ static void *decode_worker(void *arg)
 
 static void decode_range(struct slot *s)
 {
-	pthread_t tid[VT_PLAN_THREADS];
-	int started = 0;
-
 	atomic_store(&s->r_next, 0);
-	for (int t = 1; t < VT_PLAN_THREADS && (size_t)t < s->r_n; t++) {
-		if (pthread_create(&tid[started], NULL, decode_worker, s))
-			break;
-		started++;
-	}
-	decode_worker(s);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
+	vt_arc_run_threads(decode_worker, s, VT_PLAN_THREADS, s->r_n);
 }
 
 /* Fetches and decodes the slot's segments into its spool (any thread: no

@@ -12,12 +12,12 @@
  *   transaction) between two of our statements; both copies hold the same
  *   bytes.  Other days are read from `results` in keyset-paginated chunks
  *   in primary key order (probe, time, digest), one statement per chunk
- *   with the connection acquired and released around it; each chunk also
- *   tells whether the day was expired meanwhile, and then the day is read
- *   from the archive instead.
+ *   with the connection acquired and released around it; one more
+ *   statement after the last chunk tells whether the day was expired
+ *   meanwhile, and then the day is read from the archive instead.
  * - Archived days fetch only the segments that overlap the time range and
  *   hold the probes asked for, adjacent segments merged into one Range read
- *   (at most a few MiB each), each segment checked against its index row
+ *   (at most 4 MiB each), each segment checked against its index row
  *   (CRC, lengths, count) before any line of the day is handed out.
  * - The per-probe runs of a day (segments, or hot rows by probe) are merged
  *   with a k-way heap (storage/plan_merge.h).  A day is spooled before it
@@ -25,7 +25,14 @@
  *   file in $TMPDIR (one day's raw bytes at most), so memory follows the
  *   number of probes of a day, never the length of the range.
  *
- * Nothing here logs or exits.  A plan is used by one thread at a time. */
+ * Threads: a plan is used by one thread at a time, and db->acquire and
+ * db->release are only ever called on that thread (inside vt_plan_open and
+ * vt_plan_next).  While one archived day is merged, a thread of the plan's
+ * own fetches and decodes the next archived day from the store, so a
+ * store must not be shared by plans that run at the same time (the HTTP
+ * and S3 stores hold one libcurl handle): open one per plan (cheap).
+ *
+ * Nothing here logs or exits. */
 #ifndef VT_PLANNER_H
 #define VT_PLANNER_H
 

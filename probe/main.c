@@ -55,12 +55,15 @@ static void usage(FILE *f)
 "  --config FILE        'key = value' file with the same keys as the options\n"
 "                       (spool, reg_host, reg_port, reg_hostkey, key, log_level,\n"
 "                       backoff_min_ms, backoff_max_ms, upload_poll_ms,\n"
-"                       upload_fallback; '-' or '_' alike)\n"
+"                       upload_fallback, rereg_after; '-' or '_' alike)\n"
 "  --log-level L        err, warn, info (default) or debug\n"
 "  --once               move data/new to data/out, register, connect, upload\n"
 "                       what is spooled, and exit\n"
 "  --backoff-min-ms N   first reconnect delay cap (default 1000)\n"
 "  --backoff-max-ms N   largest reconnect delay cap (default 300000)\n"
+"  --rereg-after S      KEEP (or controller INIT) failing 8 times in a row and\n"
+"                       for S seconds sends the probe back to registration\n"
+"                       (default 600)\n"
 "  --upload-poll-ms N   also upload data/out every N ms on its own (default 0:\n"
 "                       only when the pushed httppost job runs)\n"
 "  --upload-fallback S  no condmv / httppost job for S seconds: move and upload\n"
@@ -86,6 +89,7 @@ static const struct option opts[] = {
 	{ "backoff-max-ms", required_argument, NULL, 0 },
 	{ "upload-poll-ms", required_argument, NULL, 0 },
 	{ "upload-fallback", required_argument, NULL, 0 },
+	{ "rereg-after",    required_argument, NULL, 0 },
 	{ "user",           required_argument, NULL, 0 },
 	{ "allow-private",  no_argument,       NULL, 'p' },
 	{ "config",         required_argument, NULL, 'c' },
@@ -318,7 +322,8 @@ int main(int argc, char **argv)
 	    conf_long(cli, "backoff_min_ms", 1000, 1, 3600000, &lc.backoff_min_ms) < 0 ||
 	    conf_long(cli, "backoff_max_ms", 300000, 1, 86400000, &lc.backoff_max_ms) < 0 ||
 	    conf_long(cli, "upload_poll_ms", 0, 0, 3600000, &lc.upload_poll_ms) < 0 ||
-	    conf_long(cli, "upload_fallback", 600, 1, 86400, &fallback_s) < 0)
+	    conf_long(cli, "upload_fallback", 600, 1, 86400, &fallback_s) < 0 ||
+	    conf_long(cli, "rereg_after", 600, 1, 30 * 86400, &lc.rereg_after_s) < 0)
 		goto out;
 	if (lc.upload_poll_ms > 0 && lc.upload_poll_ms < 100)
 		lc.upload_poll_ms = 100;

@@ -40,6 +40,7 @@
 #define KEEPALIVE_MS       60000
 #define KEEP_STABLE_MS     30000   /* a KEEP this old resets the backoff */
 #define KEEP_FAIL_REREG    8       /* failed KEEP or INIT tries before re-registering */
+#define REREG_AFTER_S      600     /* ... and failing at least this long (default) */
 #define FIRMWARE           5120
 
 enum keep_end {
@@ -61,6 +62,7 @@ struct vt_link {
 	struct vt_link_state   st;
 	unsigned               attempt;     /* consecutive failures */
 	int                    keep_fails;  /* consecutive failed KEEP connects */
+	int64_t                fail_since;  /* mono ms of the first of them */
 	int                    wait_over;   /* registration said WAIT */
 	int                    once_rounds; /* once mode: KEEPs tried */
 	int                    asked;       /* vt_link_upload_now: atomic */
@@ -99,6 +101,8 @@ int vt_link_new(const struct vt_link_conf *conf, ssh_key key,
 	l->want = l->conf.once;
 	if (l->conf.timeout_s <= 0)
 		l->conf.timeout_s = 30;
+	if (l->conf.rereg_after_s <= 0)
+		l->conf.rereg_after_s = REREG_AFTER_S;
 	l->key = key;
 	l->sp = sp;
 	l->stop = stop;
@@ -153,6 +157,20 @@ static void backoff(struct vt_link *l)
 		l->attempt++;
 	vt_info("retrying in %ld ms", ms);
 	nap(l, ms);
+}
+
+/* Counts a failed KEEP or controller INIT; 1 when the probe should
+ * register again: KEEP_FAIL_REREG failures in a row that went on for
+ * rereg_after_s.  A gateway restart, however slow, costs reconnects only;
+ * a gateway gone for good sends the probe back to registration. */
+static int keep_failed(struct vt_link *l)
+{
+	int64_t now = vt_mono_ms();
+
+	if (l->keep_fails++ == 0)
+		l->fail_since = now;
+	return l->keep_fails >= KEEP_FAIL_REREG &&
+	       now - l->fail_since >= l->conf.rereg_after_s * 1000;
 }
 
 static void save_state(struct vt_link *l)
@@ -544,9 +562,10 @@ int vt_link_run(struct vt_link *l)
 			if (rc < 0) {
 				if (l->conf.once)
 					return rc;
-				if (++l->keep_fails >= KEEP_FAIL_REREG) {
-					vt_warn("controller INIT failed %d times; "
-						"registering again", l->keep_fails);
+				if (keep_failed(l)) {
+					vt_warn("controller INIT failed %d times in "
+						"%ld s; registering again", l->keep_fails,
+						(long)((vt_mono_ms() - l->fail_since) / 1000));
 					l->keep_fails = 0;
 					l->st.rereg_at = 0;
 				}
@@ -577,9 +596,10 @@ int vt_link_run(struct vt_link *l)
 			save_state(l);
 			break;
 		case KEEP_LOST:
-			if (!stable && ++l->keep_fails >= KEEP_FAIL_REREG) {
-				vt_warn("KEEP failed %d times; registering again",
-					l->keep_fails);
+			if (!stable && keep_failed(l)) {
+				vt_warn("KEEP failed %d times in %ld s; registering "
+					"again", l->keep_fails,
+					(long)((vt_mono_ms() - l->fail_since) / 1000));
 				l->keep_fails = 0;
 				l->st.rereg_at = 0;
 			}

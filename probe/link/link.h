@@ -22,6 +22,9 @@ struct vt_link_conf {
 	long        upload_poll_ms;         /* also post data/out this often on its
 					     * own; 0: only when asked */
 	long        timeout_s;              /* connect and blocking calls (30) */
+	long        rereg_after_s;          /* KEEP or controller INIT failing
+					     * this long (and KEEP_FAIL_REREG
+					     * tries) registers again (600) */
 	int         once;                   /* register, connect, upload, return */
 };
 

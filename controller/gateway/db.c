@@ -310,26 +310,11 @@ int gw_db_session_down(struct gw_db *db, long probe_id, const char *gw)
 
 int gw_db_sessions_reset(struct gw_db *db, const char *gw)
 {
-	const char *p[1] = { gw };
-	int rc;
-
-	/* One transaction with a timeout of its own: after a crash with
-	 * thousands of sessions the per-row triggers (system tags, scheduler
-	 * NOTIFY) take longer than the usual statement timeout. */
-	if ((rc = run(db, NULL, "BEGIN", 0, NULL)) < 0)
-		return rc;
-	rc = run(db, NULL, "SET LOCAL statement_timeout = '300s'", 0, NULL);
-	if (rc == 0)
-		rc = run(db, NULL, "UPDATE probes SET status = 2, status_since = now()"
-			 " WHERE id IN (SELECT probe_id FROM probe_sessions WHERE"
-			 " gateway = $1 AND connected)", 1, p);
-	if (rc == 0)
-		rc = run(db, NULL, "UPDATE probe_sessions SET connected = false,"
-			 " gateway = NULL WHERE gateway = $1", 1, p);
-	if (rc == 0)
-		return run(db, NULL, "COMMIT", 0, NULL);
-	(void)run(db, NULL, "ROLLBACK", 0, NULL);
-	return rc;
+	/* A sync with nothing held: one transaction with a timeout of its
+	 * own, since after a crash with thousands of sessions the per-row
+	 * triggers (system tags, scheduler NOTIFY) take longer than the usual
+	 * statement timeout. */
+	return gw_db_sessions_sync(db, gw, NULL, 0);
 }
 
 int gw_db_sessions_sync(struct gw_db *db, const char *gw,

@@ -341,15 +341,6 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 	    (s->sid[0] || s->keep_pending)) {
 		const char *dst = ssh_message_channel_request_open_destination(msg);
 		int port = ssh_message_channel_request_open_destination_port(msg);
-		int sinks = 0;
-
-		for (c = s->chans; c; c = c->next)
-			sinks += c->kind == C_SINK;
-		if (sinks >= MAX_SINKS) {
-			vt_info("probe %ld: refused a sink channel, %d open",
-				s->probe_id, sinks);
-			return 1;
-		}
 
 		if (!dst || strcmp(dst, SINK_HOST) || port != SINK_PORT) {
 			vt_info("probe %ld: refused forward to %s:%d", s->probe_id,

@@ -16,7 +16,6 @@
 #include "proto/reg.h"
 
 #define MAX_CHANNELS     8             /* open channels per session */
-#define MAX_SINKS        4             /* of them result sink channels */
 #define FLUSH_GRACE_MS   5000          /* a timed-out channel's last reply */
 #define STDIN_MAX        (16 * 1024)   /* registration INIT stdin */
 #define PUSH_TIMEOUT_MS  30000

@@ -34,6 +34,7 @@ struct gw_db {
 	int      timeout_ms;   /* statement timeout */
 	int      push_delay_ms;  /* test only: hold each claimed push this long */
 	int      tidied;       /* vt_pushes_tidy ran once (after the start) */
+	int64_t  tidy_next;    /* and runs again from then on (mono ms) */
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
@@ -455,10 +456,13 @@ int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
 	if (!(p[0] = vt_pg_array_done(&a)))
 		goto out;
 	/* Claims lost with their gateway, and pushes nobody will send. */
-	if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean, $3::integer)",
-		      3, t)) < 0)
-		goto out;
-	db->tidied = 1;
+	if (vt_mono_ms() >= db->tidy_next) {
+		if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean,"
+			      " $3::integer)", 3, t)) < 0)
+			goto out;
+		db->tidied = 1;
+		db->tidy_next = vt_mono_ms() + GW_PUSH_TIDY_MS;
+	}
 	/* The oldest pending push of each probe given (one at a time each). */
 	rc = run(db, &r, "SELECT id, probe_id FROM (SELECT DISTINCT ON (probe_id)"
 		 " id, probe_id FROM probe_pushes WHERE status = 'pending'"

@@ -89,11 +89,14 @@ int gw_db_heartbeat(struct gw_db *db, const char *name, const char *host,
 /* A claim older than this is taken as lost with its gateway (far longer
  * than a push may take, the dialogue's timeout included). */
 #define GW_PUSH_LEASE_S 120
+/* vt_pushes_tidy runs at most this often (a scan follows each NOTIFY). */
+#define GW_PUSH_TIDY_MS 10000
 
-/* Settles the pushes nobody will finish (vt_pushes_tidy: claims past
- * GW_PUSH_LEASE_S, and at the first call after gw_db_new those of gateway
- * gw from before its restart, go back to pending; expired, superseded and
- * orphaned pending pushes are expired), then reads the oldest pending push
+/* Settles the pushes nobody will finish (vt_pushes_tidy, at the first call
+ * after gw_db_new and then at most every GW_PUSH_TIDY_MS: claims past
+ * GW_PUSH_LEASE_S, and at the first call those of gateway gw from before
+ * its restart, go back to pending; expired, superseded and orphaned
+ * pending pushes are expired), then reads the oldest pending push
  * of each of the nwant probes in want[] (those this gateway holds that can
  * take one): fills ids[] and probes[] (at most max, oldest first), *n
  * their count. */

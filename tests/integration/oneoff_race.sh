@@ -14,6 +14,7 @@
 #      result of the same run (same measurement, probe and timestamp), in
 #      the same worker batch or a later one.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/probe_lib.sh"
 t_setup
 
 for b in vantage-gateway vantage-probe vantage-scheduler vantage-worker; do
@@ -34,17 +35,8 @@ VANTAGE_GW_TEST_PUSH_DELAY_MS=3000 "$BIN/vantage-gateway" --db "$VANTAGE_DB" \
 t_bg $!
 t_check "gateway up" t_wait 30 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
 
-S=$T/probe
-PARGS=(--spool "$S" --reg-host 127.0.0.1 --reg-port "$REG"
-	--reg-hostkey "$T/hk/ssh_host_ed25519_key.pub" --log-level debug
-	--backoff-min-ms 200 --backoff-max-ms 1000 --upload-poll-ms 300)
-"$BIN/vantage-probe" "${PARGS[@]}" --once >"$T/first.out" 2>&1
-ID=$("$BIN/vantage" probe add --pubkey "$S/id_ed25519.pub" | grep -o '[0-9]\+' | head -1)
-t_check "probe added" test -n "$ID"
-"$BIN/vantage-probe" "${PARGS[@]}" --allow-private --user nobody \
-	>"$T/probe.log" 2>&1 &
-PRPID=$!
-t_bg $PRPID
+t_check "probe added" probe_new "$T/probe" --upload-poll-ms 300
+probe_run "$T/probe.log"
 
 # claimed_since [MSM]: a push to the probe was claimed (held by the
 # knob, then sent) that was made after MSM was assigned to it

@@ -85,11 +85,16 @@ int cli_probe_push(struct cli_ctx *ctx, int argc, char **argv)
 	if (!(db = cli_db(ctx)))
 		goto out;
 	{
-		const char *p[2] = { argv[optind], text.data ? text.data : "" };
+		char to[24];
+		const char *p[3] = { argv[optind], text.data ? text.data : "", to };
 
+		/* Left pending after the timeout (this command gone), the
+		 * gateways expire it (vt_pushes_tidy). */
+		snprintf(to, sizeof to, "%ld", timeout);
 		if (vt_pg_exec(db, &res, err, sizeof err,
-			       "INSERT INTO probe_pushes (probe_id, batch) VALUES"
-			       " ($1, $2) RETURNING id", 2, p) < 0) {
+			       "INSERT INTO probe_pushes (probe_id, batch, expires)"
+			       " VALUES ($1, $2, now() + make_interval(secs =>"
+			       " $3::integer)) RETURNING id", 3, p) < 0) {
 			cli_error("probe push: %s", err);
 			goto out;
 		}

@@ -1,5 +1,6 @@
 /* db.c - the gateway's PostgreSQL work (see db.h). */
 #include "controller/gateway/db.h"
+#include "controller/gateway/push.h"
 #include "controller/scheduler/crontab.h"
 #include "proto/dialogue.h"
 #include "proto/probejobs.h"
@@ -32,10 +33,14 @@ struct gw_db {
 	int      ncrontab;
 	int      crontab_overflow;
 	int      timeout_ms;   /* statement timeout */
+	int      push_delay_ms;  /* test only: hold each claimed push this long */
+	int      tidied;       /* vt_pushes_tidy ran once (after the start) */
+	int64_t  tidy_next;    /* and runs again from then on (mono ms) */
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
 {
+	const char *env;
 	struct gw_db *db;
 
 	*out = NULL;
@@ -46,6 +51,10 @@ int gw_db_new(const char *conninfo, struct gw_db **out)
 		return VT_ENOMEM;
 	}
 	db->timeout_ms = STMT_TIMEOUT_MS;
+	/* Test only (tests/integration/oneoff_race.sh): a claimed push waits
+	 * this long before it goes to the probe, to force races. */
+	if ((env = getenv("VANTAGE_GW_TEST_PUSH_DELAY_MS")))
+		db->push_delay_ms = atoi(env);
 	*out = db;
 	return VT_OK;
 }
@@ -559,27 +568,71 @@ int gw_db_leave(struct gw_db *db, const char *name)
 		   " WHERE name = $1", 1, p);
 }
 
-int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,
-		       int *n)
+int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
+		       int nwant, long *ids, long *probes, int max, int *n)
 {
-	char lim[16];
-	const char *p[1] = { lim };
-	PGresult *r;
-	int rc;
+	char lim[16], lease[16], restarted[8];
+	const char *t[3] = { gw, restarted, lease };
+	const char *p[2] = { NULL, lim };
+	struct vt_pg_array a;
+	PGresult *r = NULL;
+	int rc = VT_ENOMEM;
 
 	*n = 0;
 	snprintf(lim, sizeof lim, "%d", max);
-	rc = run(db, &r, "SELECT id, probe_id FROM probe_pushes WHERE status ="
-		 " 'pending' ORDER BY id LIMIT $1", 1, p);
+	snprintf(lease, sizeof lease, "%d", GW_PUSH_LEASE_S);
+	snprintf(restarted, sizeof restarted, "%s", db->tidied ? "false" : "true");
+	vt_pg_array_init(&a, (size_t)nwant * 24 + 16);
+	for (int i = 0; i < nwant; i++)
+		if (vt_pg_array_ll(&a, want[i]) < 0)
+			goto out;
+	if (!(p[0] = vt_pg_array_done(&a)))
+		goto out;
+	/* Claims lost with their gateway, and pushes nobody will send. */
+	if (vt_mono_ms() >= db->tidy_next) {
+		if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean,"
+			      " $3::integer)", 3, t)) < 0)
+			goto out;
+		db->tidied = 1;
+		db->tidy_next = vt_mono_ms() + GW_PUSH_TIDY_MS;
+	}
+	/* The oldest pending push of each probe given (one at a time each). */
+	rc = run(db, &r, "SELECT id, probe_id FROM (SELECT DISTINCT ON (probe_id)"
+		 " id, probe_id FROM probe_pushes WHERE status = 'pending'"
+		 " AND probe_id = ANY ($1::integer[]) ORDER BY probe_id, id) x"
+		 " ORDER BY id LIMIT $2", 2, p);
 	if (rc < 0)
-		return rc;
+		goto out;
 	for (int i = 0; i < PQntuples(r) && i < max; i++) {
 		ids[i] = atol(PQgetvalue(r, i, 0));
 		probes[i] = atol(PQgetvalue(r, i, 1));
 		(*n)++;
 	}
+out:
 	PQclear(r);
-	return VT_OK;
+	vt_pg_array_free(&a);
+	return rc;
+}
+
+/* Adds the probe's due one-offs to a claimed crontab push, as many as fit
+ * in the push's text beside len bytes: their lines to *text. */
+static int claim_oneoffs(struct gw_db *db, PGconn *c, long probe_id,
+			 long push_id, size_t len, struct vt_buf *text)
+{
+	struct vt_dlg_batch *b = vt_dlg_batch_new();
+	size_t room = len < GW_PUSH_MAX_TEXT ? GW_PUSH_MAX_TEXT - len : 0;
+	int max = (int)(room / (VT_DLG_LINE_MAX + 2)), n = 0, rc;
+
+	if (!b)
+		return VT_ENOMEM;
+	if (max > VT_SCHED_ONEOFFS_MAX)
+		max = VT_SCHED_ONEOFFS_MAX;
+	rc = max > 0 ? vt_sched_oneoffs_add(c, probe_id, push_id, max, b, &n,
+					    db->err, sizeof db->err) : VT_OK;
+	if (rc == 0 && n > 0 && (rc = vt_dlg_batch_format(b, text)) < 0)
+		snprintf(db->err, sizeof db->err, "one-offs: %s", vt_strerror(rc));
+	vt_dlg_batch_free(b);
+	return rc;
 }
 
 int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
@@ -587,55 +640,78 @@ int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
 {
 	char id[32];
 	const char *p[2] = { id, gw };
-	PGresult *r;
-	int rc;
+	PGconn *c = conn(db);
+	PGresult *r = NULL;
+	struct vt_buf text;
+	int rc, open = 0;
 
 	*batch = NULL;
+	vt_buf_init(&text, GW_PUSH_MAX_TEXT + VT_DLG_LINE_MAX);
+	if (!c)
+		return VT_EDB;
 	snprintf(id, sizeof id, "%ld", push_id);
-	rc = run(db, &r, "UPDATE probe_pushes SET status = 'sending', gateway = $2"
-		 " WHERE id = $1 AND status = 'pending' RETURNING batch", 2, p);
-	if (rc < 0)
-		return rc;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return VT_ENOTFOUND;
+	/* One transaction: the claim and the one-offs it takes. */
+	if ((rc = vt_pg_cmd(c, "BEGIN", db->err, sizeof db->err)) < 0)
+		goto out;
+	open = 1;
+	rc = vt_pg_exec(c, &r, db->err, sizeof db->err,
+			"UPDATE probe_pushes SET status = 'sending', gateway = $2,"
+			" claimed = now(), attempts = attempts + 1"
+			" WHERE id = $1 AND status = 'pending'"
+			" RETURNING batch, probe_id, kind", 2, p);
+	if (rc == 0 && PQntuples(r) != 1)
+		rc = VT_ENOTFOUND;
+	if (rc == 0 && vt_buf_add(&text, PQgetvalue(r, 0, 0),
+				  (size_t)PQgetlength(r, 0, 0)) < 0)
+		rc = VT_ENOMEM;
+	if (rc == 0 && !strcmp(PQgetvalue(r, 0, 2), "crontab"))
+		rc = claim_oneoffs(db, c, atol(PQgetvalue(r, 0, 1)), push_id,
+				   text.len, &text);
+	if (rc == 0 && !(*batch = strdup(text.data ? text.data : "")))
+		rc = VT_ENOMEM;
+	if (rc == 0) {
+		open = 0;
+		if ((rc = vt_pg_cmd(c, "COMMIT", db->err, sizeof db->err)) < 0) {
+			free(*batch);
+			*batch = NULL;
+		}
 	}
-	*batch = strdup(PQgetvalue(r, 0, 0));
+	if (rc == 0 && db->push_delay_ms > 0)
+		(void)poll(NULL, 0, db->push_delay_ms);
+out:
+	if (open)
+		vt_pg_try(c, "ROLLBACK");
+	if (rc < 0 && vt_pg_broken(c)) {
+		PQfinish(db->c);
+		db->c = NULL;
+	}
 	PQclear(r);
-	return *batch ? VT_OK : VT_ENOMEM;
-}
-
-int gw_db_push_done(struct gw_db *db, long push_id, int ok, const char *outcome)
-{
-	char id[32];
-	const char *p[3] = { id, ok ? "ok" : "failed", outcome };
-
-	PGresult *r;
-	int rc, n;
-
-	snprintf(id, sizeof id, "%ld", push_id);
-	rc = run(db, &r, "UPDATE probe_pushes SET status = $2, outcome = $3,"
-		 " finished = now() WHERE id = $1 AND status = 'sending'"
-		 " RETURNING probe_id, oneoffs_at", 3, p);
-	if (rc < 0)
-		return rc;
-	/* A crontab push that the probe acknowledged delivered its one-offs. */
-	if (ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
-		rc = vt_sched_oneoffs_delivered(db->c, atol(PQgetvalue(r, 0, 0)),
-						atoll(PQgetvalue(r, 0, 1)), &n,
-						db->err, sizeof db->err);
-	PQclear(r);
+	vt_buf_free(&text);
 	return rc;
 }
 
-int gw_db_push_release(struct gw_db *db, long push_id)
+int gw_db_push_done(struct gw_db *db, long push_id, const char *gw, int ok,
+		    const char *outcome)
 {
 	char id[32];
-	const char *p[1] = { id };
+	const char *p[4] = { id, ok ? "ok" : "failed", outcome, gw };
+
+	snprintf(id, sizeof id, "%ld", push_id);
+	/* A trigger settles the push's one-offs (011_push_claims.sql). */
+	return run(db, NULL, "UPDATE probe_pushes SET status = $2, outcome = $3,"
+		   " finished = now() WHERE id = $1 AND status = 'sending'"
+		   " AND gateway = $4", 4, p);
+}
+
+int gw_db_push_release(struct gw_db *db, long push_id, const char *gw)
+{
+	char id[32];
+	const char *p[2] = { id, gw };
 
 	snprintf(id, sizeof id, "%ld", push_id);
 	return run(db, NULL, "UPDATE probe_pushes SET status = 'pending',"
-		   " gateway = NULL WHERE id = $1 AND status = 'sending'", 1, p);
+		   " gateway = NULL, claimed = NULL WHERE id = $1"
+		   " AND status = 'sending' AND gateway = $2", 2, p);
 }
 
 int gw_db_keys(struct gw_db *db, gw_db_key_cb cb, void *arg)
@@ -718,8 +794,8 @@ int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
 {
 	struct vt_dlg_batch *b = vt_dlg_batch_new();
 	long long now = (long long)time(NULL);
-	char id[32], at[32];
-	const char *p[3] = { id, NULL, at };
+	char id[32];
+	const char *p[2] = { id, NULL };
 	struct vt_buf text;
 	PGconn *c = conn(db);
 	int rc = VT_ENOMEM;
@@ -741,12 +817,12 @@ int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
 		goto out;
 	}
 	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(at, sizeof at, "%lld", now);
 	p[1] = text.data;
+	/* The one-offs join the push when it is claimed (gw_db_push_claim). */
 	rc = run(db, NULL, "WITH gone AS (DELETE FROM probe_pushes WHERE"
 		 " probe_id = $1 AND status = 'pending' AND kind = 'crontab')"
-		 " INSERT INTO probe_pushes (probe_id, batch, kind, oneoffs_at)"
-		 " VALUES ($1, $2, 'crontab', $3)", 3, p);
+		 " INSERT INTO probe_pushes (probe_id, batch, kind)"
+		 " VALUES ($1, $2, 'crontab')", 2, p);
 out:
 	vt_dlg_batch_free(b);
 	vt_buf_free(&text);

@@ -119,20 +119,37 @@ int gw_db_heartbeat(struct gw_db *db, const char *name,
 /* Marks the gateway stopped: registration no longer hands it out. */
 int gw_db_leave(struct gw_db *db, const char *name) VT_WUR;
 
-/* Pending pushes: fills ids[] and probes[] (at most max), *n their count. */
-int gw_db_push_pending(struct gw_db *db, long *ids, long *probes, int max,
-		       int *n) VT_WUR;
+/* A claim older than this is taken as lost with its gateway (far longer
+ * than a push may take, the dialogue's timeout included). */
+#define GW_PUSH_LEASE_S 120
+/* vt_pushes_tidy runs at most this often (a scan follows each NOTIFY). */
+#define GW_PUSH_TIDY_MS 10000
+
+/* Settles the pushes nobody will finish (vt_pushes_tidy, at the first call
+ * after gw_db_new and then at most every GW_PUSH_TIDY_MS: claims past
+ * GW_PUSH_LEASE_S, and at the first call those of gateway gw from before
+ * its restart, go back to pending; expired, superseded and orphaned
+ * pending pushes are expired), then reads the oldest pending push
+ * of each of the nwant probes in want[] (those this gateway holds that can
+ * take one): fills ids[] and probes[] (at most max, oldest first), *n
+ * their count. */
+int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
+		       int nwant, long *ids, long *probes, int max, int *n) VT_WUR;
 /* Claims a pending push for gateway gw; *batch (caller frees) holds its
- * lines.  VT_ENOTFOUND when it is no longer pending. */
+ * lines: for a crontab push, with the probe's due one-offs added, which
+ * the push takes in the claim's transaction (vt_sched_oneoffs_add).
+ * VT_ENOTFOUND when it is no longer pending. */
 int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
 		     char **batch) VT_WUR;
-/* Records the outcome of a push (ok: 1 when the probe answered OK). */
-int gw_db_push_done(struct gw_db *db, long push_id, int ok,
+/* Records the outcome of a push gw claimed (ok: 1 when the probe answered
+ * OK); its one-offs are delivered (ok) or due again.  Nothing when the
+ * claim was lost meanwhile. */
+int gw_db_push_done(struct gw_db *db, long push_id, const char *gw, int ok,
 		    const char *outcome) VT_WUR;
 
-/* Puts a push claimed by gw_db_push_claim back to pending (its probe went
- * away before it could be delivered). */
-int gw_db_push_release(struct gw_db *db, long push_id) VT_WUR;
+/* Puts a push claimed by gw back to pending (its probe went away before
+ * it could be delivered); its one-offs are due again. */
+int gw_db_push_release(struct gw_db *db, long push_id, const char *gw) VT_WUR;
 
 /* Calls cb for every probe's id and public key (base64); a negative return
  * of cb stops and is returned. */
@@ -144,10 +161,10 @@ int gw_db_keys(struct gw_db *db, gw_db_key_cb cb, void *arg) VT_WUR;
 int gw_db_listen_fd(struct gw_db *db);
 
 /* Queues probe_id's whole crontab as a push: the measurement crontab from
- * its assignments (vt_sched_probe_batch), its pending one-offs, and the
- * crons/main upload job (httppost with PROBE_ID and session id sid, condmv)
- * that a stock probe needs.  A crontab push still pending for the probe is
- * replaced. */
+ * its assignments (vt_sched_probe_batch) and the crons/main upload job
+ * (httppost with PROBE_ID and session id sid, condmv) that a stock probe
+ * needs; its one-offs join it when it is claimed.  A crontab push still
+ * pending for the probe is replaced. */
 int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_WUR;
 /* Reads what arrived on the LISTEN connection; *notified is 1 when at least
  * one notification came.  VT_EDB when the connection broke (it is closed;

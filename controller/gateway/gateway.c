@@ -343,6 +343,8 @@ static void pushes_done(struct gw_job *j)
 			gw_session_claim(s, r->ids[i]);
 		/* else not here, or busy: a later scan takes it */
 	}
+	if (j->rc == 0 && r->n == GW_REQ_PUSHES_MAX)
+		gw->push_wanted = 1;   /* more may wait */
 	gw_req_free(r);
 	if (gw->push_wanted)
 		push_scan(gw);
@@ -358,8 +360,15 @@ static void push_scan(struct gw *gw)
 	gw->push_wanted = 0;
 	if (gw->nkeep == 0)
 		return;
-	if (!(r = gw_req_new(GW_REQ_PUSHES, gw->conf.name, NULL, pushes_done))) {
+	if (!(r = gw_req_new(GW_REQ_PUSHES, gw->conf.name, NULL, pushes_done)) ||
+	    !(r->want = calloc((size_t)gw->nkeep, sizeof *r->want))) {
+		gw_req_free(r);
 		gw->push_wanted = 1;
+		return;
+	}
+	/* Only the probes that can take a push now are asked about. */
+	if ((r->nwant = gw_sessions_pushable(gw, r->want, gw->nkeep)) == 0) {
+		gw_req_free(r);
 		return;
 	}
 	r->owner = gw;

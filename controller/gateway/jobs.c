@@ -29,6 +29,7 @@ void gw_req_free(struct gw_req *r)
 	free(r->ids);
 	free(r->probes);
 	free(r->live);
+	free(r->want);
 	gw_sink_batch_free(r->batch);
 	free(r);
 }
@@ -110,7 +111,8 @@ static int run(struct gw_job *j, struct gw_db *db)
 	case GW_REQ_UPLOAD:   /* run_uploads runs these */
 		return gw_sink_batch_store(r->batch, db);
 	case GW_REQ_PUSHES:
-		return gw_db_push_pending(db, r->ids, r->probes, GW_REQ_PUSHES_MAX,
+		return gw_db_push_pending(db, r->gw_name, r->want, r->nwant,
+					  r->ids, r->probes, GW_REQ_PUSHES_MAX,
 					  &r->n);
 	case GW_REQ_CLAIM:
 		rc = gw_db_push_claim(db, r->push_id, r->gw_name, &batch);
@@ -137,9 +139,9 @@ static int run(struct gw_job *j, struct gw_db *db)
 	case GW_REQ_CRONTAB:
 		return gw_db_crontab_enqueue(db, r->probe_id, r->sid);
 	case GW_REQ_PUSH_DONE:
-		return gw_db_push_done(db, r->push_id, r->ok, r->text);
+		return gw_db_push_done(db, r->push_id, r->gw_name, r->ok, r->text);
 	case GW_REQ_PUSH_RELEASE:
-		return gw_db_push_release(db, r->push_id);
+		return gw_db_push_release(db, r->push_id, r->gw_name);
 	case GW_REQ_SYNC:
 		return gw_db_sessions_sync(db, r->gw_name, r->live, r->n);
 	}

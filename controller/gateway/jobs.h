@@ -21,7 +21,7 @@ enum gw_req_kind {
 			       in; the stored port kept, -> sid, port */
 	GW_REQ_KEEP,        /* gw_db_session_get -> sid, port */
 	GW_REQ_UPLOAD,      /* gw_sink_batch_store(batch) */
-	GW_REQ_PUSHES,      /* gw_db_push_pending -> ids, probes, n */
+	GW_REQ_PUSHES,      /* gw_db_push_pending(want, nwant) -> ids, probes, n */
 	GW_REQ_CLAIM,       /* gw_db_push_claim(push_id, gw_name) -> text */
 	GW_REQ_KEY,         /* gw_db_probe_by_key(text) -> probe_id */
 	GW_REQ_HEARTBEAT,   /* gw_db_heartbeat(gw_name, hb) */
@@ -33,8 +33,8 @@ enum gw_req_kind {
 	GW_REQ_DOWN,        /* session_down(probe_id, gw_name) */
 	GW_REQ_RESET,       /* sessions_reset(gw_name) */
 	GW_REQ_CRONTAB,     /* crontab_enqueue(probe_id, sid) */
-	GW_REQ_PUSH_DONE,   /* push_done(push_id, ok, text) */
-	GW_REQ_PUSH_RELEASE,/* push_release(push_id) */
+	GW_REQ_PUSH_DONE,   /* push_done(push_id, gw_name, ok, text) */
+	GW_REQ_PUSH_RELEASE,/* push_release(push_id, gw_name) */
 	GW_REQ_SYNC         /* sessions_sync(gw_name, live) */
 };
 
@@ -63,6 +63,8 @@ struct gw_req {
 	struct gw_sink_batch  *batch;    /* owned */
 	long                  *ids, *probes;   /* PUSHES: GW_REQ_PUSHES_MAX each */
 	int                    n;
+	long                  *want;     /* PUSHES: probes asked about (owned) */
+	int                    nwant;
 	struct gw_heartbeat    hb;
 	int                   *lost;     /* bookkeeping: set to 1 on failure */
 	struct gw_db_live     *live;     /* SYNC: owned, n of them */

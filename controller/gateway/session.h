@@ -44,6 +44,9 @@ void gw_session_crontab(struct gw_session *s);
 void gw_session_crontab_all(struct gw *gw);
 /* 1 when s can take a push now (no push in flight, a channel free). */
 int gw_session_can_push(const struct gw_session *s);
+/* The probes held here (gw_session_find) that can take a push now, at most
+ * max, into ids; returns their count. */
+int gw_sessions_pushable(struct gw *gw, long *ids, int max);
 /* Claims pending push push_id for s on a database thread; once claimed it
  * is delivered (gw_session_push), or put back when s went away. */
 void gw_session_claim(struct gw_session *s, long push_id);

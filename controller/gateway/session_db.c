@@ -324,6 +324,16 @@ void gw_note_push_done(struct gw *gw, long push_id, int ok, const char *outcome)
 	gw_req_submit(gw->q, r);
 }
 
+int gw_sessions_pushable(struct gw *gw, long *ids, int max)
+{
+	int n = 0;
+
+	for (struct gw_session *s = gw->sessions; s && n < max; s = s->next)
+		if (s->keep && !s->dying && s->fwd_addr && gw_session_can_push(s))
+			ids[n++] = s->probe_id;
+	return n;
+}
+
 void gw_session_crontab_all(struct gw *gw)
 {
 	for (struct gw_session *s = gw->sessions; s; s = s->next)
@@ -428,7 +438,7 @@ static void claim_done(struct gw_job *j)
 						NULL, NULL);
 
 		if (rel) {
-			rel->push_id = q->push_id;
+			rel->push_id = q->push_id;   /* with gw's name */
 			gw_req_submit(gw->q, rel);
 		}
 		goto out;

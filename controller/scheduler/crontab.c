@@ -80,23 +80,49 @@ out:
 	return rc;
 }
 
-static int add_oneoffs(PGconn *db, const char *id, const char *t,
-		       struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
+int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
+			 struct vt_dlg_batch *batch, int *n, char *errbuf,
+			 size_t errlen)
 {
-	const char *p[2] = { id, t };
+	char id[24], push[24], lim[16];
+	const char *p[3] = { id, lim, push };
 	PGresult *res = NULL;
+	const char *sql;
 	int rc;
 
-	rc = vt_pg_exec(db, &res, errbuf, errlen,
-		"UPDATE assignments a SET offered = $2 FROM measurements m"
-		" WHERE m.id = a.msm_id AND a.probe_id = $1 AND a.removed IS NULL"
-		" AND a.delivered IS NULL AND m.is_oneoff AND m.status IN (1, 2)"
-		" RETURNING m.id, m.definition", 2, p);
+	*n = 0;
+	snprintf(id, sizeof id, "%ld", probe_id);
+	snprintf(push, sizeof push, "%ld", push_id);
+	snprintf(lim, sizeof lim, "%d", max > 0 ? max : 0);
+	/* The outer WHERE is checked again on a row another transaction
+	 * changed meanwhile: a one-off taken by a concurrent claim (the row
+	 * lock is waited for) is not taken twice. */
+	if (push_id > 0)
+		sql = "UPDATE assignments a SET push_id = $3 FROM measurements m"
+		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
+		      " AND a.push_id IS NULL AND a.delivered IS NULL"
+		      " AND a.msm_id IN (SELECT msm_id FROM vt_oneoffs_due($1)"
+		      "  ORDER BY msm_id LIMIT $2)"
+		      " RETURNING m.id, m.definition";
+	else if (push_id == VT_SCHED_ACK)
+		sql = "UPDATE assignments a SET delivered = now() FROM measurements m"
+		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
+		      " AND a.push_id IS NULL AND a.delivered IS NULL"
+		      " AND a.msm_id IN (SELECT msm_id FROM vt_oneoffs_due($1)"
+		      "  ORDER BY msm_id LIMIT $2)"
+		      " RETURNING m.id, m.definition, pg_notify('vantage_sched', '')";
+	else
+		sql = "SELECT m.id, m.definition FROM vt_oneoffs_due($1) a"
+		      " JOIN measurements m ON m.id = a.msm_id"
+		      " ORDER BY m.id LIMIT $2";
+	rc = vt_pg_exec(db, &res, errbuf, errlen, sql, push_id > 0 ? 3 : 2, p);
 	if (rc < 0)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++) {
 		char cmd[VT_CMD_MAX_BYTES + 1];
 
+		/* taken all the same: a definition that cannot be a line
+		 * never will be */
 		if (!command_of(PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 0)),
 				cmd, sizeof cmd))
 			continue;
@@ -104,6 +130,7 @@ static int add_oneoffs(PGconn *db, const char *id, const char *t,
 			snprintf(errbuf, errlen, "one-off line: %s", vt_strerror(rc));
 			goto out;
 		}
+		(*n)++;
 	}
 out:
 	PQclear(res);
@@ -122,30 +149,5 @@ int vt_sched_probe_batch(PGconn *db, long probe_id, long long now,
 		snprintf(errbuf, errlen, "crontab: %s", vt_strerror(rc));
 		return rc;
 	}
-	if ((rc = add_periodic(db, id, t, batch, errbuf, errlen)) < 0)
-		return rc;
-	return add_oneoffs(db, id, t, batch, errbuf, errlen);
-}
-
-int vt_sched_oneoffs_delivered(PGconn *db, long probe_id, long long now,
-			       int *n, char *errbuf, size_t errlen)
-{
-	char id[24], t[24];
-	const char *p[2] = { id, t };
-	PGresult *res = NULL;
-	int rc;
-
-	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(t, sizeof t, "%lld", now);
-	rc = vt_pg_exec(db, &res, errbuf, errlen,
-			"WITH a AS (UPDATE assignments SET delivered = now()"
-			" WHERE probe_id = $1 AND offered = $2 AND delivered IS NULL"
-			" RETURNING msm_id)"
-			" SELECT count(*), (SELECT count(*) FROM (SELECT"
-			"  pg_notify('vantage_sched', '') FROM a LIMIT 1) x) FROM a",
-			2, p);
-	if (rc == 0 && n)
-		*n = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
+	return add_periodic(db, id, t, batch, errbuf, errlen);
 }

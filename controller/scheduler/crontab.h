@@ -3,8 +3,10 @@
  *
  * The gateway calls vt_sched_probe_batch when a probe connects and when
  * NOTIFYed on channel vantage_crontab (payload: the probe id), adds its own
- * crons/main upload job (vt_jobs_upload) to the same batch, pushes it, and when the probe
- * answers OK calls vt_sched_oneoffs_delivered with the same now. */
+ * crons/main upload job (vt_jobs_upload) to the same batch and stores it as a push.  When
+ * it claims the push it adds the probe's due one-offs with
+ * vt_sched_oneoffs_add, in the claim's transaction; the push's end settles
+ * them (storage/migrations/011_push_claims.sql). */
 #ifndef VT_SCHED_CRONTAB_H
 #define VT_SCHED_CRONTAB_H
 
@@ -20,22 +22,33 @@
 /* End time of a line whose measurement has no stop time. */
 #define VT_SCHED_NO_END  2147483647LL
 
+/* One-offs taken at most by one push (the batch stays well under the
+ * gateway's 256 KiB; more wait for the next push). */
+#define VT_SCHED_ONEOFFS_MAX 64
+/* push_id of vt_sched_oneoffs_add: record them as delivered at once. */
+#define VT_SCHED_ACK (-1L)
+
 /* Adds to batch the crontab VT_SCHED_CRONTAB (always, so that an empty one
  * clears stopped lines) with one CRONLINE per active periodic assignment of
  * probe_id, ordered by measurement id:
  *   <interval> <start> <end> UNIFORM <spread> <command -A msm -O data/new/2>
- * then one ONEOFF line per one-off the probe has not acknowledged yet; those
- * are marked as offered at now (unix seconds).  A measurement whose
- * definition cannot be written as a line is left out.  Returns VT_OK, VT_EDB
- * (reason in errbuf) or an error of the batch (VT_ENOMEM, VT_EINVAL). */
+ * (now: unix seconds, for the stop times).  A measurement whose definition
+ * cannot be written as a line is left out.  Returns VT_OK, VT_EDB (reason
+ * in errbuf) or an error of the batch (VT_ENOMEM, VT_EINVAL). */
 int vt_sched_probe_batch(PGconn *db, long probe_id, long long now,
 			 struct vt_dlg_batch *batch, char *errbuf,
 			 size_t errlen) VT_WUR;
 
-/* Marks the one-offs offered to probe_id by the batch built at now as
- * delivered (the probe answered OK): they are not sent again.  *n (when
- * not NULL) gets their number. */
-int vt_sched_oneoffs_delivered(PGconn *db, long probe_id, long long now,
-			       int *n, char *errbuf, size_t errlen) VT_WUR;
+/* Adds one ONEOFF line per one-off due to probe_id (assigned, Scheduled or
+ * Ongoing, not delivered, held by no push), at most max, by measurement id;
+ * *n gets the lines added.  push_id > 0: push push_id takes them
+ * (assignments.push_id; run it in the transaction that claims the push, so
+ * that no other push can take them).  VT_SCHED_ACK: they are recorded as
+ * delivered.  0: they are only shown.  A one-off whose definition cannot be
+ * written as a line is taken without a line.  Returns as
+ * vt_sched_probe_batch. */
+int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
+			 struct vt_dlg_batch *batch, int *n, char *errbuf,
+			 size_t errlen) VT_WUR;
 
 #endif

@@ -63,15 +63,16 @@ static int print_batch(PGconn *db, long probe, long long now, int ack)
 	}
 	rc = vt_sched_probe_batch(db, probe, now, b, err, sizeof err);
 	if (rc == 0)
+		rc = vt_sched_oneoffs_add(db, probe, ack ? VT_SCHED_ACK : 0,
+					  VT_SCHED_ONEOFFS_MAX, b, &n, err,
+					  sizeof err);
+	if (rc == 0)
 		rc = vt_dlg_batch_format(b, &out);
 	if (rc < 0) {
 		vt_err("batch: %s", rc == VT_EDB ? err : vt_strerror(rc));
 		goto out;
 	}
 	fwrite(out.data, 1, out.len, stdout);
-	if (ack && (rc = vt_sched_oneoffs_delivered(db, probe, now, &n, err,
-						    sizeof err)) < 0)
-		vt_err("ack: %s", err);
 out:
 	vt_buf_free(&out);
 	vt_dlg_batch_free(b);

@@ -111,7 +111,7 @@ int vt_sched_mesh(PGconn *db, long long now, struct vt_sched_stats *st,
 		"  AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.msm_id = m.id"
 		"   AND x.probe_id = p.id AND x.removed IS NULL)"
 		"  ON CONFLICT (msm_id, probe_id) DO UPDATE SET removed = NULL,"
-		"   added = now(), offered = NULL, delivered = NULL"
+		"   added = now(), delivered = NULL"
 		"  RETURNING probe_id)"
 		" SELECT count(pg_notify('vantage_crontab', probe_id::text)) FROM a",
 		0, NULL);

@@ -61,7 +61,7 @@ int vt_sched_select(PGconn *db, long long req_id, int want, int notify,
 		" ORDER BY k.conn DESC, k.ra, k.rc, k.id"
 		" LIMIT $2"
 		" ON CONFLICT (msm_id, probe_id) DO UPDATE SET removed = NULL,"
-		"  added = now(), request_id = EXCLUDED.request_id, offered = NULL,"
+		"  added = now(), request_id = EXCLUDED.request_id,"
 		"  delivered = NULL"
 		" RETURNING probe_id", 2, p);
 	if (rc < 0)

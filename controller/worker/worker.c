@@ -610,7 +610,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * both stores the rows and deletes them from the queue: losing it
 	 * puts the rows back in the queue, where they were durably committed
 	 * by the gateway before the probe was told OK, and they are handled
-	 * again (the digest keeps them stored once).  Nothing acknowledged
+	 * again (the results key keeps them stored once).  Nothing acknowledged
 	 * is lost; only the work is redone. */
 	if ((r = vt_pg_cmd(db, "BEGIN; SET LOCAL synchronous_commit TO off",
 			   errbuf, errlen)) < 0)

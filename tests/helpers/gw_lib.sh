@@ -54,9 +54,10 @@ gw_init_ctrl() {
 }
 
 # gw_keep: the long-lived KEEP with both forwards, command port $CMDP
-# forwarded, sink reachable on 127.0.0.1:$SINKP; waits until recorded.
+# ($GW_CMDP when set, so that a listener can be up first) forwarded, sink
+# reachable on 127.0.0.1:$SINKP; waits until recorded.
 gw_keep() {
-	CMDP=$(t_free_port)
+	CMDP=${GW_CMDP:-$(t_free_port)}
 	SINKP=$(t_free_port)
 	gw_opts
 	ssh "${GW_OPTS[@]}" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$CMDP" \

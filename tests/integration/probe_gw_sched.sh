@@ -20,6 +20,7 @@
 # The timing checks look at the "time" fields of the results (the planned
 # grid), never at how long the test itself took.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/probe_lib.sh"
 t_setup
 
 [ -x "$BIN/vantage-gateway" ] || t_skip "bin/vantage-gateway not built"
@@ -44,17 +45,8 @@ gw_up() {
 t_check "gateway up" gw_up
 
 S=$T/probe
-PARGS=(--spool "$S" --reg-host 127.0.0.1 --reg-port "$REG"
-	--reg-hostkey "$T/hk/ssh_host_ed25519_key.pub" --log-level debug
-	--backoff-min-ms 200 --backoff-max-ms 1000 --upload-poll-ms 300)
-"$BIN/vantage-probe" "${PARGS[@]}" --once >"$T/first.out" 2>&1
-ID=$("$BIN/vantage" probe add --pubkey "$S/id_ed25519.pub" | grep -o '[0-9]\+' | head -1)
-t_check "probe added" test -n "$ID"
-
-"$BIN/vantage-probe" "${PARGS[@]}" --allow-private --user nobody \
-	>"$T/probe.log" 2>&1 &
-PRPID=$!
-t_bg $PRPID
+t_check "probe added" probe_new "$S" --upload-poll-ms 300
+probe_run "$T/probe.log"
 
 connected() { [ "$(t_psql "SELECT connected FROM probe_sessions WHERE probe_id = $ID")" = t ]; }
 pushes_settled() { # [PROBE]: no push of any kind waiting or being sent

@@ -170,6 +170,59 @@ enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
 	return api_reply_take(r, c, 200, s, len);
 }
 
+/* The page of a list: count and objects in one statement.  Parameters:
+ * $1 base URL, $2 with_probes, $3 fields, $4 limit, $5 offset, then q's. */
+enum MHD_Result api_list(struct api_req *r, struct MHD_Connection *c,
+			 enum vt_api_list what, const char *from,
+			 const char *obj, struct vt_sqlq *q)
+{
+	struct vt_api_err e = { 0 };
+	struct vt_api_page pg;
+	struct vt_buf sql;
+	PGresult *res = NULL;
+	const char *p[5 + VT_API_SQL_PARAMS];
+	const char *w;
+	char lim[24], off[24];
+	enum MHD_Result ret;
+
+	vt_buf_init(&sql, 0);
+	if (vt_api_page_parse(what, &r->qs, &pg, &e) < 0 ||
+	    vt_api_filters(what, &r->qs, q, &e) < 0)
+		goto fail;
+	snprintf(lim, sizeof lim, "%d", pg.size);
+	snprintf(off, sizeof off, "%lld", (pg.page - 1) * pg.size);
+	p[0] = r->base;
+	p[1] = pg.with_probes ? "t" : "f";
+	p[2] = pg.fields[0] ? pg.fields : NULL;
+	p[3] = lim;
+	p[4] = off;
+	for (int i = 0; i < q->nparams; i++)
+		p[5 + i] = q->params[i];
+	w = q->where.data ? q->where.data : "";
+	if (vt_buf_addf(&sql,
+			"SELECT (SELECT count(*) FROM %s WHERE $2::boolean IS NOT NULL%s),"
+			" (SELECT string_agg(o, ', ' ORDER BY n) FROM (SELECT"
+			"  vt_api_fields(%s, $3::text[])::text o,"
+			"  row_number() OVER (ORDER BY %s) n"
+			"  FROM %s WHERE true%s ORDER BY %s"
+			"  LIMIT $4::integer OFFSET $5::bigint) s)",
+			from, w, obj, pg.order, from, w, pg.order) < 0) {
+		vt_api_fail(&e, 500, 0, "", "out of memory");
+		goto fail;
+	}
+	if (api_query(r, &res, sql.data, 5 + q->nparams, p, &e) < 0)
+		goto fail;
+	ret = api_reply_list(r, c, atoll(PQgetvalue(res, 0, 0)), &pg,
+			     PQgetvalue(res, 0, 1));
+	goto out;
+fail:
+	ret = api_reply_err(r, c, &e);
+out:
+	PQclear(res);
+	vt_buf_free(&sql);
+	return ret;
+}
+
 /* ---- database ------------------------------------------------------- */
 
 /* Runs a named prepared statement, preparing it on this connection first

@@ -95,6 +95,14 @@ enum MHD_Result h_probe_get(struct api_req *r, struct MHD_Connection *c);
 enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c);
 enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c);
 
+/* A list endpoint: the filters of what (after the conditions the caller
+ * put in q, whose base must be 5), a page of obj (SQL of one object over
+ * the rows of from, using $1 base URL, $2 with_probes and the fields) and
+ * the count, answered as api_reply_list does. */
+enum MHD_Result api_list(struct api_req *r, struct MHD_Connection *c,
+			 enum vt_api_list what, const char *from,
+			 const char *obj, struct vt_sqlq *q);
+
 /* A list response {"count", "next", "previous", "results": [items]}. */
 enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
 			       long long count, const struct vt_api_page *pg,

@@ -19,63 +19,23 @@
 
 enum MHD_Result h_msm_list(struct api_req *r, struct MHD_Connection *c)
 {
-	struct vt_api_err e = { 0 };
-	struct vt_api_page pg;
-	struct vt_sqlq q;
-	struct vt_buf sql;
-	PGresult *res = NULL;
-	const char *p[5 + VT_API_SQL_PARAMS];
 	const char *mine = vt_qs_get(&r->qs, "mine");
-	char lim[24], off[24], kid[24];
+	struct vt_sqlq q;
+	char kid[24];
+	const char *v[1] = { kid };
 	enum MHD_Result ret;
 
 	vt_sqlq_init(&q, 5);
-	vt_buf_init(&sql, 0);
-	if (vt_api_page_parse(VT_LIST_MSM, &r->qs, &pg, &e) < 0 ||
-	    vt_api_filters(VT_LIST_MSM, &r->qs, &q, &e) < 0)
-		goto fail;
-	if (!(r->grants & VT_GRANT_RESULTS) &&
-	    vt_buf_adds(&q.where, " AND m.is_public") < 0)
-		goto oom;
-	if (mine && (!strcasecmp(mine, "true") || !strcmp(mine, "1"))) {
-		const char *v[1] = { kid };
-
-		snprintf(kid, sizeof kid, "%lld", r->has_key ? r->key_id : -1LL);
-		if (vt_sqlq_add(&q, "m.api_key_id = ?1::bigint", 1, v) < 0)
-			goto oom;
-	}
-	snprintf(lim, sizeof lim, "%d", pg.size);
-	snprintf(off, sizeof off, "%lld", (pg.page - 1) * pg.size);
-	p[0] = r->base;
-	p[1] = pg.with_probes ? "t" : "f";
-	p[2] = pg.fields[0] ? pg.fields : NULL;
-	p[3] = lim;
-	p[4] = off;
-	for (int i = 0; i < q.nparams; i++)
-		p[5 + i] = q.params[i];
-	if (vt_buf_addf(&sql,
-			"SELECT (SELECT count(*) FROM measurements m WHERE true%s),"
-			" (SELECT string_agg(o, ', ' ORDER BY n) FROM (SELECT"
-			"  vt_api_fields(vt_api_msm_json(m, $1, $2::boolean),"
-			"  $3::text[])::text o, row_number() OVER (ORDER BY %s) n"
-			"  FROM measurements m WHERE true%s ORDER BY %s"
-			"  LIMIT $4::integer OFFSET $5::bigint) s)",
-			q.where.data ? q.where.data : "", pg.order,
-			q.where.data ? q.where.data : "", pg.order) < 0)
-		goto oom;
-	if (api_query(r, &res, sql.data, 5 + q.nparams, p, &e) < 0)
-		goto fail;
-	ret = api_reply_list(r, c, atoll(PQgetvalue(res, 0, 0)), &pg,
-			     PQgetvalue(res, 0, 1));
-	goto out;
-oom:
-	vt_api_fail(&e, 500, 0, "", "out of memory");
-fail:
-	ret = api_reply_err(r, c, &e);
-out:
-	PQclear(res);
+	snprintf(kid, sizeof kid, "%lld", r->has_key ? r->key_id : -1LL);
+	if ((!(r->grants & VT_GRANT_RESULTS) &&
+	     vt_buf_adds(&q.where, " AND m.is_public") < 0) ||
+	    (mine && (!strcasecmp(mine, "true") || !strcmp(mine, "1")) &&
+	     vt_sqlq_add(&q, "m.api_key_id = ?1::bigint", 1, v) < 0))
+		ret = api_reply_errf(r, c, 500, NULL, "out of memory");
+	else
+		ret = api_list(r, c, VT_LIST_MSM, "measurements m",
+			       "vt_api_msm_json(m, $1, $2::boolean)", &q);
 	vt_sqlq_free(&q);
-	vt_buf_free(&sql);
 	return ret;
 }
 

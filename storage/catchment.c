@@ -20,6 +20,7 @@ struct cprobe {
 	int site;                   /* index into sites of its newest answer, -1 */
 	double rt;                  /* its newest answer's response time, -1 none */
 	long long ts;               /* its newest answer's timestamp */
+	long long first;            /* its first answer's timestamp */
 	long long results, unanswered, changes;
 	double ping_sum;
 	long long ping_n;
@@ -320,6 +321,8 @@ int vt_catch_add(struct vt_catch *c, const char *json, size_t len)
 		goto out;
 	if (p->site >= 0 && p->site != si)
 		add_change(c, p, si, ts);
+	if (p->site < 0)
+		p->first = ts;
 	p->site = si;
 	p->rt = rt;
 	p->ts = ts;
@@ -553,11 +556,12 @@ json_t *vt_catch_json(const struct vt_catch *c)
 	}
 	for (i = 0; i < c->nprobes; i++) {
 		const struct cprobe *p = byid[i];
-		json_t *po = json_pack("{sI so so so ss so sI sI sI}",
+		json_t *po = json_pack("{sI so so so so ss so sI sI sI}",
 			"prb_id", (json_int_t)p->id,
 			"site", p->site >= 0 ? json_string(c->sites[p->site].name) : json_null(),
 			"rtt", num_or_null(p->site >= 0 ? p->rt : -1),
 			"timestamp", p->site >= 0 ? json_integer(p->ts) : json_null(),
+			"first_timestamp", p->site >= 0 ? json_integer(p->first) : json_null(),
 			"country_code", p->cc,
 			"asn", p->asn > 0 ? json_integer(p->asn) : json_null(),
 			"results", (json_int_t)p->results,

@@ -10,7 +10,8 @@
  * - per site: the probes it answers now, the median and 90th percentile of
  *   the response times of every result it answered, the countries and ASNs
  *   of its probes;
- * - per probe: its site and response time now (its newest answered result);
+ * - per probe: its site and response time now (its newest answered result),
+ *   and the time of its first answered result;
  * - over time: every change of site of a probe, with the timestamp of the
  *   last result before the change and of the first one after it;
  * and, when results of a ping measurement to the same anycast address are
@@ -73,8 +74,9 @@ void vt_catch_set_probe(struct vt_catch *c, long long prb, const char *cc,
  *    "unanswered", "ignored", "sites": [{"site", "probes": [ids],
  *    "probe_count", "results", "rtt_median", "rtt_p90", "countries",
  *    "asns", "ping_median", "ping_p90"}], "probes": [{"prb_id", "site",
- *    "rtt", "timestamp", "country_code", "asn", "results", "unanswered",
- *    "changes", "ping_avg"}], "changes": [{"prb_id", "from", "to",
+ *    "rtt", "timestamp", "first_timestamp", "country_code", "asn",
+ *    "results", "unanswered", "changes", "ping_avg"}], "changes":
+ *    [{"prb_id", "from", "to",
  *    "last_before", "first_after"}], "changes_truncated"}
  * sites by name, probes by id, changes by (first_after, prb_id).  NULL when
  * out of memory. */

@@ -337,7 +337,8 @@ static int run_advance(struct vt_merge *m, struct vt_mrun *r)
 			const char *p = r->buf + r->at;
 			size_t left = r->len - r->at;
 
-			if ((nl = memchr(p, '\n', left)) || (left && r->pos == r->end)) {
+			nl = left ? memchr(p, '\n', left) : NULL;
+			if (nl || (left && r->pos == r->end)) {
 				r->line = p;
 				r->llen = nl ? (size_t)(nl - p) : left;
 				r->at += r->llen + (nl != NULL);

@@ -1,10 +1,17 @@
 /* planner.c - the results planner: days, hot chunks, archived segments, and
- * the per-day merge (storage/planner.h). */
+ * the per-day merge (storage/planner.h).
+ *
+ * Two day slots: the day being merged (cur) and the next archived day
+ * being fetched and decoded by a thread of its own meanwhile (nxt).  Every
+ * statement runs on the caller's thread; the fetch thread only reads the
+ * object store and decodes (on VT_PLAN_THREADS threads). */
 #include "storage/planner.h"
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +24,48 @@
 #include "storage/plan_merge.h"
 
 #define DAY_S          86400LL
-#define DAYS_MAX       1000000       /* days a plan may visit */
-#define RANGE_MAX      ((uint64_t)8 << 20)   /* one Range read */
-#define SPOOL_MEM_MAX  ((size_t)8 << 20)     /* a day kept in memory */
+#define DAYS_MAX       1000000               /* days a plan may visit */
+#define RANGE_MAX      ((uint64_t)4 << 20)   /* one Range read */
+#define SPOOL_MEM_MAX  ((size_t)4 << 20)     /* a day kept in memory */
 #define CHUNK_ROWS_MIN 100
-#define CHUNK_ROWS_MAX 20000
-#define CHUNK_BYTES    ((size_t)4 << 20)     /* aim of one hot chunk */
+#define CHUNK_ROWS_MAX 50000
+#define CHUNK_BYTES    ((size_t)6 << 20)     /* aim of one hot chunk */
+#define VT_PLAN_THREADS 2                    /* decoding threads of a day */
 
 struct pday {
 	int64_t day;
 	int     archived;
+};
+
+enum { SLOT_EMPTY, SLOT_LOADING, SLOT_MERGING };
+
+/* One day: its spool, its runs, its segments. */
+struct slot {
+	struct vt_plan     *p;
+	int                 state;
+	int64_t             day;
+	int                 archived;     /* read from the archive */
+	struct vt_pspool    sp;
+	struct vt_merge     m;
+	PGresult           *segres;       /* segments: index rows, key, size */
+	struct vt_arc_seg  *segs;
+	size_t              nsegs;
+	struct vt_buf       blob;         /* one range read */
+	/* The range being decoded: segments [r_first, r_first + r_n) whose
+	 * bytes start in blob at object offset r_base. */
+	pthread_mutex_t     lock;         /* sp, m, bad*, segments below */
+	size_t              r_first, r_n;
+	uint64_t            r_base;
+	atomic_size_t       r_next;
+	size_t              bad;          /* first failing segment (SIZE_MAX: none) */
+	const char         *bad_why;
+	int                 bad_ret;
+	int                 spool_ret;
+	pthread_t           tid;
+	int                 thread;       /* a fetch thread runs */
+	int                 ret;          /* what loading gave */
+	long long           requests, segments;
+	char                err[1024];
 };
 
 struct vt_plan {
@@ -37,50 +76,43 @@ struct vt_plan {
 	size_t               nprobes;
 	char                *probes_lit;   /* "{1,2}" for SQL; NULL: all */
 	char                 s_msm[24], s_start[24], s_stop[24];
-
 	struct pday         *days;
 	size_t               ndays, di;
-
-	struct vt_pspool     sp;
-	struct vt_merge      m;
-	int                  merging;
-	int                  day_archived;  /* the day being merged */
-	int64_t              day;
-	PGresult            *segres;        /* its segments (archived days) */
-	struct vt_arc_seg   *segs;
-	size_t               nsegs;
-	struct vt_buf        blob, dec;
+	struct slot          slots[2];
+	struct slot         *cur, *nxt;
 	int                  chunk_rows;
-
+	atomic_int           cancel;
 	struct vt_plan_stats st;
 	int                  ret;           /* 0 running, 1 done, < 0 failed */
 	char                 err[1024];
 };
 
-static int fail(struct vt_plan *p, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct vt_plan *p, int code, const char *fmt, ...)
+static int efail(char *err, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int efail(char *err, size_t len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return code;
 }
 
+#define SFAIL(s, code, ...) efail((s)->err, sizeof (s)->err, code, __VA_ARGS__)
+
 /* Runs one statement on a connection acquired for it alone. */
-static int exec1(struct vt_plan *p, PGresult **res, const char *sql,
-		 int n, const char *const *params)
+static int exec1(struct vt_plan *p, char *err, size_t errlen, PGresult **res,
+		 const char *sql, int n, const char *const *params)
 {
 	PGconn *c = p->db.acquire(p->db.arg);
 	int r;
 
 	*res = NULL;
 	if (!c)
-		return fail(p, VT_EDB, "no database connection");
+		return efail(err, errlen, VT_EDB, "no database connection");
 	p->st.statements++;
-	r = vt_pg_exec(c, res, p->err, sizeof p->err, sql, n, params);
+	r = vt_pg_exec(c, res, err, errlen, sql, n, params);
 	p->db.release(p->db.arg, c);
 	return r;
 }
@@ -124,8 +156,8 @@ static int add_day(struct pday **v, size_t *n, size_t *cap, int64_t day,
 	return VT_OK;
 }
 
-/* The days to visit: the measurement's verified archived days and every
- * day a partition of `results` covers, within [lo, hi]. */
+/* The days to visit, in one statement: the measurement's verified archived
+ * days, and every day a partition of `results` covers, within [lo, hi]. */
 static int plan_days(struct vt_plan *p, int64_t lo, int64_t hi)
 {
 	char s_lo[24], s_hi[24];
@@ -137,34 +169,31 @@ static int plan_days(struct vt_plan *p, int64_t lo, int64_t hi)
 
 	snprintf(s_lo, sizeof s_lo, "%" PRId64, lo);
 	snprintf(s_hi, sizeof s_hi, "%" PRId64, hi);
-	ret = exec1(p, &res,
-		"SELECT DISTINCT i.day - DATE '1970-01-01'"
-		" FROM archive_index i JOIN archive_objects o ON o.id = i.object_id"
-		" WHERE i.msm_id = $1::bigint AND o.verified IS NOT NULL"
-		" AND i.day BETWEEN DATE '1970-01-01' + $2::integer"
-		" AND DATE '1970-01-01' + $3::integer", 3, par);
-	if (ret < 0)
-		goto out;
-	for (int i = 0; i < PQntuples(res); i++)
-		if ((ret = add_day(&v, &n, &cap,
-				   strtoll(PQgetvalue(res, i, 0), NULL, 10), 1)) < 0)
-			goto out;
-	PQclear(res);
-	/* Hot days: each partition's bounds (one day each, as the worker
-	 * makes them; any range works). */
-	ret = exec1(p, &res,
-		"SELECT b[1]::date - DATE '1970-01-01', b[2]::date - DATE '1970-01-01'"
+	ret = exec1(p, p->err, sizeof p->err, &res,
+		"SELECT 1, d - DATE '1970-01-01', 0 FROM (SELECT DISTINCT i.day AS d"
+		"  FROM archive_index i JOIN archive_objects o ON o.id = i.object_id"
+		"  WHERE i.msm_id = $1::bigint AND o.verified IS NOT NULL"
+		"  AND i.day BETWEEN DATE '1970-01-01' + $2::integer"
+		"  AND DATE '1970-01-01' + $3::integer) a"
+		" UNION ALL"
+		" SELECT 0, b[1]::date - DATE '1970-01-01', b[2]::date - DATE '1970-01-01'"
 		" FROM (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),"
-		" 'FROM \\(''([0-9-]+)''\\) TO \\(''([0-9-]+)''\\)') AS b"
-		" FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"
-		" WHERE h.inhparent = 'results'::regclass) x WHERE b IS NOT NULL",
-		0, NULL);
+		"  'FROM \\(''([0-9-]+)''\\) TO \\(''([0-9-]+)''\\)') AS b"
+		"  FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"
+		"  WHERE h.inhparent = 'results'::regclass) x WHERE b IS NOT NULL",
+		3, par);
 	if (ret < 0)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t from = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		int64_t to = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		int64_t from = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		int64_t to = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 
+		if (PQgetvalue(res, i, 0)[0] == '1') {
+			if ((ret = add_day(&v, &n, &cap, from, 1)) < 0)
+				goto out;
+			continue;
+		}
+		/* A partition: one day each as the worker makes them. */
 		for (int64_t d = from > lo ? from : lo; d < to && d <= hi; d++)
 			if ((ret = add_day(&v, &n, &cap, d, 0)) < 0)
 				goto out;
@@ -185,10 +214,60 @@ static int plan_days(struct vt_plan *p, int64_t lo, int64_t hi)
 	ret = VT_OK;
 out:
 	if (ret == VT_ELIMIT)
-		fail(p, ret, "the range covers more than %d days", DAYS_MAX);
+		efail(p->err, sizeof p->err, ret, "the range covers more than %d days",
+		      DAYS_MAX);
 	PQclear(res);
 	free(v);
 	return ret;
+}
+
+static void slot_init(struct vt_plan *p, struct slot *s)
+{
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	vt_pspool_init(&s->sp, SPOOL_MEM_MAX, NULL);
+	vt_merge_init(&s->m, &s->sp, 0);
+	vt_buf_init(&s->blob, 0);
+	pthread_mutex_init(&s->lock, NULL);
+	s->bad = SIZE_MAX;
+}
+
+/* Waits for the slot's fetch thread; returns what loading gave. */
+static int slot_join(struct slot *s)
+{
+	if (s->thread) {
+		pthread_join(s->tid, NULL);
+		s->thread = 0;
+	}
+	return s->ret;
+}
+
+/* Empties a slot for its next day (its thread must be joined). */
+static void slot_clear(struct slot *s)
+{
+	vt_merge_clear(&s->m);
+	vt_pspool_reset(&s->sp);
+	vt_buf_free(&s->blob);
+	PQclear(s->segres);
+	s->segres = NULL;
+	free(s->segs);
+	s->segs = NULL;
+	s->nsegs = 0;
+	s->bad = SIZE_MAX;
+	s->bad_why = NULL;
+	s->bad_ret = s->spool_ret = s->ret = 0;
+	s->requests = s->segments = 0;
+	s->state = SLOT_EMPTY;
+	s->err[0] = '\0';
+}
+
+static void slot_free(struct slot *s)
+{
+	slot_join(s);
+	slot_clear(s);
+	vt_merge_free(&s->m);
+	vt_pspool_free(&s->sp);
+	pthread_mutex_destroy(&s->lock);
 }
 
 int vt_plan_open(struct vt_plan **out, const struct vt_plan_db *db,
@@ -203,23 +282,25 @@ int vt_plan_open(struct vt_plan **out, const struct vt_plan_db *db,
 	*out = NULL;
 	vt_pg_array_init(&lit, 0);
 	if (!db || !db->acquire || !db->release || !q) {
-		snprintf(errbuf, errlen, "planner: no database");
-		ret = VT_EINVAL;
+		ret = efail(errbuf, errlen, VT_EINVAL, "planner: no database");
 		goto out;
 	}
-	if (q->msm_id <= 0 || q->start > q->stop) {
-		snprintf(errbuf, errlen, q->msm_id <= 0 ? "bad measurement id %lld"
-			 : "start is after stop", q->msm_id);
-		ret = VT_EINVAL;
+	if (q->msm_id <= 0) {
+		ret = efail(errbuf, errlen, VT_EINVAL, "bad measurement id %lld",
+			    q->msm_id);
+		goto out;
+	}
+	if (q->start > q->stop) {
+		ret = efail(errbuf, errlen, VT_EINVAL, "start is after stop");
 		goto out;
 	}
 	if (q->probes && q->nprobes > VT_PLAN_PROBES_MAX) {
-		snprintf(errbuf, errlen, "more than %d probes", VT_PLAN_PROBES_MAX);
-		ret = VT_ELIMIT;
+		ret = efail(errbuf, errlen, VT_ELIMIT, "more than %d probes",
+			    VT_PLAN_PROBES_MAX);
 		goto out;
 	}
 	if (!(p = calloc(1, sizeof *p))) {
-		ret = VT_ENOMEM;
+		ret = efail(errbuf, errlen, VT_ENOMEM, "out of memory");
 		goto out;
 	}
 	p->db = *db;
@@ -227,11 +308,12 @@ int vt_plan_open(struct vt_plan **out, const struct vt_plan_db *db,
 	p->msm = q->msm_id;
 	p->start = q->start;
 	p->stop = q->stop;
-	vt_pspool_init(&p->sp, SPOOL_MEM_MAX, NULL);
-	vt_merge_init(&p->m, &p->sp, 0);
-	vt_buf_init(&p->blob, 0);
-	vt_buf_init(&p->dec, VT_ARC_SEG_MAX);
-	p->chunk_rows = 2000;
+	slot_init(p, &p->slots[0]);
+	slot_init(p, &p->slots[1]);
+	p->cur = &p->slots[0];
+	p->nxt = &p->slots[1];
+	atomic_init(&p->cancel, 0);
+	p->chunk_rows = 4000;
 	snprintf(p->s_msm, sizeof p->s_msm, "%lld", q->msm_id);
 	snprintf(p->s_start, sizeof p->s_start, "%lld", q->start);
 	snprintf(p->s_stop, sizeof p->s_stop, "%lld", q->stop);
@@ -239,13 +321,13 @@ int vt_plan_open(struct vt_plan **out, const struct vt_plan_db *db,
 		size_t k = 0;
 
 		if (!(p->probes = malloc(q->nprobes * sizeof *p->probes))) {
-			ret = VT_ENOMEM;
+			ret = efail(errbuf, errlen, VT_ENOMEM, "out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < q->nprobes; i++) {
 			if (q->probes[i] <= 0 || q->probes[i] > INT32_MAX) {
-				snprintf(errbuf, errlen, "bad probe id %lld", q->probes[i]);
-				ret = VT_EINVAL;
+				ret = efail(errbuf, errlen, VT_EINVAL, "bad probe id %lld",
+					    q->probes[i]);
 				goto out;
 			}
 			p->probes[i] = q->probes[i];
@@ -256,10 +338,10 @@ int vt_plan_open(struct vt_plan **out, const struct vt_plan_db *db,
 				p->probes[k++] = p->probes[i];
 		p->nprobes = k;
 		for (size_t i = 0; i < k; i++)
-			if ((ret = vt_pg_array_ll(&lit, p->probes[i])) < 0)
-				goto out;
+			if (vt_pg_array_ll(&lit, p->probes[i]) < 0)
+				break;
 		if (!vt_pg_array_done(&lit) || !(p->probes_lit = strdup(lit.b.data))) {
-			ret = VT_ENOMEM;
+			ret = efail(errbuf, errlen, VT_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -280,58 +362,139 @@ out:
 	return ret;
 }
 
-/* Names segment i of the day being read, for errors. */
-static void seg_name(const struct vt_plan *p, size_t i, char *buf, size_t len)
+/* Names segment i of the slot's day, for errors. */
+static void seg_name(const struct slot *s, size_t i, char *buf, size_t len)
 {
-	const struct vt_arc_seg *s = &p->segs[i];
+	const struct vt_arc_seg *g = &s->segs[i];
 	char who[48];
 
-	if (s->prb_id)
-		snprintf(who, sizeof who, "probe %" PRId64, s->prb_id);
+	if (g->prb_id)
+		snprintf(who, sizeof who, "probe %" PRId64, g->prb_id);
 	else
-		snprintf(who, sizeof who, "msm %" PRId64, s->msm_id);
+		snprintf(who, sizeof who, "msm %" PRId64, g->msm_id);
 	snprintf(buf, len, "%s: segment %d (%s, bytes %" PRIu64 "+%" PRIu64 ")",
-		 PQgetvalue(p->segres, (int)i, 10), s->seg, who, s->off, s->clen);
+		 PQgetvalue(s->segres, (int)i, 10), g->seg, who, g->off, g->clen);
 }
 
-/* Decodes segments [first, first + n) of the day, whose bytes start at
- * p->blob (fetched from offset base), into the spool as runs. */
-static int decode_range(struct vt_plan *p, size_t first, size_t n,
-			uint64_t base)
+/* Decodes the segments of the slot's current range, on several threads:
+ * each segment is checked against its index row and added to the spool
+ * as one run. */
+static void *decode_worker(void *arg)
 {
-	for (size_t i = first; i < first + n; i++) {
-		const struct vt_arc_seg *s = &p->segs[i];
+	struct slot *s = arg;
+	struct vt_buf dec;
+	size_t i;
+
+	vt_buf_init(&dec, VT_ARC_SEG_MAX);
+	while ((i = atomic_fetch_add(&s->r_next, 1)) < s->r_n) {
+		const struct vt_arc_seg *g = &s->segs[s->r_first + i];
 		const char *why = NULL;
-		char name[512];
 		uint64_t off;
 		int r;
 
-		vt_buf_reset(&p->dec);
-		r = vt_arc_decode(s, (const uint8_t *)p->blob.data + (s->off - base),
-				  s->clen, &p->dec, &why);
+		if (atomic_load(&s->p->cancel))
+			break;
+		vt_buf_reset(&dec);
+		r = vt_arc_decode(g, (const uint8_t *)s->blob.data + (g->off - s->r_base),
+				  g->clen, &dec, &why);
+		pthread_mutex_lock(&s->lock);
 		if (r < 0) {
-			seg_name(p, i, name, sizeof name);
-			return fail(p, r, "%s: %s", name, why ? why : vt_strerror(r));
+			if (s->r_first + i < s->bad) {
+				s->bad = s->r_first + i;
+				s->bad_why = why;
+				s->bad_ret = r;
+			}
+		} else if (!s->spool_ret) {
+			s->segments++;
+			if ((r = vt_pspool_add(&s->sp, dec.data, dec.len, &off)) < 0 ||
+			    (r = vt_merge_add(&s->m, off, dec.len, g->prb_id,
+					      s->r_first + i)) < 0)
+				s->spool_ret = r;
 		}
-		p->st.segments++;
-		if ((r = vt_pspool_add(&p->sp, p->dec.data, p->dec.len, &off)) < 0 ||
-		    (r = vt_merge_add(&p->m, off, p->dec.len, s->prb_id, i)) < 0)
-			return fail(p, r, "spooling the day: %s", vt_strerror(r));
+		pthread_mutex_unlock(&s->lock);
 	}
+	vt_buf_free(&dec);
+	return NULL;
+}
+
+static void decode_range(struct slot *s)
+{
+	pthread_t tid[VT_PLAN_THREADS];
+	int started = 0;
+
+	atomic_store(&s->r_next, 0);
+	for (int t = 1; t < VT_PLAN_THREADS && (size_t)t < s->r_n; t++) {
+		if (pthread_create(&tid[started], NULL, decode_worker, s))
+			break;
+		started++;
+	}
+	decode_worker(s);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+}
+
+/* Fetches and decodes the slot's segments into its spool (any thread: no
+ * statement here).  Adjacent segments of one object share a read, up to
+ * RANGE_MAX. */
+static int arc_fetch(struct slot *s)
+{
+	size_t first = 0;
+	char name[512], why[1024];
+	int ret;
+
+	for (size_t i = 1; i <= s->nsegs; i++) {
+		const struct vt_arc_seg *a = &s->segs[first];
+		const struct vt_arc_seg *b = i < s->nsegs ? &s->segs[i] : NULL;
+		const char *key = PQgetvalue(s->segres, (int)first, 10);
+		uint64_t end = s->segs[i - 1].off + s->segs[i - 1].clen;
+
+		if (b && !strcmp(key, PQgetvalue(s->segres, (int)i, 10)) &&
+		    b->off == end && b->off + b->clen - a->off <= RANGE_MAX)
+			continue;
+		if (atomic_load(&s->p->cancel))
+			return SFAIL(s, VT_ECLOSED, "stopped");
+		vt_buf_reset(&s->blob);
+		s->requests++;
+		ret = vt_objstore_get(s->p->store, key, a->off, end - a->off, &s->blob,
+				      why, sizeof why);
+		if (ret < 0) {
+			seg_name(s, first, name, sizeof name);
+			return SFAIL(s, ret, "%s: %s", name, why);
+		}
+		s->r_first = first;
+		s->r_n = i - first;
+		s->r_base = a->off;
+		decode_range(s);
+		if (atomic_load(&s->p->cancel))
+			return SFAIL(s, VT_ECLOSED, "stopped");
+		if (s->bad != SIZE_MAX) {
+			seg_name(s, s->bad, name, sizeof name);
+			return SFAIL(s, s->bad_ret, "%s: %s", name,
+				     s->bad_why ? s->bad_why : vt_strerror(s->bad_ret));
+		}
+		if (s->spool_ret)
+			return SFAIL(s, s->spool_ret, "spooling the day: %s",
+				     vt_strerror(s->spool_ret));
+		first = i;
+	}
+	vt_buf_free(&s->blob);
+	if ((ret = vt_pspool_flush(&s->sp)) < 0)
+		return SFAIL(s, ret, "spooling the day: %s", vt_strerror(ret));
 	return VT_OK;
 }
 
-/* Reads the day's segments from the archive into the spool. */
-static int read_archived(struct vt_plan *p, const char *day)
+/* Looks up the segments of the slot's day that the query needs (on the
+ * caller's thread). */
+static int arc_query(struct vt_plan *p, struct slot *s, const char *day)
 {
 	const char *par[5] = { p->s_msm, day, p->probes_lit, p->s_start, p->s_stop };
-	size_t first = 0;
 	int ret;
 
+	s->archived = 1;
 	if (!p->store)
-		return fail(p, VT_EUNSUPP, "measurement %s on %s is in the archive, "
-			    "and no archive store is configured", p->s_msm, day);
-	ret = exec1(p, &p->segres,
+		return SFAIL(s, VT_EUNSUPP, "measurement %s on %s is in the archive,"
+			     " and no archive store is configured", p->s_msm, day);
+	ret = exec1(p, s->err, sizeof s->err, &s->segres,
 		"SELECT i.msm_id, coalesce(i.prb_id::text, ''), i.seg, i.off,"
 		" i.clen, i.rlen, i.count, i.first_ts, i.last_ts, i.crc,"
 		" o.key, o.size"
@@ -344,212 +507,227 @@ static int read_archived(struct vt_plan *p, const char *day)
 		" ORDER BY o.key, i.off", 5, par);
 	if (ret < 0)
 		return ret;
-	p->nsegs = (size_t)PQntuples(p->segres);
-	if (!p->nsegs)
+	p->st.days_archived++;
+	s->nsegs = (size_t)PQntuples(s->segres);
+	if (!s->nsegs)
 		return VT_OK;
-	if (!(p->segs = calloc(p->nsegs, sizeof *p->segs)))
-		return fail(p, VT_ENOMEM, "out of memory");
-	for (size_t i = 0; i < p->nsegs; i++) {
+	if (!(s->segs = calloc(s->nsegs, sizeof *s->segs)))
+		return SFAIL(s, VT_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->nsegs; i++) {
 		const char *f[VT_ARC_SEG_NFIELDS];
-		uint64_t size = strtoull(PQgetvalue(p->segres, (int)i, 11), NULL, 10);
+		const char *key = PQgetvalue(s->segres, (int)i, 10);
+		uint64_t size = strtoull(PQgetvalue(s->segres, (int)i, 11), NULL, 10);
+		struct vt_arc_seg *g = &s->segs[i];
 
 		for (int c = 0; c < VT_ARC_SEG_NFIELDS; c++)
-			f[c] = PQgetvalue(p->segres, (int)i, c);
-		if (vt_arc_seg_parse(f, &p->segs[i]) < 0 ||
-		    p->segs[i].off > size || p->segs[i].clen > size - p->segs[i].off)
-			return fail(p, VT_ECORRUPT, "%s: index row of segment %s is "
-				    "malformed or past the object's end",
-				    PQgetvalue(p->segres, (int)i, 10), f[2]);
-		if (i && !strcmp(PQgetvalue(p->segres, (int)i, 10),
-				 PQgetvalue(p->segres, (int)i - 1, 10)) &&
-		    p->segs[i - 1].off + p->segs[i - 1].clen > p->segs[i].off)
-			return fail(p, VT_ECORRUPT, "%s: index segments overlap",
-				    PQgetvalue(p->segres, (int)i, 10));
-	}
-	/* Adjacent segments of one object share a read, up to RANGE_MAX. */
-	for (size_t i = 1; i <= p->nsegs; i++) {
-		const struct vt_arc_seg *a = &p->segs[first];
-		const struct vt_arc_seg *b = i < p->nsegs ? &p->segs[i] : NULL;
-		const char *key = PQgetvalue(p->segres, (int)first, 10);
-		char name[512];
-		uint64_t end;
-
-		end = p->segs[i - 1].off + p->segs[i - 1].clen;
-		if (b && !strcmp(key, PQgetvalue(p->segres, (int)i, 10)) &&
-		    b->off == end && b->off + b->clen - a->off <= RANGE_MAX)
-			continue;
-		vt_buf_reset(&p->blob);
-		p->st.requests++;
-		ret = vt_objstore_get(p->store, key, a->off, end - a->off, &p->blob,
-				      p->err, sizeof p->err);
-		if (ret < 0) {
-			char why[sizeof p->err];
-
-			snprintf(why, sizeof why, "%s", p->err);
-			seg_name(p, first, name, sizeof name);
-			return fail(p, ret, "%s: %s", name, why);
-		}
-		if ((ret = decode_range(p, first, i - first, a->off)) < 0)
-			return ret;
-		first = i;
+			f[c] = PQgetvalue(s->segres, (int)i, c);
+		if (vt_arc_seg_parse(f, g) < 0 || g->off > size ||
+		    g->clen > size - g->off)
+			return SFAIL(s, VT_ECORRUPT, "%s: index row of segment %s is "
+				     "malformed or past the object's end", key, f[2]);
+		if (i && !strcmp(key, PQgetvalue(s->segres, (int)i - 1, 10)) &&
+		    g[-1].off + g[-1].clen > g->off)
+			return SFAIL(s, VT_ECORRUPT, "%s: index segments overlap", key);
 	}
 	return VT_OK;
 }
 
-/* Reads the day's hot rows into the spool, one run per probe.  *gone is
- * set when the day turned out to be expired into the archive. */
-static int read_hot(struct vt_plan *p, const char *day, int *gone)
+/* Reads the slot's day from `results` into its spool, one run per probe,
+ * in keyset chunks.  *gone is set when the day was expired into the
+ * archive meanwhile: expiry deletes a day's rows and marks its object in
+ * one transaction, so a chunk sees all of the rest or none, and a check
+ * after the last chunk tells a finished day from a vanished one. */
+static int read_hot(struct vt_plan *p, struct slot *s, const char *day, int *gone)
 {
 	char s_prb[24] = "-2147483648", s_ts[24] = "-9223372036854775808";
 	char s_dig[80] = "", s_lim[24];
 	const char *par[9] = { p->s_msm, day, s_prb, s_ts, s_dig, p->s_start,
 			       p->s_stop, p->probes_lit, s_lim };
+	PGresult *res = NULL;
 	int64_t run_prb = 0;
 	uint64_t run_off = 0;
-	int ret, rows;
+	int ret, rows, lim;
 
 	*gone = 0;
+	s->archived = 0;
 	do {
-		PGresult *res = NULL;
 		size_t bytes = 0;
 
-		snprintf(s_lim, sizeof s_lim, "%d", p->chunk_rows);
-		/* One snapshot for the rows and the expiry flag: expiry deletes
-		 * a day's rows and marks its object in one transaction. */
-		ret = exec1(p, &res,
-			"SELECT g.gone, r.prb_id, r.ts, encode(r.digest, 'hex'), r.result"
-			" FROM (SELECT EXISTS (SELECT 1 FROM archive_index i"
-			"  JOIN archive_objects o ON o.id = i.object_id"
-			"  WHERE i.msm_id = $1::bigint AND i.day = $2::date"
-			"  AND o.expired IS NOT NULL) AS gone) g"
-			" LEFT JOIN LATERAL (SELECT prb_id, ts, digest, result"
-			"  FROM results WHERE day = $2::date AND msm_id = $1::bigint"
-			"  AND (prb_id, ts, digest) > ($3::integer, $4::bigint,"
-			"       decode($5, 'hex'))"
-			"  AND ts >= $6::bigint AND ts <= $7::bigint"
-			"  AND ($8::integer[] IS NULL OR prb_id = ANY ($8::integer[]))"
-			"  ORDER BY prb_id, ts, digest LIMIT $9::integer) r ON true"
-			" ORDER BY r.prb_id, r.ts, r.digest", 9, par);
+		lim = p->chunk_rows;
+		snprintf(s_lim, sizeof s_lim, "%d", lim);
+		ret = exec1(p, s->err, sizeof s->err, &res,
+			"SELECT prb_id, ts, encode(digest, 'hex'), result FROM results"
+			" WHERE day = $2::date AND msm_id = $1::bigint"
+			" AND (prb_id, ts, digest) > ($3::integer, $4::bigint,"
+			"      decode($5, 'hex'))"
+			" AND ts >= $6::bigint AND ts <= $7::bigint"
+			" AND ($8::integer[] IS NULL OR prb_id = ANY ($8::integer[]))"
+			" ORDER BY prb_id, ts, digest LIMIT $9::integer", 9, par);
 		if (ret < 0)
 			return ret;
 		rows = PQntuples(res);
-		if (rows && PQgetvalue(res, 0, 0)[0] == 't') {
-			PQclear(res);
-			*gone = 1;
-			return VT_OK;
-		}
-		if (rows == 1 && PQgetisnull(res, 0, 1))
-			rows = 0;
 		for (int i = 0; i < rows; i++) {
-			int64_t prb = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-			const char *line = PQgetvalue(res, i, 4);
-			size_t len = (size_t)PQgetlength(res, i, 4);
-			uint64_t off;
+			int64_t prb = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			const char *line = PQgetvalue(res, i, 3);
+			size_t len = (size_t)PQgetlength(res, i, 3);
 
 			if (memchr(line, '\n', len)) {
-				ret = fail(p, VT_EPARSE, "a hot result of msm %s, probe "
-					   "%" PRId64 " at %s holds a newline", p->s_msm,
-					   prb, PQgetvalue(res, i, 2));
-				PQclear(res);
-				return ret;
+				ret = SFAIL(s, VT_EPARSE, "a hot result of msm %s, probe "
+					    "%" PRId64 " at %s holds a newline", p->s_msm,
+					    prb, PQgetvalue(res, i, 1));
+				goto out;
 			}
 			if (prb != run_prb) {
-				if (run_prb && (ret = vt_merge_add(&p->m, run_off,
-						p->sp.size - run_off, run_prb,
+				if (run_prb && (ret = vt_merge_add(&s->m, run_off,
+						s->sp.size - run_off, run_prb,
 						(size_t)run_prb)) < 0)
-					break;
+					goto spool;
 				run_prb = prb;
-				run_off = p->sp.size;
+				run_off = s->sp.size;
 			}
-			if ((ret = vt_pspool_add(&p->sp, line, len, &off)) < 0 ||
-			    (ret = vt_pspool_add(&p->sp, "\n", 1, NULL)) < 0)
-				break;
+			if ((ret = vt_pspool_add(&s->sp, line, len, NULL)) < 0 ||
+			    (ret = vt_pspool_add(&s->sp, "\n", 1, NULL)) < 0)
+				goto spool;
 			bytes += len + 1;
 		}
 		if (rows) {
-			snprintf(s_prb, sizeof s_prb, "%s", PQgetvalue(res, rows - 1, 1));
-			snprintf(s_ts, sizeof s_ts, "%s", PQgetvalue(res, rows - 1, 2));
-			snprintf(s_dig, sizeof s_dig, "%s", PQgetvalue(res, rows - 1, 3));
+			snprintf(s_prb, sizeof s_prb, "%s", PQgetvalue(res, rows - 1, 0));
+			snprintf(s_ts, sizeof s_ts, "%s", PQgetvalue(res, rows - 1, 1));
+			snprintf(s_dig, sizeof s_dig, "%s", PQgetvalue(res, rows - 1, 2));
 		}
 		PQclear(res);
-		if (ret < 0)
-			return fail(p, ret, "spooling the day: %s", vt_strerror(ret));
+		res = NULL;
 		/* Aim at about CHUNK_BYTES a statement. */
-		if (bytes > CHUNK_BYTES && p->chunk_rows > CHUNK_ROWS_MIN)
-			p->chunk_rows /= 2;
-		else if (rows == p->chunk_rows && bytes < CHUNK_BYTES / 2 &&
-			 p->chunk_rows < CHUNK_ROWS_MAX)
-			p->chunk_rows *= 2;
-		if (rows < atoi(s_lim))
-			break;
-	} while (1);
-	if (run_prb && (ret = vt_merge_add(&p->m, run_off, p->sp.size - run_off,
+		if (rows) {
+			size_t want = CHUNK_BYTES / (bytes / (size_t)rows + 1);
+
+			p->chunk_rows = want < CHUNK_ROWS_MIN ? CHUNK_ROWS_MIN :
+					want > CHUNK_ROWS_MAX ? CHUNK_ROWS_MAX : (int)want;
+		}
+	} while (rows == lim);
+	if (run_prb && (ret = vt_merge_add(&s->m, run_off, s->sp.size - run_off,
 					   run_prb, (size_t)run_prb)) < 0)
-		return fail(p, ret, "spooling the day: %s", vt_strerror(ret));
-	return VT_OK;
+		goto spool;
+	ret = exec1(p, s->err, sizeof s->err, &res,
+		"SELECT EXISTS (SELECT 1 FROM archive_index i"
+		" JOIN archive_objects o ON o.id = i.object_id"
+		" WHERE i.msm_id = $1::bigint AND i.day = $2::date"
+		" AND o.expired IS NOT NULL)", 2, par);
+	if (ret < 0)
+		goto out;
+	*gone = PQgetvalue(res, 0, 0)[0] == 't';
+	if ((ret = vt_pspool_flush(&s->sp)) < 0)
+		goto spool;
+	ret = VT_OK;
+	goto out;
+spool:
+	SFAIL(s, ret, "spooling the day: %s", vt_strerror(ret));
+out:
+	PQclear(res);
+	return ret;
 }
 
-static void day_clear(struct vt_plan *p)
-{
-	vt_merge_clear(&p->m);
-	vt_pspool_reset(&p->sp);
-	PQclear(p->segres);
-	p->segres = NULL;
-	free(p->segs);
-	p->segs = NULL;
-	p->nsegs = 0;
-	p->merging = 0;
-}
-
-/* The error of a run that failed in the merge. */
-static int merge_fail(struct vt_plan *p, int r)
-{
-	char name[512], day[16];
-
-	if (p->day_archived && p->m.bad < p->nsegs) {
-		seg_name(p, p->m.bad, name, sizeof name);
-	} else {
-		vt_arc_day_fmt(p->day, day, sizeof day);
-		snprintf(name, sizeof name, "hot results of msm %s, probe %zu on %s",
-			 p->s_msm, p->m.bad, day);
-	}
-	return fail(p, r, "%s: %s", name, r == VT_EPARSE ?
-		    "a result without an integer timestamp" : vt_strerror(r));
-}
-
-/* Reads one day into the spool and starts its merge. */
-static int load_day(struct vt_plan *p, const struct pday *d)
+/* Loads the slot's day on this thread. */
+static int slot_load(struct vt_plan *p, struct slot *s, const struct pday *d)
 {
 	char day[16];
 	int ret, gone = 0;
 
 	vt_arc_day_fmt(d->day, day, sizeof day);
-	p->day = d->day;
-	p->day_archived = d->archived;
+	s->day = d->day;
+	s->state = SLOT_LOADING;
 	if (!d->archived) {
-		if ((ret = read_hot(p, day, &gone)) < 0)
+		if ((ret = read_hot(p, s, day, &gone)) < 0)
 			return ret;
-		if (gone) {
-			day_clear(p);
-			p->day_archived = 1;
-			p->st.days_switched++;
-		} else {
+		if (!gone) {
 			p->st.days_hot++;
+			return VT_OK;
 		}
+		slot_clear(s);
+		s->day = d->day;
+		s->state = SLOT_LOADING;
+		p->st.days_switched++;
 	}
-	if (p->day_archived) {
-		if ((ret = read_archived(p, day)) < 0)
-			return ret;
-		p->st.days_archived++;
+	if ((ret = arc_query(p, s, day)) < 0)
+		return ret;
+	return arc_fetch(s);
+}
+
+static void *fetch_thread(void *arg)
+{
+	struct slot *s = arg;
+
+	s->ret = arc_fetch(s);
+	return NULL;
+}
+
+/* Starts loading the archived day d into the slot in the background (the
+ * statement on this thread).  Errors are kept for when the day is due. */
+static void slot_prefetch(struct vt_plan *p, struct slot *s, const struct pday *d)
+{
+	char day[16];
+
+	vt_arc_day_fmt(d->day, day, sizeof day);
+	s->day = d->day;
+	s->state = SLOT_LOADING;
+	if ((s->ret = arc_query(p, s, day)) < 0)
+		return;
+	if (!s->nsegs)
+		return;
+	if (pthread_create(&s->tid, NULL, fetch_thread, s) == 0)
+		s->thread = 1;
+	else
+		s->ret = arc_fetch(s);
+}
+
+/* The error of a run that failed in the merge. */
+static int merge_fail(struct vt_plan *p, struct slot *s, int r)
+{
+	char name[512], day[16];
+
+	if (s->archived && s->m.bad < s->nsegs) {
+		seg_name(s, s->m.bad, name, sizeof name);
+	} else {
+		vt_arc_day_fmt(s->day, day, sizeof day);
+		snprintf(name, sizeof name, "hot results of msm %s, probe %zu on %s",
+			 p->s_msm, s->m.bad, day);
 	}
-	if ((ret = vt_pspool_flush(&p->sp)) < 0)
-		return fail(p, ret, "spooling the day: %s", vt_strerror(ret));
-	if (p->sp.fd >= 0)
+	return efail(p->err, sizeof p->err, r, "%s: %s", name, r == VT_EPARSE ?
+		     "a result without an integer timestamp" : vt_strerror(r));
+}
+
+/* Makes the next day the current one, merging.  0: no day left. */
+static int next_day(struct vt_plan *p)
+{
+	struct slot *s = p->cur;
+	int r;
+
+	if (p->nxt->state == SLOT_LOADING) {
+		p->cur = p->nxt;
+		p->nxt = s;
+		s = p->cur;
+		r = slot_join(s);
+	} else if (p->di < p->ndays) {
+		r = slot_load(p, s, &p->days[p->di++]);
+	} else {
+		return 0;
+	}
+	p->st.requests += s->requests;
+	p->st.segments += s->segments;
+	s->requests = s->segments = 0;
+	if (r < 0) {
+		snprintf(p->err, sizeof p->err, "%s", s->err);
+		return r;
+	}
+	if (s->sp.fd >= 0)
 		p->st.spilled_days++;
-	p->merging = 1;
-	if ((ret = vt_merge_start(&p->m)) < 0)
-		return merge_fail(p, ret);
-	return VT_OK;
+	if ((r = vt_merge_start(&s->m)) < 0)
+		return merge_fail(p, s, r);
+	s->state = SLOT_MERGING;
+	/* While this day is merged, the next archived one is fetched. */
+	if (p->di < p->ndays && p->days[p->di].archived)
+		slot_prefetch(p, p->nxt, &p->days[p->di++]);
+	return 1;
 }
 
 int vt_plan_next(struct vt_plan *p, const char **json, size_t *len)
@@ -562,10 +740,12 @@ int vt_plan_next(struct vt_plan *p, const char **json, size_t *len)
 	if (p->ret)
 		return p->ret < 0 ? p->ret : 0;
 	for (;;) {
-		if (p->merging) {
-			r = vt_merge_next(&p->m, &line, &ll, &ts, &prb);
+		struct slot *s = p->cur;
+
+		if (s->state == SLOT_MERGING) {
+			r = vt_merge_next(&s->m, &line, &ll, &ts, &prb);
 			if (r < 0)
-				return p->ret = merge_fail(p, r);
+				return p->ret = merge_fail(p, s, r);
 			if (r) {
 				if (ts < p->start || ts > p->stop || !probe_wanted(p, prb))
 					continue;
@@ -574,14 +754,12 @@ int vt_plan_next(struct vt_plan *p, const char **json, size_t *len)
 				*len = ll;
 				return 1;
 			}
-			day_clear(p);
+			slot_clear(s);
 		}
-		if (p->di == p->ndays) {
-			p->ret = 1;
-			return 0;
+		if ((r = next_day(p)) <= 0) {
+			p->ret = r ? r : 1;
+			return r;
 		}
-		if ((r = load_day(p, &p->days[p->di++])) < 0)
-			return p->ret = r;
 	}
 }
 
@@ -599,11 +777,9 @@ void vt_plan_free(struct vt_plan *p)
 {
 	if (!p)
 		return;
-	day_clear(p);
-	vt_merge_free(&p->m);
-	vt_pspool_free(&p->sp);
-	vt_buf_free(&p->blob);
-	vt_buf_free(&p->dec);
+	atomic_store(&p->cancel, 1);
+	slot_free(&p->slots[0]);
+	slot_free(&p->slots[1]);
 	free(p->days);
 	free(p->probes);
 	free(p->probes_lit);

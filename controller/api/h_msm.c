@@ -12,6 +12,7 @@
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/api/api_int.h"
+#include "controller/api/body.h"
 #include "controller/api/keys.h"
 #include "controller/scheduler/def.h"
 #include "controller/scheduler/msm.h"
@@ -228,69 +229,11 @@ fail:
 	return ret;
 }
 
-/* One item of a participation request body: {"action": "add"|"remove",
- * "type", "value", "requested", "tags"}; where is "/0" style. */
-struct part_item {
-	int remove;
-	struct vt_msm_spec spec;
-	char ids[VT_SPEC_VALUE_MAX];
-};
-
-static int part_item(const json_t *o, size_t i, struct part_item *it,
-		     struct vt_api_err *e)
-{
-	const char *action = json_string_value(json_object_get(o, "action"));
-	char where[32], err[512];
-
-	snprintf(where, sizeof where, "[%zu]", i);
-	if (!json_is_object(o))
-		return vt_api_fail(e, 400, 1, where[0] ? "" : "", "%s: must be an object",
-				   where);
-	if (!action || (strcmp(action, "add") && strcmp(action, "remove"))) {
-		snprintf(err, sizeof err, "%s.action: must be \"add\" or \"remove\"",
-			 where);
-		vt_api_err_from_msg(e, err, "");
-		return VT_EPARSE;
-	}
-	it->remove = !strcmp(action, "remove");
-	if (it->remove) {
-		json_t *v = json_object_get(o, "value");
-		const char *type = json_string_value(json_object_get(o, "type"));
-		char tmp[32];
-		const char *s = json_string_value(v);
-
-		if (json_is_integer(v)) {
-			snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v));
-			s = tmp;
-		}
-		if (type && strcmp(type, "probes")) {
-			snprintf(err, sizeof err, "%s.type: only \"probes\" can be removed",
-				 where);
-			vt_api_err_from_msg(e, err, "");
-			return VT_EPARSE;
-		}
-		if (!s || vt_msm_id_list(s, it->ids, sizeof it->ids) < 0) {
-			snprintf(err, sizeof err, "%s.value: not a list of probe ids "
-				 "(e.g. \"1,2,3\")", where);
-			vt_api_err_from_msg(e, err, "");
-			return VT_EPARSE;
-		}
-		return 0;
-	}
-	if (vt_msm_spec_parse(o, where, &it->spec, err, sizeof err) < 0) {
-		vt_api_err_from_msg(e, err, "");
-		return VT_EPARSE;
-	}
-	return 0;
-}
-
 enum MHD_Result h_msm_part(struct api_req *r, struct MHD_Connection *c)
 {
 	struct vt_api_err e = { 0 };
-	struct part_item *items = NULL;
+	struct vt_api_part *items = NULL;
 	struct vt_buf out;
-	json_error_t jerr;
-	json_t *root = NULL, *o;
 	PGconn *db = NULL;
 	char err[512];
 	size_t i, n = 0;
@@ -300,33 +243,9 @@ enum MHD_Result h_msm_part(struct api_req *r, struct MHD_Connection *c)
 	vt_buf_init(&out, 0);
 	if (api_need(r, VT_GRANT_PARTICIPATION, &e) < 0)
 		goto fail;
-	root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-			  JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		vt_api_fail(&e, 400, 1, "", "not JSON: line %d: %s", jerr.line, jerr.text);
+	if (vt_api_part_parse(r->body.data ? r->body.data : "", r->body.len,
+			      &items, &n, &e) < 0)
 		goto fail;
-	}
-	if (json_is_object(root)) {
-		json_t *a = json_array();
-
-		if (!a || json_array_append_new(a, root) < 0) {
-			json_decref(a);
-			goto oom;
-		}
-		root = a;
-	}
-	if (!json_is_array(root) || !json_array_size(root) ||
-	    json_array_size(root) > VT_MSM_SPECS_MAX) {
-		vt_api_fail(&e, 400, 1, "", "the request must be a list of 1 to %d "
-			    "participation requests", VT_MSM_SPECS_MAX);
-		goto fail;
-	}
-	n = json_array_size(root);
-	if (!(items = calloc(n, sizeof *items)))
-		goto oom;
-	json_array_foreach(root, i, o)
-		if (part_item(o, i, &items[i], &e) < 0)
-			goto fail;
 	if (!(db = get_db(r, &e)))
 		goto fail;
 	if (vt_buf_adds(&out, "{\"request_ids\": [") < 0)
@@ -356,7 +275,6 @@ fail:
 	ret = api_reply_err(r, c, &e);
 out:
 	vt_dbpool_put(r->api->pool, db);
-	json_decref(root);
 	free(items);
 	vt_buf_free(&out);
 	return ret;

@@ -84,7 +84,7 @@ int vt_qs_parse(const char *qs, size_t len, struct vt_qs *out,
 	while (i < len) {
 		size_t s = i, e, eq;
 
-		while (i < len && qs[i] != '&' && qs[i] != ';')
+		while (i < len && qs[i] != '&')
 			i++;
 		e = i++;
 		if (e == s)

@@ -1,11 +1,13 @@
 /* archive_ttfb - runs a shell command RUNS times and prints the median
  * time to the first byte of its output and the median total time, in
- * milliseconds: "ttfb_ms total_ms bytes".
+ * milliseconds: "ttfb_ms total_ms bytes"; with "rss", also the largest
+ * peak RSS of the command (and the children it waited for) in KiB.
  *
- *   archive_ttfb RUNS 'COMMAND' */
+ *   archive_ttfb RUNS 'COMMAND' [rss] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,12 +30,14 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	double first[101], total[101];
-	long bytes = 0;
+	long bytes = 0, maxrss = 0;
 	int runs;
 
-	if (argc != 3 || (runs = atoi(argv[1])) < 1 || runs > 101)
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "rss")) ||
+	    (runs = atoi(argv[1])) < 1 || runs > 101)
 		return 2;
 	for (int i = 0; i < runs; i++) {
+		struct rusage ru;
 		int fd[2], st;
 		double t0;
 		char buf[65536];
@@ -59,13 +63,20 @@ int main(int argc, char **argv)
 			bytes += r;
 		}
 		close(fd[0]);
-		waitpid(pid, &st, 0);
+		if (wait4(pid, &st, 0, &ru) < 0)
+			return 1;
+		if (ru.ru_maxrss > maxrss)
+			maxrss = ru.ru_maxrss;
 		total[i] = now_ms() - t0;
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			return 1;
 	}
 	qsort(first, (size_t)runs, sizeof *first, cmp);
 	qsort(total, (size_t)runs, sizeof *total, cmp);
-	printf("%.2f %.2f %ld\n", first[runs / 2], total[runs / 2], bytes);
+	if (argc == 4)
+		printf("%.2f %.2f %ld %ld\n", first[runs / 2], total[runs / 2], bytes,
+		       maxrss);
+	else
+		printf("%.2f %.2f %ld\n", first[runs / 2], total[runs / 2], bytes);
 	return 0;
 }

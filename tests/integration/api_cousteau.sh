@@ -61,6 +61,9 @@ t_psql "UPDATE measurements SET status = 2 WHERE id IN ($PING, $PRIV)
 t_check "measurements made ($PING, $PRIV, ...)" test -n "$PING" -a -n "$PRIV"
 
 # --- results through the real worker: 3 probes, 20 rounds, some ties ---
+# (the probes are assigned, as the scheduler would have done)
+t_psql "INSERT INTO assignments (msm_id, probe_id) SELECT m, p FROM
+        unnest(ARRAY[$PING, $PRIV]) m, unnest(ARRAY[$P1, $P2, $P3]) p" >/dev/null
 now=$(date +%s)
 lines=""
 for k in $(seq 0 19); do

@@ -130,3 +130,54 @@ clean:
 -include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d) \
 	$(UNITSRC:%.c=$(BUILD)/%.d) $(FUZZSRC:%.c=$(BUILD)/%.d) \
 	$(TESTHELPSRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d
+
+# --- install, uninstall -----------------------------------------------------
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the CLI in bin/, the daemons
+# in sbin/, the migrations in share/vantage/migrations (where an installed
+# `vantage db migrate` finds them), the manual pages, the systemd units and
+# the sysusers.d entry of the vantage user, example /etc/vantage files in
+# share/doc/vantage/examples.  Units and pages go only with their binary.
+# Nothing outside these is touched: /etc is the operator's
+# (docs/operations.md).  `make uninstall` removes exactly these files.
+PREFIX      ?= /usr/local
+bindir      ?= $(PREFIX)/bin
+sbindir     ?= $(PREFIX)/sbin
+datadir     ?= $(PREFIX)/share
+mandir      ?= $(datadir)/man
+docdir      ?= $(datadir)/doc/vantage
+unitdir     ?= $(PREFIX)/lib/systemd/system
+sysusersdir ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+INST_NAMES  := $(notdir $(BINS))
+inst_bindir = $(if $(filter vantage,$(1)),$(bindir),$(sbindir))
+inst_units  = $(patsubst scripts/systemd/%.in,%,$(wildcard scripts/systemd/$(1).service.in \
+              scripts/systemd/$(1)@.service.in)) $(notdir $(wildcard scripts/systemd/$(1).timer))
+inst_man    = $(wildcard docs/man/$(1).1 docs/man/$(1).8)
+.PHONY: install uninstall
+install: $(BINS)
+	@set -e; for n in $(INST_NAMES); do \
+	  case $$n in vantage) d='$(DESTDIR)$(bindir)';; *) d='$(DESTDIR)$(sbindir)';; esac; \
+	  $(INSTALL) -d "$$d"; $(INSTALL) -m 0755 $(BINDIR)/$$n "$$d/$$n"; done
+	$(INSTALL) -d '$(DESTDIR)$(datadir)/vantage/migrations'
+	$(INSTALL) -m 0644 storage/migrations/*.sql '$(DESTDIR)$(datadir)/vantage/migrations/'
+	@set -e; for p in $(foreach n,$(INST_NAMES),$(call inst_man,$(n))); do \
+	  s=$${p##*.}; $(INSTALL) -d '$(DESTDIR)$(mandir)'/man$$s; \
+	  $(INSTALL) -m 0644 $$p '$(DESTDIR)$(mandir)'/man$$s/; done
+	$(INSTALL) -d '$(DESTDIR)$(unitdir)' '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(docdir)/examples'
+	@set -e; for u in $(foreach n,$(INST_NAMES),$(call inst_units,$(n))); do \
+	  src=scripts/systemd/$$u; [ -f $$src ] || src=$$src.in; \
+	  sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+	    -e '/^@hardening@$$/{r scripts/systemd/hardening.conf' -e 'd;}' $$src \
+	    >'$(DESTDIR)$(unitdir)'/$$u.tmp; \
+	  chmod 0644 '$(DESTDIR)$(unitdir)'/$$u.tmp; \
+	  mv -f '$(DESTDIR)$(unitdir)'/$$u.tmp '$(DESTDIR)$(unitdir)'/$$u; done
+	$(INSTALL) -m 0644 scripts/systemd/vantage.sysusers '$(DESTDIR)$(sysusersdir)/vantage.conf'
+	$(INSTALL) -m 0644 scripts/systemd/conf/*.conf '$(DESTDIR)$(docdir)/examples/'
+	$(INSTALL) -m 0644 docs/operations.md '$(DESTDIR)$(docdir)/'
+
+uninstall:
+	rm -f $(foreach n,$(INST_NAMES),'$(DESTDIR)$(call inst_bindir,$(n))/$(n)') \
+	  $(foreach n,$(INST_NAMES),$(foreach p,$(call inst_man,$(n)),'$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))')) \
+	  $(foreach n,$(INST_NAMES),$(foreach u,$(call inst_units,$(n)),'$(DESTDIR)$(unitdir)/$(u)')) \
+	  '$(DESTDIR)$(sysusersdir)/vantage.conf'
+	rm -rf '$(DESTDIR)$(datadir)/vantage' '$(DESTDIR)$(docdir)'

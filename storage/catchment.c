@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/site.h"
 #include "storage/catchment.h"
@@ -621,4 +622,23 @@ fail:
 	free(tmpl);
 	free(ch);
 	return NULL;
+}
+
+const char *vt_catch_fmt_time(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		return "-";
+	return buf;
+}
+
+const char *vt_catch_fmt_ms(const json_t *v, char *buf, size_t len)
+{
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, len, "%.3f", json_number_value(v));
+	return buf;
 }

@@ -82,6 +82,12 @@ void vt_catch_set_probe(struct vt_catch *c, long long prb, const char *cc,
  * out of memory. */
 json_t *vt_catch_json(const struct vt_catch *c);
 
+/* Text forms shared by the views' renderers: a timestamp as "YYYY-MM-DD
+ * HH:MM:SS" (UTC; "-" for none, t <= 0), a JSON number of milliseconds
+ * as "%.3f" ("-" for null).  They return buf or a static "-". */
+const char *vt_catch_fmt_time(long long t, char *buf, size_t len);
+const char *vt_catch_fmt_ms(const json_t *v, char *buf, size_t len);
+
 /* ---- reading (catchment_read.c) -------------------------------------- */
 
 struct vt_plan_db;

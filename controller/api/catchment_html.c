@@ -5,9 +5,9 @@
  * internet and under a Content-Security-Policy of default-src 'none'. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "controller/api/catchment.h"
+#include "storage/catchment.h"
 
 #define BAR_W   480     /* px of the widest site bar */
 #define STRIP_W 720     /* px of the time axis */
@@ -49,26 +49,7 @@ static long long num(const json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* "2026-12-02 10:31:32" or "-". */
-static const char *utc(long long t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
 
-	if (t <= 0 || !gmtime_r(&tt, &tm))
-		return "-";
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
-/* A number of milliseconds, or "-" for null. */
-static const char *ms(const json_t *v, char *buf, size_t len)
-{
-	if (!json_is_number(v))
-		return "-";
-	snprintf(buf, len, "%.3f", json_number_value(v));
-	return buf;
-}
 
 /* The colour of a site: its index among the sorted sites. */
 static const char *color(const json_t *sites, const char *name)
@@ -107,9 +88,9 @@ static int head(const json_t *v, struct vt_buf *b)
 			  json_array_size(json_object_get(v, "probes")),
 			  json_array_size(json_object_get(v, "changes")));
 	if (num(v, "start") > 0 || json_is_integer(json_object_get(v, "stop")))
-		rc |= vt_buf_addf(b, "; from %s to %s UTC", utc(num(v, "start"), t1, sizeof t1),
+		rc |= vt_buf_addf(b, "; from %s to %s UTC", vt_catch_fmt_time(num(v, "start"), t1, sizeof t1),
 				  json_is_integer(json_object_get(v, "stop")) ?
-				  utc(num(v, "stop"), t2, sizeof t2) : "now");
+				  vt_catch_fmt_time(num(v, "stop"), t2, sizeof t2) : "now");
 	if (json_is_integer(json_object_get(v, "ping_msm_id")))
 		rc |= vt_buf_addf(b, "; ping latency from measurement %lld",
 				  num(v, "ping_msm_id"));
@@ -141,11 +122,11 @@ static int bars(const json_t *v, struct vt_buf *b)
 		rc |= esc(b, str(s, "site"));
 		rc |= vt_buf_addf(b, "</text><rect x=\"220\" y=\"%d\" width=\"%lld\" "
 				  "height=\"20\" fill=\"%s\"/><text x=\"%lld\" y=\"%d\">"
-				  "%lld probes, median %s ms, p90 %s ms</text></g>\n",
+				  "%lld probe%s, median %s ms, p90 %s ms</text></g>\n",
 				  y, w > 0 ? w : 1, COLORS[i % NCOLORS], 228 + w, y + 14,
-				  num(s, "probe_count"),
-				  ms(json_object_get(s, "rtt_median"), m1, sizeof m1),
-				  ms(json_object_get(s, "rtt_p90"), m2, sizeof m2));
+				  num(s, "probe_count"), num(s, "probe_count") == 1 ? "" : "s",
+				  vt_catch_fmt_ms(json_object_get(s, "rtt_median"), m1, sizeof m1),
+				  vt_catch_fmt_ms(json_object_get(s, "rtt_p90"), m2, sizeof m2));
 	}
 	rc |= vt_buf_adds(b, "</svg>\n");
 	return rc ? VT_ENOMEM : 0;
@@ -188,16 +169,16 @@ static int site_table(const json_t *v, struct vt_buf *b)
 		rc |= esc(b, str(s, "site"));
 		rc |= vt_buf_addf(b, "</td><td>%lld</td><td>%lld</td><td>%s</td><td>%s</td><td>",
 				  num(s, "probe_count"), num(s, "results"),
-				  ms(json_object_get(s, "rtt_median"), m1, sizeof m1),
-				  ms(json_object_get(s, "rtt_p90"), m2, sizeof m2));
+				  vt_catch_fmt_ms(json_object_get(s, "rtt_median"), m1, sizeof m1),
+				  vt_catch_fmt_ms(json_object_get(s, "rtt_p90"), m2, sizeof m2));
 		rc |= list(b, json_object_get(s, "countries"));
 		rc |= vt_buf_adds(b, "</td><td>");
 		rc |= list(b, json_object_get(s, "asns"));
 		rc |= vt_buf_adds(b, "</td>");
 		if (ping)
 			rc |= vt_buf_addf(b, "<td>%s</td><td>%s</td>",
-					  ms(json_object_get(s, "ping_median"), m1, sizeof m1),
-					  ms(json_object_get(s, "ping_p90"), m2, sizeof m2));
+					  vt_catch_fmt_ms(json_object_get(s, "ping_median"), m1, sizeof m1),
+					  vt_catch_fmt_ms(json_object_get(s, "ping_p90"), m2, sizeof m2));
 		rc |= vt_buf_adds(b, "</tr>\n");
 	}
 	rc |= vt_buf_adds(b, "</table>\n");
@@ -229,8 +210,8 @@ static int probe_table(const json_t *v, struct vt_buf *b)
 		} else
 			rc |= vt_buf_adds(b, "-");
 		rc |= vt_buf_addf(b, "</td><td>%s</td><td>%s</td><td>",
-				  ms(json_object_get(p, "rtt"), m1, sizeof m1),
-				  utc(num(p, "timestamp"), t1, sizeof t1));
+				  vt_catch_fmt_ms(json_object_get(p, "rtt"), m1, sizeof m1),
+				  vt_catch_fmt_time(num(p, "timestamp"), t1, sizeof t1));
 		rc |= esc(b, *str(p, "country_code") ? str(p, "country_code") : "-");
 		if (num(p, "asn") > 0)
 			rc |= vt_buf_addf(b, "</td><td>%lld", num(p, "asn"));
@@ -240,7 +221,7 @@ static int probe_table(const json_t *v, struct vt_buf *b)
 				  num(p, "results"), num(p, "unanswered"), num(p, "changes"));
 		if (ping)
 			rc |= vt_buf_addf(b, "<td>%s</td>",
-					  ms(json_object_get(p, "ping_avg"), m1, sizeof m1));
+					  vt_catch_fmt_ms(json_object_get(p, "ping_avg"), m1, sizeof m1));
 		rc |= vt_buf_adds(b, "</tr>\n");
 	}
 	rc |= vt_buf_adds(b, "</table>\n");
@@ -314,8 +295,8 @@ static int strip(const json_t *v, struct vt_buf *b)
 	rc |= vt_buf_addf(b, "<line x1=\"80\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>"
 			  "<text x=\"80\" y=\"%d\">%s</text><text x=\"%d\" y=\"%d\" "
 			  "text-anchor=\"end\">%s UTC</text>\n</svg>\n", y, 80 + STRIP_W, y,
-			  y + 16, utc(lo, t1, sizeof t1), 80 + STRIP_W, y + 16,
-			  utc(hi, t2, sizeof t2));
+			  y + 16, vt_catch_fmt_time(lo, t1, sizeof t1), 80 + STRIP_W, y + 16,
+			  vt_catch_fmt_time(hi, t2, sizeof t2));
 	/* the legend, then every change */
 	rc |= vt_buf_adds(b, "<p id=\"legend\">");
 	json_array_foreach(sites, i, p) {
@@ -335,8 +316,8 @@ static int strip(const json_t *v, struct vt_buf *b)
 		rc |= vt_buf_adds(b, "</td><td>");
 		rc |= esc(b, str(ch, "to"));
 		rc |= vt_buf_addf(b, "</td><td>%s</td><td>%s</td></tr>\n",
-				  utc(num(ch, "last_before"), t1, sizeof t1),
-				  utc(num(ch, "first_after"), t2, sizeof t2));
+				  vt_catch_fmt_time(num(ch, "last_before"), t1, sizeof t1),
+				  vt_catch_fmt_time(num(ch, "first_after"), t2, sizeof t2));
 	}
 	rc |= vt_buf_adds(b, "</table>\n");
 	if (json_is_true(json_object_get(v, "changes_truncated")))

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/buf.h"
 #include "storage/catchment.h"
@@ -39,24 +38,7 @@ static int number(const char *s, long long *v)
 	return 0;
 }
 
-static const char *utc(long long t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
 
-	if (t <= 0 || !gmtime_r(&tt, &tm))
-		return "-";
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
-static const char *ms(const json_t *v, char *buf, size_t len)
-{
-	if (!json_is_number(v))
-		return "-";
-	snprintf(buf, len, "%.3f", json_number_value(v));
-	return buf;
-}
 
 static void list(FILE *f, const json_t *a, int width)
 {
@@ -100,21 +82,21 @@ static void print_view(FILE *f, const json_t *v)
 	json_array_foreach(sites, i, s) {
 		fprintf(f, "%-24.64s %6lld %8lld %10s %10s", JS(s, "site"),
 			JI(s, "probe_count"), JI(s, "results"),
-			ms(json_object_get(s, "rtt_median"), a, sizeof a),
-			ms(json_object_get(s, "rtt_p90"), b, sizeof b));
+			vt_catch_fmt_ms(json_object_get(s, "rtt_median"), a, sizeof a),
+			vt_catch_fmt_ms(json_object_get(s, "rtt_p90"), b, sizeof b));
 		list(f, json_object_get(s, "countries"), 12);
 		list(f, json_object_get(s, "asns"), 20);
 		if (ping)
-			fprintf(f, "  %11s %9s", ms(json_object_get(s, "ping_median"), a, sizeof a),
-				ms(json_object_get(s, "ping_p90"), b, sizeof b));
+			fprintf(f, "  %11s %9s", vt_catch_fmt_ms(json_object_get(s, "ping_median"), a, sizeof a),
+				vt_catch_fmt_ms(json_object_get(s, "ping_p90"), b, sizeof b));
 		fputc('\n', f);
 	}
 	fprintf(f, "\n%-8s %-24s %10s %-20s %-3s %-8s %7s\n", "probe", "site now",
 		"rtt ms", "newest (UTC)", "cc", "asn", "changes");
 	json_array_foreach(json_object_get(v, "probes"), i, s)
 		fprintf(f, "%-8lld %-24.64s %10s %-20s %-3s %-8lld %7lld\n", JI(s, "prb_id"),
-			JS(s, "site"), ms(json_object_get(s, "rtt"), a, sizeof a),
-			utc(JI(s, "timestamp"), b, sizeof b), JS(s, "country_code"),
+			JS(s, "site"), vt_catch_fmt_ms(json_object_get(s, "rtt"), a, sizeof a),
+			vt_catch_fmt_time(JI(s, "timestamp"), b, sizeof b), JS(s, "country_code"),
 			JI(s, "asn"), JI(s, "changes"));
 	fprintf(f, "\nchanges of site: %zu%s\n", json_array_size(json_object_get(v, "changes")),
 		json_is_true(json_object_get(v, "changes_truncated")) ? " (capped)" : "");
@@ -124,8 +106,8 @@ static void print_view(FILE *f, const json_t *v)
 	json_array_foreach(json_object_get(v, "changes"), i, s)
 		fprintf(f, "%-8lld %-16.64s %-16.64s %s (%lld)    %s (%lld)\n",
 			JI(s, "prb_id"), JS(s, "from"), JS(s, "to"),
-			utc(JI(s, "last_before"), a, sizeof a), JI(s, "last_before"),
-			utc(JI(s, "first_after"), b, sizeof b), JI(s, "first_after"));
+			vt_catch_fmt_time(JI(s, "last_before"), a, sizeof a), JI(s, "last_before"),
+			vt_catch_fmt_time(JI(s, "first_after"), b, sizeof b), JI(s, "first_after"));
 }
 
 int cli_catchment(struct cli_ctx *ctx, int argc, char **argv)

@@ -21,6 +21,8 @@
 for c in openssl jq curl; do command -v "$c" >/dev/null || t_skip "$c is not installed"; done
 [ -x "$BIN/vantage-api" ] && [ -x "$BIN/vantage-archiver" ] || t_skip "build first (make)"
 t_setup
+# jqf FILE FILTER: the filter holds on the JSON file
+jqf() { jq -e "$2" "$1" >/dev/null; }
 t_pg_start || t_skip "cannot start PostgreSQL"
 
 DNS=1000003 PING=1000001 PRIV=1000004
@@ -80,7 +82,7 @@ get() { curl -sS "$API_HTTP$1"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$API_HTTP$1"; }
 C=/api/v2/measurements/$DNS/catchment
 get "$C/" >"$T/all.json"
-jqt() { jq -e "$1" "$T/all.json" >/dev/null; }
+jqt() { jqf "$T/all.json" "$1"; }
 t_check "both days count (the archived one through the planner): 864 results" jqt '.results == 864'
 t_check "863 named a site, one timeout" jqt '.answered == 863 and .unanswered == 1'
 t_check "two sites, by name" jqt '[.sites[].site] == ["site-a.lab", "site-b.lab"]'
@@ -100,10 +102,10 @@ t_check "a timeout is no change" jqt '.probes[2].changes == 0 and .probes[2].una
 
 get "$C/?start=$D2&stop=$((MOVE + 3000))&probe_ids=1001,1002" >"$T/win.json"
 t_check "start, stop and probe_ids narrow it: one change, two probes" \
-	jq -e "(.probes | map(.prb_id)) == [1001, 1002] and (.changes | length) == 1 and .results == 2 * $(( (MOVE + 3000 - D2) / 600 + 1 ))" "$T/win.json" >/dev/null
+	jqf "$T/win.json" "(.probes | map(.prb_id)) == [1001, 1002] and (.changes | length) == 1 and .results == 2 * $(( (MOVE + 3000 - D2) / 600 + 1 ))"
 get "$C?ping=$PING" >"$T/ping.json"
 t_check "ping joined: each probe's mean ping and per-site median" \
-	jq -e '.ping_msm_id == 1000001 and ([.probes[].ping_avg] == [10, 20, 30]) and .sites[0].ping_median == 10 and .sites[0].ping_p90 == 20 and .sites[1].ping_median == 30' "$T/ping.json" >/dev/null
+	jqf "$T/ping.json" '.ping_msm_id == 1000001 and ([.probes[].ping_avg] == [10, 20, 30]) and .sites[0].ping_median == 10 and .sites[0].ping_p90 == 20 and .sites[1].ping_median == 30'
 
 t_check "an unknown measurement: 404" [ "$(code /api/v2/measurements/99999/catchment/)" = 404 ]
 t_check "a ping measurement: 400 with the pointer id" \
@@ -141,8 +143,8 @@ if command -v chromium >/dev/null; then
 	/usr/bin/python3 "$TOP/tests/helpers/page_check.py" "$API_HTTP/catchment/$DNS?ping=$PING" \
 		"$T/catchment.png" "$T/dom.html" >"$T/page.json"
 	t_log "chromium: $(cat "$T/page.json")"
-	t_check "chromium loads the page with no console error" jq -e '.errors == []' "$T/page.json" >/dev/null
-	t_check "and fetches nothing beyond it" jq -e '.requests == [] and .failed == []' "$T/page.json" >/dev/null
+	t_check "chromium loads the page with no console error" jqf "$T/page.json" '.errors == []'
+	t_check "and fetches nothing beyond it" jqf "$T/page.json" '.requests == [] and .failed == []'
 	for s in site-a.lab site-b.lab; do
 		t_check "its DOM shows site $s in the bars, the tables and the strip" \
 			test "$(grep -o ">$s<" "$T/dom.html" | wc -l)" -ge 4

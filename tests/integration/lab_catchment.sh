@@ -34,6 +34,8 @@ if ip netns list 2>/dev/null | grep -q "^$VANTAGE_LAB_PREFIX"; then
 fi
 
 t_setup
+# jqf FILE FILTER: the filter holds on the JSON file
+jqf() { jq -e "$2" "$1" >/dev/null; }
 export VANTAGE_RUN="$T/run" VANTAGE_LAB_DIR="$T/lab"
 LAB="$TOP/scripts/lab"
 mkdir -p "$VANTAGE_RUN/probes"
@@ -76,13 +78,13 @@ V() { "$LAB" exec ctl "$BIN/vantage" --db "$VANTAGE_DB" "$@"; }
 CURL() { "$LAB" exec ctl curl -sS --max-time 60 "$@"; }
 
 # --- the probes register and connect ---
-n=0
+NP=0
 for p in $LAB_PROBES; do
 	s=$VANTAGE_RUN/probes/$p
 	mkdir -p "$s"
 	ssh-keygen -q -t ed25519 -N '' -C "$p" -f "$s/id_ed25519"
 	id=$(V probe add --pubkey "$s/id_ed25519.pub" --description "lab probe $p" \
-		--country NL --asn $((64496 + n)))
+		--country NL --asn $((64496 + NP)))
 	eval "ID_$p=$id"
 	eval "PROBE_$id=$p"
 	if [ -n "$(var "$p" V4)" ]; then reg=$LAB_CTL4; else reg=$LAB_CTL6; fi
@@ -91,10 +93,10 @@ for p in $LAB_PROBES; do
 		--reg-hostkey "$VANTAGE_HOST_KEYS/ssh_host_ed25519_key.pub" \
 		>"$s/probe.log" 2>&1 &
 	echo $! >"$s/probe.pid"
-	n=$((n + 1))
+	NP=$((NP + 1))
 done
-connected() { [ "$(V probe list | grep -c ' connected ')" -ge "$n" ]; }
-t_check "all $n probes connected" t_wait 90 connected
+connected() { [ "$(V probe list | grep -c " connected ")" -ge "$NP" ]; }
+t_check "all $NP probes connected" t_wait 90 connected
 
 # --- a CHAOS id.server measurement over IPv6 (every probe has IPv6) ---
 IV=10 SP=2
@@ -105,7 +107,7 @@ cat >"$T/chaos.json" <<JSON
   {"type": "dns", "af": 6, "target": "$LAB_ANYCAST6", "description": "catchment id.server",
    "query_class": "CHAOS", "query_type": "TXT", "query_argument": "id.server",
    "interval": $IV, "spread": $SP}],
- "probes": [{"type": "probes", "value": "$ids", "requested": $n}],
+ "probes": [{"type": "probes", "value": "$ids", "requested": $NP}],
  "start_time": $(date +%s)}
 JSON
 MSM=$(V msm create "$T/chaos.json")
@@ -182,32 +184,34 @@ cp "$T/view.json" "$T/final.json"
 jq -c '.changes[]' "$T/final.json" | sed 's/^/# /'
 
 # --- the changes, exactly ---
+# timed WHAT LAST_BEFORE FIRST_AFTER FROM TO: a change's two results bracket
+# the route change (its command ran from FROM to TO, unix seconds) and lie
+# within one measurement interval of each other.
+timed() {
+	t_check "$1 is bracketed by the route change ($2, $3 around $4..$5)" \
+		test "${2:-0}" -le "$5" -a "${3:-0}" -ge "$4"
+	t_check "$1: within one interval ($3 - $2 <= $((IV + SP)) s)" \
+		test $(( ${3:-0} - ${2:-0} )) -le $((IV + SP))
+}
 for p in $LAB_PROBES; do
 	id=$(eval echo "\$ID_$p")
-	b=$(eval echo "\$BEFORE_$p").lab d=$(eval echo "\$DURING_$p").lab
+	own=$(eval echo "\$BEFORE_$p").lab next=$(eval echo "\$DURING_$p").lab
 	got=$(jq -c "[.changes[] | select(.prb_id == $id) | [.from, .to]]" "$T/final.json")
 	case " $MOVED " in
 	*" $p "*)
-		t_check "$p: moved $b -> $d and back, nothing else" \
-			test "$got" = "[[\"$b\",\"$d\"],[\"$d\",\"$b\"]]"
+		t_check "$p: moved $own -> $next and back, nothing else" \
+			test "$got" = "[[\"$own\",\"$next\"],[\"$next\",\"$own\"]]"
 		read -r lb1 fa1 lb2 fa2 < <(jq -r "[.changes[] | select(.prb_id == $id) |
 			.last_before, .first_after] | @tsv" "$T/final.json")
-		t_log "$p: last at $b $lb1, first at $d $fa1 (route changed $T0..$T1);" \
-			"last at $d $lb2, first at $b $fa2 (route back $T2..$T3)"
-		t_check "$p: the move is bracketed by the route change" \
-			test "${lb1:-0}" -le "$T1" -a "${fa1:-0}" -ge "$T0"
-		t_check "$p: ... within one interval (first after - last before <= $((IV + SP)) s)" \
-			test $((fa1 - lb1)) -le $((IV + SP))
-		t_check "$p: the return is bracketed by the route coming back" \
-			test "${lb2:-0}" -le "$T3" -a "${fa2:-0}" -ge "$T2"
-		t_check "$p: ... within one interval" test $((fa2 - lb2)) -le $((IV + SP))
+		timed "$p: the move" "$lb1" "$fa1" "$T0" "$T1"
+		timed "$p: the return" "$lb2" "$fa2" "$T2" "$T3"
 		;;
 	*)
 		t_check "$p: never changed site" test "$got" = "[]"
 		;;
 	esac
 done
-t_check "no result went unanswered" jq -e '.unanswered == 0' "$T/final.json"
+t_check "no result went unanswered" jqf "$T/final.json" '.unanswered == 0'
 
 # --- the CLI, on the database and through the API ---
 # up to just before every probe's newest result: all of it is stored
@@ -232,8 +236,8 @@ if command -v chromium >/dev/null; then
 	"$LAB" exec ctl /usr/bin/python3 "$TOP/tests/helpers/page_check.py" \
 		"$VANTAGE_API_URL/catchment/$MSM" "$T/catchment.png" "$T/dom.html" >"$T/page.json"
 	t_log "chromium: $(cat "$T/page.json")"
-	t_check "the page loads in chromium with no console error" jq -e '.errors == []' "$T/page.json" >/dev/null
-	t_check "and fetches nothing else" jq -e '.requests == [] and .failed == []' "$T/page.json" >/dev/null
+	t_check "the page loads in chromium with no console error" jqf "$T/page.json" '.errors == []'
+	t_check "and fetches nothing else" jqf "$T/page.json" '.requests == [] and .failed == []'
 	for s in $LAB_SITES; do
 		t_check "the page shows site $s.lab (bars, tables, strip)" \
 			test "$(grep -o ">$s.lab<" "$T/dom.html" | wc -l)" -ge 3

@@ -294,8 +294,22 @@ static void test_caps(void)
 	vt_catch_free(NULL);
 }
 
+static void test_fmt(void)
+{
+	char b[32];
+	json_t *n = json_real(1.23456), *z = json_null();
+
+	CHECK_STR(vt_catch_fmt_time(1767679200, b, sizeof b), "2026-01-06 06:00:00");
+	CHECK_STR(vt_catch_fmt_time(0, b, sizeof b), "-");
+	CHECK_STR(vt_catch_fmt_time(1767679200, b, 4), "-");
+	CHECK_STR(vt_catch_fmt_ms(n, b, sizeof b), "1.235");
+	CHECK_STR(vt_catch_fmt_ms(z, b, sizeof b), "-");
+	json_decref(n);
+}
+
 int main(void)
 {
+	test_fmt();
 	test_b64();
 	test_site();
 	test_views();

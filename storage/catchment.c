@@ -25,7 +25,6 @@ struct cprobe {
 	long long results, unanswered, changes;
 	double ping_sum;
 	long long ping_n;
-	int af;
 	char cc[4];
 	long long asn;
 };
@@ -306,8 +305,6 @@ int vt_catch_add(struct vt_catch *c, const char *json, size_t len)
 		goto out;
 	}
 	p->results++;
-	if (!p->af)
-		p->af = (int)jint(j, "af", &ok);
 	if (!result_site(j, site, &rt)) {
 		p->unanswered++;
 		c->unanswered++;

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "controller/api/api_int.h"
+#include "controller/api/cache.h"
 #include "controller/api/catchment.h"
 #include "controller/api/keys.h"
 #include "storage/objstore.h"
@@ -20,11 +21,12 @@
 void vt_api_conf_defaults(struct vt_api_conf *c)
 {
 	memset(c, 0, sizeof *c);
-	c->threads = 2;
+	c->threads = 8;
 	c->db_conns = 8;
 	c->max_conns = 1024;
 	c->conn_timeout_s = 30;
 	c->stmt_ms = 10000;
+	c->cache_ms = 1000;
 }
 
 static long long now_us(void)
@@ -54,10 +56,19 @@ static enum MHD_Result queue(struct api_req *r, struct MHD_Connection *c,
 	return ret;
 }
 
+/* A 200 to a cacheable request is kept for the next ones. */
+static void remember(struct api_req *r, int status, const char *body, size_t len)
+{
+	if (r->cache_key && status == 200)
+		vt_cache_put(r->api->cache, r->cache_key, body, len);
+}
+
 enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,
 			  int status, const char *body, size_t len)
 {
 	union { const char *c; void *v; } u = { body };
+
+	remember(r, status, body, len);
 
 	return queue(r, c, status, MHD_create_response_from_buffer(len, u.v,
 		     MHD_RESPMEM_MUST_COPY), len);
@@ -66,9 +77,10 @@ enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,
 enum MHD_Result api_reply_take(struct api_req *r, struct MHD_Connection *c,
 			       int status, char *body, size_t len)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body,
-						MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp;
 
+	remember(r, status, body, len);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		free(body);
 	return queue(r, c, status, resp, len);
@@ -161,8 +173,49 @@ enum MHD_Result api_reply_list(struct api_req *r, struct MHD_Connection *c,
 
 /* ---- database ------------------------------------------------------- */
 
+/* Runs a named prepared statement, preparing it on this connection first
+ * when the connection has not seen it. */
+static int exec_prepared(PGconn *db, PGresult **res, const char *name,
+			 const char *sql, int n, const char *const *params,
+			 char *err, size_t errlen)
+{
+	PGresult *r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && state &&
+	    !strcmp(state, "26000")) {             /* not prepared here yet */
+		PQclear(r);
+		r = PQprepare(db, name, sql, n, NULL);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+				 PQerrorMessage(db));
+			PQclear(r);
+			return VT_EDB;
+		}
+		PQclear(r);
+		r = PQexecPrepared(db, name, n, params, NULL, NULL, 0);
+	}
+	*res = NULL;
+	if (!r || (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		   PQresultStatus(r) != PGRES_COMMAND_OK)) {
+		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) :
+			 PQerrorMessage(db));
+		PQclear(r);
+		return VT_EDB;
+	}
+	*res = r;
+	return 0;
+}
+
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e)
+{
+	return api_query_named(r, NULL, res, sql, n, params, e);
+}
+
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e)
 {
 	char err[512];
 	PGconn *db;
@@ -172,7 +225,8 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
-	rc = vt_pg_exec(db, res, err, sizeof err, sql, n, params);
+	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
+	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
 	vt_dbpool_put(r->api->pool, db);
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);
@@ -228,6 +282,7 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" :
 		" (client gone)");
 	vt_buf_free(&r->body);
+	free(r->cache_key);
 	free(r->target);
 	free(r);
 	*con_cls = NULL;
@@ -291,11 +346,38 @@ static int authenticate(struct api_req *r, struct MHD_Connection *c,
 	return 0;
 }
 
+/* Anonymous GETs of objects and lists may come from the cache. */
+static int from_cache(struct api_req *r, struct MHD_Connection *c,
+		      enum MHD_Result *ret)
+{
+	size_t len;
+	char *body;
+
+	if (r->has_key || strcmp(r->method, "GET") || !r->api->cache ||
+	    r->route.route == VT_R_MSM_RESULTS || r->api->conf.cache_ms <= 0)
+		return 0;
+	if (asprintf(&r->cache_key, "%s%s%s%.*s", r->base, r->path,
+		     r->qslen ? "?" : "", (int)r->qslen, r->qsraw ? r->qsraw : "") < 0) {
+		r->cache_key = NULL;
+		return 0;
+	}
+	if (vt_cache_get(r->api->cache, r->cache_key, &body, &len) < 0)
+		return 0;
+	free(r->cache_key);
+	r->cache_key = NULL;
+	*ret = api_reply_take(r, c, 200, body, len);
+	return 1;
+}
+
 static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
 {
 	int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	int post = !strcmp(r->method, "POST");
 	int del = !strcmp(r->method, "DELETE");
+	enum MHD_Result ret;
+
+	if (from_cache(r, c, &ret))
+		return ret;
 
 	switch (r->route.route) {
 	case VT_R_MSM_LIST:
@@ -566,7 +648,8 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		rc = VT_EINVAL;
 		goto fail;
 	}
-	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0) {
+	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
+	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -606,6 +689,7 @@ void vt_api_stop(struct vt_api *a)
 	if (a->https.d)
 		MHD_stop_daemon(a->https.d);
 	vt_dbpool_free(a->pool);
+	vt_cache_free(a->cache);
 	vt_objstore_free(a->store);
 	free(a->cert);
 	free(a->key);

@@ -22,6 +22,7 @@ struct vt_api_conf {
 	int conn_timeout_s;        /* idle connection timeout */
 	int stmt_ms;               /* PostgreSQL statement timeout */
 	const char *objstore;      /* archive store URL (results planner), or NULL */
+	int cache_ms;              /* anonymous GETs kept this long (0: never) */
 };
 
 /* Defaults for every field but db and the listeners. */

@@ -15,6 +15,7 @@
 #define VT_API_HEADER_MAX (16 * 1024)     /* all request headers */
 
 struct vt_objstore;
+struct vt_cache;
 
 struct api_listener {
 	struct vt_api *api;
@@ -26,6 +27,7 @@ struct vt_api {
 	struct vt_api_conf conf;
 	struct vt_dbpool *pool;
 	struct vt_objstore *store;       /* NULL: hot data only */
+	struct vt_cache *cache;          /* anonymous GET answers */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
 };
@@ -53,6 +55,7 @@ struct api_req {
 	long long key_id;
 	unsigned grants;
 	char label[64];
+	char *cache_key;                 /* set: a 200 goes into the cache */
 	char base[300];                  /* "https://host:port" */
 };
 
@@ -72,6 +75,11 @@ enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
  * when the database is busy or slow, 500 otherwise; the reason is logged). */
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e);
+/* The same as a named prepared statement (prepared once per connection):
+ * for the requests that come often, with a fixed SQL text per name. */
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e);
 /* A 403 unless the request's key holds grant. */
 int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e);
 

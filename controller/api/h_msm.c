@@ -102,9 +102,9 @@ enum MHD_Result h_msm_get(struct api_req *r, struct MHD_Connection *c)
 	if (vt_api_fields(&r->qs, fields, sizeof fields, &e) < 0)
 		goto fail;
 	p[2] = fields[0] ? fields : NULL;
-	if (api_query(r, &res, "SELECT m.is_public, vt_api_fields(vt_api_msm_json("
-		      "m, $2, true), $3::text[])::text FROM measurements m"
-		      " WHERE m.id = $1::bigint", 3, p, &e) < 0 ||
+	if (api_query_named(r, "msm_get", &res, "SELECT m.is_public, vt_api_fields("
+			    "vt_api_msm_json(m, $2, true), $3::text[])::text FROM"
+			    " measurements m WHERE m.id = $1::bigint", 3, p, &e) < 0 ||
 	    visible(r, res, &e) < 0)
 		goto fail;
 	ret = api_reply(r, c, 200, PQgetvalue(res, 0, 1),

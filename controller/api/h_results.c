@@ -22,8 +22,8 @@ static int msm_visible(struct api_req *r, struct vt_api_err *e)
 	int rc;
 
 	snprintf(id, sizeof id, "%lld", r->route.id);
-	if ((rc = api_query(r, &res, "SELECT is_public FROM measurements"
-			    " WHERE id = $1::bigint", 1, p, e)) < 0)
+	if ((rc = api_query_named(r, "msm_public", &res, "SELECT is_public FROM"
+				  " measurements WHERE id = $1::bigint", 1, p, e)) < 0)
 		return rc;
 	if (PQntuples(res) == 0)
 		rc = vt_api_fail(e, 404, 0, "id", "No measurement %lld", r->route.id);
@@ -273,7 +273,7 @@ enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c)
 		 vt_now_ms() / 1000 - q.lookback_days * 86400LL : 0LL);
 	snprintf(versions, sizeof versions, "%d", q.versions);
 	hot = q.versions > 1 || q.lookback_days;
-	if (api_query(r, &res, hot ?
+	if (api_query_named(r, hot ? "latest_hot" : "latest", &res, hot ?
 		      "SELECT m.is_public, (SELECT string_agg(x.result, $3::text"
 		      " ORDER BY x.prb_id, x.ts DESC) FROM (SELECT r.prb_id, r.ts,"
 		      " r.result, row_number() OVER (PARTITION BY r.prb_id"

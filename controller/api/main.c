@@ -16,18 +16,20 @@ static void usage(FILE *f)
 		"                   [--https ADDR:PORT --tls-cert FILE --tls-key FILE]\n"
 		"                   [--threads N] [--db-conns N] [--max-conns N]\n"
 		"                   [--conn-timeout S] [--stmt-timeout MS]\n"
-		"                   [--store URL] [--log-level LEVEL]\n\n"
+		"                   [--store URL] [--cache-ms MS] [--log-level LEVEL]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
 		"  --http ADDR:PORT      plain HTTP listener (127.0.0.1:8000, [::1]:8000, :8000)\n"
 		"  --https ADDR:PORT     HTTPS listener (needs --tls-cert and --tls-key, PEM)\n"
-		"  --threads N           threads per listener (default 2)\n"
+		"  --threads N           threads per listener (default 8)\n"
 		"  --db-conns N          PostgreSQL connections (default 8)\n"
 		"  --max-conns N         open client connections per listener (default 1024)\n"
 		"  --conn-timeout S      idle client connection timeout (default 30)\n"
 		"  --stmt-timeout MS     PostgreSQL statement timeout (default 10000)\n"
 		"  --store URL           archive object store (file://DIR, s3://..., http://...)\n"
+		"  --cache-ms MS         anonymous GETs of objects and lists answered from\n"
+		"                        memory for this long (default 1000, 0: never)\n"
 		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 		{ "stmt-timeout", required_argument, NULL, 's' },
 		{ "store", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "cache-ms", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -90,6 +93,7 @@ int main(int argc, char **argv)
 		case 'o': bad |= int_arg(optarg, 1, 3600, &conf.conn_timeout_s); break;
 		case 's': bad |= int_arg(optarg, 100, 3600000, &conf.stmt_ms); break;
 		case 'a': conf.objstore = optarg; break;
+		case 'C': bad |= int_arg(optarg, 0, 3600000, &conf.cache_ms); break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0)
 				bad = 1;

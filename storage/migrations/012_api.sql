@@ -1,5 +1,6 @@
 -- 012_api: the researcher API (docs/vantage-api.md): its keys, and the JSON
--- objects of API.md ("Objects") built where the rows are.
+-- objects of API.md ("Objects") built where the rows are (PL/pgSQL, so
+-- that each pooled connection plans them once).
 
 -- API keys.  The key itself is shown once by `vantage key add`; only its
 -- SHA-256 is kept.  grants: results, create, stop, tags, participation.
@@ -27,8 +28,9 @@ $$;
 -- The measurement object; base is the server's URL ("https://host:port"),
 -- with_probes adds "probes": [{"id", "url"}].
 CREATE FUNCTION vt_api_msm_json(m measurements, base text, with_probes boolean)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT m.definition || jsonb_build_object(
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT m.definition || jsonb_build_object(
         'id', m.id, 'type', m.type, 'af', m.af, 'description', m.description,
         'creation_time', extract(epoch FROM m.creation_time)::bigint,
         'start_time', m.start_time, 'stop_time', m.stop_time,
@@ -54,7 +56,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                    ORDER BY a.probe_id)
             FROM assignments a WHERE a.msm_id = m.id AND a.removed IS NULL),
            '[]'))
-       ELSE '{}' END
+       ELSE '{}' END);
+END
 $$;
 
 CREATE FUNCTION vt_api_geometry(lat double precision, lon double precision)
@@ -66,8 +69,9 @@ $$;
 
 -- The probe object.
 CREATE FUNCTION vt_api_probe_json(p probes) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
         'id', p.id, 'type', 'Probe', 'description', p.description,
         'country_code', p.country_code,
         'address_v4', host(p.address_v4), 'address_v6', host(p.address_v6),
@@ -87,13 +91,15 @@ LANGUAGE sql STABLE AS $$
         'total_uptime', p.total_uptime,
         'tags', coalesce((SELECT jsonb_agg(jsonb_build_object('name', t, 'slug', t)
                                            ORDER BY t)
-                          FROM unnest(p.tags || p.system_tags) t), '[]'))
+                          FROM unnest(p.tags || p.system_tags) t), '[]')));
+END
 $$;
 
 -- The anchor object (an anchor is a probe with is_anchor; same id).
 CREATE FUNCTION vt_api_anchor_json(p probes, base text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
         'id', p.id, 'type', 'Anchor', 'fqdn', nullif(p.description, ''),
         'probe', p.id, 'is_ipv4_only', p.address_v6 IS NULL,
         'ip_v4', host(p.address_v4), 'as_v4', p.asn_v4,
@@ -102,14 +108,17 @@ LANGUAGE sql STABLE AS $$
         'geometry', vt_api_geometry(p.latitude, p.longitude),
         'is_disabled', p.status = 3,
         'date_live', extract(epoch FROM p.first_connected)::bigint,
-        'tls_ok', NULL)
+        'tls_ok', NULL));
+END
 $$;
 
 -- Only the keys of o named in fields (all when fields is NULL or empty);
 -- "id" always stays.
 CREATE FUNCTION vt_api_fields(o jsonb, fields text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN fields IS NULL OR cardinality(fields) = 0 THEN o
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN fields IS NULL OR cardinality(fields) = 0 THEN o
         ELSE coalesce((SELECT jsonb_object_agg(k, v) FROM jsonb_each(o) e(k, v)
-                       WHERE k = 'id' OR k = ANY (fields)), '{}') END
+                       WHERE k = 'id' OR k = ANY (fields)), '{}') END);
+END
 $$;

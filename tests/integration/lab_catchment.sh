@@ -138,13 +138,20 @@ MOVED=""
 for p in $LAB_PROBES; do [ "$(eval echo "\$BEFORE_$p")" = "$DOWN" ] && MOVED="$MOVED $p"; done
 t_check "$DOWN has probes:$MOVED" test -n "$MOVED"
 
+# flip site-down|site-up SNAP: runs it on $DOWN, keeping the time before
+# (FROM) and after (TO), then snapshots where the lab now routes each probe.
+flip() {
+	FROM=$(date +%s)
+	"$LAB" "$1" "$DOWN" >"$T/$1.log" 2>&1
+	TO=$(date +%s)
+	sed 's/^/# /' "$T/$1.log"
+	. "$VANTAGE_LAB_DIR/hosts.env"
+	snap "$2"
+}
+
 # --- withdraw s3 ---
-T0=$(date +%s)
-"$LAB" site-down "$DOWN" >"$T/down.log" 2>&1
-T1=$(date +%s)
-sed 's/^/# /' "$T/down.log"
-. "$VANTAGE_LAB_DIR/hosts.env"
-snap DURING
+flip site-down DURING
+T0=$FROM T1=$TO
 for p in $MOVED; do
 	to=$(eval echo "\$DURING_$p")
 	t_check "$p: the rerouted lab sends it to another site ($to)" \
@@ -168,12 +175,8 @@ more() {
 t_check "they stay there" t_wait 60 more
 
 # --- announce it again ---
-T2=$(date +%s)
-"$LAB" site-up "$DOWN" >"$T/up.log" 2>&1
-T3=$(date +%s)
-sed 's/^/# /' "$T/up.log"
-. "$VANTAGE_LAB_DIR/hosts.env"
-snap AFTER
+flip site-up AFTER
+T2=$FROM T3=$TO
 for p in $LAB_PROBES; do
 	t_check "$p: the lab's routes are back ($(eval echo "\$AFTER_$p"))" \
 		test "$(eval echo "\$AFTER_$p")" = "$(eval echo "\$BEFORE_$p")"

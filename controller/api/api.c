@@ -14,6 +14,7 @@
 #include "common/pg.h"
 #include "controller/api/api_int.h"
 #include "controller/api/cache.h"
+#include "controller/api/catchment.h"
 #include "controller/api/keys.h"
 #include "storage/objstore.h"
 
@@ -473,6 +474,14 @@ static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
 	case VT_R_ANCHOR:
 		if (get)
 			return h_probe_get(r, c);
+		break;
+	case VT_R_MSM_CATCHMENT:
+		if (get)
+			return h_catchment(r, c);
+		break;
+	case VT_R_CATCHMENT_PAGE:
+		if (get)
+			return h_catchment_page(r, c);
 		break;
 	case VT_R_NONE:
 		break;

@@ -168,6 +168,15 @@ int vt_api_path_parse(const char *path, struct vt_api_path *out,
 	const char *p;
 
 	memset(out, 0, sizeof *out);
+	if (!strncmp(path, "/catchment/", 11)) {
+		p = path + 11;
+		n = (int)strcspn(p, "/");
+		if (n == 0 || (p[n] && strcmp(p + n, "/")) ||
+		    parse_id(p, (size_t)n, LLONG_MAX / 2, &out->id) < 0)
+			goto notfound;
+		out->route = VT_R_CATCHMENT_PAGE;
+		return 0;
+	}
 	if (strncmp(path, pre, sizeof pre - 1))
 		goto notfound;
 	p = path + sizeof pre - 1;
@@ -204,6 +213,8 @@ int vt_api_path_parse(const char *path, struct vt_api_path *out,
 			out->route = VT_R_MSM_PART;
 		else if (n == 3 && SEG(2, "tags"))
 			out->route = VT_R_MSM_TAGS;
+		else if (n == 3 && SEG(2, "catchment"))
+			out->route = VT_R_MSM_CATCHMENT;
 		else if (n == 4 && SEG(2, "tags") && slug_ok(seg[3], len[3], "-_")) {
 			out->route = VT_R_MSM_TAG;
 			memcpy(out->tag, seg[3], len[3]);

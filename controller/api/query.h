@@ -62,7 +62,9 @@ enum vt_api_route {
 	VT_R_PROBE_LIST,      /* probes/ */
 	VT_R_PROBE,           /* probes/{id}/ */
 	VT_R_ANCHOR_LIST,     /* anchors/ */
-	VT_R_ANCHOR           /* anchors/{id}/ */
+	VT_R_ANCHOR,          /* anchors/{id}/ */
+	VT_R_MSM_CATCHMENT,   /* measurements/{id}/catchment/ (Vantage) */
+	VT_R_CATCHMENT_PAGE   /* /catchment/{id} (outside /api/v2/, HTML) */
 };
 
 struct vt_api_path {

@@ -49,5 +49,9 @@ int cli_latest(struct cli_ctx *ctx, int argc, char **argv);
  * detail.  The key comes from $VANTAGE_API_KEY, a CA file from
  * $VANTAGE_API_CA.  Returns an exit status. */
 int cli_api_get(const char *base, const char *pathq);
+/* The same into body (capped by its max) instead of stdout. */
+struct vt_buf;
+int cli_api_get_buf(const char *base, const char *pathq, struct vt_buf *body);
+int cli_catchment(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

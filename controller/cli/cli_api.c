@@ -13,6 +13,7 @@ struct sink {
 	long status;
 	CURL *h;
 	struct vt_buf err;     /* body of a refusal */
+	struct vt_buf *body;   /* NULL: the body goes to stdout */
 	size_t out;
 };
 
@@ -29,12 +30,15 @@ static size_t on_data(char *p, size_t size, size_t n, void *cls)
 		return len;
 	}
 	s->out += len;
+	if (s->body)
+		return vt_buf_add(s->body, p, len) < 0 ? 0 : len;
 	return fwrite(p, 1, len, stdout) == len ? len : 0;
 }
 
 /* GETs base + pathq (the key from $VANTAGE_API_KEY as a header) and
- * writes the body to stdout.  A refusal prints the error object's detail. */
-int cli_api_get(const char *base, const char *pathq)
+ * writes the body to stdout, or into body when not NULL.  A refusal prints
+ * the error object's detail. */
+static int api_get(const char *base, const char *pathq, struct vt_buf *body)
 {
 	const char *key = getenv("VANTAGE_API_KEY");
 	const char *ca = getenv("VANTAGE_API_CA");
@@ -47,6 +51,7 @@ int cli_api_get(const char *base, const char *pathq)
 	snprintf(url, sizeof url, "%s%s%s", base,
 		 base[0] && base[strlen(base) - 1] == '/' ? "" : "/", pathq);
 	vt_buf_init(&s.err, 65536);
+	s.body = body;
 	if (!(s.h = curl_easy_init())) {
 		cli_error("curl: cannot start");
 		return 1;
@@ -83,6 +88,16 @@ int cli_api_get(const char *base, const char *pathq)
 	curl_easy_cleanup(s.h);
 	vt_buf_free(&s.err);
 	return rc;
+}
+
+int cli_api_get(const char *base, const char *pathq)
+{
+	return api_get(base, pathq, NULL);
+}
+
+int cli_api_get_buf(const char *base, const char *pathq, struct vt_buf *body)
+{
+	return api_get(base, pathq, body);
 }
 
 int cli_latest(struct cli_ctx *ctx, int argc, char **argv)

@@ -43,6 +43,12 @@ static const struct cli_cmd commands[] = {
 	{ "latest", NULL, cli_latest, "MSM_ID [--probe N[,M]] [--api URL]",
 	  "print each probe's newest result, one JSON per line, through the API "
 	  "(--api or $VANTAGE_API_URL)" },
+	{ "catchment", NULL, cli_catchment,
+	  "MSM_ID [--start T] [--stop T] [--probe N[,M]] [--ping MSM] [--json] "
+	  "[--api URL]",
+	  "which anycast site answers each probe of a DNS measurement (CHAOS "
+	  "id.server, hostname.bind or NSID): the per-site table and every change "
+	  "of site (through the API when --api or $VANTAGE_API_URL is set)" },
 	{ "key", "add", cli_key_add,
 	  "--label LABEL [--grant results,create,stop,tags,participation]",
 	  "make a researcher API key; prints it (only this once)" },

@@ -217,8 +217,15 @@ static int selection(PGconn *db, long long now, struct vt_sched_stats *st,
 	return rc;
 }
 
+/* A one-off stays Ongoing after a probe took its command until that
+ * probe's result is stored or this many seconds have passed, so that a
+ * client polling for its results (Blaeu waits while it is Ongoing) sees it
+ * running. */
+#define ONEOFF_GRACE_S "300"
+
 /* Scheduled -> Ongoing at the start time; -> Stopped at the stop time, and
- * one-offs once every probe has its command (or a day after the start). */
+ * one-offs once every probe has its command and its result (or
+ * ONEOFF_GRACE_S after the delivery, or a day after the start). */
 static int times(PGconn *db, long long now, struct vt_sched_stats *st,
 		 char *errbuf, size_t errlen)
 {
@@ -239,7 +246,11 @@ static int times(PGconn *db, long long now, struct vt_sched_stats *st,
 		"   (NOT is_oneoff AND stop_time <= $1)"
 		"   OR (is_oneoff AND (start_time + 86400 <= $1"
 		"    OR NOT EXISTS (SELECT 1 FROM assignments a WHERE a.msm_id = id"
-		"     AND a.removed IS NULL AND a.delivered IS NULL))))"
+		"     AND a.removed IS NULL AND (a.delivered IS NULL"
+		"      OR (a.delivered > to_timestamp($1) - make_interval(secs => "
+		ONEOFF_GRACE_S ")"
+		"       AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.msm_id = a.msm_id"
+		"        AND l.prb_id = a.probe_id)))))))"
 		"  RETURNING id, is_oneoff),"
 		" n AS (SELECT count(pg_notify('vantage_crontab', a.probe_id::text))"
 		"  FROM assignments a, m WHERE a.msm_id = m.id AND NOT m.is_oneoff"

@@ -147,7 +147,11 @@ pass
 is "one-off waits for every probe" "$(status "$M4")" 2
 batch "$B" 200 --ack >/dev/null
 pass
-is "one-off delivered everywhere: Stopped" "$(status "$M4")" 4
+is "one-off delivered everywhere, no result yet: still Ongoing" "$(status "$M4")" 2
+t_psql "INSERT INTO latest (msm_id, prb_id, ts, result) VALUES
+	($M4, $A, $NOW, '{}'), ($M4, $B, $NOW, '{}')"
+pass
+is "one-off delivered everywhere and its results stored: Stopped" "$(status "$M4")" 4
 
 # --- participation requests ---
 M5=$(echo "{\"definitions\": [{\"type\": \"ping\", \"af\": 4, \"target\": \"192.0.2.53\",

@@ -1,6 +1,5 @@
 /* def.c - measurement requests: parse, check, command lines. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,20 +7,8 @@
 #include "controller/scheduler/def.h"
 #include "proto/cmdline.h"
 
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* A refusal: the reason into errbuf, rc returned (common/err.h). */
+#define fail(errbuf, errlen, rc, ...) vt_err_set(rc, errbuf, errlen, __VA_ARGS__)
 
 #define FAIL(...) fail(errbuf, errlen, VT_EPARSE, __VA_ARGS__)
 

@@ -7,7 +7,7 @@
 sched_probe() {
 	local n
 	n=$(ls "$T" | grep -c '\.pub$')
-	echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsch$n t$n" >"$T/k$n.pub"
+	ssh-keygen -q -t ed25519 -N '' -C "t$n" -f "$T/k$n" </dev/null
 	"$BIN/vantage" probe add --pubkey "$T/k$n.pub" "$@"
 }
 

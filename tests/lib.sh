@@ -61,11 +61,11 @@ t_free_port() { "$TOP/scripts/pg" free-port; }
 
 # t_wait SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
 t_wait() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
+	_t_wait_n=$(($1 * 10)); shift
+	while [ $_t_wait_n -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
-		n=$((n - 1))
+		_t_wait_n=$((_t_wait_n - 1))
 	done
 	return 1
 }

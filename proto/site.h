@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "proto/b64.h"
 
 #define VT_SITE_MAX 128           /* bytes of a site name, with its NUL */
 #define VT_SITE_ABUF_MAX 65535    /* a DNS message */
@@ -23,13 +24,6 @@ enum vt_site_how {
 	VT_SITE_HOSTNAME_BIND,    /* TXT hostname.bind. */
 	VT_SITE_NSID              /* EDNS0 NSID option */
 };
-
-/* Decodes base64 text (RFC 4648, padding required when the length is not
- * a multiple of 4; no whitespace) into out of outlen bytes; *n gets the
- * length.  VT_EPARSE on a character outside the alphabet or bad padding,
- * VT_ETOOBIG when out is too small. */
-int vt_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen,
-		  size_t *n) VT_WUR;
 
 /* Finds the site named by the reply msg[0..len).  On success site (at
  * least VT_SITE_MAX bytes) holds its name and *how says where it came from.

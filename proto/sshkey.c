@@ -6,60 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/b64.h"
 #include "proto/text.h"
 
 #define BLOB_MAX (VT_SSHKEY_B64_MAX / 4 * 3)
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict base64 of s[0..n) into out (room for n / 4 * 3); -1 when it is
- * not padded, has a byte outside the alphabet, '=' before the end, or
- * non-zero bits under the padding (so each blob has one spelling). */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t *outlen)
-{
-	size_t o = 0;
-
-	if (n == 0 || n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4], pad = 0;
-		uint32_t w;
-
-		for (int k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad || (v[k] = b64_value(s[i + k])) < 0)
-				return -1;
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			return -1;
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
-	}
-	*outlen = o;
-	return 0;
-}
 
 /* The next SSH string of blob (uint32 length, bytes); -1 past the end. */
 static int next_string(const uint8_t *b, size_t n, size_t *off,
@@ -158,7 +108,7 @@ int vt_sshkey_parse(const char *text, size_t len, struct vt_sshkey *out,
 	memcpy(out->type, t, tl);
 	if (!(blob = malloc(BLOB_MAX)))
 		return vt_err_set(VT_ENOMEM, err, errlen, "out of memory");
-	if (b64_decode(b, bl, blob, &blen) < 0) {
+	if (bl == 0 || vt_b64_decode(b, bl, blob, BLOB_MAX, &blen) < 0) {
 		vt_err_set(VT_EPARSE, err, errlen, "the key is not valid base64");
 		goto out;
 	}

@@ -737,7 +737,8 @@ int gw_db_listen_fd(struct gw_db *db)
 	if (!db->l) {
 		if (!(db->l = open_conn(db, &db->l_next)))
 			return -1;
-		if (vt_pg_cmd(db->l, "LISTEN vantage_push; LISTEN vantage_crontab", db->err,
+		if (vt_pg_cmd(db->l, "LISTEN vantage_push; LISTEN vantage_crontab;"
+			      " LISTEN vantage_keys", db->err,
 			      sizeof db->err) < 0 || PQsetnonblocking(db->l, 1) < 0) {
 			PQfinish(db->l);
 			db->l = NULL;
@@ -762,7 +763,12 @@ int gw_db_listen_drain(struct gw_db *db, int *notified)
 		return VT_EDB;
 	}
 	while ((n = PQnotifies(db->l))) {
-		*notified = 1;
+		if (!strcmp(n->relname, "vantage_keys")) {
+			*notified |= GW_NOTIFY_KEYS;
+			PQfreemem(n);
+			continue;
+		}
+		*notified |= GW_NOTIFY_PUSH;
 		if (!strcmp(n->relname, "vantage_crontab")) {
 			char *end;
 			long id = strtol(n->extra, &end, 10);

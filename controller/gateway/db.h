@@ -166,9 +166,12 @@ int gw_db_listen_fd(struct gw_db *db);
  * needs; its one-offs join it when it is claimed.  A crontab push still
  * pending for the probe is replaced. */
 int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_WUR;
-/* Reads what arrived on the LISTEN connection; *notified is 1 when at least
- * one notification came.  VT_EDB when the connection broke (it is closed;
+/* Reads what arrived on the LISTEN connection; *notified gets
+ * GW_NOTIFY_PUSH when a push or crontab notification came and
+ * GW_NOTIFY_KEYS when probes' keys changed (vantage_keys).  VT_EDB when the connection broke (it is closed;
  * the caller stops watching the old fd and asks gw_db_listen_fd again). */
+#define GW_NOTIFY_PUSH 1
+#define GW_NOTIFY_KEYS 2
 int gw_db_listen_drain(struct gw_db *db, int *notified) VT_WUR;
 /* The probe ids NOTIFYed on vantage_crontab since the last call (at most
  * max; the rest are dropped, and *overflow says so). */

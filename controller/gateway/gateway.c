@@ -383,10 +383,16 @@ static void on_listen(struct gw_job *j)
 	struct gw *gw = ev->arg;
 
 	if (ev->keys) {
+		size_t was = gw->keys ? gw_keys_count(gw->keys) : 0,
+		       now = gw_keys_count(ev->keys);
+
 		gw_keys_free(gw->keys);
 		gw->keys = ev->keys;
 		ev->keys = NULL;
-		vt_debug("key cache: %zu probes", gw_keys_count(gw->keys));
+		if (now != was)
+			vt_info("key cache: %zu probes (was %zu)", now, was);
+		else
+			vt_debug("key cache: %zu probes", now);
 	}
 	if (ev->listening)
 		gw->push_wanted = 1;   /* notifications may have been missed */

@@ -13,6 +13,7 @@
 
 #define RETRY_MS  2000     /* key load retry after a failure */
 #define IDLE_MS   1000     /* poll bound while LISTEN is down */
+#define KEYS_NOTIFY_MS 1000 /* key reloads on vantage_keys at most this often */
 
 struct gw_listen {
 	struct gw_dbq *q;
@@ -76,7 +77,7 @@ static struct gw_listen_ev *ev_new(struct gw_listen *l)
 static void *listen_main(void *arg)
 {
 	struct gw_listen *l = arg;
-	int64_t next_load = 0;
+	int64_t next_load = 0, last_load = 0;
 	int fd = -1;
 
 	for (;;) {
@@ -100,6 +101,7 @@ static void *listen_main(void *arg)
 			if (gw_listen_load_keys(l->db, &k) == 0 && (ev = ev_new(l))) {
 				ev->keys = k;
 				gw_dbq_post(l->q, &ev->job);
+				last_load = now;
 				next_load = now + GW_KEYS_RELOAD_MS;
 			} else {
 				gw_keys_free(k);
@@ -129,7 +131,12 @@ static void *listen_main(void *arg)
 				fd = -1;   /* reopened (throttled) at the next round */
 				continue;
 			}
-			if (notified && (ev = ev_new(l))) {
+			/* A key added or changed: reloaded at once, at most
+			 * once per KEYS_NOTIFY_MS however many come. */
+			if ((notified & GW_NOTIFY_KEYS) &&
+			    next_load > last_load + KEYS_NOTIFY_MS)
+				next_load = last_load + KEYS_NOTIFY_MS;
+			if ((notified & GW_NOTIFY_PUSH) && (ev = ev_new(l))) {
 				ev->notified = 1;
 				ev->ncrontab = gw_db_crontab_notified(l->db, ev->crontab,
 								     GW_LISTEN_IDS_MAX,

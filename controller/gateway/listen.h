@@ -1,12 +1,13 @@
 /* listen.h - the gateway's LISTEN thread: it holds the LISTEN connection
- * (vantage_push, vantage_crontab) and loads the probe key cache (keys.h),
+ * (vantage_push, vantage_crontab, vantage_keys) and loads the probe key cache (keys.h),
  * and hands what it learns to the loop as events through the dbq
  * (gw_dbq_post), so the loop never reads from PostgreSQL itself.
  *
- * Keys are loaded when LISTEN (re)starts, every GW_KEYS_RELOAD_MS and when
- * the loop asks (gw_listen_reload: many cache misses); a key added in
- * between is found by the loop's background lookup on a cache miss, a key
- * removed stops working at the next reload. */
+ * Keys are loaded when LISTEN (re)starts, every GW_KEYS_RELOAD_MS, when
+ * probes' keys change (NOTIFY vantage_keys, migration 014; at most once a
+ * second) and when the loop asks (gw_listen_reload: many cache misses); a
+ * key added in between is found by the loop's background lookup on a cache
+ * miss, a key removed stops working at the next reload. */
 #ifndef VT_GW_LISTEN_H
 #define VT_GW_LISTEN_H
 

@@ -76,5 +76,16 @@ new_keep() {
 	grep -qx REFUSED "$T/new.out"
 }
 t_check "KEEP without a session answers REFUSED" t_wait 20 new_keep
+
+# A probe added while the gateway runs is in its key cache without a denied
+# first attempt: the insert NOTIFYs vantage_keys and the cache is reloaded.
+ssh-keygen -q -t ed25519 -N '' -f "$T/added_key"
+"$BIN/vantage" probe add --pubkey "$T/added_key.pub" >/dev/null
+NPROBES=$(t_psql "SELECT count(*) FROM probes")
+t_check "key cache reloaded on the NOTIFY ($NPROBES probes)" \
+	t_wait 30 grep -q "key cache: $NPROBES probes" "$T/gw.log"
+GW_KEY=$T/added_key gw_ssh -p "$CTRL" atlas@127.0.0.1 KEEP </dev/null >"$T/added.out" 2>/dev/null
+t_check "the added probe's first connection is authenticated (REFUSED: no session)" \
+	grep -qx REFUSED "$T/added.out"
 t_check "gateway still up" kill -0 "$GWPID"
 t_done

@@ -147,18 +147,36 @@ void vt_log_flush(void)
 	pthread_mutex_unlock(&log_mu);
 }
 
-void vt_log(enum vt_log_level level, const char *fmt, ...)
+/* Formats and prints one line; rate-limited by its call site (fmt) when
+ * limited. */
+static void vlog(enum vt_log_level level, int limited, const char *fmt,
+		 va_list ap)
 {
 	char line[2048];
-	va_list ap;
 
 	if (level > log_level)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
 	pthread_mutex_lock(&log_mu);
-	if (admit(fmt, level))
+	if (!limited || admit(fmt, level))
 		emit(level, line);
 	pthread_mutex_unlock(&log_mu);
+}
+
+void vt_log(enum vt_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, 1, fmt, ap);
+	va_end(ap);
+}
+
+void vt_log_record(enum vt_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, 0, fmt, ap);
+	va_end(ap);
 }

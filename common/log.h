@@ -25,6 +25,11 @@ int vt_log_level_parse(const char *s);
 void vt_log(enum vt_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A record line (an access log: one line per request by contract): printed
+ * like vt_log, never rate-limited. */
+void vt_log_record(enum vt_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #define vt_err(...)   vt_log(VT_LOG_ERR, __VA_ARGS__)
 #define vt_warn(...)  vt_log(VT_LOG_WARN, __VA_ARGS__)
 #define vt_info(...)  vt_log(VT_LOG_INFO, __VA_ARGS__)

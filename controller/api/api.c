@@ -326,7 +326,7 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	snprintf(path, sizeof path, "%s", r->path ? r->path : "-");
-	vt_info("%s %s %d %lluB %lldms key=%s%s", r->method[0] ? r->method : "-",
+	vt_log_record(VT_LOG_INFO, "%s %s %d %lluB %lldms key=%s%s", r->method[0] ? r->method : "-",
 		path, r->status, r->bytes, (now_us() - r->t0_us) / 1000,
 		r->has_key ? r->label : "-",
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :

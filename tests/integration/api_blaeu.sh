@@ -106,7 +106,7 @@ sed 's/^/# reach: /' "$T/reach.out" "$T/reach.err" | tail -12
 t_check "blaeu-reach exits 0" test $rc = 0
 t_check "blaeu-reach: 3 probes reported" grep -q '^3 probes reported' "$T/reach.out"
 t_check "blaeu-reach: successful tests with an RTT" grep -q 'successful .*average RTT' "$T/reach.out"
-REACH=$(sed -n 's/^Measurement #\([0-9]*\) .*/\1/p' "$T/reach.out" | head -1)
+REACH=$(sed -n 's/^\(Measurement\|Test\) #\([0-9]*\) .*/\2/p' "$T/reach.out" | head -1)
 t_check "blaeu-reach's one-off ($REACH) came through the API with its key" \
 	grep -q "POST /api/v2/measurements/ 201 .* key=blaeu" "$VANTAGE_RUN/log/api.log"
 t_check "... with system-ipv4-works in its probe spec" test "$(V msm show "${REACH:-0}" >/dev/null 2>&1;

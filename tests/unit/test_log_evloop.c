@@ -78,6 +78,26 @@ static void test_log_limit(void)
 	vt_log_limit(VT_LOG_BURST, VT_LOG_WINDOW_MS);
 }
 
+static void records(void)
+{
+	vt_log_limit(5, 60000);
+	for (int i = 0; i < 100; i++)
+		vt_log_record(VT_LOG_INFO, "GET /api/v2/probes/ 200 %dB", i);
+	vt_log_flush();
+}
+
+/* Record lines (the API's access log) are never rate-limited. */
+static void test_log_records(void)
+{
+	char *out = capture(records);
+
+	CHECK(out != NULL);
+	CHECK_INT(count(out, "GET /api/v2/probes/ 200"), 100);
+	CHECK_INT(count(out, "more like"), 0);
+	free(out);
+	vt_log_limit(VT_LOG_BURST, VT_LOG_WINDOW_MS);
+}
+
 /* Two readable eventfds; whichever callback runs first closes the other
  * and puts a fresh, empty eventfd under the same number, watched by
  * stale().  The event still pending for the old fd must not reach it. */
@@ -164,6 +184,7 @@ static void test_loop_reuse(void)
 int main(void)
 {
 	test_log_limit();
+	test_log_records();
 	test_loop_reuse();
 	return CHECK_DONE();
 }

@@ -399,7 +399,8 @@ static int authenticate(struct api_req *r, struct MHD_Connection *c,
 	return 0;
 }
 
-/* Anonymous GETs of objects and lists may come from the cache. */
+/* Anonymous GETs of objects and lists may come from the cache; results and
+ * the catchment views (read through the planner) never do. */
 static int from_cache(struct api_req *r, struct MHD_Connection *c,
 		      enum MHD_Result *ret)
 {
@@ -407,7 +408,9 @@ static int from_cache(struct api_req *r, struct MHD_Connection *c,
 	char *body;
 
 	if (r->has_key || strcmp(r->method, "GET") || !r->api->cache ||
-	    r->route.route == VT_R_MSM_RESULTS || r->api->conf.cache_ms <= 0)
+	    r->route.route == VT_R_MSM_RESULTS ||
+	    r->route.route == VT_R_MSM_CATCHMENT ||
+	    r->route.route == VT_R_CATCHMENT_PAGE || r->api->conf.cache_ms <= 0)
 		return 0;
 	if (asprintf(&r->cache_key, "%s%s%s%.*s", r->base, r->path,
 		     r->qslen ? "?" : "", (int)r->qslen, r->qsraw ? r->qsraw : "") < 0) {

@@ -10,21 +10,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/opt.h"
 #include "storage/objstore.h"
 #include "storage/planner.h"
 #include "controller/cli/cli.h"
 
 #define CLI_PROBES_MAX 10000
-
-static int num(const char *s, long long *v)
-{
-	char *e;
-
-	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
-		return -1;
-	*v = strtoll(s, &e, 10);
-	return 0;
-}
 
 /* The CLI holds one connection; the planner borrows it per statement. */
 static PGconn *cli_acquire(void *arg)
@@ -38,17 +29,24 @@ static void cli_release(void *arg, PGconn *c)
 	(void)c;
 }
 
-/* Adds the ids of "N[,N...]" to v. */
-static int add_probes(const char *s, long long *v, size_t *n)
+/* Adds the ids of "N[,N...]" to v; the reason of a refusal in err. */
+static int add_probes(const char *s, long long *v, size_t *n, char *err,
+		      size_t errlen)
 {
 	char buf[4096], *save = NULL;
 
-	if (strlen(s) >= sizeof buf)
+	if (strlen(s) >= sizeof buf) {
+		snprintf(err, errlen, "--probe: too long");
 		return -1;
+	}
 	strcpy(buf, s);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (*n == CLI_PROBES_MAX || num(t, &v[*n]) < 0 || v[*n] <= 0 ||
-		    v[*n] > INT_MAX)
+		if (*n == CLI_PROBES_MAX) {
+			snprintf(err, errlen, "--probe: more than %d probes",
+				 CLI_PROBES_MAX);
+			return -1;
+		}
+		if (vt_opt_num("--probe", t, 1, INT_MAX, &v[*n], err, errlen) < 0)
 			return -1;
 		(*n)++;
 	}
@@ -86,8 +84,9 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (add_probes(optarg, probes, &q.nprobes) < 0) {
-				cli_error("results: --probe wants probe ids (N[,N...])");
+			if (add_probes(optarg, probes, &q.nprobes, err,
+				       sizeof err) < 0) {
+				cli_error("results: %s (probe ids: N[,N...])", err);
 				rc = 2;
 				goto out;
 			}
@@ -98,9 +97,10 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 's':
 		case 'e':
-			if (num(optarg, c == 's' ? &q.start : &q.stop) < 0) {
-				cli_error("results: --%s wants a number",
-					  c == 's' ? "start" : "stop");
+			if (vt_opt_num(c == 's' ? "--start" : "--stop", optarg, 0,
+				       LLONG_MAX, c == 's' ? &q.start : &q.stop,
+				       err, sizeof err) < 0) {
+				cli_error("results: %s", err);
 				rc = 2;
 				goto out;
 			}
@@ -111,7 +111,8 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 		default: rc = 2; goto out;
 		}
 	}
-	if (optind + 1 != argc || num(argv[optind], &q.msm_id) < 0 || q.msm_id <= 0) {
+	if (optind + 1 != argc || vt_num_parse(argv[optind], 1, LLONG_MAX,
+						&q.msm_id) < 0) {
 		cli_error("results: usage: vantage results MSM_ID [--probe N[,N...]]"
 			  " [--start T] [--stop T] [--store URL] [--stats] [--api URL]");
 		rc = 2;

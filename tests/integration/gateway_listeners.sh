@@ -68,6 +68,9 @@ t_check "... with OpenSSH's reason (no ED25519 key known)" grep -q "ED25519 host
 ssh-keygen -q -t ed25519 -N '' -C vp -f "$T/vp_key"
 "$BIN/vantage" probe add --pubkey "$T/vp_key.pub" >/dev/null
 echo "[127.0.0.1]:$REG ssh-ed25519 $ED" >>"$T/known_hosts"
+# (the gateway's key cache takes the new key on the NOTIFY of its insert)
+NPROBES=$(t_psql "SELECT count(*) FROM probes")
+t_wait 30 grep -q "key cache: $NPROBES probes" "$T/gw.log"
 t_check "ed25519 probe registers" register "$REG" "$T/vp_key"
 t_check "CONTROLLER: the controller port, ssh-ed25519" \
 	grep -qx "CONTROLLER 127.0.0.1 $CTRL ssh-ed25519 $ED" "$T/reg.out"

@@ -33,6 +33,10 @@ SAMPLES=${VANTAGE_SAMPLES:-$TOP/../shared/samples}
 	{ echo "build first"; exit 1; }
 [ -f "$SAMPLES/ping.jsonl" ] || { echo "no samples in $SAMPLES"; exit 1; }
 command -v jq >/dev/null || { echo "jq missing"; exit 1; }
+# --stats where the worker has it (the bench also measures older builds:
+# VANTAGE_BIN, VANTAGE_MIGRATIONS)
+WSTATS=
+"$BIN/vantage-worker" --help | grep -q -- --stats && WSTATS=--stats
 t_setup
 t_pg_start >/dev/null || exit 1
 CTRL=$(t_free_port)
@@ -82,16 +86,17 @@ t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }
 
 # Samples the wait events of the gateway's and the workers' backends every
-# 0.1 s into $T/waits.$1 until $T/sampling goes away.
+# 0.1 s into $T/waits.$1 until $T/sampling goes away (one psql session, so
+# the sampling costs the machine little).
 sample_start() {
 	: >"$T/sampling"
 	(while [ -e "$T/sampling" ]; do
-		psql "$VANTAGE_DB" -qtAX -F ' ' -c "SELECT application_name,
+		echo "SELECT application_name,
 		  coalesce(wait_event_type || ':' || wait_event, 'CPU')
 		  FROM pg_stat_activity WHERE state = 'active'
-		  AND application_name IN ('gateway', 'worker')" 2>/dev/null
+		  AND application_name IN ('gateway', 'worker');"
 		sleep 0.1
-	done >"$T/waits.$1") &
+	done | psql "$VANTAGE_DB" -qtAX -F ' ' 2>/dev/null | grep . >"$T/waits.$1") &
 	SAMPLER=$!
 }
 sample_stop() {
@@ -108,9 +113,10 @@ waits() {
 }
 # split FILE: the workers' --stats lines summed (ms of all workers)
 split_of() {
-	awk '/^vantage-worker stats:/ { gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
+	awk '/^vantage-worker stats:/ { seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
 	       if ($i ~ /^(batches|rows|claim|parse|lookup|enrich|results|latest|other|commit|total)$/) s[$i] += $(i + 1) }
-	     END { printf "    worker time, ms summed over workers: claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches)\n",
+	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
+	           printf "    worker time, ms summed over workers: claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches)\n",
 	           s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"] }' "$1"
 }
 
@@ -140,7 +146,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	sample_start "drain.$1"
 	t0=$(ms)
 	for ((i = 0; i < $1; i++)); do
-		PGAPPNAME=worker "$BIN/vantage-worker" --once --stats --log-level warn \
+		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
 			>>"$T/stats.drain.$1" 2>>"$T/worker.log" &
 		pids+=($!)
 	done
@@ -190,14 +196,14 @@ for k in 1 2 4; do
 	wpids=()
 	: >"$T/stats.e2e.$k"
 	for ((i = 0; i < k; i++)); do
-		PGAPPNAME=worker "$BIN/vantage-worker" --stats --log-level warn \
+		PGAPPNAME=worker "$BIN/vantage-worker" $WSTATS --log-level warn \
 			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
 		wpids+=($!)
 		t_bg $!
 	done
 	sample_start "e2e.$k"
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
-		{ echo "upload failed:"; tail -5 "$T/load.e2e.$k" "$T/load2.err"; exit 1; }
+		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
 	e_up[$k]=$up
 	t_wait 600 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"

@@ -80,7 +80,7 @@ echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -
 # The gateway's and the workers' backends, told apart in pg_stat_activity.
 PGAPPNAME=gateway "$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 	--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-	--max-sessions $((P * 2 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
+	--max-sessions $((P * 5 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
 GWPID=$!
 t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }

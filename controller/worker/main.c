@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/vtime.h"
+#include "controller/worker/wake.h"
 #include "controller/worker/worker.h"
 
 static volatile sig_atomic_t stopping;
@@ -25,20 +26,24 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
-		"                      [--poll-ms MS] [--once]\n"
+		"                      [--poll-ms MS] [--once] [--stats]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
 		"SKIP LOCKED, so several workers may run), enriches them, stores them\n"
 		"in results and latest, and keeps what cannot be accepted in rejected\n"
 		"with the reason.  The same result uploaded twice is stored once.\n"
 		"A probe's own status lines (uptime, interface addresses) go to\n"
-		"probe_status.  Woken by NOTIFY vantage_queue on every queue insert.\n\n"
+		"probe_status.  Woken by NOTIFY vantage_queue, which a queue insert\n"
+		"sends while a worker waits.\n\n"
 		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
 		"  --batch N         queue rows per transaction (default 1000)\n"
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
-		"  --once            drain the queue, then exit\n");
+		"  --once            drain the queue, then exit\n"
+		"  --stats           at exit, print on stdout the batches taken and\n"
+		"                    where the time went (claim, parse, lookup,\n"
+		"                    enrich, results, latest, other, commit)\n");
 }
 
 /* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
@@ -69,6 +74,7 @@ int main(int argc, char **argv)
 		{ "batch-bytes", required_argument, NULL, 'B' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -76,7 +82,8 @@ int main(int argc, char **argv)
 	struct vt_worker_opts o;
 	struct vt_worker_stats st = { 0 }, last = { 0 };
 	const char *db_arg = NULL;
-	int once = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
+	int slot = -1, held = 0;
+	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
 	char *end;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
@@ -108,6 +115,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case '1': once = 1; break;
+		case 's': stats = 1; break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "vantage-worker: bad --log-level\n");
@@ -146,6 +154,10 @@ int main(int argc, char **argv)
 			 * twice (results, latest): lz4 costs a fraction of
 			 * pglz's CPU.  A server built without it keeps pglz. */
 			vt_pg_try(db, "SET default_toast_compression = lz4");
+			held = 0;
+			if (!once && (slot = wk_wake_slot(db, err, sizeof err)) < 0)
+				vt_warn("no wake slot (%s): polling every %d ms",
+					err, poll_ms);
 			vt_info("connected to the database");
 		}
 		r = vt_worker_batch(db, &o, &st, err, sizeof err);
@@ -167,16 +179,37 @@ int main(int argc, char **argv)
 			last = st;
 			last_log = vt_mono_ms();
 		}
-		if (st.claimed == before) {
-			if (once)
-				break;
-			wait_for_work(db, poll_ms);
+		if (st.claimed != before) {
+			if (held)
+				wk_wake_release(db, slot);
+			held = 0;
+			continue;
 		}
+		if (once)
+			break;
+		/* One more look at the queue holding the wake lock (wake.h),
+		 * then wait for a NOTIFY. */
+		if (slot >= 0 && !held) {
+			if (wk_wake_hold(db, slot, err, sizeof err) == VT_OK) {
+				held = 1;
+				continue;
+			}
+			vt_warn("wake lock: %s", err);
+		}
+		wait_for_work(db, poll_ms);
+		if (held)
+			wk_wake_release(db, slot);
+		held = 0;
 	}
 	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
 		" probe status lines %ld kept, %ld counted only",
 		st.claimed, st.stored, st.duplicates, st.rejected,
 		st.status_used, st.status_other);
+	if (stats) {
+		vt_worker_stats_format(&st, err, sizeof err);
+		printf("vantage-worker stats: %s\n", err);
+		fflush(stdout);
+	}
 	PQfinish(db);
 	return 0;
 }

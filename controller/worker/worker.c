@@ -18,6 +18,36 @@
 
 #define PARAM_MAX (256u << 20)     /* one array parameter (bytes) */
 
+/* A cheap clock for the time split in vt_worker_stats. */
+static int64_t ns_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
+			    size_t len)
+{
+	int64_t all = st->ns_claim + st->ns_parse + st->ns_lookup +
+		      st->ns_enrich + st->ns_results + st->ns_latest +
+		      st->ns_other + st->ns_commit;
+
+	snprintf(buf, len, "batches %ld, rows %ld; ms: claim %lld, parse %lld,"
+		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
+		 " other %lld, commit %lld, total %lld", st->batches,
+		 st->claimed, (long long)(st->ns_claim / 1000000),
+		 (long long)(st->ns_parse / 1000000),
+		 (long long)(st->ns_lookup / 1000000),
+		 (long long)(st->ns_enrich / 1000000),
+		 (long long)(st->ns_results / 1000000),
+		 (long long)(st->ns_latest / 1000000),
+		 (long long)(st->ns_other / 1000000),
+		 (long long)(st->ns_commit / 1000000),
+		 (long long)(all / 1000000));
+}
+
 void vt_worker_opts_default(struct vt_worker_opts *o)
 {
 	o->batch = 1000;
@@ -231,9 +261,11 @@ static void not_a_result(struct row *row, const char *why)
 /* Parses and enriches every claimed row; rows that cannot be stored get a
  * reason. */
 static int process_rows(PGconn *db, PGresult *q, struct row *rows,
-			const struct vt_worker_opts *o, char *errbuf,
+			const struct vt_worker_opts *o,
+			struct vt_worker_stats *st, char *errbuf,
 			size_t errlen)
 {
+	int64_t t0 = ns_now(), t1;
 	int n = PQntuples(q), nm = 0, np = 0, r;
 	struct wk_line *ln = calloc((size_t)n + 1, sizeof *ln);
 	struct msm *msms = NULL;
@@ -276,7 +308,11 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		else if (w->ts > now + o->future_slack)
 			reject(w, "time in the future", "");
 	}
+	t1 = ns_now();
+	st->ns_parse += t1 - t0;
 	r = load_msms(db, o, rows, n, &msms, &nm, &pairs, &np, errbuf, errlen);
+	t0 = ns_now();
+	st->ns_lookup += t0 - t1;
 	if (r < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -320,6 +356,7 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		memcpy(rows[i].stored, out.data, out.len + 1);
 		rows[i].stored_len = out.len;
 	}
+	st->ns_enrich += ns_now() - t0;
 	r = VT_OK;
 out:
 	for (int i = 0; i < n && ln; i++)
@@ -357,6 +394,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 	int len[5], r = VT_ENOMEM;
 	PGresult *res = NULL;
 	long added;
+	int64_t t0 = ns_now(), t1;
 
 	for (int i = 0; i < 5; i++)
 		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
@@ -377,6 +415,8 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 		" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
 		" $4::bytea[], $5::text[]) AS u(m, p, t, d, j)"
 		" ON CONFLICT DO NOTHING", 5, rt, p, len);
+	t1 = ns_now();
+	st->ns_results += t1 - t0;
 	if (r < 0)
 		goto out;
 	added = atol(PQcmdTuples(res));
@@ -409,6 +449,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 		" ON CONFLICT (msm_id, prb_id) DO UPDATE"
 		" SET ts = excluded.ts, result = excluded.result"
 		" WHERE latest.ts <= excluded.ts", 4, lt, p, len);
+	st->ns_latest += ns_now() - t1;
 out:
 	PQclear(res);
 	for (int i = 0; i < 5; i++)
@@ -600,6 +641,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	struct row *rows = NULL;
 	PGresult *q = NULL;
 	int n = 0, r;
+	int64_t t0, t1;
 
 	if (errlen)
 		errbuf[0] = '\0';
@@ -618,6 +660,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
 	 * batch_bytes of lines (and always the first row). */
+	t0 = ns_now();
 	r = vt_pg_exec(db, &q, errbuf, errlen,
 		       "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
 		       " ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED),"
@@ -627,6 +670,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
 		       " src, line)"
 		       " SELECT * FROM c ORDER BY id", 2, p);
+	b.ns_claim = ns_now() - t0;
 	if (r < 0)
 		goto out;
 	n = PQntuples(q);
@@ -636,14 +680,20 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		r = VT_ENOMEM;
 		goto out;
 	}
-	if ((r = process_rows(db, q, rows, o, errbuf, errlen)) < 0)
+	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
-	if ((r = store_set(db, rows, n, &b, errbuf, errlen)) < 0)
+	t0 = ns_now();
+	r = store_set(db, rows, n, &b, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
+	if (r < 0)
 		goto out;
 	/* NOTIFY and COMMIT in one round trip: a failed NOTIFY stops the
 	 * text there, and the transaction is rolled back. */
 	r = vt_pg_cmd(db, "NOTIFY vantage_results; COMMIT", errbuf, errlen);
+	b.ns_commit = ns_now() - t1;
 	if (r == VT_OK) {
+		st->batches++;
 		st->claimed += n;
 		st->stored += b.stored;
 		st->duplicates += b.duplicates;
@@ -661,6 +711,14 @@ done:
 		if (errlen && !errbuf[0])
 			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 	}
+	st->ns_claim += b.ns_claim;
+	st->ns_parse += b.ns_parse;
+	st->ns_lookup += b.ns_lookup;
+	st->ns_enrich += b.ns_enrich;
+	st->ns_results += b.ns_results;
+	st->ns_latest += b.ns_latest;
+	st->ns_other += b.ns_other;
+	st->ns_commit += b.ns_commit;
 	for (int i = 0; i < n && rows; i++)
 		free(rows[i].stored);
 	free(rows);

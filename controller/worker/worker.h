@@ -8,6 +8,7 @@
 #define VT_WORKER_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include "common/err.h"
 
 #define VT_LATE_WINDOW_DAYS 14
@@ -26,9 +27,21 @@ struct vt_worker_stats {
 	long rejected;         /* rows written to rejected */
 	long status_used;      /* probe status lines kept (uptime, addresses) */
 	long status_other;     /* other probe status lines, counted only */
+	long batches;          /* batches committed with at least one row */
+	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
+	 * failed ones): the claim statement, parsing and hashing the lines,
+	 * the measurement and assignment lookups, enrichment, the results
+	 * insert, the latest upsert, the rest of the store (partitions,
+	 * savepoints, rejected, probe_status), and the COMMIT. */
+	int64_t ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
+		ns_latest, ns_other, ns_commit;
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
+
+/* Formats the time split of *st (one line, no newline) into buf. */
+void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
+			    size_t len);
 
 /* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
  * queue was empty: stats->claimed unchanged), or an error with the reason

@@ -52,6 +52,9 @@ int cli_api_get(const char *base, const char *pathq);
 /* The same into body (capped by its max) instead of stdout. */
 struct vt_buf;
 int cli_api_get_buf(const char *base, const char *pathq, struct vt_buf *body);
+int cli_gateway_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_gateway_drain(struct cli_ctx *ctx, int argc, char **argv);
+int cli_gateway_undrain(struct cli_ctx *ctx, int argc, char **argv);
 int cli_catchment(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -54,6 +54,14 @@ static const struct cli_cmd commands[] = {
 	  "make a researcher API key; prints it (only this once)" },
 	{ "key", "list", cli_key_list, "", "list the API keys (never the keys)" },
 	{ "key", "revoke", cli_key_revoke, "ID|LABEL", "revoke an API key" },
+	{ "gateway", "list", cli_gateway_list, "",
+	  "list the gateways: name, controller address, capacity, live sessions, "
+	  "probes sent there not yet connected, state, draining" },
+	{ "gateway", "drain", cli_gateway_drain, "NAME [--rate N/s]",
+	  "move the gateway's probes to the others, N a second at most (default "
+	  "10), by writing on their KEEP; registration no longer chooses it" },
+	{ "gateway", "undrain", cli_gateway_undrain, "NAME",
+	  "end a drain: registration chooses the gateway again" },
 };
 
 static void usage(FILE *f)

@@ -495,6 +495,7 @@ static void heartbeat(struct gw *gw)
 	r->hb.ed_key = gw->ed_b64;
 	r->hb.sessions = gw->nkeep;
 	r->hb.max_sessions = gw->conf.max_sessions;
+	r->hb.capacity = gw->conf.capacity;
 	gw->heartbeat_busy = 1;
 	gw_req_submit(gw->q, r);
 }
@@ -553,6 +554,7 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 		heartbeat(gw);
 		gw->next_heartbeat = now + GW_HEARTBEAT_MS;
 	}
+	gw_drain_tick(gw, now);
 	if (gw->push_wanted || now >= gw->next_push_scan) {
 		gw->push_wanted = 1;
 		push_scan(gw);
@@ -640,7 +642,8 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		gw->conf.chan_timeout = GW_CHAN_TIMEOUT;
 	if (gw->conf.idle_timeout <= 0)
 		gw->conf.idle_timeout = GW_IDLE_TIMEOUT;
-	if ((rc = gw_pcount_new(&gw->per_probe)) < 0) {
+	if ((rc = gw_pcount_new(&gw->per_probe)) < 0 ||
+	    (rc = gw_drain_new(&gw->drain)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -794,6 +797,7 @@ void gw_free(struct gw *gw)
 	 * then lets the bookkeeping of the closed sessions reach the database. */
 	gw_listen_free(gw->listener);
 	gw_dbq_free(gw->q);
+	gw_drain_free(gw->drain);
 	gw_keys_free(gw->keys);
 	gw_pcount_free(gw->per_probe);
 	vt_loop_free(gw->loop);

@@ -22,6 +22,7 @@
 #include "common/evloop.h"
 #include "controller/gateway/db.h"
 #include "controller/gateway/dbq.h"
+#include "controller/gateway/drain.h"
 #include "controller/gateway/keys.h"
 #include "controller/gateway/listen.h"
 #include "controller/gateway/pcount.h"
@@ -65,6 +66,8 @@ struct gw_conf {
 	const char *host_keys;     /* folder of ssh_host_{ed25519,rsa}_key */
 	const char *name;          /* row in gateways */
 	int         max_sessions;  /* connections held at most */
+	int         capacity;      /* weight in registration's choice (0:
+				      max_sessions) */
 	int         login_grace;   /* seconds to authenticate and start */
 	int         keepalive;     /* seconds between keepalives when idle */
 	long        rereg;         /* REREGISTER seconds told to probes */
@@ -89,6 +92,7 @@ struct gw {
 	struct gw_listen  *listener;      /* LISTEN thread */
 	struct gw_keys    *keys;          /* probe key cache */
 	struct gw_pcount  *per_probe;     /* authenticated connections by probe */
+	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int64_t            auth_window;   /* second of the lookups counted (mono ms) */
 	int                auth_lookups;  /* cache-miss lookups started in it */
 	int64_t            next_reload;   /* no key reload asked before (mono ms) */

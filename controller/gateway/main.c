@@ -24,7 +24,8 @@ static void usage(FILE *f)
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
 "                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
-"                    [--max-sessions N] [--login-grace SECONDS]\n"
+"                    [--max-sessions N] [--capacity N]\n"
+"                    [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
 "                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
@@ -70,6 +71,11 @@ static void usage(FILE *f)
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
 "                         once (default 20000)\n"
+"    --capacity N         this gateway's weight when registration balances\n"
+"                         probes over the gateways: each probe is sent to\n"
+"                         the live, not draining gateway with the fewest\n"
+"                         live sessions (and choices not yet connected)\n"
+"                         per capacity (default: --max-sessions)\n"
 "    --login-grace S      seconds a connection has to authenticate\n"
 "                         (pre-auth timeout, default 30)\n"
 "    --max-per-probe N    authenticated connections one probe may hold;\n"
@@ -92,6 +98,12 @@ static void usage(FILE *f)
 "                         work runs on its own threads, never on the loop\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
 "    --help               this text\n"
+"\n"
+"DRAINING\n"
+"    `vantage gateway drain NAME` makes this gateway send its probes\n"
+"    elsewhere, at the rate given there: it writes on their KEEP, which\n"
+"    makes a probe register again, and registration no longer chooses it.\n"
+"    `vantage gateway undrain NAME` ends it.  Read every second.\n"
 "\n"
 "SIGNALS\n"
 "    SIGTERM, SIGINT      leave registration's list at once, close every\n"
@@ -132,6 +144,7 @@ int main(int argc, char **argv)
 		{ "host-keys", required_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "max-sessions", required_argument, NULL, 'm' },
+		{ "capacity", required_argument, NULL, 'K' },
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
@@ -166,8 +179,9 @@ int main(int argc, char **argv)
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
-		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y':
-			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1, c == 'm' ? 10000000 :
+		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y': case 'K':
+			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1,
+				c == 'm' || c == 'K' ? 10000000 :
 				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
 				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
 				return 2;
@@ -177,6 +191,7 @@ int main(int argc, char **argv)
 			if (c == 'x') conf.rsa_reg_port = (int)v;
 			if (c == 'y') conf.rsa_ctrl_port = (int)v;
 			if (c == 'm') conf.max_sessions = (int)v;
+			if (c == 'K') conf.capacity = (int)v;
 			if (c == 'g') conf.login_grace = (int)v;
 			if (c == 'a') conf.keepalive = (int)v;
 			if (c == 'R') conf.rereg = v;

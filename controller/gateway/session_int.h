@@ -75,6 +75,7 @@ struct gw_session {
 	int                fwd_port;
 	int                keep;                 /* holds KEEP */
 	int                keep_pending;         /* KEEP's lookup in flight */
+	int                drained;              /* told on KEEP to go (drain.c) */
 	int                claiming;             /* a push claim in flight */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */

@@ -80,7 +80,7 @@ int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv)
 		cli_error("no archive store: give --store URL or set VANTAGE_ARCHIVE");
 		return 2;
 	}
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		return 1;
 	if (vt_objstore_open(store, &st, err, sizeof err) < 0) {
 		cli_error("store: %s", err);

@@ -205,7 +205,7 @@ int cli_catchment(struct cli_ctx *ctx, int argc, char **argv)
 			cli_error("catchment: store: %s", err);
 			goto out;
 		}
-		if (!(db = cli_db(ctx)))
+		if (!(db = cli_db_read(ctx)))
 			goto out;
 		pdb.acquire = one_acquire;
 		pdb.release = one_release;

@@ -46,8 +46,11 @@ same() { cmp -s "$1" "$2" && [ "$(sort "$2" | uniq -d | wc -l)" = 0 ]; }
 # on the primary (archived day through the CLI on the primary alone).
 expected() { VANTAGE_DB_READ= "$BIN/vantage" results 1000002 --store "file://$T/store" >"$1"; }
 get() { curl -sS --fail "$API_HTTP/api/v2/measurements/$1"; }
-# in_use N: the API logs have said "in use" N times or more.
-in_use() { test "$(grep -c 'read replica: in use' "$T/api.log")" -ge "$1"; }
+# api_uses_replica: the API's latest word on the replica is "in use" (its
+# monitor checks once a second, so it may follow the replay by a second).
+api_uses_replica() {
+	grep "vantage-api\[$API_PID\].*read replica:" "$T/api.log" | tail -n 1 | grep -q 'in use'
+}
 logline() { grep -c "GET /api/v2/measurements/$1 200 .* db=$2\$" "$T/api.log"; }
 # served DB PATH OUT: GET PATH into OUT; its log line names DB.
 served() {
@@ -65,7 +68,7 @@ served() {
 t_wait 60 caught_up
 api_start --store "file://$T/store" --db-read "$VANTAGE_DB_READ" \
 	--db-read-max-lag 2 --cache-ms 0
-t_check "the API logs the replica in use" t_wait 60 grep -q 'read replica: in use' "$T/api.log"
+t_check "the API logs the replica in use" t_wait 60 api_uses_replica
 
 # --- served from the replica once replayed --------------------------------
 expected "$T/want1"
@@ -77,6 +80,7 @@ t_check "pg_stat_activity on the replica shows vantage-api" \
 	test "$(rpsql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vantage-api'")" -ge 1
 arc_day 2026-01-08
 t_wait 60 caught_up
+t_wait 60 api_uses_replica
 expected "$T/want2"
 t_check "new results written on the primary" test "$(wc -l <"$T/want2")" -gt "$(wc -l <"$T/want1")"
 t_check "(log: db=replica)" served replica "1000002/results/?format=txt" "$T/got2"
@@ -106,9 +110,9 @@ t_check "(log: db=primary)" served primary "1000002/results/?format=txt" "$T/got
 t_check "replay paused: the response comes from the primary, complete" same "$T/want3" "$T/got3"
 
 # A second API that accepts an hour of lag reads the paused replica.
-API1=$API_HTTP API1_HPORT=$API_HPORT
+API1=$API_HTTP API1_HPORT=$API_HPORT API1_PID=$API_PID
 api_start --db-read "$VANTAGE_DB_READ" --db-read-max-lag 3600 --cache-ms 0 --store "file://$T/store"
-t_wait 60 in_use 2
+t_wait 60 api_uses_replica
 t_check "(log: db=replica)" served replica "1000002/results/?format=txt" "$T/got4"
 t_check "within a looser limit: the replica's state, complete as of then" same "$T/want2" "$T/got4"
 st=$(curl -s -o "$T/created" -w '%{http_code}' -X POST -H "Authorization: Key $KEY" \
@@ -125,7 +129,7 @@ st=$(curl -s -o "$T/res" -w '%{http_code}' -H "Authorization: Key $KEY" \
 	"$API_HTTP/api/v2/measurements/$NEW/results/")
 t_check "its (empty) results too: 200 []" sh -c "[ $st = 200 ] && [ \"\$(cat '$T/res')\" = '[]' ]"
 kill "$API_PID"
-API_HTTP=$API1 API_HPORT=$API1_HPORT
+API_HTTP=$API1 API_HPORT=$API1_HPORT API_PID=$API1_PID
 
 # The CLI with the replica paused.
 "$BIN/vantage" results 1000002 --store "file://$T/store" --db-read "$VANTAGE_DB_READ" \
@@ -144,7 +148,7 @@ t_check "vantage msm show of a measurement the replica lacks: read your writes" 
 rpsql "SELECT pg_wal_replay_resume()" >/dev/null
 t_wait 60 caught_up
 t_check "replay resumed: the API uses the replica again" \
-	t_wait 60 in_use 3
+	t_wait 60 api_uses_replica
 t_check "(log: db=replica)" served replica "1000002/results/?format=txt" "$T/got5"
 t_check "complete, from the replica" same "$T/want3" "$T/got5"
 
@@ -214,7 +218,7 @@ t_check "(a note says the replica cannot be reached)" grep -q 'cannot be reached
 	sed -n 's/.*port=\([0-9]*\).*/\1/p')" >/dev/null
 t_wait 60 caught_up
 t_check "the replica is back: the API uses it again" \
-	t_wait 60 in_use 4
+	t_wait 60 api_uses_replica
 # Idle connections of the pool broke with the old server: a request that
 # meets one is answered from the primary; soon they are all replaced.
 back() {

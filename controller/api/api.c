@@ -27,6 +27,7 @@ void vt_api_conf_defaults(struct vt_api_conf *c)
 	c->conn_timeout_s = 30;
 	c->stmt_ms = 10000;
 	c->cache_ms = 1000;
+	c->db_read_max_lag_s = 30;
 }
 
 static long long now_us(void)
@@ -274,13 +275,32 @@ int api_query_named(struct api_req *r, const char *name, PGresult **res,
 	PGconn *db;
 	int rc;
 
-	if (!(db = vt_dbpool_get(r->api->pool, &rc, err, sizeof err))) {
+again:
+	if (!(db = vt_dbpool_get(r->rpool ? r->rpool : r->api->pool, &rc, err,
+				 sizeof err))) {
+		if (r->rpool && rc != VT_ETIMEOUT) {
+			api_read_primary(r, err);
+			goto again;
+		}
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
 	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
 	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
-	vt_dbpool_put(r->api->pool, db);
+	r->dbs |= r->rpool ? API_DB_REPLICA : API_DB_PRIMARY;
+	if (r->rpool && rc < 0 && !vt_pg_broken(db))
+		vt_warn("%s %s: replica: %s", r->method, r->path, err);
+	vt_dbpool_put(r->rpool ? r->rpool : r->api->pool, db);
+	if (r->rpool && (rc < 0 || (PQresultStatus(*res) == PGRES_TUPLES_OK &&
+				    PQntuples(*res) == 0))) {
+		/* Failed on the replica, or found nothing there: perhaps not
+		 * replayed yet (a measurement just made).  Ask the primary. */
+		api_read_primary(r, rc < 0 ? err : NULL);
+		if (rc == 0)
+			PQclear(*res);
+		*res = NULL;
+		goto again;
+	}
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);
 		if (strstr(err, "statement timeout"))
@@ -288,6 +308,18 @@ int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		return vt_api_fail(e, 500, 0, "", "database error");
 	}
 	return 0;
+}
+
+void api_read_replica(struct api_req *r)
+{
+	r->rpool = vt_dbread_pool(r->api->rd);
+}
+
+void api_read_primary(struct api_req *r, const char *why)
+{
+	if (r->rpool && why)
+		vt_dbread_lost(r->api->rd, why);
+	r->rpool = NULL;
 }
 
 int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
@@ -326,9 +358,12 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	snprintf(path, sizeof path, "%s", r->path ? r->path : "-");
-	vt_log_record(VT_LOG_INFO, "%s %s %d %lluB %lldms key=%s%s", r->method[0] ? r->method : "-",
+	vt_log_record(VT_LOG_INFO, "%s %s %d %lluB %lldms key=%s%s%s", r->method[0] ? r->method : "-",
 		path, r->status, r->bytes, (now_us() - r->t0_us) / 1000,
-		r->has_key ? r->label : "-",
+		r->has_key ? r->label : "-", !r->api->rd ? "" :
+		r->dbs == API_DB_REPLICA ? " db=replica" :
+		r->dbs == API_DB_PRIMARY ? " db=primary" :
+		r->dbs ? " db=replica+primary" : "",
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		r->failed ? " (aborted)" :
 		toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timeout)" :
@@ -434,6 +469,8 @@ static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
 
 	if (from_cache(r, c, &ret))
 		return ret;
+	if (get)
+		api_read_replica(r);
 
 	switch (r->route.route) {
 	case VT_R_MSM_LIST:
@@ -705,7 +742,10 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		goto fail;
 	}
 	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
-	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0) {
+	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
+	    (c->db_read && (rc = vt_dbread_new(c->db, c->db_read, c->db_conns,
+					       c->stmt_ms, c->db_read_max_lag_s,
+					       &a->rd)) < 0)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -744,6 +784,7 @@ void vt_api_stop(struct vt_api *a)
 		MHD_stop_daemon(a->http.d);
 	if (a->https.d)
 		MHD_stop_daemon(a->https.d);
+	vt_dbread_free(a->rd);
 	vt_dbpool_free(a->pool);
 	vt_cache_free(a->cache);
 	vt_objstore_free(a->store);

@@ -23,6 +23,8 @@ struct vt_api_conf {
 	int stmt_ms;               /* PostgreSQL statement timeout */
 	const char *objstore;      /* archive store URL (results planner), or NULL */
 	int cache_ms;              /* anonymous GETs kept this long (0: never) */
+	const char *db_read;       /* a streaming replica for reads, or NULL */
+	int db_read_max_lag_s;     /* reads go to the primary beyond this lag */
 };
 
 /* Defaults for every field but db and the listeners. */

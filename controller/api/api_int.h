@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "controller/api/api.h"
 #include "controller/api/dbpool.h"
+#include "controller/api/dbread.h"
 #include "controller/api/query.h"
 
 #define VT_API_BODY_MAX   (1024 * 1024)   /* POST bodies */
@@ -26,6 +27,7 @@ struct api_listener {
 struct vt_api {
 	struct vt_api_conf conf;
 	struct vt_dbpool *pool;
+	struct vt_dbread *rd;            /* NULL: no --db-read */
 	struct vt_objstore *store;       /* NULL: hot data only */
 	struct vt_cache *cache;          /* anonymous GET answers */
 	struct api_listener http, https;
@@ -57,7 +59,17 @@ struct api_req {
 	char label[64];
 	char *cache_key;                 /* set: a 200 goes into the cache */
 	char base[300];                  /* "https://host:port" */
+	struct vt_dbpool *rpool;         /* reads go to the replica (dbread.h) */
+	unsigned dbs;                    /* API_DB_*: where it read (log line) */
 };
+
+#define API_DB_PRIMARY 1u
+#define API_DB_REPLICA 2u
+
+/* The request reads on the replica from now on when one is in use. */
+void api_read_replica(struct api_req *r);
+/* The request leaves the replica for good (why: logged once). */
+void api_read_primary(struct api_req *r, const char *why);
 
 /* Replies (they return what the MHD handler returns). */
 enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,

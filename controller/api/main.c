@@ -7,6 +7,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "controller/api/api.h"
 
 static void usage(FILE *f)
@@ -16,7 +17,8 @@ static void usage(FILE *f)
 		"                   [--https ADDR:PORT --tls-cert FILE --tls-key FILE]\n"
 		"                   [--threads N] [--db-conns N] [--max-conns N]\n"
 		"                   [--conn-timeout S] [--stmt-timeout MS]\n"
-		"                   [--store URL] [--cache-ms MS] [--log-level LEVEL]\n\n"
+		"                   [--store URL] [--cache-ms MS] [--log-level LEVEL]\n"
+		"                   [--db-read CONNINFO] [--db-read-max-lag SECONDS]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
@@ -30,7 +32,12 @@ static void usage(FILE *f)
 		"  --store URL           archive object store (file://DIR, s3://..., http://...)\n"
 		"  --cache-ms MS         anonymous GETs of objects and lists answered from\n"
 		"                        memory for this long (default 1000, 0: never)\n"
-		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n\n"
+		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n"
+		"  --db-read CONNINFO    a streaming replica for reads (GET); default\n"
+		"                        $VANTAGE_DB_READ; writes and keys stay on --db\n"
+		"  --db-read-max-lag SECONDS\n"
+		"                        reads go to the primary while the replica may\n"
+		"                        miss writes older than this (default 30)\n\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -69,6 +76,8 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cache-ms", required_argument, NULL, 'C' },
+		{ "db-read", required_argument, NULL, 'r' },
+		{ "db-read-max-lag", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -94,6 +103,20 @@ int main(int argc, char **argv)
 		case 's': bad |= int_arg(optarg, 100, 3600000, &conf.stmt_ms); break;
 		case 'a': conf.objstore = optarg; break;
 		case 'C': bad |= int_arg(optarg, 0, 3600000, &conf.cache_ms); break;
+		case 'r':
+			if (vt_opt_value("--db-read", optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "vantage-api: %s\n", err);
+				return 2;
+			}
+			conf.db_read = optarg;
+			break;
+		case 'L':
+			if (vt_opt_int("--db-read-max-lag", optarg, 0, 86400,
+				       &conf.db_read_max_lag_s, err, sizeof err) < 0) {
+				fprintf(stderr, "vantage-api: %s\n", err);
+				return 2;
+			}
+			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0)
 				bad = 1;
@@ -112,6 +135,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vantage-api: no database (--db or VANTAGE_DB)\n");
 		return 2;
 	}
+	if (!conf.db_read && getenv("VANTAGE_DB_READ") && *getenv("VANTAGE_DB_READ"))
+		conf.db_read = getenv("VANTAGE_DB_READ");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -119,9 +144,10 @@ int main(int argc, char **argv)
 		vt_err("%s", err);
 		return 1;
 	}
-	vt_info("serving%s%s%s%s", conf.http ? " http on " : "",
+	vt_info("serving%s%s%s%s%s", conf.http ? " http on " : "",
 		conf.http ? conf.http : "", conf.https ? " https on " : "",
-		conf.https ? conf.https : "");
+		conf.https ? conf.https : "",
+		conf.db_read ? "; reads on a replica when it keeps up" : "");
 	sigemptyset(&set);
 	while (!stop)
 		sigsuspend(&set);

@@ -66,14 +66,19 @@ static const struct cli_cmd commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vantage [--db CONNINFO] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: vantage [--db CONNINFO] [--db-read CONNINFO]\n"
+		   "               [--db-read-max-lag SECONDS] COMMAND [ARGS]\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %s %s %s\n      %s\n", commands[i].group,
 			commands[i].name ? commands[i].name : "",
 			commands[i].usage, commands[i].help);
 	fprintf(f, "\nThe database is --db CONNINFO or $VANTAGE_DB (a libpq "
-		   "connection string).\n");
+		   "connection string).\n"
+		   "The read commands (results, msm list/show, probe list, catchment,\n"
+		   "archive get) read on a streaming replica, --db-read CONNINFO or\n"
+		   "$VANTAGE_DB_READ, while it may miss no write older than\n"
+		   "--db-read-max-lag SECONDS (default 30), else on the primary.\n");
 }
 
 void cli_error(const char *fmt, ...)
@@ -129,20 +134,31 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_ctx ctx = { 0 };
-	const char *db = NULL;
-	char *top, err[64];
+	const char *db = NULL, *db_read = NULL, *max_lag = NULL;
+	char *top, err[128];
 	int c, rc;
 
-	/* --db may stand anywhere on the line: take it out first. */
+	/* --db, --db-read and --db-read-max-lag may stand anywhere on the
+	 * line: take them out first. */
 	for (int i = 1, j = 1; i <= argc; i++) {
-		if (i < argc && !strcmp(argv[i], "--db")) {
-			db = i + 1 < argc ? argv[++i] : "";
-			continue;
+		static const char *const names[3] = { "--db", "--db-read",
+						      "--db-read-max-lag" };
+		const char **vals[3] = { &db, &db_read, &max_lag };
+		int taken = 0;
+
+		for (int k = 0; k < 3 && i < argc && !taken; k++) {
+			size_t n = strlen(names[k]);
+
+			if (!strcmp(argv[i], names[k])) {
+				*vals[k] = i + 1 < argc ? argv[++i] : "";
+				taken = 1;
+			} else if (!strncmp(argv[i], names[k], n) && argv[i][n] == '=') {
+				*vals[k] = argv[i] + n + 1;
+				taken = 1;
+			}
 		}
-		if (i < argc && !strncmp(argv[i], "--db=", 5)) {
-			db = argv[i] + 5;
+		if (taken)
 			continue;
-		}
 		argv[j++] = argv[i];
 		if (i == argc)
 			argc = j - 1;
@@ -153,10 +169,20 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (db && vt_opt_value("--db", db, err, sizeof err) < 0) {
+	if ((db && vt_opt_value("--db", db, err, sizeof err) < 0) ||
+	    (db_read && vt_opt_value("--db-read", db_read, err, sizeof err) < 0)) {
 		cli_error("%s (a libpq connection string)", err);
 		return 2;
 	}
+	ctx.db_read_max_lag_s = 30;
+	if (max_lag && vt_opt_int("--db-read-max-lag", max_lag, 0, 86400,
+				  &ctx.db_read_max_lag_s, err, sizeof err) < 0) {
+		cli_error("%s", err);
+		return 2;
+	}
+	if (!db_read && getenv("VANTAGE_DB_READ") && *getenv("VANTAGE_DB_READ"))
+		db_read = getenv("VANTAGE_DB_READ");
+	ctx.db_read = db_read;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;

@@ -17,6 +17,7 @@
 #include "proto/stream.h"
 
 #define SNDBUF (256 * 1024)        /* kernel bytes per client */
+#define WRITE_BURST (64 * 1024)    /* bytes written per writable round */
 
 struct client;
 
@@ -381,29 +382,29 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		vt_buf_reset(&c->rx);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		size_t cap;
+		size_t cap = (size_t)s->c.queue_msgs + 1, sent = 0;
 		struct st_msg *m;
 		int n;
 
 		if (!c)
 			return 0;
-		if (!c->qn) {
-			if (c->dropping) {
-				lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-						 NULL, 0);
-				return -1;
-			}
-			return 0;
-		}
-		cap = (size_t)s->c.queue_msgs + 1;
-		m = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % cap;
-		c->qn--;
-		c->qbytes -= m->len;
-		n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		st_msg_unref(m);
-		if (n < 0)
+		if (!c->qn && c->dropping) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
 			return -1;
+		}
+		/* several messages while the socket takes them (a round of
+		 * the event loop per message would cost more than the send) */
+		while (c->qn && sent < WRITE_BURST && !lws_send_pipe_choked(wsi)) {
+			m = c->q[c->qhead];
+			c->qhead = (c->qhead + 1) % cap;
+			c->qn--;
+			c->qbytes -= m->len;
+			sent += m->len;
+			n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+			st_msg_unref(m);
+			if (n < 0)
+				return -1;
+		}
 		if (c->qn || c->dropping)
 			want_write(c);
 		return 0;

@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		"                   [--stream-clients N] [--stream-subs N]\n"
 		"                   [--stream-queue N] [--stream-queue-bytes BYTES]\n"
 		"                   [--stream-msg-max BYTES] [--stream-idle S]\n"
-		"                   [--stream-backlog S]\n\n"
+		"                   [--stream-backlog S] [--stream-nice N]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
@@ -49,7 +49,10 @@ static void usage(FILE *f)
 		"  --stream-idle S       a client silent this long (not even a pong to the\n"
 		"                        server's ping) is closed (default 300)\n"
 		"  --stream-backlog S    sendBacklog: results stored in the last S seconds\n"
-		"                        (default 300)\n\n"
+		"                        (default 300)\n"
+		"  --stream-nice N       nice value of the stream's thread, so that workers\n"
+		"                        and PostgreSQL on the same CPUs go first\n"
+		"                        (default 10, 0: as the process)\n\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
 		{ "stream-msg-max", required_argument, NULL, 7 },
 		{ "stream-idle", required_argument, NULL, 8 },
 		{ "stream-backlog", required_argument, NULL, 9 },
+		{ "stream-nice", required_argument, NULL, 10 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
 					  &sc.idle_s, err, sizeof err) < 0; break;
 		case 9: bad |= vt_opt_int("--stream-backlog", optarg, 0, 86400,
 					  &sc.backlog_s, err, sizeof err) < 0; break;
+		case 10: bad |= vt_opt_int("--stream-nice", optarg, 0, 19,
+					   &sc.nice, err, sizeof err) < 0; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "controller/api/stream_int.h"
@@ -73,6 +76,7 @@ void vt_stream_conf_defaults(struct vt_stream_conf *c)
 	c->idle_s = 300;
 	c->backlog_s = 300;
 	c->stmt_ms = 10000;
+	c->nice = 10;
 }
 
 static void want_write(struct client *c)
@@ -436,6 +440,12 @@ static void *service_main(void *arg)
 {
 	struct vt_stream *s = arg;
 
+	/* Where the stream shares CPUs with the workers and PostgreSQL, the
+	 * ingest goes first: a stream that falls behind is what its bounded
+	 * queues are for. */
+	if (s->c.nice)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), s->c.nice);
+
 	while (!atomic_load(&s->stop))
 		if (lws_service(s->ctx, 0) < 0)
 			break;
@@ -573,8 +583,9 @@ void vt_stream_stop(struct vt_stream *s)
 		lws_cancel_service(s->ctx);
 		pthread_join(s->thr, NULL);
 	}
-	/* the clients close (their subscriptions tell the feed, which still
-	 * stands), then the feed stops */
+	/* the feed's thread first (it wakes the context), then the clients
+	 * close (their subscriptions still tell the feed), then the feed */
+	st_feed_halt(s->feed);
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
 	st_feed_stop(s->feed);

@@ -30,6 +30,8 @@ struct vt_stream_conf {
 				    * pong) for this long is closed */
 	int backlog_s;             /* sendBacklog: results stored this long ago */
 	int stmt_ms;               /* the feed's statement timeout */
+	int nice;                  /* the service thread's nice value (0: as
+				    * the process) */
 };
 
 void vt_stream_conf_defaults(struct vt_stream_conf *c);

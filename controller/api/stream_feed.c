@@ -54,7 +54,7 @@ struct st_feed {
 	struct { time_t t; long long seq; } marks[MARKS];
 	int nmarks, mark_at;
 	struct vt_buf fmt;
-	int lost;                            /* reconnected: notifications lost */
+	int lost;                            /* notifications lost: RESET due */
 };
 
 struct st_msg *st_msg_new(const char *p, size_t len, long prb)
@@ -402,11 +402,14 @@ static int round_once(struct st_feed *f)
 	pthread_mutex_unlock(&f->mu);
 	for (; q; q = next) {
 		next = q->next;
+		/* after a failure the counts still follow the requests (the
+		 * RESET that follows drops these clients, and their UNSUBs
+		 * come back) */
 		if (r == VT_OK)
 			r = q->kind == ST_REQ_SUB ? subscribe(f, q)
 						  : interest_add(f, q->msm, -1);
-		else if (q->kind == ST_REQ_UNSUB)
-			(void)interest_add(f, q->msm, -1);
+		else
+			(void)interest_add(f, q->msm, q->kind == ST_REQ_SUB ? 1 : -1);
 		free(q);
 	}
 	if (r < 0)
@@ -429,12 +432,14 @@ static void *feed_main(void *arg)
 
 	while (!atomic_load(&f->stop)) {
 		struct pollfd pf[2] = { { f->efd, POLLIN, 0 }, { -1, POLLIN, 0 } };
-		int had = 0;
+		int waiting;
 
-		if (!f->pg && feed_connect(f, err, sizeof err) == VT_OK)
-			f->lost = 1;
-		if (f->pg && f->lost) {
-			/* notifications were missed: every client is told */
+		if (!f->pg)
+			(void)feed_connect(f, err, sizeof err);
+		if (f->lost) {
+			/* rows of a notification could not be read (or the
+			 * connection and its notifications are gone): every
+			 * client is told and dropped, and subscribes again */
 			struct st_ev *e = calloc(1, sizeof *e);
 
 			if (e) {
@@ -446,23 +451,22 @@ static void *feed_main(void *arg)
 		}
 		if (f->pg)
 			pf[1].fd = PQsocket(f->pg);
-		if (poll(pf, 2, f->pg ? 1000 : 1000) < 0 && errno != EINTR)
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
 			break;
-		if (pf[0].revents & POLLIN)
-			had = read(f->efd, &v, sizeof v) > 0;
-		(void)had;
+		if ((pf[0].revents & POLLIN) && read(f->efd, &v, sizeof v) < 0) {
+			/* nothing to read: woken for nothing */
+		}
 		if (!f->pg)
 			continue;
-		pthread_mutex_lock(&f->mu);
-		int waiting = f->ev != NULL;
-		pthread_mutex_unlock(&f->mu);
-		if (round_once(f) < 0 && vt_pg_broken(f->pg)) {
-			PQfinish(f->pg);
-			f->pg = NULL;
+		if (round_once(f) < 0) {
+			f->lost = 1;
+			if (vt_pg_broken(f->pg)) {
+				PQfinish(f->pg);
+				f->pg = NULL;
+			}
 		}
 		pthread_mutex_lock(&f->mu);
-		if (f->ev && !waiting)
-			waiting = 1;
+		waiting = f->ev != NULL;
 		pthread_mutex_unlock(&f->mu);
 		if (waiting)
 			f->wake(f->arg);
@@ -534,21 +538,28 @@ struct st_ev *st_feed_events(struct st_feed *f)
 	return e;
 }
 
-void st_feed_stop(struct st_feed *f)
+void st_feed_halt(struct st_feed *f)
 {
 	uint64_t one = 1;
+
+	if (!f || !f->started)
+		return;
+	atomic_store(&f->stop, 1);
+	if (write(f->efd, &one, sizeof one) < 0) {
+		/* awake already */
+	}
+	pthread_join(f->thr, NULL);
+	f->started = 0;
+}
+
+void st_feed_stop(struct st_feed *f)
+{
 	struct st_ev *e, *en;
 	struct st_req *q, *qn;
 
 	if (!f)
 		return;
-	if (f->started) {
-		atomic_store(&f->stop, 1);
-		if (write(f->efd, &one, sizeof one) < 0) {
-			/* awake already */
-		}
-		pthread_join(f->thr, NULL);
-	}
+	st_feed_halt(f);
 	for (e = f->ev; e; e = en) {
 		en = e->next;
 		st_ev_free(e);

@@ -69,6 +69,10 @@ int st_feed_start(const struct vt_stream_conf *c, void (*wake)(void *), void *ar
 void st_feed_request(struct st_feed *f, struct st_req *r);
 /* Takes every waiting event, oldest first (a list the caller frees). */
 struct st_ev *st_feed_events(struct st_feed *f);
+/* Stops the feed's thread (no wake() after it); requests are still
+ * taken (and dropped).  NULL ok. */
+void st_feed_halt(struct st_feed *f);
+/* Halts and frees.  NULL ok. */
 void st_feed_stop(struct st_feed *f);
 
 #endif

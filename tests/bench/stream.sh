@@ -53,7 +53,7 @@ echo "load: $N results of one ping measurement from 400 probes (RIPE samples, av
 
 SP=$(t_free_port)
 "$BIN/vantage-api" --http 127.0.0.1:0 --stream 127.0.0.1:$SP --stream-clients $((C + 10)) \
-	--stream-queue $((N + 10)) --stream-queue-bytes $((N * 2048)) --log-level warn >"$T/api.log" 2>&1 &
+	--stream-queue $((N + 10)) --stream-queue-bytes $((N * 2048)) --stream-idle 3600 --log-level warn >"$T/api.log" 2>&1 &
 API=$!
 t_bg $API
 t_wait 30 sh -c "ss -Htln 'sport = :$SP' | grep -q ." || { echo "stream did not start"; exit 1; }
@@ -107,4 +107,4 @@ printf '%-52s %8d results/s  (%d in %d ms)  ratio to reference %s (goal >= 0.90)
 	"ingest, 2 workers, $C subscribers of the measurement" "$sub" "$N" "$sub_ms" "$(ratio "$sub" "$base")"
 printf '%-52s %8d results/s  (%d in %d ms, first to last; %s per subscriber)\n' \
 	"delivered to $C subscribers (all together)" "$(rate "$delivered" "$deliv_ms")" "$delivered" "$deliv_ms" "$(rate "$N" "$deliv_ms")"
-echo "vantage-api peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$API/status); errors $errs, clients closed early $closed"
+echo "vantage-api peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$API/status); errors $errs, clients closed early $closed; load average $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"

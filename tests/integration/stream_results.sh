@@ -120,4 +120,14 @@ t_check "stalled client: its last message is atlas_error (overflow)" \
 	grep -q '^\["atlas_error",".*overflow' "$T/stall.out"
 t_check "the worker stored everything meanwhile" stored 1002 $((have + 12000))
 t_check "api still up" kill -0 "$(echo $T_PIDS | cut -d' ' -f1)"
+
+# 5. the database goes away: subscribers are told (their stream may have
+#    a gap) and dropped, not left waiting
+$PY "$CLIENT" sub "$URL" 1001 "$T/lost.out" --ready "$T/lost.ready" 2>"$T/lost.err" &
+LOST=$!
+t_check "subscribed before the database stops" t_wait 60 test -f "$T/lost.ready"
+"$TOP/scripts/pg" kill "$T/pg"
+t_check "subscriber dropped when the database went away" t_wait 60 sh -c "! kill -0 $LOST 2>/dev/null"
+t_check "... with an atlas_error saying why" grep -q 'atlas_error.*lost its database connection' "$T/lost.err"
+t_check "api still up without its database" kill -0 "$(echo $T_PIDS | cut -d' ' -f1)"
 t_done

@@ -222,6 +222,7 @@ static void fan_out(struct vt_stream *s, struct st_ev *e)
 static void on_events(struct vt_stream *s)
 {
 	struct st_ev *e = st_feed_events(s->feed), *en;
+	struct client *c;
 	struct sub *u;
 	struct vt_buf b;
 
@@ -245,9 +246,10 @@ static void on_events(struct vt_stream *s)
 			u->live = 1;
 			u->snap = e->snap;
 			e->snap = NULL;
-			for (size_t i = 0; i < e->n && !u->c->dropping; i++)
-				if (push(u->c, e->msgs[i], 0) < 0)
-					drop(u->c, "queue overflow: the backlog does not fit");
+			c = u->c;     /* a drop frees u */
+			for (size_t i = 0; i < e->n && !c->dropping; i++)
+				if (push(c, e->msgs[i], 0) < 0)
+					drop(c, "queue overflow: the backlog does not fit");
 			break;
 		case ST_EV_SUBFAIL:
 			if ((u = sub_find(s, e->sub))) {

@@ -14,7 +14,8 @@
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 .DEFAULT_GOAL := all
-PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto
+PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto \
+	   libwebsockets
 
 # The flags of PKGS are asked of pkg-config when a compile or link first
 # needs them, not when the Makefile is read: `make demo` reads it before

@@ -13,6 +13,7 @@
 #include "controller/worker/line.h"
 #include "controller/worker/pstatus.h"
 #include "controller/worker/sqlerr.h"
+#include "controller/worker/streamnote.h"
 #include "proto/enrich.h"
 #include "proto/status.h"
 
@@ -379,8 +380,22 @@ static int latest_cmp(const void *a, const void *b)
 	return x->ts < y->ts ? 1 : x->ts > y->ts ? -1 : 0;   /* newest first */
 }
 
-/* results and latest for the rows that are stored. */
-static int store_ok(PGconn *db, struct row **ok, int nok,
+/* The order rows are inserted in (and numbered, results.seq): by
+ * measurement, so a stream's notification names few ranges. */
+static int insert_cmp(const void *a, const void *b)
+{
+	const struct row *x = *(struct row *const *)a, *y = *(struct row *const *)b;
+
+	if (x->msm_id != y->msm_id)
+		return x->msm_id < y->msm_id ? -1 : 1;
+	if (x->probe != y->probe)
+		return x->probe < y->probe ? -1 : 1;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/* results and latest for the rows that are stored; the (msm_id, seq) of
+ * each new row are added to *sq. */
+static int store_ok(PGconn *db, struct row **ok, int nok, struct wk_seqs *sq,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	static const unsigned rt[5] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
@@ -398,6 +413,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 
 	for (int i = 0; i < 5; i++)
 		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
+	qsort(ok, (size_t)nok, sizeof *ok, insert_cmp);
 	for (int i = 0; i < nok; i++)
 		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
 		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
@@ -414,12 +430,16 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 		" extract(epoch FROM now())::bigint, d, j"
 		" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
 		" $4::bytea[], $5::text[]) AS u(m, p, t, d, j)"
-		" ON CONFLICT DO NOTHING", 5, rt, p, len);
+		" ON CONFLICT DO NOTHING RETURNING msm_id, seq", 5, rt, p, len);
 	t1 = ns_now();
 	st->ns_results += t1 - t0;
 	if (r < 0)
 		goto out;
-	added = atol(PQcmdTuples(res));
+	if ((r = wk_seqs_add(sq, res)) < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
+	added = PQntuples(res);
 	st->stored += added;
 	st->duplicates += nok - added;
 	/* latest: the newest result per (measurement, probe) */
@@ -531,7 +551,7 @@ static int store_status(PGconn *db, struct row *rows, int n,
 	return r;
 }
 
-static int store(PGconn *db, struct row *rows, int n,
+static int store(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct row **ok;
@@ -544,7 +564,7 @@ static int store(PGconn *db, struct row *rows, int n,
 	for (int i = 0; i < n; i++)
 		if (rows[i].ok)
 			ok[nok++] = &rows[i];
-	r = nok ? store_ok(db, ok, nok, st, errbuf, errlen) : VT_OK;
+	r = nok ? store_ok(db, ok, nok, sq, st, errbuf, errlen) : VT_OK;
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "results: %s", vt_strerror(r));
 	if (r == VT_OK)
@@ -580,10 +600,11 @@ static int row_fault(int r, const char *errbuf)
  * failure of the database is returned as is (the caller rolls back: the
  * batch stays queued, nothing is rejected).  *st is added to only for
  * what is stored. */
-static int store_set(PGconn *db, struct row *rows, int n,
+static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct vt_worker_stats t = *st;
+	size_t mark = sq->n;
 	char reason[256];
 	int r, half;
 
@@ -601,7 +622,7 @@ static int store_set(PGconn *db, struct row *rows, int n,
 			r = vt_worker_partition(db, rows[i].ts, errbuf, errlen);
 	}
 	if (r == VT_OK)
-		r = store(db, rows, n, &t, errbuf, errlen);
+		r = store(db, rows, n, sq, &t, errbuf, errlen);
 	if (r == VT_OK) {
 		if ((r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
 			*st = t;
@@ -609,6 +630,7 @@ static int store_set(PGconn *db, struct row *rows, int n,
 	}
 	if (!row_fault(r, errbuf))
 		return r;
+	sq->n = mark;   /* rolled back below */
 	snprintf(reason, sizeof reason, "cannot store: %s", errbuf);
 	if ((r = vt_pg_cmd(db, "ROLLBACK TO SAVEPOINT wk; RELEASE SAVEPOINT wk",
 			   errbuf, errlen)) < 0)
@@ -624,12 +646,12 @@ static int store_set(PGconn *db, struct row *rows, int n,
 		rows[0].stored = NULL;
 		rows[0].status = 0;
 		reject(&rows[0], reason, "");
-		return store_set(db, rows, 1, st, errbuf, errlen);
+		return store_set(db, rows, 1, sq, st, errbuf, errlen);
 	}
 	half = n / 2;
-	if ((r = store_set(db, rows, half, st, errbuf, errlen)) < 0)
+	if ((r = store_set(db, rows, half, sq, st, errbuf, errlen)) < 0)
 		return r;
-	return store_set(db, rows + half, n - half, st, errbuf, errlen);
+	return store_set(db, rows + half, n - half, sq, st, errbuf, errlen);
 }
 
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
@@ -639,10 +661,13 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	const char *p[2] = { lim, bytes };
 	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
+	struct wk_seqs sq = { 0 };
+	struct vt_buf commit;
 	PGresult *q = NULL;
 	int n = 0, r;
 	int64_t t0, t1;
 
+	vt_buf_init(&commit, 0);
 	if (errlen)
 		errbuf[0] = '\0';
 	snprintf(lim, sizeof lim, "%d", o->batch);
@@ -683,14 +708,20 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
-	r = store_set(db, rows, n, &b, errbuf, errlen);
+	r = store_set(db, rows, n, &sq, &b, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
 	if (r < 0)
 		goto out;
-	/* NOTIFY and COMMIT in one round trip: a failed NOTIFY stops the
-	 * text there, and the transaction is rolled back. */
-	r = vt_pg_cmd(db, "NOTIFY vantage_results; COMMIT", errbuf, errlen);
+	/* NOTIFYs and COMMIT in one round trip: a failed NOTIFY stops the
+	 * text there, and the transaction is rolled back.  vantage_stream
+	 * names the stored rows for stream servers (streamnote.h). */
+	if ((r = wk_seqs_notify_sql(&sq, &commit)) < 0 ||
+	    (r = vt_buf_adds(&commit, "NOTIFY vantage_results; COMMIT")) < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
+	r = vt_pg_cmd(db, commit.data, errbuf, errlen);
 	b.ns_commit = ns_now() - t1;
 	if (r == VT_OK) {
 		st->batches++;
@@ -723,5 +754,7 @@ done:
 		free(rows[i].stored);
 	free(rows);
 	PQclear(q);
+	wk_seqs_free(&sq);
+	vt_buf_free(&commit);
 	return r;
 }

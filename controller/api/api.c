@@ -299,15 +299,77 @@ int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
 			   "This request", vt_key_grant_name(grant));
 }
 
+/* ---- connections over --max-conns ----------------------------------- */
+
+/* libmicrohttpd closes the connections over its own limit without a word,
+ * so its limit is ours plus a margin (excess_margin), and the connections
+ * of the margin get the API's error object: a 503 with Retry-After, then
+ * the connection is closed.  Each costs at most one connection's memory
+ * for EXCESS_TIMEOUT_S seconds. */
+#define EXCESS_TIMEOUT_S 2
+static int excess_flag;                  /* its address marks a connection */
+
+static unsigned excess_margin(int max_conns)
+{
+	int m = max_conns / 8;
+
+	return (unsigned)(m < 16 ? 16 : m > 256 ? 256 : m);
+}
+
+static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+		    enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_listener *l = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&l->conns, 1);
+		return;
+	}
+	if (atomic_fetch_add(&l->conns, 1) >= l->api->conf.max_conns) {
+		*socket_ctx = &excess_flag;
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)EXCESS_TIMEOUT_S);
+	}
+}
+
+static enum MHD_Result reply_excess(struct api_req *r, struct MHD_Connection *c)
+{
+	struct vt_api_err e = { .status = 503 };
+	struct MHD_Response *resp;
+	struct vt_buf b;
+	size_t len;
+	char *s;
+
+	r->path = r->path ? r->path : "-";
+	snprintf(e.detail, sizeof e.detail, "the server has %d open connections,"
+		 " its limit; try again", r->api->conf.max_conns);
+	vt_buf_init(&b, 8192);
+	if (vt_api_err_json(&e, &b) < 0) {
+		vt_buf_free(&b);
+		return MHD_NO;
+	}
+	s = vt_buf_take(&b, &len);
+	if (!(resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE))) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	return queue(r, c, 503, resp, len);
+}
+
 /* ---- the request's life --------------------------------------------- */
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct api_listener *l = cls;
 	struct api_req *r = calloc(1, sizeof *r);
+	const union MHD_ConnectionInfo *ci;
 
 	if (!r)
 		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->excess = ci && ci->socket_context == &excess_flag;
 	r->api = l->api;
 	r->https = l->https;
 	r->t0_us = now_us();
@@ -502,6 +564,8 @@ static enum MHD_Result begin(struct api_req *r, struct MHD_Connection *c,
 	char *q;
 
 	snprintf(r->method, sizeof r->method, "%s", method);
+	if (r->excess)
+		return reply_excess(r, c);
 	if (r->target_len > VT_API_URL_MAX) {
 		r->path = "(too long)";
 		return api_reply_errf(r, c, 414, NULL,
@@ -666,17 +730,20 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 	if (https)
 		flags |= MHD_USE_TLS;
 	l->api = a;
+	atomic_init(&l->conns, 0);
 	l->https = https;
 	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, l,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->conf.threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns +
+			excess_margin(a->conf.max_conns),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->conf.conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(VT_API_URL_MAX +
 							     VT_API_HEADER_MAX + 16384),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, l,
 		MHD_OPTION_NOTIFY_COMPLETED, done_cb, l,
+		MHD_OPTION_NOTIFY_CONNECTION, conn_cb, l,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, a->cert,
 		MHD_OPTION_HTTPS_MEM_KEY, a->key,

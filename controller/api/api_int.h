@@ -5,6 +5,7 @@
 
 #include <microhttpd.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 
 #include "common/buf.h"
 #include "controller/api/api.h"
@@ -21,6 +22,7 @@ struct api_listener {
 	struct vt_api *api;
 	struct MHD_Daemon *d;
 	int https;
+	atomic_int conns;                /* open client connections */
 };
 
 struct vt_api {
@@ -47,6 +49,7 @@ struct api_req {
 	struct vt_buf body;
 	int body_over;
 	int started;
+	int excess;                      /* over --max-conns: a 503 */
 	long long t0_us;
 	int status;
 	unsigned long long bytes;

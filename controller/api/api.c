@@ -15,6 +15,7 @@
 #include "controller/api/api_int.h"
 #include "controller/api/cache.h"
 #include "controller/api/catchment.h"
+#include "controller/api/coalesce.h"
 #include "controller/api/keys.h"
 #include "storage/objstore.h"
 
@@ -266,21 +267,62 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	return api_query_named(r, NULL, res, sql, n, params, e);
 }
 
+/* One statement on a pooled connection; VT_EAGAIN when none is free. */
+struct stmt {
+	struct vt_dbpool *pool;
+	const char *name, *sql;
+	int n;
+	const char *const *params;
+};
+
+static int run_stmt(void *arg, PGresult **res, char *err, size_t errlen)
+{
+	struct stmt *st = arg;
+	PGconn *db;
+	int rc;
+
+	*res = NULL;
+	if (!(db = vt_dbpool_get(st->pool, &rc, err, errlen)))
+		return VT_EAGAIN;
+	rc = st->name ? exec_prepared(db, res, st->name, st->sql, st->n, st->params,
+				      err, errlen) :
+	     vt_pg_exec(db, res, err, errlen, st->sql, st->n, st->params);
+	vt_dbpool_put(st->pool, db);
+	return rc;
+}
+
+/* The coalescing key of a named read: its name and parameters. */
+static int read_key(struct vt_buf *k, const char *name, int n,
+		    const char *const *params)
+{
+	int rc = vt_buf_add(k, name, strlen(name) + 1);
+
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = params[i] ? vt_buf_add(k, params[i], strlen(params[i]) + 1) :
+		     vt_buf_addc(k, '\x01');
+	return rc;
+}
+
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e)
 {
+	struct stmt st = { r->api->pool, name, sql, n, params };
+	struct vt_buf key;
 	char err[512];
-	PGconn *db;
 	int rc;
 
-	if (!(db = vt_dbpool_get(r->api->pool, &rc, err, sizeof err))) {
+	vt_buf_init(&key, 64 * 1024);
+	if (name && r->api->reads && read_key(&key, name, n, params) == 0)
+		rc = vt_coalesce_do(r->api->reads, key.data, key.len, run_stmt, &st,
+				    res, err, sizeof err);
+	else
+		rc = run_stmt(&st, res, err, sizeof err);
+	vt_buf_free(&key);
+	if (rc == VT_EAGAIN) {
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
-	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
-	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
-	vt_dbpool_put(r->api->pool, db);
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);
 		if (strstr(err, "statement timeout"))
@@ -772,7 +814,8 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		goto fail;
 	}
 	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
-	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0) {
+	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
+	    (rc = vt_coalesce_new(&a->reads)) < 0) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -813,6 +856,7 @@ void vt_api_stop(struct vt_api *a)
 		MHD_stop_daemon(a->https.d);
 	vt_dbpool_free(a->pool);
 	vt_cache_free(a->cache);
+	vt_coalesce_free(a->reads);
 	vt_objstore_free(a->store);
 	free(a->cert);
 	free(a->key);

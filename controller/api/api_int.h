@@ -17,6 +17,7 @@
 
 struct vt_objstore;
 struct vt_cache;
+struct vt_coalesce;
 
 struct api_listener {
 	struct vt_api *api;
@@ -30,6 +31,7 @@ struct vt_api {
 	struct vt_dbpool *pool;
 	struct vt_objstore *store;       /* NULL: hot data only */
 	struct vt_cache *cache;          /* anonymous GET answers */
+	struct vt_coalesce *reads;       /* identical reads share a statement */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
 };
@@ -79,7 +81,9 @@ enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e);
 /* The same as a named prepared statement (prepared once per connection):
- * for the requests that come often, with a fixed SQL text per name. */
+ * for the requests that come often, with a fixed SQL text per name.  Only
+ * for reads: identical ones (name and parameters) that arrive together
+ * share one statement (controller/api/coalesce.h). */
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e);

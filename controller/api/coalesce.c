@@ -135,3 +135,15 @@ int vt_coalesce_do(struct vt_coalesce *c, const char *key, size_t keylen,
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
+
+int vt_coalesce_waiting(struct vt_coalesce *c)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (struct group *g = c->groups; g; g = g->next)
+		if (g->state == G_WAITING)
+			n += g->refs;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}

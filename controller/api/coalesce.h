@@ -34,4 +34,7 @@ int vt_coalesce_do(struct vt_coalesce *c, const char *key, size_t keylen,
 		   vt_coalesce_run run, void *arg, PGresult **res,
 		   char *errbuf, size_t errlen);
 
+/* Requests waiting for a statement not yet sent (for tests and stats). */
+int vt_coalesce_waiting(struct vt_coalesce *c);
+
 #endif

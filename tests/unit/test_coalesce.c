@@ -89,6 +89,21 @@ static void wait_waiting(struct vt_coalesce *c, int n)
 		sched_yield();
 }
 
+/* A read of "k" held in flight, and WAITERS more gathered behind it. */
+static void in_flight(struct vt_coalesce *c, struct reader *first,
+		      struct reader *w)
+{
+	set_hold(1);
+	*first = (struct reader){ .c = c, .key = "k" };
+	pthread_create(&first->t, NULL, read_thread, first);
+	wait_running(1);
+	for (int i = 0; i < WAITERS; i++) {
+		w[i] = (struct reader){ .c = c, .key = "k" };
+		pthread_create(&w[i].t, NULL, read_thread, &w[i]);
+	}
+	wait_waiting(c, WAITERS);
+}
+
 int main(void)
 {
 	struct vt_coalesce *c;
@@ -108,15 +123,7 @@ int main(void)
 
 	/* While statement 3 is in flight, WAITERS readers arrive: none gets
 	 * its answer; they share statement 4.  Another key is not held up. */
-	set_hold(1);
-	first = (struct reader){ .c = c, .key = "k" };
-	pthread_create(&first.t, NULL, read_thread, &first);
-	wait_running(1);
-	for (int i = 0; i < WAITERS; i++) {
-		w[i] = (struct reader){ .c = c, .key = "k" };
-		pthread_create(&w[i].t, NULL, read_thread, &w[i]);
-	}
-	wait_waiting(c, WAITERS);
+	in_flight(c, &first, w);
 	other = (struct reader){ .c = c, .key = "other" };
 	pthread_create(&other.t, NULL, read_thread, &other);
 	wait_running(2);                 /* runs beside statement 3 */
@@ -135,15 +142,7 @@ int main(void)
 	CHECK_INT(vt_coalesce_waiting(c), 0);
 
 	/* A failure reaches every reader that shared the statement. */
-	set_hold(1);
-	first = (struct reader){ .c = c, .key = "k" };
-	pthread_create(&first.t, NULL, read_thread, &first);
-	wait_running(1);
-	for (int i = 0; i < WAITERS; i++) {
-		w[i] = (struct reader){ .c = c, .key = "k" };
-		pthread_create(&w[i].t, NULL, read_thread, &w[i]);
-	}
-	wait_waiting(c, WAITERS);
+	in_flight(c, &first, w);
 	fail = 1;
 	set_hold(0);
 	pthread_join(first.t, NULL);

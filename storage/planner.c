@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -781,4 +782,10 @@ void vt_plan_free(struct vt_plan *p)
 	free(p->probes);
 	free(p->probes_lit);
 	free(p);
+}
+
+void vt_plan_tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }

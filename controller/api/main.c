@@ -8,6 +8,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "controller/api/api.h"
+#include "storage/planner.h"
 
 static void usage(FILE *f)
 {
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t set;
 
+	vt_plan_tune_malloc();
 	vt_api_conf_defaults(&conf);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

@@ -10,6 +10,7 @@
 #include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
+#include "storage/planner.h"
 
 static const struct cli_cmd commands[] = {
 	{ "db", "migrate", cli_db_migrate, "[--dir DIR]",
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 	char *top, err[64];
 	int c, rc;
 
+	vt_plan_tune_malloc();
 	/* --db may stand anywhere on the line: take it out first. */
 	for (int i = 1, j = 1; i <= argc; i++) {
 		if (i < argc && !strcmp(argv[i], "--db")) {

@@ -15,6 +15,7 @@
 #include "controller/api/api_int.h"
 #include "controller/api/cache.h"
 #include "controller/api/catchment.h"
+#include "controller/api/coalesce.h"
 #include "controller/api/keys.h"
 #include "storage/objstore.h"
 
@@ -267,34 +268,78 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	return api_query_named(r, NULL, res, sql, n, params, e);
 }
 
+/* One statement on a pooled connection; VT_EAGAIN when none is free. */
+struct stmt {
+	struct vt_dbpool *pool;
+	const char *name, *sql;
+	int n;
+	const char *const *params;
+};
+
+static int run_stmt(void *arg, PGresult **res, char *err, size_t errlen)
+{
+	struct stmt *st = arg;
+	PGconn *db;
+	int rc;
+
+	*res = NULL;
+	if (!(db = vt_dbpool_get(st->pool, &rc, err, errlen)))
+		return VT_EAGAIN;
+	rc = st->name ? exec_prepared(db, res, st->name, st->sql, st->n, st->params,
+				      err, errlen) :
+	     vt_pg_exec(db, res, err, errlen, st->sql, st->n, st->params);
+	vt_dbpool_put(st->pool, db);
+	return rc;
+}
+
+/* The coalescing key of a named read: its name and parameters. */
+static int read_key(struct vt_buf *k, const char *name, int n,
+		    const char *const *params)
+{
+	int rc = vt_buf_add(k, name, strlen(name) + 1);
+
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = params[i] ? vt_buf_add(k, params[i], strlen(params[i]) + 1) :
+		     vt_buf_addc(k, '\x01');
+	return rc;
+}
+
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e)
 {
+	struct stmt st = { r->api->pool, name, sql, n, params };
+	struct vt_buf key;
 	char err[512];
-	PGconn *db;
 	int rc;
 
 again:
-	if (!(db = vt_dbpool_get(r->rpool ? r->rpool : r->api->pool, &rc, err,
-				 sizeof err))) {
-		if (r->rpool && rc != VT_ETIMEOUT) {
-			api_read_primary(r, err);
-			goto again;
-		}
+	/* A replica's answer and the primary's are never shared: the key
+	 * starts with the source. */
+	st.pool = r->rpool ? r->rpool : r->api->pool;
+	vt_buf_init(&key, 64 * 1024);
+	if (name && r->api->reads && vt_buf_addc(&key, r->rpool ? 'R' : 'P') == 0 &&
+	    read_key(&key, name, n, params) == 0)
+		rc = vt_coalesce_do(r->api->reads, key.data, key.len, run_stmt, &st,
+				    res, err, sizeof err);
+	else
+		rc = run_stmt(&st, res, err, sizeof err);
+	vt_buf_free(&key);
+	if (rc == VT_EAGAIN && r->rpool) {
+		api_read_primary(r, err);
+		goto again;
+	}
+	if (rc == VT_EAGAIN) {
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
-	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
-	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
 	r->dbs |= r->rpool ? API_DB_REPLICA : API_DB_PRIMARY;
-	if (r->rpool && rc < 0 && !vt_pg_broken(db))
-		vt_warn("%s %s: replica: %s", r->method, r->path, err);
-	vt_dbpool_put(r->rpool ? r->rpool : r->api->pool, db);
 	if (r->rpool && (rc < 0 || (PQresultStatus(*res) == PGRES_TUPLES_OK &&
 				    PQntuples(*res) == 0))) {
 		/* Failed on the replica, or found nothing there: perhaps not
 		 * replayed yet (a measurement just made).  Ask the primary. */
+		if (rc < 0)
+			vt_warn("%s %s: replica: %s", r->method, r->path, err);
 		api_read_primary(r, rc < 0 ? err : NULL);
 		if (rc == 0)
 			PQclear(*res);
@@ -331,15 +376,77 @@ int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
 			   "This request", vt_key_grant_name(grant));
 }
 
+/* ---- connections over --max-conns ----------------------------------- */
+
+/* libmicrohttpd closes the connections over its own limit without a word,
+ * so its limit is ours plus a margin (excess_margin), and the connections
+ * of the margin get the API's error object: a 503 with Retry-After, then
+ * the connection is closed.  Each costs at most one connection's memory
+ * for EXCESS_TIMEOUT_S seconds. */
+#define EXCESS_TIMEOUT_S 2
+static int excess_flag;                  /* its address marks a connection */
+
+static unsigned excess_margin(int max_conns)
+{
+	int m = max_conns / 8;
+
+	return (unsigned)(m < 16 ? 16 : m > 256 ? 256 : m);
+}
+
+static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+		    enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_listener *l = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&l->conns, 1);
+		return;
+	}
+	if (atomic_fetch_add(&l->conns, 1) >= l->api->conf.max_conns) {
+		*socket_ctx = &excess_flag;
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)EXCESS_TIMEOUT_S);
+	}
+}
+
+static enum MHD_Result reply_excess(struct api_req *r, struct MHD_Connection *c)
+{
+	struct vt_api_err e = { .status = 503 };
+	struct MHD_Response *resp;
+	struct vt_buf b;
+	size_t len;
+	char *s;
+
+	r->path = r->path ? r->path : "-";
+	snprintf(e.detail, sizeof e.detail, "the server has %d open connections,"
+		 " its limit; try again", r->api->conf.max_conns);
+	vt_buf_init(&b, 8192);
+	if (vt_api_err_json(&e, &b) < 0) {
+		vt_buf_free(&b);
+		return MHD_NO;
+	}
+	s = vt_buf_take(&b, &len);
+	if (!(resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE))) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	return queue(r, c, 503, resp, len);
+}
+
 /* ---- the request's life --------------------------------------------- */
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct api_listener *l = cls;
 	struct api_req *r = calloc(1, sizeof *r);
+	const union MHD_ConnectionInfo *ci;
 
 	if (!r)
 		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->excess = ci && ci->socket_context == &excess_flag;
 	r->api = l->api;
 	r->https = l->https;
 	r->t0_us = now_us();
@@ -539,6 +646,8 @@ static enum MHD_Result begin(struct api_req *r, struct MHD_Connection *c,
 	char *q;
 
 	snprintf(r->method, sizeof r->method, "%s", method);
+	if (r->excess)
+		return reply_excess(r, c);
 	if (r->target_len > VT_API_URL_MAX) {
 		r->path = "(too long)";
 		return api_reply_errf(r, c, 414, NULL,
@@ -703,17 +812,20 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 	if (https)
 		flags |= MHD_USE_TLS;
 	l->api = a;
+	atomic_init(&l->conns, 0);
 	l->https = https;
 	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, l,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->conf.threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns +
+			excess_margin(a->conf.max_conns),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->conf.conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(VT_API_URL_MAX +
 							     VT_API_HEADER_MAX + 16384),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, l,
 		MHD_OPTION_NOTIFY_COMPLETED, done_cb, l,
+		MHD_OPTION_NOTIFY_CONNECTION, conn_cb, l,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, a->cert,
 		MHD_OPTION_HTTPS_MEM_KEY, a->key,
@@ -743,6 +855,7 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 	}
 	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
 	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
+	    (rc = vt_coalesce_new(&a->reads)) < 0 ||
 	    (c->db_read && (rc = vt_dbread_new(c->db, c->db_read, c->db_conns,
 					       c->stmt_ms, c->db_read_max_lag_s,
 					       &a->rd)) < 0)) {
@@ -787,6 +900,7 @@ void vt_api_stop(struct vt_api *a)
 	vt_dbread_free(a->rd);
 	vt_dbpool_free(a->pool);
 	vt_cache_free(a->cache);
+	vt_coalesce_free(a->reads);
 	vt_objstore_free(a->store);
 	free(a->cert);
 	free(a->key);

@@ -5,6 +5,7 @@
 
 #include <microhttpd.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 
 #include "common/buf.h"
 #include "controller/api/api.h"
@@ -17,11 +18,13 @@
 
 struct vt_objstore;
 struct vt_cache;
+struct vt_coalesce;
 
 struct api_listener {
 	struct vt_api *api;
 	struct MHD_Daemon *d;
 	int https;
+	atomic_int conns;                /* open client connections */
 };
 
 struct vt_api {
@@ -30,6 +33,7 @@ struct vt_api {
 	struct vt_dbread *rd;            /* NULL: no --db-read */
 	struct vt_objstore *store;       /* NULL: hot data only */
 	struct vt_cache *cache;          /* anonymous GET answers */
+	struct vt_coalesce *reads;       /* identical reads share a statement */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
 };
@@ -49,6 +53,7 @@ struct api_req {
 	struct vt_buf body;
 	int body_over;
 	int started;
+	int excess;                      /* over --max-conns: a 503 */
 	long long t0_us;
 	int status;
 	unsigned long long bytes;
@@ -88,7 +93,9 @@ enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e);
 /* The same as a named prepared statement (prepared once per connection):
- * for the requests that come often, with a fixed SQL text per name. */
+ * for the requests that come often, with a fixed SQL text per name.  Only
+ * for reads: identical ones (name and parameters) that arrive together
+ * share one statement (controller/api/coalesce.h). */
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e);

@@ -10,6 +10,7 @@
 #include "common/opt.h"
 #include "controller/api/api.h"
 #include "controller/api/stream.h"
+#include "storage/planner.h"
 
 static void usage(FILE *f)
 {
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	sigset_t set;
 
+	vt_plan_tune_malloc();
 	vt_api_conf_defaults(&conf);
 	vt_stream_conf_defaults(&sc);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -10,6 +10,7 @@
 #include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
+#include "storage/planner.h"
 
 static const struct cli_cmd commands[] = {
 	{ "db", "migrate", cli_db_migrate, "[--dir DIR]",
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 	char *top, err[128];
 	int c, rc;
 
+	vt_plan_tune_malloc();
 	/* --db, --db-read and --db-read-max-lag may stand anywhere on the
 	 * line: take them out first. */
 	for (int i = 1, j = 1; i <= argc; i++) {

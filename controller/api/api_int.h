@@ -16,6 +16,7 @@
 
 struct vt_objstore;
 struct vt_cache;
+struct api_metrics;
 
 struct api_listener {
 	struct vt_api *api;
@@ -30,6 +31,7 @@ struct vt_api {
 	struct vt_cache *cache;          /* anonymous GET answers */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
+	struct api_metrics *metrics;     /* ametrics.h */
 };
 
 /* One request, from the first line to the log line. */

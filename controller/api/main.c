@@ -7,6 +7,8 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/observe.h"
+#include "common/opt.h"
 #include "controller/api/api.h"
 
 static void usage(FILE *f)
@@ -16,7 +18,8 @@ static void usage(FILE *f)
 		"                   [--https ADDR:PORT --tls-cert FILE --tls-key FILE]\n"
 		"                   [--threads N] [--db-conns N] [--max-conns N]\n"
 		"                   [--conn-timeout S] [--stmt-timeout MS]\n"
-		"                   [--store URL] [--cache-ms MS] [--log-level LEVEL]\n\n"
+		"                   [--store URL] [--cache-ms MS] [--log-level LEVEL]\n"
+		"                   [--metrics ADDR:PORT]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
@@ -30,7 +33,9 @@ static void usage(FILE *f)
 		"  --store URL           archive object store (file://DIR, s3://..., http://...)\n"
 		"  --cache-ms MS         anonymous GETs of objects and lists answered from\n"
 		"                        memory for this long (default 1000, 0: never)\n"
-		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n\n"
+		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n"
+		"  --metrics ADDR:PORT   serve Prometheus metrics on GET /metrics there, a\n"
+		"                        listener of its own (never the API's ports)\n\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -69,12 +74,14 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cache-ms", required_argument, NULL, 'C' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vt_api_conf conf;
 	struct vt_api *api = NULL;
-	const char *db = NULL;
+	const char *db = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
 	int c, level = VT_LOG_INFO, bad = 0;
 	char err[512];
 	sigset_t set;
@@ -94,6 +101,10 @@ int main(int argc, char **argv)
 		case 's': bad |= int_arg(optarg, 100, 3600000, &conf.stmt_ms); break;
 		case 'a': conf.objstore = optarg; break;
 		case 'C': bad |= int_arg(optarg, 0, 3600000, &conf.cache_ms); break;
+		case 'M':
+			metrics = optarg;
+			bad |= vt_opt_value("--metrics", optarg, err, sizeof err) < 0;
+			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0)
 				bad = 1;
@@ -115,8 +126,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (vt_observe_start("api", conf.http ? conf.http : conf.https, metrics,
+			     conf.db, 10, &ob, err, sizeof err) < 0) {
+		vt_err("%s", err);
+		return 1;
+	}
+	conf.metrics = ob->m;
 	if (vt_api_start(&conf, &api, err, sizeof err) < 0) {
 		vt_err("%s", err);
+		vt_observe_stop(ob);
 		return 1;
 	}
 	vt_info("serving%s%s%s%s", conf.http ? " http on " : "",
@@ -127,5 +145,6 @@ int main(int argc, char **argv)
 		sigsuspend(&set);
 	vt_info("stopping");
 	vt_api_stop(api);
+	vt_observe_stop(ob);
 	return 0;
 }

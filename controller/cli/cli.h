@@ -53,5 +53,6 @@ int cli_api_get(const char *base, const char *pathq);
 struct vt_buf;
 int cli_api_get_buf(const char *base, const char *pathq, struct vt_buf *body);
 int cli_catchment(struct cli_ctx *ctx, int argc, char **argv);
+int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

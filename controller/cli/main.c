@@ -54,6 +54,10 @@ static const struct cli_cmd commands[] = {
 	  "make a researcher API key; prints it (only this once)" },
 	{ "key", "list", cli_key_list, "", "list the API keys (never the keys)" },
 	{ "key", "revoke", cli_key_revoke, "ID|LABEL", "revoke an API key" },
+	{ "status", NULL, cli_status, "[--json] [--late-days N]",
+	  "what runs and what needs attention (CRIT, WARN) first: gateways and "
+	  "their sessions, the queue, workers, the scheduler's last pass, the "
+	  "archiver's last day, the API's instances" },
 };
 
 static void usage(FILE *f)

@@ -2,6 +2,8 @@
  * (see metrics.h). */
 #include "common/metrics.h"
 
+#include "common/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -477,48 +479,14 @@ int vt_metrics_write_file(struct vt_metrics *m, const char *path,
 			  char *errbuf, size_t errlen)
 {
 	struct vt_buf b;
-	char tmp[4096];
-	size_t off = 0;
-	int fd = -1, rc;
+	int rc;
 
-	vt_buf_init(&b, VT_METRICS_TEXT_MAX);
-	if ((rc = vt_metrics_render(m, &b)) < 0) {
-		vt_err_set(rc, errbuf, errlen, "%s: %s", path, vt_strerror(rc));
-		goto out;
-	}
 	/* node_exporter reads *.prom only: the temporary name is skipped */
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path,
-			     (long)getpid()) >= sizeof tmp) {
-		rc = vt_err_set(VT_EINVAL, errbuf, errlen, "%s: path too long", path);
-		goto out;
-	}
-	rc = VT_EIO;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		goto fail;
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	rc = VT_OK;
-	goto out;
-fail:
-	vt_err_set(VT_EIO, errbuf, errlen, "%s: %s", tmp, strerror(errno ? errno : EIO));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
+	vt_buf_init(&b, VT_METRICS_TEXT_MAX);
+	if ((rc = vt_metrics_render(m, &b)) < 0)
+		vt_err_set(rc, errbuf, errlen, "%s: %s", path, vt_strerror(rc));
+	else
+		rc = vt_file_replace(path, b.data ? b.data : "", b.len, errbuf, errlen);
 	vt_buf_free(&b);
 	return rc;
 }

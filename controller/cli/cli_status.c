@@ -318,6 +318,7 @@ static int gather(struct st *s, int late_days)
 	    (rc = read_queue(s)) < 0 || (rc = read_scheduler(s)) < 0 ||
 	    (rc = read_archiver(s, late_days)) < 0)
 		return rc;
+	(void)running(s, "archiver");   /* a run that died shows as silent */
 	if (!running(s, "api"))
 		attend(s, "WARN", "api", "no API instance running: researchers "
 		       "cannot read results");

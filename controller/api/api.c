@@ -11,7 +11,9 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/pg.h"
+#include "controller/api/ametrics.h"
 #include "controller/api/api_int.h"
 #include "controller/api/cache.h"
 #include "controller/api/catchment.h"
@@ -476,6 +478,8 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timeout)" :
 		toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" :
 		" (client gone)");
+	api_metrics_done(r->api->metrics, r->route.route, r->status, r->bytes,
+			 (now_us() - r->t0_us) / 1e6);
 	vt_buf_free(&r->body);
 	free(r->cache_key);
 	free(r->target);
@@ -719,56 +723,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vt_debug("http: %s", msg);
 }
 
-/* "ADDR:PORT", "[V6]:PORT" or ":PORT" into ss. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
-
-	memset(ss, 0, sizeof *ss);
-	if (!colon || (size_t)(colon - s) >= sizeof host)
-		return VT_EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535 || !colon[1])
-		return VT_EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-
-		if (n < 2 || host[n - 1] != ']')
-			return VT_EINVAL;
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-	if (!host[0] || !strcmp(host, "::")) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		a->sin6_addr = in6addr_any;
-		*v6 = 2;
-		return 0;
-	}
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*v6 = 1;
-		return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0 : VT_EINVAL;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*v6 = 0;
-		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : VT_EINVAL;
-	}
-}
-
 static char *read_pem(const char *path, char *errbuf, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -801,7 +755,7 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	int v6;
 
-	if (parse_listen(addr, &ss, &v6) < 0) {
+	if (vt_listen_parse(addr, &ss, &v6) < 0) {
 		snprintf(errbuf, errlen, "not ADDR:PORT: %s", addr);
 		return VT_EINVAL;
 	}
@@ -853,7 +807,8 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		rc = VT_EINVAL;
 		goto fail;
 	}
-	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
+	if ((rc = api_metrics_new(c->metrics, &a->metrics)) < 0 ||
+	    (rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
 	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
 	    (rc = vt_coalesce_new(&a->reads)) < 0 ||
 	    (c->db_read && (rc = vt_dbread_new(c->db, c->db_read, c->db_conns,
@@ -902,6 +857,7 @@ void vt_api_stop(struct vt_api *a)
 	vt_cache_free(a->cache);
 	vt_coalesce_free(a->reads);
 	vt_objstore_free(a->store);
+	api_metrics_free(a->metrics);
 	free(a->cert);
 	free(a->key);
 	free(a);

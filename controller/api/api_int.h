@@ -19,6 +19,7 @@
 struct vt_objstore;
 struct vt_cache;
 struct vt_coalesce;
+struct api_metrics;
 
 struct api_listener {
 	struct vt_api *api;
@@ -36,6 +37,7 @@ struct vt_api {
 	struct vt_coalesce *reads;       /* identical reads share a statement */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
+	struct api_metrics *metrics;     /* ametrics.h */
 };
 
 /* One request, from the first line to the log line. */

@@ -7,6 +7,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/observe.h"
 #include "common/opt.h"
 #include "controller/api/api.h"
 #include "controller/api/stream.h"
@@ -25,7 +26,8 @@ static void usage(FILE *f)
 		"                   [--stream-clients N] [--stream-subs N]\n"
 		"                   [--stream-queue N] [--stream-queue-bytes BYTES]\n"
 		"                   [--stream-msg-max BYTES] [--stream-idle S]\n"
-		"                   [--stream-backlog S] [--stream-nice N]\n\n"
+		"                   [--stream-backlog S] [--stream-nice N]\n"
+		"                   [--metrics ADDR:PORT]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
@@ -59,7 +61,9 @@ static void usage(FILE *f)
 		"                        (default 300)\n"
 		"  --stream-nice N       nice value of the stream's thread, so that workers\n"
 		"                        and PostgreSQL on the same CPUs go first\n"
-		"                        (default 10, 0: as the process)\n\n"
+		"                        (default 10, 0: as the process)\n"
+		"  --metrics ADDR:PORT   serve Prometheus metrics on GET /metrics there, a\n"
+		"                        listener of its own (never the API's ports)\n\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -110,6 +114,7 @@ int main(int argc, char **argv)
 		{ "stream-idle", required_argument, NULL, 8 },
 		{ "stream-backlog", required_argument, NULL, 9 },
 		{ "stream-nice", required_argument, NULL, 10 },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -117,7 +122,8 @@ int main(int argc, char **argv)
 	struct vt_api *api = NULL;
 	struct vt_stream_conf sc;
 	struct vt_stream *stream = NULL;
-	const char *db = NULL;
+	const char *db = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
 	int c, level = VT_LOG_INFO, bad = 0;
 	char err[512] = "";
 	sigset_t set;
@@ -152,6 +158,10 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vantage-api: %s\n", err);
 				return 2;
 			}
+			break;
+		case 'M':
+			metrics = optarg;
+			bad |= vt_opt_value("--metrics", optarg, err, sizeof err) < 0;
 			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0)
@@ -196,8 +206,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (vt_observe_start("api", conf.http ? conf.http : conf.https, metrics,
+			     conf.db, 10, &ob, err, sizeof err) < 0) {
+		vt_err("%s", err);
+		return 1;
+	}
+	conf.metrics = ob->m;
 	if (vt_api_start(&conf, &api, err, sizeof err) < 0) {
 		vt_err("%s", err);
+		vt_observe_stop(ob);
 		return 1;
 	}
 	vt_info("serving%s%s%s%s%s", conf.http ? " http on " : "",
@@ -212,6 +229,7 @@ int main(int argc, char **argv)
 		if (vt_stream_start(&sc, &stream, err, sizeof err) < 0) {
 			vt_err("%s", err);
 			vt_api_stop(api);
+			vt_observe_stop(ob);
 			return 1;
 		}
 		vt_info("stream on%s%s%s%s (ports %d %d)", sc.plain ? " ws " : "",
@@ -225,5 +243,6 @@ int main(int argc, char **argv)
 	vt_info("stopping");
 	vt_stream_stop(stream);
 	vt_api_stop(api);
+	vt_observe_stop(ob);
 	return 0;
 }

@@ -66,5 +66,6 @@ int cli_gateway_list(struct cli_ctx *ctx, int argc, char **argv);
 int cli_gateway_drain(struct cli_ctx *ctx, int argc, char **argv);
 int cli_gateway_undrain(struct cli_ctx *ctx, int argc, char **argv);
 int cli_catchment(struct cli_ctx *ctx, int argc, char **argv);
+int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -63,6 +63,10 @@ static const struct cli_cmd commands[] = {
 	  "10), by writing on their KEEP; registration no longer chooses it" },
 	{ "gateway", "undrain", cli_gateway_undrain, "NAME",
 	  "end a drain: registration chooses the gateway again" },
+	{ "status", NULL, cli_status, "[--json] [--late-days N]",
+	  "what runs and what needs attention (CRIT, WARN) first: gateways and "
+	  "their sessions, the queue, workers, the scheduler's last pass, the "
+	  "archiver's last day, the API's instances" },
 };
 
 static void usage(FILE *f)

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 
 #include "common/vtime.h"
+#include "controller/gateway/gwmetrics.h"
 
 #define DRAIN_MS  5000    /* jobs still run this long after gw_dbq_free */
 
@@ -44,6 +45,7 @@ struct gw_dbq {
 	struct vt_loop *loop;
 	struct worker  *w;
 	int             nw;
+	struct gw_metrics *metrics;  /* set before jobs run */
 };
 
 static void wake_loop(struct gw_dbq *q)
@@ -108,6 +110,9 @@ static void *worker_main(void *arg)
 		n = take(l, grp);
 		skip = q->stop && vt_mono_ms() > q->deadline;
 		pthread_mutex_unlock(&q->mu);
+		for (int i = 0; i < n; i++)
+			gw_m_lane_wait(q->metrics, w->lane,
+				       vt_mono_us() - grp[i]->queued_us);
 
 		j = grp[0];
 		if (skip) {
@@ -255,6 +260,7 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 	j->rc = 0;
 	j->err[0] = '\0';
 	j->finished = 0;
+	j->queued_us = vt_mono_us();
 	pthread_mutex_lock(&q->mu);
 	if (q->closed || q->stop) {
 		j->rc = VT_ECLOSED;
@@ -278,6 +284,13 @@ void gw_dbq_post(struct gw_dbq *q, struct gw_job *j)
 	pthread_mutex_lock(&q->mu);
 	done_add(q, j);
 	wake_loop(q);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm)
+{
+	pthread_mutex_lock(&q->mu);
+	q->metrics = gm;
 	pthread_mutex_unlock(&q->mu);
 }
 

@@ -37,6 +37,7 @@
 #define VT_GW_DBQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "common/err.h"
 #include "common/evloop.h"
 #include "controller/gateway/db.h"
@@ -65,6 +66,7 @@ struct gw_job {
 	size_t         size;       /* its weight for GW_DBQ_GROUP_BYTES */
 	int            rc;         /* run's result */
 	int            finished;   /* dbq's, under its lock */
+	int64_t        queued_us;  /* when submitted (vt_mono_us) */
 	char           err[256];   /* the database's reason when rc < 0 */
 };
 
@@ -84,6 +86,9 @@ void gw_dbq_free(struct gw_dbq *q);
 void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j);
 /* Hands a finished event (run NULL, done set) to the loop.  Any thread. */
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j);
+/* Reports lane waits to gm (gwmetrics.h; NULL: none).  Before jobs run. */
+struct gw_metrics;
+void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm);
 /* Jobs queued or running on lane. */
 int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane);
 

@@ -311,6 +311,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			/* Refused cleanly: the client sees the connection close
 			 * at once and tries again later (or another gateway). */
 			vt_debug("%s: refused, %d sessions held", from, gw->nsessions);
+			gw_m_refused(gw->m, GW_M_MAX_SESSIONS);
 			close(fd);
 			continue;
 		}
@@ -550,6 +551,7 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 	gw_session_tick_all(gw, now);
 	sessions_sync(gw, now);
 	vt_log_flush();
+	gw_m_sweep(gw->m, gw);
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
 		gw->next_heartbeat = now + GW_HEARTBEAT_MS;
@@ -643,7 +645,8 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	if (gw->conf.idle_timeout <= 0)
 		gw->conf.idle_timeout = GW_IDLE_TIMEOUT;
 	if ((rc = gw_pcount_new(&gw->per_probe)) < 0 ||
-	    (rc = gw_drain_new(&gw->drain)) < 0) {
+	    (rc = gw_drain_new(&gw->drain)) < 0 ||
+	    (rc = gw_metrics_new(conf->metrics, &gw->m)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -722,6 +725,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	gw_dbq_metrics(gw->q, gw->m);
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -800,6 +804,7 @@ void gw_free(struct gw *gw)
 	gw_drain_free(gw->drain);
 	gw_keys_free(gw->keys);
 	gw_pcount_free(gw->per_probe);
+	gw_metrics_free(gw->m);
 	vt_loop_free(gw->loop);
 	ssh_bind_free(gw->bind);
 	ssh_bind_free(gw->bind_rsa);

@@ -23,6 +23,7 @@
 #include "controller/gateway/db.h"
 #include "controller/gateway/dbq.h"
 #include "controller/gateway/drain.h"
+#include "controller/gateway/gwmetrics.h"
 #include "controller/gateway/keys.h"
 #include "controller/gateway/listen.h"
 #include "controller/gateway/pcount.h"
@@ -81,6 +82,7 @@ struct gw_conf {
 				      hold no channel */
 	volatile sig_atomic_t *stop_flag; /* set by a signal handler: the loop
 				      ends once it is non-zero (NULL: none) */
+	struct vt_metrics *metrics; /* counted into (gwmetrics.h); NULL: none */
 };
 
 struct gw_session;
@@ -93,6 +95,7 @@ struct gw {
 	struct gw_keys    *keys;          /* probe key cache */
 	struct gw_pcount  *per_probe;     /* authenticated connections by probe */
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
+	struct gw_metrics *m;             /* gwmetrics.h; NULL: not counted */
 	int64_t            auth_window;   /* second of the lookups counted (mono ms) */
 	int                auth_lookups;  /* cache-miss lookups started in it */
 	int64_t            next_reload;   /* no key reload asked before (mono ms) */

@@ -11,6 +11,8 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/observe.h"
+#include "common/opt.h"
 #include "controller/gateway/gateway.h"
 
 
@@ -29,7 +31,7 @@ static void usage(FILE *f)
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
 "                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
-"                    [--idle-timeout SECONDS]\n"
+"                    [--idle-timeout SECONDS] [--metrics ADDR:PORT]\n"
 "                    [--log-level debug|info|warn|err] [--help]\n"
 "\n"
 "DESCRIPTION\n"
@@ -96,6 +98,8 @@ static void usage(FILE *f)
 "    --db-timeout S       seconds an upload's COMMIT may take before the\n"
 "                         probe is answered 503 (default 30); the database\n"
 "                         work runs on its own threads, never on the loop\n"
+"    --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics there\n"
+"                         (docs/operations.md, \"What to watch\")\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
 "    --help               this text\n"
 "\n"
@@ -154,6 +158,7 @@ int main(int argc, char **argv)
 		{ "channel-timeout", required_argument, NULL, 'C' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -163,7 +168,8 @@ int main(int argc, char **argv)
 		.max_auth_tries = GW_MAX_AUTH_TRIES, .chan_timeout = GW_CHAN_TIMEOUT,
 		.idle_timeout = GW_IDLE_TIMEOUT
 	};
-	const char *db = NULL;
+	const char *db = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
 	int c, level = VT_LOG_INFO, rc;
 	char err[512];
 	long v;
@@ -178,6 +184,13 @@ int main(int argc, char **argv)
 		case 'H': conf.ctrl_host = optarg; break;
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
+		case 'M':
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "vantage-gateway: %s\n", err);
+				return 2;
+			}
+			metrics = optarg;
+			break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
 		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y': case 'K':
 			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1,
@@ -228,10 +241,17 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (vt_observe_start("gateway", conf.name, metrics, conf.db, 10, &ob, err,
+			     sizeof err) < 0) {
+		vt_err("%s", err);
+		return 1;
+	}
+	conf.metrics = ob->m;
 	ssh_init();
 	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();
+		vt_observe_stop(ob);
 		return 1;
 	}
 	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
@@ -243,5 +263,6 @@ int main(int argc, char **argv)
 	vt_info("stopping");
 	gw_free(gw);
 	ssh_finalize();
+	vt_observe_stop(ob);
 	return rc < 0 ? 1 : 0;
 }

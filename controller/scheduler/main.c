@@ -14,6 +14,7 @@
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
 #include "controller/scheduler/sched.h"
+#include "controller/scheduler/smetrics.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-scheduler [--db CONNINFO] [--once] [--interval S]\n"
-		"                         [--works-every S]\n"
+		"                         [--works-every S] [--metrics ADDR:PORT]\n"
 		"                         [--log-level err|warn|info|debug]\n"
 		"       vantage-scheduler [--db CONNINFO] --batch PROBE_ID [--ack]\n"
 		"                         [--now UNIX]\n\n"
@@ -46,7 +47,9 @@ static void usage(FILE *f)
 		"  --batch ID      print the command batch the gateway would push to\n"
 		"                  probe ID (CRONTAB/CRONLINE/ONEOFF lines) and exit\n"
 		"  --ack           with --batch: record its one-offs as delivered\n"
-		"  --now UNIX      with --batch or --once: the time to use\n");
+		"  --now UNIX      with --batch or --once: the time to use\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
+		"                  there (docs/operations.md, \"What to watch\")\n");
 }
 
 static int print_batch(PGconn *db, long probe, long long now, int ack)
@@ -116,11 +119,14 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "ack", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbarg = NULL, *conninfo;
+	const char *dbarg = NULL, *conninfo, *metrics = NULL;
+	struct vt_observe *ob = NULL;
+	struct sc_metrics *sm = NULL;
 	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
 	int works_every = 300, failed = 0;
 	int64_t works_at = 0;
@@ -151,6 +157,10 @@ int main(int argc, char **argv)
 					  err, sizeof err);
 			break;
 		case 'a': ack = 1; break;
+		case 'M':
+			metrics = optarg;
+			bad = vt_opt_value("--metrics", optarg, err, sizeof err);
+			break;
 		case 'n':
 			bad = vt_opt_num("--now", optarg, 1, 253402300799LL, &now,
 					 err, sizeof err);
@@ -190,6 +200,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (vt_observe_start("scheduler", NULL, metrics, once ? NULL : conninfo,
+			     interval < 10 ? interval : 10, &ob, err, sizeof err) < 0 ||
+	    sc_metrics_new(ob, &sm) < 0) {
+		vt_err("%s", err);
+		vt_observe_stop(ob);
+		return 1;
+	}
 	if (!once)
 		vt_info("scheduling every %d s and on NOTIFY vantage_sched", interval);
 	while (!stopping) {
@@ -226,6 +243,7 @@ int main(int argc, char **argv)
 				   err, sizeof err);
 		if (rc < 0 && rc != VT_EAGAIN)
 			failed = 1;
+		sc_metrics_pass(sm, db, rc, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (rc == VT_EAGAIN) {
 			vt_debug("another scheduler is running a pass");
 		} else if (rc < 0) {
@@ -240,6 +258,8 @@ int main(int argc, char **argv)
 		wait_for_work(db, interval * 1000);
 	}
 	PQfinish(db);
+	sc_metrics_free(sm);
+	vt_observe_stop(ob);
 	/* --once: the pass (and its look at `latest`) must have run */
 	return once && failed ? 1 : 0;
 }

@@ -9,9 +9,11 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/worker/wake.h"
+#include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
 static volatile sig_atomic_t stopping;
@@ -27,6 +29,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
 		"                      [--poll-ms MS] [--once] [--stats]\n"
+		"                      [--metrics ADDR:PORT]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
 		"SKIP LOCKED, so several workers may run), enriches them, stores them\n"
@@ -43,7 +46,9 @@ static void usage(FILE *f)
 		"  --once            drain the queue, then exit\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
 		"                    where the time went (claim, parse, lookup,\n"
-		"                    enrich, results, latest, other, commit)\n");
+		"                    enrich, results, latest, other, commit)\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
+		"                    there (docs/operations.md, \"What to watch\")\n");
 }
 
 /* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
@@ -75,13 +80,16 @@ int main(int argc, char **argv)
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vt_worker_opts o;
 	struct vt_worker_stats st = { 0 }, last = { 0 };
-	const char *db_arg = NULL;
+	const char *db_arg = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
+	struct wk_metrics *wm = NULL;
 	int slot = -1, held = 0;
 	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
 	char *end;
@@ -116,6 +124,13 @@ int main(int argc, char **argv)
 			break;
 		case '1': once = 1; break;
 		case 's': stats = 1; break;
+		case 'M':
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "vantage-worker: %s\n", err);
+				return 2;
+			}
+			metrics = optarg;
+			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "vantage-worker: bad --log-level\n");
@@ -134,9 +149,17 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (vt_observe_start("worker", NULL, metrics, once ? NULL :
+			     vt_conf_db(db_arg), 5, &ob, err, sizeof err) < 0 ||
+	    wk_metrics_new(ob, &wm) < 0) {
+		vt_err("%s", err);
+		vt_observe_stop(ob);
+		return 1;
+	}
 	vt_info("started (batch %d)", o.batch);
 	while (!stopping) {
 		long before = st.claimed;
+		int64_t t0;
 		int r;
 
 		if (vt_pg_broken(db)) {
@@ -160,7 +183,10 @@ int main(int argc, char **argv)
 					err, poll_ms);
 			vt_info("connected to the database");
 		}
+		wk_metrics_queue(wm, db);
+		t0 = vt_mono_ms();
 		r = vt_worker_batch(db, &o, &st, err, sizeof err);
+		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			vt_warn("batch failed (left queued): %s", err);
 			if (!vt_pg_broken(db))
@@ -211,5 +237,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	PQfinish(db);
+	wk_metrics_free(wm);
+	vt_observe_stop(ob);
 	return 0;
 }

@@ -510,8 +510,12 @@ static int store_rejected(PGconn *db, struct row *rows, int n,
 		"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
 		" SELECT * FROM unnest($1::bigint[], $2::integer[],"
 		" $3::timestamptz[], $4::text[], $5::text[])", 5, p);
-	if (r == VT_OK)
+	if (r == VT_OK) {
 		st->rejected += nrej;
+		for (int i = 0; i < n; i++)
+			if (!rows[i].ok && !rows[i].status)
+				st->rejected_by[vt_worker_rej_class(rows[i].reason)]++;
+	}
 out:
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "rejected rows: %s", vt_strerror(r));
@@ -729,6 +733,8 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		st->stored += b.stored;
 		st->duplicates += b.duplicates;
 		st->rejected += b.rejected;
+		for (int i = 0; i < VT_REJ_CLASSES; i++)
+			st->rejected_by[i] += b.rejected_by[i];
 		st->status_used += b.status_used;
 		st->status_other += b.status_other;
 	}
@@ -757,4 +763,31 @@ done:
 	wk_seqs_free(&sq);
 	vt_buf_free(&commit);
 	return r;
+}
+
+static const char *const rej_names[VT_REJ_CLASSES] = {
+	"malformed", "too_late", "future", "unknown_measurement",
+	"not_assigned", "cannot_store", "other"
+};
+
+enum vt_rej_class vt_worker_rej_class(const char *reason)
+{
+	static const struct { const char *prefix; enum vt_rej_class c; } map[] = {
+		{ "malformed", VT_REJ_MALFORMED },
+		{ "too late", VT_REJ_TOO_LATE },
+		{ "time in the future", VT_REJ_FUTURE },
+		{ "unknown measurement", VT_REJ_UNKNOWN_MSM },
+		{ "probe not assigned", VT_REJ_NOT_ASSIGNED },
+		{ "cannot store", VT_REJ_CANNOT_STORE },
+	};
+
+	for (size_t i = 0; reason && i < sizeof map / sizeof map[0]; i++)
+		if (!strncmp(reason, map[i].prefix, strlen(map[i].prefix)))
+			return map[i].c;
+	return VT_REJ_OTHER;
+}
+
+const char *vt_worker_rej_name(enum vt_rej_class c)
+{
+	return c >= 0 && c < VT_REJ_CLASSES ? rej_names[c] : "other";
 }

@@ -20,11 +20,22 @@ struct vt_worker_opts {
 	long future_slack;     /* seconds a result may be in the future */
 };
 
+/* Classes of rejection reasons (a bounded label set for metrics). */
+enum vt_rej_class {
+	VT_REJ_MALFORMED, VT_REJ_TOO_LATE, VT_REJ_FUTURE, VT_REJ_UNKNOWN_MSM,
+	VT_REJ_NOT_ASSIGNED, VT_REJ_CANNOT_STORE, VT_REJ_OTHER, VT_REJ_CLASSES
+};
+/* The class of a rejected row's reason text, and the class's name
+ * ("malformed", "too_late", ...). */
+enum vt_rej_class vt_worker_rej_class(const char *reason);
+const char *vt_worker_rej_name(enum vt_rej_class c);
+
 struct vt_worker_stats {
 	long claimed;          /* queue rows taken */
 	long stored;           /* new rows in results */
 	long duplicates;       /* already stored: not stored again */
 	long rejected;         /* rows written to rejected */
+	long rejected_by[VT_REJ_CLASSES]; /* the same by class of reason */
 	long status_used;      /* probe status lines kept (uptime, addresses) */
 	long status_other;     /* other probe status lines, counted only */
 	long batches;          /* batches committed with at least one row */

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/opt.h"
 #include "common/pg.h"
+#include "common/observe.h"
+#include "storage/archiver/arcmetrics.h"
 #include "storage/archive.h"
 #include "storage/objstore.h"
 
@@ -21,7 +23,7 @@ static void usage(FILE *f)
 "usage: vantage-archiver [--db CONNINFO] [--store URL] [--day YYYY-MM-DD]\n"
 "                        [--now YYYY-MM-DD[THH:MM:SSZ]|UNIX] [--dry-run]\n"
 "                        [--late-days N] [--margin-days N] [--threads N]\n"
-"                        [--log-level err|warn|info|debug]\n\n"
+"                        [--log-level err|warn|info|debug] [--metrics-file PATH]\n\n"
 "Archives each day older than the late window (14 days): one bzip2 object\n"
 "per measurement-day (one per day for one-offs) in the store, indexed in\n"
 "PostgreSQL, read back and checked; hot rows go after a further margin\n"
@@ -31,7 +33,10 @@ static void usage(FILE *f)
 "                   $VANTAGE_ARCHIVE)\n"
 "  --day D          only this day\n"
 "  --now T          act as if it were this time\n"
-"  --dry-run        say what would be done, change nothing\n");
+"  --dry-run        say what would be done, change nothing\n"
+"  --metrics-file PATH  write this run's Prometheus metrics to PATH (a\n"
+"                   .prom file for node_exporter's textfile collector),\n"
+"                   replaced atomically at the end of each run\n");
 }
 
 /* Tests stop the archiver at a named point: VANTAGE_ARCHIVER_CRASH_AT=
@@ -94,6 +99,7 @@ int main(int argc, char **argv)
 		{ "late-days", required_argument, NULL, 'l' },
 		{ "margin-days", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -103,6 +109,8 @@ int main(int argc, char **argv)
 	struct vt_objstore *st = NULL;
 	struct crash crash = { "", 1 };
 	const char *db = NULL, *store = getenv("VANTAGE_ARCHIVE"), *env;
+	const char *mfile = NULL;
+	struct vt_observe *ob = NULL;
 	char err[1024];
 	PGconn *c = NULL;
 	int ch, r, level = VT_LOG_INFO, rc = 1;
@@ -126,6 +134,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'N': o.dry_run = 1; break;
+		case 'M':
+			mfile = optarg;
+			bad = vt_opt_value("--metrics-file", optarg, err, sizeof err);
+			break;
 		case 'l':
 			bad = vt_opt_int("--late-days", optarg, 0, 3650,
 					 &o.late_days, err, sizeof err);
@@ -184,7 +196,12 @@ int main(int argc, char **argv)
 		vt_err("store: %s", err);
 		goto out;
 	}
+	if (!o.dry_run && vt_observe_start("archiver", NULL, NULL, vt_conf_db(db),
+					   60, &ob, err, sizeof err) < 0)
+		vt_warn("%s", err);
+	memset(&stats, 0, sizeof stats);
 	r = vt_archive_run(c, st, &o, &stats, err, sizeof err);
+	arc_observe(ob ? ob->beat : NULL, mfile, c, &o, &stats, r);
 	vt_info("%d day(s): %d object(s) written, %d verified, %d expired, "
 		"%lld results archived (%lld -> %lld bytes), %lld hot rows "
 		"expired, %d partition(s) dropped%s", stats.days,
@@ -199,6 +216,7 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	vt_observe_stop(ob);
 	vt_objstore_free(st);
 	if (c)
 		PQfinish(c);

@@ -7,6 +7,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/optconf.h"
 #include "controller/api/api.h"
 
 static void usage(FILE *f)
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 		"  --store URL           archive object store (file://DIR, s3://..., http://...)\n"
 		"  --cache-ms MS         anonymous GETs of objects and lists answered from\n"
 		"                        memory for this long (default 1000, 0: never)\n"
-		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n\n"
+		"  --log-level LEVEL     err, warn, info (default: one line per request), debug\n"
+		VT_OPTCONF_HELP("api") "\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -69,18 +71,23 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cache-ms", required_argument, NULL, 'C' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vt_api_conf conf;
 	struct vt_api *api = NULL;
 	const char *db = NULL;
-	int c, level = VT_LOG_INFO, bad = 0;
+	int c, idx = 0, level = VT_LOG_INFO, bad = 0;
 	char err[512];
 	sigset_t set;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_api_conf_defaults(&conf);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-api", VT_CONF_DIR "/api.conf", opts, "h",
+			   argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'H': conf.http = optarg; break;
@@ -101,17 +108,20 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+		if (bad)
+			return vt_optconf_fail(oc, "--%s: bad value '%s'",
+					       opts[idx].name, optarg);
 	}
-	if (bad || optind != argc) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	vt_log_init("vantage-api", (enum vt_log_level)level);
 	conf.db = vt_conf_db(db);
-	if (!conf.db) {
-		fprintf(stderr, "vantage-api: no database (--db or VANTAGE_DB)\n");
-		return 2;
-	}
+	if (!conf.db)
+		return vt_optconf_fail(oc, "no database (--db or VANTAGE_DB)");
+	if (vt_optconf_checked(oc))
+		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

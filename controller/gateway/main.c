@@ -11,6 +11,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/optconf.h"
 #include "controller/gateway/gateway.h"
 
 
@@ -91,6 +92,7 @@ static void usage(FILE *f)
 "                         probe is answered 503 (default 30); the database\n"
 "                         work runs on its own threads, never on the loop\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
+VT_OPTCONF_HELP("gateway")
 "    --help               this text\n"
 "\n"
 "SIGNALS\n"
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
 		{ "channel-timeout", required_argument, NULL, 'C' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -151,13 +154,17 @@ int main(int argc, char **argv)
 		.idle_timeout = GW_IDLE_TIMEOUT
 	};
 	const char *db = NULL;
-	int c, level = VT_LOG_INFO, rc;
+	int c, idx = 0, level = VT_LOG_INFO, rc;
 	char err[512];
 	long v;
 	struct sigaction sa;
 	struct gw *gw = NULL;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-gateway", VT_CONF_DIR "/gateway.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		v = 0;
 		switch (c) {
 		case 'd': db = optarg; break;
@@ -168,10 +175,9 @@ int main(int argc, char **argv)
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
 		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y':
 			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1, c == 'm' ? 10000000 :
-				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
-				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
-				return 2;
-			}
+				c == 'R' ? 28L * 86400 : 65535, &v) < 0)
+				return vt_optconf_fail(oc, "--%s: bad number '%s'",
+						       opts[idx].name, optarg);
 			if (c == 'r') conf.reg_port = (int)v;
 			if (c == 'c') conf.ctrl_port = (int)v;
 			if (c == 'x') conf.rsa_reg_port = (int)v;
@@ -187,10 +193,8 @@ int main(int argc, char **argv)
 			if (c == 'I') conf.idle_timeout = (int)v;
 			break;
 		case 'L':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-gateway: bad log level '%s'\n", optarg);
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad log level '%s'", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -200,11 +204,11 @@ int main(int argc, char **argv)
 	if (!conf.ctrl_host)
 		conf.ctrl_host = conf.listen;
 	if (optind != argc || !conf.db || !conf.ctrl_port || !conf.host_keys ||
-	    !conf.name) {
-		fprintf(stderr, "vantage-gateway: --db (or VANTAGE_DB), --ctrl-port, "
-			"--host-keys and --name are required (see --help)\n");
-		return 2;
-	}
+	    !conf.name)
+		return vt_optconf_fail(oc, "--db (or VANTAGE_DB), --ctrl-port, "
+				       "--host-keys and --name are required (see --help)");
+	if (vt_optconf_checked(oc))
+		return 0;
 	conf.verbose = level >= VT_LOG_DEBUG;
 	conf.stop_flag = &stop_flag;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);

@@ -9,6 +9,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/optconf.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/worker/worker.h"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
-		"  --once            drain the queue, then exit\n");
+		"  --once            drain the queue, then exit\n"
+		VT_OPTCONF_HELP("worker"));
 }
 
 /* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "log-level", required_argument, NULL, 'l' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -81,37 +84,37 @@ int main(int argc, char **argv)
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
 	char err[1024];
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_worker_opts_default(&o);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-worker", VT_CONF_DIR "/worker.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b':
 			o.batch = (int)strtol(optarg, &end, 10);
 			if (*end || o.batch < 1 || o.batch > 100000) {
-				fprintf(stderr, "vantage-worker: --batch wants 1..100000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch wants 1..100000");
 			}
 			break;
 		case 'B':
 			o.batch_bytes = strtol(optarg, &end, 10);
 			if (*end || o.batch_bytes < 1) {
-				fprintf(stderr, "vantage-worker: --batch-bytes wants a positive number\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch-bytes wants a positive number");
 			}
 			break;
 		case 'p':
 			poll_ms = (int)strtol(optarg, &end, 10);
 			if (*end || poll_ms < 1 || poll_ms > 86400000) {
-				fprintf(stderr, "vantage-worker: --poll-ms wants 1..86400000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--poll-ms wants 1..86400000");
 			}
 			break;
 		case '1': once = 1; break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-worker: bad --log-level\n");
-				return 2;
+				return vt_optconf_fail(oc, "bad --log-level");
 			}
 			break;
 		case 'h': usage(stdout); return 0;
@@ -119,10 +122,10 @@ int main(int argc, char **argv)
 		}
 	}
 	vt_log_init("vantage-worker", (enum vt_log_level)level);
-	if (!vt_conf_db(db_arg)) {
-		vt_err("no database: use --db or VANTAGE_DB");
-		return 2;
-	}
+	if (!vt_conf_db(db_arg))
+		return vt_optconf_fail(oc, "no database: use --db or VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);

@@ -70,10 +70,10 @@ static int prescan(struct vt_optconf *oc, int argc, char **argv,
 			*config = optarg;
 		} else if (c == VT_OPTCONF_CHECK) {
 			oc->check = 1;
-		} else if (c == VT_OPTCONF_LOGFMT && vt_log_format_parse(optarg) < 0) {
+		} else if (c == VT_OPTCONF_LOGFMT && vt_log_format_parse(optarg) < 0 &&
+			   r == VT_OK) {   /* read on: --check-config may follow */
 			r = vt_err_set(VT_EINVAL, errbuf, errlen, "%s: --log-format: "
 				       "'%.40s' is not text or json", oc->prog, optarg);
-			break;
 		}
 	}
 	opterr = saved;

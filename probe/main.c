@@ -287,8 +287,9 @@ int main(int argc, char **argv)
 	}
 	lvl = vt_log_level_parse(vt_conf_get(cli, "log_level", "info"));
 	if (lvl < 0) {
-		fprintf(stderr, "%s: bad log_level\n",
-			vt_conf_get(where, "log_level", "vantage-probe"));
+		fprintf(stderr, "%s: --log-level: '%s' is not err, warn, info "
+			"or debug\n", vt_conf_get(where, "log_level", "vantage-probe"),
+			vt_conf_get(cli, "log_level", ""));
 		rc = vt_optconf_checking(oc) ? 1 : 2;
 		goto out;
 	}

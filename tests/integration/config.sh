@@ -91,7 +91,7 @@ for dm in worker scheduler archiver api gateway probe; do
 		refused 1 "$C/$dm.bad:$n: " "$b" --config "$C/$dm.bad" --check-config
 	{ cat "$f"; echo "log-level = loud"; } >"$C/$dm.level"
 	t_check "$dm: a bad log-level is refused" \
-		refused 1 "loud" "$b" --config "$C/$dm.level" --check-config
+		refused 1 "$C/$dm.level:$(($(wc -l <"$f") + 1)): " "$b" --config "$C/$dm.level" --check-config
 	{ echo "once"; } >"$C/$dm.syntax"
 	t_check "$dm: a line without '=' is refused with file:line" \
 		refused 2 "$C/$dm.syntax:1: expected 'key = value'" "$b" --config "$C/$dm.syntax"

@@ -292,7 +292,14 @@ static void emit(enum vt_log_level level, const char *text)
 		snprintf(head, sizeof head, "%s %s[%d] %s: ", stamp, log_prog,
 			 (int)getpid(), level_names[level]);
 		puts_(&l, head);
-		puts_(&l, text);
+		/* one line per event: a multi-line text (a libpq error) is
+		 * joined */
+		for (const char *p = text; *p; p++) {
+			if (*p != '\n' && *p != '\r' && *p != '\t')
+				put(&l, p, 1);
+			else if (l.b[l.n - 1] != ' ')
+				put(&l, " ", 1);
+		}
 	}
 	l.b[l.n++] = '\n';
 	fwrite(l.b, 1, l.n, stderr);

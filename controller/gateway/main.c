@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
 #include "common/conf.h"
@@ -108,6 +109,16 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+/* libssh's own lines (--log-level debug) as lines of the log (one shape,
+ * json too), never straight to stderr. */
+static void log_libssh(int prio, const char *function, const char *buffer,
+		    void *userdata)
+{
+	(void)prio;
+	(void)userdata;
+	vt_debug("libssh: %s: %s", function, buffer);
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -218,6 +229,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ssh_init();
+	ssh_set_log_callback(log_libssh);
 	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/observe.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "controller/api/api.h"
 #include "controller/api/stream.h"
 #include "storage/planner.h"
@@ -63,7 +64,8 @@ static void usage(FILE *f)
 		"                        and PostgreSQL on the same CPUs go first\n"
 		"                        (default 10, 0: as the process)\n"
 		"  --metrics ADDR:PORT   serve Prometheus metrics on GET /metrics there, a\n"
-		"                        listener of its own (never the API's ports)\n\n"
+		"                        listener of its own (never the API's ports)\n"
+		VT_OPTCONF_HELP("api") "\n"
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
@@ -115,6 +117,7 @@ int main(int argc, char **argv)
 		{ "stream-backlog", required_argument, NULL, 9 },
 		{ "stream-nice", required_argument, NULL, 10 },
 		{ "metrics", required_argument, NULL, 'M' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -124,14 +127,18 @@ int main(int argc, char **argv)
 	struct vt_stream *stream = NULL;
 	const char *db = NULL, *metrics = NULL;
 	struct vt_observe *ob = NULL;
-	int c, level = VT_LOG_INFO, bad = 0;
+	int c, idx = 0, level = VT_LOG_INFO, bad = 0;
 	char err[512] = "";
 	sigset_t set;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_plan_tune_malloc();
 	vt_api_conf_defaults(&conf);
 	vt_stream_conf_defaults(&sc);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-api", VT_CONF_DIR "/api.conf", opts, "h",
+			   argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'H': conf.http = optarg; break;
@@ -146,18 +153,14 @@ int main(int argc, char **argv)
 		case 'a': conf.objstore = optarg; break;
 		case 'C': bad |= int_arg(optarg, 0, 3600000, &conf.cache_ms); break;
 		case 'r':
-			if (vt_opt_value("--db-read", optarg, err, sizeof err) < 0) {
-				fprintf(stderr, "vantage-api: %s\n", err);
-				return 2;
-			}
+			if (vt_opt_value("--db-read", optarg, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			conf.db_read = optarg;
 			break;
 		case 'L':
 			if (vt_opt_int("--db-read-max-lag", optarg, 0, 86400,
-				       &conf.db_read_max_lag_s, err, sizeof err) < 0) {
-				fprintf(stderr, "vantage-api: %s\n", err);
-				return 2;
-			}
+				       &conf.db_read_max_lag_s, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'M':
 			metrics = optarg;
@@ -188,21 +191,24 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-	}
-	if (bad || optind != argc) {
 		if (bad && err[0])
-			fprintf(stderr, "vantage-api: %s\n", err);
+			return vt_optconf_fail(oc, "%s", err);
+		if (bad)
+			return vt_optconf_fail(oc, "--%s: bad value '%s'",
+					       opts[idx].name, optarg);
+	}
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	vt_log_init("vantage-api", (enum vt_log_level)level);
 	conf.db = vt_conf_db(db);
-	if (!conf.db) {
-		fprintf(stderr, "vantage-api: no database (--db or VANTAGE_DB)\n");
-		return 2;
-	}
+	if (!conf.db)
+		return vt_optconf_fail(oc, "no database (--db or VANTAGE_DB)");
 	if (!conf.db_read && getenv("VANTAGE_DB_READ") && *getenv("VANTAGE_DB_READ"))
 		conf.db_read = getenv("VANTAGE_DB_READ");
+	if (vt_optconf_checked(oc))
+		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -7,12 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/observe.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "controller/gateway/gateway.h"
 
 
@@ -101,6 +103,7 @@ static void usage(FILE *f)
 "    --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics there\n"
 "                         (docs/operations.md, \"What to watch\")\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
+VT_OPTCONF_HELP("gateway")
 "    --help               this text\n"
 "\n"
 "DRAINING\n"
@@ -122,6 +125,16 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+/* libssh's own lines (--log-level debug) as lines of the log (one shape,
+ * json too), never straight to stderr. */
+static void log_libssh(int prio, const char *function, const char *buffer,
+		    void *userdata)
+{
+	(void)prio;
+	(void)userdata;
+	vt_debug("libssh: %s: %s", function, buffer);
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -159,6 +172,7 @@ int main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "metrics", required_argument, NULL, 'M' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -170,13 +184,17 @@ int main(int argc, char **argv)
 	};
 	const char *db = NULL, *metrics = NULL;
 	struct vt_observe *ob = NULL;
-	int c, level = VT_LOG_INFO, rc;
+	int c, idx = 0, level = VT_LOG_INFO, rc;
 	char err[512];
 	long v;
 	struct sigaction sa;
 	struct gw *gw = NULL;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-gateway", VT_CONF_DIR "/gateway.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		v = 0;
 		switch (c) {
 		case 'd': db = optarg; break;
@@ -185,20 +203,17 @@ int main(int argc, char **argv)
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
 		case 'M':
-			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0) {
-				fprintf(stderr, "vantage-gateway: %s\n", err);
-				return 2;
-			}
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			metrics = optarg;
 			break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
 		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y': case 'K':
 			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1,
 				c == 'm' || c == 'K' ? 10000000 :
-				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
-				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
-				return 2;
-			}
+				c == 'R' ? 28L * 86400 : 65535, &v) < 0)
+				return vt_optconf_fail(oc, "--%s: bad number '%s'",
+						       opts[idx].name, optarg);
 			if (c == 'r') conf.reg_port = (int)v;
 			if (c == 'c') conf.ctrl_port = (int)v;
 			if (c == 'x') conf.rsa_reg_port = (int)v;
@@ -215,10 +230,8 @@ int main(int argc, char **argv)
 			if (c == 'I') conf.idle_timeout = (int)v;
 			break;
 		case 'L':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-gateway: bad log level '%s'\n", optarg);
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad log level '%s'", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -228,11 +241,11 @@ int main(int argc, char **argv)
 	if (!conf.ctrl_host)
 		conf.ctrl_host = conf.listen;
 	if (optind != argc || !conf.db || !conf.ctrl_port || !conf.host_keys ||
-	    !conf.name) {
-		fprintf(stderr, "vantage-gateway: --db (or VANTAGE_DB), --ctrl-port, "
-			"--host-keys and --name are required (see --help)\n");
-		return 2;
-	}
+	    !conf.name)
+		return vt_optconf_fail(oc, "--db (or VANTAGE_DB), --ctrl-port, "
+				       "--host-keys and --name are required (see --help)");
+	if (vt_optconf_checked(oc))
+		return 0;
 	conf.verbose = level >= VT_LOG_DEBUG;
 	conf.stop_flag = &stop_flag;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);
@@ -248,6 +261,7 @@ int main(int argc, char **argv)
 	}
 	conf.metrics = ob->m;
 	ssh_init();
+	ssh_set_log_callback(log_libssh);
 	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();

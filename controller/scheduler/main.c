@@ -10,6 +10,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
@@ -49,7 +50,8 @@ static void usage(FILE *f)
 		"  --ack           with --batch: record its one-offs as delivered\n"
 		"  --now UNIX      with --batch or --once: the time to use\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
-		"                  there (docs/operations.md, \"What to watch\")\n");
+		"                  there (docs/operations.md, \"What to watch\")\n"
+		VT_OPTCONF_HELP("scheduler"));
 }
 
 static int print_batch(PGconn *db, long probe, long long now, int ack)
@@ -121,6 +123,7 @@ int main(int argc, char **argv)
 		{ "now", required_argument, NULL, 'n' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -134,8 +137,12 @@ int main(int argc, char **argv)
 	long long now = 0;
 	PGconn *db = NULL;
 	char err[512];
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-scheduler", VT_CONF_DIR "/scheduler.conf",
+			   opts, "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, NULL)) != -1) {
 		int bad = 0;
 
 		switch (c) {
@@ -166,28 +173,25 @@ int main(int argc, char **argv)
 					 err, sizeof err);
 			break;
 		case 'l':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-scheduler: bad --log-level\n");
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad --log-level");
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-		if (bad) {
-			fprintf(stderr, "vantage-scheduler: %s\n", err);
-			return 2;
-		}
+		if (bad)
+			return vt_optconf_fail(oc, "%s", err);
 	}
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}
 	vt_log_init("vantage-scheduler", (enum vt_log_level)level);
-	if (!(conninfo = vt_conf_db(dbarg))) {
-		vt_err("no database: give --db CONNINFO or set VANTAGE_DB");
-		return 2;
-	}
+	if (!(conninfo = vt_conf_db(dbarg)))
+		return vt_optconf_fail(oc, "no database: give --db CONNINFO or "
+				       "set VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	if (batch > 0) {
 		if (vt_pg_connect(conninfo, &db, err, sizeof err) < 0) {
 			vt_err("database: %s", err);

@@ -10,6 +10,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/worker/wake.h"
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 		"                    where the time went (claim, parse, lookup,\n"
 		"                    enrich, results, latest, other, commit)\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
-		"                    there (docs/operations.md, \"What to watch\")\n");
+		"                    there (docs/operations.md, \"What to watch\")\n"
+		VT_OPTCONF_HELP("worker"));
 }
 
 /* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 		{ "stats", no_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -96,45 +99,43 @@ int main(int argc, char **argv)
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
 	char err[1024];
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_worker_opts_default(&o);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-worker", VT_CONF_DIR "/worker.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b':
 			o.batch = (int)strtol(optarg, &end, 10);
 			if (*end || o.batch < 1 || o.batch > 100000) {
-				fprintf(stderr, "vantage-worker: --batch wants 1..100000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch wants 1..100000");
 			}
 			break;
 		case 'B':
 			o.batch_bytes = strtol(optarg, &end, 10);
 			if (*end || o.batch_bytes < 1) {
-				fprintf(stderr, "vantage-worker: --batch-bytes wants a positive number\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch-bytes wants a positive number");
 			}
 			break;
 		case 'p':
 			poll_ms = (int)strtol(optarg, &end, 10);
 			if (*end || poll_ms < 1 || poll_ms > 86400000) {
-				fprintf(stderr, "vantage-worker: --poll-ms wants 1..86400000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--poll-ms wants 1..86400000");
 			}
 			break;
 		case '1': once = 1; break;
 		case 's': stats = 1; break;
 		case 'M':
-			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0) {
-				fprintf(stderr, "vantage-worker: %s\n", err);
-				return 2;
-			}
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			metrics = optarg;
 			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-worker: bad --log-level\n");
-				return 2;
+				return vt_optconf_fail(oc, "bad --log-level");
 			}
 			break;
 		case 'h': usage(stdout); return 0;
@@ -142,10 +143,10 @@ int main(int argc, char **argv)
 		}
 	}
 	vt_log_init("vantage-worker", (enum vt_log_level)level);
-	if (!vt_conf_db(db_arg)) {
-		vt_err("no database: use --db or VANTAGE_DB");
-		return 2;
-	}
+	if (!vt_conf_db(db_arg))
+		return vt_optconf_fail(oc, "no database: use --db or VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);

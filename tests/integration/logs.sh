@@ -82,6 +82,8 @@ P=(--spool "$T/sp" --reg-host 127.0.0.1 --reg-port "$REG"
    --reg-hostkey "$T/hk/ssh_host_ed25519_key.pub" --log-format json)
 "$BIN/vantage-probe" "${P[@]}" --once >/dev/null 2>"$T/p1.json"
 ID=$("$BIN/vantage" probe add --pubkey "$T/sp/id_ed25519.pub" | grep -o '[0-9]\+' | head -1)
+# the gateway takes the new probe's key when its cache reloads (NOTIFY)
+t_wait 30 grep -q 'key cache: [1-9]' "$T/gw.json"
 "$BIN/vantage-probe" "${P[@]}" --once >/dev/null 2>"$T/p2.json"
 t_check "probe --log-format json: JSON lines" jsonl "$T/p2.json" prog=vantage-probe
 has_probe() { jsonl "$T/gw.json" "probe=$ID" level=info; }

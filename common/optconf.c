@@ -293,7 +293,7 @@ int vt_optconf_next(struct vt_optconf *oc, int *longindex)
 		oc->cur = c == -1 ? 0 : optind - 1;
 		if (c == -1)    /* "optind != argc" means what it did */
 			optind -= oc->nfile;
-		if (c != -1 && oc->keys && !reloadable(oc, c, li))
+		if (c != -1 && c != '?' && oc->keys && !reloadable(oc, c, li))
 			continue;   /* a reload: the rest wants a restart */
 		if (c == VT_OPTCONF_LOGFMT)
 			vt_log_format(vt_log_format_parse(optarg));

@@ -390,10 +390,12 @@ static void on_listen(struct gw_job *j)
 		gw_keys_free(gw->keys);
 		gw->keys = ev->keys;
 		ev->keys = NULL;
-		if (now != was)
-			vt_info("key cache: %zu probes (was %zu)", now, was);
+		if (now != was || gw->keys_hup)
+			vt_info("key cache: %zu probes (was %zu)%s", now, was,
+				gw->keys_hup ? ", reloaded on SIGHUP" : "");
 		else
 			vt_debug("key cache: %zu probes", now);
+		gw->keys_hup = 0;
 	}
 	if (ev->listening)
 		gw->push_wanted = 1;   /* notifications may have been missed */
@@ -548,6 +550,13 @@ static void on_sweep(struct vt_loop *loop, void *arg)
 	struct gw *gw = arg;
 	int64_t now = vt_mono_ms();
 
+	if (gw->conf.reload_flag && *gw->conf.reload_flag) {
+		*gw->conf.reload_flag = 0;
+		if (gw->conf.reload)
+			gw->conf.reload();
+		gw->keys_hup = 1;
+		gw_listen_reload(gw->listener);
+	}
 	gw_session_tick_all(gw, now);
 	sessions_sync(gw, now);
 	vt_log_flush();
@@ -714,6 +723,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	if ((rc = first_keys(gw)) < 0 ||
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?

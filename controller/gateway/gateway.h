@@ -83,6 +83,10 @@ struct gw_conf {
 	volatile sig_atomic_t *stop_flag; /* set by a signal handler: the loop
 				      ends once it is non-zero (NULL: none) */
 	struct vt_metrics *metrics; /* counted into (gwmetrics.h); NULL: none */
+	volatile sig_atomic_t *reload_flag; /* set by SIGHUP's handler: the
+				      loop clears it, calls reload (may be
+				      NULL) and reloads the key cache */
+	void      (*reload)(void);
 };
 
 struct gw_session;
@@ -99,6 +103,7 @@ struct gw {
 	int64_t            auth_window;   /* second of the lookups counted (mono ms) */
 	int                auth_lookups;  /* cache-miss lookups started in it */
 	int64_t            next_reload;   /* no key reload asked before (mono ms) */
+	int                keys_hup;      /* a SIGHUP's key reload is on its way */
 	int                heartbeat_busy;
 	int                accept_paused; /* listeners not polled for now */
 	int                resync;        /* session bookkeeping was lost */

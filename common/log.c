@@ -382,6 +382,17 @@ void vt_log_flush(void)
 	pthread_mutex_unlock(&log_mu);
 }
 
+void vt_log_expire(void)
+{
+	int64_t now = vt_mono_ms();
+
+	pthread_mutex_lock(&log_mu);
+	for (int i = 0; i < SITES; i++)
+		if (sites[i].fmt)
+			sites[i].window = now - lim_window;
+	pthread_mutex_unlock(&log_mu);
+}
+
 /* Formats and prints one line; rate-limited by its call site (fmt) when
  * limited. */
 static void vlog(enum vt_log_level level, int limited, const char *fmt,

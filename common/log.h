@@ -44,6 +44,9 @@ void vt_log_limit(int burst, int window_ms);
 /* Prints the summaries of windows that ended with lines suppressed (a
  * daemon calls it now and then, say once a second). */
 void vt_log_flush(void);
+/* Ends every call site's window now, as if window_ms had passed (tests use
+ * it instead of sleeping through a window). */
+void vt_log_expire(void);
 /* Parses "err", "warn", "info" or "debug"; returns -1 when unknown. */
 int vt_log_level_parse(const char *s);
 void vt_log(enum vt_log_level level, const char *fmt, ...)

@@ -46,9 +46,9 @@ t_setup() {
 # exports VANTAGE_DB.
 t_pg_start() {
 	dir=${1:-$T/pg}
+	T_PGDIRS="$T_PGDIRS $dir"
 	VANTAGE_DB=$("$TOP/scripts/pg" start "$dir") || return 1
 	export VANTAGE_DB
-	T_PGDIRS="$T_PGDIRS $dir"
 	"$BIN/vantage" db migrate >/dev/null
 }
 
@@ -57,9 +57,9 @@ t_pg_start() {
 # DIR" and "scripts/pg start DIR" take it away and bring it back.
 t_pg_replica() {
 	_pport=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
+	T_PGDIRS="$T_PGDIRS $1"
 	VANTAGE_DB_READ=$("$TOP/scripts/pg" replica "$1" "$_pport") || return 1
 	export VANTAGE_DB_READ
-	T_PGDIRS="$T_PGDIRS $1"
 }
 
 # Remembers a background pid for the cleanup trap.

@@ -25,7 +25,13 @@ gw_start() {
 		--keepalive 30 "$@" >>"$T/gw.log" 2>&1 &
 	GWPID=$!
 	t_bg "$GWPID"
-	t_wait 30 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || return 1
+	# Up when it listens; a gateway that exited will not be (say why).
+	t_wait 120 sh -c "ss -Htln 'sport = :$CTRL' | grep -q . || ! kill -0 $GWPID" 2>/dev/null
+	if ! ss -Htln "sport = :$CTRL" | grep -q .; then
+		t_log "gateway not listening on $CTRL; its log ends:"
+		tail -n 8 "$T/gw.log" | sed 's/^/#   /'
+		return 1
+	fi
 	{
 		echo "[127.0.0.1]:$REG $(cat "$T/keys/ssh_host_rsa_key.pub")"
 		echo "[127.0.0.1]:$CTRL $(cat "$T/keys/ssh_host_rsa_key.pub")"

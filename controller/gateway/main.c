@@ -11,6 +11,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "controller/gateway/gateway.h"
 
 
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
 "                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
-"                    [--max-sessions N] [--login-grace SECONDS]\n"
+"                    [--max-sessions N] [--threads N] [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
 "                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
@@ -69,7 +70,10 @@ static void usage(FILE *f)
 "                         bits) is refused at start\n"
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
-"                         once (default 20000)\n"
+"                         once, before any key exchange (default 20000)\n"
+"    --threads N          loop threads holding the sessions, 1..256\n"
+"                         (default: VANTAGE_GW_THREADS, else one per\n"
+"                         core)\n"
 "    --login-grace S      seconds a connection has to authenticate\n"
 "                         (pre-auth timeout, default 30)\n"
 "    --max-per-probe N    authenticated connections one probe may hold;\n"
@@ -132,6 +136,7 @@ int main(int argc, char **argv)
 		{ "host-keys", required_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "max-sessions", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
@@ -157,6 +162,12 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct gw *gw = NULL;
 
+	if (getenv("VANTAGE_GW_THREADS") && *getenv("VANTAGE_GW_THREADS") &&
+	    vt_opt_int("VANTAGE_GW_THREADS", getenv("VANTAGE_GW_THREADS"), 1, 256,
+		       &conf.threads, err, sizeof err) < 0) {
+		fprintf(stderr, "vantage-gateway: %s\n", err);
+		return 2;
+	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		v = 0;
 		switch (c) {
@@ -185,6 +196,13 @@ int main(int argc, char **argv)
 			if (c == 'A') conf.max_auth_tries = (int)v;
 			if (c == 'C') conf.chan_timeout = (int)v;
 			if (c == 'I') conf.idle_timeout = (int)v;
+			break;
+		case 't':
+			if (vt_opt_int("--threads", optarg, 1, 256, &conf.threads,
+				       err, sizeof err) < 0) {
+				fprintf(stderr, "vantage-gateway: %s\n", err);
+				return 2;
+			}
 			break;
 		case 'L':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
@@ -220,9 +238,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
-		"probes) registration %d, controller %d; at most %d sessions",
-		conf.name, conf.listen, conf.reg_port, conf.ctrl_port,
-		conf.rsa_reg_port, conf.rsa_ctrl_port, gw->conf.max_sessions);
+		"probes) registration %d, controller %d; at most %d sessions, "
+		"%d loop threads", conf.name, conf.listen, conf.reg_port,
+		conf.ctrl_port, conf.rsa_reg_port, conf.rsa_ctrl_port,
+		gw_max_sessions(gw), gw_threads(gw));
 	if (!stop_flag)
 		rc = gw_run(gw);
 	vt_info("stopping");

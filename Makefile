@@ -14,7 +14,8 @@
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 .DEFAULT_GOAL := all
-PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto
+PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto \
+	   libwebsockets
 
 # The flags of PKGS are asked of pkg-config when a compile or link first
 # needs them, not when the Makefile is read: `make demo` reads it before
@@ -179,9 +180,10 @@ clean:
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the CLI in bin/, the daemons
 # in sbin/, the migrations in share/vantage/migrations (where an installed
 # `vantage db migrate` finds them), the manual pages, the systemd units and
-# the sysusers.d entry of the vantage user, example /etc/vantage files in
-# share/doc/vantage/examples.  Units and pages go only with their binary.
-# Nothing outside these is touched: /etc is the operator's
+# the sysusers.d entry of the vantage user, the example configuration
+# files as /etc/vantage/NAME.conf.example (confdir; the daemons read
+# /etc/vantage/NAME.conf).  Units and pages go only with their binary.
+# Nothing else is touched: the .conf files are the operator's
 # (docs/operations.md).  `make uninstall` removes exactly these files.
 PREFIX      ?= /usr/local
 bindir      ?= $(PREFIX)/bin
@@ -191,6 +193,7 @@ mandir      ?= $(datadir)/man
 docdir      ?= $(datadir)/doc/vantage
 unitdir     ?= $(PREFIX)/lib/systemd/system
 sysusersdir ?= $(PREFIX)/lib/sysusers.d
+confdir     ?= /etc/vantage
 INSTALL     ?= install
 INST_NAMES  := $(notdir $(BINS))
 inst_bindir = $(if $(filter vantage,$(1)),$(bindir),$(sbindir))
@@ -207,7 +210,8 @@ install: $(BINS)
 	@set -e; for p in $(foreach n,$(INST_NAMES),$(call inst_man,$(n))); do \
 	  s=$${p##*.}; $(INSTALL) -d '$(DESTDIR)$(mandir)'/man$$s; \
 	  $(INSTALL) -m 0644 $$p '$(DESTDIR)$(mandir)'/man$$s/; done
-	$(INSTALL) -d '$(DESTDIR)$(unitdir)' '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(docdir)/examples'
+	$(INSTALL) -d '$(DESTDIR)$(unitdir)' '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(docdir)' \
+	  '$(DESTDIR)$(confdir)'
 	@set -e; for u in $(foreach n,$(INST_NAMES),$(call inst_units,$(n))); do \
 	  src=scripts/systemd/$$u; [ -f $$src ] || src=$$src.in; \
 	  sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
@@ -216,12 +220,15 @@ install: $(BINS)
 	  chmod 0644 '$(DESTDIR)$(unitdir)'/$$u.tmp; \
 	  mv -f '$(DESTDIR)$(unitdir)'/$$u.tmp '$(DESTDIR)$(unitdir)'/$$u; done
 	$(INSTALL) -m 0644 scripts/systemd/vantage.sysusers '$(DESTDIR)$(sysusersdir)/vantage.conf'
-	$(INSTALL) -m 0644 scripts/systemd/conf/*.conf '$(DESTDIR)$(docdir)/examples/'
+	@set -e; for f in scripts/systemd/conf/*.conf; do \
+	  $(INSTALL) -m 0644 $$f '$(DESTDIR)$(confdir)'/$${f##*/}.example; done
 	$(INSTALL) -m 0644 docs/operations.md '$(DESTDIR)$(docdir)/'
 
 uninstall:
 	rm -f $(foreach n,$(INST_NAMES),'$(DESTDIR)$(call inst_bindir,$(n))/$(n)') \
 	  $(foreach n,$(INST_NAMES),$(foreach p,$(call inst_man,$(n)),'$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))')) \
 	  $(foreach n,$(INST_NAMES),$(foreach u,$(call inst_units,$(n)),'$(DESTDIR)$(unitdir)/$(u)')) \
-	  '$(DESTDIR)$(sysusersdir)/vantage.conf'
+	  '$(DESTDIR)$(sysusersdir)/vantage.conf' \
+	  $(foreach f,$(wildcard scripts/systemd/conf/*.conf),'$(DESTDIR)$(confdir)/$(notdir $(f)).example')
+	-rmdir '$(DESTDIR)$(confdir)' 2>/dev/null
 	rm -rf '$(DESTDIR)$(datadir)/vantage' '$(DESTDIR)$(docdir)'

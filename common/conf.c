@@ -14,6 +14,7 @@
 struct conf_item {
 	char *key;
 	char *value;
+	int line;      /* line of the file it came from; 0: set by a call */
 };
 
 struct vt_conf {
@@ -38,18 +39,25 @@ void vt_conf_free(struct vt_conf *c)
 	free(c);
 }
 
+static struct conf_item *find(const struct vt_conf *c, const char *key)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (strcmp(c->items[i].key, key) == 0)
+			return &c->items[i];
+	return NULL;
+}
+
 int vt_conf_set(struct vt_conf *c, const char *key, const char *value)
 {
+	struct conf_item *it = find(c, key);
 	char *v = strdup(value), *k;
 
 	if (!v)
 		return VT_ENOMEM;
-	for (size_t i = 0; i < c->n; i++) {
-		if (strcmp(c->items[i].key, key) == 0) {
-			free(c->items[i].value);
-			c->items[i].value = v;
-			return VT_OK;
-		}
+	if (it) {
+		free(it->value);
+		it->value = v;
+		return VT_OK;
 	}
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 16;
@@ -67,9 +75,25 @@ int vt_conf_set(struct vt_conf *c, const char *key, const char *value)
 		free(v);
 		return VT_ENOMEM;
 	}
-	c->items[c->n].key = k;
-	c->items[c->n].value = v;
+	c->items[c->n] = (struct conf_item){ .key = k, .value = v };
 	c->n++;
+	return VT_OK;
+}
+
+size_t vt_conf_count(const struct vt_conf *c)
+{
+	return c ? c->n : 0;
+}
+
+int vt_conf_item(const struct vt_conf *c, size_t i, const char **key,
+		 const char **value, int *line)
+{
+	if (!c || i >= c->n)
+		return VT_ENOTFOUND;
+	*key = c->items[i].key;
+	*value = c->items[i].value;
+	if (line)
+		*line = c->items[i].line;
 	return VT_OK;
 }
 
@@ -81,6 +105,54 @@ static char *trim(char *s, char *end)
 		end--;
 	*end = '\0';
 	return s;
+}
+
+/* The comment of a line: a '#' at its start or after a space or tab (so
+ * "password=a#b" keeps its '#'); NULL when none. */
+static char *comment(char *line)
+{
+	for (char *p = line; *p; p++)
+		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t'))
+			return p;
+	return NULL;
+}
+
+/* One line (NUL-terminated, no '\n'); adds its item to c.  0 when it holds
+ * nothing, VT_EPARSE with "name:lineno: why" in errbuf when malformed. */
+static int parse_line(struct vt_conf *c, const char *name, int lineno,
+		      char *line, char *errbuf, size_t errlen)
+{
+	char *eq, *hash, *key, *val, *end = line + strlen(line);
+	struct conf_item *dup;
+	int r;
+
+	if ((hash = comment(line)))
+		end = hash;
+	*end = '\0';
+	if (*trim(line, end) == '\0')
+		return VT_OK;
+	eq = strchr(line, '=');
+	if (!eq)
+		return vt_err_set(VT_EPARSE, errbuf, errlen,
+				  "%s:%d: expected 'key = value'", name, lineno);
+	key = trim(line, eq);
+	val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+	if (!*key)
+		return vt_err_set(VT_EPARSE, errbuf, errlen, "%s:%d: empty key",
+				  name, lineno);
+	if (strspn(key, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(key))
+		return vt_err_set(VT_EPARSE, errbuf, errlen,
+				  "%s:%d: bad key '%.40s' (letters, digits, "
+				  "'-', '_', '.')", name, lineno, key);
+	if ((dup = find(c, key)))
+		return vt_err_set(VT_EPARSE, errbuf, errlen,
+				  "%s:%d: '%.40s' is set again (line %d)",
+				  name, lineno, key, dup->line);
+	if ((r = vt_conf_set(c, key, val)) < 0)
+		return r;
+	c->items[c->n - 1].line = lineno;
+	return VT_OK;
 }
 
 int vt_conf_parse(const char *name, const char *text, size_t len,
@@ -96,42 +168,21 @@ int vt_conf_parse(const char *name, const char *text, size_t len,
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	for (line = copy; line && *line; line = next) {
-		char *eq, *hash, *key, *val, *end;
+	if (memchr(text, '\0', len)) {
+		const char *nul = memchr(text, '\0', len);
 
+		for (const char *p = text; p < nul; p++)
+			lineno += *p == '\n';
+		r = vt_err_set(VT_EPARSE, errbuf, errlen, "%s:%d: NUL byte",
+			       name, lineno + 1);
+		goto out;
+	}
+	for (line = copy; line && *line; line = next) {
 		lineno++;
 		next = strchr(line, '\n');
-		end = next ? next : line + strlen(line);
 		if (next)
 			*next++ = '\0';
-		if (memchr(line, '\0', (size_t)(end - line)) != NULL &&
-		    strlen(line) != (size_t)(end - line)) {
-			snprintf(errbuf, errlen, "%s:%d: NUL byte", name, lineno);
-			r = VT_EPARSE;
-			goto out;
-		}
-		hash = strchr(line, '#');
-		if (hash)
-			end = hash;
-		*end = '\0';
-		if (*trim(line, end) == '\0')
-			continue;
-		eq = strchr(line, '=');
-		if (!eq) {
-			snprintf(errbuf, errlen, "%s:%d: expected 'key = value'",
-				 name, lineno);
-			r = VT_EPARSE;
-			goto out;
-		}
-		key = trim(line, eq);
-		val = trim(eq + 1, eq + 1 + strlen(eq + 1));
-		if (!*key) {
-			snprintf(errbuf, errlen, "%s:%d: empty key", name, lineno);
-			r = VT_EPARSE;
-			goto out;
-		}
-		r = vt_conf_set(c, key, val);
-		if (r < 0)
+		if ((r = parse_line(c, name, lineno, line, errbuf, errlen)) < 0)
 			goto out;
 	}
 	*out = c;
@@ -178,12 +229,9 @@ out:
 const char *vt_conf_get(const struct vt_conf *c, const char *key,
 			const char *def)
 {
-	if (!c)
-		return def;
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->items[i].key, key) == 0)
-			return c->items[i].value;
-	return def;
+	const struct conf_item *it = find(c, key);
+
+	return it ? it->value : def;
 }
 
 int vt_conf_int(const struct vt_conf *c, const char *key, long def,

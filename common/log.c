@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,10 +28,28 @@ struct site {
 static const char *log_prog = "vantage";
 static enum vt_log_level log_level = VT_LOG_INFO;
 static const char *const level_names[] = { "err", "warn", "info", "debug" };
+static int log_fmt = VT_LOG_TEXT;
+static int log_journal;   /* stderr is the journal: "<N>" first */
 static int lim_burst = VT_LOG_BURST;
 static int64_t lim_window = VT_LOG_WINDOW_MS;
 static struct site sites[SITES];
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* 1 when $JOURNAL_STREAM ("DEV:INO", set by systemd for a unit whose
+ * output goes to the journal) is stderr. */
+static int journal_is_stderr(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+	    fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void vt_log_init(const char *progname, enum vt_log_level level)
 {
@@ -37,6 +57,27 @@ void vt_log_init(const char *progname, enum vt_log_level level)
 
 	log_prog = slash ? slash + 1 : progname;
 	log_level = level;
+	log_journal = journal_is_stderr();
+}
+
+void vt_log_format(int fmt)
+{
+	if (fmt == VT_LOG_TEXT || fmt == VT_LOG_JSON)
+		log_fmt = fmt;
+}
+
+int vt_log_format_parse(const char *s)
+{
+	if (s && !strcmp(s, "text"))
+		return VT_LOG_TEXT;
+	if (s && !strcmp(s, "json"))
+		return VT_LOG_JSON;
+	return -1;
+}
+
+void vt_log_journal(int on)
+{
+	log_journal = on;
 }
 
 void vt_log_limit(int burst, int window_ms)
@@ -56,18 +97,212 @@ int vt_log_level_parse(const char *s)
 	return -1;
 }
 
-/* Writes one line: stamp, program, level, text. */
+/* A line being built: capped, the tail cut when it is full. */
+struct line {
+	char   b[3072];
+	size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	if (n > sizeof l->b - 1 - l->n)
+		n = sizeof l->b - 1 - l->n;
+	memcpy(l->b + l->n, s, n);
+	l->n += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* The length of the valid UTF-8 sequence at s (of n bytes), 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t k = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 :
+		   s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+
+	if (!k || k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return k;
+}
+
+/* s (n bytes) as a JSON string. */
+static void put_json(struct line *l, const char *s, size_t n)
+{
+	char esc[8];
+
+	puts_(l, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(l, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			puts_(l, esc);
+		} else if (c < 0x80) {
+			put(l, s + i, 1);
+		} else if ((k = utf8_len((const unsigned char *)s + i, n - i))) {
+			put(l, s + i, k);
+			i += k - 1;
+		} else {
+			puts_(l, "\\ufffd");
+		}
+	}
+	puts_(l, "\"");
+}
+
+/* The members already written (each once; the fixed ones reserved). */
+struct seen {
+	char keys[16][32];
+	int  n;
+};
+
+/* Adds "key":value (a number when it is one) unless key is there. */
+static void member(struct line *l, struct seen *sn, const char *key,
+		   size_t klen, const char *val, size_t vlen)
+{
+	static const char *const fixed[] = { "time", "prog", "pid", "level", "msg" };
+	size_t d = vlen && val[0] == '-' ? 1 : 0;
+	int num;
+
+	if (!klen || klen >= sizeof sn->keys[0] || sn->n == 16)
+		return;
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		if (strlen(fixed[i]) == klen && !memcmp(fixed[i], key, klen))
+			return;
+	for (int i = 0; i < sn->n; i++)
+		if (strlen(sn->keys[i]) == klen && !memcmp(sn->keys[i], key, klen))
+			return;
+	memcpy(sn->keys[sn->n], key, klen);
+	sn->keys[sn->n++][klen] = '\0';
+	num = vlen > d && vlen - d <= 18 && (vlen - d == 1 || val[d] != '0');
+	for (size_t i = d; num && i < vlen; i++)
+		num = val[i] >= '0' && val[i] <= '9';
+	puts_(l, ",");
+	put_json(l, key, klen);
+	puts_(l, ":");
+	if (num)
+		put(l, val, vlen);
+	else
+		put_json(l, val, vlen);
+}
+
+/* The subject of text ("probe 12: ", "sched: msm 5: ") as members. */
+static void subject(struct line *l, struct seen *sn, const char *text)
+{
+	static const char *const names[] = { "probe", "msm", "session" };
+	const char *p = text, *colon, *sp;
+
+	for (int part = 0; part < 3 && (colon = strstr(p, ": ")); part++) {
+		size_t seg = (size_t)(colon - p), i;
+
+		sp = memchr(p, ' ', seg);
+		if (!sp) {      /* a one-word area: "sched", "link" */
+			if (seg > 16 || strspn(p, "abcdefghijklmnopqrstuvwxyz") < seg)
+				return;
+			p = colon + 2;
+			continue;
+		}
+		if (memchr(sp + 1, ' ', (size_t)(colon - sp - 1)) || sp + 1 == colon)
+			return;
+		for (i = 0; i < 3; i++)
+			if (strlen(names[i]) == (size_t)(sp - p) &&
+			    !memcmp(names[i], p, (size_t)(sp - p)))
+				break;
+		if (i == 3)
+			return;
+		member(l, sn, p, (size_t)(sp - p), sp + 1, (size_t)(colon - sp - 1));
+		p = colon + 2;
+	}
+}
+
+/* The key=value fields of text (key: a lower-case word; value: up to the
+ * next blank, or "quoted") as members. */
+static void kv_fields(struct line *l, struct seen *sn, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		const char *k = p, *v, *e;
+
+		if (p != text && p[-1] != ' ')
+			continue;
+		if (*k < 'a' || *k > 'z')
+			continue;
+		v = k + strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		if (*v != '=')
+			continue;
+		v++;
+		if (*v == '"' && (e = strchr(v + 1, '"'))) {
+			member(l, sn, k, (size_t)(v - 1 - k), v + 1, (size_t)(e - v - 1));
+			p = e;
+			continue;
+		}
+		e = v + strcspn(v, " ");
+		while (e > v && strchr(",;)", e[-1]))
+			e--;
+		if (e > v)
+			member(l, sn, k, (size_t)(v - 1 - k), v, (size_t)(e - v));
+	}
+}
+
+/* Writes one line: stamp, program, level, text (or the JSON object), the
+ * syslog level first when stderr is the journal. */
 static void emit(enum vt_log_level level, const char *text)
 {
-	char stamp[32];
+	static const char prio[] = { '3', '4', '6', '7' };
+	struct line l = { .n = 0 };
+	struct seen sn = { .n = 0 };
+	char stamp[48], head[128];
+	size_t pre;
 	struct timeval tv;
 	struct tm tm;
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03dZ %s[%d] %s: %s\n", stamp, (int)(tv.tv_usec / 1000),
-		log_prog, (int)getpid(), level_names[level], text);
+	snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03dZ",
+		 (int)(tv.tv_usec / 1000));
+	if (log_journal) {
+		char p[4] = { '<', prio[level], '>', '\0' };
+
+		puts_(&l, p);
+	}
+	pre = l.n;
+	if (log_fmt == VT_LOG_JSON) {
+		snprintf(head, sizeof head, "{\"time\":\"%s\",\"prog\":", stamp);
+		puts_(&l, head);
+		put_json(&l, log_prog, strlen(log_prog));
+		snprintf(head, sizeof head, ",\"pid\":%d,\"level\":\"%s\",\"msg\":",
+			 (int)getpid(), level_names[level]);
+		puts_(&l, head);
+		put_json(&l, text, strlen(text));
+		subject(&l, &sn, text);
+		kv_fields(&l, &sn, text);
+		if (l.n >= sizeof l.b - 2)     /* cut: still one valid object */
+			l.n = pre, puts_(&l, "{\"level\":\"err\",\"msg\":\"(log line too long)\"");
+		puts_(&l, "}");
+	} else {
+		snprintf(head, sizeof head, "%s %s[%d] %s: ", stamp, log_prog,
+			 (int)getpid(), level_names[level]);
+		puts_(&l, head);
+		/* one line per event: a multi-line text (a libpq error) is
+		 * joined */
+		for (const char *p = text; *p; p++) {
+			if (*p != '\n' && *p != '\r' && *p != '\t')
+				put(&l, p, 1);
+			else if (l.b[l.n - 1] != ' ')
+				put(&l, " ", 1);
+		}
+	}
+	l.b[l.n++] = '\n';
+	fwrite(l.b, 1, l.n, stderr);
 }
 
 /* The summary of a site's suppressed lines; the caller holds the lock. */

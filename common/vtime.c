@@ -19,3 +19,11 @@ int64_t vt_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
 }
+
+int64_t vt_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

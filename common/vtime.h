@@ -8,5 +8,7 @@
 int64_t vt_now_ms(void);
 /* Monotonic clock, milliseconds since an arbitrary point. */
 int64_t vt_mono_ms(void);
+/* Monotonic clock, microseconds. */
+int64_t vt_mono_us(void);
 
 #endif

@@ -18,6 +18,7 @@
 #include "common/conf.h"
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/optconf.h"
 #include "probe/link/link.h"
 #include "probe/link/sshc.h"
 #include "probe/measure/measure.h"
@@ -52,10 +53,6 @@ static void usage(FILE *f)
 "  --reg-hostkey FILE   its public host key (an OpenSSH .pub line), pinned\n"
 "  --key FILE           probe key (default DIR/id_ed25519; an ed25519 key is\n"
 "                       made on first start, with FILE.pub beside it)\n"
-"  --config FILE        'key = value' file with the same keys as the options\n"
-"                       (spool, reg_host, reg_port, reg_hostkey, key, log_level,\n"
-"                       backoff_min_ms, backoff_max_ms, upload_poll_ms,\n"
-"                       upload_fallback, rereg_after; '-' or '_' alike)\n"
 "  --log-level L        err, warn, info (default) or debug\n"
 "  --once               move data/new to data/out, register, connect, upload\n"
 "                       what is spooled, and exit\n"
@@ -73,6 +70,7 @@ static void usage(FILE *f)
 "  --user USER          after opening raw sockets, run as USER keeping only\n"
 "                       CAP_NET_RAW (default nobody when started as root;\n"
 "                       'root' keeps root); the spool is handed to USER\n"
+VT_OPTCONF_HELP("probe")
 "  --run 'CMD'          run one measurement command line and print its result\n"
 "  --help               this text\n");
 }
@@ -92,18 +90,21 @@ static const struct option opts[] = {
 	{ "rereg-after",    required_argument, NULL, 0 },
 	{ "user",           required_argument, NULL, 0 },
 	{ "allow-private",  no_argument,       NULL, 'p' },
-	{ "config",         required_argument, NULL, 'c' },
+	VT_OPTCONF_OPTIONS,
 	{ "once",           no_argument,       NULL, '1' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
+/* Where each setting came from ("file:line" or the program's name). */
+static struct vt_conf *where;
+
 static int conf_long(const struct vt_conf *c, const char *key, long def,
 		     long min, long max, long *out)
 {
 	if (vt_conf_int(c, key, def, min, max, out) < 0) {
-		fprintf(stderr, "vantage-probe: %s: not a number in %ld..%ld\n",
-			key, min, max);
+		fprintf(stderr, "%s: %s: not a number in %ld..%ld\n",
+			vt_conf_get(where, key, "vantage-probe"), key, min, max);
 		return -1;
 	}
 	return 0;
@@ -234,12 +235,13 @@ static void measure_stop(struct measure_side *m)
 int main(int argc, char **argv)
 {
 	struct vt_link_conf lc;
-	struct vt_conf *cli = NULL, *file = NULL;
+	struct vt_conf *cli = NULL;
 	struct vt_spool *sp = NULL;
 	struct vt_link *link = NULL;
 	struct measure_side m = { 0 };
 	ssh_key key = NULL;
-	const char *config = NULL, *v;
+	const char *v;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 	char keypath[PATH_MAX], err[512];
 	long port, fallback_s;
 	int c, idx, created, rc = 2, lvl;
@@ -249,9 +251,15 @@ int main(int argc, char **argv)
 			return vt_probe_run_main(argc, argv);
 	memset(&lc, 0, sizeof lc);
 	cli = vt_conf_new();
-	if (!cli)
+	where = vt_conf_new();
+	if (!cli || !where)
 		return 1;
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	if (vt_optconf_new("vantage-probe", VT_CONF_DIR "/probe.conf", opts, "",
+			   argc, argv, &oc, err, sizeof err) < 0) {
+		rc = vt_optconf_fail(oc, "%s", err);
+		goto out;
+	}
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		char name[64];
 
 		switch (c) {
@@ -260,10 +268,10 @@ int main(int argc, char **argv)
 			for (char *p = name; *p; p++)
 				if (*p == '-')
 					*p = '_';
-			if (vt_conf_set(cli, name, optarg) < 0)
+			if (vt_conf_set(cli, name, optarg) < 0 ||
+			    vt_conf_set(where, name, vt_optconf_at(oc)) < 0)
 				goto out;
 			break;
-		case 'c': config = optarg; break;
 		case 'p':
 			if (vt_conf_set(cli, "allow_private", "yes") < 0)
 				goto out;
@@ -277,36 +285,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if (config) {
-		if (vt_conf_load(config, &file, err, sizeof err) < 0) {
-			fprintf(stderr, "vantage-probe: %s\n", err);
-			goto out;
-		}
-		v = vt_conf_get(file, "allow_private", NULL);
-		if (v && !strcmp(v, "yes") &&
-		    vt_conf_set(cli, "allow_private", "yes") < 0)
-			goto out;
-		/* the command line overrides the file */
-		for (size_t i = 0; opts[i].name; i++) {
-			char name[64];
-
-			snprintf(name, sizeof name, "%s", opts[i].name);
-			for (char *p = name; *p; p++)
-				if (*p == '-')
-					*p = '_';
-			if (!opts[i].has_arg)
-				continue;
-			v = vt_conf_get(file, name, NULL);
-			if (!v)     /* "reg-host = ..." works too */
-				v = vt_conf_get(file, opts[i].name, NULL);
-			if (v && !vt_conf_get(cli, name, NULL) &&
-			    vt_conf_set(cli, name, v) < 0)
-				goto out;
-		}
-	}
 	lvl = vt_log_level_parse(vt_conf_get(cli, "log_level", "info"));
 	if (lvl < 0) {
-		fprintf(stderr, "vantage-probe: bad --log-level\n");
+		fprintf(stderr, "%s: --log-level: '%s' is not err, warn, info "
+			"or debug\n", vt_conf_get(where, "log_level", "vantage-probe"),
+			vt_conf_get(cli, "log_level", ""));
+		rc = vt_optconf_checking(oc) ? 1 : 2;
 		goto out;
 	}
 	vt_log_init("vantage-probe", (enum vt_log_level)lvl);
@@ -314,8 +298,8 @@ int main(int argc, char **argv)
 	lc.reg_host = vt_conf_get(cli, "reg_host", NULL);
 	if (!v || !lc.reg_host || !vt_conf_get(cli, "reg_port", NULL) ||
 	    !vt_conf_get(cli, "reg_hostkey", NULL)) {
-		fprintf(stderr, "vantage-probe: --spool, --reg-host, --reg-port and "
-			"--reg-hostkey are required (see --help)\n");
+		rc = vt_optconf_fail(oc, "--spool, --reg-host, --reg-port and "
+				     "--reg-hostkey are required (see --help)");
 		goto out;
 	}
 	if (conf_long(cli, "reg_port", 0, 1, 65535, &port) < 0 ||
@@ -323,8 +307,14 @@ int main(int argc, char **argv)
 	    conf_long(cli, "backoff_max_ms", 300000, 1, 86400000, &lc.backoff_max_ms) < 0 ||
 	    conf_long(cli, "upload_poll_ms", 0, 0, 3600000, &lc.upload_poll_ms) < 0 ||
 	    conf_long(cli, "upload_fallback", 600, 1, 86400, &fallback_s) < 0 ||
-	    conf_long(cli, "rereg_after", 600, 1, 30 * 86400, &lc.rereg_after_s) < 0)
+	    conf_long(cli, "rereg_after", 600, 1, 30 * 86400, &lc.rereg_after_s) < 0) {
+		rc = vt_optconf_checking(oc) ? 1 : 2;
 		goto out;
+	}
+	if (vt_optconf_checked(oc)) {
+		rc = 0;
+		goto out;
+	}
 	if (lc.upload_poll_ms > 0 && lc.upload_poll_ms < 100)
 		lc.upload_poll_ms = 100;
 	lc.reg_port = (int)port;
@@ -398,6 +388,6 @@ out:
 	ssh_key_free(key);
 	vt_spool_free(sp);
 	vt_conf_free(cli);
-	vt_conf_free(file);
+	vt_conf_free(where);
 	return rc;
 }

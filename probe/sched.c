@@ -134,6 +134,17 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 				vt_cron_msm_id(j->line.command));
 			break;
 		}
+		if (now / 1000000 == j->last_s) {
+			/* A late slot and the next one due at once (after the
+			 * probe stalled): a result is named by its measurement,
+			 * probe and start second, so two runs in one second
+			 * would be one result twice.  The second is late. */
+			s->st.late++;
+			vt_warn("sched: msm %ld: run skipped, the last one "
+				"started in the same second",
+				vt_cron_msm_id(j->line.command));
+			break;
+		}
 		rc = vt_measure_start(s->mctx, j->line.command, on_job_done, j);
 		if (rc < 0) {
 			s->st.failed++;
@@ -141,6 +152,7 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 				vt_strerror(rc));
 		} else {
 			j->running = 1;
+			j->last_s = now / 1000000;
 			s->st.runs++;
 		}
 		break;

@@ -34,6 +34,7 @@ struct job {
 	struct vt_upjob     *up;        /* condmv / httppost job, else NULL */
 	long long            k;         /* slot of the planned run */
 	int64_t              at_us;     /* its planned time */
+	int64_t              last_s;    /* second the last run started (0: none) */
 	uint64_t             timer;     /* 0: no run planned */
 	int                  running;
 	int                  ended;     /* no run left before the end */

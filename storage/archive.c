@@ -561,6 +561,7 @@ static int verify_object(struct run *r, struct objrow *ob)
 		 * drop the index so that the next run writes the object anew. */
 		char keep[1024];
 
+		r->stats->verify_failed++;
 		snprintf(keep, sizeof keep, "%s", r->err);
 		if (!ob->expired &&
 		    vt_pg_exec(r->db, NULL, r->err, r->errlen,

@@ -39,6 +39,7 @@ struct vt_arc_stats {
 	int      objects_verified;
 	int      objects_expired;
 	int      partitions_dropped;
+	int      verify_failed;       /* objects that failed their check */
 	int64_t  results_archived;
 	int64_t  rows_expired;
 	int64_t  raw_bytes;

@@ -92,7 +92,6 @@ int vt_arc_stream_crc(const uint8_t *p, size_t n, uint32_t *crc)
 int vt_arc_decode(const struct vt_arc_seg *seg, const uint8_t *p, size_t n,
 		  struct vt_buf *out, const char **why)
 {
-	char chunk[65536];
 	bz_stream s;
 	size_t start = out->len, lines = 0;
 	uint32_t crc;
@@ -104,12 +103,16 @@ int vt_arc_decode(const struct vt_arc_seg *seg, const uint8_t *p, size_t n,
 		CORRUPT("segment length differs from the index");
 	if (n < BZ_MIN_STREAM || memcmp(p, "BZh", 3) || p[3] < '1' || p[3] > '9')
 		CORRUPT("segment does not start a bzip2 stream");
-	if (n > UINT_MAX)
+	if (n > UINT_MAX || seg->rlen > UINT_MAX - 1)
 		CORRUPT("segment too large");
 	if (vt_arc_stream_crc(p, n, &crc) < 0)
 		CORRUPT("segment does not end a bzip2 stream");
 	if (crc != seg->crc)
 		CORRUPT("stream CRC differs from the index");
+	/* Decoded in place: the index gives the raw length, and the byte
+	 * after it (the buffer's NUL) catches a stream that decodes to more. */
+	if ((ret = vt_buf_reserve(out, (size_t)seg->rlen)) < 0)
+		goto out;
 	memset(&s, 0, sizeof s);
 	if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
 		ret = VT_ENOMEM;
@@ -119,12 +122,13 @@ int vt_arc_decode(const struct vt_arc_seg *seg, const uint8_t *p, size_t n,
 	s.next_in = (char *)(uintptr_t)p;
 	s.avail_in = (unsigned)n;
 	for (;;) {
-		size_t got;
+		char *at = out->data + out->len;
+		size_t room = (size_t)seg->rlen + 1 - (out->len - start), got;
 
-		s.next_out = chunk;
-		s.avail_out = sizeof chunk;
+		s.next_out = at;
+		s.avail_out = (unsigned)room;
 		r = BZ2_bzDecompress(&s);
-		got = sizeof chunk - s.avail_out;
+		got = room - s.avail_out;
 		if (r != BZ_OK && r != BZ_STREAM_END) {
 			if (r == BZ_MEM_ERROR) {
 				ret = VT_ENOMEM;
@@ -135,10 +139,11 @@ int vt_arc_decode(const struct vt_arc_seg *seg, const uint8_t *p, size_t n,
 		}
 		if (got > seg->rlen - (out->len - start))
 			CORRUPT("segment decodes to more than its raw length");
-		for (size_t i = 0; i < got; i++)
-			lines += chunk[i] == '\n';
-		if (got && (ret = vt_buf_add(out, chunk, got)) < 0)
-			goto out;
+		for (const char *q = at, *end = at + got;
+		     (q = memchr(q, '\n', (size_t)(end - q))); q++)
+			lines++;
+		out->len += got;
+		out->data[out->len] = '\0';
 		if (r == BZ_STREAM_END)
 			break;
 		if (!got && !s.avail_in)

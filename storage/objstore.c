@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
+
 static int key_ok(const char *key)
 {
 	/* Keys are relative paths of plain segments: no "..", no "//". */
@@ -158,56 +160,19 @@ static int md5_hex(const void *data, size_t len, char *hex)
 static int file_put(struct vt_objstore *s, const char *key, const void *data,
 		    size_t len, char *etag, char *errbuf, size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32], *dir;
-	const char *p = data;
-	size_t left = len;
-	int fd = -1, ret = VT_OK;
+	char path[PATH_MAX];
+	int ret;
 
 	if (snprintf(path, sizeof path, "%s/%s", s->base, key) >= (int)sizeof path)
 		return VT_ETOOBIG;
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
 	if (mkdirs(path) < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return VT_EIO;
 	}
 	s->requests++;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		goto fail;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		left -= (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	/* Make the rename itself durable. */
-	if ((dir = strrchr(path, '/'))) {
-		*dir = '\0';
-		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-		*dir = '/';
-		fd = -1;
-	}
+	if ((ret = vt_file_replace(path, data, len, errbuf, errlen)) < 0)
+		return ret;
 	return md5_hex(data, len, etag);
-fail:
-	snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	ret = VT_EIO;
-	return ret;
 }
 
 static int file_get(struct vt_objstore *s, const char *key, uint64_t off,

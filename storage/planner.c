@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -157,7 +158,11 @@ static int add_day(struct pday **v, size_t *n, size_t *cap, int64_t day,
 }
 
 /* The days to visit, in one statement: the measurement's verified archived
- * days, and every day a partition of `results` covers, within [lo, hi]. */
+ * days, and every day a partition of `results` covers, within [lo, hi].
+ * When every day of [lo, hi] is archived the partitions are not listed (a
+ * one-time filter): deparsing their bounds opens each partition, which in
+ * a fresh connection (the CLI's) costs more than the rest of a short
+ * request. */
 static int plan_days(struct vt_plan *p, int64_t lo, int64_t hi)
 {
 	char s_lo[24], s_hi[24];
@@ -170,17 +175,20 @@ static int plan_days(struct vt_plan *p, int64_t lo, int64_t hi)
 	snprintf(s_lo, sizeof s_lo, "%" PRId64, lo);
 	snprintf(s_hi, sizeof s_hi, "%" PRId64, hi);
 	ret = exec1(p, p->err, sizeof p->err, &res,
-		"SELECT 1, d - DATE '1970-01-01', 0 FROM (SELECT DISTINCT i.day AS d"
+		"WITH a AS (SELECT DISTINCT i.day AS d"
 		"  FROM archive_index i JOIN archive_objects o ON o.id = i.object_id"
 		"  WHERE i.msm_id = $1::bigint AND o.verified IS NOT NULL"
 		"  AND i.day BETWEEN DATE '1970-01-01' + $2::integer"
-		"  AND DATE '1970-01-01' + $3::integer) a"
+		"  AND DATE '1970-01-01' + $3::integer)"
+		" SELECT 1, d - DATE '1970-01-01', 0 FROM a"
 		" UNION ALL"
 		" SELECT 0, b[1]::date - DATE '1970-01-01', b[2]::date - DATE '1970-01-01'"
 		" FROM (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),"
 		"  'FROM \\(''([0-9-]+)''\\) TO \\(''([0-9-]+)''\\)') AS b"
 		"  FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"
-		"  WHERE h.inhparent = 'results'::regclass) x WHERE b IS NOT NULL",
+		"  WHERE h.inhparent = 'results'::regclass"
+		"  AND (SELECT count(*) FROM a) <= $3::bigint - $2::bigint) x"
+		" WHERE b IS NOT NULL",
 		3, par);
 	if (ret < 0)
 		goto out;
@@ -774,4 +782,10 @@ void vt_plan_free(struct vt_plan *p)
 	free(p->probes);
 	free(p->probes_lit);
 	free(p);
+}
+
+void vt_plan_tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }

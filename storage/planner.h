@@ -103,4 +103,10 @@ void vt_plan_stats(const struct vt_plan *p, struct vt_plan_stats *st);
 /* Accepts NULL; stops all reading at once. */
 void vt_plan_free(struct vt_plan *p);
 
+/* For a process that streams through the planner, called once at start:
+ * memory freed by one statement's result (a hot chunk of several MiB in
+ * small blocks) or one segment's decoder (MiB) stays with the process for
+ * the next instead of being returned and faulted in again each time. */
+void vt_plan_tune_malloc(void);
+
 #endif

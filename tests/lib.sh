@@ -52,6 +52,16 @@ t_pg_start() {
 	"$BIN/vantage" db migrate >/dev/null
 }
 
+# t_pg_replica DIR: a streaming replica of the t_pg_start cluster in DIR
+# (pg_basebackup -R), started; exports VANTAGE_DB_READ.  "scripts/pg stop
+# DIR" and "scripts/pg start DIR" take it away and bring it back.
+t_pg_replica() {
+	_pport=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
+	VANTAGE_DB_READ=$("$TOP/scripts/pg" replica "$1" "$_pport") || return 1
+	export VANTAGE_DB_READ
+	T_PGDIRS="$T_PGDIRS $1"
+}
+
 # Remembers a background pid for the cleanup trap.
 t_bg() { T_PIDS="$T_PIDS $1"; }
 

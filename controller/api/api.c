@@ -11,10 +11,13 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/pg.h"
+#include "controller/api/ametrics.h"
 #include "controller/api/api_int.h"
 #include "controller/api/cache.h"
 #include "controller/api/catchment.h"
+#include "controller/api/coalesce.h"
 #include "controller/api/keys.h"
 #include "storage/objstore.h"
 
@@ -27,6 +30,7 @@ void vt_api_conf_defaults(struct vt_api_conf *c)
 	c->conn_timeout_s = 30;
 	c->stmt_ms = 10000;
 	c->cache_ms = 1000;
+	c->db_read_max_lag_s = 30;
 }
 
 static long long now_us(void)
@@ -266,21 +270,84 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	return api_query_named(r, NULL, res, sql, n, params, e);
 }
 
+/* One statement on a pooled connection; VT_EAGAIN when none is free. */
+struct stmt {
+	struct vt_dbpool *pool;
+	const char *name, *sql;
+	int n;
+	const char *const *params;
+};
+
+static int run_stmt(void *arg, PGresult **res, char *err, size_t errlen)
+{
+	struct stmt *st = arg;
+	PGconn *db;
+	int rc;
+
+	*res = NULL;
+	if (!(db = vt_dbpool_get(st->pool, &rc, err, errlen)))
+		return VT_EAGAIN;
+	rc = st->name ? exec_prepared(db, res, st->name, st->sql, st->n, st->params,
+				      err, errlen) :
+	     vt_pg_exec(db, res, err, errlen, st->sql, st->n, st->params);
+	vt_dbpool_put(st->pool, db);
+	return rc;
+}
+
+/* The coalescing key of a named read: its name and parameters. */
+static int read_key(struct vt_buf *k, const char *name, int n,
+		    const char *const *params)
+{
+	int rc = vt_buf_add(k, name, strlen(name) + 1);
+
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = params[i] ? vt_buf_add(k, params[i], strlen(params[i]) + 1) :
+		     vt_buf_addc(k, '\x01');
+	return rc;
+}
+
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e)
 {
+	struct stmt st = { r->api->pool, name, sql, n, params };
+	struct vt_buf key;
 	char err[512];
-	PGconn *db;
 	int rc;
 
-	if (!(db = vt_dbpool_get(r->api->pool, &rc, err, sizeof err))) {
+again:
+	/* A replica's answer and the primary's are never shared: the key
+	 * starts with the source. */
+	st.pool = r->rpool ? r->rpool : r->api->pool;
+	vt_buf_init(&key, 64 * 1024);
+	if (name && r->api->reads && vt_buf_addc(&key, r->rpool ? 'R' : 'P') == 0 &&
+	    read_key(&key, name, n, params) == 0)
+		rc = vt_coalesce_do(r->api->reads, key.data, key.len, run_stmt, &st,
+				    res, err, sizeof err);
+	else
+		rc = run_stmt(&st, res, err, sizeof err);
+	vt_buf_free(&key);
+	if (rc == VT_EAGAIN && r->rpool) {
+		api_read_primary(r, err);
+		goto again;
+	}
+	if (rc == VT_EAGAIN) {
 		vt_warn("database: %s", err);
 		return vt_api_fail(e, 503, 0, "", "the database is busy; try again");
 	}
-	rc = name ? exec_prepared(db, res, name, sql, n, params, err, sizeof err) :
-	     vt_pg_exec(db, res, err, sizeof err, sql, n, params);
-	vt_dbpool_put(r->api->pool, db);
+	r->dbs |= r->rpool ? API_DB_REPLICA : API_DB_PRIMARY;
+	if (r->rpool && (rc < 0 || (PQresultStatus(*res) == PGRES_TUPLES_OK &&
+				    PQntuples(*res) == 0))) {
+		/* Failed on the replica, or found nothing there: perhaps not
+		 * replayed yet (a measurement just made).  Ask the primary. */
+		if (rc < 0)
+			vt_warn("%s %s: replica: %s", r->method, r->path, err);
+		api_read_primary(r, rc < 0 ? err : NULL);
+		if (rc == 0)
+			PQclear(*res);
+		*res = NULL;
+		goto again;
+	}
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);
 		if (strstr(err, "statement timeout"))
@@ -288,6 +355,18 @@ int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		return vt_api_fail(e, 500, 0, "", "database error");
 	}
 	return 0;
+}
+
+void api_read_replica(struct api_req *r)
+{
+	r->rpool = vt_dbread_pool(r->api->rd);
+}
+
+void api_read_primary(struct api_req *r, const char *why)
+{
+	if (r->rpool && why)
+		vt_dbread_lost(r->api->rd, why);
+	r->rpool = NULL;
 }
 
 int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
@@ -299,15 +378,77 @@ int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e)
 			   "This request", vt_key_grant_name(grant));
 }
 
+/* ---- connections over --max-conns ----------------------------------- */
+
+/* libmicrohttpd closes the connections over its own limit without a word,
+ * so its limit is ours plus a margin (excess_margin), and the connections
+ * of the margin get the API's error object: a 503 with Retry-After, then
+ * the connection is closed.  Each costs at most one connection's memory
+ * for EXCESS_TIMEOUT_S seconds. */
+#define EXCESS_TIMEOUT_S 2
+static int excess_flag;                  /* its address marks a connection */
+
+static unsigned excess_margin(int max_conns)
+{
+	int m = max_conns / 8;
+
+	return (unsigned)(m < 16 ? 16 : m > 256 ? 256 : m);
+}
+
+static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+		    enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_listener *l = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&l->conns, 1);
+		return;
+	}
+	if (atomic_fetch_add(&l->conns, 1) >= l->api->conf.max_conns) {
+		*socket_ctx = &excess_flag;
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)EXCESS_TIMEOUT_S);
+	}
+}
+
+static enum MHD_Result reply_excess(struct api_req *r, struct MHD_Connection *c)
+{
+	struct vt_api_err e = { .status = 503 };
+	struct MHD_Response *resp;
+	struct vt_buf b;
+	size_t len;
+	char *s;
+
+	r->path = r->path ? r->path : "-";
+	snprintf(e.detail, sizeof e.detail, "the server has %d open connections,"
+		 " its limit; try again", r->api->conf.max_conns);
+	vt_buf_init(&b, 8192);
+	if (vt_api_err_json(&e, &b) < 0) {
+		vt_buf_free(&b);
+		return MHD_NO;
+	}
+	s = vt_buf_take(&b, &len);
+	if (!(resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE))) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	return queue(r, c, 503, resp, len);
+}
+
 /* ---- the request's life --------------------------------------------- */
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct api_listener *l = cls;
 	struct api_req *r = calloc(1, sizeof *r);
+	const union MHD_ConnectionInfo *ci;
 
 	if (!r)
 		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->excess = ci && ci->socket_context == &excess_flag;
 	r->api = l->api;
 	r->https = l->https;
 	r->t0_us = now_us();
@@ -326,14 +467,19 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	snprintf(path, sizeof path, "%s", r->path ? r->path : "-");
-	vt_log_record(VT_LOG_INFO, "%s %s %d %lluB %lldms key=%s%s", r->method[0] ? r->method : "-",
+	vt_log_record(VT_LOG_INFO, "%s %s %d %lluB %lldms key=%s%s%s", r->method[0] ? r->method : "-",
 		path, r->status, r->bytes, (now_us() - r->t0_us) / 1000,
-		r->has_key ? r->label : "-",
+		r->has_key ? r->label : "-", !r->api->rd ? "" :
+		r->dbs == API_DB_REPLICA ? " db=replica" :
+		r->dbs == API_DB_PRIMARY ? " db=primary" :
+		r->dbs ? " db=replica+primary" : "",
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		r->failed ? " (aborted)" :
 		toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timeout)" :
 		toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" :
 		" (client gone)");
+	api_metrics_done(r->api->metrics, r->route.route, r->status, r->bytes,
+			 (now_us() - r->t0_us) / 1e6);
 	vt_buf_free(&r->body);
 	free(r->cache_key);
 	free(r->target);
@@ -434,6 +580,8 @@ static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
 
 	if (from_cache(r, c, &ret))
 		return ret;
+	if (get)
+		api_read_replica(r);
 
 	switch (r->route.route) {
 	case VT_R_MSM_LIST:
@@ -502,6 +650,8 @@ static enum MHD_Result begin(struct api_req *r, struct MHD_Connection *c,
 	char *q;
 
 	snprintf(r->method, sizeof r->method, "%s", method);
+	if (r->excess)
+		return reply_excess(r, c);
 	if (r->target_len > VT_API_URL_MAX) {
 		r->path = "(too long)";
 		return api_reply_errf(r, c, 414, NULL,
@@ -573,56 +723,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vt_debug("http: %s", msg);
 }
 
-/* "ADDR:PORT", "[V6]:PORT" or ":PORT" into ss. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
-
-	memset(ss, 0, sizeof *ss);
-	if (!colon || (size_t)(colon - s) >= sizeof host)
-		return VT_EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535 || !colon[1])
-		return VT_EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-
-		if (n < 2 || host[n - 1] != ']')
-			return VT_EINVAL;
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-	if (!host[0] || !strcmp(host, "::")) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		a->sin6_addr = in6addr_any;
-		*v6 = 2;
-		return 0;
-	}
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*v6 = 1;
-		return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0 : VT_EINVAL;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*v6 = 0;
-		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : VT_EINVAL;
-	}
-}
-
 static char *read_pem(const char *path, char *errbuf, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -655,7 +755,7 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	int v6;
 
-	if (parse_listen(addr, &ss, &v6) < 0) {
+	if (vt_listen_parse(addr, &ss, &v6) < 0) {
 		snprintf(errbuf, errlen, "not ADDR:PORT: %s", addr);
 		return VT_EINVAL;
 	}
@@ -666,17 +766,20 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 	if (https)
 		flags |= MHD_USE_TLS;
 	l->api = a;
+	atomic_init(&l->conns, 0);
 	l->https = https;
 	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, l,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->conf.threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->conf.max_conns +
+			excess_margin(a->conf.max_conns),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->conf.conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(VT_API_URL_MAX +
 							     VT_API_HEADER_MAX + 16384),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, l,
 		MHD_OPTION_NOTIFY_COMPLETED, done_cb, l,
+		MHD_OPTION_NOTIFY_CONNECTION, conn_cb, l,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, a->cert,
 		MHD_OPTION_HTTPS_MEM_KEY, a->key,
@@ -704,8 +807,13 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		rc = VT_EINVAL;
 		goto fail;
 	}
-	if ((rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
-	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0) {
+	if ((rc = api_metrics_new(c->metrics, &a->metrics)) < 0 ||
+	    (rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
+	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
+	    (rc = vt_coalesce_new(&a->reads)) < 0 ||
+	    (c->db_read && (rc = vt_dbread_new(c->db, c->db_read, c->db_conns,
+					       c->stmt_ms, c->db_read_max_lag_s,
+					       &a->rd)) < 0)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -744,9 +852,12 @@ void vt_api_stop(struct vt_api *a)
 		MHD_stop_daemon(a->http.d);
 	if (a->https.d)
 		MHD_stop_daemon(a->https.d);
+	vt_dbread_free(a->rd);
 	vt_dbpool_free(a->pool);
 	vt_cache_free(a->cache);
+	vt_coalesce_free(a->reads);
 	vt_objstore_free(a->store);
+	api_metrics_free(a->metrics);
 	free(a->cert);
 	free(a->key);
 	free(a);

@@ -10,6 +10,8 @@
 
 #include "common/err.h"
 
+struct vt_metrics;
+
 struct vt_api_conf {
 	const char *db;            /* libpq conninfo */
 	const char *http;          /* "ADDR:PORT" ("[::1]:8080", ":8080"), or NULL */
@@ -23,6 +25,9 @@ struct vt_api_conf {
 	int stmt_ms;               /* PostgreSQL statement timeout */
 	const char *objstore;      /* archive store URL (results planner), or NULL */
 	int cache_ms;              /* anonymous GETs kept this long (0: never) */
+	const char *db_read;       /* a streaming replica for reads, or NULL */
+	int db_read_max_lag_s;     /* reads go to the primary beyond this lag */
+	struct vt_metrics *metrics; /* requests counted into it (NULL: none) */
 };
 
 /* Defaults for every field but db and the listeners. */

@@ -5,10 +5,12 @@
 
 #include <microhttpd.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 
 #include "common/buf.h"
 #include "controller/api/api.h"
 #include "controller/api/dbpool.h"
+#include "controller/api/dbread.h"
 #include "controller/api/query.h"
 
 #define VT_API_BODY_MAX   (1024 * 1024)   /* POST bodies */
@@ -16,20 +18,26 @@
 
 struct vt_objstore;
 struct vt_cache;
+struct vt_coalesce;
+struct api_metrics;
 
 struct api_listener {
 	struct vt_api *api;
 	struct MHD_Daemon *d;
 	int https;
+	atomic_int conns;                /* open client connections */
 };
 
 struct vt_api {
 	struct vt_api_conf conf;
 	struct vt_dbpool *pool;
+	struct vt_dbread *rd;            /* NULL: no --db-read */
 	struct vt_objstore *store;       /* NULL: hot data only */
 	struct vt_cache *cache;          /* anonymous GET answers */
+	struct vt_coalesce *reads;       /* identical reads share a statement */
 	struct api_listener http, https;
 	char *cert, *key;                /* PEM text */
+	struct api_metrics *metrics;     /* ametrics.h */
 };
 
 /* One request, from the first line to the log line. */
@@ -47,6 +55,7 @@ struct api_req {
 	struct vt_buf body;
 	int body_over;
 	int started;
+	int excess;                      /* over --max-conns: a 503 */
 	long long t0_us;
 	int status;
 	unsigned long long bytes;
@@ -57,7 +66,17 @@ struct api_req {
 	char label[64];
 	char *cache_key;                 /* set: a 200 goes into the cache */
 	char base[300];                  /* "https://host:port" */
+	struct vt_dbpool *rpool;         /* reads go to the replica (dbread.h) */
+	unsigned dbs;                    /* API_DB_*: where it read (log line) */
 };
+
+#define API_DB_PRIMARY 1u
+#define API_DB_REPLICA 2u
+
+/* The request reads on the replica from now on when one is in use. */
+void api_read_replica(struct api_req *r);
+/* The request leaves the replica for good (why: logged once). */
+void api_read_primary(struct api_req *r, const char *why);
 
 /* Replies (they return what the MHD handler returns). */
 enum MHD_Result api_reply(struct api_req *r, struct MHD_Connection *c,
@@ -76,7 +95,9 @@ enum MHD_Result api_reply_errf(struct api_req *r, struct MHD_Connection *c,
 int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 	      const char *const *params, struct vt_api_err *e);
 /* The same as a named prepared statement (prepared once per connection):
- * for the requests that come often, with a fixed SQL text per name. */
+ * for the requests that come often, with a fixed SQL text per name.  Only
+ * for reads: identical ones (name and parameters) that arrive together
+ * share one statement (controller/api/coalesce.h). */
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e);

@@ -11,19 +11,6 @@
 #include "storage/catchment.h"
 #include "storage/planner.h"
 
-static PGconn *pool_acquire(void *arg)
-{
-	char err[256];
-	int rc;
-
-	return vt_dbpool_get(arg, &rc, err, sizeof err);
-}
-
-static void pool_release(void *arg, PGconn *c)
-{
-	vt_dbpool_put(arg, c);
-}
-
 /* 404 unless measurement id exists, 403 when it is not public and the key
  * lacks the results grant. */
 static int visible(struct api_req *r, long long msm, const char *param,
@@ -51,7 +38,9 @@ static int build(struct api_req *r, json_t **view, struct vt_api_err *e)
 {
 	struct vt_api_results q;
 	struct vt_catch_req cq = { 0 };
-	struct vt_plan_db pdb = { pool_acquire, pool_release, r->api->pool };
+	struct vt_dbread_src src;
+	struct vt_plan_db pdb = { vt_dbread_src_acquire, vt_dbread_src_release,
+				  &src };
 	struct vt_catch *cat = NULL;
 	long long *ids = NULL;
 	const char *ping = vt_qs_get(&r->qs, "ping");
@@ -96,7 +85,19 @@ static int build(struct api_req *r, json_t **view, struct vt_api_err *e)
 		rc = vt_api_fail(e, 400, 0, "start", "start is after stop");
 		goto out;
 	}
+	/* One source for the whole read (dbread.h); nothing is sent before it
+	 * ends, so a replica that fails or lacks the measurement is left for
+	 * the primary. */
+	vt_dbread_src_init(&src, r->api->rd, r->api->pool, r->rpool);
 	rc = vt_catch_read(&cat, &pdb, r->api->store, &cq, err, sizeof err);
+	if (rc < 0 && src.replica) {
+		api_read_primary(r, NULL);
+		vt_catch_free(cat);
+		cat = NULL;
+		vt_dbread_src_init(&src, r->api->rd, r->api->pool, NULL);
+		rc = vt_catch_read(&cat, &pdb, r->api->store, &cq, err, sizeof err);
+	}
+	r->dbs |= src.replica ? API_DB_REPLICA : API_DB_PRIMARY;
 	if (rc == VT_EINVAL) {
 		vt_api_fail(e, 400, 0, strstr(err, "not ping") ? "ping" : "id",
 			    "%s: the catchment needs a DNS measurement whose answers"

@@ -37,13 +37,15 @@ static int msm_visible(struct api_req *r, struct vt_api_err *e)
 
 /* Hot and archived days come through the planner (storage/planner.h): it
  * borrows a pooled connection per statement, so a long stream never holds
- * one.  The response is chunked: the first bytes leave before the last
+ * one.  All of a stream's statements go to one source (dbread.h): the
+ * replica or the primary, chosen when the stream is planned; a replica lost
+ * after that aborts the stream, as any planner error does.  The response is chunked: the first bytes leave before the last
  * result is read; a client that hangs up frees the plan, which stops all
  * reading; a planner error aborts the chunked stream (the client sees a
  * truncated transfer) and is logged with what the planner names (object,
  * segment). */
 struct rstream {
-	struct vt_dbpool *pool;
+	struct vt_dbread_src src;
 	struct vt_plan *plan;
 	struct vt_plan_db pdb;
 	unsigned long long *bytes;       /* the request's count (log line) */
@@ -57,19 +59,6 @@ struct rstream {
 	long long *probes;
 };
 
-static PGconn *rs_acquire(void *arg)
-{
-	char err[256];
-	int rc;
-
-	return vt_dbpool_get(arg, &rc, err, sizeof err);
-}
-
-static void rs_release(void *arg, PGconn *c)
-{
-	vt_dbpool_put(arg, c);
-}
-
 /* Up to a block of results into out. */
 static int fill(struct rstream *s)
 {
@@ -79,8 +68,10 @@ static int fill(struct rstream *s)
 
 	while (s->out.len < STREAM_BLOCK) {
 		if ((rc = vt_plan_next(s->plan, &json, &len)) < 0) {
-			vt_err("%s: results of %lld: %s (stream aborted after %lld)",
-			       s->path, s->msm, vt_plan_error(s->plan), s->n);
+			vt_err("%s: results of %lld: %s%s (stream aborted after %lld)",
+			       s->path, s->msm, vt_plan_error(s->plan),
+			       s->src.lost ? " (the read replica was lost)" : "",
+			       s->n);
 			return rc;
 		}
 		if (rc == 0) {
@@ -196,7 +187,7 @@ enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c)
 	struct rstream *s;
 	char err[512];
 	size_t n = 0;
-	int all = 1;
+	int all = 1, rc;
 	enum MHD_Result ret;
 
 	if (vt_api_results_parse(&r->qs, 0, &q, &e) < 0 || msm_visible(r, &e) < 0)
@@ -212,15 +203,15 @@ enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c)
 		rs_free(s);
 		return q.txt ? api_reply(r, c, 200, "", 0) : api_reply(r, c, 200, "[]", 2);
 	}
-	s->pool = r->api->pool;
 	s->bytes = &r->bytes;
 	s->failed = &r->failed;
 	s->msm = r->route.id;
 	s->txt = q.txt;
 	snprintf(s->path, sizeof s->path, "%s", r->path);
-	s->pdb.acquire = rs_acquire;
-	s->pdb.release = rs_release;
-	s->pdb.arg = r->api->pool;
+	vt_dbread_src_init(&s->src, r->api->rd, r->api->pool, r->rpool);
+	s->pdb.acquire = vt_dbread_src_acquire;
+	s->pdb.release = vt_dbread_src_release;
+	s->pdb.arg = &s->src;
 	pq.msm_id = r->route.id;
 	pq.start = q.start;
 	pq.stop = q.stop;
@@ -230,7 +221,18 @@ enum MHD_Result h_results(struct api_req *r, struct MHD_Connection *c)
 		rs_free(s);
 		return q.txt ? api_reply(r, c, 200, "", 0) : api_reply(r, c, 200, "[]", 2);
 	}
-	if (vt_plan_open(&s->plan, &s->pdb, r->api->store, &pq, err, sizeof err) < 0) {
+	rc = vt_plan_open(&s->plan, &s->pdb, r->api->store, &pq, err, sizeof err);
+	if (rc < 0 && s->src.replica) {
+		/* Nothing is sent yet: plan it again on the primary. */
+		vt_warn("%s: results of %lld on the replica: %s", r->path,
+			pq.msm_id, err);
+		api_read_primary(r, NULL);
+		vt_dbread_src_init(&s->src, r->api->rd, r->api->pool, NULL);
+		rc = vt_plan_open(&s->plan, &s->pdb, r->api->store, &pq, err,
+				  sizeof err);
+	}
+	r->dbs |= s->src.replica ? API_DB_REPLICA : API_DB_PRIMARY;
+	if (rc < 0) {
 		vt_err("%s: results of %lld: %s", r->path, pq.msm_id, err);
 		rs_free(s);
 		return api_reply_errf(r, c, 503, NULL, "cannot read the results now");

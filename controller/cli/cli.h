@@ -13,6 +13,9 @@
 struct cli_ctx {
 	const char *db;          /* conninfo, or NULL */
 	const char *top;         /* the checkout (for storage/migrations) */
+	const char *db_read;     /* a streaming replica (--db-read), or NULL */
+	int db_read_max_lag_s;   /* --db-read-max-lag */
+	int on_replica;          /* cli_db_read chose the replica */
 };
 
 typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);
@@ -27,6 +30,13 @@ struct cli_cmd {
 
 /* Connects to the database or prints why not; returns NULL on failure. */
 PGconn *cli_db(struct cli_ctx *ctx);
+/* The connection of a read command: the replica (ctx->db_read) when it may
+ * miss no write older than ctx->db_read_max_lag_s, else the primary (a
+ * note on stderr says why); cli_dbread.c. */
+PGconn *cli_db_read(struct cli_ctx *ctx);
+/* When *db is the replica: replaces it by the primary and returns 1 (for a
+ * read that found nothing there, or failed before printing anything). */
+int cli_db_read_again(struct cli_ctx *ctx, PGconn **db);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
@@ -52,6 +62,10 @@ int cli_api_get(const char *base, const char *pathq);
 /* The same into body (capped by its max) instead of stdout. */
 struct vt_buf;
 int cli_api_get_buf(const char *base, const char *pathq, struct vt_buf *body);
+int cli_gateway_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_gateway_drain(struct cli_ctx *ctx, int argc, char **argv);
+int cli_gateway_undrain(struct cli_ctx *ctx, int argc, char **argv);
 int cli_catchment(struct cli_ctx *ctx, int argc, char **argv);
+int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

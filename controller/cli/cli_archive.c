@@ -80,13 +80,17 @@ int cli_archive_get(struct cli_ctx *ctx, int argc, char **argv)
 		cli_error("no archive store: give --store URL or set VANTAGE_ARCHIVE");
 		return 2;
 	}
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		return 1;
 	if (vt_objstore_open(store, &st, err, sizeof err) < 0) {
 		cli_error("store: %s", err);
 		goto out;
 	}
 	r = vt_archive_get(db, st, &q, print_line, stdout, &rs, err, sizeof err);
+	/* A day archived a moment ago may not be in the replica's index yet:
+	 * with nothing printed, the primary is asked. */
+	if (r < 0 && rs.results == 0 && cli_db_read_again(ctx, &db))
+		r = vt_archive_get(db, st, &q, print_line, stdout, &rs, err, sizeof err);
 	if (fflush(stdout) == EOF && r >= 0)
 		r = VT_EIO;
 	if (r < 0) {

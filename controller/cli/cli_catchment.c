@@ -205,12 +205,21 @@ int cli_catchment(struct cli_ctx *ctx, int argc, char **argv)
 			cli_error("catchment: store: %s", err);
 			goto out;
 		}
-		if (!(db = cli_db(ctx)))
+		if (!(db = cli_db_read(ctx)))
 			goto out;
 		pdb.acquire = one_acquire;
 		pdb.release = one_release;
 		pdb.arg = db;
-		if (vt_catch_read(&cat, &pdb, store, &q, err, sizeof err) < 0) {
+		/* Nothing is printed before the view is whole: what the
+		 * replica cannot answer (a measurement it lacks yet) is asked
+		 * of the primary. */
+		while (vt_catch_read(&cat, &pdb, store, &q, err, sizeof err) < 0) {
+			vt_catch_free(cat);
+			cat = NULL;
+			if (cli_db_read_again(ctx, &db)) {
+				pdb.arg = db;
+				continue;
+			}
 			cli_error("catchment: %s", err);
 			goto out;
 		}

@@ -117,7 +117,7 @@ int cli_msm_list(struct cli_ctx *ctx, int argc, char **argv)
 	PGconn *db;
 	char err[512];
 
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		return 1;
 	if (vt_pg_exec(db, &res, err, sizeof err,
 		       "SELECT m.id, m.type, m.af, m.status, coalesce(m.target, '-'),"
@@ -164,10 +164,11 @@ int cli_msm_show(struct cli_ctx *ctx, int argc, char **argv)
 	if (parse_id(argv[1], &id) < 0)
 		return 2;
 	snprintf(ids, sizeof ids, "%lld", id);
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		return 1;
 	/* The measurement object of API.md, "Objects" (status name added by
 	 * the caller below). */
+again:
 	if (vt_pg_exec(db, &res, err, sizeof err,
 		       "SELECT (m.definition || jsonb_build_object("
 		       " 'id', m.id, 'type', m.type, 'af', m.af,"
@@ -190,6 +191,12 @@ int cli_msm_show(struct cli_ctx *ctx, int argc, char **argv)
 		       " m.status FROM measurements m WHERE m.id = $1", 1, p) < 0) {
 		cli_error("msm show: %s", err);
 		goto out;
+	}
+	if (PQntuples(res) == 0 && cli_db_read_again(ctx, &db)) {
+		/* Made a moment ago, not on the replica yet. */
+		PQclear(res);
+		res = NULL;
+		goto again;
 	}
 	if (PQntuples(res) == 0) {
 		cli_error("msm show: no measurement %lld", id);

@@ -122,7 +122,7 @@ int cli_probe_list(struct cli_ctx *ctx, int argc, char **argv)
 	PGconn *db;
 	char err[512];
 
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		return 1;
 	if (vt_pg_exec(db, &res, err, sizeof err,
 		       "SELECT p.id, CASE p.status WHEN 0 THEN 'never' WHEN 1 THEN"

@@ -138,12 +138,21 @@ int cli_results(struct cli_ctx *ctx, int argc, char **argv)
 		cli_error("results: store: %s", err);
 		goto out;
 	}
-	if (!(db = cli_db(ctx)))
+	if (!(db = cli_db_read(ctx)))
 		goto out;
 	pdb.acquire = cli_acquire;
 	pdb.release = cli_release;
 	pdb.arg = db;
-	if (vt_plan_open(&plan, &pdb, store, &q, err, sizeof err) < 0) {
+	/* Nothing printed yet: a plan the replica cannot make goes to the
+	 * primary.  Later, losing the replica ends the output with an error
+	 * and exit status 1, never a silently short answer. */
+	while (vt_plan_open(&plan, &pdb, store, &q, err, sizeof err) < 0) {
+		if (cli_db_read_again(ctx, &db)) {
+			cli_error("results: on the replica: %s: reading from the"
+				  " primary", err);
+			pdb.arg = db;
+			continue;
+		}
 		cli_error("results: %s", err);
 		goto out;
 	}

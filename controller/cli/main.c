@@ -10,6 +10,7 @@
 #include "common/opt.h"
 #include "common/pg.h"
 #include "controller/cli/cli.h"
+#include "storage/planner.h"
 
 static const struct cli_cmd commands[] = {
 	{ "db", "migrate", cli_db_migrate, "[--dir DIR]",
@@ -54,18 +55,35 @@ static const struct cli_cmd commands[] = {
 	  "make a researcher API key; prints it (only this once)" },
 	{ "key", "list", cli_key_list, "", "list the API keys (never the keys)" },
 	{ "key", "revoke", cli_key_revoke, "ID|LABEL", "revoke an API key" },
+	{ "gateway", "list", cli_gateway_list, "",
+	  "list the gateways: name, controller address, capacity, live sessions, "
+	  "probes sent there not yet connected, state, draining" },
+	{ "gateway", "drain", cli_gateway_drain, "NAME [--rate N/s]",
+	  "move the gateway's probes to the others, N a second at most (default "
+	  "10), by writing on their KEEP; registration no longer chooses it" },
+	{ "gateway", "undrain", cli_gateway_undrain, "NAME",
+	  "end a drain: registration chooses the gateway again" },
+	{ "status", NULL, cli_status, "[--json] [--late-days N]",
+	  "what runs and what needs attention (CRIT, WARN) first: gateways and "
+	  "their sessions, the queue, workers, the scheduler's last pass, the "
+	  "archiver's last day, the API's instances" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vantage [--db CONNINFO] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: vantage [--db CONNINFO] [--db-read CONNINFO]\n"
+		   "               [--db-read-max-lag SECONDS] COMMAND [ARGS]\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %s %s %s\n      %s\n", commands[i].group,
 			commands[i].name ? commands[i].name : "",
 			commands[i].usage, commands[i].help);
 	fprintf(f, "\nThe database is --db CONNINFO or $VANTAGE_DB (a libpq "
-		   "connection string).\n");
+		   "connection string).\n"
+		   "The read commands (results, msm list/show, probe list, catchment,\n"
+		   "archive get) read on a streaming replica, --db-read CONNINFO or\n"
+		   "$VANTAGE_DB_READ, while it may miss no write older than\n"
+		   "--db-read-max-lag SECONDS (default 30), else on the primary.\n");
 }
 
 void cli_error(const char *fmt, ...)
@@ -121,20 +139,32 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_ctx ctx = { 0 };
-	const char *db = NULL;
-	char *top, err[64];
+	const char *db = NULL, *db_read = NULL, *max_lag = NULL;
+	char *top, err[128];
 	int c, rc;
 
-	/* --db may stand anywhere on the line: take it out first. */
+	vt_plan_tune_malloc();
+	/* --db, --db-read and --db-read-max-lag may stand anywhere on the
+	 * line: take them out first. */
 	for (int i = 1, j = 1; i <= argc; i++) {
-		if (i < argc && !strcmp(argv[i], "--db")) {
-			db = i + 1 < argc ? argv[++i] : "";
-			continue;
+		static const char *const names[3] = { "--db", "--db-read",
+						      "--db-read-max-lag" };
+		const char **vals[3] = { &db, &db_read, &max_lag };
+		int taken = 0;
+
+		for (int k = 0; k < 3 && i < argc && !taken; k++) {
+			size_t n = strlen(names[k]);
+
+			if (!strcmp(argv[i], names[k])) {
+				*vals[k] = i + 1 < argc ? argv[++i] : "";
+				taken = 1;
+			} else if (!strncmp(argv[i], names[k], n) && argv[i][n] == '=') {
+				*vals[k] = argv[i] + n + 1;
+				taken = 1;
+			}
 		}
-		if (i < argc && !strncmp(argv[i], "--db=", 5)) {
-			db = argv[i] + 5;
+		if (taken)
 			continue;
-		}
 		argv[j++] = argv[i];
 		if (i == argc)
 			argc = j - 1;
@@ -145,10 +175,20 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (db && vt_opt_value("--db", db, err, sizeof err) < 0) {
+	if ((db && vt_opt_value("--db", db, err, sizeof err) < 0) ||
+	    (db_read && vt_opt_value("--db-read", db_read, err, sizeof err) < 0)) {
 		cli_error("%s (a libpq connection string)", err);
 		return 2;
 	}
+	ctx.db_read_max_lag_s = 30;
+	if (max_lag && vt_opt_int("--db-read-max-lag", max_lag, 0, 86400,
+				  &ctx.db_read_max_lag_s, err, sizeof err) < 0) {
+		cli_error("%s", err);
+		return 2;
+	}
+	if (!db_read && getenv("VANTAGE_DB_READ") && *getenv("VANTAGE_DB_READ"))
+		db_read = getenv("VANTAGE_DB_READ");
+	ctx.db_read = db_read;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;

@@ -163,6 +163,11 @@ static int run(struct gw_db *db, PGresult **res, const char *sql, int n,
 	return rc;
 }
 
+PGconn *gw_db_conn(struct gw_db *db)
+{
+	return conn(db);
+}
+
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id)
 {
 	const char *p[1] = { b64 };
@@ -187,7 +192,7 @@ int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
 {
 	char id[32], fw[32], live[32];
 	const char *p[3] = { id, token_specs, fw };
-	const char *q[2] = { live, rsa_probe ? "t" : "f" };
+	const char *q[3] = { id, live, rsa_probe ? "t" : "f" };
 	PGresult *r = NULL;
 	int rc;
 
@@ -198,23 +203,14 @@ int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
 		 " firmware_version = nullif($3::integer, 0) WHERE id = $1", 3, p);
 	if (rc < 0)
 		return rc;
-	/* A probe with an RSA key (a stock probe) gets the RSA-only listener
-	 * and the ssh-rsa key, preferring gateways that have one; a probe with
+	/* The least loaded live gateway by live sessions and pending
+	 * choices per capacity, kept up to date in gateway_load
+	 * (017_gateway_balance.sql); the choice counts there at once.  A
+	 * probe with an RSA key (a stock probe) gets the RSA-only listener and
+	 * the ssh-rsa key, preferring gateways that have one; a probe with
 	 * another key gets the ed25519 listener and key (PROTOCOL.md). */
-	rc = run(db, &r, "SELECT ctrl_host,"
-		 " CASE WHEN $2::boolean THEN coalesce(rsa_ctrl_port, ctrl_port)"
-		 "  ELSE ctrl_port END,"
-		 " CASE WHEN $2::boolean OR ed25519_host_key IS NULL THEN 'ssh-rsa'"
-		 "  ELSE 'ssh-ed25519' END,"
-		 " CASE WHEN $2::boolean OR ed25519_host_key IS NULL THEN rsa_host_key"
-		 "  ELSE ed25519_host_key END"
-		 " FROM gateways"
-		 " WHERE heartbeat > now() - make_interval(secs => $1::integer)"
-		 " AND stopped IS NULL AND rsa_host_key IS NOT NULL"
-		 " AND (max_sessions = 0 OR sessions < max_sessions)"
-		 " ORDER BY $2::boolean AND rsa_ctrl_port IS NULL,"
-		 " sessions::float8 / greatest(max_sessions, 1), sessions,"
-		 " name LIMIT 1", 2, q);
+	rc = run(db, &r, "SELECT host, port, key_type, key FROM"
+		 " vt_gateway_pick($1, $3::boolean, $2::integer)", 3, q);
 	if (rc < 0)
 		return rc;
 	if (PQntuples(r) != 1) {
@@ -542,22 +538,24 @@ int gw_db_queue(struct gw_db *db, long probe_id, const char *sid,
 int gw_db_heartbeat(struct gw_db *db, const char *name,
 		    const struct gw_heartbeat *hb)
 {
-	char po[16], rpo[16], se[16], mx[16];
-	const char *p[8] = { name, hb->host, po, hb->rsa_key, hb->ed_key, se, mx,
-			     hb->rsa_port > 0 ? rpo : NULL };
+	char po[16], rpo[16], se[16], mx[16], ca[16];
+	const char *p[9] = { name, hb->host, po, hb->rsa_key, hb->ed_key, se, mx,
+			     hb->rsa_port > 0 ? rpo : NULL,
+			     hb->capacity > 0 ? ca : NULL };
 
 	snprintf(po, sizeof po, "%d", hb->port);
 	snprintf(rpo, sizeof rpo, "%d", hb->rsa_port);
 	snprintf(se, sizeof se, "%d", hb->sessions);
 	snprintf(mx, sizeof mx, "%d", hb->max_sessions);
+	snprintf(ca, sizeof ca, "%d", hb->capacity);
 	return run(db, NULL, "INSERT INTO gateways (name, ctrl_host, ctrl_port,"
 		   " rsa_host_key, ed25519_host_key, sessions, max_sessions,"
-		   " rsa_ctrl_port, heartbeat) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-		   " $8, now())"
+		   " rsa_ctrl_port, capacity, heartbeat) VALUES ($1, $2, $3, $4,"
+		   " $5, $6, $7, $8, $9, now())"
 		   " ON CONFLICT (name) DO UPDATE SET ctrl_host = $2,"
 		   " ctrl_port = $3, rsa_host_key = $4, ed25519_host_key = $5,"
 		   " sessions = $6, max_sessions = $7, rsa_ctrl_port = $8,"
-		   " heartbeat = now(), stopped = NULL", 8, p);
+		   " capacity = $9, heartbeat = now(), stopped = NULL", 9, p);
 }
 
 int gw_db_leave(struct gw_db *db, const char *name)

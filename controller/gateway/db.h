@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/err.h"
+#include <libpq-fe.h>
 #include "proto/reg.h"
 
 struct gw_db;
@@ -27,11 +28,18 @@ void gw_db_set_timeout(struct gw_db *db, int ms);
 /* The last error message (never NULL). */
 const char *gw_db_error(const struct gw_db *db);
 
+/* The command connection (opened when needed; NULL when the database is
+ * away, gw_db_error says why), for the gateway's modules that keep their
+ * SQL to themselves (balance.c).  Owned by db. */
+PGconn *gw_db_conn(struct gw_db *db);
+
 /* Probe id of a public key (base64 blob); VT_ENOTFOUND when unknown. */
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id) VT_WUR;
 
 /* Fills the controller part of a registration reply: the live gateway
- * (heartbeat within live_s seconds) with the lowest load, its host, port
+ * (heartbeat within live_s seconds, not draining) with the lowest load
+ * (live sessions and choices pending, per capacity: vt_gateway_pick, which
+ * counts this choice at once), its host, port
  * and RSA key.  VT_ENOTFOUND when no gateway is live.  Also records the
  * probe's TOKEN_SPECS and firmware. */
 int gw_db_register(struct gw_db *db, long probe_id, const char *token_specs,
@@ -111,6 +119,7 @@ struct gw_heartbeat {
 	int port;                              /* Vantage's probes (ed25519) */
 	int rsa_port;                          /* stock probes (RSA only); 0: none */
 	int sessions, max_sessions;
+	int capacity;                          /* weight in the choice; 0: max_sessions */
 };
 
 /* Upserts the gateway's row with a fresh heartbeat (and clears stopped). */

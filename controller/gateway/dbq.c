@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/vtime.h"
+#include "controller/gateway/gwmetrics.h"
 
 #define DRAIN_MS  5000    /* jobs still run this long after gw_dbq_free */
 
@@ -40,6 +41,7 @@ struct gw_dbq {
 	struct gw_inbox *def;       /* jobs naming no inbox */
 	struct worker  *w;
 	int             nw;
+	struct gw_metrics *metrics;  /* set before jobs run */
 };
 
 /* Hands a finished job to its inbox. */
@@ -77,6 +79,7 @@ static void *worker_main(void *arg)
 	struct gw_dbq *q = w->q;
 	struct lane *l = &q->lane[w->lane];
 	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
+	struct gw_metrics *gm;
 	int skip, n;
 
 	pthread_mutex_lock(&q->mu);
@@ -87,7 +90,11 @@ static void *worker_main(void *arg)
 			break;
 		n = take(l, grp);
 		skip = q->stop && vt_mono_ms() > q->deadline;
+		gm = q->metrics;
 		pthread_mutex_unlock(&q->mu);
+		for (int i = 0; i < n; i++)
+			gw_m_lane_wait(gm, w->lane,
+				       vt_mono_us() - grp[i]->queued_us);
 
 		j = grp[0];
 		if (skip) {
@@ -189,6 +196,7 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 	j->qnext = NULL;
 	j->rc = 0;
 	j->err[0] = '\0';
+	j->queued_us = vt_mono_us();
 	pthread_mutex_lock(&q->mu);
 	if (q->closed || q->stop) {
 		pthread_mutex_unlock(&q->mu);
@@ -211,6 +219,13 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j)
 {
 	gw_inbox_post(q->def, j);
+}
+
+void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm)
+{
+	pthread_mutex_lock(&q->mu);
+	q->metrics = gm;
+	pthread_mutex_unlock(&q->mu);
 }
 
 int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane)

@@ -65,6 +65,9 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j);
 /* Hands a finished event (run NULL, done set) to the default inbox.  Any
  * thread. */
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j);
+/* Reports lane waits to gm (gwmetrics.h; NULL: none).  Before jobs run. */
+struct gw_metrics;
+void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm);
 /* Jobs queued or running on lane.  Any thread. */
 int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane);
 

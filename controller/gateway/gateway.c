@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/vtime.h"
+#include "controller/gateway/drain.h"
 #include "controller/gateway/gw_int.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/listen.h"
@@ -46,6 +47,7 @@ struct gw {
 	char              *rsa_b64;       /* public host keys, base64 */
 	char              *ed_b64;
 	/* thread 0's alone: */
+	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -349,6 +351,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			 * again after its backoff (or another gateway). */
 			__atomic_sub_fetch(&gw->ctx.nsessions, 1, __ATOMIC_RELAXED);
 			vt_debug("%s: refused, %d sessions held", from, held);
+			gw_m_refused(gw->ctx.m, GW_M_MAX_SESSIONS);
 			close(fd);
 			continue;
 		}
@@ -442,6 +445,7 @@ static void heartbeat(struct gw *gw)
 	r->hb.ed_key = gw->ed_b64;
 	r->hb.sessions = gw_reg_count(gw->ctx.reg);
 	r->hb.max_sessions = gw->ctx.conf.max_sessions;
+	r->hb.capacity = gw->ctx.conf.capacity;
 	gw->heartbeat_busy = 1;
 	gw_req_submit(gw->ctx.q, r);
 }
@@ -495,10 +499,13 @@ static void duties(struct gw_thr *t, int64_t now, void *arg)
 	(void)t;
 	sessions_sync(gw, now);
 	vt_log_flush();
+	gw_m_sweep(gw->ctx.m, gw->ctx.q, gw_reg_count(gw->ctx.reg),
+		   __atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
 		gw->next_heartbeat = now + GW_HEARTBEAT_MS;
 	}
+	gw_drain_tick(gw->drain, now);
 }
 
 /* The key cache before serving: loaded here (blocking, start-up only);
@@ -618,6 +625,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		goto fail;
 	}
 	if ((rc = gw_reg_new(&gw->ctx.reg)) < 0 ||
+	    (rc = gw_metrics_new(conf->metrics, &gw->ctx.m)) < 0 ||
 	    !(gw->thr = calloc((size_t)gw->ctx.conf.threads, sizeof *gw->thr))) {
 		rc = VT_ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -627,6 +635,10 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		if ((rc = gw_thr_new(&gw->ctx, gw->nthr, conf->host_keys,
 				     &gw->thr[gw->nthr], err, errlen)) < 0)
 			goto fail;
+	if ((rc = gw_drain_new(&gw->ctx, gw->thr[0], &gw->drain)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	vt_loop_watch_flag(gw->thr[0]->loop, conf->stop_flag);
 	gw->thr[0]->hook = duties;
 	gw->thr[0]->hook_arg = gw;
@@ -651,6 +663,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	gw_auth_set_listen(gw->ctx.auth, gw->listener);
+	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -761,6 +774,8 @@ void gw_free(struct gw *gw)
 	free(gw->thr);
 	gw_auth_free(gw->ctx.auth);
 	gw_reg_free(gw->ctx.reg);
+	gw_drain_free(gw->drain);   /* its jobs' done functions ran */
+	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);
 	free(gw);

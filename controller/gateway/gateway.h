@@ -20,6 +20,8 @@
 
 #include "common/err.h"
 
+struct vt_metrics;
+
 enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
 
 /* Defaults of the per-probe and per-channel bounds (struct gw_conf, 0). */
@@ -59,6 +61,8 @@ struct gw_conf {
 	const char *host_keys;     /* folder of ssh_host_{ed25519,rsa}_key */
 	const char *name;          /* row in gateways */
 	int         max_sessions;  /* connections held at most */
+	int         capacity;      /* weight in registration's choice (0:
+				      max_sessions) */
 	int         threads;       /* loop threads (0: one per core) */
 	int         login_grace;   /* seconds to authenticate and start */
 	int         keepalive;     /* seconds between keepalives when idle */
@@ -73,6 +77,7 @@ struct gw_conf {
 				      hold no channel */
 	volatile sig_atomic_t *stop_flag; /* set by a signal handler: the loop
 				      ends once it is non-zero (NULL: none) */
+	struct vt_metrics *metrics; /* counted into (gwmetrics.h); NULL: none */
 };
 
 struct gw;

@@ -19,6 +19,7 @@
 #include "controller/gateway/auth.h"
 #include "controller/gateway/dbq.h"
 #include "controller/gateway/gateway.h"
+#include "controller/gateway/gwmetrics.h"
 #include "controller/gateway/inbox.h"
 #include "controller/gateway/registry.h"
 
@@ -33,6 +34,7 @@ struct gw_ctx {
 	struct gw_dbq   *q;
 	struct gw_reg   *reg;
 	struct gw_auth  *auth;
+	struct gw_metrics *m;        /* gwmetrics.h (its own atomics); NULL */
 	int              resync;     /* atomic: session bookkeeping was lost */
 	int              nsessions;  /* atomic: connections held, every thread */
 	uint64_t         serial;     /* atomic: the last session's serial */

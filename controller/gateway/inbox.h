@@ -10,6 +10,7 @@
 #define VT_GW_INBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "common/err.h"
 #include "common/evloop.h"
 
@@ -35,6 +36,7 @@ struct gw_job {
 	gw_job_group     group;      /* non-NULL: run with like jobs, not run */
 	size_t           size;       /* its weight for GW_DBQ_GROUP_BYTES */
 	int              rc;         /* run's result */
+	int64_t          queued_us;  /* when submitted to dbq (vt_mono_us) */
 	char             err[256];   /* the database's reason when rc < 0 */
 };
 

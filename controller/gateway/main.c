@@ -7,11 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/observe.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "controller/gateway/gateway.h"
 
 
@@ -25,11 +28,12 @@ static void usage(FILE *f)
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
 "                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
-"                    [--max-sessions N] [--threads N] [--login-grace SECONDS]\n"
+"                    [--max-sessions N] [--capacity N] [--threads N]\n"
+"                    [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
 "                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
-"                    [--idle-timeout SECONDS]\n"
+"                    [--idle-timeout SECONDS] [--metrics ADDR:PORT]\n"
 "                    [--log-level debug|info|warn|err] [--help]\n"
 "\n"
 "DESCRIPTION\n"
@@ -71,6 +75,11 @@ static void usage(FILE *f)
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
 "                         once, before any key exchange (default 20000)\n"
+"    --capacity N         this gateway's weight when registration balances\n"
+"                         probes over the gateways: each probe is sent to\n"
+"                         the live, not draining gateway with the fewest\n"
+"                         live sessions (and choices not yet connected)\n"
+"                         per capacity (default: --max-sessions)\n"
 "    --threads N          loop threads holding the sessions, 1..256\n"
 "                         (default: VANTAGE_GW_THREADS, else one per\n"
 "                         core)\n"
@@ -94,8 +103,17 @@ static void usage(FILE *f)
 "    --db-timeout S       seconds an upload's COMMIT may take before the\n"
 "                         probe is answered 503 (default 30); the database\n"
 "                         work runs on its own threads, never on the loop\n"
+"    --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics there\n"
+"                         (docs/operations.md, \"What to watch\")\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
+VT_OPTCONF_HELP("gateway")
 "    --help               this text\n"
+"\n"
+"DRAINING\n"
+"    `vantage gateway drain NAME` makes this gateway send its probes\n"
+"    elsewhere, at the rate given there: it writes on their KEEP, which\n"
+"    makes a probe register again, and registration no longer chooses it.\n"
+"    `vantage gateway undrain NAME` ends it.  Read every second.\n"
 "\n"
 "SIGNALS\n"
 "    SIGTERM, SIGINT      leave registration's list at once, close every\n"
@@ -110,6 +128,16 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+/* libssh's own lines (--log-level debug) as lines of the log (one shape,
+ * json too), never straight to stderr. */
+static void log_libssh(int prio, const char *function, const char *buffer,
+		    void *userdata)
+{
+	(void)prio;
+	(void)userdata;
+	vt_debug("libssh: %s: %s", function, buffer);
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -136,6 +164,7 @@ int main(int argc, char **argv)
 		{ "host-keys", required_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "max-sessions", required_argument, NULL, 'm' },
+		{ "capacity", required_argument, NULL, 'K' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
@@ -146,6 +175,8 @@ int main(int argc, char **argv)
 		{ "channel-timeout", required_argument, NULL, 'C' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "metrics", required_argument, NULL, 'M' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -155,20 +186,24 @@ int main(int argc, char **argv)
 		.max_auth_tries = GW_MAX_AUTH_TRIES, .chan_timeout = GW_CHAN_TIMEOUT,
 		.idle_timeout = GW_IDLE_TIMEOUT
 	};
-	const char *db = NULL;
-	int c, level = VT_LOG_INFO, rc;
+	const char *db = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
+	int c, idx = 0, level = VT_LOG_INFO, rc;
 	char err[512];
 	long v;
 	struct sigaction sa;
 	struct gw *gw = NULL;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
+	if (vt_optconf_new("vantage-gateway", VT_CONF_DIR "/gateway.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	/* The environment's thread count; --threads (flag or file) wins. */
 	if (getenv("VANTAGE_GW_THREADS") && *getenv("VANTAGE_GW_THREADS") &&
 	    vt_opt_int("VANTAGE_GW_THREADS", getenv("VANTAGE_GW_THREADS"), 1, 256,
-		       &conf.threads, err, sizeof err) < 0) {
-		fprintf(stderr, "vantage-gateway: %s\n", err);
-		return 2;
-	}
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		       &conf.threads, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		v = 0;
 		switch (c) {
 		case 'd': db = optarg; break;
@@ -176,18 +211,24 @@ int main(int argc, char **argv)
 		case 'H': conf.ctrl_host = optarg; break;
 		case 'k': conf.host_keys = optarg; break;
 		case 'n': conf.name = optarg; break;
+		case 'M':
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			metrics = optarg;
+			break;
 		case 'r': case 'c': case 'm': case 'g': case 'a': case 'R': case 'T':
-		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y':
-			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1, c == 'm' ? 10000000 :
-				c == 'R' ? 28L * 86400 : 65535, &v) < 0) {
-				fprintf(stderr, "vantage-gateway: bad number '%s'\n", optarg);
-				return 2;
-			}
+		case 'P': case 'A': case 'C': case 'I': case 'x': case 'y': case 'K':
+			if (num(optarg, c == 'r' || c == 'x' || c == 'y' ? 0 : 1,
+				c == 'm' || c == 'K' ? 10000000 :
+				c == 'R' ? 28L * 86400 : 65535, &v) < 0)
+				return vt_optconf_fail(oc, "--%s: bad number '%s'",
+						       opts[idx].name, optarg);
 			if (c == 'r') conf.reg_port = (int)v;
 			if (c == 'c') conf.ctrl_port = (int)v;
 			if (c == 'x') conf.rsa_reg_port = (int)v;
 			if (c == 'y') conf.rsa_ctrl_port = (int)v;
 			if (c == 'm') conf.max_sessions = (int)v;
+			if (c == 'K') conf.capacity = (int)v;
 			if (c == 'g') conf.login_grace = (int)v;
 			if (c == 'a') conf.keepalive = (int)v;
 			if (c == 'R') conf.rereg = v;
@@ -199,16 +240,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (vt_opt_int("--threads", optarg, 1, 256, &conf.threads,
-				       err, sizeof err) < 0) {
-				fprintf(stderr, "vantage-gateway: %s\n", err);
-				return 2;
-			}
+				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'L':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-gateway: bad log level '%s'\n", optarg);
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad log level '%s'", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -218,11 +255,11 @@ int main(int argc, char **argv)
 	if (!conf.ctrl_host)
 		conf.ctrl_host = conf.listen;
 	if (optind != argc || !conf.db || !conf.ctrl_port || !conf.host_keys ||
-	    !conf.name) {
-		fprintf(stderr, "vantage-gateway: --db (or VANTAGE_DB), --ctrl-port, "
-			"--host-keys and --name are required (see --help)\n");
-		return 2;
-	}
+	    !conf.name)
+		return vt_optconf_fail(oc, "--db (or VANTAGE_DB), --ctrl-port, "
+				       "--host-keys and --name are required (see --help)");
+	if (vt_optconf_checked(oc))
+		return 0;
 	conf.verbose = level >= VT_LOG_DEBUG;
 	conf.stop_flag = &stop_flag;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);
@@ -231,10 +268,18 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (vt_observe_start("gateway", conf.name, metrics, conf.db, 10, &ob, err,
+			     sizeof err) < 0) {
+		vt_err("%s", err);
+		return 1;
+	}
+	conf.metrics = ob->m;
 	ssh_init();
+	ssh_set_log_callback(log_libssh);
 	if ((rc = gw_new(&conf, &gw, err, sizeof err)) < 0) {
 		vt_err("%s", err);
 		ssh_finalize();
+		vt_observe_stop(ob);
 		return 1;
 	}
 	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
@@ -247,5 +292,6 @@ int main(int argc, char **argv)
 	vt_info("stopping");
 	gw_free(gw);
 	ssh_finalize();
+	vt_observe_stop(ob);
 	return rc < 0 ? 1 : 0;
 }

@@ -14,6 +14,7 @@ struct ent {
 	struct ent        *next;
 	long               probe_id;
 	struct gw_reg_hold h;
+	int                drained;   /* sent away by a drain */
 	char               from[64];
 	char               bind[256];
 };
@@ -140,6 +141,8 @@ int gw_reg_keep(struct gw_reg *r, long probe_id, const struct gw_reg_hold *h,
 		r->b[bucket(r, probe_id)] = e;
 		r->n++;
 	}
+	if (e->h.serial != h->serial)
+		e->drained = 0;
 	e->h = *h;
 	e->h.has_fwd = bind != NULL;
 	snprintf(e->from, sizeof e->from, "%s", from ? from : "");
@@ -234,4 +237,32 @@ int gw_reg_sids(struct gw_reg *r, long *ids,
 		}
 	pthread_mutex_unlock(&r->mu);
 	return n;
+}
+
+int gw_reg_drain_pick(struct gw_reg *r, long *probe_id,
+		      struct gw_reg_hold *out)
+{
+	int rc = VT_ENOTFOUND;
+
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nb && rc < 0; i++)
+		for (struct ent *e = r->b[i]; e; e = e->next)
+			if (!e->drained) {
+				e->drained = 1;
+				*probe_id = e->probe_id;
+				*out = e->h;
+				rc = VT_OK;
+				break;
+			}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+void gw_reg_drain_clear(struct gw_reg *r)
+{
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nb; i++)
+		for (struct ent *e = r->b[i]; e; e = e->next)
+			e->drained = 0;
+	pthread_mutex_unlock(&r->mu);
 }

@@ -54,6 +54,13 @@ int gw_reg_find(struct gw_reg *r, long probe_id, struct gw_reg_hold *out) VT_WUR
 int gw_reg_count(struct gw_reg *r);
 /* Up to max holders as the database records them; returns how many. */
 int gw_reg_live(struct gw_reg *r, struct gw_db_live *out, int max);
+/* A drain (drain.h): the next holder not sent away yet into *probe_id and
+ * *out, marked sent away (a newer KEEP of the probe is not); VT_ENOTFOUND
+ * when every one was. */
+int gw_reg_drain_pick(struct gw_reg *r, long *probe_id,
+		      struct gw_reg_hold *out) VT_WUR;
+/* The drain ended: no holder is marked sent away. */
+void gw_reg_drain_clear(struct gw_reg *r);
 /* Up to max holders' probe ids and session ids; returns how many. */
 int gw_reg_sids(struct gw_reg *r, long *ids,
 		char (*sids)[VT_SESSION_ID_MAX + 1], int max);

@@ -125,6 +125,7 @@ static void push_end(struct gw_session *s, struct gw_chan *c, const char *why)
 		gw_push_fail(c->push, why);
 	ok = !strcmp(gw_push_outcome(c->push), "OK");
 	gw_note_push_done(s->thr->ctx, gw_push_id(c->push), ok, gw_push_outcome(c->push));
+	gw_m_push(s->thr->ctx->m, ok);
 	vt_info("probe %ld: push %ld %s", s->probe_id, gw_push_id(c->push),
 		gw_push_outcome(c->push));
 	gw_push_free(c->push);
@@ -290,9 +291,11 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 
 		rc = gw_reg_auth_inc(s->thr->ctx->reg, id,
 				     s->thr->ctx->conf.max_per_probe, &held);
-		if (rc == VT_ELIMIT)
+		if (rc == VT_ELIMIT) {
 			vt_warn("probe %ld: %d connections held already, refused "
 				"from %s", id, held, s->from);
+			gw_m_refused(s->thr->ctx->m, GW_M_PER_PROBE);
+		}
 		if (rc < 0)
 			return auth_denied(s);
 		s->counted = 1;
@@ -300,6 +303,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->probe_id = id;
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
+		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
 	return SSH_AUTH_SUCCESS;
@@ -333,6 +337,7 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 		if (!dst || strcmp(dst, SINK_HOST) || port != SINK_PORT) {
 			vt_info("probe %ld: refused forward to %s:%d", s->probe_id,
 				dst ? dst : "?", port);
+			gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 			return 1;
 		}
 		if (!(ch = ssh_message_channel_request_open_reply_accept(msg)))
@@ -348,6 +353,7 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 		return 0;
 	}
 	vt_info("probe %ld: refused channel type %d", s->probe_id, sub);
+	gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 	return 1;
 }
 
@@ -361,6 +367,7 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 		if (ssh_message_subtype(msg) != SSH_CHANNEL_REQUEST_ENV)
 			vt_info("probe %ld: refused channel request %d", s->probe_id,
 				ssh_message_subtype(msg));
+		gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 		return 1;
 	}
 	cmd = ssh_message_channel_request_command(msg);
@@ -378,6 +385,7 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 		}
 	} else {
 		vt_info("probe %ld: refused exec '%.40s'", s->probe_id, cmd);
+		gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 		return 1;
 	}
 	ssh_message_channel_request_reply_success(msg);
@@ -608,6 +616,7 @@ void gw_session_close(struct gw_session *s)
 		return;
 	t = s->thr;
 	vt_debug("%s: session closed (probe %ld)", s->from, s->probe_id);
+	gw_m_session_end(t->ctx->m, s);
 	while (s->chans)
 		chan_free(s, s->chans);
 	while (s->reqs) {

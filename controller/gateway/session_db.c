@@ -337,6 +337,7 @@ static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
 		c->closed = 1;
 		return;
 	}
+	gw_m_upload(s->thr->ctx->m, res);
 	if (res->status == 200 && res->nrejected)
 		vt_warn("probe %ld: upload of %d results queued, %d refused"
 			" (kept in rejected)", s->probe_id, res->nresults,
@@ -359,6 +360,8 @@ static void upload_done(struct gw_job *j)
 
 	if (j->rc < 0)
 		vt_warn("probe %ld: upload not queued: %s", q->probe_id, j->err);
+	gw_m_upload_latency(((struct gw_thr *)q->ctx)->ctx->m,
+			    vt_mono_us() - j->queued_us);
 	if (!s || !c) {
 		if (j->rc == 0)
 			vt_info("probe %ld: %d results queued, the probe left before OK",
@@ -401,6 +404,7 @@ void gw_sess_sink_step(struct gw_session *s, struct gw_chan *c)
 			return;
 		}
 		gw_sink_batch_free(batch);
+		gw_m_refused(s->thr->ctx->m, GW_M_SINK_FULL);
 		rc = gw_sink_stored(VT_ELIMIT, 0, &c->out, &res);
 	}
 	sink_answered(s, c, rc, &res);

@@ -10,10 +10,11 @@
 
 #include "common/log.h"
 #include "common/vtime.h"
+#include "controller/gateway/drain.h"
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
 
-enum msg_kind { M_HAND, M_DROP, M_KICK, M_STOP };
+enum msg_kind { M_HAND, M_DROP, M_DRAIN, M_KICK, M_STOP };
 
 /* A message to a loop thread, through its inbox. */
 struct msg {
@@ -44,6 +45,9 @@ static void on_msg(struct gw_job *j)
 		break;
 	case M_DROP:
 		gw_session_drop(t, m->probe_id, m->serial);
+		break;
+	case M_DRAIN:
+		gw_drain_session(t, m->probe_id, m->serial);
 		break;
 	case M_KICK:
 		gw_pushq_now(t);
@@ -94,6 +98,17 @@ void gw_thr_hand(struct gw_thr *t, int fd, int listener, const char *from)
 void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial)
 {
 	struct msg *m = msg_new(t, M_DROP);
+
+	if (!m)
+		return;
+	m->probe_id = probe_id;
+	m->serial = serial;
+	gw_inbox_post(t->inbox, &m->job);
+}
+
+void gw_thr_drain(struct gw_thr *t, long probe_id, uint64_t serial)
+{
+	struct msg *m = msg_new(t, M_DRAIN);
 
 	if (!m)
 		return;

@@ -36,6 +36,9 @@ void gw_thr_hand(struct gw_thr *t, int fd, int listener, const char *from);
 /* Asks t to drop probe_id's session serial (replaced by a newer KEEP) (any
  * thread). */
 void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial);
+/* Asks t to write on the KEEP of probe_id's session serial: a drain sends
+ * it away (drain.h) (any thread). */
+void gw_thr_drain(struct gw_thr *t, long probe_id, uint64_t serial);
 /* Asks t for a push scan soon (any thread). */
 void gw_thr_kick(struct gw_thr *t);
 /* Sessions handed to t and not ended (any thread). */

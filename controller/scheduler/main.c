@@ -10,10 +10,12 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "common/pg.h"
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
 #include "controller/scheduler/sched.h"
+#include "controller/scheduler/smetrics.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -27,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-scheduler [--db CONNINFO] [--once] [--interval S]\n"
-		"                         [--works-every S]\n"
+		"                         [--works-every S] [--metrics ADDR:PORT]\n"
 		"                         [--log-level err|warn|info|debug]\n"
 		"       vantage-scheduler [--db CONNINFO] --batch PROBE_ID [--ack]\n"
 		"                         [--now UNIX]\n\n"
@@ -46,7 +48,10 @@ static void usage(FILE *f)
 		"  --batch ID      print the command batch the gateway would push to\n"
 		"                  probe ID (CRONTAB/CRONLINE/ONEOFF lines) and exit\n"
 		"  --ack           with --batch: record its one-offs as delivered\n"
-		"  --now UNIX      with --batch or --once: the time to use\n");
+		"  --now UNIX      with --batch or --once: the time to use\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
+		"                  there (docs/operations.md, \"What to watch\")\n"
+		VT_OPTCONF_HELP("scheduler"));
 }
 
 static int print_batch(PGconn *db, long probe, long long now, int ack)
@@ -116,11 +121,15 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "ack", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbarg = NULL, *conninfo;
+	const char *dbarg = NULL, *conninfo, *metrics = NULL;
+	struct vt_observe *ob = NULL;
+	struct sc_metrics *sm = NULL;
 	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
 	int works_every = 300, failed = 0;
 	int64_t works_at = 0;
@@ -128,8 +137,12 @@ int main(int argc, char **argv)
 	long long now = 0;
 	PGconn *db = NULL;
 	char err[512];
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-scheduler", VT_CONF_DIR "/scheduler.conf",
+			   opts, "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, NULL)) != -1) {
 		int bad = 0;
 
 		switch (c) {
@@ -151,33 +164,34 @@ int main(int argc, char **argv)
 					  err, sizeof err);
 			break;
 		case 'a': ack = 1; break;
+		case 'M':
+			metrics = optarg;
+			bad = vt_opt_value("--metrics", optarg, err, sizeof err);
+			break;
 		case 'n':
 			bad = vt_opt_num("--now", optarg, 1, 253402300799LL, &now,
 					 err, sizeof err);
 			break;
 		case 'l':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-scheduler: bad --log-level\n");
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad --log-level");
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-		if (bad) {
-			fprintf(stderr, "vantage-scheduler: %s\n", err);
-			return 2;
-		}
+		if (bad)
+			return vt_optconf_fail(oc, "%s", err);
 	}
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}
 	vt_log_init("vantage-scheduler", (enum vt_log_level)level);
-	if (!(conninfo = vt_conf_db(dbarg))) {
-		vt_err("no database: give --db CONNINFO or set VANTAGE_DB");
-		return 2;
-	}
+	if (!(conninfo = vt_conf_db(dbarg)))
+		return vt_optconf_fail(oc, "no database: give --db CONNINFO or "
+				       "set VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	if (batch > 0) {
 		if (vt_pg_connect(conninfo, &db, err, sizeof err) < 0) {
 			vt_err("database: %s", err);
@@ -190,6 +204,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (vt_observe_start("scheduler", NULL, metrics, once ? NULL : conninfo,
+			     interval < 10 ? interval : 10, &ob, err, sizeof err) < 0 ||
+	    sc_metrics_new(ob, &sm) < 0) {
+		vt_err("%s", err);
+		vt_observe_stop(ob);
+		return 1;
+	}
 	if (!once)
 		vt_info("scheduling every %d s and on NOTIFY vantage_sched", interval);
 	while (!stopping) {
@@ -226,6 +247,7 @@ int main(int argc, char **argv)
 				   err, sizeof err);
 		if (rc < 0 && rc != VT_EAGAIN)
 			failed = 1;
+		sc_metrics_pass(sm, db, rc, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (rc == VT_EAGAIN) {
 			vt_debug("another scheduler is running a pass");
 		} else if (rc < 0) {
@@ -240,6 +262,8 @@ int main(int argc, char **argv)
 		wait_for_work(db, interval * 1000);
 	}
 	PQfinish(db);
+	sc_metrics_free(sm);
+	vt_observe_stop(ob);
 	/* --once: the pass (and its look at `latest`) must have run */
 	return once && failed ? 1 : 0;
 }

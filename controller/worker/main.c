@@ -9,8 +9,12 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/opt.h"
+#include "common/optconf.h"
 #include "common/pg.h"
 #include "common/vtime.h"
+#include "controller/worker/wake.h"
+#include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
 static volatile sig_atomic_t stopping;
@@ -25,20 +29,28 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
-		"                      [--poll-ms MS] [--once]\n"
+		"                      [--poll-ms MS] [--once] [--stats]\n"
+		"                      [--metrics ADDR:PORT]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
 		"SKIP LOCKED, so several workers may run), enriches them, stores them\n"
 		"in results and latest, and keeps what cannot be accepted in rejected\n"
 		"with the reason.  The same result uploaded twice is stored once.\n"
 		"A probe's own status lines (uptime, interface addresses) go to\n"
-		"probe_status.  Woken by NOTIFY vantage_queue on every queue insert.\n\n"
+		"probe_status.  Woken by NOTIFY vantage_queue, which a queue insert\n"
+		"sends while a worker waits.\n\n"
 		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
 		"  --batch N         queue rows per transaction (default 1000)\n"
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
-		"  --once            drain the queue, then exit\n");
+		"  --once            drain the queue, then exit\n"
+		"  --stats           at exit, print on stdout the batches taken and\n"
+		"                    where the time went (claim, parse, lookup,\n"
+		"                    enrich, results, latest, other, commit)\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
+		"                    there (docs/operations.md, \"What to watch\")\n"
+		VT_OPTCONF_HELP("worker"));
 }
 
 /* Waits for a NOTIFY on the queue channel, a signal, or poll_ms.  A
@@ -69,49 +81,61 @@ int main(int argc, char **argv)
 		{ "batch-bytes", required_argument, NULL, 'B' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'l' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vt_worker_opts o;
 	struct vt_worker_stats st = { 0 }, last = { 0 };
-	const char *db_arg = NULL;
-	int once = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
+	const char *db_arg = NULL, *metrics = NULL;
+	struct vt_observe *ob = NULL;
+	struct wk_metrics *wm = NULL;
+	int slot = -1, held = 0;
+	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
 	char *end;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
 	char err[1024];
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_worker_opts_default(&o);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-worker", VT_CONF_DIR "/worker.conf", opts,
+			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((c = vt_optconf_next(oc, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b':
 			o.batch = (int)strtol(optarg, &end, 10);
 			if (*end || o.batch < 1 || o.batch > 100000) {
-				fprintf(stderr, "vantage-worker: --batch wants 1..100000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch wants 1..100000");
 			}
 			break;
 		case 'B':
 			o.batch_bytes = strtol(optarg, &end, 10);
 			if (*end || o.batch_bytes < 1) {
-				fprintf(stderr, "vantage-worker: --batch-bytes wants a positive number\n");
-				return 2;
+				return vt_optconf_fail(oc, "--batch-bytes wants a positive number");
 			}
 			break;
 		case 'p':
 			poll_ms = (int)strtol(optarg, &end, 10);
 			if (*end || poll_ms < 1 || poll_ms > 86400000) {
-				fprintf(stderr, "vantage-worker: --poll-ms wants 1..86400000\n");
-				return 2;
+				return vt_optconf_fail(oc, "--poll-ms wants 1..86400000");
 			}
 			break;
 		case '1': once = 1; break;
+		case 's': stats = 1; break;
+		case 'M':
+			if (vt_opt_value("--metrics", optarg, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			metrics = optarg;
+			break;
 		case 'l':
 			if ((level = vt_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "vantage-worker: bad --log-level\n");
-				return 2;
+				return vt_optconf_fail(oc, "bad --log-level");
 			}
 			break;
 		case 'h': usage(stdout); return 0;
@@ -119,16 +143,24 @@ int main(int argc, char **argv)
 		}
 	}
 	vt_log_init("vantage-worker", (enum vt_log_level)level);
-	if (!vt_conf_db(db_arg)) {
-		vt_err("no database: use --db or VANTAGE_DB");
-		return 2;
-	}
+	if (!vt_conf_db(db_arg))
+		return vt_optconf_fail(oc, "no database: use --db or VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (vt_observe_start("worker", NULL, metrics, once ? NULL :
+			     vt_conf_db(db_arg), 5, &ob, err, sizeof err) < 0 ||
+	    wk_metrics_new(ob, &wm) < 0) {
+		vt_err("%s", err);
+		vt_observe_stop(ob);
+		return 1;
+	}
 	vt_info("started (batch %d)", o.batch);
 	while (!stopping) {
 		long before = st.claimed;
+		int64_t t0;
 		int r;
 
 		if (vt_pg_broken(db)) {
@@ -146,9 +178,16 @@ int main(int argc, char **argv)
 			 * twice (results, latest): lz4 costs a fraction of
 			 * pglz's CPU.  A server built without it keeps pglz. */
 			vt_pg_try(db, "SET default_toast_compression = lz4");
+			held = 0;
+			if (!once && (slot = wk_wake_slot(db, err, sizeof err)) < 0)
+				vt_warn("no wake slot (%s): polling every %d ms",
+					err, poll_ms);
 			vt_info("connected to the database");
 		}
+		wk_metrics_queue(wm, db);
+		t0 = vt_mono_ms();
 		r = vt_worker_batch(db, &o, &st, err, sizeof err);
+		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			vt_warn("batch failed (left queued): %s", err);
 			if (!vt_pg_broken(db))
@@ -167,16 +206,39 @@ int main(int argc, char **argv)
 			last = st;
 			last_log = vt_mono_ms();
 		}
-		if (st.claimed == before) {
-			if (once)
-				break;
-			wait_for_work(db, poll_ms);
+		if (st.claimed != before) {
+			if (held)
+				wk_wake_release(db, slot);
+			held = 0;
+			continue;
 		}
+		if (once)
+			break;
+		/* One more look at the queue holding the wake lock (wake.h),
+		 * then wait for a NOTIFY. */
+		if (slot >= 0 && !held) {
+			if (wk_wake_hold(db, slot, err, sizeof err) == VT_OK) {
+				held = 1;
+				continue;
+			}
+			vt_warn("wake lock: %s", err);
+		}
+		wait_for_work(db, poll_ms);
+		if (held)
+			wk_wake_release(db, slot);
+		held = 0;
 	}
 	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
 		" probe status lines %ld kept, %ld counted only",
 		st.claimed, st.stored, st.duplicates, st.rejected,
 		st.status_used, st.status_other);
+	if (stats) {
+		vt_worker_stats_format(&st, err, sizeof err);
+		printf("vantage-worker stats: %s\n", err);
+		fflush(stdout);
+	}
 	PQfinish(db);
+	wk_metrics_free(wm);
+	vt_observe_stop(ob);
 	return 0;
 }

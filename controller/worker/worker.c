@@ -13,10 +13,41 @@
 #include "controller/worker/line.h"
 #include "controller/worker/pstatus.h"
 #include "controller/worker/sqlerr.h"
+#include "controller/worker/streamnote.h"
 #include "proto/enrich.h"
 #include "proto/status.h"
 
 #define PARAM_MAX (256u << 20)     /* one array parameter (bytes) */
+
+/* A cheap clock for the time split in vt_worker_stats. */
+static int64_t ns_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
+			    size_t len)
+{
+	int64_t all = st->ns_claim + st->ns_parse + st->ns_lookup +
+		      st->ns_enrich + st->ns_results + st->ns_latest +
+		      st->ns_other + st->ns_commit;
+
+	snprintf(buf, len, "batches %ld, rows %ld; ms: claim %lld, parse %lld,"
+		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
+		 " other %lld, commit %lld, total %lld", st->batches,
+		 st->claimed, (long long)(st->ns_claim / 1000000),
+		 (long long)(st->ns_parse / 1000000),
+		 (long long)(st->ns_lookup / 1000000),
+		 (long long)(st->ns_enrich / 1000000),
+		 (long long)(st->ns_results / 1000000),
+		 (long long)(st->ns_latest / 1000000),
+		 (long long)(st->ns_other / 1000000),
+		 (long long)(st->ns_commit / 1000000),
+		 (long long)(all / 1000000));
+}
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
 {
@@ -231,9 +262,11 @@ static void not_a_result(struct row *row, const char *why)
 /* Parses and enriches every claimed row; rows that cannot be stored get a
  * reason. */
 static int process_rows(PGconn *db, PGresult *q, struct row *rows,
-			const struct vt_worker_opts *o, char *errbuf,
+			const struct vt_worker_opts *o,
+			struct vt_worker_stats *st, char *errbuf,
 			size_t errlen)
 {
+	int64_t t0 = ns_now(), t1;
 	int n = PQntuples(q), nm = 0, np = 0, r;
 	struct wk_line *ln = calloc((size_t)n + 1, sizeof *ln);
 	struct msm *msms = NULL;
@@ -276,7 +309,11 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		else if (w->ts > now + o->future_slack)
 			reject(w, "time in the future", "");
 	}
+	t1 = ns_now();
+	st->ns_parse += t1 - t0;
 	r = load_msms(db, o, rows, n, &msms, &nm, &pairs, &np, errbuf, errlen);
+	t0 = ns_now();
+	st->ns_lookup += t0 - t1;
 	if (r < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -320,6 +357,7 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		memcpy(rows[i].stored, out.data, out.len + 1);
 		rows[i].stored_len = out.len;
 	}
+	st->ns_enrich += ns_now() - t0;
 	r = VT_OK;
 out:
 	for (int i = 0; i < n && ln; i++)
@@ -342,8 +380,22 @@ static int latest_cmp(const void *a, const void *b)
 	return x->ts < y->ts ? 1 : x->ts > y->ts ? -1 : 0;   /* newest first */
 }
 
-/* results and latest for the rows that are stored. */
-static int store_ok(PGconn *db, struct row **ok, int nok,
+/* The order rows are inserted in (and numbered, results.seq): by
+ * measurement, so a stream's notification names few ranges. */
+static int insert_cmp(const void *a, const void *b)
+{
+	const struct row *x = *(struct row *const *)a, *y = *(struct row *const *)b;
+
+	if (x->msm_id != y->msm_id)
+		return x->msm_id < y->msm_id ? -1 : 1;
+	if (x->probe != y->probe)
+		return x->probe < y->probe ? -1 : 1;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/* results and latest for the rows that are stored; the (msm_id, seq) of
+ * each new row are added to *sq. */
+static int store_ok(PGconn *db, struct row **ok, int nok, struct wk_seqs *sq,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	static const unsigned rt[5] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
@@ -357,9 +409,11 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 	int len[5], r = VT_ENOMEM;
 	PGresult *res = NULL;
 	long added;
+	int64_t t0 = ns_now(), t1;
 
 	for (int i = 0; i < 5; i++)
 		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
+	qsort(ok, (size_t)nok, sizeof *ok, insert_cmp);
 	for (int i = 0; i < nok; i++)
 		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
 		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
@@ -376,10 +430,16 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 		" extract(epoch FROM now())::bigint, d, j"
 		" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
 		" $4::bytea[], $5::text[]) AS u(m, p, t, d, j)"
-		" ON CONFLICT DO NOTHING", 5, rt, p, len);
+		" ON CONFLICT DO NOTHING RETURNING msm_id, seq", 5, rt, p, len);
+	t1 = ns_now();
+	st->ns_results += t1 - t0;
 	if (r < 0)
 		goto out;
-	added = atol(PQcmdTuples(res));
+	if ((r = wk_seqs_add(sq, res)) < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
+	added = PQntuples(res);
 	st->stored += added;
 	st->duplicates += nok - added;
 	/* latest: the newest result per (measurement, probe) */
@@ -409,6 +469,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok,
 		" ON CONFLICT (msm_id, prb_id) DO UPDATE"
 		" SET ts = excluded.ts, result = excluded.result"
 		" WHERE latest.ts <= excluded.ts", 4, lt, p, len);
+	st->ns_latest += ns_now() - t1;
 out:
 	PQclear(res);
 	for (int i = 0; i < 5; i++)
@@ -449,8 +510,12 @@ static int store_rejected(PGconn *db, struct row *rows, int n,
 		"INSERT INTO rejected (queue_id, probe_id, received, reason, line)"
 		" SELECT * FROM unnest($1::bigint[], $2::integer[],"
 		" $3::timestamptz[], $4::text[], $5::text[])", 5, p);
-	if (r == VT_OK)
+	if (r == VT_OK) {
 		st->rejected += nrej;
+		for (int i = 0; i < n; i++)
+			if (!rows[i].ok && !rows[i].status)
+				st->rejected_by[vt_worker_rej_class(rows[i].reason)]++;
+	}
 out:
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "rejected rows: %s", vt_strerror(r));
@@ -490,7 +555,7 @@ static int store_status(PGconn *db, struct row *rows, int n,
 	return r;
 }
 
-static int store(PGconn *db, struct row *rows, int n,
+static int store(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct row **ok;
@@ -503,7 +568,7 @@ static int store(PGconn *db, struct row *rows, int n,
 	for (int i = 0; i < n; i++)
 		if (rows[i].ok)
 			ok[nok++] = &rows[i];
-	r = nok ? store_ok(db, ok, nok, st, errbuf, errlen) : VT_OK;
+	r = nok ? store_ok(db, ok, nok, sq, st, errbuf, errlen) : VT_OK;
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "results: %s", vt_strerror(r));
 	if (r == VT_OK)
@@ -539,10 +604,11 @@ static int row_fault(int r, const char *errbuf)
  * failure of the database is returned as is (the caller rolls back: the
  * batch stays queued, nothing is rejected).  *st is added to only for
  * what is stored. */
-static int store_set(PGconn *db, struct row *rows, int n,
+static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct vt_worker_stats t = *st;
+	size_t mark = sq->n;
 	char reason[256];
 	int r, half;
 
@@ -560,7 +626,7 @@ static int store_set(PGconn *db, struct row *rows, int n,
 			r = vt_worker_partition(db, rows[i].ts, errbuf, errlen);
 	}
 	if (r == VT_OK)
-		r = store(db, rows, n, &t, errbuf, errlen);
+		r = store(db, rows, n, sq, &t, errbuf, errlen);
 	if (r == VT_OK) {
 		if ((r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
 			*st = t;
@@ -568,6 +634,7 @@ static int store_set(PGconn *db, struct row *rows, int n,
 	}
 	if (!row_fault(r, errbuf))
 		return r;
+	sq->n = mark;   /* rolled back below */
 	snprintf(reason, sizeof reason, "cannot store: %s", errbuf);
 	if ((r = vt_pg_cmd(db, "ROLLBACK TO SAVEPOINT wk; RELEASE SAVEPOINT wk",
 			   errbuf, errlen)) < 0)
@@ -583,12 +650,12 @@ static int store_set(PGconn *db, struct row *rows, int n,
 		rows[0].stored = NULL;
 		rows[0].status = 0;
 		reject(&rows[0], reason, "");
-		return store_set(db, rows, 1, st, errbuf, errlen);
+		return store_set(db, rows, 1, sq, st, errbuf, errlen);
 	}
 	half = n / 2;
-	if ((r = store_set(db, rows, half, st, errbuf, errlen)) < 0)
+	if ((r = store_set(db, rows, half, sq, st, errbuf, errlen)) < 0)
 		return r;
-	return store_set(db, rows + half, n - half, st, errbuf, errlen);
+	return store_set(db, rows + half, n - half, sq, st, errbuf, errlen);
 }
 
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
@@ -598,9 +665,13 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	const char *p[2] = { lim, bytes };
 	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
+	struct wk_seqs sq = { 0 };
+	struct vt_buf commit;
 	PGresult *q = NULL;
 	int n = 0, r;
+	int64_t t0, t1;
 
+	vt_buf_init(&commit, 0);
 	if (errlen)
 		errbuf[0] = '\0';
 	snprintf(lim, sizeof lim, "%d", o->batch);
@@ -618,6 +689,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
 	 * batch_bytes of lines (and always the first row). */
+	t0 = ns_now();
 	r = vt_pg_exec(db, &q, errbuf, errlen,
 		       "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
 		       " ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED),"
@@ -627,6 +699,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
 		       " src, line)"
 		       " SELECT * FROM c ORDER BY id", 2, p);
+	b.ns_claim = ns_now() - t0;
 	if (r < 0)
 		goto out;
 	n = PQntuples(q);
@@ -636,18 +709,32 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		r = VT_ENOMEM;
 		goto out;
 	}
-	if ((r = process_rows(db, q, rows, o, errbuf, errlen)) < 0)
+	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
-	if ((r = store_set(db, rows, n, &b, errbuf, errlen)) < 0)
+	t0 = ns_now();
+	r = store_set(db, rows, n, &sq, &b, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
+	if (r < 0)
 		goto out;
-	/* NOTIFY and COMMIT in one round trip: a failed NOTIFY stops the
-	 * text there, and the transaction is rolled back. */
-	r = vt_pg_cmd(db, "NOTIFY vantage_results; COMMIT", errbuf, errlen);
+	/* NOTIFYs and COMMIT in one round trip: a failed NOTIFY stops the
+	 * text there, and the transaction is rolled back.  vantage_stream
+	 * names the stored rows for stream servers (streamnote.h). */
+	if ((r = wk_seqs_notify_sql(&sq, &commit)) < 0 ||
+	    (r = vt_buf_adds(&commit, "NOTIFY vantage_results; COMMIT")) < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
+	r = vt_pg_cmd(db, commit.data, errbuf, errlen);
+	b.ns_commit = ns_now() - t1;
 	if (r == VT_OK) {
+		st->batches++;
 		st->claimed += n;
 		st->stored += b.stored;
 		st->duplicates += b.duplicates;
 		st->rejected += b.rejected;
+		for (int i = 0; i < VT_REJ_CLASSES; i++)
+			st->rejected_by[i] += b.rejected_by[i];
 		st->status_used += b.status_used;
 		st->status_other += b.status_other;
 	}
@@ -661,9 +748,46 @@ done:
 		if (errlen && !errbuf[0])
 			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 	}
+	st->ns_claim += b.ns_claim;
+	st->ns_parse += b.ns_parse;
+	st->ns_lookup += b.ns_lookup;
+	st->ns_enrich += b.ns_enrich;
+	st->ns_results += b.ns_results;
+	st->ns_latest += b.ns_latest;
+	st->ns_other += b.ns_other;
+	st->ns_commit += b.ns_commit;
 	for (int i = 0; i < n && rows; i++)
 		free(rows[i].stored);
 	free(rows);
 	PQclear(q);
+	wk_seqs_free(&sq);
+	vt_buf_free(&commit);
 	return r;
+}
+
+static const char *const rej_names[VT_REJ_CLASSES] = {
+	"malformed", "too_late", "future", "unknown_measurement",
+	"not_assigned", "cannot_store", "other"
+};
+
+enum vt_rej_class vt_worker_rej_class(const char *reason)
+{
+	static const struct { const char *prefix; enum vt_rej_class c; } map[] = {
+		{ "malformed", VT_REJ_MALFORMED },
+		{ "too late", VT_REJ_TOO_LATE },
+		{ "time in the future", VT_REJ_FUTURE },
+		{ "unknown measurement", VT_REJ_UNKNOWN_MSM },
+		{ "probe not assigned", VT_REJ_NOT_ASSIGNED },
+		{ "cannot store", VT_REJ_CANNOT_STORE },
+	};
+
+	for (size_t i = 0; reason && i < sizeof map / sizeof map[0]; i++)
+		if (!strncmp(reason, map[i].prefix, strlen(map[i].prefix)))
+			return map[i].c;
+	return VT_REJ_OTHER;
+}
+
+const char *vt_worker_rej_name(enum vt_rej_class c)
+{
+	return c >= 0 && c < VT_REJ_CLASSES ? rej_names[c] : "other";
 }

@@ -8,6 +8,7 @@
 #define VT_WORKER_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include "common/err.h"
 
 #define VT_LATE_WINDOW_DAYS 14
@@ -19,16 +20,39 @@ struct vt_worker_opts {
 	long future_slack;     /* seconds a result may be in the future */
 };
 
+/* Classes of rejection reasons (a bounded label set for metrics). */
+enum vt_rej_class {
+	VT_REJ_MALFORMED, VT_REJ_TOO_LATE, VT_REJ_FUTURE, VT_REJ_UNKNOWN_MSM,
+	VT_REJ_NOT_ASSIGNED, VT_REJ_CANNOT_STORE, VT_REJ_OTHER, VT_REJ_CLASSES
+};
+/* The class of a rejected row's reason text, and the class's name
+ * ("malformed", "too_late", ...). */
+enum vt_rej_class vt_worker_rej_class(const char *reason);
+const char *vt_worker_rej_name(enum vt_rej_class c);
+
 struct vt_worker_stats {
 	long claimed;          /* queue rows taken */
 	long stored;           /* new rows in results */
 	long duplicates;       /* already stored: not stored again */
 	long rejected;         /* rows written to rejected */
+	long rejected_by[VT_REJ_CLASSES]; /* the same by class of reason */
 	long status_used;      /* probe status lines kept (uptime, addresses) */
 	long status_other;     /* other probe status lines, counted only */
+	long batches;          /* batches committed with at least one row */
+	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
+	 * failed ones): the claim statement, parsing and hashing the lines,
+	 * the measurement and assignment lookups, enrichment, the results
+	 * insert, the latest upsert, the rest of the store (partitions,
+	 * savepoints, rejected, probe_status), and the COMMIT. */
+	int64_t ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
+		ns_latest, ns_other, ns_commit;
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
+
+/* Formats the time split of *st (one line, no newline) into buf. */
+void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
+			    size_t len);
 
 /* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
  * queue was empty: stats->claimed unchanged), or an error with the reason

@@ -11,7 +11,10 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "common/optconf.h"
 #include "common/pg.h"
+#include "common/observe.h"
+#include "storage/archiver/arcmetrics.h"
 #include "storage/archive.h"
 #include "storage/objstore.h"
 
@@ -21,7 +24,7 @@ static void usage(FILE *f)
 "usage: vantage-archiver [--db CONNINFO] [--store URL] [--day YYYY-MM-DD]\n"
 "                        [--now YYYY-MM-DD[THH:MM:SSZ]|UNIX] [--dry-run]\n"
 "                        [--late-days N] [--margin-days N] [--threads N]\n"
-"                        [--log-level err|warn|info|debug]\n\n"
+"                        [--log-level err|warn|info|debug] [--metrics-file PATH]\n\n"
 "Archives each day older than the late window (14 days): one bzip2 object\n"
 "per measurement-day (one per day for one-offs) in the store, indexed in\n"
 "PostgreSQL, read back and checked; hot rows go after a further margin\n"
@@ -31,7 +34,11 @@ static void usage(FILE *f)
 "                   $VANTAGE_ARCHIVE)\n"
 "  --day D          only this day\n"
 "  --now T          act as if it were this time\n"
-"  --dry-run        say what would be done, change nothing\n");
+"  --dry-run        say what would be done, change nothing\n"
+"  --metrics-file PATH  write this run's Prometheus metrics to PATH (a\n"
+"                   .prom file for node_exporter's textfile collector),\n"
+"                   replaced atomically at the end of each run\n"
+	VT_OPTCONF_HELP("archiver"));
 }
 
 /* Tests stop the archiver at a named point: VANTAGE_ARCHIVER_CRASH_AT=
@@ -94,7 +101,9 @@ int main(int argc, char **argv)
 		{ "late-days", required_argument, NULL, 'l' },
 		{ "margin-days", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'L' },
+		VT_OPTCONF_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -103,12 +112,18 @@ int main(int argc, char **argv)
 	struct vt_objstore *st = NULL;
 	struct crash crash = { "", 1 };
 	const char *db = NULL, *store = getenv("VANTAGE_ARCHIVE"), *env;
+	const char *mfile = NULL;
+	struct vt_observe *ob = NULL;
 	char err[1024];
 	PGconn *c = NULL;
 	int ch, r, level = VT_LOG_INFO, rc = 1;
+	static struct vt_optconf *oc;   /* lives as long as the process */
 
 	vt_arc_opts_init(&o);
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (vt_optconf_new("vantage-archiver", VT_CONF_DIR "/archiver.conf",
+			   opts, "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	while ((ch = vt_optconf_next(oc, NULL)) != -1) {
 		int bad = 0;
 
 		switch (ch) {
@@ -119,13 +134,14 @@ int main(int argc, char **argv)
 		case 's': store = optarg; break;
 		case 'D': o.day = optarg; break;
 		case 'n':
-			if (parse_now(optarg, &o.now) < 0) {
-				fprintf(stderr, "vantage-archiver: bad --now '%s'\n",
-					optarg);
-				return 2;
-			}
+			if (parse_now(optarg, &o.now) < 0)
+				return vt_optconf_fail(oc, "bad --now '%s'", optarg);
 			break;
 		case 'N': o.dry_run = 1; break;
+		case 'M':
+			mfile = optarg;
+			bad = vt_opt_value("--metrics-file", optarg, err, sizeof err);
+			break;
 		case 'l':
 			bad = vt_opt_int("--late-days", optarg, 0, 3650,
 					 &o.late_days, err, sizeof err);
@@ -139,18 +155,15 @@ int main(int argc, char **argv)
 					 err, sizeof err);
 			break;
 		case 'L':
-			if ((level = vt_log_level_parse(optarg)) < 0) {
-				usage(stderr);
-				return 2;
-			}
+			if ((level = vt_log_level_parse(optarg)) < 0)
+				return vt_optconf_fail(oc, "bad --log-level '%s'",
+						       optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-		if (bad) {
-			fprintf(stderr, "vantage-archiver: %s\n", err);
-			return 2;
-		}
+		if (bad)
+			return vt_optconf_fail(oc, "%s", err);
 	}
 	if (optind != argc || o.late_days < 0 || o.margin_days < 0 ||
 	    o.threads < 1 || o.threads > 16) {
@@ -158,10 +171,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vt_log_init("vantage-archiver", level);
-	if (!store || !*store) {
-		vt_err("no object store: give --store URL or set VANTAGE_ARCHIVE");
-		return 2;
-	}
+	if (!store || !*store)
+		return vt_optconf_fail(oc, "no object store: give --store URL or "
+				       "set VANTAGE_ARCHIVE");
 	if ((env = getenv("VANTAGE_ARCHIVER_CRASH_AT")) && *env) {
 		const char *colon = strchr(env, ':');
 
@@ -172,10 +184,11 @@ int main(int argc, char **argv)
 	}
 	o.event = on_event;
 	o.arg = &crash;
-	if (!vt_conf_db(db)) {
-		vt_err("no database: give --db CONNINFO or set VANTAGE_DB");
-		return 2;
-	}
+	if (!vt_conf_db(db))
+		return vt_optconf_fail(oc, "no database: give --db CONNINFO or "
+				       "set VANTAGE_DB");
+	if (vt_optconf_checked(oc))
+		return 0;
 	if (vt_pg_connect(vt_conf_db(db), &c, err, sizeof err) < 0) {
 		vt_err("database: %s", err);
 		goto out;
@@ -184,7 +197,12 @@ int main(int argc, char **argv)
 		vt_err("store: %s", err);
 		goto out;
 	}
+	if (!o.dry_run && vt_observe_start("archiver", NULL, NULL, vt_conf_db(db),
+					   60, &ob, err, sizeof err) < 0)
+		vt_warn("%s", err);
+	memset(&stats, 0, sizeof stats);
 	r = vt_archive_run(c, st, &o, &stats, err, sizeof err);
+	arc_observe(ob ? ob->beat : NULL, mfile, c, &o, &stats, r);
 	vt_info("%d day(s): %d object(s) written, %d verified, %d expired, "
 		"%lld results archived (%lld -> %lld bytes), %lld hot rows "
 		"expired, %d partition(s) dropped%s", stats.days,
@@ -199,6 +217,7 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	vt_observe_stop(ob);
 	vt_objstore_free(st);
 	if (c)
 		PQfinish(c);

@@ -36,6 +36,15 @@ t_psql "INSERT INTO assignments (msm_id, probe_id) SELECT $MSM, unnest('{$ids}':
         FROM unnest('{$ids}'::integer[]) p" >/dev/null
 
 api_start --threads 8 --db-conns 8 2>/dev/null || { echo "vantage-api did not start"; cat "$T/api.log"; exit 1; }
+# A second vantage-api without the anonymous cache: every request reaches
+# the database.
+UPORT=$(t_free_port)
+while [ "$UPORT" = "$API_HPORT" ] || [ "$UPORT" = "$API_SPORT" ]; do UPORT=$(t_free_port); done
+"$BIN/vantage-api" --http "127.0.0.1:$UPORT" --threads 8 --db-conns 8 --cache-ms 0 \
+	>>"$T/api-uncached.log" 2>&1 &
+t_bg $!
+API_UNCACHED="http://127.0.0.1:$UPORT"
+t_wait 30 curl -sf "$API_UNCACHED/api/v2/probes/?page_size=1" || { echo "vantage-api (uncached) did not start"; exit 1; }
 
 # nginx with 2 workers serving files of the same sizes.
 mkdir -p "$T/www" "$T/nginx/tmp" "$T/nginx/logs"
@@ -77,11 +86,14 @@ bench() {
 for what in latest msm; do
 	if [ "$what" = latest ]; then path="/api/v2/measurements/$MSM/latest/"; else path="/api/v2/measurements/$MSM/"; fi
 	size=$(stat -c %s "$T/www/$what")
-	read -r a_rps a_p99 a_err < <(bench "$API_HTTP$path")
 	read -r n_rps n_p99 _ < <(bench "http://127.0.0.1:$NPORT/$what")
-	printf '%s (%d bytes) at 64 keep-alive clients: vantage-api %s req/s, p99 %s ms; nginx static %s req/s, p99 %s ms: ratio %.2f (goal >= 0.5)%s\n' \
-		"$what" "$size" "$a_rps" "$a_p99" "$n_rps" "$n_p99" \
-		"$(awk "BEGIN { print $a_rps / $n_rps }")" "${a_err:+ (the API answered errors)}"
+	for mode in uncached cached; do
+		if [ $mode = cached ]; then url=$API_HTTP$path; else url=$API_UNCACHED$path; fi
+		read -r a_rps a_p99 a_err < <(bench "$url")
+		printf '%s (%d bytes) at 64 keep-alive clients, %s: vantage-api %s req/s, p99 %s ms; nginx static %s req/s, p99 %s ms: ratio %.2f (goal >= 0.5)%s\n' \
+			"$what" "$size" "$mode" "$a_rps" "$a_p99" "$n_rps" "$n_p99" \
+			"$(awk "BEGIN { print $a_rps / $n_rps }")" "${a_err:+ (the API answered errors)}"
+	done
 done
 grep -c ' 200 ' "$T/api.log" | sed 's/^/# requests logged by vantage-api: /'
 

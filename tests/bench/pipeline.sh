@@ -6,9 +6,15 @@
 #      result_queue; every probe posts on its own, a post carries what a
 #      stock probe accumulates between httppost runs (MIN..MAX lines), and
 #      up to one post per probe is in flight at once
-#   2. vantage-worker on the pre-filled queue: one worker, then two
-#   3. end to end: uploads with two workers running, until all are stored
-#   4. reference: COPY of the stored rows into a table like `results`
+#   2. vantage-worker on the pre-filled queue: 1, 2 and 4 workers
+#   3. end to end: uploads with 1, 2 and 4 workers running, until all are
+#      stored
+#   4. reference: COPY of the stored rows into a table like `results` (same
+#      cluster, same settings, same indexes), measured twice in the run; the
+#      faster of the two is the reference
+# Each worker figure comes with where the workers' time went (their own
+# clocks, vantage-worker --stats) and the wait events of the cluster's
+# backends sampled every 0.1 s (pg_stat_activity).
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
 #   PIPE_BENCH_RESULTS=N (default 200000)  PIPE_BENCH_PROBES=N (default 400)
@@ -27,6 +33,10 @@ SAMPLES=${VANTAGE_SAMPLES:-$TOP/../shared/samples}
 	{ echo "build first"; exit 1; }
 [ -f "$SAMPLES/ping.jsonl" ] || { echo "no samples in $SAMPLES"; exit 1; }
 command -v jq >/dev/null || { echo "jq missing"; exit 1; }
+# --stats where the worker has it (the bench also measures older builds:
+# VANTAGE_BIN, VANTAGE_MIGRATIONS)
+WSTATS=
+"$BIN/vantage-worker" --help | grep -q -- --stats && WSTATS=--stats
 t_setup
 t_pg_start >/dev/null || exit 1
 CTRL=$(t_free_port)
@@ -67,16 +77,54 @@ echo "PostgreSQL as scripts/pg starts it for scripts/stack (unchanged):" \
 	 'shared_buffers', 'wal_level', 'full_page_writes')")"
 echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -F'\t' '{s += length($2) + 30} END {printf "%d", s / NR}' "$T/templates") bytes) from $P probes"
 
-"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
+# The gateway's and the workers' backends, told apart in pg_stat_activity.
+PGAPPNAME=gateway "$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 	--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-	--max-sessions $((P * 2 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
+	--max-sessions $((P * 5 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
 GWPID=$!
 t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }
 
+# Samples the wait events of the gateway's and the workers' backends every
+# 0.1 s into $T/waits.$1 until $T/sampling goes away (one psql session, so
+# the sampling costs the machine little).
+sample_start() {
+	: >"$T/sampling"
+	(while [ -e "$T/sampling" ]; do
+		echo "SELECT application_name,
+		  coalesce(wait_event_type || ':' || wait_event, 'CPU')
+		  FROM pg_stat_activity WHERE state = 'active'
+		  AND application_name IN ('gateway', 'worker');"
+		sleep 0.1
+	done | psql "$VANTAGE_DB" -qtAX -F ' ' 2>/dev/null | grep . >"$T/waits.$1") &
+	SAMPLER=$!
+}
+sample_stop() {
+	rm -f "$T/sampling"
+	wait "$SAMPLER" 2>/dev/null
+}
+# waits NAME: the sampled wait events, share of samples per backend kind
+waits() {
+	awk -v what="$1" '{ n[$1]++; w[$1 " " $2]++ }
+	     END { for (k in w) { split(k, a, " ");
+	             printf "%s %.0f %s\n", a[1], 100 * w[k] / n[a[1]], a[2] } }' "$T/waits.$1" |
+		sort -k1,1 -k2,2nr | awk '{ if ($1 != last) { if (last != "") printf "\n"; printf "    %s backends:", $1; last = $1; k = 0 }
+		                            if (k++ < 5) printf " %s %d%%", $3, $2 } END { if (last != "") printf "\n" }'
+}
+# split FILE: the workers' --stats lines summed (ms of all workers)
+split_of() {
+	awk '/^vantage-worker stats:/ { seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
+	       if ($i ~ /^(batches|rows|claim|parse|lookup|enrich|results|latest|other|commit|total)$/) s[$i] += $(i + 1) }
+	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
+	           printf "    worker time, ms summed over workers: claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches)\n",
+	           s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"] }' "$1"
+}
+
 # 1. upload into result_queue, no worker running
+sample_start up
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
-	{ echo "upload failed:"; tail -n 5 "$T/load1.err" "$T/gw.log"; exit 1; }
+	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
+sample_stop
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
 echo "load shape: $P probes posting independently ($LT load threads), $LMIN..$LMAX result lines per post (avg $avg_lines), $up_posts posts, up to $in_flight posts in flight at once, $busy answered 503 (busy) and posted again"
@@ -92,15 +140,19 @@ refill() {
 	t_psql "VACUUM ANALYZE result_queue"
 	t_psql "CHECKPOINT"
 }
-workers() { # N: N workers drain the queue; prints ms
+workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats.drain.N
 	local t0 pids=() i
+	: >"$T/stats.drain.$1"
+	sample_start "drain.$1"
 	t0=$(ms)
 	for ((i = 0; i < $1; i++)); do
-		"$BIN/vantage-worker" --once --log-level warn 2>>"$T/worker.log" &
+		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
+			>>"$T/stats.drain.$1" 2>>"$T/worker.log" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
 	echo $(($(ms) - t0))
+	sample_stop
 }
 stored_ok() {
 	local s r
@@ -110,7 +162,8 @@ stored_ok() {
 		{ echo "$1: stored $s of $N, rejected $r"; tail -5 "$T/worker.log"; exit 1; }
 }
 t_psql "CHECKPOINT"
-w1_ms=$(workers 1)
+declare -A w_ms e_ms e_up
+w_ms[1]=$(workers 1)
 stored_ok "one worker"
 
 # 4. the reference: the same final rows, COPY into a table like results
@@ -119,35 +172,49 @@ for d in $(t_psql "SELECT DISTINCT day FROM results"); do
 	t_psql "CREATE TABLE \"ref_$d\" PARTITION OF ref_results FOR VALUES FROM ('$d') TO (('$d'::date + 1))"
 done
 psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
-t_psql "CHECKPOINT"
-t0=$(ms)
-# With the compression the gateway's and the workers' sessions use (lz4).
-PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
-	-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
-ref_ms=$(($(ms) - t0))
-[ "$(count ref_results)" = "$N" ] || { echo "reference COPY incomplete"; exit 1; }
+reference() { # prints ms of one COPY of the rows into ref_results
+	local t0
+	t_psql "TRUNCATE ref_results; CHECKPOINT"
+	t0=$(ms)
+	# With the compression the gateway's and the workers' sessions use (lz4).
+	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
+		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
+	echo $(($(ms) - t0))
+	[ "$(count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
+}
+ref1_ms=$(reference) || exit 1
 
-refill || exit 1
-w2_ms=$(workers 2)
-stored_ok "two workers"
-
-# 3. end to end: new probes upload while two workers run
-t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
-wpids=()
-for i in 1 2; do
-	"$BIN/vantage-worker" --log-level warn 2>>"$T/worker.log" &
-	wpids+=($!)
-	t_bg $!
+for k in 2 4; do
+	refill || exit 1
+	w_ms[$k]=$(workers $k)
+	stored_ok "$k workers"
 done
-"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load2.out" 2>"$T/load2.err" ||
-	{ echo "upload failed:"; tail -5 "$T/load2.err"; exit 1; }
-read -r _ _ _ e_up_ms _ e_start < <(grep '^uploaded' "$T/load2.out")
-read -r _ _ _ _ _ _ e_in_flight e_busy < <(grep '^shape' "$T/load2.out")
-t_wait 600 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"
-e2e_ms=$(($(ms) - e_start))
-kill "${wpids[@]}"
-wait "${wpids[@]}" 2>/dev/null
-stored_ok "end to end"
+
+# 3. end to end: new probes upload while k workers run
+for k in 1 2 4; do
+	t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
+	wpids=()
+	: >"$T/stats.e2e.$k"
+	for ((i = 0; i < k; i++)); do
+		PGAPPNAME=worker "$BIN/vantage-worker" $WSTATS --log-level warn \
+			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
+		wpids+=($!)
+		t_bg $!
+	done
+	sample_start "e2e.$k"
+	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
+		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
+	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
+	e_up[$k]=$up
+	t_wait 600 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"
+	e_ms[$k]=$(($(ms) - e_start))
+	sample_stop
+	kill "${wpids[@]}"
+	wait "${wpids[@]}" 2>/dev/null
+	stored_ok "end to end, $k workers"
+done
+ref2_ms=$(reference) || exit 1
+ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
 
 ref=$(rate "$N" "$ref_ms")
 show() { # what results ms
@@ -155,9 +222,19 @@ show() { # what results ms
 	r=$(rate "$2" "$3")
 	printf '%-44s %7d results/s  (%d in %d ms)  ratio to COPY %s\n' "$1" "$r" "$2" "$3" "$(ratio "$r" "$ref")"
 }
-printf '%-44s %7d rows/s     (%d in %d ms)\n' "reference: bare COPY into a results-like table (lz4)" "$ref" "$N" "$ref_ms"
+printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and %d ms)\n' \
+	"reference: bare COPY into a results-like table (lz4)" "$ref" "$N" "$ref_ms" "$ref1_ms" "$ref2_ms"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
-show "1 worker: result_queue -> results" "$N" "$w1_ms"
-show "2 workers: result_queue -> results" "$N" "$w2_ms"
-show "end to end, upload + 2 workers" "$N" "$e2e_ms"
-echo "end to end goal: 20000 results/s; upload alone took $e_up_ms ms of the end-to-end run ($up_posts posts per run; end to end: up to $e_in_flight in flight, $e_busy answered 503 and posted again)"
+waits up
+for k in 1 2 4; do
+	show "$k worker(s): result_queue -> results" "$N" "${w_ms[$k]}"
+	split_of "$T/stats.drain.$k"
+	waits "drain.$k"
+done
+for k in 1 2 4; do
+	show "end to end, upload + $k worker(s)" "$N" "${e_ms[$k]}"
+	echo "    upload alone took ${e_up[$k]} ms of it"
+	split_of "$T/stats.e2e.$k"
+	waits "e2e.$k"
+done
+echo "goals: end to end with 2 workers >= 0.4 of COPY, 1 worker >= 0.3; 4 workers no slower than 2 ($up_posts posts per upload run)"

@@ -23,6 +23,12 @@
 #                         VANTAGE_DB and VANTAGE_ARCHIVE (file://) exported
 #                         (e.g. to start a server); when it prints a pid,
 #                         that process's peak RSS (VmHWM) is the one reported.
+#
+# The data (a day of 1,000 probes is ~180,000 results) is made once and
+# kept in PLANNER_BENCH_CACHE (build/bench-cache by default; PLANNER_BENCH_
+# CACHE=none makes it afresh each time): a dump of the database and the
+# archive store, named by the sizes and a hash of what makes them (the
+# migrations, the generator, the archiver's sources).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../integration/archive_common.inc"
 H=${VANTAGE_TESTBIN:-$TOP/build/tests}
@@ -34,8 +40,23 @@ FIRST=2026-01-01
 t_setup
 arc_need
 t_pg_start || { echo "cannot start PostgreSQL"; exit 1; }
-arc_measurements
 export VANTAGE_ARCHIVE="file://$T/store"
+last=$(date -u -d "$FIRST + $((NDAYS - 1)) days" +%F)
+CACHE=${PLANNER_BENCH_CACHE:-$TOP/build/bench-cache}
+made=$(cat "$TOP"/storage/migrations/*.sql "$TOP"/tests/helpers/archive_gen.c \
+	"$TOP"/storage/archive*.c "$TOP"/storage/archiver/*.c 2>/dev/null | sha1sum | cut -c1-12)
+CDIR=$CACHE/planner-$PROBES-$NDAYS-$EVERY-$made
+if [ "$CACHE" != none ] && [ -f "$CDIR/done" ]; then
+	# The cached data: the dump into a database of its own, the store as is
+	# (it is only read).
+	t_psql "CREATE DATABASE bench" >/dev/null
+	VANTAGE_DB="$VANTAGE_DB dbname=bench"
+	pg_restore -d "$VANTAGE_DB" --no-owner "$CDIR/db.dump" 2>"$T/restore.log" ||
+		{ echo "restoring $CDIR/db.dump failed"; cat "$T/restore.log"; exit 1; }
+	ln -s "$CDIR/store" "$T/store"
+	t_psql "VACUUM ANALYZE"
+else
+arc_measurements
 
 # Archived days, loaded and archived (and expired) a few at a time.
 i=0
@@ -49,7 +70,6 @@ while [ $i -lt "$NDAYS" ]; do
 			--threads 2 2>"$T/log" || { cat "$T/log"; exit 1; }
 	fi
 done
-last=$(date -u -d "$FIRST + $((NDAYS - 1)) days" +%F)
 [ "$(t_psql "SELECT count(DISTINCT day) FROM archive_objects WHERE expired IS NOT NULL")" = "$NDAYS" ] ||
 	{ echo "archiving failed"; cat "$T/log"; exit 1; }
 # Two hot days after them.
@@ -59,6 +79,15 @@ for k in 1 2; do
 	arc_load "$d" "$PROBES" 10000 "$MSM:ping:$EVERY"
 done
 t_psql "VACUUM ANALYZE results"
+if [ "$CACHE" != none ]; then
+	rm -rf "$CDIR.tmp"
+	mkdir -p "$CDIR.tmp"
+	pg_dump -Fc -f "$CDIR.tmp/db.dump" "$VANTAGE_DB" &&
+		cp -a "$T/store" "$CDIR.tmp/store" && touch "$CDIR.tmp/done" &&
+		rm -rf "$CDIR" && mv "$CDIR.tmp" "$CDIR" ||
+		echo "warning: could not keep the data in $CDIR"
+fi
+fi
 start=$(date -u -d "$FIRST" +%s)
 stop=$(( $(date -u -d "$last + 3 days" +%s) - 1 ))
 hot=$(t_psql "SELECT count(*) FROM results")

@@ -25,6 +25,12 @@
  *                          others keep being refused and backing off);
  *                          reports when, the refusals, PID's CPU time and
  *                          its peak RSS.  -> "herd k= want= up= ..."
+ *   register K PAR PORT... registers probes 0..K-1 (registration INIT, as
+ *                          a probe does) on the registration PORTs (probe
+ *                          i on the (i mod n)th), PAR processes at a time;
+ *                          each probe's later links go to the controller
+ *                          port of its reply (hold PORT is then ignored).
+ *                          -> "registered k= ok= ms="
  *   bare PORT K PID        K handshakes at once to a bare libssh server:
  *                          key exchange and public-key auth, then close.
  *                          -> "bare k= ok= ms= srv_cpu= cli_cpu="
@@ -41,6 +47,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <libpq-fe.h>
@@ -49,6 +56,7 @@
 #include "common/buf.h"
 #include "common/vtime.h"
 #include "proto/dialogue.h"
+#include "proto/reg.h"
 
 #define STEP_MS        200      /* handshake deadlines are checked this often */
 #define HANDSHAKE_MS   30000    /* a handshake longer than this failed */
@@ -76,6 +84,7 @@ struct probe {
 	int64_t      start_at, deadline;
 	unsigned     attempt;
 	int          pushed;           /* a push answered OK since the burst began */
+	int          port;             /* controller port registration gave; 0: none */
 };
 
 struct load {
@@ -187,7 +196,7 @@ static int link_new(struct load *L, struct probe *p)
 	if (!(p->ssh = ssh_new()))
 		return -1;
 	ssh_options_set(p->ssh, SSH_OPTIONS_HOST, "127.0.0.1");
-	ssh_options_set(p->ssh, SSH_OPTIONS_PORT, &L->port);
+	ssh_options_set(p->ssh, SSH_OPTIONS_PORT, p->port ? &p->port : &L->port);
 	ssh_options_set(p->ssh, SSH_OPTIONS_USER, "atlas");
 	ssh_options_set(p->ssh, SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
 	ssh_options_set(p->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
@@ -553,6 +562,96 @@ static void hold(struct load *L, int k, int window)
 	fflush(stdout);
 }
 
+/* One registration INIT of p on port (blocking); its controller port, or
+ * -1. */
+static int reg_one(struct load *L, struct probe *p, int port)
+{
+	static const char req[] = "P_TO_R_INIT\nTOKEN_SPECS gw_load 1000 5120 "
+		"linux/1/x86_64\nREASON_FOR_REGISTRATION NEW\n";
+	struct vt_reg_reply rep;
+	ssh_session s = ssh_new();
+	ssh_channel ch = NULL;
+	char buf[8192];
+	int no = 0, n, len = 0, rc = -1;
+
+	if (!s)
+		return -1;
+	ssh_options_set(s, SSH_OPTIONS_HOST, "127.0.0.1");
+	ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+	ssh_options_set(s, SSH_OPTIONS_USER, "atlas");
+	ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
+	ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
+	ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, L->hostkeys);
+	if (ssh_connect(s) != SSH_OK ||
+	    ssh_userauth_publickey(s, NULL, p->key) != SSH_AUTH_SUCCESS ||
+	    !(ch = ssh_channel_new(s)) || ssh_channel_open_session(ch) != SSH_OK ||
+	    ssh_channel_request_exec(ch, "INIT") != SSH_OK ||
+	    ssh_channel_write(ch, req, sizeof req - 1) != (int)sizeof req - 1 ||
+	    ssh_channel_send_eof(ch) != SSH_OK)
+		goto out;
+	while (len < (int)sizeof buf - 1 &&
+	       (n = ssh_channel_read_timeout(ch, buf + len, (uint32_t)(sizeof buf - 1 - len),
+					     0, 30000)) > 0)
+		len += n;
+	if (vt_reg_reply_parse(buf, (size_t)len, &rep) == 0 && !rep.wait &&
+	    rep.ctrl_port > 0)
+		rc = rep.ctrl_port;
+out:
+	if (ch)
+		ssh_channel_free(ch);
+	ssh_disconnect(s);
+	ssh_free(s);
+	return rc;
+}
+
+/* Registers probes 0..k-1 on ports[i % nports], par processes at once. */
+static void reg_all(struct load *L, int k, int par, const int *ports, int nports)
+{
+	int64_t t0 = vt_mono_ms();
+	int fds[2], ok = 0, idx, port;
+	FILE *in;
+
+	if (par < 1)
+		par = 1;
+	for (int i = 0; i < k; i++)
+		L->pr[i].port = 0;
+	if (pipe(fds) < 0) {
+		printf("error pipe\n");
+		fflush(stdout);
+		return;
+	}
+	fflush(stdout);
+	for (int c = 0; c < par; c++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			FILE *out = fdopen(fds[1], "w");
+
+			close(fds[0]);
+			for (int i = c; i < k && out; i += par)
+				fprintf(out, "%d %d\n", i,
+					reg_one(L, &L->pr[i], ports[i % nports]));
+			if (out)
+				fclose(out);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	if ((in = fdopen(fds[0], "r"))) {
+		while (fscanf(in, "%d %d", &idx, &port) == 2)
+			if (idx >= 0 && idx < k && port > 0) {
+				L->pr[idx].port = port;
+				ok++;
+			}
+		fclose(in);
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("registered k=%d ok=%d ms=%lld\n", k, ok,
+	       (long long)(vt_mono_ms() - t0));
+	fflush(stdout);
+}
+
 static void bare(struct load *L, int k, int pid)
 {
 	int64_t t0, c0;
@@ -686,7 +785,23 @@ int main(int argc, char **argv)
 		else if (sscanf(line, "herd %d %d %d %d %d", &L.port, &k, &a, &pid,
 				&b) == 5 && k <= L.n && b > 0 && b <= k)
 			herd(&L, k, a, pid, b);
-		else if (sscanf(line, "bare %d %d %d", &L.port, &k, &b) == 3 && k <= L.n)
+		else if (!strncmp(line, "register ", 9)) {
+			int ports[8], np = 0, off = 9, used;
+
+			if (sscanf(line + off, "%d %d%n", &k, &a, &used) == 2 && k <= L.n) {
+				off += used;
+				while (np < 8 && sscanf(line + off, "%d%n", &ports[np], &used) == 1) {
+					off += used;
+					np++;
+				}
+			}
+			if (np > 0)
+				reg_all(&L, k, a, ports, np);
+			else {
+				printf("error register K PAR PORT...\n");
+				fflush(stdout);
+			}
+		} else if (sscanf(line, "bare %d %d %d", &L.port, &k, &b) == 3 && k <= L.n)
 			bare(&L, k, b);
 		else if (!strncmp(line, "quit", 4))
 			break;

@@ -3,9 +3,10 @@
 # JSON, wrong types, unknown measurement types, negative and huge ids,
 # page_size beyond the limit, filter values with quotes and SQL
 # metacharacters, keys without the grant or unknown, bodies, URLs and
-# headers over their limits.  Each is a 4xx error object of API.md (with
-# source.pointer or source.parameter where there is one), the same message
-# the CLI gives for the same body, and nothing changes in the database.
+# headers over their limits, connections over --max-conns (a 503).  Each
+# is a 4xx error object of API.md (with source.pointer or
+# source.parameter where there is one), the same message the CLI gives
+# for the same body, and nothing changes in the database.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/sched_lib.sh"
 . "$TOP/tests/helpers/api_lib.sh"
@@ -168,6 +169,22 @@ t_check "paths with and without the slash, never a redirect" test \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$API_HTTP/api/v2/probes")$(curl -s -o /dev/null -w '%{http_code}' "$API_HTTP/api/v2/probes/$P1")" = 200200
 t_check "unknown parameters are ignored" test "$(curl -s -o /dev/null -w '%{http_code}' \
 	"$API_HTTP/api/v2/measurements/$MSM/?defeatcaching=dc42&fields=status")" = 200
+
+# Connections over --max-conns: the error object (503, Retry-After), not a
+# silent close; the daemon answers again once one is closed.
+MPORT=$(t_free_port)
+"$BIN/vantage-api" --http "127.0.0.1:$MPORT" --max-conns 3 >>"$T/api-max.log" 2>&1 &
+t_bg $!
+if t_wait 30 curl -sf "http://127.0.0.1:$MPORT/api/v2/probes/?page_size=1"; then
+	/usr/bin/python3 "$TOP/tests/helpers/api_conns.py" "$MPORT" \
+		"/api/v2/measurements/$MSM/" 3 >"$T/conns.out" 2>&1
+	rc=$?
+	api_tap "$T/conns.out"
+	t_check "the connection check ran to its end" test "$rc" = 0
+	t_check "the refused connection is logged as a 503" grep -q ' 503 ' "$T/api-max.log"
+else
+	t_notok "vantage-api --max-conns 3 starts"
+fi
 
 t_check "nothing changed in the database" test "$(snapshot)" = "$before"
 t_check "the daemon still answers" curl -sf "$API_HTTPS/api/v2/measurements/$MSM/" -k -o /dev/null

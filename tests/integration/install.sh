@@ -26,7 +26,7 @@ cd "$TOP"
 		done
 	done
 	for f in storage/migrations/*.sql; do echo "644 $P/share/vantage/migrations/${f##*/}"; done
-	for f in scripts/systemd/conf/*.conf; do echo "644 $P/share/doc/vantage/examples/${f##*/}"; done
+	for f in scripts/systemd/conf/*.conf; do echo "644 /etc/vantage/${f##*/}.example"; done
 	echo "644 $P/share/doc/vantage/operations.md"
 	echo "644 $P/lib/sysusers.d/vantage.conf"
 } | sort -k2 >"$T/want"

@@ -13,6 +13,8 @@
 #     the two within one measurement interval (IV + spread); no other probe
 #     changes site;
 #   - `vantage catchment` (database and --api) prints the same changes;
+#   - a python3-websocket client of the API's /stream/ (with backlog)
+#     receives every stored result of the measurement once, in order;
 #   - the /catchment/{id} page loads in headless chromium without console
 #     errors and names every site of the lab (screenshot kept in
 #     $VANTAGE_ARTIFACTS when set, or with T_KEEP=1).
@@ -112,6 +114,13 @@ cat >"$T/chaos.json" <<JSON
 JSON
 MSM=$(V msm create "$T/chaos.json")
 t_check "measurement created ($MSM)" test -n "$MSM"
+# a researcher watches it live: python3-websocket on the API's /stream/,
+# with the backlog, from the start to the end of the run
+t_check "the stream's URL is in stack.env" test -n "${VANTAGE_STREAM_URL:-}"
+"$LAB" exec ctl /usr/bin/python3 "$TOP/tests/integration/stream_client.py" sub \
+	"$VANTAGE_STREAM_URL" "$MSM" "$T/stream.out" --backlog --count 1000000 \
+	--ready "$T/stream.ready" 2>"$T/stream.err" &
+t_check "a stream client subscribed" t_wait 60 test -f "$T/stream.ready"
 view() { CURL "$VANTAGE_API_URL/api/v2/measurements/$MSM/catchment/" >"$T/view.json.tmp" &&
 	jq -e .sites "$T/view.json.tmp" >/dev/null && mv "$T/view.json.tmp" "$T/view.json"; }
 site_of() { jq -r ".probes[] | select(.prb_id == $1) | .site" "$T/view.json"; }
@@ -162,17 +171,15 @@ for p in $MOVED; do
 done
 t_check "the view: every probe of $DOWN moved (results after the change)" \
 	t_wait 120 all_at DURING 4 0
-# two more results of each moved probe at the new site
-more() {
-	local p id
-	all_at DURING 4 || return 1
-	for p in $MOVED; do
-		id=$(eval echo "\$ID_$p")
-		[ "$(jq -r "[.changes[] | select(.prb_id == $id)] | .[-1].first_after" "$T/view.json")" -lt \
-		  "$(jq -r ".probes[] | select(.prb_id == $id) | .timestamp" "$T/view.json")" ] || return 1
-	done
+# settled SNAP MIN: all_at SNAP MIN, and every probe has a result newer
+# than the first one after the newest change (so a view up to just before
+# the oldest of the probes' newest results holds every change)
+settled() {
+	all_at "$1" "$2" || return 1
+	jq -e '([.probes[].timestamp] | min) > ([.changes[].first_after] | max // 0)' \
+		"$T/view.json" >/dev/null
 }
-t_check "they stay there" t_wait 60 more
+t_check "they stay there" t_wait 60 settled DURING 4
 
 # --- announce it again ---
 flip site-up AFTER
@@ -182,6 +189,7 @@ for p in $LAB_PROBES; do
 		test "$(eval echo "\$AFTER_$p")" = "$(eval echo "\$BEFORE_$p")"
 done
 t_check "the view: every probe back at its own site" t_wait 120 all_at AFTER 6 0
+t_check "and stay there" t_wait 60 settled AFTER 6
 view
 cp "$T/view.json" "$T/final.json"
 jq -c '.changes[]' "$T/final.json" | sed 's/^/# /'
@@ -233,6 +241,18 @@ done
 for s in $LAB_SITES; do
 	t_check "its site table has $s" grep -q "^$s.lab " "$T/cli.txt"
 done
+
+# --- the live stream saw every stored result, once, in storage order ---
+V msm stop "$MSM" >/dev/null
+# streamed: the client's lines are the stored results, ordered as stored
+streamed() {
+	"$LAB" exec ctl psql "$VANTAGE_DB" -XAtq -c \
+		"SELECT result FROM results WHERE msm_id = $MSM ORDER BY seq" >"$T/stored.out" || return 1
+	[ -s "$T/stored.out" ] && cmp -s "$T/stored.out" "$T/stream.out"
+}
+t_check "the stream client got every stored result once, in storage order" \
+	t_wait 120 streamed
+t_log "streamed $(wc -l <"$T/stream.out") results; $(head -c 300 "$T/stream.err")"
 
 # --- the page in a real browser ---
 if command -v chromium >/dev/null; then

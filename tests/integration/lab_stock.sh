@@ -13,7 +13,9 @@
 #   (httppost --set-time); `vantage msm stop` taking the line out of the
 #   probe's crontab; its KEEP ssh killed and back on the cached session; the
 #   gateway restarted (leaving registration's list at once) and the probe
-#   back; every result stored exactly once.
+#   back; a second gateway joining and the first drained (`vantage gateway
+#   drain`): the probe reads the output on KEEP, registers again and holds
+#   KEEP on the second; every result stored exactly once.
 # The probe's main loop sleeps 180 s between passes; the test ends that
 # sleep with a signal to the sleep process (scripts/atlas-probe kick)
 # where it waits for a pass, never touching the probe's code or files.
@@ -224,6 +226,39 @@ is "still the same session id" "$(Q "SELECT session_id FROM probe_sessions WHERE
 n_before=$(nres "$TRACE")
 more() { [ "$(nres "$TRACE")" -gt "$n_before" ]; }
 t_check "results flow again after the restart" t_wait 240 more
+
+# --- a drain: a second gateway joins, the first is drained; the stock
+# probe reads the output on its KEEP at its next pass, registers again
+# (FORCE_REG) and is sent to the other gateway ---
+G2CTRL=$("$TOP/scripts/pg" free-port) G2RCTRL=$("$TOP/scripts/pg" free-port)
+G2ARGS=() prev=
+for a in "${GWARGS[@]}"; do
+	flag=$a
+	case $prev in
+	--name) a="$GWNAME-2" ;;
+	--ctrl-port) a=$G2CTRL ;;
+	--rsa-ctrl-port) a=$G2RCTRL ;;
+	--reg-port|--rsa-reg-port) a=0 ;;
+	--host-keys) a="$T/hk2" ;;
+	esac
+	G2ARGS+=("$a")
+	prev=$flag
+done
+GW2LOG=$T/gateway2.log
+"$LAB" exec ctl "${G2ARGS[@]}" >>"$GW2LOG" 2>&1 &
+t_bg $!
+two_live() { [ "$(Q "SELECT count(*) FROM gateways WHERE stopped IS NULL AND heartbeat > now() - interval '6 s'")" = 2 ]; }
+t_check "a second gateway joins" t_wait 60 two_live
+V gateway drain "$GWNAME" --rate 1 >/dev/null
+kicked() { [ "$(Q "SELECT count(*) FROM gateway_drain_kicks WHERE gateway = '$GWNAME' AND probe_id = $PID")" -ge 1 ]; }
+t_check "the drained gateway wrote on the probe's KEEP" t_wait 30 kicked
+on_g2() { [ "$(Q "SELECT gateway FROM probe_sessions WHERE probe_id = $PID AND connected")" = "$GWNAME-2" ]; }
+t_check "the stock probe follows the drain to the other gateway" kick_until 400 on_g2
+t_check "... after a registration with FORCE_REG that named it" \
+	grep -q "probe $PID: registered from $PH_V4 (FORCE_REG), controller $LAB_CTL4:$G2RCTRL" "$GWLOG"
+V gateway undrain "$GWNAME" >/dev/null
+n_before=$(nres "$TRACE")
+t_check "results flow through the other gateway" t_wait 240 more
 
 # --- every result stored exactly once ---
 for m in "$TRACE" "$SOA" "$CHAOS"; do V msm stop "$m" >/dev/null; done

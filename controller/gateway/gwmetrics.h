@@ -1,0 +1,55 @@
+/* gwmetrics.h - vantage-gateway's metrics (docs/operations.md, "What to
+ * watch"): sessions by role and probe kind, handshakes and their failures
+ * by reason, refusals by reason, pushes, uploads and their latency, the
+ * database lanes' depth and waits.
+ *
+ * Every hook is one call at the place the event happens, safe from any
+ * thread (the series are C11 atomics, metrics.h), and does nothing when
+ * the gateway runs without --metrics (m NULL). */
+#ifndef VT_GW_METRICS_H
+#define VT_GW_METRICS_H
+
+#include <stdint.h>
+#include "common/err.h"
+#include "common/metrics.h"
+
+struct gw_session;
+struct gw_sink_result;
+struct gw_job;
+struct gw_metrics;
+
+/* Refusal reasons. */
+enum gw_m_refusal {
+	GW_M_MAX_SESSIONS,   /* connection closed: --max-sessions held */
+	GW_M_PER_PROBE,      /* authentication: --max-per-probe held */
+	GW_M_CHANNEL,        /* a channel, forward, request or exec refused */
+	GW_M_SINK_FULL,      /* an upload answered 503: the sink lane is full */
+	GW_M_REFUSALS
+};
+
+int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out) VT_WUR;
+void gw_metrics_free(struct gw_metrics *gm);
+
+/* s authenticated (a handshake completed). */
+void gw_m_session_auth(struct gw_metrics *gm, const struct gw_session *s);
+/* s ends: an authenticated session leaves the gauge, another counts as a
+ * failed handshake with the stage it reached as reason. */
+void gw_m_session_end(struct gw_metrics *gm, const struct gw_session *s);
+void gw_m_refused(struct gw_metrics *gm, enum gw_m_refusal why);
+/* A push ended (ok: the probe answered OK). */
+void gw_m_push(struct gw_metrics *gm, int ok);
+/* An upload was answered (res: status, results, rejected lines). */
+void gw_m_upload(struct gw_metrics *gm, const struct gw_sink_result *res);
+/* An upload's batch came back from the database after us microseconds
+ * (queued on the sink lane, then committed). */
+void gw_m_upload_latency(struct gw_metrics *gm, int64_t us);
+/* A job waited us microseconds on lane before a database thread took it
+ * (a database thread calls it). */
+void gw_m_lane_wait(struct gw_metrics *gm, int lane, int64_t us);
+/* Once a second (thread 0): the gauges read rather than counted, the
+ * gateway-wide totals of every loop thread: q's lane depths, keep (the
+ * session registry's KEEP holders) and conns (connections held). */
+struct gw_dbq;
+void gw_m_sweep(struct gw_metrics *gm, struct gw_dbq *q, int keep, int conns);
+
+#endif

@@ -155,6 +155,8 @@ t_wait 20 test -s "$T/hk/ssh_host_ed25519_key.pub"
 t_check "probe: the good file runs it (key made in the file's spool)" \
 	test -s "$T/spool/id_ed25519.pub"
 VANTAGE_DB=$GOODDB "$BIN/vantage" probe add --pubkey "$T/spool/id_ed25519.pub" >/dev/null
+# the gateway takes the new probe's key when its cache reloads (NOTIFY)
+t_wait 30 grep -q 'key cache: [1-9]' "$T/gw.log"
 "$BIN/vantage-probe" --config "$C/probe.conf" --once >"$T/probe2.log" 2>&1
 t_check "probe: registers with the gateway the file names, --once exit 0" \
 	sh -c "test $? = 0 && grep -q 'registered' '$T/probe2.log'"

@@ -95,13 +95,17 @@ M=$((N + N / 2))
 probes $((N + 1)) "$M" || { t_notok "more probes made"; t_done; exit 1; }
 t_wait 300 up_on "$M" a b d
 t_check "all $M probes hold KEEP on a, b, d" up_on "$M" a b d
-t_check "the new gateway took the $((N / 2)) new probes ($(live d))" [ "$(live d)" = $((N / 2)) ]
+# (a probe of a or b that registers again meanwhile, on a loaded machine,
+# may go to d too, and one new probe elsewhere: balance, not exact counts)
+t_check "the new gateway took the new probes ($(live d) of $((N / 2)))" \
+	[ "$(live d)" -ge $((N / 2 - N / 20 - 1)) ]
 for g in a b d; do
 	t_check "gateway $g holds $(live $g): within 10 % of $((M / 3))" near $((M / 3)) "$(live $g)"
 done
 
 # 4. drain d at 4 probes/s: every probe moves to a and b, paced.
 RATE=4
+HELD=$(live d)
 "$BIN/vantage" gateway drain bal-d --rate ${RATE}/s >"$T/drain.out" 2>&1
 t_check "gateway drain accepted" grep -q 'bal-d: draining, 4 probes/s' "$T/drain.out"
 "$BIN/vantage" gateway list >"$T/list2" 2>&1
@@ -113,7 +117,7 @@ for g in a b; do
 	t_check "gateway $g holds $(live $g): within 10 % of $((M / 2))" near $((M / 2)) "$(live $g)"
 done
 kicks=$(t_psql "SELECT count(*) FROM gateway_drain_kicks WHERE gateway = 'bal-d'")
-t_check "d recorded a kick per probe it held ($kicks >= $((N / 2)))" [ "$kicks" -ge $((N / 2)) ]
+t_check "d recorded a kick per probe it held ($kicks >= $HELD)" [ "$kicks" -ge "$HELD" ]
 gap=$(t_psql "SELECT min(d) FROM (SELECT mono_ms - lag(mono_ms) OVER (ORDER BY id) AS d
 	FROM gateway_drain_kicks WHERE gateway = 'bal-d') x")
 t_check "kicks spaced by at least 1/$RATE s (smallest gap $gap ms)" [ "$gap" -ge $((1000 / RATE)) ]

@@ -124,7 +124,8 @@ done
 # integration test; the tests named in GW_ONE_THREAD run once more with a
 # single loop thread (as integration/NAME@1thread), so both shapes pass.
 export VANTAGE_GW_THREADS=${VANTAGE_GW_THREADS:-4}
-GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race"
+GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race
+	gateway_balance"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "integration/$(basename "$t" .sh)" || continue

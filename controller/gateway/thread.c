@@ -95,9 +95,11 @@ void gw_thr_hand(struct gw_thr *t, int fd, int listener, const char *from)
 	gw_inbox_post(t->inbox, &m->job);
 }
 
-void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial)
+/* A message about probe_id's session serial (it may have ended). */
+static void post_session(struct gw_thr *t, enum msg_kind kind, long probe_id,
+			 uint64_t serial)
 {
-	struct msg *m = msg_new(t, M_DROP);
+	struct msg *m = msg_new(t, kind);
 
 	if (!m)
 		return;
@@ -106,15 +108,14 @@ void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial)
 	gw_inbox_post(t->inbox, &m->job);
 }
 
+void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial)
+{
+	post_session(t, M_DROP, probe_id, serial);
+}
+
 void gw_thr_drain(struct gw_thr *t, long probe_id, uint64_t serial)
 {
-	struct msg *m = msg_new(t, M_DRAIN);
-
-	if (!m)
-		return;
-	m->probe_id = probe_id;
-	m->serial = serial;
-	gw_inbox_post(t->inbox, &m->job);
+	post_session(t, M_DRAIN, probe_id, serial);
 }
 
 void gw_thr_kick(struct gw_thr *t)

@@ -15,7 +15,7 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 .DEFAULT_GOAL := all
 PKGS    := libssh libcurl jansson libcares libmicrohttpd libpq zlib libcrypto \
-	   libwebsockets
+	   libwebsockets gnutls
 
 # The flags of PKGS are asked of pkg-config when a compile or link first
 # needs them, not when the Makefile is read: `make demo` reads it before

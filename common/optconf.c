@@ -23,6 +23,7 @@ struct vt_optconf {
 	int nfile;              /* argv[1..nfile] come from the file */
 	int *lines;             /* their lines */
 	int cur;                /* argv index of the option returned last */
+	const char *const *keys;/* a reload's keys (vt_optconf_reload), or NULL */
 	char where[512];
 };
 
@@ -203,16 +204,97 @@ void vt_optconf_free(struct vt_optconf *oc)
 	free(oc);
 }
 
+int vt_optconf_reload(const char *prog, const char *defpath,
+		      const struct option *opts, const char *shortopts,
+		      const char *const *keys, int argc, char **argv,
+		      struct vt_optconf **out, char *errbuf, size_t errlen)
+{
+	int r = vt_optconf_new(prog, defpath, opts, shortopts, argc, argv, out,
+			       errbuf, errlen);
+
+	if (*out)
+		(*out)->keys = keys;
+	return r;
+}
+
+static const char *const level_names[] = { "err", "warn", "info", "debug" };
+
+int vt_optconf_reread(const char *prog, const char *defpath,
+		      const struct option *opts, const char *shortopts,
+		      const char *const *keys, int argc, char **argv,
+		      vt_optconf_check_fn check, void *arg, char *errbuf,
+		      size_t errlen)
+{
+	struct vt_optconf *oc = NULL;
+	char why[256];
+	int c, li, r, level = VT_LOG_INFO;
+
+	if ((r = vt_optconf_reload(prog, defpath, opts, shortopts, keys, argc,
+				   argv, &oc, errbuf, errlen)) < 0)
+		goto out;
+	while ((c = vt_optconf_next(oc, &li)) != -1) {
+		const char *name = li >= 0 ? opts[li].name : "?";
+		const char *val = optarg ? optarg : "yes";
+
+		if (c == '?') {
+			r = vt_err_set(VT_EINVAL, errbuf, errlen, "%s: a bad option",
+				       vt_optconf_at(oc));
+			goto out;
+		}
+		why[0] = 0;
+		if (!strcmp(name, "log-level")) {
+			if ((level = vt_log_level_parse(val)) < 0)
+				r = vt_err_set(VT_EINVAL, why, sizeof why, "--log-level: "
+					       "'%.40s' is not err, warn, info or "
+					       "debug", val);
+		} else if (check) {
+			r = check(arg, name, val, why, sizeof why);
+		}
+		if (r < 0) {
+			vt_err_set(r, errbuf, errlen, "%s: %s",
+				   vt_optconf_at(oc), why);
+			goto out;
+		}
+	}
+	vt_log_init(prog, (enum vt_log_level)level);
+	snprintf(errbuf, errlen, "%s, log level %s", oc->path ? oc->path :
+		 "no configuration file", level_names[level]);
+	r = VT_OK;
+out:
+	vt_optconf_free(oc);
+	return r;
+}
+
+/* 1 when option c (longindex li) is one of oc->keys. */
+static int reloadable(const struct vt_optconf *oc, int c, int li)
+{
+	const char *name = NULL;
+
+	if (li >= 0)
+		name = oc->opts[li].name;
+	for (const struct option *o = oc->opts; !name && o->name; o++)
+		if (o->val == c && !o->flag)
+			name = o->name;
+	for (const char *const *k = oc->keys; name && *k; k++)
+		if (!strcmp(*k, name))
+			return 1;
+	return 0;
+}
+
 int vt_optconf_next(struct vt_optconf *oc, int *longindex)
 {
-	int c;
+	int c, li;
 
 	for (;;) {
-		c = getopt_long(oc->argc, oc->argv, oc->shortopts, oc->opts,
-				longindex);
+		li = -1;
+		c = getopt_long(oc->argc, oc->argv, oc->shortopts, oc->opts, &li);
+		if (longindex)
+			*longindex = li;
 		oc->cur = c == -1 ? 0 : optind - 1;
 		if (c == -1)    /* "optind != argc" means what it did */
 			optind -= oc->nfile;
+		if (c != -1 && c != '?' && oc->keys && !reloadable(oc, c, li))
+			continue;   /* a reload: the rest wants a restart */
 		if (c == VT_OPTCONF_LOGFMT)
 			vt_log_format(vt_log_format_parse(optarg));
 		else if (c != VT_OPTCONF_CONFIG && c != VT_OPTCONF_CHECK)

@@ -58,6 +58,35 @@ void vt_optconf_free(struct vt_optconf *oc);
  * take none). */
 int vt_optconf_next(struct vt_optconf *oc, int *longindex);
 
+/* For a reload (SIGHUP): as vt_optconf_new() with the same arguments
+ * (the flags still override the file), reads the file afresh, checks
+ * every key of it as at start, but vt_optconf_next() then returns only
+ * the options named in keys (NULL-ended long names, such as
+ * "log-level"); the others need a restart.  The daemon checks every
+ * value into fresh variables and applies them only when all are good:
+ * a bad file changes nothing, and vt_optconf_at() says file:line. */
+int vt_optconf_reload(const char *prog, const char *defpath,
+		      const struct option *opts, const char *shortopts,
+		      const char *const *keys, int argc, char **argv,
+		      struct vt_optconf **out, char *errbuf,
+		      size_t errlen) VT_WUR;
+
+/* A reload's check of a key other than log-level: value into the
+ * daemon's fresh copy, or an error with why ("--key: ..."). */
+typedef int (*vt_optconf_check_fn)(void *arg, const char *key,
+				   const char *value, char *why, size_t len);
+/* The whole reload: vt_optconf_reload() with keys, log-level checked
+ * here, the other keys by check (may be NULL; a flag without a value
+ * comes as "yes").  All good: sets the log level (info when the file no
+ * longer names one) and writes "FILE, log level L" into errbuf; the
+ * daemon then applies its copy.  Else errbuf says "file:line: --key:
+ * why", the level is left alone, and the daemon drops its copy. */
+int vt_optconf_reread(const char *prog, const char *defpath,
+		      const struct option *opts, const char *shortopts,
+		      const char *const *keys, int argc, char **argv,
+		      vt_optconf_check_fn check, void *arg, char *errbuf,
+		      size_t errlen) VT_WUR;
+
 /* Where the option vt_optconf_next() returned last came from:
  * "file:line", or the program's name for a flag. */
 const char *vt_optconf_at(struct vt_optconf *oc);

@@ -26,14 +26,18 @@
 #include "probe/sched.h"
 #include "probe/spool.h"
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 static uid_t chown_uid;
 static gid_t chown_gid;
+static int main_argc;       /* for a reload: the flags still override */
+static char **main_argv;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void usage(FILE *f)
@@ -110,6 +114,22 @@ static int conf_long(const struct vt_conf *c, const char *key, long def,
 	return 0;
 }
 
+/* SIGHUP, on the measuring side's loop: the log level from the file;
+ * every other key needs a restart (the link and the scheduler take
+ * theirs at start). */
+static void reload(void)
+{
+	static const char *const keys[] = { "log-level", NULL };
+	char err[512];
+
+	if (vt_optconf_reread("vantage-probe", VT_CONF_DIR "/probe.conf", opts,
+			      "", keys, main_argc, main_argv, NULL, NULL, err,
+			      sizeof err) < 0)
+		vt_err("reload refused, nothing changed: %s", err);
+	else
+		vt_info("reloaded %s", err);
+}
+
 /* The measuring side: its own event loop in a second thread, running the
  * crontab scheduler and the measurement engine.  It shares nothing with the
  * link but the spool's files (PROTOCOL.md: the probe measures on its own
@@ -122,11 +142,17 @@ struct measure_side {
 	int running;
 };
 
+static void reload(void);
+
 static void stop_check(struct vt_loop *loop, void *arg)
 {
 	if (stop_flag) {
 		vt_loop_stop(loop);
 		return;
+	}
+	if (reload_flag) {
+		reload_flag = 0;
+		reload();
 	}
 	if (vt_loop_timer(loop, 200, stop_check, arg, NULL) < 0)
 		vt_loop_stop(loop);
@@ -356,6 +382,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	main_argc = argc;
+	main_argv = argv;
+	signal(SIGHUP, lc.once ? SIG_IGN : on_signal);
 	if ((rc = vt_link_new(&lc, key, sp, &stop_flag, &link)) < 0) {
 		vt_err("link: %s", vt_strerror(rc));
 		rc = 1;

@@ -19,6 +19,7 @@
 #include "controller/api/catchment.h"
 #include "controller/api/coalesce.h"
 #include "controller/api/keys.h"
+#include "controller/api/tlscert.h"
 #include "storage/objstore.h"
 
 void vt_api_conf_defaults(struct vt_api_conf *c)
@@ -723,30 +724,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vt_debug("http: %s", msg);
 }
 
-static char *read_pem(const char *path, char *errbuf, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	struct vt_buf b;
-	char chunk[4096];
-	size_t n, len;
-
-	if (!f) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	vt_buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (vt_buf_add(&b, chunk, n) < 0)
-			break;
-	fclose(f);
-	if (!b.len) {
-		snprintf(errbuf, errlen, "%s: empty", path);
-		vt_buf_free(&b);
-		return NULL;
-	}
-	return vt_buf_take(&b, &len);
-}
-
 static int start_listener(struct vt_api *a, struct api_listener *l,
 			  const char *addr, int https, char *errbuf,
 			  size_t errlen)
@@ -781,8 +758,9 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 		MHD_OPTION_NOTIFY_COMPLETED, done_cb, l,
 		MHD_OPTION_NOTIFY_CONNECTION, conn_cb, l,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, a->cert,
-		MHD_OPTION_HTTPS_MEM_KEY, a->key,
+		/* asked at each handshake: a reload swaps it (tlscert.h) */
+		https ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
+		api_tls_retrieve,
 		MHD_OPTION_END);
 	if (!l->d) {
 		snprintf(errbuf, errlen, "cannot listen on %s (%s)", addr,
@@ -826,11 +804,9 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 			rc = VT_EINVAL;
 			goto fail;
 		}
-		if (!(a->cert = read_pem(c->tls_cert, errbuf, errlen)) ||
-		    !(a->key = read_pem(c->tls_key, errbuf, errlen))) {
-			rc = VT_EIO;
+		if ((rc = api_tls_new(c->tls_cert, c->tls_key, &a->tls, errbuf,
+				      errlen)) < 0)
 			goto fail;
-		}
 		if ((rc = start_listener(a, &a->https, c->https, 1, errbuf, errlen)) < 0)
 			goto fail;
 	}
@@ -842,6 +818,16 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 fail:
 	vt_api_stop(a);
 	return rc;
+}
+
+int vt_api_reload(struct vt_api *a, char *errbuf, size_t errlen)
+{
+	if (!a->tls) {      /* no HTTPS listener: nothing to do */
+		if (errlen)
+			errbuf[0] = '\0';
+		return VT_OK;
+	}
+	return api_tls_reload(a->tls, errbuf, errlen);
 }
 
 void vt_api_stop(struct vt_api *a)
@@ -858,7 +844,6 @@ void vt_api_stop(struct vt_api *a)
 	vt_coalesce_free(a->reads);
 	vt_objstore_free(a->store);
 	api_metrics_free(a->metrics);
-	free(a->cert);
-	free(a->key);
+	api_tls_free(a->tls);
 	free(a);
 }

@@ -39,6 +39,12 @@ struct vt_api;
 int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 		 char *errbuf, size_t errlen) VT_WUR;
 /* Stops the listeners (waiting for their threads) and frees everything. */
+/* A reload (SIGHUP): reads --tls-cert and --tls-key again; the HTTPS
+ * handshakes after it get the new pair.  A pair that does not parse, a
+ * key that is not the certificate's or an expired certificate is refused
+ * (errbuf says why) and the old pair stays.  On success errbuf says what
+ * is served ("" without --https). */
+int vt_api_reload(struct vt_api *a, char *errbuf, size_t errlen) VT_WUR;
 void vt_api_stop(struct vt_api *a);
 
 #endif

@@ -20,6 +20,7 @@ struct vt_objstore;
 struct vt_cache;
 struct vt_coalesce;
 struct api_metrics;
+struct api_tls;
 
 struct api_listener {
 	struct vt_api *api;
@@ -36,7 +37,7 @@ struct vt_api {
 	struct vt_cache *cache;          /* anonymous GET answers */
 	struct vt_coalesce *reads;       /* identical reads share a statement */
 	struct api_listener http, https;
-	char *cert, *key;                /* PEM text */
+	struct api_tls *tls;             /* HTTPS certificate (tlscert.h) */
 	struct api_metrics *metrics;     /* ametrics.h */
 };
 

@@ -69,12 +69,33 @@ static void usage(FILE *f)
 		"The database is --db CONNINFO or $VANTAGE_DB.  See docs/vantage-api.md.\n");
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
+}
+
+/* SIGHUP: the log level from the file, and the HTTPS certificate (the
+ * files named at start); the rest, and the stream's wss:// certificate,
+ * need a restart. */
+static void reload_all(const struct option *opts, int argc, char **argv,
+		       struct vt_api *api, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "log-level", NULL };
+
+	if (vt_optconf_reread("vantage-api", VT_CONF_DIR "/api.conf", opts, "h",
+			      keys, argc, argv, NULL, NULL, err, errlen) < 0)
+		vt_err("reload refused, nothing changed: %s", err);
+	else
+		vt_info("reloaded %s", err);
+	if (vt_api_reload(api, err, errlen) < 0)
+		vt_err("reload refused, the old certificate stays: %s", err);
+	else if (*err)
+		vt_info("reloaded the TLS certificate: %s", err);
 }
 
 static int int_arg(const char *s, int min, int max, int *out)
@@ -212,6 +233,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	/* Blocked in every thread started from here on: the loop below
+	 * takes them in sigsuspend, race-free. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (vt_observe_start("api", conf.http ? conf.http : conf.https, metrics,
 			     conf.db, 10, &ob, err, sizeof err) < 0) {
 		vt_err("%s", err);
@@ -244,8 +273,13 @@ int main(int argc, char **argv)
 			vt_stream_port(stream, 1));
 	}
 	sigemptyset(&set);
-	while (!stop)
+	while (!stop) {
 		sigsuspend(&set);
+		if (reload) {
+			reload = 0;
+			reload_all(opts, argc, argv, api, err, sizeof err);
+		}
+	}
 	vt_info("stopping");
 	vt_stream_stop(stream);
 	vt_api_stop(api);

@@ -59,7 +59,7 @@ void gw_auth_set_listen(struct gw_auth *a, struct gw_listen *l)
 	pthread_mutex_unlock(&a->mu);
 }
 
-void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh)
+void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh, int hup)
 {
 	struct gw_keys *old;
 	size_t was, now = gw_keys_count(fresh);
@@ -70,8 +70,9 @@ void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh)
 	pthread_mutex_unlock(&a->mu);
 	was = gw_keys_count(old);
 	gw_keys_free(old);
-	if (now != was)
-		vt_info("key cache: %zu probes (was %zu)", now, was);
+	if (now != was || hup)
+		vt_info("key cache: %zu probes (was %zu)%s", now, was,
+			hup ? ", reloaded on SIGHUP" : "");
 	else
 		vt_debug("key cache: %zu probes", now);
 }

@@ -24,8 +24,9 @@ int gw_auth_new(struct gw_dbq *q, const char *name, struct gw_keys *keys,
 void gw_auth_free(struct gw_auth *a);
 /* The LISTEN thread asked for whole reloads (NULL: none). */
 void gw_auth_set_listen(struct gw_auth *a, struct gw_listen *l);
-/* Swaps in a fresh table (takes it); logs when the count changed. */
-void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh);
+/* Swaps in a fresh table (takes it); logs when the count changed or hup
+ * (the reload a SIGHUP asked for). */
+void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh, int hup);
 /* The probe id of a public key (base64): VT_OK, VT_EAUTH for a key known
  * to be unknown, VT_EAGAIN on a miss (looked up in the background), another
  * VT_E* code when it cannot tell.  Never waits. */

@@ -53,6 +53,7 @@ struct gw {
 	int                sync_busy;     /* a sessions sync is in flight */
 	int64_t            next_sync;     /* no sync before (mono ms) */
 	int64_t            next_heartbeat;
+	int                keys_hup;      /* a SIGHUP's key reload is on its way */
 };
 
 /* Creates path (it must not exist, not even as a symbolic link) with mode
@@ -407,8 +408,9 @@ static void on_listen(struct gw_job *j)
 	struct gw *gw = ev->arg;
 
 	if (ev->keys) {
-		gw_auth_adopt(gw->ctx.auth, ev->keys);
+		gw_auth_adopt(gw->ctx.auth, ev->keys, gw->keys_hup);
 		ev->keys = NULL;
+		gw->keys_hup = 0;
 	}
 	if (ev->notified)
 		crontabs(gw, ev);
@@ -497,6 +499,13 @@ static void duties(struct gw_thr *t, int64_t now, void *arg)
 	struct gw *gw = arg;
 
 	(void)t;
+	if (gw->ctx.conf.reload_flag && *gw->ctx.conf.reload_flag) {
+		*gw->ctx.conf.reload_flag = 0;
+		if (gw->ctx.conf.reload)
+			gw->ctx.conf.reload();
+		gw->keys_hup = 1;
+		gw_listen_reload(gw->listener);
+	}
 	sessions_sync(gw, now);
 	vt_log_flush();
 	gw_m_sweep(gw->ctx.m, gw->ctx.q, gw_reg_count(gw->ctx.reg),
@@ -647,6 +656,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	if ((rc = first_keys(conf->db, &keys)) < 0 ||
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?

@@ -78,6 +78,10 @@ struct gw_conf {
 	volatile sig_atomic_t *stop_flag; /* set by a signal handler: the loop
 				      ends once it is non-zero (NULL: none) */
 	struct vt_metrics *metrics; /* counted into (gwmetrics.h); NULL: none */
+	volatile sig_atomic_t *reload_flag; /* set by SIGHUP's handler: the
+				      loop clears it, calls reload (may be
+				      NULL) and reloads the key cache */
+	void      (*reload)(void);
 };
 
 struct gw;

@@ -118,16 +118,43 @@ VT_OPTCONF_HELP("gateway")
 "SIGNALS\n"
 "    SIGTERM, SIGINT      leave registration's list at once, close every\n"
 "                         session and exit.  A gateway that dies leaves it\n"
-"                         when its heartbeat (every 2 s) is 6 s old\n", f);
+"                         when its heartbeat (every 2 s) is 6 s old\n"
+"    SIGHUP               reload the probe key cache now and the log level\n"
+"                         from the configuration file (the other keys need\n"
+"                         a restart); a bad file is refused, nothing changes\n", f);
 }
 
-/* The only thing the handler touches; the loop watches it. */
-static volatile sig_atomic_t stop_flag;
+/* The only things the handlers touch; the loop watches them. */
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+static const struct option *reload_opts;
+static int reload_argc;
+static char **reload_argv;
+
+/* SIGHUP, in the loop (gw_conf.reload): the log level from the file. */
+static void reload(void)
+{
+	static const char *const keys[] = { "log-level", NULL };
+	char err[512];
+
+	if (vt_optconf_reread("vantage-gateway", VT_CONF_DIR "/gateway.conf",
+			      reload_opts, "h", keys, reload_argc, reload_argv,
+			      NULL, NULL, err, sizeof err) < 0)
+		vt_err("reload refused, nothing changed: %s", err);
+	else
+		vt_info("reloaded %s; reloading the probe key cache", err);
 }
 
 /* libssh's own lines (--log-level debug) as lines of the log (one shape,
@@ -262,12 +289,19 @@ int main(int argc, char **argv)
 		return 0;
 	conf.verbose = level >= VT_LOG_DEBUG;
 	conf.stop_flag = &stop_flag;
+	conf.reload_flag = &reload_flag;
+	conf.reload = reload;
+	reload_opts = opts;
+	reload_argc = argc;
+	reload_argv = argv;
 	vt_log_init("vantage-gateway", (enum vt_log_level)level);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	if (vt_observe_start("gateway", conf.name, metrics, conf.db, 10, &ob, err,
 			     sizeof err) < 0) {
 		vt_err("%s", err);

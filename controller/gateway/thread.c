@@ -261,6 +261,7 @@ int gw_thr_start(struct gw_thr *t)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	e = pthread_create(&t->th, NULL, thr_main, t);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);

@@ -12,17 +12,20 @@
 #include "common/opt.h"
 #include "common/optconf.h"
 #include "common/pg.h"
+#include "common/sigpoll.h"
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
 #include "controller/scheduler/sched.h"
 #include "controller/scheduler/smetrics.h"
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
 }
 
 static void usage(FILE *f)
@@ -90,7 +93,7 @@ static void wait_for_work(PGconn *db, int ms)
 	struct pollfd pfd = { .fd = PQsocket(db), .events = POLLIN };
 	PGnotify *n;
 
-	if (pfd.fd >= 0 && poll(&pfd, 1, ms) > 0)
+	if (pfd.fd >= 0 && vt_sigpoll(&pfd, 1, ms, &stopping, &reloading) > 0)
 		PQconsumeInput(db);
 	while ((n = PQnotifies(db)))
 		PQfreemem(n);
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (vt_observe_start("scheduler", NULL, metrics, once ? NULL : conninfo,
 			     interval < 10 ? interval : 10, &ob, err, sizeof err) < 0 ||
@@ -217,6 +221,18 @@ int main(int argc, char **argv)
 		struct vt_sched_stats st = { 0 };
 		int64_t t0;
 
+		if (reloading) {   /* SIGHUP: the log level only */
+			static const char *const keys[] = { "log-level", NULL };
+
+			reloading = 0;
+			if (vt_optconf_reread("vantage-scheduler", VT_CONF_DIR
+					      "/scheduler.conf", opts, "h", keys,
+					      argc, argv, NULL, NULL, err,
+					      sizeof err) < 0)
+				vt_err("reload refused, nothing changed: %s", err);
+			else
+				vt_info("reloaded %s", err);
+		}
 		if (!db || vt_pg_broken(db)) {
 			PQfinish(db);
 			db = NULL;

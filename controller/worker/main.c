@@ -12,17 +12,36 @@
 #include "common/opt.h"
 #include "common/optconf.h"
 #include "common/pg.h"
+#include "common/sigpoll.h"
 #include "common/vtime.h"
 #include "controller/worker/wake.h"
 #include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
+}
+
+/* What a SIGHUP re-reads (besides log-level): a fresh copy, applied
+ * only when the whole file is good. */
+struct reload {
+	int batch, poll_ms;
+};
+
+static int reload_check(void *arg, const char *key, const char *val,
+			char *why, size_t len)
+{
+	struct reload *r = arg;
+
+	if (!strcmp(key, "batch"))
+		return vt_opt_int("--batch", val, 1, 100000, &r->batch, why, len);
+	return vt_opt_int("--poll-ms", val, 1, 86400000, &r->poll_ms, why, len);
 }
 
 static void usage(FILE *f)
@@ -67,7 +86,8 @@ static void wait_for_work(PGconn *db, int poll_ms)
 		PQfreemem(n);
 		woken = 1;
 	}
-	if (!woken && pfd.fd >= 0 && poll(&pfd, 1, poll_ms) > 0)
+	if (!woken && pfd.fd >= 0 &&
+	    vt_sigpoll(&pfd, 1, poll_ms, &stopping, &reloading) > 0)
 		PQconsumeInput(db);
 	while ((n = PQnotifies(db)))
 		PQfreemem(n);
@@ -149,6 +169,7 @@ int main(int argc, char **argv)
 		return 0;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (vt_observe_start("worker", NULL, metrics, once ? NULL :
 			     vt_conf_db(db_arg), 5, &ob, err, sizeof err) < 0 ||
@@ -163,6 +184,24 @@ int main(int argc, char **argv)
 		int64_t t0;
 		int r;
 
+		if (reloading) {
+			static const char *const keys[] = { "log-level", "batch",
+							    "poll-ms", NULL };
+			struct reload fresh = { 1000, 1000 };
+
+			reloading = 0;
+			if (vt_optconf_reread("vantage-worker", VT_CONF_DIR
+					      "/worker.conf", opts, "h", keys,
+					      argc, argv, reload_check, &fresh,
+					      err, sizeof err) < 0) {
+				vt_err("reload refused, nothing changed: %s", err);
+			} else {
+				o.batch = fresh.batch;
+				poll_ms = fresh.poll_ms;
+				vt_info("reloaded %s, batch %d, poll-ms %d", err,
+					o.batch, poll_ms);
+			}
+		}
 		if (vt_pg_broken(db)) {
 			PQfinish(db);
 			db = NULL;

@@ -221,9 +221,86 @@ static void test_optconf(void)
 	}
 }
 
+/* A daemon's reload: vt_optconf_reread. */
+static const struct option ropts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "batch", required_argument, NULL, 'b' },
+	{ "once", no_argument, NULL, '1' },
+	{ "log-level", required_argument, NULL, 'L' },
+	VT_OPTCONF_OPTIONS,
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct seen {
+	char keys[128];
+	int batch;
+};
+
+static int seen_check(void *arg, const char *key, const char *val, char *why,
+		      size_t len)
+{
+	struct seen *s = arg;
+
+	snprintf(s->keys + strlen(s->keys), sizeof s->keys - strlen(s->keys),
+		 "%s=%s;", key, val);
+	if (!strcmp(key, "batch") && !strcmp(val, "0"))
+		return vt_err_set(VT_EINVAL, why, len, "--batch: 0 is too few");
+	if (!strcmp(key, "batch"))
+		s->batch = atoi(val);
+	return VT_OK;
+}
+
+/* reread FILE_TEXT "FLAGS": the keys the check saw, then " -> " and
+ * errbuf (the file's name cut out), or "!" and errbuf on refusal. */
+static char *reread(const char *text, const char *flags)
+{
+	static const char *const keys[] = { "log-level", "batch", NULL };
+	static char out[512];
+	char path[] = "/tmp/test_conf_rl_XXXXXX", err[256], copy[256], *args[16];
+	char prog[] = "prog", config[] = "--config", *p;
+	struct seen s = { "", -1 };
+	int fd = mkstemp(path), n, r;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return strcpy(out, "cannot write");
+	close(fd);
+	n = argv_of(flags, copy, sizeof copy, args + 3, 13) + 3;
+	args[0] = prog;
+	args[1] = config;
+	args[2] = path;
+	r = vt_optconf_reread("prog", NULL, ropts, "h", keys, n, args, seen_check,
+			      &s, err, sizeof err);
+	p = strstr(err, path);
+	snprintf(out, sizeof out, "%s%s%s", r < 0 ? "!" : s.keys,
+		 r < 0 ? "" : " -> ", p ? p + strlen(path) : err);
+	unlink(path);
+	return out;
+}
+
+static void test_reread(void)
+{
+	/* only the reloadable keys come back; the flags still win */
+	CHECK_STR(reread("db = x\nbatch = 5\nonce = yes\nlog_level = debug\n", ""),
+		  "batch=5; -> , log level debug");
+	CHECK_STR(reread("batch = 5\n", "--batch 7 --db y"),
+		  "batch=5;batch=7; -> , log level info");
+	/* refused with file:line: a bad value of a reloadable key, a bad
+	 * level, an unknown key, a line that does not parse */
+	CHECK_STR(reread("db = x\nbatch = 0\n", ""), "!:2: --batch: 0 is too few");
+	CHECK_STR(reread("\nlog_level = loud\n", ""),
+		  "!:2: --log-level: 'loud' is not err, warn, info or debug");
+	CHECK_STR(reread("batch = 3\n\nbatchy = 1\n", ""),
+		  "!:3: unknown key 'batchy' (see prog --help)");
+	CHECK_STR(reread("batch = 3\nbatch\n", ""), "!:2: expected 'key = value'");
+	/* a key that needs a restart is not looked at by a reload */
+	CHECK_STR(reread("once = yes\n", ""), " -> , log level info");
+}
+
 int main(void)
 {
 	test_parse();
 	test_optconf();
+	test_reread();
 	return CHECK_DONE();
 }

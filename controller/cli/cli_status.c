@@ -95,7 +95,7 @@ static int read_daemons(struct st *s)
 		" extract(epoch FROM now() - last_seen),"
 		" CASE WHEN stopped IS NOT NULL THEN 'stopped'"
 		"  WHEN now() - last_seen > 3 * interval_s * interval '1 s'"
-		"   + interval '2 s' THEN 'silent' ELSE 'running' END,"
+		"   + interval '10 s' THEN 'silent' ELSE 'running' END,"
 		" extract(epoch FROM now() - started), COALESCE(metrics, ''),"
 		" info::text, interval_s FROM daemons"
 		" WHERE stopped IS NULL OR stopped > now() - interval '1 day'"

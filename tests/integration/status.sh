@@ -47,7 +47,8 @@ attention() { sed -n '/^ATTENTION/,/^$/p' "$T/status.txt"; }
 section() { sed -n "/^$1/,/^\$/p" "$T/status.txt"; }
 all_up() {
 	status && [ "$(t_psql "SELECT count(*) FROM daemons WHERE stopped IS NULL")" -ge 4 ] &&
-	grep -q '^ATTENTION: nothing' "$T/status.txt"
+	grep -q '^ATTENTION: nothing' "$T/status.txt" &&
+	grep -q '^SCHEDULER  last pass [0-9]*s ago' "$T/status.txt"   # its first pass done
 }
 t_check "everything up: nothing needs attention" t_wait 30 all_up
 [ -n "${T_VERBOSE:-}" ] && cat "$T/status.txt"

@@ -120,10 +120,21 @@ for src in tests/fuzz/fuzz_*.c; do
 		run "fuzz/$n" replay "$n" "$t" "$c"
 	fi
 done
+# The gateway runs VANTAGE_GW_THREADS loop threads (4 unless set) in every
+# integration test; the tests named in GW_ONE_THREAD run once more with a
+# single loop thread (as integration/NAME@1thread), so both shapes pass.
+export VANTAGE_GW_THREADS=${VANTAGE_GW_THREADS:-4}
+GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race
+	gateway_balance"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "integration/$(basename "$t" .sh)" || continue
 	run "integration/$(basename "$t" .sh)" bash "$t"
+done
+for n in $GW_ONE_THREAD; do
+	[ -f "tests/integration/$n.sh" ] || continue
+	wanted "integration/$n@1thread" || continue
+	run "integration/$n@1thread" env VANTAGE_GW_THREADS=1 bash "tests/integration/$n.sh"
 done
 
 rm -rf "$log"

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
 
 #include "common/vtime.h"
 #include "controller/gateway/gwmetrics.h"
@@ -35,39 +34,20 @@ struct worker {
 
 struct gw_dbq {
 	pthread_mutex_t mu;
-	pthread_cond_t  fin;        /* some job finished */
 	struct lane     lane[GW_LANES];
-	struct gw_job  *done_head, *done_tail;
 	int             stop;       /* workers: finish the queue and exit */
 	int64_t         deadline;   /* mono ms after which jobs are skipped */
 	int             closed;     /* submits go straight to done */
-	int             efd;
-	struct vt_loop *loop;
+	struct gw_inbox *def;       /* jobs naming no inbox */
 	struct worker  *w;
 	int             nw;
 	struct gw_metrics *metrics;  /* set before jobs run */
 };
 
-static void wake_loop(struct gw_dbq *q)
-{
-	uint64_t one = 1;
-	ssize_t r;
-
-	do
-		r = write(q->efd, &one, sizeof one);
-	while (r < 0 && errno == EINTR);
-}
-
-/* Appends j to the done list; the caller holds the lock. */
+/* Hands a finished job to its inbox. */
 static void done_add(struct gw_dbq *q, struct gw_job *j)
 {
-	j->finished = 1;
-	j->qnext = NULL;
-	if (q->done_tail)
-		q->done_tail->qnext = j;
-	else
-		q->done_head = j;
-	q->done_tail = j;
+	gw_inbox_post(j->home ? j->home : q->def, j);
 }
 
 /* Takes the head of l and, when it names a group function, the like jobs
@@ -99,6 +79,7 @@ static void *worker_main(void *arg)
 	struct gw_dbq *q = w->q;
 	struct lane *l = &q->lane[w->lane];
 	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
+	struct gw_metrics *gm;
 	int skip, n;
 
 	pthread_mutex_lock(&q->mu);
@@ -109,9 +90,10 @@ static void *worker_main(void *arg)
 			break;
 		n = take(l, grp);
 		skip = q->stop && vt_mono_ms() > q->deadline;
+		gm = q->metrics;
 		pthread_mutex_unlock(&q->mu);
 		for (int i = 0; i < n; i++)
-			gw_m_lane_wait(q->metrics, w->lane,
+			gw_m_lane_wait(gm, w->lane,
 				       vt_mono_us() - grp[i]->queued_us);
 
 		j = grp[0];
@@ -130,46 +112,16 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&q->mu);
 		l->busy -= n;
+		pthread_mutex_unlock(&q->mu);
 		for (int i = 0; i < n; i++)
 			done_add(q, grp[i]);
-		pthread_cond_broadcast(&q->fin);
-		wake_loop(q);
+		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
 }
 
-/* Runs the done functions of finished jobs, until none is left. */
-static void reap(struct gw_dbq *q)
-{
-	struct gw_job *j, *next;
-
-	for (;;) {
-		pthread_mutex_lock(&q->mu);
-		j = q->done_head;
-		q->done_head = q->done_tail = NULL;
-		pthread_mutex_unlock(&q->mu);
-		if (!j)
-			return;
-		for (; j; j = next) {
-			next = j->qnext;
-			j->done(j);
-		}
-	}
-}
-
-static void on_wake(struct vt_loop *loop, int fd, int events, void *arg)
-{
-	uint64_t n;
-
-	(void)loop;
-	(void)events;
-	if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN && errno != EINTR)
-		return;
-	reap(arg);
-}
-
-int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
+int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 	       struct gw_dbq **out)
 {
 	struct gw_dbq *q = calloc(1, sizeof *q);
@@ -178,18 +130,12 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
 	*out = NULL;
 	if (!q)
 		return VT_ENOMEM;
-	q->efd = -1;
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->fin, NULL);
 	for (int i = 0; i < GW_LANES; i++) {
 		pthread_cond_init(&q->lane[i].cv, NULL);
 		n += lane_workers[i];
 	}
-	q->loop = loop;
-	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		rc = VT_EIO;
-		goto fail;
-	}
+	q->def = def;
 	if (!(q->w = calloc((size_t)n, sizeof *q->w)))
 		goto fail;
 	for (int i = 0; i < GW_LANES; i++)
@@ -211,12 +157,9 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
 		}
 		q->w[i].started = 1;
 	}
-	if ((rc = vt_loop_add(loop, q->efd, VT_EV_READ, on_wake, q)) < 0)
-		goto fail;
 	*out = q;
 	return VT_OK;
 fail:
-	q->loop = NULL;   /* not watched */
 	gw_dbq_free(q);
 	return rc;
 }
@@ -237,17 +180,11 @@ void gw_dbq_free(struct gw_dbq *q)
 	pthread_mutex_lock(&q->mu);
 	q->closed = 1;
 	pthread_mutex_unlock(&q->mu);
-	reap(q);
-	if (q->loop && q->efd >= 0)
-		vt_loop_del(q->loop, q->efd);
 	for (int i = 0; i < q->nw; i++)
 		gw_db_free(q->w[i].db);
 	free(q->w);
-	if (q->efd >= 0)
-		close(q->efd);
 	for (int i = 0; i < GW_LANES; i++)
 		pthread_cond_destroy(&q->lane[i].cv);
-	pthread_cond_destroy(&q->fin);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }
@@ -259,14 +196,14 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 	j->qnext = NULL;
 	j->rc = 0;
 	j->err[0] = '\0';
-	j->finished = 0;
 	j->queued_us = vt_mono_us();
 	pthread_mutex_lock(&q->mu);
 	if (q->closed || q->stop) {
+		pthread_mutex_unlock(&q->mu);
 		j->rc = VT_ECLOSED;
 		snprintf(j->err, sizeof j->err, "gateway stopping");
 		done_add(q, j);
-		wake_loop(q);
+		return;
 	} else {
 		if (l->tail)
 			l->tail->qnext = j;
@@ -281,10 +218,7 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j)
 {
-	pthread_mutex_lock(&q->mu);
-	done_add(q, j);
-	wake_loop(q);
-	pthread_mutex_unlock(&q->mu);
+	gw_inbox_post(q->def, j);
 }
 
 void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm)

@@ -1,11 +1,13 @@
 /* dbq.h - the gateway's database threads: blocking PostgreSQL work runs
- * off the event loop, its completions come back to the loop.
+ * off the loop threads, its completions come back to the thread that asked
+ * (its inbox, inbox.h).
  *
- * Design.  The loop thread owns every libssh object and never waits on
- * PostgreSQL.  Database work is a job: plain data (ids, strings, a batch of
+ * Design.  A loop thread owns the libssh objects of its sessions and never
+ * waits on PostgreSQL.  Database work is a job: plain data (ids, strings, a batch of
  * result lines, never a libssh handle) with a run function, executed on a
  * worker thread with that worker's own gw_db connection, and a done
- * function, executed later on the loop thread.  Workers are grouped in
+ * function, executed later on the thread of the job's inbox (job.home; the
+ * default inbox, the first loop thread's, when none is named).  Workers are grouped in
  * lanes, each a FIFO queue:
  *   GW_LANE_CTRL  one worker: session bookkeeping, INIT/KEEP lookups,
  *                 registration, pushes, heartbeat.  One thread keeps them in
@@ -20,8 +22,8 @@
  * with one call, which sets each job's rc and err (on the sink lane: one
  * INSERT, one COMMIT for every waiting upload; see jobs.c).  Each job of a
  * group still reaches its own done function.
- * A finished job goes onto a done list and an eventfd watched by the loop
- * wakes it; the loop then runs the done functions.  A job submitted always
+ * A finished job goes to its inbox, whose eventfd wakes the loop thread
+ * that owns it; that thread runs the done functions.  A job submitted always
  * reaches its done function exactly once (with rc VT_ECLOSED when the
  * queue is shutting down), so callers never handle a failed submit.
  *
@@ -37,59 +39,36 @@
 #define VT_GW_DBQ_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include "common/err.h"
-#include "common/evloop.h"
 #include "controller/gateway/db.h"
+#include "controller/gateway/inbox.h"
 
 enum gw_lane { GW_LANE_CTRL = 0, GW_LANE_SINK = 1, GW_LANE_AUTH = 2, GW_LANES = 3 };
-
-struct gw_job;
-/* Runs on a worker thread with its connection; returns 0 or a VT_E* code. */
-typedef int (*gw_job_run)(struct gw_job *j, struct gw_db *db);
-/* Runs on the loop thread once the job finished; owns j (frees it). */
-typedef void (*gw_job_done)(struct gw_job *j);
-/* Runs n jobs (n >= 1, in submission order) together on a worker thread;
- * sets rc (and err when rc < 0) of every one of them. */
-typedef void (*gw_job_group)(struct gw_job *const *jobs, int n,
-			     struct gw_db *db);
 
 #define GW_DBQ_GROUP_MAX   64            /* jobs run together at most */
 #define GW_DBQ_GROUP_BYTES (4u << 20)    /* their sizes together at most */
 
-/* Embedded first in a caller's job struct. */
-struct gw_job {
-	struct gw_job *qnext;      /* dbq's link */
-	gw_job_run     run;        /* NULL: an event posted with gw_dbq_post */
-	gw_job_done    done;
-	gw_job_group   group;      /* non-NULL: run with like jobs, not run */
-	size_t         size;       /* its weight for GW_DBQ_GROUP_BYTES */
-	int            rc;         /* run's result */
-	int            finished;   /* dbq's, under its lock */
-	int64_t        queued_us;  /* when submitted (vt_mono_us) */
-	char           err[256];   /* the database's reason when rc < 0 */
-};
-
 struct gw_dbq;
 
 /* Starts the worker threads (each with its own gw_db on conninfo;
- * sink_timeout_ms is the statement timeout of GW_LANE_SINK, 0: default)
- * and watches the completion eventfd on loop. */
-int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct vt_loop *loop,
+ * sink_timeout_ms is the statement timeout of GW_LANE_SINK, 0: default);
+ * jobs that name no inbox are answered in def. */
+int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 	       struct gw_dbq **out) VT_WUR;
 /* Lets the workers finish the jobs queued (for a few seconds at most;
- * later ones end with VT_ETIMEOUT), joins them, runs every done function
- * left and frees the queue.  NULL is fine. */
+ * later ones end with VT_ETIMEOUT) and joins them; every job has then been
+ * posted to its inbox (whose owner runs or frees it).  NULL is fine. */
 void gw_dbq_free(struct gw_dbq *q);
 
-/* Queues j (run and done set) on lane; takes ownership.  Loop thread. */
+/* Queues j (run and done set) on lane; takes ownership.  Any thread. */
 void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j);
-/* Hands a finished event (run NULL, done set) to the loop.  Any thread. */
+/* Hands a finished event (run NULL, done set) to the default inbox.  Any
+ * thread. */
 void gw_dbq_post(struct gw_dbq *q, struct gw_job *j);
 /* Reports lane waits to gm (gwmetrics.h; NULL: none).  Before jobs run. */
 struct gw_metrics;
 void gw_dbq_metrics(struct gw_dbq *q, struct gw_metrics *gm);
-/* Jobs queued or running on lane. */
+/* Jobs queued or running on lane.  Any thread. */
 int gw_dbq_pending(struct gw_dbq *q, enum gw_lane lane);
 
 #endif

@@ -9,8 +9,8 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/vtime.h"
-#include "controller/gateway/gateway.h"
 #include "controller/gateway/session_int.h"
+#include "controller/gateway/thread.h"
 
 int64_t gw_pace_interval(int rate)
 {
@@ -36,6 +36,8 @@ int gw_pace_take(struct gw_pace *p, int rate, int64_t now, int64_t *wait_ms)
 }
 
 struct gw_drain {
+	struct gw_ctx *ctx;
+	struct gw_thr *home;       /* loop thread 0: everything here runs on it */
 	int            active;     /* the database says: draining */
 	int            rate;       /* kicks a second at most */
 	struct gw_pace pace;
@@ -51,21 +53,24 @@ enum drain_kind { DJ_POLL, DJ_KICK };
 
 /* A database job of the module: plain data only on the worker. */
 struct drain_job {
-	struct gw_job   job;       /* first: dbq's part */
-	enum drain_kind kind;
-	struct gw      *gw;        /* read on the loop only */
-	const char     *name;      /* the gateway's name (lives as long) */
-	int             expire;    /* POLL: also forget stale choices */
-	long            probe_id;  /* KICK */
-	int64_t         mono_ms;   /* KICK */
-	int             draining;  /* POLL's answers */
-	int             rate;
+	struct gw_job    job;      /* first: dbq's part */
+	enum drain_kind  kind;
+	struct gw_drain *d;        /* read on home only */
+	const char      *name;     /* the gateway's name (lives as long) */
+	int              expire;   /* POLL: also forget stale choices */
+	long             probe_id; /* KICK */
+	int64_t          mono_ms;  /* KICK */
+	int              draining; /* POLL's answers */
+	int              rate;
 };
 
-int gw_drain_new(struct gw_drain **out)
+int gw_drain_new(struct gw_ctx *ctx, struct gw_thr *home,
+		 struct gw_drain **out)
 {
 	if (!(*out = calloc(1, sizeof **out)))
 		return VT_ENOMEM;
+	(*out)->ctx = ctx;
+	(*out)->home = home;
 	(*out)->rate = 1;
 	return VT_OK;
 }
@@ -125,16 +130,23 @@ static int job_run(struct gw_job *j, struct gw_db *db)
 	return rc;
 }
 
-static void arm(struct gw *gw, int64_t ms);
-
-/* The next KEEP session to send away: one not sent away yet. */
-static struct gw_session *victim(struct gw *gw)
+static struct drain_job *job_new(struct gw_drain *d, enum drain_kind kind,
+				 gw_job_done done)
 {
-	for (struct gw_session *s = gw->sessions; s; s = s->next)
-		if (s->keep && !s->dying && !s->drained)
-			return s;
-	return NULL;
+	struct drain_job *j = calloc(1, sizeof *j);
+
+	if (!j)
+		return NULL;
+	j->job.run = job_run;
+	j->job.done = done;
+	j->job.home = d->home->inbox;
+	j->kind = kind;
+	j->d = d;
+	j->name = d->ctx->conf.name;
+	return j;
 }
+
+static void arm(struct gw_drain *d, int64_t ms);
 
 static void kick_done(struct gw_job *j)
 {
@@ -144,64 +156,56 @@ static void kick_done(struct gw_job *j)
 	free(j);
 }
 
-/* Writes on s's KEEP channel: the probe registers again elsewhere. */
-static int kick(struct gw *gw, struct gw_session *s, int64_t now)
+/* Sends the next KEEP holder not sent away yet away (its thread writes on
+ * KEEP) and records the kick; VT_ENOTFOUND when none is left. */
+static int kick(struct gw_drain *d, int64_t now)
 {
+	struct gw_reg_hold h;
 	struct drain_job *j;
-	struct gw_chan *c;
-	long probe_id = s->probe_id;
+	long probe_id;
+	int rc;
 
-	for (c = s->chans; c && c->kind != C_KEEP; c = c->next)
-		;
-	s->drained = 1;
-	if (!c || vt_buf_adds(&c->out, GW_DRAIN_TEXT) < 0) {
-		s->dying = 1;    /* no KEEP to write on: the probe reconnects */
-		gw_sess_step(s);
-		return VT_OK;
-	}
-	gw_sess_step(s);     /* may close s */
-	gw->drain->kicked++;
+	if ((rc = gw_reg_drain_pick(d->ctx->reg, &probe_id, &h)) < 0)
+		return rc;
+	gw_thr_drain(h.thr, probe_id, h.serial);
+	d->kicked++;
 	vt_info("probe %ld: drained (told on KEEP to register again), %ld so far",
-		probe_id, gw->drain->kicked);
-	if (!(j = calloc(1, sizeof *j)))
+		probe_id, d->kicked);
+	if (!(j = job_new(d, DJ_KICK, kick_done)))
 		return VT_ENOMEM;
-	j->job.run = job_run;
-	j->job.done = kick_done;
-	j->kind = DJ_KICK;
-	j->name = gw->conf.name;
 	j->probe_id = probe_id;
 	j->mono_ms = now;
-	gw_dbq_submit(gw->q, GW_LANE_CTRL, &j->job);
+	gw_dbq_submit(d->ctx->q, GW_LANE_CTRL, &j->job);
 	return VT_OK;
 }
 
 static void on_kick(struct vt_loop *loop, void *arg)
 {
-	struct gw *gw = arg;
-	struct gw_drain *d = gw->drain;
-	struct gw_session *s;
+	struct gw_drain *d = arg;
 	int64_t now = vt_mono_ms(), wait = 0;
+	int rc;
 
 	(void)loop;
 	d->armed = 0;
-	if (!d->active || gw->stopping || !(s = victim(gw)))
+	if (!d->active || d->home->stopping ||
+	    gw_reg_count(d->ctx->reg) == 0)
 		return;          /* the next poll arms it again */
 	if (!gw_pace_take(&d->pace, d->rate, now, &wait)) {
-		arm(gw, wait);
+		arm(d, wait);
 		return;
 	}
-	if (kick(gw, s, now) < 0)
+	if ((rc = kick(d, now)) == VT_ENOTFOUND)
+		return;          /* every holder was sent away: the next poll */
+	if (rc < 0)
 		vt_warn("drain: out of memory, a kick not recorded");
-	arm(gw, gw_pace_interval(d->rate));
+	arm(d, gw_pace_interval(d->rate));
 }
 
-static void arm(struct gw *gw, int64_t ms)
+static void arm(struct gw_drain *d, int64_t ms)
 {
-	struct gw_drain *d = gw->drain;
-
-	if (d->armed || gw->stopping)
+	if (d->armed || d->home->stopping)
 		return;
-	if (vt_loop_timer(gw->loop, ms, on_kick, gw, &d->timer) < 0) {
+	if (vt_loop_timer(d->home->loop, ms, on_kick, d, &d->timer) < 0) {
 		vt_warn("drain: cannot arm the timer");
 		return;
 	}
@@ -211,49 +215,59 @@ static void arm(struct gw *gw, int64_t ms)
 static void poll_done(struct gw_job *j)
 {
 	struct drain_job *p = (struct drain_job *)j;
-	struct gw *gw = p->gw;
-	struct gw_drain *d = gw->drain;
+	struct gw_drain *d = p->d;
 
 	d->polling = 0;
 	if (j->rc < 0) {
-		vt_warn("drain: %s", j->err);
+		if (j->rc != VT_ECLOSED)
+			vt_warn("drain: %s", j->err);
 	} else {
 		if (p->draining && !d->active)
 			vt_info("draining at %d probes/s at most", p->rate);
 		else if (!p->draining && d->active)
 			vt_info("drain ended (%ld probes sent away)", d->kicked);
-		if (!p->draining)
-			for (struct gw_session *s = gw->sessions; s; s = s->next)
-				s->drained = 0;
+		if (!p->draining && d->active)
+			gw_reg_drain_clear(d->ctx->reg);
 		if (p->draining != d->active)
 			d->kicked = 0;
 		d->active = p->draining;
 		d->rate = p->rate > 0 ? p->rate : 1;
 		if (d->active)
-			arm(gw, 0);
+			arm(d, 0);
 	}
 	free(p);
 }
 
-void gw_drain_tick(struct gw *gw, int64_t now)
+void gw_drain_tick(struct gw_drain *d, int64_t now)
 {
-	struct gw_drain *d = gw->drain;
 	struct drain_job *j;
 
-	if (!d || d->polling || now < d->next_poll || gw->stopping)
+	if (!d || d->polling || now < d->next_poll || d->home->stopping)
 		return;
-	if (!(j = calloc(1, sizeof *j)))
+	if (!(j = job_new(d, DJ_POLL, poll_done)))
 		return;
 	d->next_poll = now + GW_DRAIN_POLL_MS;
-	j->job.run = job_run;
-	j->job.done = poll_done;
-	j->kind = DJ_POLL;
-	j->gw = gw;
-	j->name = gw->conf.name;
 	if (now >= d->next_expire) {
 		j->expire = 1;
 		d->next_expire = now + GW_ASSIGN_EXPIRE_MS;
 	}
 	d->polling = 1;
-	gw_dbq_submit(gw->q, GW_LANE_CTRL, &j->job);
+	gw_dbq_submit(d->ctx->q, GW_LANE_CTRL, &j->job);
+}
+
+void gw_drain_session(struct gw_thr *t, long probe_id, uint64_t serial)
+{
+	struct gw_session *s;
+	struct gw_chan *c;
+
+	for (s = t->sessions; s; s = s->next)
+		if (s->serial == serial && s->probe_id == probe_id)
+			break;
+	if (!s || !s->keep || s->dying)
+		return;          /* gone meanwhile, or going */
+	for (c = s->chans; c && c->kind != C_KEEP; c = c->next)
+		;
+	if (!c || vt_buf_adds(&c->out, GW_DRAIN_TEXT) < 0)
+		s->dying = 1;    /* no KEEP to write on: the probe reconnects */
+	gw_sess_step(s);     /* may close s */
 }

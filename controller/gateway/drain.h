@@ -13,8 +13,12 @@
  * forgets registration choices whose probe never connected
  * (vt_gateway_assign_expire).
  *
- * The module is owned by struct gw and runs on its loop thread; its
- * database work goes through the gateway's dbq. */
+ * The module is owned by struct gw and runs on loop thread 0 (its sweep
+ * and its timer); its database work goes through the gateway's dbq.  It
+ * picks the sessions to send away in the session registry (registry.h)
+ * and never touches one: the loop thread holding it gets a message
+ * (gw_thr_drain, thread.h) and writes on KEEP itself
+ * (gw_drain_session). */
 #ifndef VT_GW_DRAIN_H
 #define VT_GW_DRAIN_H
 
@@ -39,15 +43,22 @@ int64_t gw_pace_interval(int rate);
  * *wait_ms (may be NULL) the time until one may. */
 int gw_pace_take(struct gw_pace *p, int rate, int64_t now, int64_t *wait_ms);
 
-struct gw;
+struct gw_ctx;
+struct gw_thr;
 struct gw_drain;
 
-int gw_drain_new(struct gw_drain **out) VT_WUR;
-/* After the gateway's dbq is freed (its done functions may still run). */
+/* A drain of ctx's gateway, run on home (loop thread 0). */
+int gw_drain_new(struct gw_ctx *ctx, struct gw_thr *home,
+		 struct gw_drain **out) VT_WUR;
+/* After the loop threads are freed (the done functions of its jobs have
+ * run).  NULL is fine. */
 void gw_drain_free(struct gw_drain *d);
-/* The periodic pass, from the gateway's sweep (mono time now). */
-void gw_drain_tick(struct gw *gw, int64_t now);
+/* The periodic pass, from home's sweep (mono time now). */
+void gw_drain_tick(struct gw_drain *d, int64_t now);
 /* 1 while the database says this gateway drains. */
 int gw_drain_active(const struct gw_drain *d);
+/* On t, the loop thread holding it: writes on the KEEP of probe_id's
+ * session serial (gone meanwhile: nothing). */
+void gw_drain_session(struct gw_thr *t, long probe_id, uint64_t serial);
 
 #endif

@@ -1,6 +1,7 @@
-/* gateway.c - the gateway's loop: host keys, listening sockets, accept with
- * the session limit, the one-second sweep (sessions, heartbeat, pushes),
- * the LISTEN thread's events and the key cache (see gateway.h). */
+/* gateway.c - the gateway as a whole (see gateway.h): host keys, the
+ * loop threads, listening sockets and accept with the session limit on
+ * thread 0, and thread 0's gateway-wide duties (heartbeat, sessions sync,
+ * the LISTEN thread's events). */
 #include "controller/gateway/gateway.h"
 
 #include <arpa/inet.h>
@@ -21,21 +22,39 @@
 
 #include "common/log.h"
 #include "common/vtime.h"
+#include "controller/gateway/drain.h"
+#include "controller/gateway/gw_int.h"
 #include "controller/gateway/jobs.h"
+#include "controller/gateway/listen.h"
+#include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
+#include "controller/gateway/thread.h"
 
 #define BACKLOG         4096
 #define ACCEPT_BURST    64
-#define SWEEP_MS        1000
-#define PUSH_SCAN_MS    5000
-#define AUTH_LOOKUPS_PER_S  20  /* cache-miss lookups started per second */
-#define AUTH_LOOKUPS_QUEUED 4   /* ... and waiting at most */
-#define KEY_RELOAD_MIN_MS   5000    /* whole reloads asked for at most this often */
-#define KEY_UNKNOWN_MS  10000   /* an unknown key is not looked up again */
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
+#define GW_THREADS_MAX  256
+
+struct gw {
+	struct gw_ctx      ctx;           /* what every loop thread reads */
+	struct gw_thr    **thr;           /* loop threads; thr[0] accepts */
+	int                nthr;
+	struct gw_listen  *listener;      /* LISTEN thread */
+	int                lfd[GW_LISTENERS]; /* by role | GW_LISTEN_RSA */
+	char              *rsa_b64;       /* public host keys, base64 */
+	char              *ed_b64;
+	/* thread 0's alone: */
+	struct gw_drain   *drain;         /* sending probes away (drain.h) */
+	int                accept_paused; /* listeners not polled for now */
+	int                heartbeat_busy;
+	int                sync_busy;     /* a sessions sync is in flight */
+	int64_t            next_sync;     /* no sync before (mono ms) */
+	int64_t            next_heartbeat;
+	int                keys_hup;      /* a SIGHUP's key reload is on its way */
+};
 
 /* Creates path (it must not exist, not even as a symbolic link) with mode
  * and writes data to it, checking every step; on failure nothing is left. */
@@ -246,6 +265,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 }
 
 /* The listeners polled again after a pause. */
+/* The listeners polled again after a pause. */
 static void accept_resume(struct vt_loop *loop, void *arg)
 {
 	struct gw *gw = arg;
@@ -253,7 +273,8 @@ static void accept_resume(struct vt_loop *loop, void *arg)
 	(void)loop;
 	gw->accept_paused = 0;
 	for (int r = 0; r < GW_LISTENERS; r++)
-		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], VT_EV_READ) < 0)
+		if (gw->lfd[r] >= 0 &&
+		    vt_loop_mod(gw->thr[0]->loop, gw->lfd[r], VT_EV_READ) < 0)
 			vt_err("cannot watch the listening socket again");
 }
 
@@ -262,31 +283,47 @@ static void accept_resume(struct vt_loop *loop, void *arg)
  * loop at once again (a busy loop). */
 static void accept_pause(struct gw *gw, int err)
 {
+	struct vt_loop *loop = gw->thr[0]->loop;
+
 	if (gw->accept_paused)
 		return;
 	vt_warn("accept: %s: not accepting for %d ms (%d sessions held)",
-		strerror(err), ACCEPT_PAUSE_MS, gw->nsessions);
+		strerror(err), ACCEPT_PAUSE_MS,
+		__atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
 	for (int r = 0; r < GW_LISTENERS; r++)
-		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->loop, gw->lfd[r], 0) < 0)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(loop, gw->lfd[r], 0) < 0)
 			return;
-	if (vt_loop_timer(gw->loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
-		accept_resume(gw->loop, gw);
+	if (vt_loop_timer(loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
+		accept_resume(loop, gw);
 		return;
 	}
 	gw->accept_paused = 1;
+}
+
+/* The loop thread holding the fewest sessions. */
+static struct gw_thr *pick_thread(struct gw *gw)
+{
+	struct gw_thr *best = gw->thr[0];
+	int least = gw_thr_load(best);
+
+	for (int i = 1; i < gw->nthr; i++) {
+		int n = gw_thr_load(gw->thr[i]);
+
+		if (n < least) {
+			least = n;
+			best = gw->thr[i];
+		}
+	}
+	return best;
 }
 
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
 	int which = 0;
-	enum gw_role role;
-	ssh_bind bind;
 
 	while (which < GW_LISTENERS - 1 && gw->lfd[which] != lfd)
 		which++;
-	role = (which & 1) ? GW_ROLE_CTRL : GW_ROLE_REG;
-	bind = (which & GW_LISTEN_RSA) ? gw->bind_rsa : gw->bind;
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -294,7 +331,8 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 		socklen_t sl = sizeof ss;
 		char from[64];
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+				 SOCK_NONBLOCK | SOCK_CLOEXEC), held;
+		struct gw_thr *t;
 
 		if (fd < 0) {
 			int e = errno;
@@ -307,168 +345,78 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			return;
 		}
 		addr_text(&ss, from, sizeof from);
-		if (gw->conf.max_sessions > 0 && gw->nsessions >= gw->conf.max_sessions) {
-			/* Refused cleanly: the client sees the connection close
-			 * at once and tries again later (or another gateway). */
-			vt_debug("%s: refused, %d sessions held", from, gw->nsessions);
-			gw_m_refused(gw->m, GW_M_MAX_SESSIONS);
+		held = __atomic_fetch_add(&gw->ctx.nsessions, 1, __ATOMIC_RELAXED);
+		if (held >= gw->ctx.conf.max_sessions) {
+			/* Refused cleanly and cheaply (no key exchange): the
+			 * client sees the connection close at once and tries
+			 * again after its backoff (or another gateway). */
+			__atomic_sub_fetch(&gw->ctx.nsessions, 1, __ATOMIC_RELAXED);
+			vt_debug("%s: refused, %d sessions held", from, held);
+			gw_m_refused(gw->ctx.m, GW_M_MAX_SESSIONS);
 			close(fd);
 			continue;
 		}
-		tune_socket(fd, gw->conf.keepalive);
-		if (gw_session_start(gw, fd, role, bind, from) < 0)
-			vt_warn("%s: cannot start a session", from);
+		tune_socket(fd, gw->ctx.conf.keepalive);
+		t = pick_thread(gw);
+		if (t == gw->thr[0]) {
+			__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
+			if (gw_session_start(t, fd, which, from) < 0)
+				vt_warn("%s: cannot start a session", from);
+		} else {
+			gw_thr_hand(t, fd, which, from);
+		}
 	}
 }
 
-void gw_push_kick(struct gw *gw)
+static void kick_all(struct gw *gw)
 {
-	gw->push_wanted = 1;
+	gw_pushq_now(gw->thr[0]);
+	for (int i = 1; i < gw->nthr; i++)
+		gw_thr_kick(gw->thr[i]);
 }
 
-static void push_scan(struct gw *gw);
-
-/* Pending pushes read: claim those of probes held here that can take one. */
-static void pushes_done(struct gw_job *j)
+/* Assignments changed: the whole crontab of every probe NOTIFYed whose
+ * KEEP is held here (all of them when too many changed at once). */
+static void crontabs(struct gw *gw, const struct gw_listen_ev *ev)
 {
-	struct gw_req *r = gw_req_of(j);
-	struct gw *gw = r->owner;
+	struct gw_reg_hold h;
 
-	gw->push_scanning = 0;
-	if (j->rc < 0)
-		vt_warn("pushes: %s", j->err);
-	for (int i = 0; j->rc == 0 && i < r->n; i++) {
-		struct gw_session *s = gw_session_find(gw, r->probes[i]);
+	for (int i = 0; i < ev->ncrontab; i++)
+		if (gw_reg_find(gw->ctx.reg, ev->crontab[i], &h) == 0 && h.has_fwd)
+			gw_crontab_note(&gw->ctx, ev->crontab[i], h.sid);
+	if (ev->overflow) {
+		int n = gw_reg_count(gw->ctx.reg);
+		long *ids = calloc((size_t)n + 1, sizeof *ids);
+		char (*sids)[VT_SESSION_ID_MAX + 1] = calloc((size_t)n + 1,
+							      sizeof *sids);
 
-		if (s && gw_session_can_push(s))
-			gw_session_claim(s, r->ids[i]);
-		/* else not here, or busy: a later scan takes it */
+		if (ids && sids)
+			n = gw_reg_sids(gw->ctx.reg, ids, sids, n);
+		else
+			n = 0;
+		for (int i = 0; i < n; i++)
+			gw_crontab_note(&gw->ctx, ids[i], sids[i]);
+		free(ids);
+		free(sids);
 	}
-	if (j->rc == 0 && r->n == GW_REQ_PUSHES_MAX)
-		gw->push_wanted = 1;   /* more may wait */
-	gw_req_free(r);
-	if (gw->push_wanted)
-		push_scan(gw);
 }
 
-/* Reads the pending pushes (pushes_done goes on). */
-static void push_scan(struct gw *gw)
-{
-	struct gw_req *r;
-
-	if (gw->push_scanning)
-		return;   /* push_wanted stays: scanned again when it ends */
-	gw->push_wanted = 0;
-	if (gw->nkeep == 0)
-		return;
-	if (!(r = gw_req_new(GW_REQ_PUSHES, gw->conf.name, NULL, pushes_done)) ||
-	    !(r->want = calloc((size_t)gw->nkeep, sizeof *r->want))) {
-		gw_req_free(r);
-		gw->push_wanted = 1;
-		return;
-	}
-	/* Only the probes that can take a push now are asked about. */
-	if ((r->nwant = gw_sessions_pushable(gw, r->want, gw->nkeep)) == 0) {
-		gw_req_free(r);
-		return;
-	}
-	r->owner = gw;
-	gw->push_scanning = 1;
-	gw_req_submit(gw->q, r);
-}
-
-/* An event of the LISTEN thread. */
+/* An event of the LISTEN thread (on thread 0). */
 static void on_listen(struct gw_job *j)
 {
 	struct gw_listen_ev *ev = (struct gw_listen_ev *)j;
 	struct gw *gw = ev->arg;
 
 	if (ev->keys) {
-		size_t was = gw->keys ? gw_keys_count(gw->keys) : 0,
-		       now = gw_keys_count(ev->keys);
-
-		gw_keys_free(gw->keys);
-		gw->keys = ev->keys;
+		gw_auth_adopt(gw->ctx.auth, ev->keys, gw->keys_hup);
 		ev->keys = NULL;
-		if (now != was || gw->keys_hup)
-			vt_info("key cache: %zu probes (was %zu)%s", now, was,
-				gw->keys_hup ? ", reloaded on SIGHUP" : "");
-		else
-			vt_debug("key cache: %zu probes", now);
 		gw->keys_hup = 0;
 	}
-	if (ev->listening)
-		gw->push_wanted = 1;   /* notifications may have been missed */
-	if (ev->notified) {
-		/* Assignments changed: queue the whole crontab of each probe
-		 * held here (all of them when too many changed at once). */
-		for (int i = 0; i < ev->ncrontab; i++) {
-			struct gw_session *s = gw_session_find(gw, ev->crontab[i]);
-
-			if (s)
-				gw_session_crontab(s);
-		}
-		if (ev->overflow)
-			gw_session_crontab_all(gw);
-		gw->push_wanted = 1;
-		push_scan(gw);
-	}
+	if (ev->notified)
+		crontabs(gw, ev);
+	if (ev->listening || ev->notified)
+		kick_all(gw);   /* notifications may have been missed, or pushes wait */
 	gw_listen_ev_free(ev);
-}
-
-static void key_apply(struct gw *gw, struct gw_req *r)
-{
-	if (r->job.rc == 0) {
-		if (gw_keys_put(gw->keys, r->text, r->probe_id) < 0)
-			vt_warn("key cache: out of memory");
-	} else if (r->job.rc == VT_ENOTFOUND) {
-		gw_keys_put_unknown(gw->keys, r->text, vt_mono_ms() + KEY_UNKNOWN_MS);
-	}
-}
-
-static void key_done(struct gw_job *j)
-{
-	struct gw_req *r = gw_req_of(j);
-
-	if (j->rc < 0 && j->rc != VT_ENOTFOUND)
-		vt_warn("key lookup: %s", j->err);
-	key_apply(r->owner, r);
-	gw_req_free(r);
-}
-
-int gw_auth_key(struct gw *gw, const char *b64, long *probe_id)
-{
-	int64_t now = vt_mono_ms();
-	struct gw_req *r;
-	int rc;
-
-	rc = gw_keys_get(gw->keys, b64, now, probe_id);
-	if (rc != VT_ENOTFOUND)
-		return rc;
-	/* A key added since the last load, or a stranger: denied now, and
-	 * looked up in the background (key_done puts the answer in the cache
-	 * for the next attempt), at a bounded rate so that a stream of
-	 * strangers cannot keep the database busy. */
-	if (now >= gw->auth_window + 1000) {
-		gw->auth_window = now;
-		gw->auth_lookups = 0;
-	}
-	if (gw->auth_lookups >= AUTH_LOOKUPS_PER_S ||
-	    gw_dbq_pending(gw->q, GW_LANE_AUTH) >= AUTH_LOOKUPS_QUEUED) {
-		/* More misses than lookups: many keys were added at once, or
-		 * strangers knock; a whole reload answers the former. */
-		if (now >= gw->next_reload) {
-			gw->next_reload = now + KEY_RELOAD_MIN_MS;
-			gw_listen_reload(gw->listener);
-		}
-		return VT_EAGAIN;
-	}
-	if (!(r = gw_req_new(GW_REQ_KEY, gw->conf.name, b64, key_done)))
-		return VT_ENOMEM;
-	r->owner = gw;
-	gw->auth_lookups++;
-	gw_req_submit(gw->q, r);
-	return VT_EAGAIN;
 }
 
 static void heartbeat_done(struct gw_job *j)
@@ -488,19 +436,20 @@ static void heartbeat(struct gw *gw)
 
 	if (gw->heartbeat_busy)
 		return;   /* the database is slow: no pile of heartbeats */
-	if (!(r = gw_req_new(GW_REQ_HEARTBEAT, gw->conf.name, NULL, heartbeat_done)))
+	if (!(r = gw_req_new(GW_REQ_HEARTBEAT, gw->ctx.conf.name, NULL,
+			     heartbeat_done)))
 		return;
 	r->owner = gw;
-	r->hb.host = gw->conf.ctrl_host;
-	r->hb.port = gw->conf.ctrl_port;
-	r->hb.rsa_port = gw->conf.rsa_ctrl_port;
+	r->hb.host = gw->ctx.conf.ctrl_host;
+	r->hb.port = gw->ctx.conf.ctrl_port;
+	r->hb.rsa_port = gw->ctx.conf.rsa_ctrl_port;
 	r->hb.rsa_key = gw->rsa_b64;
 	r->hb.ed_key = gw->ed_b64;
-	r->hb.sessions = gw->nkeep;
-	r->hb.max_sessions = gw->conf.max_sessions;
-	r->hb.capacity = gw->conf.capacity;
+	r->hb.sessions = gw_reg_count(gw->ctx.reg);
+	r->hb.max_sessions = gw->ctx.conf.max_sessions;
+	r->hb.capacity = gw->ctx.conf.capacity;
 	gw->heartbeat_busy = 1;
-	gw_req_submit(gw->q, r);
+	gw_req_submit(gw->ctx.q, r);
 }
 
 static void sync_done(struct gw_job *j)
@@ -511,7 +460,7 @@ static void sync_done(struct gw_job *j)
 	gw->sync_busy = 0;
 	if (j->rc < 0) {
 		vt_warn("sessions sync: %s (retried)", j->err);
-		gw->resync = 1;
+		gw_ctx_lost(&gw->ctx);
 	} else {
 		vt_info("sessions sync: %d KEEP sessions recorded", r->n);
 	}
@@ -519,76 +468,69 @@ static void sync_done(struct gw_job *j)
 }
 
 /* Session bookkeeping was lost (the database was away): make the database
- * agree with the KEEP sessions held now.  The database threads run the
- * control lane in order, so what was queued before this snapshot lands
- * before it, and what comes after lands after it. */
+ * agree with the KEEP sessions held now (the registry).  The database
+ * threads run the control lane in order, so what was queued before this
+ * snapshot lands before it, and what comes after lands after it. */
 static void sessions_sync(struct gw *gw, int64_t now)
 {
 	struct gw_req *r;
-	int n = 0;
+	int n;
 
-	if (!gw->resync || gw->sync_busy || now < gw->next_sync)
+	if (gw->sync_busy || now < gw->next_sync ||
+	    !__atomic_load_n(&gw->ctx.resync, __ATOMIC_RELAXED))
 		return;
-	if (!(r = gw_req_new(GW_REQ_SYNC, gw->conf.name, NULL, sync_done)) ||
-	    (gw->nkeep > 0 &&
-	     !(r->live = calloc((size_t)gw->nkeep, sizeof *r->live)))) {
+	n = gw_reg_count(gw->ctx.reg);
+	if (!(r = gw_req_new(GW_REQ_SYNC, gw->ctx.conf.name, NULL, sync_done)) ||
+	    (n > 0 && !(r->live = calloc((size_t)n, sizeof *r->live)))) {
 		gw_req_free(r);
 		return;
 	}
-	if (gw->nkeep > 0)
-		n = gw_sessions_live(gw, r->live, gw->nkeep);
-	r->n = n;
+	__atomic_store_n(&gw->ctx.resync, 0, __ATOMIC_RELAXED);
+	r->n = n > 0 ? gw_reg_live(gw->ctx.reg, r->live, n) : 0;
 	r->owner = gw;
-	gw->resync = 0;
 	gw->sync_busy = 1;
 	gw->next_sync = now + SYNC_RETRY_MS;
-	gw_req_submit(gw->q, r);
+	gw_req_submit(gw->ctx.q, r);
 }
 
-static void on_sweep(struct vt_loop *loop, void *arg)
+/* Thread 0's sweep hook: the gateway-wide duties. */
+static void duties(struct gw_thr *t, int64_t now, void *arg)
 {
 	struct gw *gw = arg;
-	int64_t now = vt_mono_ms();
 
-	if (gw->conf.reload_flag && *gw->conf.reload_flag) {
-		*gw->conf.reload_flag = 0;
-		if (gw->conf.reload)
-			gw->conf.reload();
+	(void)t;
+	if (gw->ctx.conf.reload_flag && *gw->ctx.conf.reload_flag) {
+		*gw->ctx.conf.reload_flag = 0;
+		if (gw->ctx.conf.reload)
+			gw->ctx.conf.reload();
 		gw->keys_hup = 1;
 		gw_listen_reload(gw->listener);
 	}
-	gw_session_tick_all(gw, now);
 	sessions_sync(gw, now);
 	vt_log_flush();
-	gw_m_sweep(gw->m, gw);
+	gw_m_sweep(gw->ctx.m, gw->ctx.q, gw_reg_count(gw->ctx.reg),
+		   __atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
 	if (now >= gw->next_heartbeat) {
 		heartbeat(gw);
 		gw->next_heartbeat = now + GW_HEARTBEAT_MS;
 	}
-	gw_drain_tick(gw, now);
-	if (gw->push_wanted || now >= gw->next_push_scan) {
-		gw->push_wanted = 1;
-		push_scan(gw);
-		gw->next_push_scan = now + PUSH_SCAN_MS;
-	}
-	if (!gw->stopping &&
-	    vt_loop_timer(loop, SWEEP_MS, on_sweep, gw, &gw->sweep) < 0)
-		vt_err("cannot arm the sweep timer");
+	gw_drain_tick(gw->drain, now);
 }
 
 /* The key cache before serving: loaded here (blocking, start-up only);
  * empty when the database is away (misses are looked up then). */
-static int first_keys(struct gw *gw)
+static int first_keys(const char *conninfo, struct gw_keys **out)
 {
 	struct gw_db *db = NULL;
 	int rc;
 
-	if ((rc = gw_db_new(gw->conf.db, &db)) < 0)
+	*out = NULL;
+	if ((rc = gw_db_new(conninfo, &db)) < 0)
 		return rc;
-	if ((rc = gw_listen_load_keys(db, &gw->keys)) < 0) {
+	if ((rc = gw_listen_load_keys(db, out)) < 0) {
 		vt_warn("database: %s (keys looked up as probes come)",
 			gw_db_error(db));
-		rc = gw_keys_new(&gw->keys);
+		rc = gw_keys_new(out);
 	}
 	gw_db_free(db);
 	return rc;
@@ -629,113 +571,109 @@ static int fit_fd_limit(struct gw_conf *conf, char *err, size_t errlen)
 	return VT_OK;
 }
 
+static void conf_defaults(struct gw_conf *c)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->max_sessions <= 0)
+		c->max_sessions = 20000;
+	if (c->threads <= 0)
+		c->threads = cores > 0 ? (int)cores : 1;
+	if (c->threads > GW_THREADS_MAX)
+		c->threads = GW_THREADS_MAX;
+	if (c->max_per_probe <= 0)
+		c->max_per_probe = GW_MAX_PER_PROBE;
+	if (c->max_auth_tries <= 0)
+		c->max_auth_tries = GW_MAX_AUTH_TRIES;
+	if (c->chan_timeout <= 0)
+		c->chan_timeout = GW_CHAN_TIMEOUT;
+	if (c->idle_timeout <= 0)
+		c->idle_timeout = GW_IDLE_TIMEOUT;
+}
+
+/* Checks (or makes) both host keys; the loop threads load them into
+ * binds of their own. */
+static int host_keys(struct gw *gw, const char *dir, char *err, size_t errlen)
+{
+	ssh_key rsa = NULL, ed = NULL;
+	int rc;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return VT_EIO;
+	}
+	if ((rc = host_key(dir, "ssh_host_ed25519_key", SSH_KEYTYPE_ED25519, 0,
+			   &ed, &gw->ed_b64, err, errlen)) == 0)
+		rc = host_key(dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA, GW_RSA_BITS,
+			      &rsa, &gw->rsa_b64, err, errlen);
+	ssh_key_free(ed);
+	ssh_key_free(rsa);
+	return rc;
+}
+
 int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen)
 {
 	struct gw *gw = calloc(1, sizeof *gw);
-	ssh_key rsa = NULL, ed = NULL;
+	struct gw_keys *keys = NULL;
 	sigset_t block, saved;
-	bool no = false;
 	int rc = VT_EIO;
 
 	*out = NULL;
 	if (!gw)
 		return VT_ENOMEM;
-	gw->conf = *conf;
+	gw->ctx.conf = *conf;
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
-	if (gw->conf.max_sessions <= 0)
-		gw->conf.max_sessions = 20000;
-	if (gw->conf.max_per_probe <= 0)
-		gw->conf.max_per_probe = GW_MAX_PER_PROBE;
-	if (gw->conf.max_auth_tries <= 0)
-		gw->conf.max_auth_tries = GW_MAX_AUTH_TRIES;
-	if (gw->conf.chan_timeout <= 0)
-		gw->conf.chan_timeout = GW_CHAN_TIMEOUT;
-	if (gw->conf.idle_timeout <= 0)
-		gw->conf.idle_timeout = GW_IDLE_TIMEOUT;
-	if ((rc = gw_pcount_new(&gw->per_probe)) < 0 ||
-	    (rc = gw_drain_new(&gw->drain)) < 0 ||
-	    (rc = gw_metrics_new(conf->metrics, &gw->m)) < 0) {
-		snprintf(err, errlen, "out of memory");
+	conf_defaults(&gw->ctx.conf);
+	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
+	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
-	}
-	if ((rc = fit_fd_limit(&gw->conf, err, errlen)) < 0)
-		goto fail;
-	if (mkdir(conf->host_keys, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", conf->host_keys, strerror(errno));
-		goto fail;
-	}
-	if ((rc = host_key(conf->host_keys, "ssh_host_ed25519_key",
-			   SSH_KEYTYPE_ED25519, 0, &ed, &gw->ed_b64, err, errlen)) < 0 ||
-	    (rc = host_key(conf->host_keys, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
-			   GW_RSA_BITS, &rsa, &gw->rsa_b64, err, errlen)) < 0)
-		goto fail;
-	rc = VT_ESSH;
-	if (!(gw->bind = ssh_bind_new()) ||
-	    ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_IMPORT_KEY, ed) < 0) {
-		snprintf(err, errlen, "libssh: cannot set up the server");
-		goto fail;
-	}
-	ed = NULL;   /* the bind owns it */
-	if (ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_IMPORT_KEY, rsa) < 0) {
-		snprintf(err, errlen, "libssh: cannot use the RSA host key");
-		goto fail;
-	}
-	rsa = NULL;
-	/* The stock probes' listeners: RSA and nothing else, or their OpenSSH
-	 * picks ed25519 and finds no key for it (PROTOCOL.md, "Transport"). */
-	{
-		char path[4096];
-
-		snprintf(path, sizeof path, "%s/ssh_host_rsa_key", conf->host_keys);
-		if (!(gw->bind_rsa = ssh_bind_new()) ||
-		    ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_PROCESS_CONFIG,
-					 &no) < 0 ||
-		    ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_HOSTKEY,
-					 path) < 0 ||
-		    ssh_bind_options_set(gw->bind_rsa,
-					 SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
-					 "rsa-sha2-512,rsa-sha2-256") < 0) {
-			snprintf(err, errlen, "libssh: cannot set up the RSA-only "
-				 "listeners");
-			goto fail;
-		}
-	}
-	if (conf->verbose) {
-		int lvl = SSH_LOG_PROTOCOL;
-
-		ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_LOG_VERBOSITY, &lvl);
-		ssh_bind_options_set(gw->bind_rsa, SSH_BIND_OPTIONS_LOG_VERBOSITY, &lvl);
-	}
 	if (!conf->db) {
 		rc = VT_EINVAL;
 		snprintf(err, errlen, "no database (use --db or VANTAGE_DB)");
 		goto fail;
 	}
-	if ((rc = vt_loop_new(&gw->loop)) < 0) {
-		snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
+	if ((rc = gw_reg_new(&gw->ctx.reg)) < 0 ||
+	    (rc = gw_metrics_new(conf->metrics, &gw->ctx.m)) < 0 ||
+	    !(gw->thr = calloc((size_t)gw->ctx.conf.threads, sizeof *gw->thr))) {
+		rc = VT_ENOMEM;
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	vt_loop_watch_flag(gw->loop, conf->stop_flag);
+	for (; gw->nthr < gw->ctx.conf.threads; gw->nthr++)
+		if ((rc = gw_thr_new(&gw->ctx, gw->nthr, conf->host_keys,
+				     &gw->thr[gw->nthr], err, errlen)) < 0)
+			goto fail;
+	if ((rc = gw_drain_new(&gw->ctx, gw->thr[0], &gw->drain)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	vt_loop_watch_flag(gw->thr[0]->loop, conf->stop_flag);
+	gw->thr[0]->hook = duties;
+	gw->thr[0]->hook_arg = gw;
 	/* The database threads block SIGTERM and SIGINT, so that a signal
-	 * interrupts the loop's epoll_wait (conf.stop_flag). */
+	 * interrupts thread 0's epoll_wait (conf.stop_flag). */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
-	if ((rc = first_keys(gw)) < 0 ||
+	if ((rc = first_keys(conf->db, &keys)) < 0 ||
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?
 					       conf->db_timeout : SINK_TIMEOUT_S),
-			     gw->loop, &gw->q)) < 0 ||
-	    (rc = gw_listen_new(conf->db, gw->q, on_listen, gw, &gw->listener)) < 0) {
+			     gw->thr[0]->inbox, &gw->ctx.q)) < 0 ||
+	    (rc = gw_auth_new(gw->ctx.q, gw->ctx.conf.name, keys,
+			      &gw->ctx.auth)) < 0 ||
+	    (keys = NULL,
+	     rc = gw_listen_new(conf->db, gw->ctx.q, on_listen, gw,
+				&gw->listener)) < 0) {
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		snprintf(err, errlen, "database threads: %s", vt_strerror(rc));
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	gw_dbq_metrics(gw->q, gw->m);
+	gw_auth_set_listen(gw->ctx.auth, gw->listener);
+	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -748,76 +686,106 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i], err,
 							errlen)) < 0)
 				goto fail;
-			if ((rc = vt_loop_add(gw->loop, gw->lfd[i], VT_EV_READ,
-					      on_accept, gw)) < 0) {
+			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
+					      VT_EV_READ, on_accept, gw)) < 0) {
 				snprintf(err, errlen, "event loop: %s", vt_strerror(rc));
 				goto fail;
 			}
 		}
 	}
-	if ((rc = vt_loop_timer(gw->loop, 0, on_sweep, gw, &gw->sweep)) < 0)
-		goto fail;
+	for (int i = 0; i < gw->nthr; i++)
+		if ((rc = gw_thr_arm(gw->thr[i])) < 0)
+			goto fail;
 	{
 		/* First in the queue: before any session of this run is up. */
 		struct gw_req *r = gw_req_new(GW_REQ_RESET, conf->name, NULL, NULL);
 
 		if (r) {
-			r->lost = &gw->resync;
-			gw_req_submit(gw->q, r);
+			r->lost = &gw->ctx.resync;
+			gw_req_submit(gw->ctx.q, r);
 		} else {
-			gw->resync = 1;
+			gw_ctx_lost(&gw->ctx);
 		}
 	}
 	*out = gw;
 	return VT_OK;
 fail:
-	ssh_key_free(rsa);
-	ssh_key_free(ed);
+	gw_keys_free(keys);
 	gw_free(gw);
 	return rc < 0 ? rc : VT_EIO;
 }
 
 int gw_run(struct gw *gw)
 {
-	int rc = vt_loop_run(gw->loop);
+	int rc = VT_OK;
 
-	gw->stopping = 1;
+	for (int i = 1; i < gw->nthr && rc == VT_OK; i++)
+		if ((rc = gw_thr_start(gw->thr[i])) < 0)
+			vt_err("cannot start loop thread %d", i);
+	if (rc == VT_OK)
+		rc = vt_loop_run(gw->thr[0]->loop);
+	gw->thr[0]->stopping = 1;
+	for (int i = 1; i < gw->nthr; i++)
+		if (gw->thr[i]->started)
+			gw_thr_stop(gw->thr[i]);
+	for (int i = 1; i < gw->nthr; i++)
+		gw_thr_join(gw->thr[i]);
 	return rc;
 }
 
 void gw_stop(struct gw *gw)
 {
-	gw->stopping = 1;
-	vt_loop_stop(gw->loop);
+	gw->thr[0]->stopping = 1;
+	vt_loop_stop(gw->thr[0]->loop);
+}
+
+int gw_max_sessions(const struct gw *gw)
+{
+	return gw->ctx.conf.max_sessions;
+}
+
+int gw_threads(const struct gw *gw)
+{
+	return gw->nthr;
 }
 
 void gw_free(struct gw *gw)
 {
 	if (!gw)
 		return;
-	gw_session_close_all(gw);
+	/* Every loop thread has ended (gw_run); the sessions left end here,
+	 * their bookkeeping still reaching the database lanes. */
+	for (int i = 0; i < gw->nthr; i++) {
+		gw->thr[i]->stopping = 1;
+		gw_session_close_all(gw->thr[i]);
+	}
 	for (int i = 0; i < GW_LISTENERS; i++)
-		if (gw->lfd[i] >= 0)
+		if (gw->lfd[i] >= 0) {
+			if (gw->nthr > 0)
+				vt_loop_del(gw->thr[0]->loop, gw->lfd[i]);
 			close(gw->lfd[i]);
-	if (gw->q && gw->conf.name) {
+		}
+	if (gw->ctx.q && gw->ctx.conf.name) {
 		/* Registration stops handing this gateway out now (after any
 		 * heartbeat queued before: one FIFO lane). */
-		struct gw_req *r = gw_req_new(GW_REQ_LEAVE, gw->conf.name, NULL, NULL);
+		struct gw_req *r = gw_req_new(GW_REQ_LEAVE, gw->ctx.conf.name,
+					      NULL, NULL);
 
 		if (r)
-			gw_req_submit(gw->q, r);
+			gw_req_submit(gw->ctx.q, r);
 	}
 	/* The LISTEN thread posts to the queue: it stops first.  The queue
-	 * then lets the bookkeeping of the closed sessions reach the database. */
+	 * then lets the bookkeeping of the closed sessions reach the
+	 * database, and the inboxes run what came back. */
 	gw_listen_free(gw->listener);
-	gw_dbq_free(gw->q);
-	gw_drain_free(gw->drain);
-	gw_keys_free(gw->keys);
-	gw_pcount_free(gw->per_probe);
-	gw_metrics_free(gw->m);
-	vt_loop_free(gw->loop);
-	ssh_bind_free(gw->bind);
-	ssh_bind_free(gw->bind_rsa);
+	gw_dbq_free(gw->ctx.q);
+	for (int i = gw->nthr - 1; i >= 0; i--)
+		gw_thr_free(gw->thr[i]);
+	free(gw->thr);
+	gw_auth_free(gw->ctx.auth);
+	gw_reg_free(gw->ctx.reg);
+	gw_drain_free(gw->drain);   /* its jobs' done functions ran */
+	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);
 	free(gw);

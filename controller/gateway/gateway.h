@@ -1,32 +1,26 @@
-/* gateway.h - vantage-gateway: one process, an epoll loop thread holding
+/* gateway.h - vantage-gateway: one process, N epoll loop threads holding
  * many probe SSH sessions (DESIGN.md, PROTOCOL.md), and database threads
  * that do its PostgreSQL work (dbq.h explains the split).
  *
- * The loop owns up to four listening sockets, registration role and
- * controller role each with the host keys of Vantage's own probes
- * (ed25519, RSA) and each with the RSA host key alone for stock RIPE Atlas
- * probes (PROTOCOL.md, "Transport"), the session table, the probe key cache and a one-second sweep
- * timer (login grace, keepalive, heartbeat, push scan); the database
- * threads, the LISTEN thread among them, answer through the dbq.  struct
- * gw is shared by the gateway's modules (session.c), not a public
- * interface of the library. */
+ * Thread 0 (the caller of gw_run) owns up to four listening sockets,
+ * registration role and controller role each with the host keys of
+ * Vantage's own probes (ed25519, RSA) and each with the RSA host key alone
+ * for stock RIPE Atlas probes (PROTOCOL.md, "Transport"); it accepts, hands
+ * each connection to the loop thread holding the fewest (thread.h), and
+ * does the gateway-wide duties (heartbeat, sessions sync, LISTEN events).
+ * Each loop thread owns its sessions and sweeps them every second (login
+ * grace, keepalive, push scan, pushq.h).  Shared between threads, each
+ * behind its own lock: the session registry (registry.h), the key cache
+ * (auth.h) and the database lanes (dbq.h).  struct gw is opaque. */
 #ifndef VT_GW_GATEWAY_H
 #define VT_GW_GATEWAY_H
 
 #include <signal.h>
 #include <stdint.h>
-#include <libssh/libssh.h>
-#include <libssh/server.h>
 
 #include "common/err.h"
-#include "common/evloop.h"
-#include "controller/gateway/db.h"
-#include "controller/gateway/dbq.h"
-#include "controller/gateway/drain.h"
-#include "controller/gateway/gwmetrics.h"
-#include "controller/gateway/keys.h"
-#include "controller/gateway/listen.h"
-#include "controller/gateway/pcount.h"
+
+struct vt_metrics;
 
 enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
 
@@ -69,6 +63,7 @@ struct gw_conf {
 	int         max_sessions;  /* connections held at most */
 	int         capacity;      /* weight in registration's choice (0:
 				      max_sessions) */
+	int         threads;       /* loop threads (0: one per core) */
 	int         login_grace;   /* seconds to authenticate and start */
 	int         keepalive;     /* seconds between keepalives when idle */
 	long        rereg;         /* REREGISTER seconds told to probes */
@@ -89,41 +84,7 @@ struct gw_conf {
 	void      (*reload)(void);
 };
 
-struct gw_session;
-
-struct gw {
-	struct gw_conf     conf;
-	struct vt_loop    *loop;
-	struct gw_dbq     *q;             /* database threads */
-	struct gw_listen  *listener;      /* LISTEN thread */
-	struct gw_keys    *keys;          /* probe key cache */
-	struct gw_pcount  *per_probe;     /* authenticated connections by probe */
-	struct gw_drain   *drain;         /* sending probes away (drain.h) */
-	struct gw_metrics *m;             /* gwmetrics.h; NULL: not counted */
-	int64_t            auth_window;   /* second of the lookups counted (mono ms) */
-	int                auth_lookups;  /* cache-miss lookups started in it */
-	int64_t            next_reload;   /* no key reload asked before (mono ms) */
-	int                keys_hup;      /* a SIGHUP's key reload is on its way */
-	int                heartbeat_busy;
-	int                accept_paused; /* listeners not polled for now */
-	int                resync;        /* session bookkeeping was lost */
-	int                sync_busy;     /* a sessions sync is in flight */
-	int64_t            next_sync;     /* no sync before (mono ms) */
-	int                push_scanning; /* a push scan is in flight */
-	ssh_bind           bind;          /* ed25519 and RSA host keys */
-	ssh_bind           bind_rsa;      /* the RSA host key alone */
-	int                lfd[GW_LISTENERS]; /* by role | GW_LISTEN_RSA */
-	char              *rsa_b64;       /* public host keys, base64 */
-	char              *ed_b64;
-	struct gw_session *sessions;      /* all connections */
-	int                nsessions;     /* connections held */
-	int                nkeep;         /* KEEP sessions held */
-	int                push_wanted;   /* scan pending pushes soon */
-	int64_t            next_heartbeat;
-	int64_t            next_push_scan;
-	uint64_t           sweep;         /* timer id */
-	int                stopping;
-};
+struct gw;
 
 /* Loads (or creates) the host keys, opens the listening sockets and the
  * database handle.  On failure err says why. */
@@ -137,14 +98,10 @@ void gw_stop(struct gw *gw);
 /* Closes every session and frees everything.  NULL is fine. */
 void gw_free(struct gw *gw);
 
-/* Asks for a scan of pending pushes at the next sweep. */
-void gw_push_kick(struct gw *gw);
-
-/* The probe id of a public key (base64) for the authentication callback,
- * from the key cache only (it never waits): VT_OK, VT_EAUTH for a key known
- * to be unknown, VT_EAGAIN on a miss (the key is then looked up in the
- * background at a bounded rate, and the cache answers the next attempt),
- * another VT_E* code when it cannot tell. */
-int gw_auth_key(struct gw *gw, const char *b64, long *probe_id) VT_WUR;
+/* The session limit in force (--max-sessions, lowered to what the
+ * open-file limit allows). */
+int gw_max_sessions(const struct gw *gw);
+/* Loop threads running (--threads). */
+int gw_threads(const struct gw *gw);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "controller/gateway/gateway.h"
+#include "controller/gateway/dbq.h"
 #include "controller/gateway/session_int.h"
 
 static const char *const lane_name[GW_LANES] = { "ctrl", "sink", "auth" };
@@ -165,13 +165,13 @@ void gw_m_lane_wait(struct gw_metrics *gm, int lane, int64_t us)
 		vt_metrics_observe(gm->lane_wait[lane], us / 1e6);
 }
 
-void gw_m_sweep(struct gw_metrics *gm, struct gw *gw)
+void gw_m_sweep(struct gw_metrics *gm, struct gw_dbq *q, int keep, int conns)
 {
 	if (!gm)
 		return;
 	for (int i = 0; i < GW_LANES; i++)
 		vt_metrics_set(gm->lane_depth[i],
-			       gw_dbq_pending(gw->q, (enum gw_lane)i));
-	vt_metrics_set(gm->keep, gw->nkeep);
-	vt_metrics_set(gm->conns, gw->nsessions);
+			       gw_dbq_pending(q, (enum gw_lane)i));
+	vt_metrics_set(gm->keep, keep);
+	vt_metrics_set(gm->conns, conns);
 }

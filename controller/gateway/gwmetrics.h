@@ -13,7 +13,6 @@
 #include "common/err.h"
 #include "common/metrics.h"
 
-struct gw;
 struct gw_session;
 struct gw_sink_result;
 struct gw_job;
@@ -47,8 +46,10 @@ void gw_m_upload_latency(struct gw_metrics *gm, int64_t us);
 /* A job waited us microseconds on lane before a database thread took it
  * (a database thread calls it). */
 void gw_m_lane_wait(struct gw_metrics *gm, int lane, int64_t us);
-/* Once a second on the loop: gauges read from gw (lanes, KEEP sessions,
- * connections). */
-void gw_m_sweep(struct gw_metrics *gm, struct gw *gw);
+/* Once a second (thread 0): the gauges read rather than counted, the
+ * gateway-wide totals of every loop thread: q's lane depths, keep (the
+ * session registry's KEEP holders) and conns (connections held). */
+struct gw_dbq;
+void gw_m_sweep(struct gw_metrics *gm, struct gw_dbq *q, int keep, int conns);
 
 #endif

@@ -40,7 +40,7 @@ static void note_done(struct gw_job *j)
 	struct gw_req *r = gw_req_of(j);
 
 	if (j->rc < 0 && r->lost)
-		*r->lost = 1;   /* the gateway reconciles from its live state */
+		__atomic_store_n(r->lost, 1, __ATOMIC_RELAXED);   /* resynced */
 	if (j->rc < 0) {
 		if (r->probe_id > 0)
 			vt_warn("probe %ld: %s not recorded: %s", r->probe_id,

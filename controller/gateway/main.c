@@ -28,7 +28,7 @@ static void usage(FILE *f)
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
 "                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
-"                    [--max-sessions N] [--capacity N]\n"
+"                    [--max-sessions N] [--capacity N] [--threads N]\n"
 "                    [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
@@ -74,12 +74,15 @@ static void usage(FILE *f)
 "                         bits) is refused at start\n"
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
-"                         once (default 20000)\n"
+"                         once, before any key exchange (default 20000)\n"
 "    --capacity N         this gateway's weight when registration balances\n"
 "                         probes over the gateways: each probe is sent to\n"
 "                         the live, not draining gateway with the fewest\n"
 "                         live sessions (and choices not yet connected)\n"
 "                         per capacity (default: --max-sessions)\n"
+"    --threads N          loop threads holding the sessions, 1..256\n"
+"                         (default: VANTAGE_GW_THREADS, else one per\n"
+"                         core)\n"
 "    --login-grace S      seconds a connection has to authenticate\n"
 "                         (pre-auth timeout, default 30)\n"
 "    --max-per-probe N    authenticated connections one probe may hold;\n"
@@ -189,6 +192,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "max-sessions", required_argument, NULL, 'm' },
 		{ "capacity", required_argument, NULL, 'K' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
@@ -220,6 +224,11 @@ int main(int argc, char **argv)
 
 	if (vt_optconf_new("vantage-gateway", VT_CONF_DIR "/gateway.conf", opts,
 			   "h", argc, argv, &oc, err, sizeof err) < 0)
+		return vt_optconf_fail(oc, "%s", err);
+	/* The environment's thread count; --threads (flag or file) wins. */
+	if (getenv("VANTAGE_GW_THREADS") && *getenv("VANTAGE_GW_THREADS") &&
+	    vt_opt_int("VANTAGE_GW_THREADS", getenv("VANTAGE_GW_THREADS"), 1, 256,
+		       &conf.threads, err, sizeof err) < 0)
 		return vt_optconf_fail(oc, "%s", err);
 	while ((c = vt_optconf_next(oc, &idx)) != -1) {
 		v = 0;
@@ -255,6 +264,11 @@ int main(int argc, char **argv)
 			if (c == 'A') conf.max_auth_tries = (int)v;
 			if (c == 'C') conf.chan_timeout = (int)v;
 			if (c == 'I') conf.idle_timeout = (int)v;
+			break;
+		case 't':
+			if (vt_opt_int("--threads", optarg, 1, 256, &conf.threads,
+				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'L':
 			if ((level = vt_log_level_parse(optarg)) < 0)
@@ -303,9 +317,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
-		"probes) registration %d, controller %d; at most %d sessions",
-		conf.name, conf.listen, conf.reg_port, conf.ctrl_port,
-		conf.rsa_reg_port, conf.rsa_ctrl_port, gw->conf.max_sessions);
+		"probes) registration %d, controller %d; at most %d sessions, "
+		"%d loop threads", conf.name, conf.listen, conf.reg_port,
+		conf.ctrl_port, conf.rsa_reg_port, conf.rsa_ctrl_port,
+		gw_max_sessions(gw), gw_threads(gw));
 	if (!stop_flag)
 		rc = gw_run(gw);
 	vt_info("stopping");

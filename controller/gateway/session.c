@@ -25,6 +25,8 @@
 #include "common/vtime.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/push.h"
+#include "controller/gateway/pushq.h"
+#include "controller/gateway/registry.h"
 #include "controller/gateway/sink.h"
 #include "proto/reg.h"
 #include "proto/upload.h"
@@ -83,7 +85,7 @@ static struct gw_chan *chan_new(struct gw_session *s, enum chan_kind kind,
 	c->ch = ch;
 	c->exit_status = -1;
 	s->last_busy = vt_mono_ms();
-	c->deadline = s->last_busy + s->gw->conf.chan_timeout * 1000LL;
+	c->deadline = s->last_busy + s->thr->ctx->conf.chan_timeout * 1000LL;
 	vt_buf_init(&c->in, kind == C_SINK ? VT_UPLOAD_MAX_HEAD + VT_UPLOAD_MAX_BODY
 			: kind == C_PUSH ? PUSH_IN_MAX : STDIN_MAX);
 	vt_buf_init(&c->out, 0);
@@ -122,8 +124,8 @@ static void push_end(struct gw_session *s, struct gw_chan *c, const char *why)
 	if (why)
 		gw_push_fail(c->push, why);
 	ok = !strcmp(gw_push_outcome(c->push), "OK");
-	gw_note_push_done(s->gw, gw_push_id(c->push), ok, gw_push_outcome(c->push));
-	gw_m_push(s->gw->m, ok);
+	gw_note_push_done(s->thr->ctx, gw_push_id(c->push), ok, gw_push_outcome(c->push));
+	gw_m_push(s->thr->ctx->m, ok);
 	vt_info("probe %ld: push %ld %s", s->probe_id, gw_push_id(c->push),
 		gw_push_outcome(c->push));
 	gw_push_free(c->push);
@@ -202,22 +204,6 @@ void gw_pick_ctrl_host(char *host, size_t len, const char *from)
 	snprintf(host, len, "%s", first ? first : "");
 }
 
-int gw_sessions_live(const struct gw *gw, struct gw_db_live *out, int max)
-{
-	int n = 0;
-
-	for (const struct gw_session *s = gw->sessions; s && n < max; s = s->next) {
-		if (!s->keep || s->dying)
-			continue;
-		out[n].probe_id = s->probe_id;
-		snprintf(out[n].from, sizeof out[n].from, "%s", s->from);
-		snprintf(out[n].bind, sizeof out[n].bind, "%s",
-			 s->fwd_addr ? s->fwd_addr : "");
-		n++;
-	}
-	return n;
-}
-
 const char *gw_session_sid(const struct gw_session *s)
 {
 	return s->sid;
@@ -265,7 +251,7 @@ static void push_step(struct gw_session *s, struct gw_chan *c)
  * connection is dropped (as sshd's MaxAuthTries). */
 static int auth_denied(struct gw_session *s)
 {
-	if (++s->auth_fails >= s->gw->conf.max_auth_tries && !s->dying) {
+	if (++s->auth_fails >= s->thr->ctx->conf.max_auth_tries && !s->dying) {
 		vt_info("%s: %d failed authentication attempts, disconnecting",
 			s->from, s->auth_fails);
 		s->dying = 1;
@@ -287,7 +273,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		return auth_denied(s);
 	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
 		return auth_denied(s);
-	rc = gw_auth_key(s->gw, b64, &id);
+	rc = gw_auth_key(s->thr->ctx->auth, b64, &id);
 	ssh_string_free_char(b64);
 	if (rc < 0) {
 		if (rc == VT_EAGAIN)
@@ -300,21 +286,24 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 			vt_info("auth from %s: unknown key", s->from);
 		return auth_denied(s);
 	}
-	if (gw_pcount_get(s->gw->per_probe, id) >= s->gw->conf.max_per_probe) {
-		vt_warn("probe %ld: %d connections held already, refused from %s",
-			id, gw_pcount_get(s->gw->per_probe, id), s->from);
-		gw_m_refused(s->gw->m, GW_M_PER_PROBE);
-		return auth_denied(s);
-	}
 	if (state == SSH_PUBLICKEY_STATE_VALID) {
-		if (gw_pcount_inc(s->gw->per_probe, id) < 0)
+		int held = 0;
+
+		rc = gw_reg_auth_inc(s->thr->ctx->reg, id,
+				     s->thr->ctx->conf.max_per_probe, &held);
+		if (rc == VT_ELIMIT) {
+			vt_warn("probe %ld: %d connections held already, refused "
+				"from %s", id, held, s->from);
+			gw_m_refused(s->thr->ctx->m, GW_M_PER_PROBE);
+		}
+		if (rc < 0)
 			return auth_denied(s);
 		s->counted = 1;
 		s->last_busy = vt_mono_ms();
 		s->probe_id = id;
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
-		gw_m_session_auth(s->gw->m, s);
+		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
 	return SSH_AUTH_SUCCESS;
@@ -348,7 +337,7 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 		if (!dst || strcmp(dst, SINK_HOST) || port != SINK_PORT) {
 			vt_info("probe %ld: refused forward to %s:%d", s->probe_id,
 				dst ? dst : "?", port);
-			gw_m_refused(s->gw->m, GW_M_CHANNEL);
+			gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 			return 1;
 		}
 		if (!(ch = ssh_message_channel_request_open_reply_accept(msg)))
@@ -364,7 +353,7 @@ static int on_channel_open(struct gw_session *s, ssh_message msg)
 		return 0;
 	}
 	vt_info("probe %ld: refused channel type %d", s->probe_id, sub);
-	gw_m_refused(s->gw->m, GW_M_CHANNEL);
+	gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 	return 1;
 }
 
@@ -378,7 +367,7 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 		if (ssh_message_subtype(msg) != SSH_CHANNEL_REQUEST_ENV)
 			vt_info("probe %ld: refused channel request %d", s->probe_id,
 				ssh_message_subtype(msg));
-		gw_m_refused(s->gw->m, GW_M_CHANNEL);
+		gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 		return 1;
 	}
 	cmd = ssh_message_channel_request_command(msg);
@@ -396,7 +385,7 @@ static int on_channel_request(struct gw_session *s, ssh_message msg)
 		}
 	} else {
 		vt_info("probe %ld: refused exec '%.40s'", s->probe_id, cmd);
-		gw_m_refused(s->gw->m, GW_M_CHANNEL);
+		gw_m_refused(s->thr->ctx->m, GW_M_CHANNEL);
 		return 1;
 	}
 	ssh_message_channel_request_reply_success(msg);
@@ -422,16 +411,22 @@ static int on_global(struct gw_session *s, ssh_message msg)
 		if (s->fwd_port <= 0)
 			s->fwd_port = s->remote_port > 0 ? s->remote_port : 2023;
 		ssh_message_global_request_reply_success(msg, (uint16_t)s->fwd_port);
-		if (s->keep)
-			gw_sess_note(s->gw, GW_REQ_BIND, s->probe_id, s->fwd_addr);
+		if (s->keep) {
+			gw_reg_bind(s->thr->ctx->reg, s->probe_id, s->serial,
+				    s->fwd_addr);
+			gw_sess_note(s->thr->ctx, GW_REQ_BIND, s->probe_id,
+				     s->fwd_addr);
+		}
 		vt_debug("probe %ld: virtual forward %s:%d", s->probe_id,
 			 s->fwd_addr, s->fwd_port);
-		gw_push_kick(s->gw);
+		gw_pushq_kick(s->thr);
 		return 0;
 	}
 	if (sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD && s->fwd_addr) {
 		free(s->fwd_addr);
 		s->fwd_addr = NULL;
+		if (s->keep)
+			gw_reg_bind(s->thr->ctx->reg, s->probe_id, s->serial, NULL);
 		ssh_message_global_request_reply_success(msg, 0);
 		return 0;
 	}
@@ -468,7 +463,7 @@ static void watch(struct gw_session *s)
 
 	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING)
 		want |= VT_EV_WRITE;
-	if (want != s->watching && vt_loop_mod(s->gw->loop, s->fd, want) == 0)
+	if (want != s->watching && vt_loop_mod(s->thr->loop, s->fd, want) == 0)
 		s->watching = want;
 }
 
@@ -540,7 +535,14 @@ static void on_io(struct vt_loop *loop, int fd, int events, void *arg)
 	gw_sess_step(s);
 }
 
-int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
+/* A connection that never became a session: uncounted. */
+static void uncount(struct gw_thr *t)
+{
+	__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&t->ctx->nsessions, 1, __ATOMIC_RELAXED);
+}
+
+int gw_session_start(struct gw_thr *t, int fd, int listener,
 		     const char *from)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
@@ -548,11 +550,13 @@ int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
 
 	if (!s) {
 		close(fd);
+		uncount(t);
 		return VT_ENOMEM;
 	}
-	s->gw = gw;
+	s->thr = t;
+	s->serial = __atomic_add_fetch(&t->ctx->serial, 1, __ATOMIC_RELAXED);
 	s->fd = fd;
-	s->role = role;
+	s->role = listener & 1 ? GW_ROLE_CTRL : GW_ROLE_REG;
 	s->st = S_KEX;
 	s->probe_id = -1;
 	s->started = s->last_rx = s->last_ka = s->last_busy = vt_mono_ms();
@@ -560,9 +564,11 @@ int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
 	if (!(s->ssh = ssh_new())) {
 		close(fd);
 		free(s);
+		uncount(t);
 		return VT_ENOMEM;
 	}
-	if (ssh_bind_accept_fd(bind, s->ssh, fd) != SSH_OK)
+	if (ssh_bind_accept_fd(listener & GW_LISTEN_RSA ? t->bind_rsa : t->bind,
+			       s->ssh, fd) != SSH_OK)
 		goto fail;
 	ssh_set_blocking(s->ssh, 0);
 	ssh_callbacks_init(&s->scb);
@@ -581,13 +587,13 @@ int gw_session_start(struct gw *gw, int fd, enum gw_role role, ssh_bind bind,
 	if (!(s->ev = ssh_event_new()) || ssh_event_add_session(s->ev, s->ssh) != SSH_OK)
 		goto fail;
 	s->watching = VT_EV_READ;
-	if (vt_loop_add(gw->loop, fd, VT_EV_READ, on_io, s) < 0)
+	if (vt_loop_add(t->loop, fd, VT_EV_READ, on_io, s) < 0)
 		goto fail;
-	s->next = gw->sessions;
-	if (gw->sessions)
-		gw->sessions->prev = s;
-	gw->sessions = s;
-	gw->nsessions++;
+	s->next = t->sessions;
+	if (t->sessions)
+		t->sessions->prev = s;
+	t->sessions = s;
+	t->nsessions++;
 	watch(s);
 	return VT_OK;
 fail:
@@ -598,18 +604,19 @@ fail:
 	ssh_disconnect(s->ssh);   /* closes fd */
 	ssh_free(s->ssh);
 	free(s);
+	uncount(t);
 	return rc;
 }
 
 void gw_session_close(struct gw_session *s)
 {
-	struct gw *gw;
+	struct gw_thr *t;
 
 	if (!s)
 		return;
-	gw = s->gw;
+	t = s->thr;
 	vt_debug("%s: session closed (probe %ld)", s->from, s->probe_id);
-	gw_m_session_end(gw->m, s);
+	gw_m_session_end(t->ctx->m, s);
 	while (s->chans)
 		chan_free(s, s->chans);
 	while (s->reqs) {
@@ -620,20 +627,22 @@ void gw_session_close(struct gw_session *s)
 		r->prev = r->next = NULL;
 	}
 	if (s->counted)
-		gw_pcount_dec(gw->per_probe, s->probe_id);
+		gw_reg_auth_dec(t->ctx->reg, s->probe_id);
 	if (s->keep) {
-		gw->nkeep--;
-		gw_sess_note(gw, GW_REQ_DOWN, s->probe_id, NULL);
+		t->nkeep--;
+		gw_reg_drop(t->ctx->reg, s->probe_id, s->serial);
+		gw_sess_note(t->ctx, GW_REQ_DOWN, s->probe_id, NULL);
 		vt_info("probe %ld: disconnected", s->probe_id);
 	}
-	vt_loop_del(gw->loop, s->fd);
+	vt_loop_del(t->loop, s->fd);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		gw->sessions = s->next;
+		t->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	gw->nsessions--;
+	t->nsessions--;
+	uncount(t);
 	ssh_event_remove_session(s->ev, s->ssh);
 	ssh_event_free(s->ev);
 	ssh_disconnect(s->ssh);
@@ -642,10 +651,10 @@ void gw_session_close(struct gw_session *s)
 	free(s);
 }
 
-void gw_session_close_all(struct gw *gw)
+void gw_session_close_all(struct gw_thr *t)
 {
-	while (gw->sessions)
-		gw_session_close(gw->sessions);
+	while (t->sessions)
+		gw_session_close(t->sessions);
 }
 
 static const char *const kind_name[] = {
@@ -670,7 +679,7 @@ static void chan_tick(struct gw_session *s, struct gw_chan *c, int64_t now)
 		return;
 	if (c->kind == C_SINK && !c->finish) {
 		vt_info("probe %ld: upload request not complete in %d s, 408",
-			s->probe_id, s->gw->conf.chan_timeout);
+			s->probe_id, s->thr->ctx->conf.chan_timeout);
 		if (gw_sink_timeout(&c->out, &res) < 0)
 			c->closed = 1;
 		c->finish = 1;
@@ -684,9 +693,9 @@ static void chan_tick(struct gw_session *s, struct gw_chan *c, int64_t now)
 
 void gw_session_tick(struct gw_session *s, int64_t now)
 {
-	int64_t ka = (int64_t)s->gw->conf.keepalive * 1000;
+	int64_t ka = (int64_t)s->thr->ctx->conf.keepalive * 1000;
 
-	if (s->st != S_OPEN && now - s->started > s->gw->conf.login_grace * 1000LL) {
+	if (s->st != S_OPEN && now - s->started > s->thr->ctx->conf.login_grace * 1000LL) {
 		vt_info("%s: login grace time over", s->from);
 		s->dying = 1;
 	} else if (now - s->last_rx > 3 * ka + 1000) {
@@ -699,7 +708,7 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 	for (struct gw_chan *c = s->chans; c; c = c->next)
 		chan_tick(s, c, now);
 	if (!s->dying && s->st == S_OPEN && !s->keep && !s->keep_pending &&
-	    s->nchans == 0 && now - s->last_busy > s->gw->conf.idle_timeout * 1000LL) {
+	    s->nchans == 0 && now - s->last_busy > s->thr->ctx->conf.idle_timeout * 1000LL) {
 		vt_info("probe %ld: connection from %s idle (no KEEP, no channel),"
 			" closing", s->probe_id, s->from);
 		s->dying = 1;
@@ -707,22 +716,53 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 	gw_sess_step(s);
 }
 
-void gw_session_tick_all(struct gw *gw, int64_t now)
+void gw_session_tick_all(struct gw_thr *t, int64_t now)
 {
 	struct gw_session *s, *next;
 
-	for (s = gw->sessions; s; s = next) {
+	for (s = t->sessions; s; s = next) {
 		next = s->next;
 		gw_session_tick(s, now);
 	}
 }
 
-struct gw_session *gw_session_find(struct gw *gw, long probe_id)
+struct gw_session *gw_session_find(struct gw_thr *t, long probe_id)
 {
-	for (struct gw_session *s = gw->sessions; s; s = s->next)
-		if (s->keep && !s->dying && s->probe_id == probe_id && s->fwd_addr)
-			return s;
-	return NULL;
+	struct gw_reg_hold h;
+	struct gw_session *s;
+
+	/* The registry's pointer is followed only by the thread it names,
+	 * which removes its sessions from the registry before freeing them. */
+	if (gw_reg_find(t->ctx->reg, probe_id, &h) < 0 || h.thr != t)
+		return NULL;
+	s = h.sess;
+	return s->keep && !s->dying && s->fwd_addr ? s : NULL;
+}
+
+void gw_session_drop(struct gw_thr *t, long probe_id, uint64_t serial)
+{
+	for (struct gw_session *s = t->sessions; s; s = s->next)
+		if (s->serial == serial && s->probe_id == probe_id) {
+			vt_info("probe %ld: newer KEEP replaces the old one",
+				probe_id);
+			s->dying = 1;
+			if (s->keep) {
+				s->keep = 0;
+				t->nkeep--;
+			}
+			gw_sess_step(s);
+			return;
+		}
+}
+
+int gw_sessions_pushable(struct gw_thr *t, long *ids, int max)
+{
+	int n = 0;
+
+	for (struct gw_session *s = t->sessions; s && n < max; s = s->next)
+		if (s->keep && !s->dying && s->fwd_addr && gw_session_can_push(s))
+			ids[n++] = s->probe_id;
+	return n;
 }
 
 int gw_session_can_push(const struct gw_session *s)

@@ -16,15 +16,17 @@
 #include "common/log.h"
 #include "common/vtime.h"
 #include "controller/gateway/jobs.h"
+#include "controller/gateway/pushq.h"
+#include "controller/gateway/thread.h"
 #include "proto/reg.h"
 
 /* ---- database requests ---- */
 
-/* Submits r on behalf of s (and channel c, may be NULL). */
-static void req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r)
+void gw_sess_req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r)
 {
 	r->owner = s;
-	r->ctx = s->gw;
+	r->ctx = s->thr;
+	r->job.home = s->thr->inbox;
 	r->chan = c;
 	r->probe_id = s->probe_id;
 	r->prev = NULL;
@@ -34,12 +36,10 @@ static void req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r)
 	s->reqs = r;
 	if (c)
 		c->waiting = 1;
-	gw_req_submit(s->gw->q, r);
+	gw_req_submit(s->thr->ctx->q, r);
 }
 
-/* Takes an answered request off its session's list; returns the session
- * (NULL when it went away meanwhile). */
-static struct gw_session *req_back(struct gw_req *r)
+struct gw_session *gw_sess_req_back(struct gw_req *r)
 {
 	struct gw_session *s = r->owner;
 
@@ -64,26 +64,26 @@ static struct gw_session *req_back(struct gw_req *r)
 }
 
 /* Bookkeeping nobody waits for. */
-void gw_sess_note(struct gw *gw, enum gw_req_kind kind, long probe_id,
-		 const char *text)
+void gw_sess_note(struct gw_ctx *ctx, enum gw_req_kind kind, long probe_id,
+		  const char *text)
 {
-	struct gw_req *r = gw_req_new(kind, gw->conf.name, text, NULL);
+	struct gw_req *r = gw_req_new(kind, ctx->conf.name, text, NULL);
 
 	if (!r) {
 		vt_warn("probe %ld: out of memory, bookkeeping lost", probe_id);
-		gw->resync = 1;
+		gw_ctx_lost(ctx);
 		return;
 	}
 	r->probe_id = probe_id;
 	if (kind == GW_REQ_UP || kind == GW_REQ_BIND || kind == GW_REQ_DOWN)
-		r->lost = &gw->resync;
-	gw_req_submit(gw->q, r);
+		r->lost = &ctx->resync;
+	gw_req_submit(ctx->q, r);
 }
 
 static void reg_done(struct gw_job *j)
 {
 	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = req_back(q);
+	struct gw_session *s = gw_sess_req_back(q);
 	struct gw_chan *c = q->chan;
 	struct vt_reg_reply *r = q->reg;
 
@@ -99,7 +99,7 @@ static void reg_done(struct gw_job *j)
 		gw_pick_ctrl_host(r->ctrl_host, sizeof r->ctrl_host, s->from);
 		r->timestamp = vt_now_ms() / 1000;
 		r->probe_id = s->probe_id;
-		r->rereg = s->gw->conf.rereg;
+		r->rereg = s->thr->ctx->conf.rereg;
 		vt_info("probe %ld: registered from %s (%s), controller %s:%d",
 			s->probe_id, s->from, vt_reg_reason_name(q->reason),
 			r->ctrl_host, r->ctrl_port);
@@ -120,7 +120,7 @@ void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
 
 	if (vt_reg_request_parse(c->in.data ? c->in.data : "", c->in.len, &req) < 0)
 		memset(&req, 0, sizeof req);
-	if (!(r = gw_req_new(GW_REQ_REGISTER, s->gw->conf.name, req.token_specs,
+	if (!(r = gw_req_new(GW_REQ_REGISTER, s->thr->ctx->conf.name, req.token_specs,
 			     reg_done))) {
 		s->dying = 1;
 		return;
@@ -129,7 +129,7 @@ void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c)
 	r->live_s = GW_LIVE_S;
 	r->rsa_probe = s->rsa_key;
 	r->reason = req.reason;
-	req_send(s, c, r);
+	gw_sess_req_send(s, c, r);
 }
 
 /* n random bytes from the kernel; VT_EIO when it has none to give (never
@@ -167,7 +167,7 @@ static int new_session_id(char *sid, size_t n)
 static void init_done(struct gw_job *j)
 {
 	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = req_back(q);
+	struct gw_session *s = gw_sess_req_back(q);
 	struct gw_chan *c = q->chan;
 	struct vt_ctrl_reply r = { 0 };
 
@@ -199,7 +199,7 @@ out:
  * the probe (a random one the first time). */
 void gw_sess_ctrl_reply(struct gw_session *s, struct gw_chan *c)
 {
-	struct gw_req *r = gw_req_new(GW_REQ_INIT, s->gw->conf.name, NULL, init_done);
+	struct gw_req *r = gw_req_new(GW_REQ_INIT, s->thr->ctx->conf.name, NULL, init_done);
 	unsigned short rnd = 0;
 
 	if (!r) {
@@ -222,16 +222,18 @@ void gw_sess_ctrl_reply(struct gw_session *s, struct gw_chan *c)
 		return;
 	}
 	r->port = 10000 + rnd % 50000;
-	req_send(s, c, r);
+	gw_sess_req_send(s, c, r);
 }
 
 static void keep_done(struct gw_job *j)
 {
 	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = req_back(q);
+	struct gw_session *s = gw_sess_req_back(q);
 	struct gw_chan *c = q->chan;
-	struct gw_session *o;
+	struct gw_ctx *ctx;
+	struct gw_reg_hold me = { 0 }, old;
 	struct gw_req *up;
+	int rc;
 
 	if (!s)
 		goto out;
@@ -258,27 +260,38 @@ static void keep_done(struct gw_job *j)
 	}
 	snprintf(s->sid, sizeof s->sid, "%s", q->sid);
 	s->remote_port = q->port;
-	for (o = s->gw->sessions; o; o = o->next)
-		if (o != s && o->keep && o->probe_id == s->probe_id) {
-			vt_info("probe %ld: newer KEEP replaces the old one",
-				s->probe_id);
-			o->dying = 1;
-			o->keep = 0;
-			s->gw->nkeep--;
-		}
+	ctx = s->thr->ctx;
+	me.thr = s->thr;
+	me.sess = s;
+	me.serial = s->serial;
+	snprintf(me.sid, sizeof me.sid, "%s", s->sid);
+	if ((rc = gw_reg_keep(ctx->reg, s->probe_id, &me, s->from, s->fwd_addr,
+			      &old)) < 0) {
+		vt_warn("probe %ld: KEEP refused: %s", s->probe_id, vt_strerror(rc));
+		s->dying = 1;
+		gw_sess_step(s);
+		goto out;
+	}
+	if (rc == 1) {
+		/* The older KEEP ends on the thread holding it. */
+		if (old.thr == s->thr)
+			gw_session_drop(s->thr, s->probe_id, old.serial);
+		else
+			gw_thr_drop(old.thr, s->probe_id, old.serial);
+	}
 	s->keep = 1;
-	s->gw->nkeep++;
-	if ((up = gw_req_new(GW_REQ_UP, s->gw->conf.name, s->fwd_addr, NULL))) {
+	s->thr->nkeep++;
+	if ((up = gw_req_new(GW_REQ_UP, ctx->conf.name, s->fwd_addr, NULL))) {
 		up->probe_id = s->probe_id;
-		up->lost = &s->gw->resync;
+		up->lost = &ctx->resync;
 		snprintf(up->from, sizeof up->from, "%s", s->from);
-		gw_req_submit(s->gw->q, up);
+		gw_req_submit(ctx->q, up);
 	} else {
 		vt_warn("probe %ld: out of memory, session not recorded", s->probe_id);
-		s->gw->resync = 1;
+		gw_ctx_lost(ctx);
 	}
 	gw_session_crontab(s);
-	gw_push_kick(s->gw);
+	gw_pushq_kick(s->thr);
 	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
 	gw_sess_step(s);
 out:
@@ -289,56 +302,31 @@ out:
  * over). */
 int gw_sess_keep_start(struct gw_session *s, struct gw_chan *c)
 {
-	struct gw_req *r = gw_req_new(GW_REQ_KEEP, s->gw->conf.name, NULL, keep_done);
+	struct gw_req *r = gw_req_new(GW_REQ_KEEP, s->thr->ctx->conf.name, NULL, keep_done);
 
 	if (!r)
 		return VT_ENOMEM;
 	s->keep_pending = 1;
-	req_send(s, c, r);
+	gw_sess_req_send(s, c, r);
 	return VT_OK;
+}
+
+void gw_crontab_note(struct gw_ctx *ctx, long probe_id, const char *sid)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_CRONTAB, ctx->conf.name, NULL, NULL);
+
+	if (!r) {
+		vt_warn("probe %ld: out of memory, crontab not queued", probe_id);
+		return;
+	}
+	r->probe_id = probe_id;
+	snprintf(r->sid, sizeof r->sid, "%s", sid);
+	gw_req_submit(ctx->q, r);
 }
 
 void gw_session_crontab(struct gw_session *s)
 {
-	struct gw_req *r = gw_req_new(GW_REQ_CRONTAB, s->gw->conf.name, NULL, NULL);
-
-	if (!r) {
-		vt_warn("probe %ld: out of memory, crontab not queued", s->probe_id);
-		return;
-	}
-	r->probe_id = s->probe_id;
-	snprintf(r->sid, sizeof r->sid, "%s", s->sid);
-	gw_req_submit(s->gw->q, r);
-}
-
-void gw_note_push_done(struct gw *gw, long push_id, int ok, const char *outcome)
-{
-	struct gw_req *r = gw_req_new(GW_REQ_PUSH_DONE, gw->conf.name, outcome, NULL);
-
-	if (!r) {
-		vt_warn("push %ld: out of memory, outcome not recorded", push_id);
-		return;
-	}
-	r->push_id = push_id;
-	r->ok = ok;
-	gw_req_submit(gw->q, r);
-}
-
-int gw_sessions_pushable(struct gw *gw, long *ids, int max)
-{
-	int n = 0;
-
-	for (struct gw_session *s = gw->sessions; s && n < max; s = s->next)
-		if (s->keep && !s->dying && s->fwd_addr && gw_session_can_push(s))
-			ids[n++] = s->probe_id;
-	return n;
-}
-
-void gw_session_crontab_all(struct gw *gw)
-{
-	for (struct gw_session *s = gw->sessions; s; s = s->next)
-		if (s->keep && !s->dying)
-			gw_session_crontab(s);
+	gw_crontab_note(s->thr->ctx, s->probe_id, s->sid);
 }
 
 /* The sink answered (rc from gw_sink_take or gw_sink_stored). */
@@ -349,7 +337,7 @@ static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
 		c->closed = 1;
 		return;
 	}
-	gw_m_upload(s->gw->m, res);
+	gw_m_upload(s->thr->ctx->m, res);
 	if (res->status == 200 && res->nrejected)
 		vt_warn("probe %ld: upload of %d results queued, %d refused"
 			" (kept in rejected)", s->probe_id, res->nresults,
@@ -365,14 +353,15 @@ static void sink_answered(struct gw_session *s, struct gw_chan *c, int rc,
 static void upload_done(struct gw_job *j)
 {
 	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = req_back(q);
+	struct gw_session *s = gw_sess_req_back(q);
 	struct gw_chan *c = q->chan;
 	struct gw_sink_result res;
 	int rc;
 
 	if (j->rc < 0)
 		vt_warn("probe %ld: upload not queued: %s", q->probe_id, j->err);
-	gw_m_upload_latency(((struct gw *)q->ctx)->m, vt_mono_us() - j->queued_us);
+	gw_m_upload_latency(((struct gw_thr *)q->ctx)->ctx->m,
+			    vt_mono_us() - j->queued_us);
 	if (!s || !c) {
 		if (j->rc == 0)
 			vt_info("probe %ld: %d results queued, the probe left before OK",
@@ -407,63 +396,16 @@ void gw_sess_sink_step(struct gw_session *s, struct gw_chan *c)
 		return;
 	if (rc == 1) {
 		/* Stored by a database thread; OK only once committed. */
-		if (gw_dbq_pending(s->gw->q, GW_LANE_SINK) < SINK_QUEUE_MAX &&
-		    (r = gw_req_new(GW_REQ_UPLOAD, s->gw->conf.name, NULL,
+		if (gw_dbq_pending(s->thr->ctx->q, GW_LANE_SINK) < SINK_QUEUE_MAX &&
+		    (r = gw_req_new(GW_REQ_UPLOAD, s->thr->ctx->conf.name, NULL,
 				    upload_done))) {
 			r->batch = batch;
-			req_send(s, c, r);
+			gw_sess_req_send(s, c, r);
 			return;
 		}
 		gw_sink_batch_free(batch);
-		gw_m_refused(s->gw->m, GW_M_SINK_FULL);
+		gw_m_refused(s->thr->ctx->m, GW_M_SINK_FULL);
 		rc = gw_sink_stored(VT_ELIMIT, 0, &c->out, &res);
 	}
 	sink_answered(s, c, rc, &res);
 }
-
-static void claim_done(struct gw_job *j)
-{
-	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = req_back(q);
-	struct gw *gw = q->ctx;
-	int rc;
-
-	if (s)
-		s->claiming = 0;
-	if (j->rc < 0) {
-		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
-			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
-		goto out;
-	}
-	if (!s || s->dying || !s->keep) {
-		/* The probe left: the push waits for its next KEEP. */
-		struct gw_req *rel = gw_req_new(GW_REQ_PUSH_RELEASE, gw->conf.name,
-						NULL, NULL);
-
-		if (rel) {
-			rel->push_id = q->push_id;   /* with gw's name */
-			gw_req_submit(gw->q, rel);
-		}
-		goto out;
-	}
-	rc = gw_session_push(s, q->push_id, q->text);   /* may close s */
-	if (rc < 0)
-		gw_note_push_done(gw, q->push_id, 0,
-				  rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL");
-	gw->next_push_scan = 0;
-out:
-	gw_req_free(q);
-}
-
-void gw_session_claim(struct gw_session *s, long push_id)
-{
-	struct gw_req *r = gw_req_new(GW_REQ_CLAIM, s->gw->conf.name, NULL,
-				      claim_done);
-
-	if (!r)
-		return;
-	r->push_id = push_id;
-	s->claiming = 1;
-	req_send(s, NULL, r);
-}
-

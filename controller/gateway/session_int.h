@@ -9,6 +9,7 @@
 #include <libssh/callbacks.h>
 
 #include "common/buf.h"
+#include "controller/gateway/gw_int.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/push.h"
 #include "controller/gateway/session.h"
@@ -58,8 +59,9 @@ struct gw_chan {
 };
 
 struct gw_session {
-	struct gw_session *prev, *next;
-	struct gw         *gw;
+	struct gw_session *prev, *next;     /* t->sessions */
+	struct gw_thr     *thr;              /* the loop thread holding it */
+	uint64_t           serial;           /* unique in the process */
 	ssh_session        ssh;
 	ssh_event          ev;
 	int                fd;
@@ -75,11 +77,10 @@ struct gw_session {
 	int                fwd_port;
 	int                keep;                 /* holds KEEP */
 	int                keep_pending;         /* KEEP's lookup in flight */
-	int                drained;              /* told on KEEP to go (drain.c) */
 	int                claiming;             /* a push claim in flight */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
-	int                counted;              /* in gw->per_probe */
+	int                counted;              /* in the registry's per-probe counts */
 	int                auth_fails;           /* failed auth attempts */
 	int64_t            last_busy;            /* a channel opened or closed */
 	int                watching;             /* events watched on fd */
@@ -92,8 +93,14 @@ struct gw_session {
 void gw_sess_step(struct gw_session *s);
 
 /* session_db.c */
+/* Submits r on behalf of s (and channel c, may be NULL): answered on s's
+ * thread, where gw_sess_req_back finds s again. */
+void gw_sess_req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r);
+/* Takes an answered request off its session's list; returns the session
+ * (NULL when it went away meanwhile). */
+struct gw_session *gw_sess_req_back(struct gw_req *r);
 /* Queues bookkeeping nobody waits for (text copied, may be NULL). */
-void gw_sess_note(struct gw *gw, enum gw_req_kind kind, long probe_id,
+void gw_sess_note(struct gw_ctx *ctx, enum gw_req_kind kind, long probe_id,
 		  const char *text);
 /* Registration INIT: c's stdin is complete; the reply follows. */
 void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c);

@@ -8,20 +8,34 @@
 #     backoff (uniform 0..1 s).  Wall time until all are back and recorded
 #     in probe_sessions, the gateway's CPU time (/proc utime+stime) for it;
 #  3. the reference: S bare libssh handshakes (key exchange + public-key
-#     auth, tests/helpers/ssh_bare, same host key, same client) at once.
+#     auth, tests/helpers/ssh_bare, same host key, same client) at once;
+#  2 and 3 for each host-key type (RSA, which stock probes need, and
+#     ed25519), each with its own generator and probes;
+#  4. herd safety: the gateway restarted with --max-sessions L and S > L
+#     probes coming back at once with the probe's jittered backoff: when
+#     L are back, how many connections were refused meanwhile, the
+#     gateway's CPU and peak RSS (the excess is closed at accept, before
+#     any key exchange).
 # The load generator (tests/helpers/gw_load) is one process driving every
 # simulated probe concurrently on non-blocking libssh sessions.
 #
 #   GW_BENCH_SESSIONS=N  sessions held for the memory figure (default 10000,
 #                        the design goal: under 64 KiB each; the whole run
 #                        takes about 3.5 minutes on 2 cores)
-#   GW_BENCH_STORM=S     probes in the reconnect storm (default 2000)
-#   GW_BENCH_HOSTKEY=rsa|ed25519  host key type offered (default rsa: stock
-#                        probes accept only ssh-rsa)
+#   GW_BENCH_STORM=S     probes in the reconnect storm (default 10000; the
+#                        goal: all back within 15 s with the RSA host key,
+#                        gateway CPU at most 1.2x the bare handshakes)
+#   GW_BENCH_HOSTKEYS="rsa ed25519"  host key types measured, in order (the
+#                        first also gives the memory figure)
+#   GW_BENCH_THREADS=N   the gateway's --threads (default: one per core)
+#   GW_BENCH_HERD_LIMIT=L  --max-sessions of the herd run (default S/2;
+#                        0: no herd run)
 . "$(dirname "$0")/../lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
-S=${GW_BENCH_STORM:-2000}
-HK=${GW_BENCH_HOSTKEY:-rsa}
+S=${GW_BENCH_STORM:-10000}
+HKS=${GW_BENCH_HOSTKEYS:-${GW_BENCH_HOSTKEY:-rsa ed25519}}
+THREADS=${GW_BENCH_THREADS:-$(nproc)}
+HERD=${GW_BENCH_HERD_LIMIT:-$((S / 2))}
 LOAD=$TOP/build/tests/gw_load
 BARE=$TOP/build/tests/ssh_bare
 [ -x "$LOAD" ] && [ -x "$BARE" ] && [ -x "$BIN/vantage-gateway" ] || { echo "build first"; exit 1; }
@@ -39,10 +53,11 @@ t_setup
 t_pg_start >/dev/null || exit 1
 CTRL=$(t_free_port)
 BPORT=$(t_free_port)
-start_gw() {
+start_gw() { # [max-sessions]
 	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 		--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-		--max-sessions $((MAX + 100)) --login-grace 120 --log-level warn \
+		--max-sessions "${1:-$((MAX + 100))}" --threads "$THREADS" \
+		--login-grace 120 --log-level warn \
 		>>"$T/gw.log" 2>&1 3>&- 4>&- &
 	GWPID=$!
 	t_bg $GWPID
@@ -69,34 +84,28 @@ ask() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0 || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 
-echo "gateway bench: $(nproc) cores shared by the gateway, the load generator, PostgreSQL"
-echo "  and the bare server (wall times include the generator's own CPU);"
-echo "  host key $HK, clients ed25519 keys; fd limit $(ulimit -n), somaxconn $somax"
+echo "gateway bench: $(nproc) cores shared by the gateway ($THREADS loop threads), the load"
+echo "  generator, PostgreSQL and the bare server (wall times include the generator's"
+echo "  own CPU); clients ed25519 keys; fd limit $(ulimit -n), somaxconn $somax"
 start_gw || { echo "gateway did not start"; exit 1; }
 "$BARE" "$T/keys" "$BPORT" >"$T/bare.out" 2>"$T/bare.err" 3>&- &
 BAREPID=$!
 t_bg $BAREPID
-mkfifo "$T/in" "$T/out"
-"$LOAD" "$VANTAGE_DB" "$MAX" "$HK" <"$T/in" >"$T/out" 2>"$T/load.err" &
-LOADPID=$!
-t_bg $LOADPID
-exec 3>"$T/in" 4<"$T/out"
-read -r -t 600 ready <&4 || { echo "generator did not start"; cat "$T/load.err"; exit 1; }
 t_wait 10 grep -q listening "$T/bare.out" || { echo "bare server did not start"; exit 1; }
-
-# 1. memory
-sleep 1
-rss0=$(rss_kib $GWPID)
-ask "hold $CTRL $N 256"
-h=$A
-ok=$(val ok "$h")
-sleep 2
-rss1=$(rss_kib $GWPID)
-echo
-echo "memory: $ok of $N sessions held (GW_BENCH_SESSIONS=$N) (KEEP + forward, crontab pushed to $(val pushed "$h")),"
-echo "  linked in $(val ms "$h") ms with 256 handshakes in flight"
-echo "  gateway RSS: $rss0 KiB idle, $rss1 KiB with $ok sessions"
-[ "$ok" -gt 0 ] && echo "  memory per session: $(( (rss1 - rss0) / ok )) KiB (goal < 64 KiB)"
+mkfifo "$T/in" "$T/out"
+# gen HOSTKEY: a generator (its own probes) offering that host-key type
+gen() {
+	"$LOAD" "$VANTAGE_DB" "$MAX" "$1" <"$T/in" >"$T/out" 2>>"$T/load.err" &
+	LOADPID=$!
+	t_bg $LOADPID
+	exec 3>"$T/in" 4<"$T/out"
+	read -r -t 900 ready <&4 || { echo "generator did not start"; cat "$T/load.err"; exit 1; }
+}
+gen_end() {
+	echo quit >&3
+	exec 3>&- 4<&-
+	wait $LOADPID 2>/dev/null
+}
 
 # 2. reconnect storms after SIGKILL
 storm() {
@@ -108,32 +117,68 @@ storm() {
 	ask "storm $CTRL $S $1 $GWPID"
 	PGCPU=$(( $(pg_cpu_ms) - pg0 ))
 }
-echo
-for jit in 0 1000; do
-	storm $jit
-	r=$A
-	[ $jit = 0 ] && R0=$r
-	echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
-	echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries), gateway CPU $(val srv_cpu_up "$r") ms"
-	echo "  recorded in probe_sessions: $(val recorded "$r") in $(val rec_ms "$r") ms, gateway CPU $(val srv_cpu_rec "$r") ms"
-	echo "  crontab pushes answered: $(val pushed "$r") in $(val push_ms "$r") ms, gateway CPU $(val srv_cpu_push "$r") ms"
-	echo "  generator CPU $(val cli_cpu "$r") ms; PostgreSQL CPU $PGCPU ms (until the pushes)"
-	[ "$(val keep_output "$r")" = 0 ] || echo "  WARNING: the gateway wrote on KEEP $(val keep_output "$r") times"
+first=1
+for HK in $HKS; do
+	gen "$HK"
+	echo
+	echo "=== host key $HK"
+	if [ $first = 1 ]; then
+		# 1. memory
+		sleep 1
+		rss0=$(rss_kib $GWPID)
+		ask "hold $CTRL $N 256"
+		h=$A
+		ok=$(val ok "$h")
+		sleep 2
+		rss1=$(rss_kib $GWPID)
+		echo "memory: $ok of $N sessions held (GW_BENCH_SESSIONS=$N) (KEEP + forward, crontab pushed to $(val pushed "$h")),"
+		echo "  linked in $(val ms "$h") ms with 256 handshakes in flight"
+		echo "  gateway RSS: $rss0 KiB idle, $rss1 KiB with $ok sessions"
+		[ "$ok" -gt 0 ] && echo "  memory per session: $(( (rss1 - rss0) / ok )) KiB (goal < 64 KiB)"
+	fi
+	for jit in 0 1000; do
+		[ $first = 1 ] || [ $jit = 0 ] || continue
+		storm $jit
+		r=$A
+		[ $jit = 0 ] && R0=$r
+		echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
+		echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries), gateway CPU $(val srv_cpu_up "$r") ms"
+		echo "  recorded in probe_sessions: $(val recorded "$r") in $(val rec_ms "$r") ms, gateway CPU $(val srv_cpu_rec "$r") ms"
+		echo "  crontab pushes answered: $(val pushed "$r") in $(val push_ms "$r") ms, gateway CPU $(val srv_cpu_push "$r") ms"
+		echo "  generator CPU $(val cli_cpu "$r") ms; PostgreSQL CPU $PGCPU ms (until the pushes)"
+		[ "$(val keep_output "$r")" = 0 ] || echo "  WARNING: the gateway wrote on KEEP $(val keep_output "$r") times"
+	done
+	# 3. reference: bare libssh handshakes, all at once
+	ask "bare $BPORT $S $BAREPID"
+	b=$A
+	echo "reference, bare libssh server: $(val ok "$b") of $S handshakes (kex + pubkey auth) at once"
+	echo "  in $(val ms "$b") ms, server CPU $(val srv_cpu "$b") ms, generator CPU $(val cli_cpu "$b") ms"
+	echo "ratios, host key $HK (storm without jitter / bare, $S each):"
+	echo "  gateway CPU / bare CPU, until back (KEEP up): $(ratio "$(val srv_cpu_up "$R0")" "$(val srv_cpu "$b")")"
+	echo "  gateway CPU / bare CPU, until recorded:     $(ratio "$(val srv_cpu_rec "$R0")" "$(val srv_cpu "$b")")"
+	echo "  gateway CPU / bare CPU, with the pushes:    $(ratio "$(val srv_cpu_push "$R0")" "$(val srv_cpu "$b")")"
+	echo "  wall until recorded / bare wall:            $(ratio "$(val rec_ms "$R0")" "$(val ms "$b")")"
+	echo "  generator CPU / wall, storm:                $(ratio "$(val cli_cpu "$R0")" "$(val up_ms "$R0")") cores"
+	echo "  all $S back within 15 s: $(awk -v u="$(val up "$R0")" -v s="$S" -v ms="$(val rec_ms "$R0")" 'BEGIN { print (u == s && ms >= 0 && ms <= 15000) ? "yes" : "no" }')"
+	if [ $first = 1 ] && [ "$HERD" -gt 0 ] && [ "$HERD" -lt "$S" ]; then
+		# 4. herd: twice the limit (by default) comes back at once
+		kill -9 $GWPID
+		wait $GWPID 2>/dev/null
+		start_gw "$HERD" || { echo "gateway did not restart"; exit 1; }
+		sleep 1
+		ask "herd $CTRL $S 1000 $GWPID $HERD"
+		hd=$A
+		echo "herd: --max-sessions $HERD, $S probes back at once after SIGKILL + restart,"
+		echo "  the probe's jittered backoff (first try 0..1 s, then 0..2^n s):"
+		echo "  $(val up "$hd") of $HERD admitted in $(val up_ms "$hd") ms; $(val refused "$hd") connections refused meanwhile"
+		echo "  gateway CPU $(val srv_cpu "$hd") ms, peak RSS $(val srv_peak_kib "$hd") KiB; generator CPU $(val cli_cpu "$hd") ms"
+		kill -9 $GWPID
+		wait $GWPID 2>/dev/null
+		start_gw || { echo "gateway did not restart"; exit 1; }
+	fi
+	gen_end
+	first=0
 done
-
-# 3. reference: bare libssh handshakes, all at once
-ask "bare $BPORT $S $BAREPID"
-b=$A
 echo
-echo "reference, bare libssh server: $(val ok "$b") of $S handshakes (kex + pubkey auth) at once"
-echo "  in $(val ms "$b") ms, server CPU $(val srv_cpu "$b") ms, generator CPU $(val cli_cpu "$b") ms"
-echo
-echo "ratios (storm without jitter / bare, $S each):"
-echo "  gateway CPU / bare CPU, until recorded:     $(ratio "$(val srv_cpu_rec "$R0")" "$(val srv_cpu "$b")")"
-echo "  gateway CPU / bare CPU, with the pushes:    $(ratio "$(val srv_cpu_push "$R0")" "$(val srv_cpu "$b")")"
-echo "  wall until recorded / bare wall:            $(ratio "$(val rec_ms "$R0")" "$(val ms "$b")")"
-echo quit >&3
-exec 3>&- 4<&-
-wait $LOADPID 2>/dev/null
 echo "(gateway log: $(grep -c . "$T/gw.log") lines of warnings; generator stderr: $(grep -c . "$T/load.err") lines)"
 head -3 "$T/gw.log" | sed 's/^/  /'

@@ -19,6 +19,12 @@
  *                          probe_sessions records all of them, when all
  *                          crontab pushes were answered, and PID's CPU time
  *                          (/proc) at each point.  -> "storm k= ..."
+ *   herd PORT K JITTER PID WANT
+ *                          as storm, for a gateway whose session limit is
+ *                          WANT < K: ends once WANT probes are up (the
+ *                          others keep being refused and backing off);
+ *                          reports when, the refusals, PID's CPU time and
+ *                          its peak RSS.  -> "herd k= want= up= ..."
  *   register K PAR PORT... registers probes 0..K-1 (registration INIT, as
  *                          a probe does) on the registration PORTs (probe
  *                          i on the (i mod n)th), PAR processes at a time;
@@ -90,6 +96,7 @@ struct load {
 	int           n;
 	int           active;          /* handshakes in flight */
 	int           up, done, failed, retries, pushed, keep_output;
+	int           want;            /* herd: drive ends at this many up */
 	unsigned      max_tries;       /* 0: retry until the burst ends */
 	PGconn       *db;
 };
@@ -367,7 +374,8 @@ static void drive(struct load *L, int k, int window, int64_t until)
 		int64_t now = vt_mono_ms(), wake = next_step;
 		int n;
 
-		if (L->up + L->done + L->failed >= k || now >= until)
+		if (L->up + L->done + L->failed >= k || now >= until ||
+		    (L->want > 0 && L->up >= L->want))
 			return;
 		for (int i = 0; i < k; i++) {
 			struct probe *p = &L->pr[i];
@@ -430,6 +438,7 @@ static void reset(struct load *L, int k, enum mode mode, int jitter,
 	L->max_tries = max_tries;
 	L->active = L->up = L->done = L->failed = L->retries = L->pushed = 0;
 	L->keep_output = 0;
+	L->want = 0;
 }
 
 static int recorded(struct load *L, const char *since, const char *ids)
@@ -499,6 +508,43 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	       (long long)(cpu_self_ms() - c0), L->keep_output);
 	fflush(stdout);
 	vt_buf_free(&ids);
+}
+
+/* PID's peak resident memory (VmHWM, KiB) or -1. */
+static long peak_kib(int pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void herd(struct load *L, int k, int jitter, int pid, int want)
+{
+	int64_t t0, c0;
+	long long s0;
+
+	reset(L, k, M_KEEP, jitter, 0);
+	L->want = want;
+	t0 = vt_mono_ms();
+	c0 = cpu_self_ms();
+	s0 = cpu_pid_ms(pid);
+	drive(L, k, 0, t0 + STORM_MAX_MS);
+	printf("herd k=%d want=%d jitter=%d up=%d refused=%d up_ms=%lld"
+	       " srv_cpu=%lld cli_cpu=%lld srv_peak_kib=%ld\n", k, want, jitter,
+	       L->up, L->retries, (long long)(vt_mono_ms() - t0),
+	       cpu_pid_ms(pid) - s0, (long long)(cpu_self_ms() - c0),
+	       peak_kib(pid));
+	fflush(stdout);
+	L->want = 0;
 }
 
 static void hold(struct load *L, int k, int window)
@@ -736,6 +782,9 @@ int main(int argc, char **argv)
 		else if (sscanf(line, "storm %d %d %d %d", &L.port, &k, &a, &pid) == 4 &&
 			 k <= L.n)
 			storm(&L, k, a, pid);
+		else if (sscanf(line, "herd %d %d %d %d %d", &L.port, &k, &a, &pid,
+				&b) == 5 && k <= L.n && b > 0 && b <= k)
+			herd(&L, k, a, pid, b);
 		else if (!strncmp(line, "register ", 9)) {
 			int ports[8], np = 0, off = 9, used;
 

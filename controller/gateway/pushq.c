@@ -1,0 +1,142 @@
+/* pushq.c - one loop thread's push path (see pushq.h). */
+#include "controller/gateway/pushq.h"
+
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "controller/gateway/jobs.h"
+#include "controller/gateway/session_int.h"
+
+static void push_scan(struct gw_thr *t);
+
+/* Pending pushes read: claim those of probes held here that can take one. */
+static void pushes_done(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+	struct gw_thr *t = r->owner;
+
+	t->push_scanning = 0;
+	if (j->rc < 0)
+		vt_warn("pushes: %s", j->err);
+	for (int i = 0; j->rc == 0 && i < r->n; i++) {
+		struct gw_session *s = gw_session_find(t, r->probes[i]);
+
+		if (s && gw_session_can_push(s))
+			gw_session_claim(s, r->ids[i]);
+		/* else not here, or busy: a later scan takes it */
+	}
+	if (j->rc == 0 && r->n == GW_REQ_PUSHES_MAX)
+		t->push_wanted = 1;   /* more may wait */
+	gw_req_free(r);
+	if (t->push_wanted && !t->stopping)
+		push_scan(t);
+}
+
+/* Reads the pending pushes of the probes held here (pushes_done goes on). */
+static void push_scan(struct gw_thr *t)
+{
+	struct gw_req *r;
+
+	if (t->push_scanning)
+		return;   /* push_wanted stays: scanned again when it ends */
+	t->push_wanted = 0;
+	if (t->nkeep == 0)
+		return;
+	if (!(r = gw_req_new(GW_REQ_PUSHES, t->ctx->conf.name, NULL, pushes_done)) ||
+	    !(r->want = calloc((size_t)t->nkeep, sizeof *r->want))) {
+		gw_req_free(r);
+		t->push_wanted = 1;
+		return;
+	}
+	/* Only the probes that can take a push now are asked about. */
+	if ((r->nwant = gw_sessions_pushable(t, r->want, t->nkeep)) == 0) {
+		gw_req_free(r);
+		return;
+	}
+	r->owner = t;
+	r->job.home = t->inbox;
+	t->push_scanning = 1;
+	gw_req_submit(t->ctx->q, r);
+}
+
+void gw_pushq_kick(struct gw_thr *t)
+{
+	t->push_wanted = 1;
+}
+
+void gw_pushq_now(struct gw_thr *t)
+{
+	t->push_wanted = 1;
+	if (!t->stopping)
+		push_scan(t);
+}
+
+void gw_pushq_sweep(struct gw_thr *t, int64_t now)
+{
+	if (t->push_wanted || now >= t->next_push_scan) {
+		t->push_wanted = 1;
+		push_scan(t);
+		t->next_push_scan = now + GW_PUSH_SCAN_MS;
+	}
+}
+
+void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
+		       const char *outcome)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_PUSH_DONE, ctx->conf.name, outcome,
+				      NULL);
+
+	if (!r) {
+		vt_warn("push %ld: out of memory, outcome not recorded", push_id);
+		return;
+	}
+	r->push_id = push_id;
+	r->ok = ok;
+	gw_req_submit(ctx->q, r);
+}
+
+static void claim_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = gw_sess_req_back(q);
+	struct gw_thr *t = q->ctx;
+	int rc;
+
+	if (s)
+		s->claiming = 0;
+	if (j->rc < 0) {
+		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
+			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
+		goto out;
+	}
+	if (!s || s->dying || !s->keep) {
+		/* The probe left: the push waits for its next KEEP. */
+		struct gw_req *rel = gw_req_new(GW_REQ_PUSH_RELEASE,
+						t->ctx->conf.name, NULL, NULL);
+
+		if (rel) {
+			rel->push_id = q->push_id;   /* with the gateway's name */
+			gw_req_submit(t->ctx->q, rel);
+		}
+		goto out;
+	}
+	rc = gw_session_push(s, q->push_id, q->text);   /* may close s */
+	if (rc < 0)
+		gw_note_push_done(t->ctx, q->push_id, 0,
+				  rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL");
+	t->next_push_scan = 0;
+out:
+	gw_req_free(q);
+}
+
+void gw_session_claim(struct gw_session *s, long push_id)
+{
+	struct gw_req *r = gw_req_new(GW_REQ_CLAIM, s->thr->ctx->conf.name, NULL,
+				      claim_done);
+
+	if (!r)
+		return;
+	r->push_id = push_id;
+	s->claiming = 1;
+	gw_sess_req_send(s, NULL, r);
+}

@@ -1,0 +1,34 @@
+/* pushq.h - the push path of one loop thread: pending pushes
+ * (probe_pushes, `vantage probe push`) are read for the probes whose KEEP
+ * this thread holds and that can take one now, claimed on the database
+ * (one gateway, one delivery), delivered over a forwarded-tcpip channel
+ * (push.h speaks the dialogue) and their outcome recorded.
+ *
+ * Each loop thread scans for its own sessions (at most one scan in flight
+ * per thread, every GW_PUSH_SCAN_MS and when kicked), so a push always
+ * reaches the thread holding its session.  Owning thread only. */
+#ifndef VT_GW_PUSHQ_H
+#define VT_GW_PUSHQ_H
+
+#include <stdint.h>
+
+#define GW_PUSH_SCAN_MS 5000
+
+struct gw_thr;
+struct gw_ctx;
+struct gw_session;
+
+/* A scan soon: a KEEP or forward came, or NOTIFY said pushes wait. */
+void gw_pushq_kick(struct gw_thr *t);
+/* A scan now (NOTIFY said pushes wait). */
+void gw_pushq_now(struct gw_thr *t);
+/* The sweep's part: a scan when kicked or due. */
+void gw_pushq_sweep(struct gw_thr *t, int64_t now);
+/* Claims push push_id for s; once claimed it is delivered
+ * (gw_session_push), or put back when s went away. */
+void gw_session_claim(struct gw_session *s, long push_id);
+/* Records the outcome of push push_id (a database request). */
+void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
+		       const char *outcome);
+
+#endif

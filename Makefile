@@ -2,9 +2,9 @@
 #
 #   make              binaries in bin/
 #   make SANITIZE=1   ASan+UBSan build in build-asan/ (binaries in build-asan/bin/)
-#   make SANITIZE=thread  ThreadSanitizer build in build-tsan/ (the threaded
-#                     gateway's race check: tests/run.sh runs gateway tests
-#                     against it as integration/NAME@tsan)
+#   make SANITIZE=thread  ThreadSanitizer build in build-tsan/ (`make check`
+#                     builds its gateway: tests/run.sh runs the tests named
+#                     in GW_TSAN against it as integration/NAME@tsan)
 #   make check        dependencies, both builds, the whole test suite
 #   make demo         the whole system in the lab
 #   make bench        performance figures beside their references
@@ -167,6 +167,7 @@ check: deps
 	@scripts/atlas-probe build >/dev/null 2>&1 </dev/null &
 	$(MAKE) all
 	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=thread build-tsan/bin/vantage-gateway
 	tests/run.sh
 
 demo: deps

@@ -2,6 +2,9 @@
 #
 #   make              binaries in bin/
 #   make SANITIZE=1   ASan+UBSan build in build-asan/ (binaries in build-asan/bin/)
+#   make SANITIZE=thread  ThreadSanitizer build in build-tsan/ (`make check`
+#                     builds its gateway: tests/run.sh runs the tests named
+#                     in GW_TSAN against it as integration/NAME@tsan)
 #   make check        dependencies, both builds, the whole test suite
 #   make demo         the whole system in the lab
 #   make bench        performance figures beside their references
@@ -43,6 +46,11 @@ BINDIR  := build-asan/bin
 SAN_CFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+BUILD   := build-tsan
+BINDIR  := build-tsan/bin
+SAN_CFLAGS  := -fsanitize=thread -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=thread
 else ifeq ($(FUZZ),1)
 # `make fuzz`: everything instrumented for libFuzzer (clang unless CC is given)
 BUILD   := build-fuzz
@@ -159,6 +167,7 @@ check: deps
 	@scripts/atlas-probe build >/dev/null 2>&1 </dev/null &
 	$(MAKE) all
 	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=thread build-tsan/bin/vantage-gateway
 	tests/run.sh
 
 demo: deps
@@ -170,7 +179,7 @@ bench: deps
 	tests/bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz bin
+	rm -rf build build-asan build-tsan build-fuzz bin
 
 -include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d) \
 	$(UNITSRC:%.c=$(BUILD)/%.d) $(FUZZSRC:%.c=$(BUILD)/%.d) \

@@ -51,19 +51,27 @@ static int journal_is_stderr(void)
 	       (unsigned long long)st.st_ino == ino;
 }
 
+/* The setters take the lock the writers of lines hold (a reload sets the
+ * level while other threads log); the level is read without it. */
 void vt_log_init(const char *progname, enum vt_log_level level)
 {
 	const char *slash = strrchr(progname, '/');
+	int journal = journal_is_stderr();
 
+	pthread_mutex_lock(&log_mu);
 	log_prog = slash ? slash + 1 : progname;
-	log_level = level;
-	log_journal = journal_is_stderr();
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+	log_journal = journal;
+	pthread_mutex_unlock(&log_mu);
 }
 
 void vt_log_format(int fmt)
 {
-	if (fmt == VT_LOG_TEXT || fmt == VT_LOG_JSON)
-		log_fmt = fmt;
+	if (fmt != VT_LOG_TEXT && fmt != VT_LOG_JSON)
+		return;
+	pthread_mutex_lock(&log_mu);
+	log_fmt = fmt;
+	pthread_mutex_unlock(&log_mu);
 }
 
 int vt_log_format_parse(const char *s)
@@ -77,7 +85,9 @@ int vt_log_format_parse(const char *s)
 
 void vt_log_journal(int on)
 {
+	pthread_mutex_lock(&log_mu);
 	log_journal = on;
+	pthread_mutex_unlock(&log_mu);
 }
 
 void vt_log_limit(int burst, int window_ms)
@@ -400,7 +410,7 @@ static void vlog(enum vt_log_level level, int limited, const char *fmt,
 {
 	char line[2048];
 
-	if (level > log_level)
+	if (level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	pthread_mutex_lock(&log_mu);

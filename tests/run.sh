@@ -12,7 +12,8 @@
 #   tests/skips.allowed lists it with the reason it may give;
 # - every tests/unit/test_*.c needs its binary in build-asan/tests/ and every
 #   tests/fuzz/fuzz_*.c its replay there and a corpus folder with inputs
-#   (make SANITIZE=1): one missing is a failure, never zero tests run;
+#   (make SANITIZE=1), and integration/NAME@tsan its gateway in build-tsan/
+#   (make SANITIZE=thread): one missing is a failure, never zero tests run;
 # - a test that ends well without having run a single check fails;
 # - a PATTERN that matches no test fails.
 set -u
@@ -125,7 +126,7 @@ done
 # single loop thread (as integration/NAME@1thread), so both shapes pass.
 export VANTAGE_GW_THREADS=${VANTAGE_GW_THREADS:-4}
 GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race
-	gateway_balance"
+	gateway_balance gateway_threads"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "integration/$(basename "$t" .sh)" || continue
@@ -135,6 +136,39 @@ for n in $GW_ONE_THREAD; do
 	[ -f "tests/integration/$n.sh" ] || continue
 	wanted "integration/$n@1thread" || continue
 	run "integration/$n@1thread" env VANTAGE_GW_THREADS=1 bash "tests/integration/$n.sh"
+done
+# The threaded gateway's race check: the tests in GW_TSAN run once more with
+# the ThreadSanitizer gateway (make SANITIZE=thread) beside the normal
+# binaries, as integration/NAME@tsan; a race it reports fails the test.
+GW_TSAN="gateway_threads"
+tsan_run() { # name
+	local bin=$log/tsan-bin rep=$log/tsan-$1 line p f rc
+	mkdir -p "$bin" "$rep"
+	for b in bin/*; do ln -sf "$PWD/$b" "$bin/"; done
+	ln -sf "$PWD/build-tsan/bin/vantage-gateway" "$bin/vantage-gateway"
+	VANTAGE_BIN=$bin TSAN_OPTIONS="log_path=$rep/report ${TSAN_OPTIONS:-}" \
+		bash "tests/integration/$1.sh" >"$rep/out" 2>&1
+	rc=$?
+	cat "$rep/out"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$rep/out" | tail -1)
+	p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+	if ls "$rep"/report.* >/dev/null 2>&1; then
+		cat "$rep"/report.*
+		echo "not ok - ThreadSanitizer found no race in vantage-gateway"
+		echo "${p:-0} passed, $((${f:-0} + 1)) failed"
+		return 1
+	fi
+	echo "ok - ThreadSanitizer found no race in vantage-gateway"
+	echo "$((${p:-0} + 1)) passed, ${f:-0} failed"
+	return $rc
+}
+for n in $GW_TSAN; do
+	wanted "integration/$n@tsan" || continue
+	if [ -x build-tsan/bin/vantage-gateway ]; then
+		run "integration/$n@tsan" tsan_run "$n"
+	else
+		failed "integration/$n@tsan" "no build-tsan/bin/vantage-gateway (make SANITIZE=thread)"
+	fi
 done
 
 rm -rf "$log"

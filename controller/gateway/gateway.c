@@ -34,6 +34,7 @@
 #define ACCEPT_BURST    64
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
+#define SYNC_SLACK      256     /* KEEPs a sync's snapshot finds beyond the count */
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 #define GW_THREADS_MAX  256
@@ -467,10 +468,22 @@ static void sync_done(struct gw_job *j)
 	gw_req_free(r);
 }
 
+/* The snapshot's request, submitted under the registry's lock. */
+static void sync_submit(void *arg, int n)
+{
+	struct gw_req *r = arg;
+	struct gw *gw = r->owner;
+
+	r->n = n;
+	gw_req_submit(gw->ctx.q, r);
+}
+
 /* Session bookkeeping was lost (the database was away): make the database
  * agree with the KEEP sessions held now (the registry).  The database
- * threads run the control lane in order, so what was queued before this
- * snapshot lands before it, and what comes after lands after it. */
+ * threads run the control lane in order, and the snapshot is submitted
+ * under the registry's lock (as its notes are, gw_sess_reg_note), so what
+ * any loop thread changed before it lands before it, and what comes after
+ * lands after it. */
 static void sessions_sync(struct gw *gw, int64_t now)
 {
 	struct gw_req *r;
@@ -479,18 +492,22 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	if (gw->sync_busy || now < gw->next_sync ||
 	    !__atomic_load_n(&gw->ctx.resync, __ATOMIC_RELAXED))
 		return;
-	n = gw_reg_count(gw->ctx.reg);
+	/* room for the KEEPs other threads take meanwhile */
+	n = gw_reg_count(gw->ctx.reg) + SYNC_SLACK;
 	if (!(r = gw_req_new(GW_REQ_SYNC, gw->ctx.conf.name, NULL, sync_done)) ||
-	    (n > 0 && !(r->live = calloc((size_t)n, sizeof *r->live)))) {
+	    !(r->live = calloc((size_t)n, sizeof *r->live))) {
 		gw_req_free(r);
 		return;
 	}
 	__atomic_store_n(&gw->ctx.resync, 0, __ATOMIC_RELAXED);
-	r->n = n > 0 ? gw_reg_live(gw->ctx.reg, r->live, n) : 0;
 	r->owner = gw;
-	gw->sync_busy = 1;
 	gw->next_sync = now + SYNC_RETRY_MS;
-	gw_req_submit(gw->ctx.q, r);
+	if (gw_reg_live(gw->ctx.reg, r->live, n, sync_submit, r) < 0) {
+		gw_req_free(r);   /* more than that came: tried again */
+		gw_ctx_lost(&gw->ctx);
+		return;
+	}
+	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
 /* Thread 0's sweep hook: the gateway-wide duties. */
@@ -640,6 +657,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	gw_reg_set_note(gw->ctx.reg, gw_sess_reg_note, &gw->ctx);
 	for (; gw->nthr < gw->ctx.conf.threads; gw->nthr++)
 		if ((rc = gw_thr_new(&gw->ctx, gw->nthr, conf->host_keys,
 				     &gw->thr[gw->nthr], err, errlen)) < 0)

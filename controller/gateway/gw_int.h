@@ -38,6 +38,7 @@ struct gw_ctx {
 	int              resync;     /* atomic: session bookkeeping was lost */
 	int              nsessions;  /* atomic: connections held, every thread */
 	uint64_t         serial;     /* atomic: the last session's serial */
+	uint64_t         keep_seq;   /* atomic: the last KEEP's place in order */
 };
 
 struct gw_thr {

@@ -109,8 +109,9 @@ static void claim_done(struct gw_job *j)
 			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
 		goto out;
 	}
-	if (!s || s->dying || !s->keep) {
-		/* The probe left: the push waits for its next KEEP. */
+	if (!s || gw_session_find(t, s->probe_id) != s) {
+		/* The probe left, or a newer KEEP (on any thread) replaced
+		 * this one: the push waits for the KEEP holder's scan. */
 		struct gw_req *rel = gw_req_new(GW_REQ_PUSH_RELEASE,
 						t->ctx->conf.name, NULL, NULL);
 

@@ -25,7 +25,25 @@ struct gw_reg {
 	size_t            nb;      /* power of two */
 	int               n;
 	struct gw_pcount *auth;
+	gw_reg_note_fn    note;
+	void             *note_arg;
 };
+
+/* Tells the note function; the caller holds the lock. */
+static void note(struct gw_reg *r, enum gw_reg_change what, long probe_id,
+		 const char *from, const char *bind)
+{
+	if (r->note)
+		r->note(r->note_arg, what, probe_id, from, bind);
+}
+
+void gw_reg_set_note(struct gw_reg *r, gw_reg_note_fn fn, void *arg)
+{
+	pthread_mutex_lock(&r->mu);
+	r->note = fn;
+	r->note_arg = arg;
+	pthread_mutex_unlock(&r->mu);
+}
 
 static size_t bucket(const struct gw_reg *r, long id)
 {
@@ -128,7 +146,12 @@ int gw_reg_keep(struct gw_reg *r, long probe_id, const struct gw_reg_hold *h,
 	pthread_mutex_lock(&r->mu);
 	if ((e = lookup(r, probe_id))) {
 		*old = e->h;
-		rc = e->h.serial != h->serial;
+		if (e->h.serial != h->serial && e->h.seq > h->seq) {
+			/* A newer KEEP, answered first on another thread. */
+			pthread_mutex_unlock(&r->mu);
+			return GW_REG_OUTDATED;
+		}
+		rc = e->h.serial != h->serial ? GW_REG_REPLACED : 0;
 	} else {
 		if ((size_t)r->n >= r->nb)
 			grow(r);
@@ -147,6 +170,7 @@ int gw_reg_keep(struct gw_reg *r, long probe_id, const struct gw_reg_hold *h,
 	e->h.has_fwd = bind != NULL;
 	snprintf(e->from, sizeof e->from, "%s", from ? from : "");
 	snprintf(e->bind, sizeof e->bind, "%s", bind ? bind : "");
+	note(r, GW_REG_UP, probe_id, from, bind);
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
@@ -160,13 +184,16 @@ void gw_reg_bind(struct gw_reg *r, long probe_id, uint64_t serial,
 	if ((e = lookup(r, probe_id)) && e->h.serial == serial) {
 		e->h.has_fwd = bind != NULL;
 		snprintf(e->bind, sizeof e->bind, "%s", bind ? bind : "");
+		if (bind)
+			note(r, GW_REG_BIND, probe_id, NULL, bind);
 	}
 	pthread_mutex_unlock(&r->mu);
 }
 
-void gw_reg_drop(struct gw_reg *r, long probe_id, uint64_t serial)
+int gw_reg_drop(struct gw_reg *r, long probe_id, uint64_t serial)
 {
 	struct ent **pp;
+	int dropped = 0;
 
 	pthread_mutex_lock(&r->mu);
 	for (pp = &r->b[bucket(r, probe_id)]; *pp; pp = &(*pp)->next)
@@ -177,10 +204,13 @@ void gw_reg_drop(struct gw_reg *r, long probe_id, uint64_t serial)
 				*pp = e->next;
 				free(e);
 				r->n--;
+				dropped = 1;
+				note(r, GW_REG_DOWN, probe_id, NULL, NULL);
 			}
 			break;
 		}
 	pthread_mutex_unlock(&r->mu);
+	return dropped;
 }
 
 int gw_reg_find(struct gw_reg *r, long probe_id, struct gw_reg_hold *out)
@@ -207,11 +237,16 @@ int gw_reg_count(struct gw_reg *r)
 	return n;
 }
 
-int gw_reg_live(struct gw_reg *r, struct gw_db_live *out, int max)
+int gw_reg_live(struct gw_reg *r, struct gw_db_live *out, int max,
+		void (*then)(void *arg, int n), void *arg)
 {
 	int n = 0;
 
 	pthread_mutex_lock(&r->mu);
+	if (then && r->n > max) {
+		pthread_mutex_unlock(&r->mu);
+		return VT_ELIMIT;
+	}
 	for (size_t i = 0; i < r->nb && n < max; i++)
 		for (struct ent *e = r->b[i]; e && n < max; e = e->next) {
 			out[n].probe_id = e->probe_id;
@@ -219,6 +254,8 @@ int gw_reg_live(struct gw_reg *r, struct gw_db_live *out, int max)
 			memcpy(out[n].bind, e->bind, sizeof out[n].bind);
 			n++;
 		}
+	if (then)
+		then(arg, n);
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }

@@ -411,12 +411,9 @@ static int on_global(struct gw_session *s, ssh_message msg)
 		if (s->fwd_port <= 0)
 			s->fwd_port = s->remote_port > 0 ? s->remote_port : 2023;
 		ssh_message_global_request_reply_success(msg, (uint16_t)s->fwd_port);
-		if (s->keep) {
+		if (s->keep)   /* recorded when s still holds KEEP */
 			gw_reg_bind(s->thr->ctx->reg, s->probe_id, s->serial,
 				    s->fwd_addr);
-			gw_sess_note(s->thr->ctx, GW_REQ_BIND, s->probe_id,
-				     s->fwd_addr);
-		}
 		vt_debug("probe %ld: virtual forward %s:%d", s->probe_id,
 			 s->fwd_addr, s->fwd_port);
 		gw_pushq_kick(s->thr);
@@ -629,9 +626,10 @@ void gw_session_close(struct gw_session *s)
 	if (s->counted)
 		gw_reg_auth_dec(t->ctx->reg, s->probe_id);
 	if (s->keep) {
+		/* Recorded down only when s still held KEEP: a newer KEEP on
+		 * another thread may have taken it before s heard of it. */
 		t->nkeep--;
-		gw_reg_drop(t->ctx->reg, s->probe_id, s->serial);
-		gw_sess_note(t->ctx, GW_REQ_DOWN, s->probe_id, NULL);
+		(void)gw_reg_drop(t->ctx->reg, s->probe_id, s->serial);
 		vt_info("probe %ld: disconnected", s->probe_id);
 	}
 	vt_loop_del(t->loop, s->fd);

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include "controller/gateway/gateway.h"
+#include "controller/gateway/registry.h"
 
 struct gw_session;
 struct gw_thr;
@@ -45,6 +46,10 @@ void gw_session_drop(struct gw_thr *t, long probe_id, uint64_t serial);
 void gw_pick_ctrl_host(char *host, size_t len, const char *from);
 /* The session id of s (its controller session), "" before INIT/KEEP. */
 const char *gw_session_sid(const struct gw_session *s);
+/* The registry's note function (registry.h; arg: the struct gw_ctx): what
+ * it changed goes to the database's control lane in its order. */
+void gw_sess_reg_note(void *arg, enum gw_reg_change what, long probe_id,
+		      const char *from, const char *bind);
 /* Queues the probe's whole crontab for s (gw_db_crontab_enqueue). */
 void gw_session_crontab(struct gw_session *s);
 /* Queues probe_id's whole crontab for its session sid (any thread). */

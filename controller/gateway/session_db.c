@@ -63,23 +63,6 @@ struct gw_session *gw_sess_req_back(struct gw_req *r)
 	return s;
 }
 
-/* Bookkeeping nobody waits for. */
-void gw_sess_note(struct gw_ctx *ctx, enum gw_req_kind kind, long probe_id,
-		  const char *text)
-{
-	struct gw_req *r = gw_req_new(kind, ctx->conf.name, text, NULL);
-
-	if (!r) {
-		vt_warn("probe %ld: out of memory, bookkeeping lost", probe_id);
-		gw_ctx_lost(ctx);
-		return;
-	}
-	r->probe_id = probe_id;
-	if (kind == GW_REQ_UP || kind == GW_REQ_BIND || kind == GW_REQ_DOWN)
-		r->lost = &ctx->resync;
-	gw_req_submit(ctx->q, r);
-}
-
 static void reg_done(struct gw_job *j)
 {
 	struct gw_req *q = gw_req_of(j);
@@ -232,7 +215,6 @@ static void keep_done(struct gw_job *j)
 	struct gw_chan *c = q->chan;
 	struct gw_ctx *ctx;
 	struct gw_reg_hold me = { 0 }, old;
-	struct gw_req *up;
 	int rc;
 
 	if (!s)
@@ -264,7 +246,9 @@ static void keep_done(struct gw_job *j)
 	me.thr = s->thr;
 	me.sess = s;
 	me.serial = s->serial;
+	me.seq = s->keep_seq;
 	snprintf(me.sid, sizeof me.sid, "%s", s->sid);
+	/* The registry records the session up (gw_sess_reg_note). */
 	if ((rc = gw_reg_keep(ctx->reg, s->probe_id, &me, s->from, s->fwd_addr,
 			      &old)) < 0) {
 		vt_warn("probe %ld: KEEP refused: %s", s->probe_id, vt_strerror(rc));
@@ -272,7 +256,15 @@ static void keep_done(struct gw_job *j)
 		gw_sess_step(s);
 		goto out;
 	}
-	if (rc == 1) {
+	if (rc == GW_REG_OUTDATED) {
+		/* A newer KEEP of the probe, answered first on another
+		 * thread, holds it: this one ends as if replaced. */
+		vt_info("probe %ld: newer KEEP replaces the old one", s->probe_id);
+		s->dying = 1;
+		gw_sess_step(s);
+		goto out;
+	}
+	if (rc == GW_REG_REPLACED) {
 		/* The older KEEP ends on the thread holding it. */
 		if (old.thr == s->thr)
 			gw_session_drop(s->thr, s->probe_id, old.serial);
@@ -281,18 +273,10 @@ static void keep_done(struct gw_job *j)
 	}
 	s->keep = 1;
 	s->thr->nkeep++;
-	if ((up = gw_req_new(GW_REQ_UP, ctx->conf.name, s->fwd_addr, NULL))) {
-		up->probe_id = s->probe_id;
-		up->lost = &ctx->resync;
-		snprintf(up->from, sizeof up->from, "%s", s->from);
-		gw_req_submit(ctx->q, up);
-	} else {
-		vt_warn("probe %ld: out of memory, session not recorded", s->probe_id);
-		gw_ctx_lost(ctx);
-	}
 	gw_session_crontab(s);
 	gw_pushq_kick(s->thr);
-	vt_info("probe %ld: KEEP from %s", s->probe_id, s->from);
+	vt_info("probe %ld: KEEP from %s thread=%d", s->probe_id, s->from,
+		s->thr->idx);
 	gw_sess_step(s);
 out:
 	gw_req_free(q);
@@ -307,8 +291,32 @@ int gw_sess_keep_start(struct gw_session *s, struct gw_chan *c)
 	if (!r)
 		return VT_ENOMEM;
 	s->keep_pending = 1;
+	s->keep_seq = __atomic_add_fetch(&s->thr->ctx->keep_seq, 1,
+					 __ATOMIC_RELAXED);
 	gw_sess_req_send(s, c, r);
 	return VT_OK;
+}
+
+void gw_sess_reg_note(void *arg, enum gw_reg_change what, long probe_id,
+		      const char *from, const char *bind)
+{
+	static const enum gw_req_kind kind[] = {
+		[GW_REG_UP] = GW_REQ_UP, [GW_REG_BIND] = GW_REQ_BIND,
+		[GW_REG_DOWN] = GW_REQ_DOWN
+	};
+	struct gw_ctx *ctx = arg;
+	struct gw_req *r = gw_req_new(kind[what], ctx->conf.name, bind, NULL);
+
+	if (!r) {
+		vt_warn("probe %ld: out of memory, session not recorded", probe_id);
+		gw_ctx_lost(ctx);
+		return;
+	}
+	r->probe_id = probe_id;
+	r->lost = &ctx->resync;
+	if (from)
+		snprintf(r->from, sizeof r->from, "%s", from);
+	gw_req_submit(ctx->q, r);
 }
 
 void gw_crontab_note(struct gw_ctx *ctx, long probe_id, const char *sid)

@@ -77,6 +77,7 @@ struct gw_session {
 	int                fwd_port;
 	int                keep;                 /* holds KEEP */
 	int                keep_pending;         /* KEEP's lookup in flight */
+	uint64_t           keep_seq;             /* its KEEP's order (registry.h) */
 	int                claiming;             /* a push claim in flight */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
@@ -99,9 +100,6 @@ void gw_sess_req_send(struct gw_session *s, struct gw_chan *c, struct gw_req *r)
 /* Takes an answered request off its session's list; returns the session
  * (NULL when it went away meanwhile). */
 struct gw_session *gw_sess_req_back(struct gw_req *r);
-/* Queues bookkeeping nobody waits for (text copied, may be NULL). */
-void gw_sess_note(struct gw_ctx *ctx, enum gw_req_kind kind, long probe_id,
-		  const char *text);
 /* Registration INIT: c's stdin is complete; the reply follows. */
 void gw_sess_reg_reply(struct gw_session *s, struct gw_chan *c);
 /* Controller INIT on c; the reply follows. */

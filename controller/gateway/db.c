@@ -168,6 +168,11 @@ PGconn *gw_db_conn(struct gw_db *db)
 	return conn(db);
 }
 
+int gw_db_cmd(struct gw_db *db, const char *sql)
+{
+	return run(db, NULL, sql, 0, NULL);
+}
+
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id)
 {
 	const char *p[1] = { b64 };

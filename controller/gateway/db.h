@@ -32,6 +32,9 @@ const char *gw_db_error(const struct gw_db *db);
  * away, gw_db_error says why), for the gateway's modules that keep their
  * SQL to themselves (balance.c).  Owned by db. */
 PGconn *gw_db_conn(struct gw_db *db);
+/* Runs sql, which takes no parameters and returns no rows (BEGIN, COMMIT,
+ * ROLLBACK). */
+int gw_db_cmd(struct gw_db *db, const char *sql) VT_WUR;
 
 /* Probe id of a public key (base64 blob); VT_ENOTFOUND when unknown. */
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id) VT_WUR;

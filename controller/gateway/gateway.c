@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-#define BACKLOG         4096
+#define BACKLOG         65535   /* the kernel caps it (net.core.somaxconn) */
 #define ACCEPT_BURST    64
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
@@ -50,6 +51,8 @@ struct gw {
 	/* thread 0's alone: */
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
+	int                hs_wait;       /* ... until a handshake ends */
+	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
 	int64_t            next_sync;     /* no sync before (mono ms) */
@@ -265,7 +268,17 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 		inet_ntop(AF_INET6, &a6->sin6_addr, out, (socklen_t)n);
 }
 
-/* The listeners polled again after a pause. */
+/* Polls the listeners, or not while accepting is paused (thread 0). */
+static int listeners_watch(struct gw *gw)
+{
+	int ev = gw->accept_paused || gw->hs_wait ? 0 : VT_EV_READ;
+
+	for (int r = 0; r < GW_LISTENERS; r++)
+		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->thr[0]->loop, gw->lfd[r], ev) < 0)
+			return -1;
+	return 0;
+}
+
 /* The listeners polled again after a pause. */
 static void accept_resume(struct vt_loop *loop, void *arg)
 {
@@ -273,10 +286,52 @@ static void accept_resume(struct vt_loop *loop, void *arg)
 
 	(void)loop;
 	gw->accept_paused = 0;
-	for (int r = 0; r < GW_LISTENERS; r++)
-		if (gw->lfd[r] >= 0 &&
-		    vt_loop_mod(gw->thr[0]->loop, gw->lfd[r], VT_EV_READ) < 0)
+	if (listeners_watch(gw) < 0)
+		vt_err("cannot watch the listening socket again");
+}
+
+/* A handshake ended while accepting waited (gw_handshake_end's job, on
+ * thread 0). */
+static void hs_resumed(struct gw_job *j)
+{
+	struct gw *gw = (struct gw *)((char *)j - offsetof(struct gw, hs_job));
+
+	gw->hs_wait = 0;
+	if (!gw->thr[0]->stopping && listeners_watch(gw) < 0)
+		vt_err("cannot watch the listening socket again");
+}
+
+void gw_handshake_end(struct gw_ctx *ctx)
+{
+	struct gw *gw = (struct gw *)ctx;   /* ctx is struct gw's first member */
+
+	__atomic_sub_fetch(&ctx->nhandshakes, 1, __ATOMIC_SEQ_CST);
+	gw_m_handshaking(ctx->m, -1);
+	if (__atomic_load_n(&ctx->hs_paused, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&ctx->hs_paused, 0, __ATOMIC_SEQ_CST))
+		gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
+}
+
+/* --max-handshakes connections are in the handshake: the listeners are not
+ * polled, and the next connections wait in the kernel's listen backlog,
+ * costing nothing here, until a handshake ends (gw_handshake_end).  At
+ * most one resume job is in flight: only the thread that turns hs_paused
+ * from 1 to 0 posts it, and hs_wait stays set until it has run. */
+static void hs_pause(struct gw *gw)
+{
+	gw->hs_wait = 1;
+	gw_m_accept_wait(gw->ctx.m);
+	if (listeners_watch(gw) < 0)
+		vt_err("cannot stop watching the listening socket");
+	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
+	/* A handshake that ended meanwhile saw no pause: resume at once. */
+	if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) <
+	    gw->ctx.conf.max_handshakes &&
+	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+		gw->hs_wait = 0;
+		if (listeners_watch(gw) < 0)
 			vt_err("cannot watch the listening socket again");
+	}
 }
 
 /* Out of descriptors (or memory): the connections wait in the backlog
@@ -291,14 +346,10 @@ static void accept_pause(struct gw *gw, int err)
 	vt_warn("accept: %s: not accepting for %d ms (%d sessions held)",
 		strerror(err), ACCEPT_PAUSE_MS,
 		__atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
-	for (int r = 0; r < GW_LISTENERS; r++)
-		if (gw->lfd[r] >= 0 && vt_loop_mod(loop, gw->lfd[r], 0) < 0)
-			return;
-	if (vt_loop_timer(loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0) {
-		accept_resume(loop, gw);
-		return;
-	}
 	gw->accept_paused = 1;
+	if (listeners_watch(gw) < 0 ||
+	    vt_loop_timer(loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0)
+		accept_resume(loop, gw);
 }
 
 /* The loop thread holding the fewest sessions. */
@@ -331,10 +382,18 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
 		char from[64];
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC), held;
+		int fd, held;
 		struct gw_thr *t;
 
+		if (gw->hs_wait || gw->accept_paused)
+			return;   /* an event of the batch that paused */
+		if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
+		    gw->ctx.conf.max_handshakes) {
+			hs_pause(gw);
+			continue;   /* at once again if it resumed already */
+		}
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 
@@ -357,6 +416,8 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
+		__atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
+		gw_m_handshaking(gw->ctx.m, 1);
 		tune_socket(fd, gw->ctx.conf.keepalive);
 		t = pick_thread(gw);
 		if (t == gw->thr[0]) {
@@ -606,6 +667,8 @@ static void conf_defaults(struct gw_conf *c)
 		c->chan_timeout = GW_CHAN_TIMEOUT;
 	if (c->idle_timeout <= 0)
 		c->idle_timeout = GW_IDLE_TIMEOUT;
+	if (c->max_handshakes <= 0)
+		c->max_handshakes = GW_MAX_HANDSHAKES_PER_THREAD * c->threads;
 }
 
 /* Checks (or makes) both host keys; the loop threads load them into
@@ -639,6 +702,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	if (!gw)
 		return VT_ENOMEM;
 	gw->ctx.conf = *conf;
+	gw->hs_job.done = hs_resumed;
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
@@ -765,6 +829,11 @@ int gw_max_sessions(const struct gw *gw)
 int gw_threads(const struct gw *gw)
 {
 	return gw->nthr;
+}
+
+int gw_max_handshakes(const struct gw *gw)
+{
+	return gw->ctx.conf.max_handshakes;
 }
 
 void gw_free(struct gw *gw)

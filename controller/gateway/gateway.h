@@ -29,6 +29,9 @@ enum gw_role { GW_ROLE_REG = 0, GW_ROLE_CTRL = 1 };
 #define GW_MAX_AUTH_TRIES  6
 #define GW_CHAN_TIMEOUT    30
 #define GW_IDLE_TIMEOUT    60
+/* Connections in the handshake (accepted, not authenticated) at most, per
+ * loop thread, when --max-handshakes is not given. */
+#define GW_MAX_HANDSHAKES_PER_THREAD 256
 /* Listening sockets: role | GW_LISTEN_RSA for the RSA-only ones. */
 #define GW_LISTEN_RSA  2
 #define GW_LISTENERS   4
@@ -61,6 +64,9 @@ struct gw_conf {
 	const char *host_keys;     /* folder of ssh_host_{ed25519,rsa}_key */
 	const char *name;          /* row in gateways */
 	int         max_sessions;  /* connections held at most */
+	int         max_handshakes;/* of them, not authenticated yet at most:
+				      more wait in the listen backlog (0:
+				      GW_MAX_HANDSHAKES_PER_THREAD per thread) */
 	int         capacity;      /* weight in registration's choice (0:
 				      max_sessions) */
 	int         threads;       /* loop threads (0: one per core) */
@@ -103,5 +109,7 @@ void gw_free(struct gw *gw);
 int gw_max_sessions(const struct gw *gw);
 /* Loop threads running (--threads). */
 int gw_threads(const struct gw *gw);
+/* The bound in force on connections in the handshake (--max-handshakes). */
+int gw_max_handshakes(const struct gw *gw);
 
 #endif

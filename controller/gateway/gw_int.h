@@ -37,6 +37,8 @@ struct gw_ctx {
 	struct gw_metrics *m;        /* gwmetrics.h (its own atomics); NULL */
 	int              resync;     /* atomic: session bookkeeping was lost */
 	int              nsessions;  /* atomic: connections held, every thread */
+	int              nhandshakes;/* atomic: of them, not authenticated yet */
+	int              hs_paused;  /* atomic: accept waits for a handshake to end */
 	uint64_t         serial;     /* atomic: the last session's serial */
 	uint64_t         keep_seq;   /* atomic: the last KEEP's place in order */
 };
@@ -62,6 +64,11 @@ struct gw_thr {
 	pthread_t          th;
 	int                started;
 };
+
+/* A connection counted in ctx->nhandshakes left the handshake
+ * (authenticated, or closed before): accepting goes on if it waited at
+ * --max-handshakes (any thread; gateway.c). */
+void gw_handshake_end(struct gw_ctx *ctx);
 
 /* Marks the session bookkeeping lost (any thread): thread 0 resyncs. */
 static inline void gw_ctx_lost(struct gw_ctx *ctx)

@@ -27,6 +27,7 @@ struct gw_metrics {
 	struct vt_mseries *results, *rejected, *upload_s;
 	struct vt_mseries *lane_depth[GW_LANES], *lane_wait[GW_LANES];
 	struct vt_mseries *keep, *conns;
+	struct vt_mseries *handshaking, *accept_waits;
 };
 
 int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
@@ -97,6 +98,14 @@ int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
 	gm->conns = vt_metrics_series(vt_metrics_gauge(m,
 		"vantage_gateway_connections",
 		"TCP connections held, authenticated or not.", NULL));
+	gm->handshaking = vt_metrics_series(vt_metrics_gauge(m,
+		"vantage_gateway_handshakes_in_flight",
+		"Connections accepted and not authenticated yet (at most "
+		"--max-handshakes).", NULL));
+	gm->accept_waits = vt_metrics_series(vt_metrics_counter(m,
+		"vantage_gateway_accept_waits_total",
+		"Times accepting paused at --max-handshakes: the next "
+		"connections waited in the listen backlog.", NULL));
 	*out = gm;
 	return VT_OK;
 }
@@ -131,6 +140,18 @@ void gw_m_refused(struct gw_metrics *gm, enum gw_m_refusal why)
 {
 	if (gm && why >= 0 && why < GW_M_REFUSALS)
 		vt_metrics_add(gm->refused[why], 1);
+}
+
+void gw_m_handshaking(struct gw_metrics *gm, int delta)
+{
+	if (gm)
+		vt_metrics_add(gm->handshaking, delta);
+}
+
+void gw_m_accept_wait(struct gw_metrics *gm)
+{
+	if (gm)
+		vt_metrics_add(gm->accept_waits, 1);
 }
 
 void gw_m_push(struct gw_metrics *gm, int ok)

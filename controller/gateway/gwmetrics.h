@@ -36,6 +36,10 @@ void gw_m_session_auth(struct gw_metrics *gm, const struct gw_session *s);
  * failed handshake with the stage it reached as reason. */
 void gw_m_session_end(struct gw_metrics *gm, const struct gw_session *s);
 void gw_m_refused(struct gw_metrics *gm, enum gw_m_refusal why);
+/* A connection entered (delta 1) or left (-1) the handshake. */
+void gw_m_handshaking(struct gw_metrics *gm, int delta);
+/* Accepting paused at --max-handshakes (connections wait in the backlog). */
+void gw_m_accept_wait(struct gw_metrics *gm);
 /* A push ended (ok: the probe answered OK). */
 void gw_m_push(struct gw_metrics *gm, int ok);
 /* An upload was answered (res: status, results, rejected lines). */

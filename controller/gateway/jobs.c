@@ -80,6 +80,34 @@ static void run_uploads(struct gw_job *const *jobs, int n, struct gw_db *db)
 		job_rc(jobs[i], rc, db);
 }
 
+static int run(struct gw_job *j, struct gw_db *db);
+
+/* Group commit of the control lane's short requests (session lookups and
+ * bookkeeping, crontabs, push outcomes: the kinds gw_req_new gives this
+ * group): the ones queued back to back run in submission order in one
+ * transaction, so a reconnect storm costs one COMMIT (one WAL flush) per
+ * group, not several per probe.  When one of them fails, the transaction
+ * is rolled back and each runs alone again, so that only the faulty one
+ * fails. */
+static void run_ctrl(struct gw_job *const *jobs, int n, struct gw_db *db)
+{
+	int rc = n > 1 ? gw_db_cmd(db, "BEGIN") : -1, i;
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = run(jobs[i], db);
+	if (rc == 0)
+		rc = gw_db_cmd(db, "COMMIT");
+	else if (n > 1 && i > 0 && gw_db_cmd(db, "ROLLBACK") < 0)
+		vt_debug("ROLLBACK: %s", gw_db_error(db));   /* a new connection then */
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			job_rc(jobs[i], 0, db);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		job_rc(jobs[i], run(jobs[i], db), db);
+}
+
 static int run_init(struct gw_req *r, struct gw_db *db)
 {
 	char old[VT_SESSION_ID_MAX + 1];
@@ -161,6 +189,11 @@ struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
 	r->job.done = done ? done : note_done;
 	if (kind == GW_REQ_UPLOAD)
 		r->job.group = run_uploads;
+	else if (kind == GW_REQ_KEEP || kind == GW_REQ_INIT || kind == GW_REQ_UP ||
+		 kind == GW_REQ_BIND || kind == GW_REQ_DOWN ||
+		 kind == GW_REQ_CRONTAB || kind == GW_REQ_PUSH_DONE ||
+		 kind == GW_REQ_PUSH_RELEASE)
+		r->job.group = run_ctrl;
 	if ((text && !(r->text = strdup(text))) ||
 	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||
 	    (kind == GW_REQ_PUSHES &&

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 "    vantage-gateway --db CONNINFO --listen ADDR --reg-port N --ctrl-port N\n"
 "                    [--rsa-reg-port N] [--rsa-ctrl-port N]\n"
 "                    --ctrl-host HOST --host-keys DIR --name NAME\n"
-"                    [--max-sessions N] [--capacity N] [--threads N]\n"
+"                    [--max-sessions N] [--max-handshakes N]\n"
+"                    [--capacity N] [--threads N]\n"
 "                    [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
 "                    [--db-timeout SECONDS] [--max-per-probe N]\n"
@@ -75,6 +76,12 @@ static void usage(FILE *f)
 "    --name NAME          this gateway's row in the gateways table\n"
 "    --max-sessions N     connections held at most; more are closed at\n"
 "                         once, before any key exchange (default 20000)\n"
+"    --max-handshakes N   connections in the handshake (accepted, not\n"
+"                         authenticated yet) at most; while that many are,\n"
+"                         the next ones wait in the kernel's listen backlog\n"
+"                         and cost nothing, so a reconnect storm is served\n"
+"                         first come, first served (default 256 per loop\n"
+"                         thread)\n"
 "    --capacity N         this gateway's weight when registration balances\n"
 "                         probes over the gateways: each probe is sent to\n"
 "                         the live, not draining gateway with the fewest\n"
@@ -192,6 +199,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "max-sessions", required_argument, NULL, 'm' },
 		{ "capacity", required_argument, NULL, 'K' },
+		{ "max-handshakes", required_argument, NULL, 'S' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "login-grace", required_argument, NULL, 'g' },
 		{ "keepalive", required_argument, NULL, 'a' },
@@ -265,6 +273,11 @@ int main(int argc, char **argv)
 			if (c == 'C') conf.chan_timeout = (int)v;
 			if (c == 'I') conf.idle_timeout = (int)v;
 			break;
+		case 'S':
+			if (vt_opt_int("--max-handshakes", optarg, 1, 10000000,
+				       &conf.max_handshakes, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			break;
 		case 't':
 			if (vt_opt_int("--threads", optarg, 1, 256, &conf.threads,
 				       err, sizeof err) < 0)
@@ -318,9 +331,9 @@ int main(int argc, char **argv)
 	}
 	vt_info("%s: on %s registration %d, controller %d, RSA-only (stock "
 		"probes) registration %d, controller %d; at most %d sessions, "
-		"%d loop threads", conf.name, conf.listen, conf.reg_port,
+		"%d loop threads, at most %d in the handshake", conf.name, conf.listen, conf.reg_port,
 		conf.ctrl_port, conf.rsa_reg_port, conf.rsa_ctrl_port,
-		gw_max_sessions(gw), gw_threads(gw));
+		gw_max_sessions(gw), gw_threads(gw), gw_max_handshakes(gw));
 	if (!stop_flag)
 		rc = gw_run(gw);
 	vt_info("stopping");

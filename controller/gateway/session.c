@@ -245,6 +245,15 @@ static void push_step(struct gw_session *s, struct gw_chan *c)
 	c->finish = 1;
 }
 
+/* The connection left the handshake (authenticated, or closing). */
+static void hs_done(struct gw_session *s)
+{
+	if (s->hs) {
+		s->hs = 0;
+		gw_handshake_end(s->thr->ctx);
+	}
+}
+
 /* ---- libssh callbacks ---- */
 
 /* A failed authentication attempt: after max_auth_tries of them the
@@ -303,6 +312,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->probe_id = id;
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
+		hs_done(s);
 		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
@@ -548,9 +558,11 @@ int gw_session_start(struct gw_thr *t, int fd, int listener,
 	if (!s) {
 		close(fd);
 		uncount(t);
+		gw_handshake_end(t->ctx);
 		return VT_ENOMEM;
 	}
 	s->thr = t;
+	s->hs = 1;   /* counted at accept */
 	s->serial = __atomic_add_fetch(&t->ctx->serial, 1, __ATOMIC_RELAXED);
 	s->fd = fd;
 	s->role = listener & 1 ? GW_ROLE_CTRL : GW_ROLE_REG;
@@ -560,6 +572,7 @@ int gw_session_start(struct gw_thr *t, int fd, int listener,
 	snprintf(s->from, sizeof s->from, "%s", from);
 	if (!(s->ssh = ssh_new())) {
 		close(fd);
+		hs_done(s);
 		free(s);
 		uncount(t);
 		return VT_ENOMEM;
@@ -600,6 +613,7 @@ fail:
 	}
 	ssh_disconnect(s->ssh);   /* closes fd */
 	ssh_free(s->ssh);
+	hs_done(s);
 	free(s);
 	uncount(t);
 	return rc;
@@ -614,6 +628,7 @@ void gw_session_close(struct gw_session *s)
 	t = s->thr;
 	vt_debug("%s: session closed (probe %ld)", s->from, s->probe_id);
 	gw_m_session_end(t->ctx->m, s);
+	hs_done(s);
 	while (s->chans)
 		chan_free(s, s->chans);
 	while (s->reqs) {

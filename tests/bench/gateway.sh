@@ -30,12 +30,14 @@
 #   GW_BENCH_THREADS=N   the gateway's --threads (default: one per core)
 #   GW_BENCH_HERD_LIMIT=L  --max-sessions of the herd run (default S/2;
 #                        0: no herd run)
+#   GW_BENCH_HANDSHAKES=H  the gateway's --max-handshakes (default: its own)
 . "$(dirname "$0")/../lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
 S=${GW_BENCH_STORM:-10000}
 HKS=${GW_BENCH_HOSTKEYS:-${GW_BENCH_HOSTKEY:-rsa ed25519}}
 THREADS=${GW_BENCH_THREADS:-$(nproc)}
 HERD=${GW_BENCH_HERD_LIMIT:-$((S / 2))}
+HS=${GW_BENCH_HANDSHAKES:-}
 LOAD=$TOP/build/tests/gw_load
 BARE=$TOP/build/tests/ssh_bare
 [ -x "$LOAD" ] && [ -x "$BARE" ] && [ -x "$BIN/vantage-gateway" ] || { echo "build first"; exit 1; }
@@ -57,6 +59,7 @@ start_gw() { # [max-sessions]
 	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 		--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
 		--max-sessions "${1:-$((MAX + 100))}" --threads "$THREADS" \
+		${HS:+--max-handshakes "$HS"} \
 		--login-grace 120 --log-level warn \
 		>>"$T/gw.log" 2>&1 3>&- 4>&- &
 	GWPID=$!
@@ -84,7 +87,8 @@ ask() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0 || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 
-echo "gateway bench: $(nproc) cores shared by the gateway ($THREADS loop threads), the load"
+echo "gateway bench: $(nproc) cores shared by the gateway ($THREADS loop threads,"
+echo "  --max-handshakes ${HS:-default: 256 per thread}), the load"
 echo "  generator, PostgreSQL and the bare server (wall times include the generator's"
 echo "  own CPU); clients ed25519 keys; fd limit $(ulimit -n), somaxconn $somax"
 start_gw || { echo "gateway did not start"; exit 1; }
@@ -142,7 +146,7 @@ for HK in $HKS; do
 		r=$A
 		[ $jit = 0 ] && R0=$r
 		echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
-		echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries), gateway CPU $(val srv_cpu_up "$r") ms"
+		echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries, $(val drops "$r") links lost after KEEP), gateway CPU $(val srv_cpu_up "$r") ms"
 		echo "  recorded in probe_sessions: $(val recorded "$r") in $(val rec_ms "$r") ms, gateway CPU $(val srv_cpu_rec "$r") ms"
 		echo "  crontab pushes answered: $(val pushed "$r") in $(val push_ms "$r") ms, gateway CPU $(val srv_cpu_push "$r") ms"
 		echo "  generator CPU $(val cli_cpu "$r") ms; PostgreSQL CPU $PGCPU ms (until the pushes)"

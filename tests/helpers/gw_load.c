@@ -85,6 +85,7 @@ struct probe {
 	unsigned     attempt;
 	int          pushed;           /* a push answered OK since the burst began */
 	int          port;             /* controller port registration gave; 0: none */
+	int          heap_at;          /* index in the waiting heap, -1: not in it */
 };
 
 struct load {
@@ -94,8 +95,11 @@ struct load {
 	enum mode     mode;
 	struct probe *pr;
 	int           n;
+	int          *heap;            /* probes in P_WAIT, earliest start_at first */
+	int           nheap;
 	int           active;          /* handshakes in flight */
 	int           up, done, failed, retries, pushed, keep_output;
+	int           drops;           /* links lost after KEEP was up */
 	int           want;            /* herd: drive ends at this many up */
 	unsigned      max_tries;       /* 0: retry until the burst ends */
 	PGconn       *db;
@@ -130,6 +134,69 @@ static long long cpu_pid_ms(int pid)
 		   &ut, &st) != 2)
 		return -1;
 	return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/* The waiting probes: a binary min-heap on start_at, so that the loop
+ * touches only the probes due, never all of them. */
+static void heap_swap(struct load *L, int a, int b)
+{
+	int t = L->heap[a];
+
+	L->heap[a] = L->heap[b];
+	L->heap[b] = t;
+	L->pr[L->heap[a]].heap_at = a;
+	L->pr[L->heap[b]].heap_at = b;
+}
+
+static int64_t heap_key(struct load *L, int i)
+{
+	return L->pr[L->heap[i]].start_at;
+}
+
+static void heap_push(struct load *L, struct probe *p)
+{
+	int i = L->nheap++;
+
+	L->heap[i] = (int)(p - L->pr);
+	p->heap_at = i;
+	while (i > 0 && heap_key(L, (i - 1) / 2) > heap_key(L, i)) {
+		heap_swap(L, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+/* The earliest waiting probe, taken out of the heap. */
+static struct probe *heap_pop(struct load *L)
+{
+	struct probe *p;
+	int i = 0;
+
+	if (L->nheap == 0)
+		return NULL;
+	p = &L->pr[L->heap[0]];
+	heap_swap(L, 0, --L->nheap);
+	p->heap_at = -1;
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < L->nheap && heap_key(L, l) < heap_key(L, m))
+			m = l;
+		if (r < L->nheap && heap_key(L, r) < heap_key(L, m))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(L, i, m);
+		i = m;
+	}
+	return p;
+}
+
+/* P_WAIT until start_at. */
+static void wait_until(struct load *L, struct probe *p, int64_t start_at)
+{
+	p->st = P_WAIT;
+	p->start_at = start_at;
+	heap_push(L, p);
 }
 
 static void unwatch(struct load *L, struct probe *p)
@@ -206,11 +273,21 @@ static int link_new(struct load *L, struct probe *p)
 	return 0;
 }
 
-/* A failed try: the probe's backoff, uniform in [0, 1 s << attempt]. */
-static void link_failed(struct load *L, struct probe *p)
+/* The probe's backoff: a try after a uniform delay in [0, 1 s << attempt]. */
+static void backoff(struct load *L, struct probe *p)
 {
 	long cap = 1000L << (p->attempt < 8 ? p->attempt : 8);
 
+	p->attempt++;
+	L->retries++;
+	wait_until(L, p, vt_mono_ms() + (long)((uint64_t)(unsigned)rand() *
+					       (uint64_t)(cap + 1) /
+					       ((uint64_t)RAND_MAX + 1)));
+}
+
+/* A failed try: the probe backs off, or gives up after max_tries. */
+static void link_failed(struct load *L, struct probe *p)
+{
 	link_down(L, p);
 	L->active--;
 	if (L->max_tries && p->attempt + 1 >= L->max_tries) {
@@ -218,11 +295,7 @@ static void link_failed(struct load *L, struct probe *p)
 		L->failed++;
 		return;
 	}
-	p->attempt++;
-	L->retries++;
-	p->st = P_WAIT;
-	p->start_at = vt_mono_ms() + (long)((uint64_t)(unsigned)rand() * (uint64_t)(cap + 1) /
-					    ((uint64_t)RAND_MAX + 1));
+	backoff(L, p);
 }
 
 /* The command channel: the probe's side of the dialogue. */
@@ -269,10 +342,18 @@ static void serve_up(struct load *L, struct probe *p)
 	while (p->keep && ssh_channel_read_nonblocking(p->keep, buf, sizeof buf, 0) > 0)
 		L->keep_output++;
 	if (!ssh_is_connected(p->ssh) || (p->keep && ssh_channel_is_closed(p->keep))) {
+		/* The link dropped after KEEP: a probe reconnects after its
+		 * backoff, from the first step (bounded tries: counted failed). */
 		link_down(L, p);
-		p->st = P_FAILED;
 		L->up--;
-		L->failed++;
+		L->drops++;
+		if (L->max_tries) {
+			p->st = P_FAILED;
+			L->failed++;
+		} else {
+			p->attempt = 0;
+			backoff(L, p);
+		}
 	}
 }
 
@@ -377,16 +458,11 @@ static void drive(struct load *L, int k, int window, int64_t until)
 		if (L->up + L->done + L->failed >= k || now >= until ||
 		    (L->want > 0 && L->up >= L->want))
 			return;
-		for (int i = 0; i < k; i++) {
-			struct probe *p = &L->pr[i];
-
-			if (p->st != P_WAIT)
-				continue;
-			if (p->start_at <= now && (window <= 0 || L->active < window))
-				begin(L, p);
-			else if (p->start_at > now && p->start_at < wake)
-				wake = p->start_at;
-		}
+		while (L->nheap > 0 && heap_key(L, 0) <= now &&
+		       (window <= 0 || L->active < window))
+			begin(L, heap_pop(L));
+		if (L->nheap > 0 && heap_key(L, 0) > now && heap_key(L, 0) < wake)
+			wake = heap_key(L, 0);
 		n = epoll_wait(L->ep, evs, 256, wake > now ? (int)(wake - now) : 0);
 		for (int i = 0; i < n; i++)
 			step(L, &L->pr[evs[i].data.u32]);
@@ -411,7 +487,11 @@ static void serve_pushes(struct load *L, int k, int64_t until)
 	struct epoll_event evs[256];
 
 	while (L->pushed < L->up && vt_mono_ms() < until) {
-		int n = epoll_wait(L->ep, evs, 256, 100);
+		int n;
+
+		while (L->nheap > 0 && heap_key(L, 0) <= vt_mono_ms())
+			begin(L, heap_pop(L));   /* a link lost meanwhile */
+		n = epoll_wait(L->ep, evs, 256, 100);
 
 		for (int i = 0; i < n; i++)
 			step(L, &L->pr[evs[i].data.u32]);
@@ -424,31 +504,58 @@ static void reset(struct load *L, int k, enum mode mode, int jitter,
 {
 	int64_t now = vt_mono_ms();
 
+	L->nheap = 0;
 	for (int i = 0; i < L->n; i++) {
 		struct probe *p = &L->pr[i];
 
 		link_down(L, p);
-		p->st = i < k ? P_WAIT : P_IDLE;
+		p->st = P_IDLE;
+		p->heap_at = -1;
 		p->attempt = 0;
 		p->pushed = 0;
 		p->deadline = 0;
-		p->start_at = now + (jitter > 0 ? rand() % (jitter + 1) : 0);
+		if (i < k)
+			wait_until(L, p, now + (jitter > 0 ? rand() % (jitter + 1) : 0));
 	}
 	L->mode = mode;
 	L->max_tries = max_tries;
 	L->active = L->up = L->done = L->failed = L->retries = L->pushed = 0;
-	L->keep_output = 0;
+	L->keep_output = L->drops = 0;
 	L->want = 0;
 }
 
-static int recorded(struct load *L, const char *since, const char *ids)
+/* The probes of a storm, in a table of this connection's own, so that
+ * counting the recorded ones is a join, not a scan of an array per row
+ * (which costs PostgreSQL whole seconds per poll at 10,000 probes). */
+static int storm_ids(struct load *L, const char *ids)
 {
-	const char *p[2] = { since, ids };
-	PGresult *r = PQexecParams(L->db, "SELECT count(*) FROM probe_sessions"
-				   " WHERE connected AND bind_addr IS NOT NULL"
-				   " AND since >= $1::timestamptz"
-				   " AND probe_id = ANY($2::bigint[])",
-				   2, NULL, p, NULL, NULL, 0);
+	const char *p[1] = { ids };
+	PGresult *r;
+	int ok;
+
+	r = PQexec(L->db, "CREATE TEMP TABLE IF NOT EXISTS storm_ids"
+		   " (id bigint PRIMARY KEY); TRUNCATE storm_ids");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return -1;
+	r = PQexecParams(L->db, "INSERT INTO storm_ids SELECT unnest($1::bigint[])",
+			 1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	r = PQexec(L->db, "ANALYZE storm_ids");
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int recorded(struct load *L, const char *since)
+{
+	const char *p[1] = { since };
+	PGresult *r = PQexecParams(L->db, "SELECT count(*) FROM probe_sessions s"
+				   " JOIN storm_ids i ON i.id = s.probe_id"
+				   " WHERE s.connected AND s.bind_addr IS NOT NULL"
+				   " AND s.since >= $1::timestamptz",
+				   1, NULL, p, NULL, NULL, 0);
 	int n = -1;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -472,8 +579,11 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	for (int i = 0; i < k; i++)
 		if (vt_buf_addf(&ids, "%s%ld", i ? "," : "", L->pr[i].id) < 0)
 			return;
-	if (vt_buf_addc(&ids, '}') < 0)
+	if (vt_buf_addc(&ids, '}') < 0 || storm_ids(L, ids.data) < 0) {
+		fprintf(stderr, "gw_load: storm ids: %s", PQerrorMessage(L->db));
+		vt_buf_free(&ids);
 		return;
+	}
 	r = PQexec(L->db, "SELECT now()");
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		snprintf(since, sizeof since, "%s", PQgetvalue(r, 0, 0));
@@ -486,12 +596,12 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	t_up = vt_mono_ms();
 	s_up = cpu_pid_ms(pid);
 	while (vt_mono_ms() < t0 + STORM_MAX_MS) {
-		if ((rec = recorded(L, since, ids.data)) >= k) {
+		if ((rec = recorded(L, since)) >= k) {
 			t_rec = vt_mono_ms();
 			s_rec = cpu_pid_ms(pid);
 			break;
 		}
-		serve_pushes(L, k, vt_mono_ms() + 50);
+		serve_pushes(L, k, vt_mono_ms() + 100);
 	}
 	serve_pushes(L, k, vt_mono_ms() + PUSH_WAIT_MS);
 	if (L->pushed >= k) {
@@ -500,12 +610,12 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	}
 	printf("storm k=%d jitter=%d up=%d recorded=%d pushed=%d retries=%d"
 	       " up_ms=%lld rec_ms=%lld push_ms=%lld srv_cpu_up=%lld"
-	       " srv_cpu_rec=%lld srv_cpu_push=%lld cli_cpu=%lld keep_output=%d\n",
+	       " srv_cpu_rec=%lld srv_cpu_push=%lld cli_cpu=%lld keep_output=%d drops=%d\n",
 	       k, jitter, L->up, rec, L->pushed, L->retries, (long long)(t_up - t0),
 	       t_rec < 0 ? -1LL : (long long)(t_rec - t0),
 	       t_push < 0 ? -1LL : (long long)(t_push - t0), s_up - s0,
 	       s_rec < 0 ? -1LL : s_rec - s0, s_push < 0 ? -1LL : s_push - s0,
-	       (long long)(cpu_self_ms() - c0), L->keep_output);
+	       (long long)(cpu_self_ms() - c0), L->keep_output, L->drops);
 	fflush(stdout);
 	vt_buf_free(&ids);
 }
@@ -756,7 +866,8 @@ int main(int argc, char **argv)
 	L.n = atoi(argv[2]);
 	L.hostkeys = !strcmp(argv[3], "rsa") ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa"
 		: "ssh-ed25519";
-	if (L.n <= 0 || !(L.pr = calloc((size_t)L.n, sizeof *L.pr)))
+	if (L.n <= 0 || !(L.pr = calloc((size_t)L.n, sizeof *L.pr)) ||
+	    !(L.heap = calloc((size_t)L.n, sizeof *L.heap)))
 		return 2;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -815,6 +926,7 @@ int main(int argc, char **argv)
 		ssh_key_free(L.pr[i].key);
 	}
 	free(L.pr);
+	free(L.heap);
 	close(L.ep);
 	PQfinish(L.db);
 	ssh_finalize();

@@ -691,8 +691,8 @@ static int row_fault(int r, const char *errbuf)
  * batch stays queued, nothing is rejected).  *st is added to only for
  * what is stored. */
 static int store_set(PGconn *db, struct row *rows, int n, int copy,
-		     struct wk_seqs *sq, struct vt_worker_stats *st,
-		     char *errbuf, size_t errlen)
+		     int release, struct wk_seqs *sq,
+		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct vt_worker_stats t = *st;
 	size_t mark = sq->n;
@@ -727,7 +727,9 @@ again:
 		goto again;
 	}
 	if (r == VT_OK) {
-		if ((r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
+		/* the batch's COMMIT releases the outermost one */
+		if (!release ||
+		    (r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
 			*st = t;
 		return r;
 	}
@@ -749,18 +751,18 @@ again:
 		rows[0].stored = NULL;
 		rows[0].status = 0;
 		reject(&rows[0], reason, "");
-		return store_set(db, rows, 1, 0, sq, st, errbuf, errlen);
+		return store_set(db, rows, 1, 0, 1, sq, st, errbuf, errlen);
 	}
 	half = n / 2;
-	if ((r = store_set(db, rows, half, 0, sq, st, errbuf, errlen)) < 0)
+	if ((r = store_set(db, rows, half, 0, 1, sq, st, errbuf, errlen)) < 0)
 		return r;
-	return store_set(db, rows + half, n - half, 0, sq, st, errbuf, errlen);
+	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	char lim[16], bytes[24];
+	char lim[16], bytes[24], claim[640];
 	const char *p[2] = { lim, bytes };
 	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
@@ -782,22 +784,22 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * by the gateway before the probe was told OK, and they are handled
 	 * again (the results key keeps them stored once).  Nothing acknowledged
 	 * is lost; only the work is redone. */
-	if ((r = vt_pg_cmd(db, "BEGIN; SET LOCAL synchronous_commit TO off",
-			   errbuf, errlen)) < 0)
-		goto out;
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
-	 * batch_bytes of lines (and always the first row). */
+	 * batch_bytes of lines (and always the first row).  BEGIN, SET and
+	 * the claim go in one round trip (numbers of our own, inlined). */
+	snprintf(claim, sizeof claim,
+		 "BEGIN; SET LOCAL synchronous_commit TO off;"
+		 " WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
+		 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED),"
+		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
+		 "  AS before FROM l) s WHERE before < %s),"
+		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
+		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
+		 " src, line)"
+		 " SELECT * FROM c ORDER BY id", p[0], p[1]);
 	t0 = ns_now();
-	r = vt_pg_exec(db, &q, errbuf, errlen,
-		       "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
-		       " ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED),"
-		       " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
-		       "  AS before FROM l) s WHERE before < $2::bigint),"
-		       " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
-		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
-		       " src, line)"
-		       " SELECT * FROM c ORDER BY id", 2, p);
+	r = wk_pg_result(db, PQexec(db, claim), &q, errbuf, errlen);
 	b.ns_claim = ns_now() - t0;
 	if (r < 0)
 		goto out;
@@ -811,7 +813,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
-	r = store_set(db, rows, n, o->copy, &sq, &b, errbuf, errlen);
+	r = store_set(db, rows, n, o->copy, 0, &sq, &b, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
 	if (r < 0)

@@ -91,6 +91,31 @@ int vt_pg_cmd(PGconn *c, const char *sql, char *errbuf, size_t errlen)
 	return ret;
 }
 
+PGresult *vt_pg_copy_in(PGconn *c, const char *sql, const void *data,
+			size_t len)
+{
+	PGresult *r = PQexec(c, sql), *more;
+	const char *p = data;
+
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN)
+		return r;
+	PQclear(r);
+	while (len > 0) {
+		int n = len > (1u << 20) ? 1 << 20 : (int)len;
+
+		if (PQputCopyData(c, p, n) != 1)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	/* A short send ends the COPY with an error of its own. */
+	(void)PQputCopyEnd(c, len ? "short copy data" : NULL);
+	r = PQgetResult(c);
+	while ((more = PQgetResult(c)))
+		PQclear(more);
+	return r;
+}
+
 void vt_pg_try(PGconn *c, const char *sql)
 {
 	PQclear(PQexec(c, sql));

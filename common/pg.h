@@ -24,6 +24,14 @@ int vt_pg_exec(PGconn *c, PGresult **res, char *errbuf, size_t errlen,
 /* Runs SQL text (one or more statements, no parameters), no result wanted. */
 int vt_pg_cmd(PGconn *c, const char *sql, char *errbuf, size_t errlen) VT_WUR;
 
+/* Runs sql, a COPY ... FROM STDIN, sending len bytes of data (a whole
+ * COPY stream, e.g. vt_pgcopy_done's).  Returns the statement's final
+ * result (NULL only when out of memory), which the caller inspects
+ * (PGRES_COMMAND_OK, or an error with its SQLSTATE) and PQclear()s; the
+ * connection is ready for the next statement. */
+PGresult *vt_pg_copy_in(PGconn *c, const char *sql, const void *data,
+			size_t len);
+
 /* Runs a best-effort statement (ROLLBACK, unlock); errors are ignored. */
 void vt_pg_try(PGconn *c, const char *sql);
 

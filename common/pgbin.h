@@ -58,4 +58,34 @@ int vt_pgbin_inet(struct vt_pgbin *a, const char *addr) VT_WUR;
  * when out of memory.  No element may be added after it. */
 const char *vt_pgbin_done(struct vt_pgbin *a, int *len);
 
+/* COPY ... FROM STDIN (FORMAT binary): rows of values in the same binary
+ * forms, for bulk loads (heap multi-inserts: one WAL record per page, not
+ * per row).  Layout: the 19-byte header (signature, flags 0, no
+ * extension), per row an int16 field count and per field an int32 byte
+ * length (-1: NULL) and the value; the int16 -1 trailer.  Sent with
+ * vt_pg_copy_in (common/pg.h). */
+struct vt_pgcopy {
+	struct vt_buf b;
+	int           rows;
+};
+
+/* Empty, at most max bytes in all (0: no cap). */
+void vt_pgcopy_init(struct vt_pgcopy *c, size_t max);
+void vt_pgcopy_free(struct vt_pgcopy *c);
+/* Starts a row of nfields values; each then takes one call below, in the
+ * order of the COPY's column list.  0, VT_ENOMEM or VT_ETOOBIG. */
+int vt_pgcopy_row(struct vt_pgcopy *c, int nfields) VT_WUR;
+int vt_pgcopy_i64(struct vt_pgcopy *c, long long v) VT_WUR;
+int vt_pgcopy_i32(struct vt_pgcopy *c, long v) VT_WUR;
+int vt_pgcopy_bytes(struct vt_pgcopy *c, const void *p, size_t len) VT_WUR;
+int vt_pgcopy_null(struct vt_pgcopy *c) VT_WUR;
+int vt_pgcopy_ts_ms(struct vt_pgcopy *c, int64_t unix_ms) VT_WUR;
+/* date: the UTC day of Unix time unix_s */
+int vt_pgcopy_date(struct vt_pgcopy *c, long long unix_s) VT_WUR;
+/* VT_EINVAL when addr is no IPv4 or IPv6 address (nothing added) */
+int vt_pgcopy_inet(struct vt_pgcopy *c, const char *addr) VT_WUR;
+/* Adds the trailer: the bytes to send (owned by c) and *len, or NULL when
+ * out of memory.  Nothing may be added after it. */
+const char *vt_pgcopy_done(struct vt_pgcopy *c, size_t *len);
+
 #endif

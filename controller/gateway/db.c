@@ -470,6 +470,38 @@ static int queue_rows(struct vt_pgbin *a, const struct gw_db_upload *u,
 	return rc;
 }
 
+static const char queue_copy_sql[] =
+	"COPY result_queue (probe_id, session_id, from_addr, src, received,"
+	" line) FROM STDIN (FORMAT binary)";
+
+/* The lines of the uploads as one COPY stream for queue_copy_sql. */
+static int queue_copy(struct vt_pgcopy *c, const struct gw_db_upload *u,
+		      int nu)
+{
+	int rc = VT_OK;
+
+	for (int i = 0; i < nu && rc == 0; i++) {
+		size_t sidlen = strlen(u[i].sid);
+		size_t srclen = u[i].src ? strlen(u[i].src) : 0;
+
+		for (int l = 0; l < u[i].n && rc == 0; l++) {
+			if ((rc = vt_pgcopy_row(c, QUEUE_COLS)) < 0 ||
+			    (rc = vt_pgcopy_i32(c, u[i].probe_id)) < 0 ||
+			    (rc = vt_pgcopy_bytes(c, u[i].sid, sidlen)) < 0)
+				break;
+			if (vt_pgcopy_inet(c, u[i].from) < 0 &&
+			    (rc = vt_pgcopy_null(c)) < 0)
+				break;
+			if ((rc = srclen ? vt_pgcopy_bytes(c, u[i].src, srclen)
+					 : vt_pgcopy_null(c)) < 0 ||
+			    (rc = vt_pgcopy_ts_ms(c, u[i].received_ms)) < 0)
+				break;
+			rc = vt_pgcopy_bytes(c, u[i].lines[l], u[i].lens[l]);
+		}
+	}
+	return rc;
+}
+
 int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		     int *data_error)
 {
@@ -482,15 +514,41 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR, VT_OID_TEXT_ARR };
 	static const int fmt[ALL_COLS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	struct vt_pgbin a[ALL_COLS];
-	const char *p[ALL_COLS];
+	struct vt_pgcopy cp;
+	const char *p[ALL_COLS], *data;
 	int len[ALL_COLS], rc = VT_OK, total = 0, nrej = 0, ncols;
+	size_t dlen;
 	PGresult *res = NULL;
 	PGconn *c;
 
 	if (data_error)
 		*data_error = 0;
+	vt_pgcopy_init(&cp, 0);
 	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_init(&a[k], elem[k], 0);
+	for (int i = 0; i < nu; i++)
+		nrej += u[i].nrej;
+	if (!nrej) {
+		/* The usual case, no refused line: one COPY (a bulk load,
+		 * one WAL record per page), in its own transaction,
+		 * committed when it returns PGRES_COMMAND_OK
+		 * (synchronous_commit as the cluster has it). */
+		if ((rc = queue_copy(&cp, u, nu)) < 0)
+			goto out;
+		if (!cp.rows)
+			goto out;
+		if (!(data = vt_pgcopy_done(&cp, &dlen))) {
+			rc = VT_ENOMEM;
+			goto out;
+		}
+		if (!(c = conn(db))) {
+			rc = VT_EDB;
+			goto out;
+		}
+		res = vt_pg_copy_in(c, queue_copy_sql, data, dlen);
+		goto done;
+	}
+	nrej = 0;
 	for (int i = 0; i < nu && rc == 0; i++)
 		rc = queue_rows(a, &u[i], &total, &nrej);
 	if (rc < 0 || total + nrej == 0)
@@ -509,6 +567,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 	 * PGRES_COMMAND_OK (synchronous_commit as the cluster has it). */
 	res = PQexecParams(c, nrej ? queue_rej_sql : queue_sql, ncols, types, p,
 			   len, fmt, 0);
+done:
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
@@ -525,6 +584,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 	}
 out:
 	PQclear(res);
+	vt_pgcopy_free(&cp);
 	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_free(&a[k]);
 	return rc;

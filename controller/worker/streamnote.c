@@ -3,12 +3,11 @@
 
 #include <stdlib.h>
 
-int wk_seqs_add(struct wk_seqs *s, const PGresult *res)
+/* Room for n more rows. */
+static int room(struct wk_seqs *s, size_t n)
 {
-	int n = PQntuples(res);
-
-	if (s->n + (size_t)n > s->cap) {
-		size_t cap = (s->n + (size_t)n) * 2;
+	if (s->n + n > s->cap) {
+		size_t cap = (s->n + n) * 2;
 		struct vt_stream_row *v = realloc(s->v, cap * sizeof *v);
 
 		if (!v)
@@ -16,6 +15,25 @@ int wk_seqs_add(struct wk_seqs *s, const PGresult *res)
 		s->v = v;
 		s->cap = cap;
 	}
+	return VT_OK;
+}
+
+int wk_seqs_put(struct wk_seqs *s, long long msm, long long seq)
+{
+	if (room(s, 1) < 0)
+		return VT_ENOMEM;
+	s->v[s->n].msm = msm;
+	s->v[s->n].seq = seq;
+	s->n++;
+	return VT_OK;
+}
+
+int wk_seqs_add(struct wk_seqs *s, const PGresult *res)
+{
+	int n = PQntuples(res);
+
+	if (room(s, (size_t)n) < 0)
+		return VT_ENOMEM;
 	for (int i = 0; i < n; i++) {
 		if (PQgetisnull(res, i, 1))
 			continue;

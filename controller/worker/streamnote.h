@@ -18,6 +18,8 @@ struct wk_seqs {
 
 /* Adds the rows of res (columns msm_id, seq; a NULL seq is skipped). */
 int wk_seqs_add(struct wk_seqs *s, const PGresult *res) VT_WUR;
+/* Adds one row. */
+int wk_seqs_put(struct wk_seqs *s, long long msm, long long seq) VT_WUR;
 /* Appends to sql the statements that send the notifications (none when
  * no row was stored); sorts s. */
 int wk_seqs_notify_sql(struct wk_seqs *s, struct vt_buf *sql) VT_WUR;

@@ -35,10 +35,11 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 		      st->ns_enrich + st->ns_results + st->ns_latest +
 		      st->ns_other + st->ns_commit;
 
-	snprintf(buf, len, "batches %ld, rows %ld; ms: claim %lld, parse %lld,"
+	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: claim %lld,"
+		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
 		 " other %lld, commit %lld, total %lld", st->batches,
-		 st->claimed, (long long)(st->ns_claim / 1000000),
+		 st->claimed, st->copied, (long long)(st->ns_claim / 1000000),
 		 (long long)(st->ns_parse / 1000000),
 		 (long long)(st->ns_lookup / 1000000),
 		 (long long)(st->ns_enrich / 1000000),
@@ -55,6 +56,7 @@ void vt_worker_opts_default(struct vt_worker_opts *o)
 	o->batch_bytes = 64L << 20;
 	o->late_window = VT_LATE_WINDOW_DAYS * 86400L;
 	o->future_slack = 86400L;
+	o->copy = 1;
 }
 
 int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
@@ -111,6 +113,7 @@ struct row {
 	const char *line;       /* the probe's line, in the claim's result */
 	size_t line_len;
 	const char *received;
+	long long stored_at;    /* stored_timestamp (Unix s) */
 	struct vt_status st;    /* status lines */
 };
 
@@ -292,6 +295,7 @@ static int process_rows(PGconn *db, PGresult *q, struct row *rows,
 		w->line = PQgetvalue(q, i, 5);
 		w->line_len = (size_t)PQgetlength(q, i, 5);
 		w->ok = 1;
+		w->stored_at = now;
 		SHA256((const unsigned char *)w->line, w->line_len, w->digest);
 		r = wk_line_parse(&ln[i], w->line, w->line_len, err, sizeof err);
 		if (r == VT_ENOMEM) {
@@ -393,44 +397,124 @@ static int insert_cmp(const void *a, const void *b)
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
-/* results and latest for the rows that are stored; the (msm_id, seq) of
- * each new row are added to *sq. */
-static int store_ok(PGconn *db, struct row **ok, int nok, struct wk_seqs *sq,
-		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
+static const char copy_sql[] =
+	"COPY results (msm_id, prb_id, ts, day, stored, digest, result, seq)"
+	" FROM STDIN (FORMAT binary)";
+
+/* The rows into results by COPY, with seq numbers taken beforehand (COPY
+ * returns no rows): a bulk load writes one WAL record per page instead of
+ * one per row and skips the per-row conflict check.  A row already stored
+ * makes it fail with SQLSTATE 23505; the caller then stores the batch with
+ * INSERT ... ON CONFLICT DO NOTHING.  The (msm_id, seq) of the rows are
+ * added to *sq. */
+static int copy_results(PGconn *db, struct row **ok, int nok,
+			struct wk_seqs *sq, char *errbuf, size_t errlen)
 {
-	static const unsigned rt[5] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
-		VT_OID_INT8_ARR, VT_OID_BYTEA_ARR, VT_OID_TEXT_ARR };
+	char cnt[16];
+	const char *p[1] = { cnt };
+	struct vt_pgcopy c;
+	PGresult *res = NULL;
+	const char *data;
+	size_t len;
+	int r;
+
+	snprintf(cnt, sizeof cnt, "%d", nok);
+	vt_pgcopy_init(&c, PARAM_MAX);
+	r = exec_txt(db, &res, errbuf, errlen, "SELECT nextval('results_seq')"
+		     " FROM generate_series(1, $1::integer)", 1, p);
+	if (r < 0)
+		goto out;
+	r = VT_ENOMEM;
+	if (PQntuples(res) != nok) {
+		snprintf(errbuf, errlen, "results_seq: %d numbers for %d rows",
+			 PQntuples(res), nok);
+		r = VT_EDB;
+		goto out;
+	}
+	for (int i = 0; i < nok; i++) {
+		long long seq = atoll(PQgetvalue(res, i, 0));
+
+		if ((r = vt_pgcopy_row(&c, 8)) < 0 ||
+		    (r = vt_pgcopy_i64(&c, ok[i]->msm_id)) < 0 ||
+		    (r = vt_pgcopy_i32(&c, ok[i]->probe)) < 0 ||
+		    (r = vt_pgcopy_i64(&c, ok[i]->ts)) < 0 ||
+		    (r = vt_pgcopy_date(&c, ok[i]->ts)) < 0 ||
+		    (r = vt_pgcopy_i64(&c, ok[i]->stored_at)) < 0 ||
+		    (r = vt_pgcopy_bytes(&c, ok[i]->digest, sizeof ok[i]->digest)) < 0 ||
+		    (r = vt_pgcopy_bytes(&c, ok[i]->stored, ok[i]->stored_len)) < 0 ||
+		    (r = vt_pgcopy_i64(&c, seq)) < 0 ||
+		    (r = wk_seqs_put(sq, ok[i]->msm_id, seq)) < 0)
+			goto out;
+	}
+	r = VT_ENOMEM;
+	if (!(data = vt_pgcopy_done(&c, &len)))
+		goto out;
+	r = wk_pg_result(db, vt_pg_copy_in(db, copy_sql, data, len), NULL,
+			 errbuf, errlen);
+out:
+	PQclear(res);
+	vt_pgcopy_free(&c);
+	return r;
+}
+
+/* 1 when a failed store was a row stored already (SQLSTATE 23505). */
+static int dup_key(int r, const char *errbuf)
+{
+	return r == VT_EDB && !strncmp(errbuf, "SQLSTATE 23505", 14);
+}
+
+/* results and latest for the rows that are stored (by COPY when copy is
+ * 1, see copy_results); the (msm_id, seq) of each new row are added to
+ * *sq. */
+static int store_ok(PGconn *db, struct row **ok, int nok, int copy,
+		    struct wk_seqs *sq, struct vt_worker_stats *st,
+		    char *errbuf, size_t errlen)
+{
+	static const unsigned rt[6] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
+		VT_OID_INT8_ARR, VT_OID_BYTEA_ARR, VT_OID_TEXT_ARR,
+		VT_OID_INT8_ARR };
 	static const unsigned lt[4] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
 		VT_OID_INT8_ARR, VT_OID_TEXT_ARR };
-	static const unsigned elem[5] = { VT_OID_INT8, VT_OID_INT4, VT_OID_INT8,
-		VT_OID_BYTEA, VT_OID_TEXT };
-	struct vt_pgbin a[5];
-	const char *p[5];
-	int len[5], r = VT_ENOMEM;
+	static const unsigned elem[6] = { VT_OID_INT8, VT_OID_INT4, VT_OID_INT8,
+		VT_OID_BYTEA, VT_OID_TEXT, VT_OID_INT8 };
+	struct vt_pgbin a[6];
+	const char *p[6];
+	int len[6], r = VT_ENOMEM;
 	PGresult *res = NULL;
 	long added;
 	int64_t t0 = ns_now(), t1;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
 	qsort(ok, (size_t)nok, sizeof *ok, insert_cmp);
+	if (copy) {
+		r = copy_results(db, ok, nok, sq, errbuf, errlen);
+		t1 = ns_now();
+		st->ns_results += t1 - t0;
+		if (r < 0)
+			goto out;
+		st->stored += nok;
+		st->copied += nok;
+		goto latest;
+	}
 	for (int i = 0; i < nok; i++)
 		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
 		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
 		    vt_pgbin_i64(&a[2], ok[i]->ts) < 0 ||
 		    vt_pgbin_bytes(&a[3], ok[i]->digest, sizeof ok[i]->digest) < 0 ||
-		    vt_pgbin_bytes(&a[4], ok[i]->stored, ok[i]->stored_len) < 0)
+		    vt_pgbin_bytes(&a[4], ok[i]->stored, ok[i]->stored_len) < 0 ||
+		    vt_pgbin_i64(&a[5], ok[i]->stored_at) < 0)
 			goto out;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (!(p[i] = vt_pgbin_done(&a[i], &len[i])))
 			goto out;
 	r = exec_bin(db, &res, errbuf, errlen,
 		"INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)"
 		" SELECT m, p, t, (to_timestamp(t) AT TIME ZONE 'UTC')::date,"
-		" extract(epoch FROM now())::bigint, d, j"
+		" s, d, j"
 		" FROM unnest($1::bigint[], $2::integer[], $3::bigint[],"
-		" $4::bytea[], $5::text[]) AS u(m, p, t, d, j)"
-		" ON CONFLICT DO NOTHING RETURNING msm_id, seq", 5, rt, p, len);
+		" $4::bytea[], $5::text[], $6::bigint[]) AS u(m, p, t, d, j, s)"
+		" ON CONFLICT DO NOTHING RETURNING msm_id, seq", 6, rt, p, len);
 	t1 = ns_now();
 	st->ns_results += t1 - t0;
 	if (r < 0)
@@ -442,10 +526,11 @@ static int store_ok(PGconn *db, struct row **ok, int nok, struct wk_seqs *sq,
 	added = PQntuples(res);
 	st->stored += added;
 	st->duplicates += nok - added;
+latest:
 	/* latest: the newest result per (measurement, probe) */
 	qsort(ok, (size_t)nok, sizeof *ok, latest_cmp);
 	r = VT_ENOMEM;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		vt_pgbin_free(&a[i]);
 		vt_pgbin_init(&a[i], elem[i == 3 ? 4 : i], PARAM_MAX);
 	}
@@ -472,7 +557,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok, struct wk_seqs *sq,
 	st->ns_latest += ns_now() - t1;
 out:
 	PQclear(res);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		vt_pgbin_free(&a[i]);
 	return r;
 }
@@ -555,8 +640,9 @@ static int store_status(PGconn *db, struct row *rows, int n,
 	return r;
 }
 
-static int store(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
-		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
+static int store(PGconn *db, struct row *rows, int n, int copy,
+		 struct wk_seqs *sq, struct vt_worker_stats *st, char *errbuf,
+		 size_t errlen)
 {
 	struct row **ok;
 	int nok = 0, r;
@@ -568,7 +654,7 @@ static int store(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 	for (int i = 0; i < n; i++)
 		if (rows[i].ok)
 			ok[nok++] = &rows[i];
-	r = nok ? store_ok(db, ok, nok, sq, st, errbuf, errlen) : VT_OK;
+	r = nok ? store_ok(db, ok, nok, copy, sq, st, errbuf, errlen) : VT_OK;
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "results: %s", vt_strerror(r));
 	if (r == VT_OK)
@@ -604,7 +690,8 @@ static int row_fault(int r, const char *errbuf)
  * failure of the database is returned as is (the caller rolls back: the
  * batch stays queued, nothing is rejected).  *st is added to only for
  * what is stored. */
-static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
+static int store_set(PGconn *db, struct row *rows, int n, int copy,
+		     int release, struct wk_seqs *sq,
 		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct vt_worker_stats t = *st;
@@ -614,6 +701,7 @@ static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 
 	if ((r = vt_pg_cmd(db, "SAVEPOINT wk", errbuf, errlen)) < 0)
 		return r;
+again:
 	/* Each day a result falls on needs its partition (usually one). */
 	for (int i = 0; i < n && r == VT_OK; i++) {
 		int seen = 0;
@@ -626,9 +714,22 @@ static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 			r = vt_worker_partition(db, rows[i].ts, errbuf, errlen);
 	}
 	if (r == VT_OK)
-		r = store(db, rows, n, sq, &t, errbuf, errlen);
+		r = store(db, rows, n, copy, sq, &t, errbuf, errlen);
+	if (copy && dup_key(r, errbuf)) {
+		/* some row is stored already: the batch again, by INSERT ...
+		 * ON CONFLICT DO NOTHING, which skips it */
+		copy = 0;
+		sq->n = mark;
+		t = *st;
+		if ((r = vt_pg_cmd(db, "ROLLBACK TO SAVEPOINT wk", errbuf,
+				   errlen)) < 0)
+			return r;
+		goto again;
+	}
 	if (r == VT_OK) {
-		if ((r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
+		/* the batch's COMMIT releases the outermost one */
+		if (!release ||
+		    (r = vt_pg_cmd(db, "RELEASE SAVEPOINT wk", errbuf, errlen)) == VT_OK)
 			*st = t;
 		return r;
 	}
@@ -650,18 +751,18 @@ static int store_set(PGconn *db, struct row *rows, int n, struct wk_seqs *sq,
 		rows[0].stored = NULL;
 		rows[0].status = 0;
 		reject(&rows[0], reason, "");
-		return store_set(db, rows, 1, sq, st, errbuf, errlen);
+		return store_set(db, rows, 1, 0, 1, sq, st, errbuf, errlen);
 	}
 	half = n / 2;
-	if ((r = store_set(db, rows, half, sq, st, errbuf, errlen)) < 0)
+	if ((r = store_set(db, rows, half, 0, 1, sq, st, errbuf, errlen)) < 0)
 		return r;
-	return store_set(db, rows + half, n - half, sq, st, errbuf, errlen);
+	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	char lim[16], bytes[24];
+	char lim[16], bytes[24], claim[640];
 	const char *p[2] = { lim, bytes };
 	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
@@ -683,22 +784,22 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * by the gateway before the probe was told OK, and they are handled
 	 * again (the results key keeps them stored once).  Nothing acknowledged
 	 * is lost; only the work is redone. */
-	if ((r = vt_pg_cmd(db, "BEGIN; SET LOCAL synchronous_commit TO off",
-			   errbuf, errlen)) < 0)
-		goto out;
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
-	 * batch_bytes of lines (and always the first row). */
+	 * batch_bytes of lines (and always the first row).  BEGIN, SET and
+	 * the claim go in one round trip (numbers of our own, inlined). */
+	snprintf(claim, sizeof claim,
+		 "BEGIN; SET LOCAL synchronous_commit TO off;"
+		 " WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
+		 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED),"
+		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
+		 "  AS before FROM l) s WHERE before < %s),"
+		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
+		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
+		 " src, line)"
+		 " SELECT * FROM c ORDER BY id", p[0], p[1]);
 	t0 = ns_now();
-	r = vt_pg_exec(db, &q, errbuf, errlen,
-		       "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
-		       " ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED),"
-		       " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
-		       "  AS before FROM l) s WHERE before < $2::bigint),"
-		       " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
-		       " RETURNING id, probe_id, host(from_addr) AS h, received,"
-		       " src, line)"
-		       " SELECT * FROM c ORDER BY id", 2, p);
+	r = wk_pg_result(db, PQexec(db, claim), &q, errbuf, errlen);
 	b.ns_claim = ns_now() - t0;
 	if (r < 0)
 		goto out;
@@ -712,7 +813,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
-	r = store_set(db, rows, n, &sq, &b, errbuf, errlen);
+	r = store_set(db, rows, n, o->copy, 0, &sq, &b, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
 	if (r < 0)
@@ -731,6 +832,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		st->batches++;
 		st->claimed += n;
 		st->stored += b.stored;
+		st->copied += b.copied;
 		st->duplicates += b.duplicates;
 		st->rejected += b.rejected;
 		for (int i = 0; i < VT_REJ_CLASSES; i++)

@@ -18,6 +18,8 @@ struct vt_worker_opts {
 	long batch_bytes;      /* and bytes of their lines (one row at least) */
 	long late_window;      /* seconds a result may be late (14 days) */
 	long future_slack;     /* seconds a result may be in the future */
+	int  copy;             /* 1: results by COPY (INSERT ... ON CONFLICT
+				* when a row is stored already); 0: INSERT */
 };
 
 /* Classes of rejection reasons (a bounded label set for metrics). */
@@ -39,6 +41,7 @@ struct vt_worker_stats {
 	long status_used;      /* probe status lines kept (uptime, addresses) */
 	long status_other;     /* other probe status lines, counted only */
 	long batches;          /* batches committed with at least one row */
+	long copied;           /* of stored: by COPY (the others by INSERT) */
 	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
 	 * failed ones): the claim statement, parsing and hashing the lines,
 	 * the measurement and assignment lookups, enrichment, the results

@@ -4,7 +4,10 @@
 # COMMIT; a line that cannot be stored as text (not UTF-8, a NUL byte) is
 # refused on its own into rejected with its reason, in the same
 # transaction, and its upload is still acknowledged.  Also the binary
-# arrays of common/pgbin.h against a real server's array_send.
+# arrays and COPY streams of common/pgbin.h against a real server.  Last,
+# acknowledged means durable: PostgreSQL is killed (immediate shutdown, as
+# at a crash) the moment an upload is acknowledged, and after recovery every
+# acknowledged upload is whole in the queue.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
@@ -107,4 +110,40 @@ gw_post "$T/up.only" "$PRB" "$SID" >"$T/out.only"
 t_check "only bad lines: acknowledged" gw_body_ok <"$T/out.only"
 t_check "only bad lines: kept in rejected" [ "$(t_psql "SELECT count(*) FROM rejected WHERE line LIKE '{\"only\"%'")" = 1 ]
 t_check "gateway still running" kill -0 "$GWPID"
+
+# Six uploads of 40 lines at once (the sink's COPY); the first
+# acknowledgement kills the cluster at once (no checkpoint, no shutdown
+# flush).  Whatever was acknowledged must come back from the WAL.
+pport=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
+pids=()
+for i in 1 2 3 4 5 6; do
+	{
+		printf 'P_TO_C_REPORT\n'
+		for n in $(seq 1 40); do
+			printf 'RESULT {"id":"1001","crash":%d,"n":%d}\n' "$i" "$n"
+		done
+		printf 'SESSION_ID %s\n' "$SID"
+	} >"$T/up.crash.$i"
+	(
+		gw_post "$T/up.crash.$i" "$PRB" "$SID" >"$T/out.crash.$i" 2>&1
+		gw_body_ok <"$T/out.crash.$i" && mkdir "$T/killed" 2>/dev/null &&
+			"$TOP/scripts/pg" kill "$T/pg"
+	) &
+	pids+=($!)
+done
+wait "${pids[@]}"
+t_check "crash: an upload was acknowledged, then the cluster killed" test -d "$T/killed"
+"$TOP/scripts/pg" start "$T/pg" "$pport" >/dev/null
+acked=0 whole=0 torn=0
+for i in 1 2 3 4 5 6; do
+	n=$(t_psql "SELECT count(*) FROM result_queue WHERE line LIKE '{\"id\":\"1001\",\"crash\":$i,%'")
+	if gw_body_ok <"$T/out.crash.$i"; then
+		acked=$((acked + 1))
+		[ "$n" = 40 ] && whole=$((whole + 1))
+	fi
+	[ "$n" = 0 ] || [ "$n" = 40 ] || torn=$((torn + 1))
+done
+t_log "crash: $acked of 6 uploads acknowledged before the kill"
+t_check "crash: every acknowledged upload survives whole" [ "$whole" = "$acked" ]
+t_check "crash: no upload half stored" [ "$torn" = 0 ]
 t_done

@@ -1,6 +1,8 @@
 #!/bin/bash
 # vantage-worker against a real PostgreSQL: enrichment, rejection reasons,
 # de-duplication, latest, and two workers draining one queue exactly once.
+# Rows go into results by COPY; a batch holding a row stored already (or
+# twice) is stored by INSERT ... ON CONFLICT DO NOTHING instead.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -33,10 +35,23 @@ q 1002 "{\"id\":\"1001\",\"time\":$((now + 3 * 86400))}"  # in the future
 q 1002 "{\"id\":\"1001\", broken"                         # malformed
 q 1002 "[1,2,3]"
 
-out=$("$BIN/vantage-worker" --once 2>&1)
+out=$("$BIN/vantage-worker" --once --stats 2>&1)
 t_check "worker drains the queue" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
 t_check "four results stored (duplicate stored once)" \
 	test "$(t_psql 'SELECT count(*) FROM results')" = 4
+t_check "a batch with a duplicate is stored by INSERT, not COPY" grep -q "rows 10, copied 0;" <<<"$out"
+t_check "stored column is the result's stored_timestamp, seq numbered" \
+	test "$(t_psql "SELECT count(*) FROM results WHERE strpos(result, '\"stored_timestamp\":' || stored) > 0 AND seq IS NOT NULL")" = 4
+# A row stored in an earlier batch, beside a new one: the COPY fails on
+# the key and the batch goes by INSERT, storing the new row only.
+q 1000 "$ping"
+q 1001 "${ping/\"time\":$now/\"time\":$((now - 7))}"
+out=$("$BIN/vantage-worker" --once --stats 2>&1)
+t_check "a row stored before: not stored again, the new one is" \
+	test "$(t_psql 'SELECT count(*) FROM results')" = 5
+t_check "that batch went by INSERT" grep -q "rows 2, copied 0;" <<<"$out"
+t_check "the queue is empty" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
+t_check "nothing rejected for it" test "$(t_psql "SELECT count(*) FROM rejected")" = 5
 t_check "five rejected, each with a reason" \
 	test "$(t_psql "SELECT count(*) FROM rejected WHERE reason <> ''")" = 5
 for reason in "unknown measurement" "too late" "time in the future" "malformed"; do
@@ -58,9 +73,11 @@ t_check "vantage results rejects a bad id" sh -c "! '$BIN/vantage' results x 2>/
 t_psql "INSERT INTO result_queue (probe_id, session_id, line)
         SELECT 2000 + (g % 50), 'ab', format('{\"id\":\"1001\",\"time\":%s,\"n\":%s,\"result\":[{\"rtt\":1.5}]}', $now - g, g)
         FROM generate_series(1, 20000) g"
-"$BIN/vantage-worker" --once --batch 500 2>"$T/w1.log" & w1=$!
-"$BIN/vantage-worker" --once --batch 500 2>"$T/w2.log" & w2=$!
+"$BIN/vantage-worker" --once --stats --batch 500 >"$T/s1" 2>"$T/w1.log" & w1=$!
+"$BIN/vantage-worker" --once --stats --batch 500 >"$T/s2" 2>"$T/w2.log" & w2=$!
 wait $w1 $w2
+t_check "two workers: every row by COPY" \
+	test "$(cat "$T/s1" "$T/s2" | sed -n 's/.* copied \([0-9]*\);.*/\1/p' | awk '{s += $1} END {print s}')" = 20000
 t_check "two workers: queue empty" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
 t_check "two workers: 20000 stored once" \
 	test "$(t_psql "SELECT count(*) FROM results WHERE prb_id >= 2000")" = 20000

@@ -76,6 +76,6 @@ for i in 1 2 3 4; do
 	t_log "worker $i: $(cat "$T/w$i.out")"
 	t_check "worker $i took batches" test "${b:-0}" -ge 1
 done
-t_check "the workers' rows add up" test "$(sed -n 's/.* rows \([0-9]*\);.*/\1/p' "$T"/w?.out |
+t_check "the workers' rows add up" test "$(sed -n 's/.* rows \([0-9]*\),.*/\1/p' "$T"/w?.out |
 	awk '{ s += $1 } END { print s }')" = $((total + 1))
 t_done

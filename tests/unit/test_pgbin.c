@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "check.h"
+#include "common/pg.h"
 #include "common/pgbin.h"
 
 #define NARR 7
@@ -130,6 +131,100 @@ static void caps(void)
 	vt_pgbin_free(&a);
 }
 
+/* A COPY BINARY stream of two rows: (int4, text, inet, timestamptz, date,
+ * int8, bytea) and the same with NULLs. */
+static const unsigned char copy_2[] = {
+	'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
+	0, 0, 0, 0,  0, 0, 0, 0,
+	0, 7,
+	0, 0, 0, 4,  0xff, 0xff, 0xff, 0xfe,
+	0, 0, 0, 2,  'a', '\t',
+	0, 0, 0, 8,  2, 32, 0, 4,  192, 0, 2, 1,
+	0, 0, 0, 8,  0, 0, 0, 0, 0, 0x16, 0xe3, 0x60,
+	0, 0, 0, 4,  0xff, 0xff, 0xff, 0xff,      /* 1999-12-31 */
+	0, 0, 0, 8,  0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00,
+	0, 0, 0, 3,  0, 1, 2,
+	0, 7,
+	0, 0, 0, 4,  0, 0, 0, 1,
+	0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff,
+	0, 0, 0, 4,  0, 0, 0x20, 0xd3,          /* 2023-01-03: day 8403 */
+	0xff, 0xff, 0xff, 0xff,
+	0, 0, 0, 0,
+	0xff, 0xff };
+
+static const char *copy_build(struct vt_pgcopy *c, size_t *len)
+{
+	vt_pgcopy_init(c, 0);
+	CHECK_INT(vt_pgcopy_row(c, 7), 0);
+	CHECK_INT(vt_pgcopy_i32(c, -2), 0);
+	CHECK_INT(vt_pgcopy_bytes(c, "a\t", 2), 0);
+	CHECK_INT(vt_pgcopy_inet(c, "not an address"), VT_EINVAL);
+	CHECK_INT(vt_pgcopy_inet(c, "192.0.2.1"), 0);
+	CHECK_INT(vt_pgcopy_ts_ms(c, 946684801500LL), 0);
+	CHECK_INT(vt_pgcopy_date(c, 946684800LL - 1), 0);
+	CHECK_INT(vt_pgcopy_i64(c, 1700000000LL), 0);
+	CHECK_INT(vt_pgcopy_bytes(c, "\0\1\2", 3), 0);
+	CHECK_INT(vt_pgcopy_row(c, 7), 0);
+	CHECK_INT(vt_pgcopy_i32(c, 1), 0);
+	CHECK_INT(vt_pgcopy_null(c), 0);
+	CHECK_INT(vt_pgcopy_null(c), 0);
+	CHECK_INT(vt_pgcopy_null(c), 0);
+	CHECK_INT(vt_pgcopy_date(c, 1672705000LL), 0);
+	CHECK_INT(vt_pgcopy_null(c), 0);
+	CHECK_INT(vt_pgcopy_bytes(c, "", 0), 0);
+	CHECK_INT(c->rows, 2);
+	return vt_pgcopy_done(c, len);
+}
+
+static void copy_layout(void)
+{
+	struct vt_pgcopy c;
+	size_t len = 0;
+	const char *p = copy_build(&c, &len);
+
+	CHECK(p && len == sizeof copy_2 && !memcmp(p, copy_2, len));
+	vt_pgcopy_free(&c);
+	vt_pgcopy_free(NULL);
+	vt_pgcopy_init(&c, 24);
+	CHECK_INT(vt_pgcopy_row(&c, 1), 0);               /* 19 + 2 */
+	CHECK_INT(vt_pgcopy_i32(&c, 1), VT_ETOOBIG);
+	vt_pgcopy_free(&c);
+}
+
+/* The server loads the stream with COPY and shows it back as text. */
+static void copy_roundtrip(PGconn *c)
+{
+	struct vt_pgcopy cp;
+	size_t len = 0;
+	const char *p = copy_build(&cp, &len);
+	PGresult *r;
+
+	PQclear(PQexec(c, "CREATE TEMP TABLE t_copy (i integer, s text,"
+		       " a inet, t timestamptz, d date, b bigint, x bytea)"));
+	r = vt_pg_copy_in(c, "COPY t_copy FROM STDIN (FORMAT binary)", p, len);
+	CHECK(r && PQresultStatus(r) == PGRES_COMMAND_OK);
+	PQclear(r);
+	r = PQexec(c, "SELECT string_agg(concat_ws('|', i, s, a, t, d, b,"
+		   " encode(x, 'hex')), ';' ORDER BY i) FROM t_copy");
+	CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		CHECK_STR(PQgetvalue(r, 0, 0), "-2|a\t|192.0.2.1|2000-01-01 00:00:01.5+00|"
+			  "1999-12-31|1700000000|000102;1|2023-01-03|");
+	PQclear(r);
+	/* a broken stream is refused, and the connection goes on */
+	r = vt_pg_copy_in(c, "COPY t_copy FROM STDIN (FORMAT binary)", p, 25);
+	CHECK(r && PQresultStatus(r) == PGRES_FATAL_ERROR);
+	PQclear(r);
+	r = PQexec(c, "SELECT count(*) FROM t_copy");
+	CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		CHECK_STR(PQgetvalue(r, 0, 0), "2");
+	PQclear(r);
+	vt_pgcopy_free(&cp);
+}
+
 /* The server reads each array and sends it back through array_send. */
 static void roundtrip(const char *conninfo, const struct sample *s)
 {
@@ -168,6 +263,7 @@ static void roundtrip(const char *conninfo, const struct sample *s)
 		}
 		PQclear(r);
 	}
+	copy_roundtrip(c);
 	PQfinish(c);
 }
 
@@ -178,6 +274,7 @@ int main(int argc, char **argv)
 	build(s);
 	layouts(s);
 	caps();
+	copy_layout();
 	if (argc > 1)
 		roundtrip(argv[1], s);
 	for (int i = 0; i < NARR; i++)

@@ -392,6 +392,12 @@ static void vlog(enum vt_log_level level, int limited, const char *fmt,
 	if (level > log_level)
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
+	if (!limited) {
+		/* no rate limit to keep: nothing shared but stderr, which
+		 * stdio locks itself (a busy daemon's threads do not queue here) */
+		emit(level, line);
+		return;
+	}
 	pthread_mutex_lock(&log_mu);
 	if (!limited || admit(fmt, level))
 		emit(level, line);

@@ -63,12 +63,16 @@ enum MHD_Result h_msm_get(struct api_req *r, struct MHD_Connection *c)
 	struct vt_buf b;
 	size_t len;
 	char *s;
+	int rc;
 
 	vt_buf_init(&b, 0);
 	snprintf(id, sizeof id, "%lld", r->route.id);
 	if (vt_api_fields(&r->qs, fields, sizeof fields, &e) < 0 ||
-	    api_query_named(r, "msm_row", &res, MSMOBJ_SQL, 1, p, &e) < 0 ||
-	    visible(r, res, &e) < 0)
+	    (rc = api_read(r, c, "msm_row", &res, MSMOBJ_SQL, 1, p, &e)) < 0)
+		goto fail;
+	if (rc == API_READ_LATER)
+		return MHD_YES;
+	if (visible(r, res, &e) < 0)
 		goto fail;
 	for (int i = 0; i < MC_NCOLS; i++)
 		row.v[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);

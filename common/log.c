@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -302,7 +303,17 @@ static void emit(enum vt_log_level level, const char *text)
 		}
 	}
 	l.b[l.n++] = '\n';
-	fwrite(l.b, 1, l.n, stderr);
+	/* one write(2) per line, not stdio: stderr is unbuffered anyway, and
+	 * stdio's lock would queue a busy daemon's threads behind each write */
+	for (size_t off = 0; off < l.n;) {
+		ssize_t w = write(2, l.b + off, l.n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
 }
 
 /* The summary of a site's suppressed lines; the caller holds the lock. */

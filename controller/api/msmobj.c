@@ -28,7 +28,16 @@ int vt_msmobj_str(struct vt_buf *out, const char *s, size_t n)
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+		size_t run = i;
 
+		while (run < n && (unsigned char)s[run] >= ' ' && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		if (run > i) {               /* a run that needs no escape */
+			rc = vt_buf_add(out, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		switch (c) {
 		case '\b': rc = vt_buf_add(out, "\\b", 2); break;
 		case '\f': rc = vt_buf_add(out, "\\f", 2); break;
@@ -335,9 +344,14 @@ static int put_probes(struct obj *o, const char *ids, const char *base)
 			break;
 		}
 		vt_buf_reset(&url);
-		if ((rc = vt_buf_addf(&o->s, "%s{\"id\": %.*s, \"url\": ", first ? "" : ", ",
-				      (int)k, p)) < 0 ||
-		    (rc = vt_buf_addf(&url, "%s/api/v2/probes/%.*s/", base, (int)k, p)) < 0 ||
+		if ((!first && (rc = vt_buf_add(&o->s, ", ", 2)) < 0) ||
+		    (rc = vt_buf_add(&o->s, "{\"id\": ", 7)) < 0 ||
+		    (rc = vt_buf_add(&o->s, p, k)) < 0 ||
+		    (rc = vt_buf_add(&o->s, ", \"url\": ", 9)) < 0 ||
+		    (rc = vt_buf_adds(&url, base)) < 0 ||
+		    (rc = vt_buf_add(&url, "/api/v2/probes/", 15)) < 0 ||
+		    (rc = vt_buf_add(&url, p, k)) < 0 ||
+		    (rc = vt_buf_addc(&url, '/')) < 0 ||
 		    (rc = vt_msmobj_str(&o->s, url.data, url.len)) < 0 ||
 		    (rc = vt_buf_addc(&o->s, '}')) < 0)
 			break;
@@ -443,11 +457,12 @@ static int wanted(const char *fields, const char *k, size_t klen)
 int vt_msmobj_json(const struct msmobj_row *row, const char *base,
 		   const char *fields, struct vt_buf *out)
 {
-	struct obj *o = calloc(1, sizeof *o);
+	struct obj *o = malloc(sizeof *o);   /* members are set as added */
 	int rc, first = 1;
 
 	if (!o)
 		return VT_ENOMEM;
+	o->n = 0;
 	vt_buf_init(&o->s, 0);
 	if ((rc = build(o, row, base)) < 0)
 		goto out;

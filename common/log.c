@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -312,7 +313,17 @@ static void emit(enum vt_log_level level, const char *text)
 		}
 	}
 	l.b[l.n++] = '\n';
-	fwrite(l.b, 1, l.n, stderr);
+	/* one write(2) per line, not stdio: stderr is unbuffered anyway, and
+	 * stdio's lock would queue a busy daemon's threads behind each write */
+	for (size_t off = 0; off < l.n;) {
+		ssize_t w = write(2, l.b + off, l.n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
 }
 
 /* The summary of a site's suppressed lines; the caller holds the lock. */
@@ -413,6 +424,12 @@ static void vlog(enum vt_log_level level, int limited, const char *fmt,
 	if (level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
+	if (!limited) {
+		/* no rate limit to keep: nothing shared but stderr, which
+		 * stdio locks itself (a busy daemon's threads do not queue here) */
+		emit(level, line);
+		return;
+	}
 	pthread_mutex_lock(&log_mu);
 	if (!limited || admit(fmt, level))
 		emit(level, line);

@@ -307,30 +307,15 @@ static int read_key(struct vt_buf *k, const char *name, int n,
 	return rc;
 }
 
-int api_query_named(struct api_req *r, const char *name, PGresult **res,
-		    const char *sql, int n, const char *const *params,
-		    struct vt_api_err *e)
+/* What a read's outcome means for the request: 0 with *res, < 0 with e
+ * filled, or READ_AGAIN when it is to be asked again (of the primary). */
+#define READ_AGAIN 1
+static int read_outcome(struct api_req *r, int rc, PGresult **res,
+			const char *err, struct vt_api_err *e)
 {
-	struct stmt st = { r->api->pool, name, sql, n, params };
-	struct vt_buf key;
-	char err[512];
-	int rc;
-
-again:
-	/* A replica's answer and the primary's are never shared: the key
-	 * starts with the source. */
-	st.pool = r->rpool ? r->rpool : r->api->pool;
-	vt_buf_init(&key, 64 * 1024);
-	if (name && r->api->reads && vt_buf_addc(&key, r->rpool ? 'R' : 'P') == 0 &&
-	    read_key(&key, name, n, params) == 0)
-		rc = vt_coalesce_do(r->api->reads, key.data, key.len, run_stmt, &st,
-				    res, err, sizeof err);
-	else
-		rc = run_stmt(&st, res, err, sizeof err);
-	vt_buf_free(&key);
 	if (rc == VT_EAGAIN && r->rpool) {
 		api_read_primary(r, err);
-		goto again;
+		return READ_AGAIN;
 	}
 	if (rc == VT_EAGAIN) {
 		vt_warn("database: %s", err);
@@ -347,7 +332,7 @@ again:
 		if (rc == 0)
 			PQclear(*res);
 		*res = NULL;
-		goto again;
+		return READ_AGAIN;
 	}
 	if (rc < 0) {
 		vt_warn("%s %s: database: %s", r->method, r->path, err);
@@ -356,6 +341,125 @@ again:
 		return vt_api_fail(e, 500, 0, "", "database error");
 	}
 	return 0;
+}
+
+/* The coalescing key of a read: where it goes (a replica's answer and the
+ * primary's are never shared), its name and parameters. */
+static int coalesce_key(struct api_req *r, struct vt_buf *key, const char *name,
+			int n, const char *const *params)
+{
+	vt_buf_init(key, 64 * 1024);
+	return vt_buf_addc(key, r->rpool ? 'R' : 'P') == 0 &&
+	       read_key(key, name, n, params) == 0 ? 0 : VT_ENOMEM;
+}
+
+int api_query_named(struct api_req *r, const char *name, PGresult **res,
+		    const char *sql, int n, const char *const *params,
+		    struct vt_api_err *e)
+{
+	struct stmt st = { r->api->pool, name, sql, n, params };
+	struct vt_buf key;
+	char err[512];
+	int rc;
+
+	do {
+		st.pool = r->rpool ? r->rpool : r->api->pool;
+		vt_buf_init(&key, 0);
+		if (name && r->api->reads && coalesce_key(r, &key, name, n, params) == 0)
+			rc = vt_coalesce_do(r->api->reads, key.data, key.len, run_stmt,
+					    &st, res, err, sizeof err);
+		else
+			rc = run_stmt(&st, res, err, sizeof err);
+		vt_buf_free(&key);
+	} while ((rc = read_outcome(r, rc, res, err, e)) == READ_AGAIN);
+	return rc;
+}
+
+/* ---- reads that do not hold a thread (api_read) ---------------------- */
+
+/* A statement of its own: the group that runs it outlives the handler. */
+struct ostmt {
+	struct stmt st;
+	const char *p[VT_API_SQL_PARAMS + 8];
+	char *copy[VT_API_SQL_PARAMS + 8];
+};
+
+static void ostmt_free(void *arg)
+{
+	struct ostmt *o = arg;
+
+	for (int i = 0; o && i < o->st.n; i++)
+		free(o->copy[i]);
+	free(o);
+}
+
+static int ostmt_run(void *arg, PGresult **res, char *err, size_t errlen)
+{
+	return run_stmt(&((struct ostmt *)arg)->st, res, err, errlen);
+}
+
+static struct ostmt *ostmt_new(struct vt_dbpool *pool, const char *name,
+			       const char *sql, int n, const char *const *params)
+{
+	struct ostmt *o;
+
+	if (n > (int)(sizeof o->p / sizeof o->p[0]) || !(o = calloc(1, sizeof *o)))
+		return NULL;
+	o->st = (struct stmt){ pool, name, sql, n, o->p };
+	for (int i = 0; i < n; i++)
+		if (params[i] && !(o->p[i] = o->copy[i] = strdup(params[i]))) {
+			ostmt_free(o);
+			return NULL;
+		}
+	return o;
+}
+
+static void read_accepted(void *cookie)
+{
+	struct api_req *r = cookie;
+
+	MHD_suspend_connection(r->conn);
+}
+
+static void read_done(void *cookie)
+{
+	struct api_req *r = cookie;
+
+	MHD_resume_connection(r->conn);
+}
+
+int api_read(struct api_req *r, struct MHD_Connection *c, const char *name,
+	     PGresult **res, const char *sql, int n, const char *const *params,
+	     struct vt_api_err *e)
+{
+	struct ostmt *o;
+	struct vt_buf key;
+	char err[512];
+	int rc;
+
+	if (r->ticket) {                 /* called again: the statement is back */
+		rc = vt_coalesce_collect(r->api->reads, r->ticket, res, err, sizeof err);
+		r->ticket = NULL;
+		if ((rc = read_outcome(r, rc, res, err, e)) != READ_AGAIN)
+			return rc;
+		return api_query_named(r, name, res, sql, n, params, e);
+	}
+	*res = NULL;
+	vt_buf_init(&key, 0);
+	if (!r->api->reads || coalesce_key(r, &key, name, n, params) < 0) {
+		vt_buf_free(&key);
+		return api_query_named(r, name, res, sql, n, params, e);
+	}
+	o = ostmt_new(r->rpool ? r->rpool : r->api->pool, name, sql, n, params);
+	r->conn = c;
+	rc = o ? vt_coalesce_submit(r->api->reads, key.data, key.len, ostmt_run, o,
+				    ostmt_free, read_accepted, read_done, r,
+				    &r->ticket) : VT_ENOMEM;
+	vt_buf_free(&key);
+	if (rc == 0)
+		return API_READ_LATER;
+	/* no reader threads (stopping) or no memory: in this thread */
+	return api_query_named(r, name, res, sql, n, params, e);
 }
 
 void api_read_replica(struct api_req *r)
@@ -481,6 +585,12 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		" (client gone)");
 	api_metrics_done(r->api->metrics, r->route.route, r->status, r->bytes,
 			 (now_us() - r->t0_us) / 1e6);
+	if (r->ticket) {                 /* closed before its read came back */
+		PGresult *res;
+
+		vt_coalesce_collect(r->api->reads, r->ticket, &res, path, sizeof path);
+		PQclear(res);
+	}
 	vt_buf_free(&r->body);
 	free(r->cache_key);
 	free(r->target);
@@ -579,10 +689,12 @@ static enum MHD_Result dispatch(struct api_req *r, struct MHD_Connection *c)
 	int del = !strcmp(r->method, "DELETE");
 	enum MHD_Result ret;
 
-	if (from_cache(r, c, &ret))
-		return ret;
-	if (get)
-		api_read_replica(r);
+	if (!r->ticket) {                /* not called again for a read (api_read) */
+		if (from_cache(r, c, &ret))
+			return ret;
+		if (get)
+			api_read_replica(r);
+	}
 
 	switch (r->route.route) {
 	case VT_R_MSM_LIST:
@@ -729,7 +841,8 @@ static int start_listener(struct vt_api *a, struct api_listener *l,
 			  size_t errlen)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	int v6;
 
 	if (vt_listen_parse(addr, &ss, &v6) < 0) {
@@ -789,6 +902,7 @@ int vt_api_start(const struct vt_api_conf *c, struct vt_api **out,
 	    (rc = vt_dbpool_new(c->db, c->db_conns, c->stmt_ms, 2000, &a->pool)) < 0 ||
 	    (rc = vt_cache_new(c->cache_ms, &a->cache)) < 0 ||
 	    (rc = vt_coalesce_new(&a->reads)) < 0 ||
+	    (rc = vt_coalesce_start(a->reads, c->db_conns)) < 0 ||
 	    (c->db_read && (rc = vt_dbread_new(c->db, c->db_read, c->db_conns,
 					       c->stmt_ms, c->db_read_max_lag_s,
 					       &a->rd)) < 0)) {
@@ -834,6 +948,9 @@ void vt_api_stop(struct vt_api *a)
 {
 	if (!a)
 		return;
+	/* every suspended request is resumed before the listeners stop */
+	if (a->reads)
+		vt_coalesce_stop(a->reads);
 	if (a->http.d)
 		MHD_stop_daemon(a->http.d);
 	if (a->https.d)

@@ -68,6 +68,8 @@ struct api_req {
 	char *cache_key;                 /* set: a 200 goes into the cache */
 	char base[300];                  /* "https://host:port" */
 	struct vt_dbpool *rpool;         /* reads go to the replica (dbread.h) */
+	struct MHD_Connection *conn;     /* for api_read */
+	struct vt_coalesce_ticket *ticket; /* api_read's statement, in flight */
 	unsigned dbs;                    /* API_DB_*: where it read (log line) */
 };
 
@@ -102,6 +104,18 @@ int api_query(struct api_req *r, PGresult **res, const char *sql, int n,
 int api_query_named(struct api_req *r, const char *name, PGresult **res,
 		    const char *sql, int n, const char *const *params,
 		    struct vt_api_err *e);
+/* The same without holding the thread (for the hot reads: latest, the
+ * measurement object): the request's connection is suspended while the
+ * statement, shared with identical reads, runs on the reader threads
+ * (coalesce.h), and its handler is called again once it is back: called
+ * again, api_read gives the outcome as api_query_named does.
+ * API_READ_LATER: return MHD_YES now.  The handler must compute the same
+ * name and parameters on both calls and do nothing before it that it
+ * must not do twice. */
+#define API_READ_LATER 1
+int api_read(struct api_req *r, struct MHD_Connection *c, const char *name,
+	     PGresult **res, const char *sql, int n, const char *const *params,
+	     struct vt_api_err *e);
 /* A 403 unless the request's key holds grant. */
 int api_need(struct api_req *r, unsigned grant, struct vt_api_err *e);
 

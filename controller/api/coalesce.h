@@ -34,6 +34,30 @@ int vt_coalesce_do(struct vt_coalesce *c, const char *key, size_t keylen,
 		   vt_coalesce_run run, void *arg, PGresult **res,
 		   char *errbuf, size_t errlen);
 
+/* The same without waiting: the read joins a group as vt_coalesce_do's
+ * do, and the statement is run by one of the threads vt_coalesce_start
+ * started (run(arg) for the group that arg starts; arg_free(arg) frees
+ * arg, now or once the group is over).  accepted(cookie) is called
+ * before submit returns 0 (under the lock: it must not call back here);
+ * done(cookie) once the statement is back, from a runner thread; then
+ * vt_coalesce_collect(*ticket) gives the caller's result as
+ * vt_coalesce_do does and frees the ticket.  Collecting before done
+ * gives the read up (VT_EAGAIN).  VT_EAGAIN without runner threads or
+ * once stopping (run the read with vt_coalesce_do then). */
+struct vt_coalesce_ticket;
+int vt_coalesce_submit(struct vt_coalesce *c, const char *key, size_t keylen,
+		       vt_coalesce_run run, void *arg, void (*arg_free)(void *),
+		       void (*accepted)(void *cookie), void (*done)(void *cookie),
+		       void *cookie, struct vt_coalesce_ticket **ticket) VT_WUR;
+int vt_coalesce_collect(struct vt_coalesce *c, struct vt_coalesce_ticket *t,
+			PGresult **res, char *errbuf, size_t errlen);
+
+/* Starts nthreads runner threads for vt_coalesce_submit. */
+int vt_coalesce_start(struct vt_coalesce *c, int nthreads) VT_WUR;
+/* Runs what was submitted (every ticket is notified), then ends the
+ * runner threads; submit says VT_EAGAIN from now on.  free does it too. */
+void vt_coalesce_stop(struct vt_coalesce *c);
+
 /* Requests waiting for a statement not yet sent (for tests and stats). */
 int vt_coalesce_waiting(struct vt_coalesce *c);
 

@@ -14,6 +14,7 @@
 #include "controller/api/api_int.h"
 #include "controller/api/body.h"
 #include "controller/api/keys.h"
+#include "controller/api/msmobj.h"
 #include "controller/scheduler/def.h"
 #include "controller/scheduler/msm.h"
 
@@ -50,29 +51,43 @@ static int visible(struct api_req *r, PGresult *res, struct vt_api_err *e)
 	return 0;
 }
 
+/* The object is built in C (msmobj.h) from one prepared statement's row:
+ * the database only reads. */
 enum MHD_Result h_msm_get(struct api_req *r, struct MHD_Connection *c)
 {
 	struct vt_api_err e = { 0 };
+	struct msmobj_row row;
 	char id[24], fields[1024];
-	const char *p[3] = { id, r->base, NULL };
+	const char *p[1] = { id };
 	PGresult *res = NULL;
-	enum MHD_Result ret;
+	struct vt_buf b;
+	size_t len;
+	char *s;
+	int rc;
 
+	vt_buf_init(&b, 0);
 	snprintf(id, sizeof id, "%lld", r->route.id);
-	if (vt_api_fields(&r->qs, fields, sizeof fields, &e) < 0)
+	if (vt_api_fields(&r->qs, fields, sizeof fields, &e) < 0 ||
+	    (rc = api_read(r, c, "msm_row", &res, MSMOBJ_SQL, 1, p, &e)) < 0)
 		goto fail;
-	p[2] = fields[0] ? fields : NULL;
-	if (api_query_named(r, "msm_get", &res, "SELECT m.is_public, vt_api_fields("
-			    "vt_api_msm_json(m, $2, true), $3::text[])::text FROM"
-			    " measurements m WHERE m.id = $1::bigint", 3, p, &e) < 0 ||
-	    visible(r, res, &e) < 0)
+	if (rc == API_READ_LATER)
+		return MHD_YES;
+	if (visible(r, res, &e) < 0)
 		goto fail;
-	ret = api_reply(r, c, 200, PQgetvalue(res, 0, 1),
-			(size_t)PQgetlength(res, 0, 1));
+	for (int i = 0; i < MC_NCOLS; i++)
+		row.v[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+	if (vt_msmobj_json(&row, r->base, fields, &b) < 0) {
+		vt_warn("%s %s: measurement %lld: its definition does not parse",
+			r->method, r->path, r->route.id);
+		vt_api_fail(&e, 500, 0, "", "database error");
+		goto fail;
+	}
 	PQclear(res);
-	return ret;
+	s = vt_buf_take(&b, &len);
+	return api_reply_take(r, c, 200, s, len);
 fail:
 	PQclear(res);
+	vt_buf_free(&b);
 	return api_reply_err(r, c, &e);
 }
 

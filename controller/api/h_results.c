@@ -264,7 +264,7 @@ enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c)
 	enum MHD_Result ret;
 	size_t len;
 	char *s;
-	int hot;
+	int hot, rc;
 
 	vt_buf_init(&b, 0);
 	if (vt_api_results_parse(&r->qs, 1, &q, &e) < 0)
@@ -275,7 +275,7 @@ enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c)
 		 vt_now_ms() / 1000 - q.lookback_days * 86400LL : 0LL);
 	snprintf(versions, sizeof versions, "%d", q.versions);
 	hot = q.versions > 1 || q.lookback_days;
-	if (api_query_named(r, hot ? "latest_hot" : "latest", &res, hot ?
+	if ((rc = api_read(r, c, hot ? "latest_hot" : "latest", &res, hot ?
 		      "SELECT m.is_public, (SELECT string_agg(x.result, $3::text"
 		      " ORDER BY x.prb_id, x.ts DESC) FROM (SELECT r.prb_id, r.ts,"
 		      " r.result, row_number() OVER (PARTITION BY r.prb_id"
@@ -289,8 +289,10 @@ enum MHD_Result h_latest(struct api_req *r, struct MHD_Connection *c)
 		      " FROM measurements m WHERE m.id = $1::bigint",
 		      hot ? 5 : 3,
 		      (const char *const[]){ p[0], p[1], q.txt ? "\n" : ",", p[2], p[3] },
-		      &e) < 0)
+		      &e)) < 0)
 		goto fail;
+	if (rc == API_READ_LATER)
+		return MHD_YES;
 	if (PQntuples(res) == 0) {
 		vt_api_fail(&e, 404, 0, "id", "No measurement %lld", r->route.id);
 		goto fail;

@@ -3,7 +3,8 @@
 #  - `measurements/{id}/latest/` and the measurement object at 64
 #    concurrent keep-alive clients (wrk, 2 threads, API_BENCH_SECONDS each,
 #    10 by default): requests per second and p99 latency, beside nginx
-#    serving a static file of the same size (goal: >= 0.5x nginx's rate);
+#    serving a static file of the same size (goal: >= 0.5x nginx's rate),
+#    nginx measured again before each figure, API_BENCH_ROUNDS rounds (3);
 #  - the planner's streaming figures through the API (tests/bench/
 #    planner.sh with the API as its reader: a long range of archived and
 #    hot days, and one probe's archived day), unless API_BENCH_STREAM=0.
@@ -83,16 +84,34 @@ bench() {
 	     /Non-2xx/ { bad = 1 }
 	     END { printf "%.0f %.2f%s\n", rps, ms, bad ? " errors" : "" }' "$T/wrk.out"
 }
+# Each round measures nginx, then vantage-api uncached and cached, so a
+# ratio compares runs seconds apart (other load on the machine drifts);
+# the last lines give each ratio's median over API_BENCH_ROUNDS rounds.
+ROUNDS=${API_BENCH_ROUNDS:-3}
+: >"$T/ratios"
+for round in $(seq "$ROUNDS"); do
+	for what in latest msm; do
+		if [ "$what" = latest ]; then path="/api/v2/measurements/$MSM/latest/"; else path="/api/v2/measurements/$MSM/"; fi
+		size=$(stat -c %s "$T/www/$what")
+		for mode in uncached cached; do
+			read -r n_rps n_p99 _ < <(bench "http://127.0.0.1:$NPORT/$what")
+			if [ $mode = cached ]; then url=$API_HTTP$path; else url=$API_UNCACHED$path; fi
+			read -r a_rps a_p99 a_err < <(bench "$url")
+			ratio=$(awk "BEGIN { printf \"%.2f\", $a_rps / $n_rps }")
+			echo "$what $mode $ratio $a_p99 $n_p99" >>"$T/ratios"
+			printf '%s (%d bytes) at 64 keep-alive clients, %s, round %d: vantage-api %s req/s, p99 %s ms; nginx static %s req/s, p99 %s ms: ratio %s (goal >= 0.5)%s\n' \
+				"$what" "$size" "$mode" "$round" "$a_rps" "$a_p99" "$n_rps" "$n_p99" \
+				"$ratio" "${a_err:+ (the API answered errors)}"
+		done
+	done
+done
 for what in latest msm; do
-	if [ "$what" = latest ]; then path="/api/v2/measurements/$MSM/latest/"; else path="/api/v2/measurements/$MSM/"; fi
-	size=$(stat -c %s "$T/www/$what")
-	read -r n_rps n_p99 _ < <(bench "http://127.0.0.1:$NPORT/$what")
 	for mode in uncached cached; do
-		if [ $mode = cached ]; then url=$API_HTTP$path; else url=$API_UNCACHED$path; fi
-		read -r a_rps a_p99 a_err < <(bench "$url")
-		printf '%s (%d bytes) at 64 keep-alive clients, %s: vantage-api %s req/s, p99 %s ms; nginx static %s req/s, p99 %s ms: ratio %.2f (goal >= 0.5)%s\n' \
-			"$what" "$size" "$mode" "$a_rps" "$a_p99" "$n_rps" "$n_p99" \
-			"$(awk "BEGIN { print $a_rps / $n_rps }")" "${a_err:+ (the API answered errors)}"
+		awk -v w=$what -v m=$mode '$1 == w && $2 == m { r[n] = $3; a[n] = $4; g[n++] = $5 }
+		function med(v, k,  i, j, t) { for (i = 0; i < k; i++) for (j = i + 1; j < k; j++)
+			if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t } return v[int((k - 1) / 2)] }
+		END { printf "%s %s: median over %d rounds: ratio %.2f of nginx (goal >= 0.5), p99 %.2f ms (nginx %.2f ms)\n",
+		      w, m, n, med(r, n), med(a, n), med(g, n) }' "$T/ratios"
 	done
 done
 grep -c ' 200 ' "$T/api.log" | sed 's/^/# requests logged by vantage-api: /'

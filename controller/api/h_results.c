@@ -54,72 +54,99 @@ struct rstream {
 	long long msm;
 	int txt, begun, done, err;
 	long long n;
-	struct vt_buf out;
+	struct vt_buf out;               /* a result that did not fit, pending */
 	size_t outpos;
 	long long *probes;
 };
 
-/* Up to a block of results into out. */
-static int fill(struct rstream *s)
+/* Copies what is pending in out (the rest of a result that did not fit
+ * the last call's buffer) into buf. */
+static size_t drain(struct rstream *s, char *buf, size_t max)
 {
-	const char *json;
-	size_t len;
-	int rc;
+	size_t n = s->out.len - s->outpos;
 
-	while (s->out.len < STREAM_BLOCK) {
-		if ((rc = vt_plan_next(s->plan, &json, &len)) < 0) {
-			vt_err("%s: results of %lld: %s%s (stream aborted after %lld)",
-			       s->path, s->msm, vt_plan_error(s->plan),
-			       s->src.lost ? " (the read replica was lost)" : "",
-			       s->n);
-			return rc;
-		}
-		if (rc == 0) {
-			s->done = 1;
-			return 0;
-		}
-		if ((!s->txt && s->n && vt_buf_addc(&s->out, ',') < 0) ||
-		    vt_buf_add(&s->out, json, len) < 0 ||
-		    (s->txt && vt_buf_addc(&s->out, '\n') < 0))
-			return VT_ENOMEM;
-		s->n++;
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.data + s->outpos, n);
+	s->outpos += n;
+	if (s->outpos == s->out.len) {
+		vt_buf_reset(&s->out);
+		s->outpos = 0;
 	}
-	return 0;
+	return n;
 }
 
+/* libmicrohttpd asks for the next bytes of the chunked body (as many as
+ * its connection buffer holds, about 40 KiB): results are written straight
+ * into its buffer, separators included; only a result that does not fit
+ * goes through out, to be drained by the next calls. */
 static ssize_t rs_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct rstream *s = cls;
 	size_t n;
 
-	while (s->outpos >= s->out.len) {
-		vt_buf_reset(&s->out);
-		s->outpos = 0;
-		if (s->done == 2)
-			return MHD_CONTENT_READER_END_OF_STREAM;
+	(void)pos;
+	n = drain(s, buf, max);
+	while (n < max && !s->err && s->done < 2 && !s->out.len) {
+		const char *json;
+		size_t len, need;
+		int sep, rc;
+
+		if (!s->begun) {
+			s->begun = 1;
+			if (!s->txt)
+				buf[n++] = '[';
+			continue;
+		}
 		if (s->done == 1) {
-			if (!s->txt && vt_buf_adds(&s->out, "]") < 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
+			if (!s->txt)
+				buf[n++] = ']';
 			s->done = 2;
 			continue;
 		}
-		if (!s->begun) {
-			s->begun = 1;
-			if (!s->txt && vt_buf_addc(&s->out, '[') < 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
+		if ((rc = vt_plan_next(s->plan, &json, &len)) < 0) {
+			vt_err("%s: results of %lld: %s%s (stream aborted after %lld)",
+			       s->path, s->msm, vt_plan_error(s->plan),
+			       s->src.lost ? " (the read replica was lost)" : "",
+			       s->n);
+			s->err = 1;
+			break;
 		}
-		if (s->err || (fill(s) < 0 && (s->err = 1) && s->out.len == 0)) {
-			*s->failed = 1;
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (rc == 0) {
+			s->done = 1;
+			continue;
 		}
+		sep = !s->txt && s->n;
+		need = (size_t)sep + len + (size_t)s->txt;
+		s->n++;
+		if (need <= max - n) {
+			if (sep)
+				buf[n++] = ',';
+			memcpy(buf + n, json, len);
+			n += len;
+			if (s->txt)
+				buf[n++] = '\n';
+			continue;
+		}
+		if ((sep && vt_buf_addc(&s->out, ',') < 0) ||
+		    vt_buf_add(&s->out, json, len) < 0 ||
+		    (s->txt && vt_buf_addc(&s->out, '\n') < 0)) {
+			vt_err("%s: results of %lld: out of memory (stream aborted"
+			       " after %lld)", s->path, s->msm, s->n);
+			s->err = 1;
+			break;
+		}
+		n += drain(s, buf + n, max - n);
 	}
-	n = s->out.len - s->outpos;
-	if (n > max)
-		n = max;
-	memcpy(buf, s->out.data + s->outpos, n);
-	s->outpos += n;
-	*s->bytes += n;
-	return (ssize_t)n;
+	if (n) {
+		*s->bytes += n;
+		return (ssize_t)n;
+	}
+	if (s->err) {
+		*s->failed = 1;
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	return s->done == 2 ? MHD_CONTENT_READER_END_OF_STREAM : 0;
 }
 
 static void rs_free(void *cls)

@@ -1,18 +1,36 @@
 /* archive_gen - writes a day of RIPE-like results (ping, traceroute, dns)
  * as PostgreSQL COPY text for the results table, for archive tests and
- * benches.
+ * benches; or, with --object, that day of one measurement straight into
+ * the archive, as vantage-archiver would have archived it.
  *
  *   archive_gen DAY PROBES FIRST_PROBE MSM:TYPE:INTERVAL...
+ *   archive_gen --object STORE_URL DAY PROBES FIRST_PROBE MSM:TYPE:INTERVAL
  *
  * Each probe runs each measurement every INTERVAL seconds from its own
  * offset in the day; values vary deterministically.  Columns: msm_id,
- * prb_id, ts, day, stored, digest, result. */
+ * prb_id, ts, day, stored, digest, result.
+ *
+ * --object makes the same results (as the first form prints them) into the
+ * object results/YYYY/MM/DD/MSM.bz2 in the store, one bzip2 stream per
+ * probe compressed by the archiver's own code (storage/archive_fmt.h) on
+ * 2 threads, and prints the SQL that indexes it (the archive_objects row,
+ * verified and expired, and its archive_index rows): no hot rows, no
+ * archiver run, so a bench can make a month of a 1,000-probe measurement
+ * in the time compression takes. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
+
+#include "common/buf.h"
+#include "storage/archive.h"
+#include "storage/archive_fmt.h"
+#include "storage/objstore.h"
 
 static uint64_t rng = 88172645463325252ULL;
 
@@ -142,16 +160,161 @@ static int line(char *b, size_t len, const char *type, long msm, long prb,
 	return o;
 }
 
+/* One probe's segment of the object being made. */
+struct oseg {
+	struct vt_arc_seg seg;
+	size_t            raw_off;
+	struct vt_buf     out;
+	int               ret;
+};
+
+struct opool {
+	struct oseg   *segs;
+	size_t         n;
+	const char    *raw;
+	atomic_size_t  next;
+};
+
+static void *compress_worker(void *arg)
+{
+	struct opool *p = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&p->next, 1)) < p->n) {
+		struct oseg *g = &p->segs[i];
+
+		g->ret = vt_arc_compress(p->raw + g->raw_off, g->seg.rlen, &g->out,
+					 &g->seg.crc);
+	}
+	return NULL;
+}
+
+/* --object: the day's object of one measurement, and its index as SQL. */
+static int make_object(const char *url, const char *day, time_t day0,
+		       long nprobes, long first, long msm, const char *type,
+		       long every)
+{
+	struct vt_objstore *st = NULL;
+	struct vt_buf raw, obj;
+	struct opool pool = { 0 };
+	char key[256], etag[VT_OBJ_ETAG_MAX], err[512], buf[16384];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	long results = 0;
+	int ret = 1;
+
+	vt_buf_init(&raw, 0);
+	vt_buf_init(&obj, 0);
+	snprintf(key, sizeof key, "results/%.4s/%.2s/%.2s/%ld.bz2", day, day + 5,
+		 day + 8, msm);
+	if (vt_objstore_open(url, &st, err, sizeof err) < 0) {
+		fprintf(stderr, "archive_gen: %s\n", err);
+		goto out;
+	}
+	if (!(pool.segs = calloc((size_t)nprobes, sizeof *pool.segs)))
+		goto out;
+	for (long p = first; p < first + nprobes; p++) {
+		long off = (p * 7919 + msm) % every;
+		struct oseg *g = &pool.segs[pool.n];
+
+		g->raw_off = raw.len;
+		vt_buf_init(&g->out, 0);
+		for (long ts = day0 + off; ts < day0 + 86400; ts += every) {
+			int n = line(buf, sizeof buf, type, msm, p, ts);
+
+			if (!g->seg.count)
+				g->seg.first_ts = ts;
+			g->seg.last_ts = ts;
+			g->seg.count++;
+			if (vt_buf_add(&raw, buf, (size_t)n) < 0 ||
+			    vt_buf_addc(&raw, '\n') < 0)
+				goto out;
+		}
+		if (!g->seg.count)
+			continue;
+		g->seg.seg = (int32_t)pool.n++;
+		g->seg.msm_id = msm;
+		g->seg.prb_id = p;
+		g->seg.rlen = raw.len - g->raw_off;
+		results += g->seg.count;
+	}
+	pool.raw = raw.data;
+	atomic_init(&pool.next, 0);
+	vt_arc_run_threads(compress_worker, &pool, 2, pool.n);
+	for (size_t i = 0; i < pool.n; i++) {
+		struct oseg *g = &pool.segs[i];
+
+		if (g->ret < 0) {
+			fprintf(stderr, "archive_gen: compression failed: %s\n", vt_strerror(g->ret));
+			goto out;
+		}
+		g->seg.off = obj.len;
+		g->seg.clen = g->out.len;
+		if (vt_buf_add(&obj, g->out.data, g->out.len) < 0)
+			goto out;
+		vt_buf_free(&g->out);
+	}
+	if (!EVP_Digest(obj.data, obj.len, md, &mdlen, EVP_sha256(), NULL))
+		goto out;
+	if (vt_objstore_put(st, key, obj.data, obj.len, etag, err, sizeof err) < 0) {
+		fprintf(stderr, "archive_gen: %s: %s\n", key, err);
+		goto out;
+	}
+	printf("INSERT INTO archive_objects (day, msm_id, key, store, size, sha256,"
+	       " etag, segments, results, raw_bytes, verified, expired) VALUES"
+	       " ('%s', %ld, '%s', '%s', %zu, '", day, msm, key, url, obj.len);
+	for (unsigned i = 0; i < mdlen; i++)
+		printf("%02x", md[i]);
+	printf("', '%s', %zu, %ld, %zu, now(), now());\n", etag, pool.n, results,
+	       raw.len);
+	if (pool.n) {
+		printf("INSERT INTO archive_index (object_id, day, seg, msm_id, prb_id,"
+		       " off, clen, rlen, count, first_ts, last_ts, crc) SELECT"
+		       " currval(pg_get_serial_sequence('archive_objects', 'id')),"
+		       " '%s', v.* FROM (VALUES", day);
+		for (size_t i = 0; i < pool.n; i++) {
+			const struct vt_arc_seg *g = &pool.segs[i].seg;
+
+			printf("%s(%d, %" PRId64 "::bigint, %" PRId64 ", %" PRIu64
+			       "::bigint, %" PRIu64 "::bigint, %" PRIu64 "::bigint, %u,"
+			       " %" PRId64 "::bigint, %" PRId64 "::bigint, %u::bigint)",
+			       i ? ", " : "", g->seg, g->msm_id, g->prb_id, g->off,
+			       g->clen, g->rlen, g->count, g->first_ts, g->last_ts,
+			       g->crc);
+		}
+		printf(") v;\n");
+	}
+	ret = fflush(stdout) ? 1 : 0;
+out:
+	if (pool.segs)
+		for (size_t i = 0; i < pool.n; i++)
+			vt_buf_free(&pool.segs[i].out);
+	free(pool.segs);
+	vt_buf_free(&raw);
+	vt_buf_free(&obj);
+	vt_objstore_free(st);
+	if (ret)
+		fprintf(stderr, "archive_gen: making %s failed\n", key);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct tm tm = { 0 };
 	char buf[16384];
+	const char *url = NULL;
 	long nprobes, first;
 	time_t day0;
 
-	if (argc < 5 || !strptime(argv[1], "%Y-%m-%d", &tm)) {
-		fprintf(stderr, "usage: archive_gen DAY PROBES FIRST_PROBE "
-			"MSM:TYPE:INTERVAL...\n");
+	if (argc > 2 && !strcmp(argv[1], "--object")) {
+		url = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 5 || (url && argc != 5) || !strptime(argv[1], "%Y-%m-%d", &tm)) {
+		fprintf(stderr, "usage: archive_gen [--object STORE_URL] DAY PROBES "
+			"FIRST_PROBE MSM:TYPE:INTERVAL...\n"
+			"(--object: one MSM:TYPE:INTERVAL)\n");
 		return 2;
 	}
 	day0 = timegm(&tm);
@@ -166,6 +329,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "archive_gen: bad spec '%s'\n", argv[a]);
 			return 2;
 		}
+		if (url)
+			return make_object(url, argv[1], day0, nprobes, first, msm,
+					   type, every);
 		for (long p = first; p < first + nprobes; p++) {
 			long off = (p * 7919 + msm) % every;
 

@@ -85,4 +85,20 @@ t_check "vantage results --api fails on it" \
 	sh -c "! '$BIN/vantage' results 1000003 --api '$API_HTTP' >/dev/null 2>&1"
 t_check "the daemon still serves" test "$(get "1000002/results/?probe_ids=1004&format=txt" | wc -l)" = \
 	"$(wc -l <"$T/want.one")"
+
+# Results larger than libmicrohttpd's connection buffer (a chunk is about
+# 40 KiB) between small ones: each goes out whole, across several chunks.
+t0=$(date -u -d "2026-01-21 10:00" +%s)
+t_psql "INSERT INTO measurements (id, type, is_oneoff) VALUES (1000020, 'ping', false);
+        INSERT INTO results (msm_id, prb_id, ts, day, stored, digest, result)
+        SELECT 1000020, p, $t0 + k, '2026-01-21', $t0 + k + 60, decode(md5(p::text || k), 'hex'),
+               format('{\"msm_id\":1000020,\"prb_id\":%s,\"timestamp\":%s,\"type\":\"ping\",\"pad\":\"%s\"}',
+                      p, $t0 + k, repeat('x', CASE WHEN (p + k) % 3 = 0 THEN 150000 + k * 977 ELSE k END))
+        FROM generate_series(1000, 1003) p, generate_series(0, 5) k"
+want "msm_id = 1000020" >"$T/want.big"
+get "1000020/results/?format=txt" >"$T/got.big"
+t_check "txt: results of 150 KB among small ones, byte for byte" same "$T/want.big" "$T/got.big"
+get "1000020/results/" >"$T/got.bigjson"
+t_check "json: the same, one array" \
+	cmp -s "$T/got.bigjson" <(printf '['; paste -sd, "$T/want.big" | tr -d '\n'; printf ']')
 t_done

@@ -1,10 +1,11 @@
 #!/bin/bash
 # cli_flags.sh - what the binaries make of bad flags and keys: a number
 # flag that is not a whole number ("--batch x", "--now 12abc") is refused
-# naming the flag, never read as 0; a --db without a value is an error,
-# never $VANTAGE_DB; `vantage-scheduler --once` fails when the database is
-# unreachable; `vantage probe add` takes ed25519, RSA and ECDSA keys and
-# refuses bad base64 and a key blob of another type.
+# naming the flag, never read as 0 (vantage-api and vantage-worker name
+# the value and the range too, common/opt.h); a --db without a value is an
+# error, never $VANTAGE_DB; `vantage-scheduler --once` fails when the
+# database is unreachable; `vantage probe add` takes ed25519, RSA and ECDSA
+# keys and refuses bad base64 and a key blob of another type.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 
@@ -31,6 +32,32 @@ t_check "archiver --threads x" t_refuses 2 "--threads: 'x'" \
 	"$BIN/vantage-archiver" --threads x --store "file://$T/arc"
 t_check "archiver --late-days -1" t_refuses 2 "--late-days: '-1'" \
 	"$BIN/vantage-archiver" --late-days -1 --store "file://$T/arc"
+# vantage-api and vantage-worker: every number flag names itself, its
+# value and its range, never a bare "bad value" (common/opt.h)
+A=$BIN/vantage-api
+t_check "api --threads x" t_refuses 2 "--threads: 'x' is not a whole number in 1..64" "$A" --threads x
+t_check "api --threads 65" t_refuses 2 "--threads: '65'" "$A" --threads 65
+t_check "api --db-conns 12abc" t_refuses 2 "--db-conns: '12abc'" "$A" --db-conns 12abc
+t_check "api --max-conns ''" t_refuses 2 "--max-conns: ''" "$A" --max-conns ''
+t_check "api --conn-timeout 0" t_refuses 2 "--conn-timeout: '0'" "$A" --conn-timeout 0
+t_check "api --stmt-timeout 99" t_refuses 2 "--stmt-timeout: '99'" "$A" --stmt-timeout 99
+t_check "api --cache-ms 1e3" t_refuses 2 "--cache-ms: '1e3'" "$A" --cache-ms 1e3
+t_check "api --cache-ms -1" t_refuses 2 "--cache-ms: '-1' is not a whole number in 0..3600000" \
+	"$A" --cache-ms -1
+t_check "api --cache-ms ' 5'" t_refuses 2 "--cache-ms: ' 5'" "$A" --cache-ms ' 5'
+t_check "api --cache-ms 0 and --threads 64 are taken (--check-config)" \
+	"$A" --cache-ms 0 --threads 64 --check-config
+W=$BIN/vantage-worker
+t_check "worker --batch x" t_refuses 2 "--batch: 'x' is not a whole number in 1..100000" "$W" --batch x
+t_check "worker --batch 100001" t_refuses 2 "--batch: '100001'" "$W" --batch 100001
+t_check "worker --batch-bytes 64M" t_refuses 2 "--batch-bytes: '64M'" "$W" --batch-bytes 64M
+t_check "worker --batch-bytes 0" t_refuses 2 "--batch-bytes: '0'" "$W" --batch-bytes 0
+t_check "worker --poll-ms ''" t_refuses 2 "--poll-ms: ''" "$W" --poll-ms ''
+t_check "worker --poll-ms +5" t_refuses 2 "--poll-ms: '+5'" "$W" --poll-ms +5
+t_check "worker --batch 100000 --poll-ms 1 are taken (--check-config)" \
+	"$W" --batch 100000 --batch-bytes 1 --poll-ms 1 --check-config
+t_check "api and worker parse no flag with strtol/atoi (common/opt.h only)" \
+	sh -c "! grep -nE 'strto[a-z]*\\(|ato[il]\\(|int_arg' '$TOP/controller/api/main.c' '$TOP/controller/worker/main.c'"
 t_check "probe --reg-port 22x" t_refuses 2 "reg_port" \
 	"$BIN/vantage-probe" --spool "$T/sp" --reg-host 127.0.0.1 --reg-port 22x \
 	--reg-hostkey /dev/null

@@ -16,9 +16,24 @@ t_log() { printf '# %s\n' "$*"; }
 t_ok() { T_PASS=$((T_PASS + 1)); printf 'ok - %s\n' "$*"; }
 t_notok() { T_FAIL=$((T_FAIL + 1)); printf 'not ok - %s\n' "$*"; }
 # t_check DESCRIPTION COMMAND...: passes when the command succeeds.
+# (Variables set here at top level are the test's too: lib.sh keeps its
+# own behind a _t_ prefix or local, so a test's d, n, f... stay its own.)
 t_check() {
-	d=$1; shift
-	if "$@"; then t_ok "$d"; else t_notok "$d"; fi
+	_t_check_d=$1; shift
+	if "$@"; then t_ok "$_t_check_d"; else t_notok "$_t_check_d"; fi
+}
+# t_refuses RC WANT CMD...: CMD (stdin /dev/null) exits RC and its stderr
+# contains WANT; its output is left in $T/out and $T/err.  A binary that
+# takes the bad value and runs on is stopped after 120 s (exit 124).
+t_refuses() {
+	local rc=$1 want=$2 got
+	shift 2
+	timeout 120 "$@" >"$T/out" 2>"$T/err" </dev/null
+	got=$?
+	if [ "$got" != "$rc" ] || ! grep -qF -- "$want" "$T/err"; then
+		t_log "$*: exit $got, stderr: $(head -3 "$T/err")"
+		return 1
+	fi
 }
 t_done() {
 	printf '%d passed, %d failed\n' "$T_PASS" "$T_FAIL"

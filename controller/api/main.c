@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"                   [--stream-queue N] [--stream-queue-bytes BYTES]\n"
 		"                   [--stream-msg-max BYTES] [--stream-idle S]\n"
 		"                   [--stream-backlog S] [--stream-nice N]\n"
-		"                   [--metrics ADDR:PORT]\n\n"
+		"                   [--metrics ADDR:PORT]\n"
+		"                   [--config FILE] [--check-config] [--log-format F]\n\n"
 		"Serves the RIPE Atlas API v2 (/api/v2/...) for Vantage: measurements,\n"
 		"their results and latest results, probes and anchors; creating and\n"
 		"stopping measurements with API keys (vantage key add).\n\n"
@@ -98,17 +99,6 @@ static void reload_all(const struct option *opts, int argc, char **argv,
 		vt_info("reloaded the TLS certificate: %s", err);
 }
 
-static int int_arg(const char *s, int min, int max, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < min || v > max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -166,13 +156,19 @@ int main(int argc, char **argv)
 		case 'S': conf.https = optarg; break;
 		case 'c': conf.tls_cert = optarg; break;
 		case 'k': conf.tls_key = optarg; break;
-		case 't': bad |= int_arg(optarg, 1, 64, &conf.threads); break;
-		case 'p': bad |= int_arg(optarg, 1, 256, &conf.db_conns); break;
-		case 'm': bad |= int_arg(optarg, 1, 100000, &conf.max_conns); break;
-		case 'o': bad |= int_arg(optarg, 1, 3600, &conf.conn_timeout_s); break;
-		case 's': bad |= int_arg(optarg, 100, 3600000, &conf.stmt_ms); break;
+		case 't': bad |= vt_opt_int("--threads", optarg, 1, 64,
+					  &conf.threads, err, sizeof err) < 0; break;
+		case 'p': bad |= vt_opt_int("--db-conns", optarg, 1, 256,
+					  &conf.db_conns, err, sizeof err) < 0; break;
+		case 'm': bad |= vt_opt_int("--max-conns", optarg, 1, 100000,
+					  &conf.max_conns, err, sizeof err) < 0; break;
+		case 'o': bad |= vt_opt_int("--conn-timeout", optarg, 1, 3600,
+					  &conf.conn_timeout_s, err, sizeof err) < 0; break;
+		case 's': bad |= vt_opt_int("--stmt-timeout", optarg, 100, 3600000,
+					  &conf.stmt_ms, err, sizeof err) < 0; break;
 		case 'a': conf.objstore = optarg; break;
-		case 'C': bad |= int_arg(optarg, 0, 3600000, &conf.cache_ms); break;
+		case 'C': bad |= vt_opt_int("--cache-ms", optarg, 0, 3600000,
+					  &conf.cache_ms, err, sizeof err) < 0; break;
 		case 'r':
 			if (vt_opt_value("--db-read", optarg, err, sizeof err) < 0)
 				return vt_optconf_fail(oc, "%s", err);

@@ -30,6 +30,9 @@
 #define GATEWAY_LIVE_S    6         /* as the gateway's GW_LIVE_S */
 #define QUEUE_COUNT_CAP   "10000000"
 
+/* Exit statuses (monitoring-plugin convention; docs/operations.md). */
+enum { STATUS_OK = 0, STATUS_WARN = 1, STATUS_CRIT = 2, STATUS_UNKNOWN = 3 };
+
 struct st {
 	PGconn *db;
 	json_t *doc, *attention;
@@ -427,6 +430,26 @@ static void print_text(const json_t *doc)
 	instances(doc, "api", 0);
 }
 
+/* The exit status, as monitoring plugins give it (Nagios, Icinga,
+ * Sensu): 0 nothing needs attention, 1 WARN entries only, 2 a CRIT
+ * entry. */
+static int worst(const json_t *attention)
+{
+	const json_t *e;
+	size_t i;
+	int rc = STATUS_OK;
+
+	json_array_foreach(attention, i, e) {
+		const char *l = json_string_value(json_object_get(e, "level"));
+
+		if (l && !strcmp(l, "CRIT"))
+			return STATUS_CRIT;
+		if (l && !strcmp(l, "WARN"))
+			rc = STATUS_WARN;
+	}
+	return rc;
+}
+
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -435,7 +458,7 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct st s = { 0 };
-	int c, json = 0, late = VT_ARC_LATE_DAYS, rc = 1;
+	int c, json = 0, late = VT_ARC_LATE_DAYS, rc = STATUS_UNKNOWN;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -444,18 +467,18 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 			if (vt_opt_int("--late-days", optarg, 0, 3650, &late, s.err,
 				       sizeof s.err) < 0) {
 				cli_error("status: %s", s.err);
-				return 2;
+				return STATUS_UNKNOWN;
 			}
 			break;
-		default: return 2;
+		default: return STATUS_UNKNOWN;
 		}
 	}
 	if (optind != argc) {
 		cli_error("status: no arguments wanted");
-		return 2;
+		return STATUS_UNKNOWN;
 	}
 	if (!(s.db = cli_db(ctx)))
-		return 1;
+		return STATUS_UNKNOWN;
 	s.doc = json_object();
 	s.attention = json_array();
 	json_object_set_new(s.doc, "time", json_integer((json_int_t)time(NULL)));
@@ -470,7 +493,8 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		print_text(s.doc);
 	}
-	rc = 0;
+	fflush(stdout);
+	rc = worst(s.attention);
 out:
 	json_decref(s.attention);
 	json_decref(s.doc);

@@ -66,7 +66,9 @@ static const struct cli_cmd commands[] = {
 	{ "status", NULL, cli_status, "[--json] [--late-days N]",
 	  "what runs and what needs attention (CRIT, WARN) first: gateways and "
 	  "their sessions, the queue, workers, the scheduler's last pass, the "
-	  "archiver's last day, the API's instances" },
+	  "archiver's last day, the API's instances; exits as a monitoring "
+	  "plugin does: 0 nothing needs attention, 1 WARN only, 2 CRIT, 3 the "
+	  "status could not be read (database, flags)" },
 };
 
 static void usage(FILE *f)

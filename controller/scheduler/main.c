@@ -15,6 +15,7 @@
 #include "common/sigpoll.h"
 #include "common/vtime.h"
 #include "controller/scheduler/crontab.h"
+#include "controller/scheduler/retain.h"
 #include "controller/scheduler/sched.h"
 #include "controller/scheduler/smetrics.h"
 
@@ -32,7 +33,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-scheduler [--db CONNINFO] [--once] [--interval S]\n"
-		"                         [--works-every S] [--metrics ADDR:PORT]\n"
+		"                         [--works-every S] [--push-history-days N]\n"
+		"                         [--metrics ADDR:PORT]\n"
 		"                         [--log-level err|warn|info|debug]\n"
 		"       vantage-scheduler [--db CONNINFO] --batch PROBE_ID [--ack]\n"
 		"                         [--now UNIX]\n\n"
@@ -48,6 +50,10 @@ static void usage(FILE *f)
 		"  --works-every S seconds between looks at `latest` for the\n"
 		"                  families probes achieve results over (system-\n"
 		"                  ipv4-works, -ipv6-works; default 300; --once: always)\n"
+		"  --push-history-days N  keep the history of command pushes\n"
+		"                  (probe_pushes: ended pushes, not each probe's\n"
+		"                  newest) N days; older goes every 10 minutes\n"
+		"                  (default 30; --once: in its pass)\n"
 		"  --batch ID      print the command batch the gateway would push to\n"
 		"                  probe ID (CRONTAB/CRONLINE/ONEOFF lines) and exit\n"
 		"  --ack           with --batch: record its one-offs as delivered\n"
@@ -121,6 +127,7 @@ int main(int argc, char **argv)
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "works-every", required_argument, NULL, 'w' },
+		{ "push-history-days", required_argument, NULL, 'P' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "ack", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'n' },
@@ -134,8 +141,8 @@ int main(int argc, char **argv)
 	struct vt_observe *ob = NULL;
 	struct sc_metrics *sm = NULL;
 	int c, once = 0, ack = 0, level = VT_LOG_INFO, interval = 10, rc = 0;
-	int works_every = 300, failed = 0;
-	int64_t works_at = 0;
+	int works_every = 300, failed = 0, push_days = VT_PUSH_HISTORY_DAYS;
+	int64_t works_at = 0, pruned_at = 0;
 	long batch = 0;
 	long long now = 0;
 	PGconn *db = NULL;
@@ -161,6 +168,10 @@ int main(int argc, char **argv)
 		case 'w':
 			bad = vt_opt_int("--works-every", optarg, 1, 86400 * 7,
 					 &works_every, err, sizeof err);
+			break;
+		case 'P':
+			bad = vt_opt_int("--push-history-days", optarg, 1, 3650,
+					 &push_days, err, sizeof err);
 			break;
 		case 'b':
 			bad = vt_opt_long("--batch", optarg, 1, 2147483647L, &batch,
@@ -257,6 +268,25 @@ int main(int argc, char **argv)
 			if (rc < 0) {
 				vt_err("works: %s", rc == VT_EDB ? err : vt_strerror(rc));
 				failed = 1;
+			}
+		}
+		if (once || !pruned_at ||
+		    t0 - pruned_at >= VT_PUSH_PRUNE_EVERY_S * 1000LL) {
+			long gone = 0;
+
+			pruned_at = t0;
+			/* a large backlog goes over several runs */
+			rc = vt_sched_prune_pushes(db, now && once ? now :
+						   vt_now_ms() / 1000,
+						   push_days * 86400LL,
+						   100L * VT_PUSH_PRUNE_BATCH, &gone,
+						   err, sizeof err);
+			if (rc < 0) {
+				vt_err("push history: %s", err);
+				failed = 1;
+			} else if (gone || once) {
+				vt_info("push history: %ld push(es) older than %d "
+					"days deleted", gone, push_days);
 			}
 		}
 		rc = vt_sched_pass(db, now && once ? now : vt_now_ms() / 1000, &st,

@@ -1,5 +1,6 @@
 /* vantage-worker - moves results from the queue into storage. */
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,7 +116,6 @@ int main(int argc, char **argv)
 	struct wk_metrics *wm = NULL;
 	int slot = -1, held = 0;
 	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
-	char *end;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
 	char err[1024];
@@ -129,22 +129,19 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': db_arg = optarg; break;
 		case 'b':
-			o.batch = (int)strtol(optarg, &end, 10);
-			if (*end || o.batch < 1 || o.batch > 100000) {
-				return vt_optconf_fail(oc, "--batch wants 1..100000");
-			}
+			if (vt_opt_int("--batch", optarg, 1, 100000, &o.batch,
+				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'B':
-			o.batch_bytes = strtol(optarg, &end, 10);
-			if (*end || o.batch_bytes < 1) {
-				return vt_optconf_fail(oc, "--batch-bytes wants a positive number");
-			}
+			if (vt_opt_long("--batch-bytes", optarg, 1, LONG_MAX,
+					&o.batch_bytes, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'p':
-			poll_ms = (int)strtol(optarg, &end, 10);
-			if (*end || poll_ms < 1 || poll_ms > 86400000) {
-				return vt_optconf_fail(oc, "--poll-ms wants 1..86400000");
-			}
+			if (vt_opt_int("--poll-ms", optarg, 1, 86400000, &poll_ms,
+				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case '1': once = 1; break;
 		case 's': stats = 1; break;

@@ -21,6 +21,7 @@
 #   PIPE_BENCH_THREADS=N (load threads, default 8)
 #   PIPE_BENCH_LINES="MIN MAX" (result lines per post, default "20 300")
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/bench_lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
 P=${PIPE_BENCH_PROBES:-400}
 LT=${PIPE_BENCH_THREADS:-8}
@@ -40,11 +41,6 @@ WSTATS=
 t_setup
 t_pg_start >/dev/null || exit 1
 CTRL=$(t_free_port)
-
-ms() { date +%s%3N; }
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", (t > 0 ? n * 1000 / t : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-count() { t_psql "SELECT count(*) FROM $1"; }
 
 # The probe's result lines: the stored samples without what the controller
 # adds (PROTOCOL.md), modern firmware only; pipe_load adds "id" and "time".
@@ -128,43 +124,29 @@ sample_stop
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
 echo "load shape: $P probes posting independently ($LT load threads), $LMIN..$LMAX result lines per post (avg $avg_lines), $up_posts posts, up to $in_flight posts in flight at once, $busy answered 503 (busy) and posted again"
-q=$(count result_queue)
+q=$(bench_count result_queue)
 [ "$q" = "$N" ] || { echo "queue holds $q of $N"; exit 1; }
-t_psql "CREATE TABLE bench_queue AS SELECT * FROM result_queue"
-t_psql "VACUUM ANALYZE result_queue"
+bench_queue_keep || exit 1
 
 # 2. workers on the pre-filled queue
-refill() {
-	t_psql "TRUNCATE results, latest, rejected, result_queue;
-	        INSERT INTO result_queue OVERRIDING SYSTEM VALUE SELECT * FROM bench_queue"
-	t_psql "VACUUM ANALYZE result_queue"
-	t_psql "CHECKPOINT"
-}
 workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats.drain.N
 	local t0 pids=() i
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
-	t0=$(ms)
+	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
 			>>"$T/stats.drain.$1" 2>>"$T/worker.log" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	echo $(($(ms) - t0))
+	echo $(($(bench_ms) - t0))
 	sample_stop
-}
-stored_ok() {
-	local s r
-	s=$(count results)
-	r=$(count rejected)
-	[ "$s" = "$N" ] && [ "$r" = 0 ] && [ "$(count result_queue)" = 0 ] ||
-		{ echo "$1: stored $s of $N, rejected $r"; tail -5 "$T/worker.log"; exit 1; }
 }
 t_psql "CHECKPOINT"
 declare -A w_ms e_ms e_up
 w_ms[1]=$(workers 1)
-stored_ok "one worker"
+bench_stored_ok "one worker" "$N"
 
 # 4. the reference: the same final rows, COPY into a table like results
 t_psql "CREATE TABLE ref_results (LIKE results INCLUDING ALL) PARTITION BY RANGE (day)"
@@ -175,19 +157,19 @@ psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
 reference() { # prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
-	t0=$(ms)
+	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
 	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
 		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
-	echo $(($(ms) - t0))
-	[ "$(count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
+	echo $(($(bench_ms) - t0))
+	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
 ref1_ms=$(reference) || exit 1
 
 for k in 2 4; do
-	refill || exit 1
+	bench_queue_refill || exit 1
 	w_ms[$k]=$(workers $k)
-	stored_ok "$k workers"
+	bench_stored_ok "$k workers" "$N"
 done
 
 # 3. end to end: new probes upload while k workers run
@@ -207,20 +189,20 @@ for k in 1 2 4; do
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
 	e_up[$k]=$up
 	t_wait 600 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"
-	e_ms[$k]=$(($(ms) - e_start))
+	e_ms[$k]=$(($(bench_ms) - e_start))
 	sample_stop
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
-	stored_ok "end to end, $k workers"
+	bench_stored_ok "end to end, $k workers" "$N"
 done
 ref2_ms=$(reference) || exit 1
 ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
 
-ref=$(rate "$N" "$ref_ms")
+ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms
 	local r
-	r=$(rate "$2" "$3")
-	printf '%-44s %7d results/s  (%d in %d ms)  ratio to COPY %s\n' "$1" "$r" "$2" "$3" "$(ratio "$r" "$ref")"
+	r=$(bench_rate "$2" "$3")
+	printf '%-44s %7d results/s  (%d in %d ms)  ratio to COPY %s\n' "$1" "$r" "$2" "$3" "$(bench_ratio "$r" "$ref")"
 }
 printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and %d ms)\n' \
 	"reference: bare COPY into a results-like table (lz4)" "$ref" "$N" "$ref_ms" "$ref1_ms" "$ref2_ms"

@@ -13,6 +13,7 @@
 # tests/bench/pipeline.sh uses them; every figure is checked for count.
 #   STREAM_BENCH_RESULTS=N (default 20000)  STREAM_BENCH_CLIENTS=N (default 100)
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/bench_lib.sh"
 N=${STREAM_BENCH_RESULTS:-20000}
 C=${STREAM_BENCH_CLIENTS:-100}
 HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
@@ -24,11 +25,6 @@ SAMPLES=${VANTAGE_SAMPLES:-$TOP/../shared/samples}
 command -v jq >/dev/null || { echo "jq missing"; exit 1; }
 t_setup
 t_pg_start >/dev/null || exit 1
-ms() { date +%s%3N; }
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", (t > 0 ? n * 1000 / t : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-count() { t_psql "SELECT count(*) FROM $1"; }
-
 t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
         VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60);
         INSERT INTO probes (id, key_type, pubkey)
@@ -47,8 +43,9 @@ awk -v n="$N" -v nt="$NT" -v now="$now" '
 		s = t[g % nt]; gsub(/\\/, "\\\\", s); gsub(/\t/, "\\t", s)
 		printf "%d\tab\t198.51.100.7\t{\"id\":\"1001\",\"time\":%d,%s\n", 2000 + g % 400, now - 3600 + int(g / 400), s } }' \
 	"$T/templates" >"$T/queue.tsv"
-t_psql "CREATE TABLE bench_queue (probe_id integer, session_id text, from_addr inet, line text)"
-psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_queue FROM '$T/queue.tsv'" >/dev/null || exit 1
+psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
+	-c "\\copy result_queue (probe_id, session_id, from_addr, line) FROM '$T/queue.tsv'" >/dev/null || exit 1
+bench_queue_keep || exit 1
 echo "load: $N results of one ping measurement from 400 probes (RIPE samples, avg $(t_psql "SELECT avg(octet_length(line))::int FROM bench_queue") bytes), 2 workers, $C subscribers"
 
 SP=$(t_free_port)
@@ -58,53 +55,42 @@ API=$!
 t_bg $API
 t_wait 30 sh -c "ss -Htln 'sport = :$SP' | grep -q ." || { echo "stream did not start"; exit 1; }
 
-refill() {
-	t_psql "TRUNCATE results, latest, rejected, result_queue;
-	        INSERT INTO result_queue (probe_id, session_id, from_addr, line)
-	        SELECT * FROM bench_queue"
-	t_psql "VACUUM ANALYZE result_queue"
-	t_psql "CHECKPOINT"
-}
 workers() { # 2 workers drain the queue; prints ms
 	local t0 pids=() i
-	t0=$(ms)
+	t0=$(bench_ms)
 	for i in 1 2; do
 		"$BIN/vantage-worker" --once --log-level warn 2>>"$T/worker.log" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	echo $(($(ms) - t0))
-}
-stored_ok() {
-	[ "$(count results)" = "$N" ] && [ "$(count rejected)" = 0 ] ||
-		{ echo "$1: stored $(count results) of $N, rejected $(count rejected)"; tail -5 "$T/worker.log"; exit 1; }
+	echo $(($(bench_ms) - t0))
 }
 
 # 1. no subscriber (twice: the first warms the cluster up)
-refill; workers >/dev/null; stored_ok "warm-up"
-refill
+bench_queue_refill; workers >/dev/null; bench_stored_ok "warm-up" "$N"
+bench_queue_refill
 base_ms=$(workers)
-stored_ok "no subscribers"
+bench_stored_ok "no subscribers" "$N"
 
 # 2. 100 subscribers
-refill
+bench_queue_refill
 rm -f "$T/ready"
 nice -n 10 "$LOAD" 127.0.0.1 "$SP" 1001 "$C" "$N" "$T/ready" 600 >"$T/load.out" 2>"$T/load.err" &
 LP=$!
 t_wait 120 test -f "$T/ready" || { echo "subscribers did not subscribe"; cat "$T/load.err"; exit 1; }
 sub_ms=$(workers)
-stored_ok "with subscribers"
+bench_stored_ok "with subscribers" "$N"
 wait $LP
 lrc=$?
 read -r _ delivered _ first _ last _ errs _ closed <"$T/load.out"
 [ "$lrc" = 0 ] && [ "$delivered" = $((N * C)) ] ||
 	{ echo "subscribers: $(cat "$T/load.out") (want $((N * C)))"; tail -3 "$T/api.log"; exit 1; }
 deliv_ms=$((last - first))
-base=$(rate "$N" "$base_ms")
-sub=$(rate "$N" "$sub_ms")
+base=$(bench_rate "$N" "$base_ms")
+sub=$(bench_rate "$N" "$sub_ms")
 printf '%-52s %8d results/s  (%d in %d ms)\n' "reference: ingest, 2 workers, stream without subscribers" "$base" "$N" "$base_ms"
 printf '%-52s %8d results/s  (%d in %d ms)  ratio to reference %s (goal >= 0.90)\n' \
-	"ingest, 2 workers, $C subscribers of the measurement" "$sub" "$N" "$sub_ms" "$(ratio "$sub" "$base")"
+	"ingest, 2 workers, $C subscribers of the measurement" "$sub" "$N" "$sub_ms" "$(bench_ratio "$sub" "$base")"
 printf '%-52s %8d results/s  (%d in %d ms, first to last; %s per subscriber)\n' \
-	"delivered to $C subscribers (all together)" "$(rate "$delivered" "$deliv_ms")" "$delivered" "$deliv_ms" "$(rate "$N" "$deliv_ms")"
+	"delivered to $C subscribers (all together)" "$(bench_rate "$delivered" "$deliv_ms")" "$delivered" "$deliv_ms" "$(bench_rate "$N" "$deliv_ms")"
 echo "vantage-api peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$API/status); errors $errs, clients closed early $closed; load average $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"

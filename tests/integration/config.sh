@@ -61,18 +61,6 @@ declare -A BAD=([worker]="batch = x" [scheduler]="interval = 0"
 	[archiver]="threads = 99" [api]="threads = lots"
 	[gateway]="max-sessions = 12abc" [probe]="reg-port = 70000")
 
-# refused RC WANT CMD...: CMD exits RC, its stderr holds WANT.
-refused() {
-	local rc=$1 want=$2 got
-	shift 2
-	timeout 60 "$@" >"$T/out" 2>"$T/err" </dev/null
-	got=$?
-	if [ "$got" != "$rc" ] || ! grep -qF -- "$want" "$T/err"; then
-		t_log "$*: exit $got, stderr: $(head -3 "$T/err")"
-		return 1
-	fi
-}
-
 for dm in worker scheduler archiver api gateway probe; do
 	b=$BIN/vantage-$dm
 	f=$C/$dm.conf
@@ -81,24 +69,24 @@ for dm in worker scheduler archiver api gateway probe; do
 		sh -c "'$b' --config '$f' --check-config | grep -qx 'vantage-$dm: $f: OK'"
 	{ cat "$f"; echo; echo "no-such-key = 1"; } >"$C/$dm.unknown"
 	t_check "$dm: an unknown key is refused with file:line" \
-		refused 2 "$C/$dm.unknown:$n: unknown key 'no-such-key'" "$b" --config "$C/$dm.unknown"
+		t_refuses 2 "$C/$dm.unknown:$n: unknown key 'no-such-key'" "$b" --config "$C/$dm.unknown"
 	t_check "$dm: ... and --check-config says so, exit 1" \
-		refused 1 "$C/$dm.unknown:$n: unknown key" "$b" --config "$C/$dm.unknown" --check-config
+		t_refuses 1 "$C/$dm.unknown:$n: unknown key" "$b" --config "$C/$dm.unknown" --check-config
 	{ cat "$f"; echo; echo "${BAD[$dm]}"; } >"$C/$dm.bad"
 	t_check "$dm: a bad value (${BAD[$dm]}) is refused with file:line" \
-		refused 2 "$C/$dm.bad:$n: " "$b" --config "$C/$dm.bad"
+		t_refuses 2 "$C/$dm.bad:$n: " "$b" --config "$C/$dm.bad"
 	t_check "$dm: ... and --check-config refuses it, exit 1" \
-		refused 1 "$C/$dm.bad:$n: " "$b" --config "$C/$dm.bad" --check-config
+		t_refuses 1 "$C/$dm.bad:$n: " "$b" --config "$C/$dm.bad" --check-config
 	{ cat "$f"; echo "log-level = loud"; } >"$C/$dm.level"
 	t_check "$dm: a bad log-level is refused" \
-		refused 1 "$C/$dm.level:$(($(wc -l <"$f") + 1)): " "$b" --config "$C/$dm.level" --check-config
+		t_refuses 1 "$C/$dm.level:$(($(wc -l <"$f") + 1)): " "$b" --config "$C/$dm.level" --check-config
 	{ echo "once"; } >"$C/$dm.syntax"
 	t_check "$dm: a line without '=' is refused with file:line" \
-		refused 2 "$C/$dm.syntax:1: expected 'key = value'" "$b" --config "$C/$dm.syntax"
+		t_refuses 2 "$C/$dm.syntax:1: expected 'key = value'" "$b" --config "$C/$dm.syntax"
 	t_check "$dm: a --config that does not exist is refused" \
-		refused 2 "$T/none.conf: No such file or directory" "$b" --config "$T/none.conf"
+		t_refuses 2 "$T/none.conf: No such file or directory" "$b" --config "$T/none.conf"
 	t_check "$dm: a bad flag over a good file: --check-config exit 1" \
-		refused 1 "--log-format: 'xml'" "$b" --config "$f" --log-format xml --check-config
+		t_refuses 1 "--log-format: 'xml'" "$b" --config "$f" --log-format xml --check-config
 done
 t_check "--check-config starts nothing (no host keys made)" test ! -e "$T/hk/ssh_host_ed25519_key"
 

@@ -2,8 +2,8 @@
 # Manual pages (docs/man): every binary in bin/ has one; it renders without
 # warnings; the options its --help names and the options the page names are
 # the same set (the page's OPTIONS and COMMANDS sections hold every option of
-# --help, and the page names no option --help does not), so the two cannot
-# drift apart.
+# --help, and the page names no option --help does not), and the SYNOPSIS
+# names every option of --help's usage lines, so the two cannot drift apart.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 MANDIR=$TOP/docs/man
@@ -57,6 +57,12 @@ for b in "$BIN"/*; do
 		test -z "$diff"
 	t_check "$name: page has an OPTIONS section" \
 		test -s "$T/o"
+	# the usage lines of --help (up to the first blank line)
+	awk '/^usage:/ { on = 1 } on && /^$/ { exit } on' "$T/help.txt" | options >"$T/u"
+	render "$page" | sections SYNOPSIS | options >"$T/s"
+	diff=$(comm -23 "$T/u" "$T/s" | tr '\n' ' ')
+	t_check "$name: the SYNOPSIS has every option of --help's usage${diff:+ (missing $diff)}" \
+		test -z "$diff"
 done
 t_check "binaries found in $BIN" test "$n" -ge 6
 for page in "$MANDIR"/*.[18]; do

@@ -71,6 +71,16 @@ static const struct cli_cmd commands[] = {
 	  "status could not be read (database, flags)" },
 };
 
+/* The exit status of a usage error: 2, but 3 ("unknown") for `status`,
+ * which monitoring runs and reads as a plugin's exit status. */
+static int usage_status(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] != '-')
+			return strcmp(argv[i], "status") ? 2 : 3;
+	return 2;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vantage [--db CONNINFO] [--db-read CONNINFO]\n"
@@ -143,7 +153,7 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = { 0 };
 	const char *db = NULL, *db_read = NULL, *max_lag = NULL;
 	char *top, err[128];
-	int c, rc;
+	int c, rc, bad;
 
 	vt_plan_tune_malloc();
 	/* --db, --db-read and --db-read-max-lag may stand anywhere on the
@@ -171,22 +181,23 @@ int main(int argc, char **argv)
 		if (i == argc)
 			argc = j - 1;
 	}
+	bad = usage_status(argc, argv);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return bad;
 		}
 	}
 	if ((db && vt_opt_value("--db", db, err, sizeof err) < 0) ||
 	    (db_read && vt_opt_value("--db-read", db_read, err, sizeof err) < 0)) {
 		cli_error("%s (a libpq connection string)", err);
-		return 2;
+		return bad;
 	}
 	ctx.db_read_max_lag_s = 30;
 	if (max_lag && vt_opt_int("--db-read-max-lag", max_lag, 0, 86400,
 				  &ctx.db_read_max_lag_s, err, sizeof err) < 0) {
 		cli_error("%s", err);
-		return 2;
+		return bad;
 	}
 	if (!db_read && getenv("VANTAGE_DB_READ") && *getenv("VANTAGE_DB_READ"))
 		db_read = getenv("VANTAGE_DB_READ");

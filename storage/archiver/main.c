@@ -1,6 +1,7 @@
 /* vantage-archiver - archives every day past the late window into the
  * object store, verifies it and expires hot rows after the safety margin.
  * See docs/vantage-archiver.md. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,12 @@ static int parse_now(const char *s, int64_t *out)
 	char *e;
 	long long v;
 
+	errno = 0;
 	v = strtoll(s, &e, 10);
 	if (*s && !*e) {
+		/* Seconds since the epoch, from 1970 to the year 9999. */
+		if (errno || v < 0 || v > 253402300799LL)
+			return -1;
 		*out = v;
 		return 0;
 	}

@@ -30,6 +30,10 @@ t_check "vantage archive get --stop 10x" t_refuses 2 "--stop: '10x'" \
 	"$BIN/vantage" archive get 1 --day 2024-01-01 --stop 10x --store file:///nonexistent
 t_check "archiver --threads x" t_refuses 2 "--threads: 'x'" \
 	"$BIN/vantage-archiver" --threads x --store "file://$T/arc"
+t_check "archiver --now past 64 bits" t_refuses 2 "bad --now '99999999999999999999'" \
+	"$BIN/vantage-archiver" --now 99999999999999999999 --store "file://$T/arc"
+t_check "archiver --now before 1970" t_refuses 2 "bad --now '-5'" \
+	"$BIN/vantage-archiver" --now -5 --store "file://$T/arc"
 t_check "archiver --late-days -1" t_refuses 2 "--late-days: '-1'" \
 	"$BIN/vantage-archiver" --late-days -1 --store "file://$T/arc"
 # vantage-api and vantage-worker: every number flag names itself, its

@@ -142,6 +142,10 @@ t_check "an unreachable database: exit 3 with the reason" sh -c \
 	"test $? = 3 && grep -q '^vantage: database:' '$T/unknown.txt'"
 t_check "a bad flag of status: exit 3" t_refuses 3 "--late-days: 'x'" \
 	"$BIN/vantage" status --late-days x
+t_check "a bad global flag before status: exit 3" t_refuses 3 "--db-read-max-lag" \
+	"$BIN/vantage" --db-read-max-lag x status
+t_check "... while other commands keep 2 for usage" t_refuses 2 "unrecognized option" \
+	"$BIN/vantage" --bogus probe list
 t_check "status --json still parses" sh -c \
 	"'$BIN/vantage' status --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(a[\"what\"]==\"worker\" and a[\"level\"]==\"CRIT\" for a in d[\"attention\"]) else 1)'"
 

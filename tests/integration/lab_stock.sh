@@ -239,6 +239,7 @@ for a in "${GWARGS[@]}"; do
 	--ctrl-port) a=$G2CTRL ;;
 	--rsa-ctrl-port) a=$G2RCTRL ;;
 	--reg-port|--rsa-reg-port) a=0 ;;
+	--metrics) a="${a%:*}:$("$TOP/scripts/pg" free-port)" ;;
 	--host-keys) a="$T/hk2" ;;
 	esac
 	G2ARGS+=("$a")

@@ -228,10 +228,17 @@ static void *connect_run(void *arg)
 	long ok = 0;
 
 	for (int i = w->idx; i < l->n; i += l->nthreads) {
-		if (link_up(&l->pr[i], l->port) == 0)
-			ok++;
-		else
+		/* The gateway denies a key it has not loaded yet (the probes
+		 * were registered a moment ago) and looks it up meanwhile: a
+		 * probe connects again after a pause, as a stock probe does. */
+		for (int tries = 0; tries < 50; tries++) {
+			if (link_up(&l->pr[i], l->port) == 0) {
+				ok++;
+				break;
+			}
 			link_down(&l->pr[i]);
+			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		}
 	}
 	pthread_mutex_lock(&l->lock);
 	l->connected += ok;

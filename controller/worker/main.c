@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "common/conf.h"
 #include "common/log.h"
@@ -67,7 +68,8 @@ static void usage(FILE *f)
 		"  --once            drain the queue, then exit\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
 		"                    where the time went (claim, parse, lookup,\n"
-		"                    enrich, results, latest, other, commit)\n"
+		"                    enrich, results, latest, other, commit; the\n"
+		"                    short claims and the worker's own CPU ms)\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
 		"                    there (docs/operations.md, \"What to watch\")\n"
 		VT_OPTCONF_HELP("worker"));
@@ -177,7 +179,7 @@ int main(int argc, char **argv)
 	}
 	vt_info("started (batch %d)", o.batch);
 	while (!stopping) {
-		long before = st.claimed;
+		long before = st.claimed, shorts = st.short_claims;
 		int64_t t0;
 		int r;
 
@@ -246,6 +248,11 @@ int main(int argc, char **argv)
 			if (held)
 				wk_wake_release(db, slot);
 			held = 0;
+			/* The queue had less than a batch: let it fill a
+			 * little (worker.h, WK_SHORT_PAUSE_MS). */
+			if (!once && st.short_claims != shorts)
+				vt_sigpoll(NULL, 0, WK_SHORT_PAUSE_MS,
+					   &stopping, &reloading);
 			continue;
 		}
 		if (once)
@@ -269,8 +276,13 @@ int main(int argc, char **argv)
 		st.claimed, st.stored, st.duplicates, st.rejected,
 		st.status_used, st.status_other);
 	if (stats) {
+		struct rusage ru = { 0 };
+
+		getrusage(RUSAGE_SELF, &ru);
 		vt_worker_stats_format(&st, err, sizeof err);
-		printf("vantage-worker stats: %s\n", err);
+		printf("vantage-worker stats: %s; cpu %lld\n", err,
+		       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
 		fflush(stdout);
 	}
 	PQfinish(db);

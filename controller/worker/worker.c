@@ -38,7 +38,7 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: claim %lld,"
 		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
-		 " other %lld, commit %lld, total %lld", st->batches,
+		 " other %lld, commit %lld, total %lld; short %ld", st->batches,
 		 st->claimed, st->copied, (long long)(st->ns_claim / 1000000),
 		 (long long)(st->ns_parse / 1000000),
 		 (long long)(st->ns_lookup / 1000000),
@@ -47,7 +47,7 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 		 (long long)(st->ns_latest / 1000000),
 		 (long long)(st->ns_other / 1000000),
 		 (long long)(st->ns_commit / 1000000),
-		 (long long)(all / 1000000));
+		 (long long)(all / 1000000), st->short_claims);
 }
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
@@ -806,6 +806,15 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	n = PQntuples(q);
 	if (n == 0)
 		goto out;
+	if (n < o->batch) {
+		long got = 0;
+
+		for (int i = 0; i < n; i++)
+			got += PQgetlength(q, i, 5);
+		/* nor cut by batch_bytes (a cut takes lines up to the cap
+		 * or past it) */
+		b.short_claims = got < o->batch_bytes;
+	}
 	if (!(rows = calloc((size_t)n, sizeof *rows))) {
 		r = VT_ENOMEM;
 		goto out;
@@ -833,6 +842,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		st->claimed += n;
 		st->stored += b.stored;
 		st->copied += b.copied;
+		st->short_claims += b.short_claims;
 		st->duplicates += b.duplicates;
 		st->rejected += b.rejected;
 		for (int i = 0; i < VT_REJ_CLASSES; i++)

@@ -42,6 +42,8 @@ struct vt_worker_stats {
 	long status_other;     /* other probe status lines, counted only */
 	long batches;          /* batches committed with at least one row */
 	long copied;           /* of stored: by COPY (the others by INSERT) */
+	long short_claims;     /* batches that took fewer rows than allowed:
+				* the queue had no more (see WK_SHORT_PAUSE_MS) */
 	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
 	 * failed ones): the claim statement, parsing and hashing the lines,
 	 * the measurement and assignment lookups, enrichment, the results
@@ -56,6 +58,14 @@ void vt_worker_opts_default(struct vt_worker_opts *o);
 /* Formats the time split of *st (one line, no newline) into buf. */
 void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 			    size_t len);
+
+/* A worker whose claim came back short (the queue had fewer rows than a
+ * batch) waits this long before its next claim, so that rows arriving
+ * meanwhile make one batch instead of many small ones: every batch costs
+ * a handful of statements and a commit whatever its size, and several
+ * workers keeping up with an upload otherwise take batches of a few rows
+ * each and spend the CPU the upload needs on them. */
+#define WK_SHORT_PAUSE_MS 50
 
 /* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
  * queue was empty: stats->claimed unchanged), or an error with the reason

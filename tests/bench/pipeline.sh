@@ -14,18 +14,24 @@
 #      faster of the two is the reference
 # Each worker figure comes with where the workers' time went (their own
 # clocks, vantage-worker --stats) and the wait events of the cluster's
-# backends sampled every 0.1 s (pg_stat_activity).
+# backends sampled every 0.1 s (pg_stat_activity); every figure with the
+# CPU time its parts took (PostgreSQL's processes from /proc, the gateway,
+# the load generator, the workers), beside the reference COPY's: on a
+# machine whose cores are all busy, that sum is what sets the rate.
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
 #   PIPE_BENCH_RESULTS=N (default 200000)  PIPE_BENCH_PROBES=N (default 400)
 #   PIPE_BENCH_THREADS=N (load threads, default 8)
 #   PIPE_BENCH_LINES="MIN MAX" (result lines per post, default "20 300")
+#   PIPE_BENCH_WORKERS="K ..." (worker counts measured, default "1 2 4";
+#   a pre-filled queue drained by one worker always comes first)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
 P=${PIPE_BENCH_PROBES:-400}
 LT=${PIPE_BENCH_THREADS:-8}
 read -r LMIN LMAX <<<"${PIPE_BENCH_LINES:-20 300}"
+read -r -a WS <<<"${PIPE_BENCH_WORKERS:-1 2 4}"
 HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
 LOAD=$HELPERS/pipe_load
 CMP=$HELPERS/pipe_enrichcmp
@@ -110,16 +116,42 @@ waits() {
 # split FILE: the workers' --stats lines summed (ms of all workers)
 split_of() {
 	awk '/^vantage-worker stats:/ { seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
-	       if ($i ~ /^(batches|rows|claim|parse|lookup|enrich|results|latest|other|commit|total)$/) s[$i] += $(i + 1) }
+	       if ($i ~ /^(batches|rows|claim|parse|lookup|enrich|results|latest|other|commit|total|short)$/) s[$i] += $(i + 1) }
 	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
-	           printf "    worker time, ms summed over workers: claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches)\n",
-	           s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"] }' "$1"
+	           printf "    worker time, ms summed over workers: claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches, %d of them short)\n",
+	           s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"], s["short"] }' "$1"
 }
+
+# CPU time (ms) of the cluster so far: the postmaster with the children
+# it has reaped (backends that ended) and the live ones.
+cpu_pg() {
+	local pm
+	pm=$(head -1 "$T/pg/data/postmaster.pid")
+	{ cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null; done; } |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13; if (NR == 1) s += $14 + $15 }
+		     END { printf "%d", s * 1000 / hz }'
+}
+cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }
+# cpu_note PHASE WHAT MS: one part's CPU time in a phase
+cpu_note() { echo "$2 $3" >>"$T/cpu.$1"; }
+# cpu_show PHASE N: the CPU of the phase's parts per 1000 results
+cpu_show() {
+	awk -v n="$2" -v ref="$(awk '$1 == "PostgreSQL" { print $2 }' "$T/cpu.ref" 2>/dev/null)" '
+	    { ms[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }; all += $2 }
+	    END { printf "    CPU ms per 1000 results:"; for (i = 1; i <= k; i++) printf " %s %.0f,", order[i], ms[order[i]] * 1000 / n
+	          printf " all %.0f (%.1fx the reference COPY'"'"'s PostgreSQL CPU)\n", all * 1000 / n, (ref > 0 ? all / ref : 0) }' "$T/cpu.$1"
+}
+# the CPU of the workers (their --stats) in FILE
+cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" | awk '{ s += $1 } END { printf "%d", s }'; }
 
 # 1. upload into result_queue, no worker running
 sample_start up
+c_pg=$(cpu_pg) c_gw=$(cpu_gw)
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
+cpu_note up PostgreSQL $(($(cpu_pg) - c_pg))
+cpu_note up gateway $(($(cpu_gw) - c_gw))
+cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
 sample_stop
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
@@ -133,6 +165,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	local t0 pids=() i
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
+	c_pg=$(cpu_pg)
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
@@ -141,6 +174,8 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	done
 	wait "${pids[@]}"
 	echo $(($(bench_ms) - t0))
+	cpu_note "drain.$1" PostgreSQL $(($(cpu_pg) - c_pg))
+	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
 }
 t_psql "CHECKPOINT"
@@ -154,26 +189,29 @@ for d in $(t_psql "SELECT DISTINCT day FROM results"); do
 	t_psql "CREATE TABLE \"ref_$d\" PARTITION OF ref_results FOR VALUES FROM ('$d') TO (('$d'::date + 1))"
 done
 psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
-reference() { # prints ms of one COPY of the rows into ref_results
+reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
+	c_pg=$(cpu_pg)
 	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
 	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
 		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
 	echo $(($(bench_ms) - t0))
+	cpu_note "ref.$1" PostgreSQL $(($(cpu_pg) - c_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
-ref1_ms=$(reference) || exit 1
+ref1_ms=$(reference 1) || exit 1
 
-for k in 2 4; do
+for k in "${WS[@]}"; do
+	[ "$k" = 1 ] && continue
 	bench_queue_refill || exit 1
 	w_ms[$k]=$(workers $k)
 	bench_stored_ok "$k workers" "$N"
 done
 
 # 3. end to end: new probes upload while k workers run
-for k in 1 2 4; do
+for k in "${WS[@]}"; do
 	t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
 	wpids=()
 	: >"$T/stats.e2e.$k"
@@ -184,19 +222,32 @@ for k in 1 2 4; do
 		t_bg $!
 	done
 	sample_start "e2e.$k"
+	c_pg=$(cpu_pg) c_gw=$(cpu_gw)
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
 	e_up[$k]=$up
-	t_wait 600 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"
+	# One session looks at the queue every 50 ms, through its index (a
+	# count(*) or a new connection every time would cost the machine more
+	# than the looking is worth), committing in between (no snapshot
+	# held: vacuum and pruning go on as without it).
+	timeout 600 psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+		LOOP EXIT WHEN (SELECT min(id) FROM result_queue) IS NULL;
+		COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$" ||
+		{ echo "end to end, $k workers: the queue did not drain"; exit 1; }
 	e_ms[$k]=$(($(bench_ms) - e_start))
+	cpu_note "e2e.$k" PostgreSQL $(($(cpu_pg) - c_pg))
+	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
+	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
 	sample_stop
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
+	cpu_note "e2e.$k" workers "$(cpu_workers "$T/stats.e2e.$k")"
 	bench_stored_ok "end to end, $k workers" "$N"
 done
-ref2_ms=$(reference) || exit 1
+ref2_ms=$(reference 2) || exit 1
 ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
+cp "$T/cpu.ref.$((ref1_ms < ref2_ms ? 1 : 2))" "$T/cpu.ref"
 
 ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms
@@ -206,17 +257,21 @@ show() { # what results ms
 }
 printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and %d ms)\n' \
 	"reference: bare COPY into a results-like table (lz4)" "$ref" "$N" "$ref_ms" "$ref1_ms" "$ref2_ms"
+cpu_show ref "$N"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
+cpu_show up "$up_n"
 waits up
-for k in 1 2 4; do
+for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 	show "$k worker(s): result_queue -> results" "$N" "${w_ms[$k]}"
 	split_of "$T/stats.drain.$k"
+	cpu_show "drain.$k" "$N"
 	waits "drain.$k"
 done
-for k in 1 2 4; do
+for k in "${WS[@]}"; do
 	show "end to end, upload + $k worker(s)" "$N" "${e_ms[$k]}"
 	echo "    upload alone took ${e_up[$k]} ms of it"
 	split_of "$T/stats.e2e.$k"
+	cpu_show "e2e.$k" "$N"
 	waits "e2e.$k"
 done
 echo "goals: end to end with 2 workers >= 0.4 of COPY, 1 worker >= 0.3; 4 workers no slower than 2 ($up_posts posts per upload run)"

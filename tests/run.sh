@@ -163,6 +163,7 @@ tsan_run() { # name
 	return $rc
 }
 for n in $GW_TSAN; do
+	[ -f "tests/integration/$n.sh" ] || continue
 	wanted "integration/$n@tsan" || continue
 	if [ -x build-tsan/bin/vantage-gateway ]; then
 		run "integration/$n@tsan" tsan_run "$n"

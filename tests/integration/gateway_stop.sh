@@ -42,14 +42,7 @@ push_id() { t_psql "SELECT id FROM probe_pushes WHERE kind = 'manual'"; }
 t_check "a push waits for the probe" t_wait 30 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAX -c \"SELECT id FROM probe_pushes WHERE kind = 'manual'\")\" ]"
 PUSH=$(push_id)
 # Another client holds the push's row until $T/release appears.
-(
-	printf 'BEGIN;\nSELECT 1 FROM probe_pushes WHERE id = %s FOR UPDATE;\n\\echo locked\n' "$PUSH"
-	n=0
-	while [ ! -e "$T/release" ] && [ $n -lt 3000 ]; do sleep 0.1; n=$((n + 1)); done
-	printf 'COMMIT;\n'
-) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
-t_bg $!
-t_wait 30 grep -qx locked "$T/lock.out"
+gw_hold "SELECT 1 FROM probe_pushes WHERE id = $PUSH FOR UPDATE"
 t_check "the push's row is locked by another client" grep -qx locked "$T/lock.out"
 t_check "KEEP up" gw_keep
 claim_waits() {

@@ -126,7 +126,7 @@ done
 # single loop thread (as integration/NAME@1thread), so both shapes pass.
 export VANTAGE_GW_THREADS=${VANTAGE_GW_THREADS:-4}
 GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race
-	gateway_balance gateway_threads"
+	gateway_balance gateway_threads gateway_stop"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "integration/$(basename "$t" .sh)" || continue
@@ -140,7 +140,7 @@ done
 # The threaded gateway's race check: the tests in GW_TSAN run once more with
 # the ThreadSanitizer gateway (make SANITIZE=thread) beside the normal
 # binaries, as integration/NAME@tsan; a race it reports fails the test.
-GW_TSAN="gateway_threads"
+GW_TSAN="gateway_threads gateway_stop"
 tsan_run() { # name
 	local bin=$log/tsan-bin rep=$log/tsan-$1 line p f rc
 	mkdir -p "$bin" "$rep"

@@ -66,6 +66,9 @@ void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh, int hup)
 
 	pthread_mutex_lock(&a->mu);
 	old = a->keys;
+	/* What lookups answered since fresh's load began is newer than it
+	 * (keys.h): a probe added meanwhile stays admitted. */
+	gw_keys_carry(fresh, old);
 	a->keys = fresh;
 	pthread_mutex_unlock(&a->mu);
 	was = gw_keys_count(old);
@@ -77,21 +80,28 @@ void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh, int hup)
 		vt_debug("key cache: %zu probes", now);
 }
 
+void gw_auth_learned(struct gw_auth *a, const char *b64, int rc,
+		     long probe_id)
+{
+	int64_t now = vt_mono_ms();
+
+	pthread_mutex_lock(&a->mu);
+	if (rc == 0) {
+		if (gw_keys_learn(a->keys, b64, probe_id, now) < 0)
+			vt_warn("key cache: out of memory");
+	} else if (rc == VT_ENOTFOUND) {
+		gw_keys_put_unknown(a->keys, b64, now + KEY_UNKNOWN_MS, now);
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
 static void key_done(struct gw_job *j)
 {
 	struct gw_req *r = gw_req_of(j);
-	struct gw_auth *a = r->owner;
 
 	if (j->rc < 0 && j->rc != VT_ENOTFOUND)
 		vt_warn("key lookup: %s", j->err);
-	pthread_mutex_lock(&a->mu);
-	if (j->rc == 0) {
-		if (gw_keys_put(a->keys, r->text, r->probe_id) < 0)
-			vt_warn("key cache: out of memory");
-	} else if (j->rc == VT_ENOTFOUND) {
-		gw_keys_put_unknown(a->keys, r->text, vt_mono_ms() + KEY_UNKNOWN_MS);
-	}
-	pthread_mutex_unlock(&a->mu);
+	gw_auth_learned(r->owner, r->text, j->rc, r->probe_id);
 	gw_req_free(r);
 }
 

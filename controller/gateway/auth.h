@@ -27,6 +27,11 @@ void gw_auth_set_listen(struct gw_auth *a, struct gw_listen *l);
 /* Swaps in a fresh table (takes it); logs when the count changed or hup
  * (the reload a SIGHUP asked for). */
 void gw_auth_adopt(struct gw_auth *a, struct gw_keys *fresh, int hup);
+/* A lookup's answer for key b64 (rc VT_OK with probe_id, VT_ENOTFOUND for
+ * a key no probe has, another code: nothing learned) goes into the cache,
+ * and into a fresh table adopted later (keys.h).  Any thread. */
+void gw_auth_learned(struct gw_auth *a, const char *b64, int rc,
+		     long probe_id);
 /* The probe id of a public key (base64): VT_OK, VT_EAUTH for a key known
  * to be unknown, VT_EAGAIN on a miss (looked up in the background), another
  * VT_E* code when it cannot tell.  Never waits. */

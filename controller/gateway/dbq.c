@@ -42,6 +42,7 @@ struct gw_dbq {
 	struct worker  *w;
 	int             nw;
 	struct gw_metrics *metrics;  /* set before jobs run */
+	pthread_cond_t  idle;       /* a lane ran out of work */
 };
 
 /* Hands a finished job to its inbox. */
@@ -110,12 +111,14 @@ static void *worker_main(void *arg)
 				 gw_db_error(w->db) : vt_strerror(j->rc));
 		}
 
-		pthread_mutex_lock(&q->mu);
-		l->busy -= n;
-		pthread_mutex_unlock(&q->mu);
+		/* Posted before they stop counting as busy: a lane seen idle
+		 * (gw_dbq_settle) has every answer in an inbox already. */
 		for (int i = 0; i < n; i++)
 			done_add(q, grp[i]);
 		pthread_mutex_lock(&q->mu);
+		l->busy -= n;
+		if (!l->busy && !l->head)
+			pthread_cond_broadcast(&q->idle);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -131,6 +134,14 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 	if (!q)
 		return VT_ENOMEM;
 	pthread_mutex_init(&q->mu, NULL);
+	{
+		pthread_condattr_t ca;   /* gw_dbq_settle waits on mono time */
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&q->idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (int i = 0; i < GW_LANES; i++) {
 		pthread_cond_init(&q->lane[i].cv, NULL);
 		n += lane_workers[i];
@@ -164,27 +175,88 @@ fail:
 	return rc;
 }
 
-void gw_dbq_free(struct gw_dbq *q)
+/* No job queued or running on any lane; the caller holds the lock. */
+static int idle(const struct gw_dbq *q)
+{
+	for (int i = 0; i < GW_LANES; i++)
+		if (q->lane[i].head || q->lane[i].busy)
+			return 0;
+	return 1;
+}
+
+int gw_dbq_settle(struct gw_dbq *q, int64_t until)
+{
+	int rc = VT_OK;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		int queued = 0;
+
+		if (idle(q))
+			break;
+		for (int i = 0; i < GW_LANES; i++)
+			queued |= q->lane[i].head != NULL;
+		/* Past until, only a job already running is waited for (the
+		 * workers' join would wait for it too). */
+		if (queued && vt_mono_ms() >= until) {
+			rc = VT_ETIMEOUT;
+			break;
+		}
+		if (queued) {
+			int64_t ms = until - vt_mono_ms();
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+		} else {
+			pthread_cond_wait(&q->idle, &q->mu);
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+void gw_dbq_stop(struct gw_dbq *q)
 {
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->mu);
+	if (q->closed) {
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
 	q->stop = 1;
 	q->deadline = vt_mono_ms() + DRAIN_MS;
 	for (int i = 0; i < GW_LANES; i++)
 		pthread_cond_broadcast(&q->lane[i].cv);
 	pthread_mutex_unlock(&q->mu);
 	for (int i = 0; i < q->nw; i++)
-		if (q->w[i].started)
+		if (q->w[i].started) {
 			pthread_join(q->w[i].th, NULL);
+			q->w[i].started = 0;
+		}
 	pthread_mutex_lock(&q->mu);
 	q->closed = 1;
 	pthread_mutex_unlock(&q->mu);
+}
+
+void gw_dbq_free(struct gw_dbq *q)
+{
+	if (!q)
+		return;
+	gw_dbq_stop(q);
 	for (int i = 0; i < q->nw; i++)
 		gw_db_free(q->w[i].db);
 	free(q->w);
 	for (int i = 0; i < GW_LANES; i++)
 		pthread_cond_destroy(&q->lane[i].cv);
+	pthread_cond_destroy(&q->idle);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }

@@ -39,6 +39,7 @@
 #define VT_GW_DBQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "common/err.h"
 #include "controller/gateway/db.h"
 #include "controller/gateway/inbox.h"
@@ -55,9 +56,19 @@ struct gw_dbq;
  * jobs that name no inbox are answered in def. */
 int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 	       struct gw_dbq **out) VT_WUR;
+/* Waits until no job is queued or running on any lane (every answer is
+ * then in its inbox), or until mono ms until has passed with jobs still
+ * queued (VT_ETIMEOUT; a job running then is waited for).  For the end of
+ * the gateway, when the caller is the only one left to submit: it runs
+ * the inboxes, whose done functions may submit more, and settles again. */
+int gw_dbq_settle(struct gw_dbq *q, int64_t until) VT_WUR;
 /* Lets the workers finish the jobs queued (for a few seconds at most;
  * later ones end with VT_ETIMEOUT) and joins them; every job has then been
- * posted to its inbox (whose owner runs or frees it).  NULL is fine. */
+ * posted to its inbox (whose owner runs or frees it), and a job submitted
+ * later goes straight to its inbox with VT_ECLOSED.  q stays valid until
+ * gw_dbq_free.  NULL is fine. */
+void gw_dbq_stop(struct gw_dbq *q);
+/* gw_dbq_stop, then frees: nothing may submit any more.  NULL is fine. */
 void gw_dbq_free(struct gw_dbq *q);
 
 /* Queues j (run and done set) on lane; takes ownership.  Any thread. */

@@ -39,6 +39,7 @@
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
 #define GW_THREADS_MAX  256
+#define SETTLE_MS       5000    /* answers waited for when stopping */
 
 struct gw {
 	struct gw_ctx      ctx;           /* what every loop thread reads */
@@ -836,6 +837,38 @@ int gw_max_handshakes(const struct gw *gw)
 	return gw->ctx.conf.max_handshakes;
 }
 
+/* Runs every inbox (the loop threads have ended: on this thread) until
+ * none has a job left; returns how many ran. */
+static int run_inboxes(struct gw *gw)
+{
+	int n = 0, k;
+
+	do {
+		k = 0;
+		for (int i = 0; i < gw->nthr; i++)
+			k += gw_inbox_drain(gw->thr[i]->inbox);
+		n += k;
+	} while (k > 0);
+	return n;
+}
+
+/* The end of the database work (gw_free): every job answered and its done
+ * function run, and what those submitted too, for as long as the database
+ * lanes take jobs (gw_dbq_stop's bound); what comes after ends with
+ * VT_ECLOSED, still run here. */
+static void settle(struct gw *gw)
+{
+	int64_t until = vt_mono_ms() + SETTLE_MS;
+
+	if (gw->ctx.q) {
+		while (gw_dbq_settle(gw->ctx.q, until) == VT_OK &&
+		       run_inboxes(gw) > 0)
+			;
+		gw_dbq_stop(gw->ctx.q);
+	}
+	run_inboxes(gw);
+}
+
 void gw_free(struct gw *gw)
 {
 	if (!gw)
@@ -861,14 +894,19 @@ void gw_free(struct gw *gw)
 		if (r)
 			gw_req_submit(gw->ctx.q, r);
 	}
-	/* The LISTEN thread posts to the queue: it stops first.  The queue
-	 * then lets the bookkeeping of the closed sessions reach the
-	 * database, and the inboxes run what came back. */
+	/* The LISTEN thread posts to the queue: it stops first.  Then this
+	 * thread is the only one left to submit or post: settle() lets the
+	 * bookkeeping of the closed sessions reach the database and runs what
+	 * came back, with the queue and every thread still there for what
+	 * the done functions do in turn (a claim answered for a session gone
+	 * releases its push, a LISTEN event queues crontabs and kicks every
+	 * thread).  Only then do the threads go, the queue last. */
 	gw_listen_free(gw->listener);
-	gw_dbq_free(gw->ctx.q);
+	settle(gw);
 	for (int i = gw->nthr - 1; i >= 0; i--)
 		gw_thr_free(gw->thr[i]);
 	free(gw->thr);
+	gw_dbq_free(gw->ctx.q);
 	gw_auth_free(gw->ctx.auth);
 	gw_reg_free(gw->ctx.reg);
 	gw_drain_free(gw->drain);   /* its jobs' done functions ran */

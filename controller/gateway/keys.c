@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vtime.h"
+
 struct entry {
 	char     *key;       /* NULL: free slot */
 	uint32_t  hash;
 	long      id;        /* < 0: unknown */
 	int64_t   expires;   /* unknown entries: mono ms */
+	int64_t   learned;   /* mono ms a lookup answered it; 0: loaded */
 };
 
 struct gw_keys {
@@ -18,6 +21,7 @@ struct gw_keys {
 	size_t        used;
 	size_t        nkeys;
 	size_t        nneg;
+	int64_t       made;  /* mono ms: a load knows the keys of then */
 };
 
 static uint32_t hash(const char *s)
@@ -39,6 +43,7 @@ int gw_keys_new(struct gw_keys **out)
 		return VT_ENOMEM;
 	}
 	k->cap = 64;
+	k->made = vt_mono_ms();
 	*out = k;
 	return VT_OK;
 }
@@ -96,6 +101,7 @@ static int find_or_add(struct gw_keys *k, const char *b64, struct entry **out)
 		e->hash = h;
 		e->id = -1;
 		e->expires = 0;
+		e->learned = 0;
 		k->used++;
 		k->nneg++;   /* counted as unknown until set */
 	}
@@ -120,18 +126,50 @@ int gw_keys_put(struct gw_keys *k, const char *b64, long probe_id)
 	return VT_OK;
 }
 
-void gw_keys_put_unknown(struct gw_keys *k, const char *b64, int64_t expires)
+int gw_keys_learn(struct gw_keys *k, const char *b64, long probe_id,
+		  int64_t at)
+{
+	uint32_t h = hash(b64);
+	int rc = gw_keys_put(k, b64, probe_id);
+
+	if (rc == 0)
+		slot(k, b64, h)->learned = at;
+	return rc;
+}
+
+void gw_keys_put_unknown(struct gw_keys *k, const char *b64, int64_t expires,
+			 int64_t at)
 {
 	struct entry *e = slot(k, b64, hash(b64));
 
 	if (e->key) {
-		if (e->id < 0)
+		if (e->id < 0) {
 			e->expires = expires;
+			e->learned = at;
+		}
 		return;   /* a probe's key stays until the next reload */
 	}
 	if (k->nneg >= GW_KEYS_NEG_MAX || find_or_add(k, b64, &e) < 0)
 		return;
 	e->expires = expires;
+	e->learned = at;
+}
+
+void gw_keys_carry(struct gw_keys *fresh, const struct gw_keys *old)
+{
+	if (!fresh || !old)
+		return;
+	for (size_t i = 0; i < old->cap; i++) {
+		const struct entry *e = &old->e[i];
+
+		if (!e->key || !e->learned || e->learned < fresh->made ||
+		    slot(fresh, e->key, e->hash)->key)
+			continue;
+		if (e->id < 0)
+			gw_keys_put_unknown(fresh, e->key, e->expires, e->learned);
+		else if (gw_keys_learn(fresh, e->key, e->id, e->learned) < 0)
+			return;   /* out of memory: looked up again */
+	}
 }
 
 int gw_keys_get(const struct gw_keys *k, const char *b64, int64_t now,

@@ -100,6 +100,21 @@ gw_connected() {
 	[ "$(t_psql "SELECT connected AND bind_addr IS NOT NULL FROM probe_sessions WHERE probe_id = $PRB")" = "$1" ]
 }
 
+# gw_hold SQL: another client runs SQL (its locks) in a transaction that it
+# holds until $T/release appears (five minutes at most); returns once SQL
+# ran (its output and "locked" in $T/lock.out).
+gw_hold() {
+	rm -f "$T/release" "$T/lock.out"
+	(
+		printf 'BEGIN;\n%s;\n\\echo locked\n' "$1"
+		n=0
+		while [ ! -e "$T/release" ] && [ $n -lt 3000 ]; do sleep 0.1; n=$((n + 1)); done
+		printf 'COMMIT;\n'
+	) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
+	t_bg $!
+	t_wait 30 grep -qx locked "$T/lock.out"
+}
+
 gw_queue_count() { t_psql "SELECT count(*) FROM result_queue"; }
 
 # gw_crontab_settled N: waits until the gateway's own crontab pushes (made

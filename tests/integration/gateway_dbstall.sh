@@ -24,17 +24,8 @@ SINKP_A=$SINKP
 KEEPPID_A=$KEEPPID
 t_check "probe A: its crontab push settled" gw_crontab_settled 1
 
-# Another client locks result_queue until $T/release appears (two minutes
-# at most).
-(
-	printf 'BEGIN;\nLOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE;\n\\echo locked\n'
-	n=0
-	while [ ! -e "$T/release" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
-	printf 'COMMIT;\n'
-) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
-LOCKPID=$!
-t_bg $LOCKPID
-t_wait 30 grep -qx locked "$T/lock.out"
+# Another client locks result_queue until $T/release appears.
+gw_hold "LOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE"
 t_check "result_queue locked by another transaction" grep -qx locked "$T/lock.out"
 
 # Probe A uploads: its INSERT waits for the lock, so no reply yet.

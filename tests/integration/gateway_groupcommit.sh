@@ -24,17 +24,7 @@ t_check "KEEP up" gw_keep
 t_check "crontab push settled" gw_crontab_settled 1
 
 # lock_hold: another client holds result_queue until $T/release appears.
-lock_hold() {
-	rm -f "$T/release" "$T/lock.out"
-	(
-		printf 'BEGIN;\nLOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE;\n\\echo locked\n'
-		n=0
-		while [ ! -e "$T/release" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
-		printf 'COMMIT;\n'
-	) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
-	t_bg $!
-	t_wait 30 grep -qx locked "$T/lock.out"
-}
+lock_hold() { gw_hold "LOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE"; }
 lock_waiters() {
 	[ "$(t_psql "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'result_queue'::regclass")" -ge "$1" ]
 }

@@ -166,19 +166,29 @@ t_check "the probe skipped no run" sh -c "! grep -q 'skipped' '$T/probe.log'"
 t_check "probe's exit stats: nothing failed" \
 	grep -q 'result(s) written, 0 late, 0 busy, 0 failed, 0 write error(s)' "$T/probe.log"
 
-# grid FILE INTERVAL HALF_SPREAD FIRST_MAX LAST_MIN LAST_MAX: one run per
-# slot START + k*INTERVAL, every slot from 0 to the last, each within
-# HALF_SPREAD + 1 s; the last run between LAST_MIN and LAST_MAX.
+# grid FILE INTERVAL HALF_SPREAD LAST_MIN LAST_MAX: one run per slot
+# START + k*INTERVAL, each within HALF_SPREAD + 1 s, none missing from the
+# first slot whose window was still open when the probe took the crontab
+# (its log says when; the push takes its time to arrive, and a slot whose
+# window closed before is rightly skipped) to the last; the last run
+# between LAST_MIN and LAST_MAX.
 grid() {
-	python3 - "$START" "$@" <<'PY'
-import sys
-start, f, iv, half, last_min, last_max = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+	python3 - "$START" "$@" "$T/probe.log" <<'PY'
+import datetime, math, sys
+start, f, iv, half, last_min, last_max, log = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 ts = sorted(int(l) for l in open(f))
 slots = [round((t - start) / iv) for t in ts]
+took = next(l.split()[0] for l in open(log) if "crons/3: 3 line(s): 0 kept, 3 new" in l)
+took = datetime.datetime.strptime(took, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+# the probe plans the first slot k with T(k) + window end >= now (a
+# little before it logs: 0.1 s of slack)
+after = half if half else 1
+first = max(0, math.ceil((took + 0.1 - after - start) / iv))
 bad = [t for t, k in zip(ts, slots) if abs(t - start - k * iv) > half + 1]
 ok = True
 if bad: print("# outside the spread:", bad); ok = False
-if slots != list(range(len(slots))): print("# slots", slots, "times", ts); ok = False
+if not slots or slots[0] > first or slots != list(range(slots[0], slots[0] + len(slots))):
+    print("# slots", slots, "times", ts, "crontab taken at", took, "first slot due", first); ok = False
 if not ts or not last_min <= ts[-1] <= last_max: print("# last run", ts[-1:], "not in", last_min, last_max); ok = False
 if half and len(set(t - start - k * iv for t, k in zip(ts, slots))) < 2:
     print("# no spread at all:", ts); ok = False

@@ -77,67 +77,58 @@ out:
 	return rc;
 }
 
-int gw_db_sessions_up(struct gw_db *db, const char *gw, const long *ids,
-		      const char *const *from, int n)
+/* Runs sql with $1 gw, $2 the ids and $3 one text per id (NULL for NULL
+ * or ""), then, when given, then_sql with $1 the ids. */
+static int ids_texts(struct gw_db *db, const char *sql, const char *then_sql,
+		     const char *gw, const long *ids, const char *const *texts,
+		     int n)
 {
-	struct vt_pg_array a, f;
+	struct vt_pg_array a, t;
 	const char *p[3];
 	int rc;
 
 	if (n == 0)
 		return VT_OK;
 	rc = arr_ids(&a, ids, n);
-	arr_init(&f, n, 48);
+	arr_init(&t, n, 64);
 	for (int i = 0; i < n && rc == 0; i++)
-		rc = arr_str_or_null(&f, from[i]);
+		rc = arr_str_or_null(&t, texts[i]);
 	if (rc < 0)
 		goto out;
 	p[0] = gw;
 	p[1] = vt_pg_array_done(&a);
-	p[2] = vt_pg_array_done(&f);
-	/* As gw_db_session_up, for every probe of the batch. */
-	rc = exec_arrays(db, NULL, "UPDATE probe_sessions ps SET connected = true,"
-			 " gateway = $1, from_addr = u.from_addr, since = now(),"
-			 " last_seen = now() FROM unnest($2::integer[], $3::inet[])"
-			 " AS u(id, from_addr) WHERE ps.probe_id = u.id", 3, p);
-	if (rc == 0)
-		rc = exec_arrays(db, NULL, "UPDATE probes SET status = 1, status_since ="
-				 " CASE WHEN status = 1 THEN status_since ELSE now() END,"
-				 " last_connected = now(), first_connected ="
-				 " coalesce(first_connected, now())"
-				 " WHERE id = ANY($1::integer[])", 1, p + 1);
+	p[2] = vt_pg_array_done(&t);
+	rc = exec_arrays(db, NULL, sql, 3, p);
+	if (rc == 0 && then_sql)
+		rc = exec_arrays(db, NULL, then_sql, 1, p + 1);
 out:
 	vt_pg_array_free(&a);
-	vt_pg_array_free(&f);
+	vt_pg_array_free(&t);
 	return rc;
+}
+
+int gw_db_sessions_up(struct gw_db *db, const char *gw, const long *ids,
+		      const char *const *from, int n)
+{
+	/* As gw_db_session_up, for every probe of the batch. */
+	return ids_texts(db, "UPDATE probe_sessions ps SET connected = true,"
+			 " gateway = $1, from_addr = u.from_addr, since = now(),"
+			 " last_seen = now() FROM unnest($2::integer[], $3::inet[])"
+			 " AS u(id, from_addr) WHERE ps.probe_id = u.id",
+			 "UPDATE probes SET status = 1, status_since ="
+			 " CASE WHEN status = 1 THEN status_since ELSE now() END,"
+			 " last_connected = now(), first_connected ="
+			 " coalesce(first_connected, now())"
+			 " WHERE id = ANY($1::integer[])", gw, ids, from, n);
 }
 
 int gw_db_sessions_bind(struct gw_db *db, const char *gw, const long *ids,
 			const char *const *bind, int n)
 {
-	struct vt_pg_array a, b;
-	const char *p[3];
-	int rc;
-
-	if (n == 0)
-		return VT_OK;
-	rc = arr_ids(&a, ids, n);
-	arr_init(&b, n, 64);
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = vt_pg_array_str(&b, bind[i], strlen(bind[i]));
-	if (rc < 0)
-		goto out;
-	p[0] = gw;
-	p[1] = vt_pg_array_done(&a);
-	p[2] = vt_pg_array_done(&b);
-	rc = exec_arrays(db, NULL, "UPDATE probe_sessions ps SET bind_addr = b.bind,"
+	return ids_texts(db, "UPDATE probe_sessions ps SET bind_addr = b.bind,"
 			 " last_seen = now() FROM unnest($2::integer[], $3::text[])"
 			 " AS b(id, bind) WHERE ps.probe_id = b.id AND ps.gateway = $1",
-			 3, p);
-out:
-	vt_pg_array_free(&a);
-	vt_pg_array_free(&b);
-	return rc;
+			 NULL, gw, ids, bind, n);
 }
 
 int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids, int n)

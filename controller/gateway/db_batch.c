@@ -131,7 +131,9 @@ int gw_db_sessions_bind(struct gw_db *db, const char *gw, const long *ids,
 			 NULL, gw, ids, bind, n);
 }
 
-int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids, int n)
+/* Runs sql with $1 gw and $2 the ids. */
+static int ids_only(struct gw_db *db, const char *sql, const char *gw,
+		    const long *ids, int n)
 {
 	struct vt_pg_array a;
 	const char *p[2];
@@ -139,20 +141,24 @@ int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids, int n
 
 	if (n == 0)
 		return VT_OK;
-	if ((rc = arr_ids(&a, ids, n)) < 0)
-		goto out;
-	p[0] = gw;
-	p[1] = vt_pg_array_done(&a);
-	/* Only the probes gw still holds are marked disconnected. */
-	rc = exec_arrays(db, NULL, "WITH gone AS (UPDATE probe_sessions SET"
-			 " connected = false, gateway = NULL, last_seen = now()"
-			 " WHERE probe_id = ANY($2::integer[]) AND gateway = $1"
-			 " RETURNING probe_id)"
-			 " UPDATE probes SET status = 2, status_since = now()"
-			 " WHERE id IN (SELECT probe_id FROM gone)", 2, p);
-out:
+	if ((rc = arr_ids(&a, ids, n)) == 0) {
+		p[0] = gw;
+		p[1] = vt_pg_array_done(&a);
+		rc = exec_arrays(db, NULL, sql, 2, p);
+	}
 	vt_pg_array_free(&a);
 	return rc;
+}
+
+int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids, int n)
+{
+	/* Only the probes gw still holds are marked disconnected. */
+	return ids_only(db, "WITH gone AS (UPDATE probe_sessions SET"
+			" connected = false, gateway = NULL, last_seen = now()"
+			" WHERE probe_id = ANY($2::integer[]) AND gateway = $1"
+			" RETURNING probe_id)"
+			" UPDATE probes SET status = 2, status_since = now()"
+			" WHERE id IN (SELECT probe_id FROM gone)", gw, ids, n);
 }
 
 int gw_db_pushes_done(struct gw_db *db, const char *gw, const long *ids,
@@ -194,22 +200,9 @@ out:
 int gw_db_pushes_release(struct gw_db *db, const char *gw, const long *ids,
 			 int n)
 {
-	struct vt_pg_array a;
-	const char *p[2];
-	int rc;
-
-	if (n == 0)
-		return VT_OK;
-	if ((rc = arr_ids(&a, ids, n)) < 0)
-		goto out;
-	p[0] = gw;
-	p[1] = vt_pg_array_done(&a);
-	rc = exec_arrays(db, NULL, "UPDATE probe_pushes SET status = 'pending',"
-			 " gateway = NULL, claimed = NULL WHERE id = ANY($2::bigint[])"
-			 " AND status = 'sending' AND gateway = $1", 2, p);
-out:
-	vt_pg_array_free(&a);
-	return rc;
+	return ids_only(db, "UPDATE probe_pushes SET status = 'pending',"
+			" gateway = NULL, claimed = NULL WHERE id = ANY($2::bigint[])"
+			" AND status = 'sending' AND gateway = $1", gw, ids, n);
 }
 
 int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,

@@ -163,6 +163,12 @@ static int run(struct gw_db *db, PGresult **res, const char *sql, int n,
 	return rc;
 }
 
+int gw_db_exec(struct gw_db *db, PGresult **res, const char *sql, int n,
+	       const char *const *p)
+{
+	return run(db, res, sql, n, p);
+}
+
 PGconn *gw_db_conn(struct gw_db *db)
 {
 	return conn(db);
@@ -698,58 +704,125 @@ static int claim_oneoffs(struct gw_db *db, PGconn *c, long probe_id,
 	return rc;
 }
 
-int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
-		     char **batch)
+/* Claims the pending pushes ids[0..n) for gw in the transaction open on
+ * c: one UPDATE for all, then the one-offs of each crontab push. */
+static int claims_in(struct gw_db *db, PGconn *c, const char *gw,
+		     const long *ids, int n, char **batch, int *rcs)
 {
-	char id[32];
-	const char *p[2] = { id, gw };
-	PGconn *c = conn(db);
+	struct vt_pg_array a;
+	const char *p[2] = { NULL, gw };
 	PGresult *r = NULL;
 	struct vt_buf text;
-	int rc, open = 0;
+	int rc = VT_OK;
 
-	*batch = NULL;
 	vt_buf_init(&text, GW_PUSH_MAX_TEXT + VT_DLG_LINE_MAX);
-	if (!c)
-		return VT_EDB;
-	snprintf(id, sizeof id, "%ld", push_id);
-	/* One transaction: the claim and the one-offs it takes. */
-	if ((rc = vt_pg_cmd(c, "BEGIN", db->err, sizeof db->err)) < 0)
+	vt_pg_array_init(&a, (size_t)n * 24 + 16);
+	for (int i = 0; i < n; i++) {
+		batch[i] = NULL;
+		rcs[i] = VT_ENOTFOUND;
+		if (rc == 0)
+			rc = vt_pg_array_ll(&a, ids[i]);
+	}
+	if (rc < 0 || !(p[0] = vt_pg_array_done(&a))) {
+		rc = VT_ENOMEM;
 		goto out;
-	open = 1;
+	}
 	rc = vt_pg_exec(c, &r, db->err, sizeof db->err,
 			"UPDATE probe_pushes SET status = 'sending', gateway = $2,"
 			" claimed = now(), attempts = attempts + 1"
-			" WHERE id = $1 AND status = 'pending'"
-			" RETURNING batch, probe_id, kind", 2, p);
-	if (rc == 0 && PQntuples(r) != 1)
-		rc = VT_ENOTFOUND;
-	if (rc == 0 && vt_buf_add(&text, PQgetvalue(r, 0, 0),
-				  (size_t)PQgetlength(r, 0, 0)) < 0)
-		rc = VT_ENOMEM;
-	if (rc == 0 && !strcmp(PQgetvalue(r, 0, 2), "crontab"))
-		rc = claim_oneoffs(db, c, atol(PQgetvalue(r, 0, 1)), push_id,
-				   text.len, &text);
-	if (rc == 0 && !(*batch = strdup(text.data ? text.data : "")))
-		rc = VT_ENOMEM;
-	if (rc == 0) {
-		open = 0;
-		if ((rc = vt_pg_cmd(c, "COMMIT", db->err, sizeof db->err)) < 0) {
-			free(*batch);
-			*batch = NULL;
-		}
+			" WHERE id = ANY($1::bigint[]) AND status = 'pending'"
+			" RETURNING id, batch, probe_id, kind", 2, p);
+	for (int k = 0; rc == 0 && k < PQntuples(r); k++) {
+		long id = atol(PQgetvalue(r, k, 0));
+		int i = 0;
+
+		while (i < n && (ids[i] != id || batch[i]))
+			i++;
+		if (i == n)
+			continue;
+		vt_buf_reset(&text);
+		if (vt_buf_add(&text, PQgetvalue(r, k, 1),
+			       (size_t)PQgetlength(r, k, 1)) < 0)
+			rc = VT_ENOMEM;
+		if (rc == 0 && !strcmp(PQgetvalue(r, k, 3), "crontab"))
+			rc = claim_oneoffs(db, c, atol(PQgetvalue(r, k, 2)), id,
+					   text.len, &text);
+		if (rc == 0 && !(batch[i] = strdup(text.data ? text.data : "")))
+			rc = VT_ENOMEM;
+		if (rc == 0)
+			rcs[i] = VT_OK;
 	}
-	if (rc == 0 && db->push_delay_ms > 0)
-		(void)poll(NULL, 0, db->push_delay_ms);
 out:
-	if (open)
-		vt_pg_try(c, "ROLLBACK");
+	if (rc < 0)
+		for (int i = 0; i < n; i++) {
+			free(batch[i]);
+			batch[i] = NULL;
+		}
+	PQclear(r);
+	vt_pg_array_free(&a);
+	vt_buf_free(&text);
+	return rc;
+}
+
+/* Test only: holds each claimed push before it goes to the probe. */
+void gw_db_claim_delay(struct gw_db *db)
+{
+	if (db->push_delay_ms > 0)
+		(void)poll(NULL, 0, db->push_delay_ms);
+}
+
+int gw_db_push_claims(struct gw_db *db, const char *gw, const long *ids,
+		      int n, char **batch, int *rcs)
+{
+	PGconn *c = conn(db);
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		batch[i] = NULL;
+		rcs[i] = VT_ENOTFOUND;
+	}
+	if (!c)
+		return VT_EDB;
+	rc = n > 0 ? claims_in(db, c, gw, ids, n, batch, rcs) : VT_OK;
 	if (rc < 0 && vt_pg_broken(c)) {
 		PQfinish(db->c);
 		db->c = NULL;
 	}
-	PQclear(r);
-	vt_buf_free(&text);
+	return rc;
+}
+
+int gw_db_push_claim(struct gw_db *db, long push_id, const char *gw,
+		     char **batch)
+{
+	PGconn *c = conn(db);
+	int rc, one;
+
+	*batch = NULL;
+	if (!c)
+		return VT_EDB;
+	/* One transaction: the claim and the one-offs it takes. */
+	if ((rc = vt_pg_cmd(c, "BEGIN", db->err, sizeof db->err)) < 0)
+		goto out;
+	rc = claims_in(db, c, gw, &push_id, 1, batch, &one);
+	if (rc == 0)
+		rc = one;
+	if (rc == 0) {
+		if ((rc = vt_pg_cmd(c, "COMMIT", db->err, sizeof db->err)) < 0) {
+			free(*batch);
+			*batch = NULL;
+		}
+	} else {
+		free(*batch);
+		*batch = NULL;
+		vt_pg_try(c, "ROLLBACK");
+	}
+	if (rc == 0)
+		gw_db_claim_delay(db);
+out:
+	if (rc < 0 && vt_pg_broken(c)) {
+		PQfinish(db->c);
+		db->c = NULL;
+	}
 	return rc;
 }
 
@@ -859,17 +932,14 @@ int gw_db_crontab_notified(struct gw_db *db, long *ids, int max, int *overflow)
 	return n;
 }
 
-int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
+int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
+		       struct vt_buf *text)
 {
 	struct vt_dlg_batch *b = vt_dlg_batch_new();
 	long long now = (long long)time(NULL);
-	char id[32];
-	const char *p[2] = { id, NULL };
-	struct vt_buf text;
 	PGconn *c = conn(db);
 	int rc = VT_ENOMEM;
 
-	vt_buf_init(&text, 256 * 1024);
 	if (!b)
 		goto out;
 	if (!c) {
@@ -880,20 +950,32 @@ int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
 	if (rc < 0)
 		goto out;
 	if ((rc = vt_jobs_upload(b, probe_id, sid)) < 0 ||
-	    (rc = vt_dlg_batch_format(b, &text)) < 0) {
+	    (rc = vt_dlg_batch_format(b, text)) < 0)
 		snprintf(db->err, sizeof db->err, "crontab batch: %s",
 			 vt_strerror(rc));
+out:
+	vt_dlg_batch_free(b);
+	return rc;
+}
+
+int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
+{
+	char id[32];
+	const char *p[2] = { id, NULL };
+	struct vt_buf text;
+	int rc;
+
+	vt_buf_init(&text, 256 * 1024);
+	if ((rc = gw_db_crontab_text(db, probe_id, sid, &text)) < 0)
 		goto out;
-	}
 	snprintf(id, sizeof id, "%ld", probe_id);
-	p[1] = text.data;
+	p[1] = text.data ? text.data : "";
 	/* The one-offs join the push when it is claimed (gw_db_push_claim). */
 	rc = run(db, NULL, "WITH gone AS (DELETE FROM probe_pushes WHERE"
 		 " probe_id = $1 AND status = 'pending' AND kind = 'crontab')"
 		 " INSERT INTO probe_pushes (probe_id, batch, kind)"
 		 " VALUES ($1, $2, 'crontab')", 2, p);
 out:
-	vt_dlg_batch_free(b);
 	vt_buf_free(&text);
 	return rc;
 }

@@ -35,6 +35,10 @@ PGconn *gw_db_conn(struct gw_db *db);
 /* Runs sql, which takes no parameters and returns no rows (BEGIN, COMMIT,
  * ROLLBACK). */
 int gw_db_cmd(struct gw_db *db, const char *sql) VT_WUR;
+/* Runs sql with n text parameters; *res (may be NULL) gets the rows
+ * (caller clears).  The connection is dropped when it broke. */
+int gw_db_exec(struct gw_db *db, PGresult **res, const char *sql, int n,
+	       const char *const *p) VT_WUR;
 
 /* Probe id of a public key (base64 blob); VT_ENOTFOUND when unknown. */
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id) VT_WUR;
@@ -178,6 +182,45 @@ int gw_db_listen_fd(struct gw_db *db);
  * needs; its one-offs join it when it is claimed.  A crontab push still
  * pending for the probe is replaced. */
 int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_WUR;
+/* The text of gw_db_crontab_enqueue's push, into text. */
+struct vt_buf;
+int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
+		       struct vt_buf *text) VT_WUR;
+
+/* Set-based (db_batch.c): the bookkeeping of many probes, one statement
+ * per kind, each as its single-probe call above for every probe given
+ * (a probe given at most once).  They run in the caller's transaction
+ * when one is open (the control lane's group, jobs.c). */
+struct gw_db_sess {
+	int  found;                         /* 0: no session (ENOTFOUND) */
+	char sid[VT_SESSION_ID_MAX + 1];
+	int  port;
+};
+/* gw_db_session_get for ids[0..n): out[i] for ids[i]. */
+int gw_db_sessions_get(struct gw_db *db, const long *ids, int n,
+		       struct gw_db_sess *out) VT_WUR;
+/* gw_db_session_up (from[i] NULL or "": address unknown). */
+int gw_db_sessions_up(struct gw_db *db, const char *gw, const long *ids,
+		      const char *const *from, int n) VT_WUR;
+int gw_db_sessions_bind(struct gw_db *db, const char *gw, const long *ids,
+			const char *const *bind, int n) VT_WUR;
+int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids,
+			int n) VT_WUR;
+int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
+			   const char *const *sid, int n) VT_WUR;
+int gw_db_pushes_done(struct gw_db *db, const char *gw, const long *ids,
+		      const int *ok, const char *const *outcome, int n) VT_WUR;
+int gw_db_pushes_release(struct gw_db *db, const char *gw, const long *ids,
+			 int n) VT_WUR;
+/* gw_db_push_claim for the pushes ids[0..n) in the transaction the caller
+ * has open (one UPDATE, then each crontab push's one-offs): rcs[i] is 0
+ * with batch[i] (caller frees) or VT_ENOTFOUND.  A negative return: none
+ * is claimed (the caller rolls back). */
+int gw_db_push_claims(struct gw_db *db, const char *gw, const long *ids,
+		      int n, char **batch, int *rcs) VT_WUR;
+/* Test only (VANTAGE_GW_TEST_PUSH_DELAY_MS): holds a claimed push. */
+void gw_db_claim_delay(struct gw_db *db);
+
 /* Reads what arrived on the LISTEN connection; *notified gets
  * GW_NOTIFY_PUSH when a push or crontab notification came and
  * GW_NOTIFY_KEYS when probes' keys changed (vantage_keys).  VT_EDB when the connection broke (it is closed;

@@ -31,7 +31,16 @@
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-#define BACKLOG         65535   /* the kernel caps it (net.core.somaxconn) */
+/* The listen backlog: as many as --max-handshakes, at least BACKLOG_MIN
+ * (the kernel caps it at net.core.somaxconn).  A connection waits there
+ * for at most about one round of handshakes, so that its client is still
+ * waiting when it is accepted: with a deep backlog, a storm bigger than a
+ * client's patience fills it with connections their clients gave up on,
+ * every handshake goes to a client that left, and the storm never ends.
+ * Beyond it the kernel drops SYNs: the clients' own retries, at no cost
+ * here. */
+#define BACKLOG_MIN     64
+#define BACKLOG_MAX     65535
 #define ACCEPT_BURST    64
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
@@ -208,7 +217,15 @@ out:
 	return rc;
 }
 
-static int open_listener(const char *addr, int port, char *err, size_t errlen)
+static int backlog_of(const struct gw_conf *c)
+{
+	if (c->max_handshakes < BACKLOG_MIN)
+		return BACKLOG_MIN;
+	return c->max_handshakes > BACKLOG_MAX ? BACKLOG_MAX : c->max_handshakes;
+}
+
+static int open_listener(const char *addr, int port, int backlog, char *err,
+			 size_t errlen)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
@@ -234,7 +251,7 @@ static int open_listener(const char *addr, int port, char *err, size_t errlen)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, BACKLOG) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
 		snprintf(err, errlen, "listen on %s port %d: %s", addr, port,
 			 strerror(errno));
 		close(fd);
@@ -766,8 +783,9 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 		for (int i = 0; i < GW_LISTENERS; i++) {
 			if (port[i] <= 0)
 				continue;
-			if ((gw->lfd[i] = open_listener(conf->listen, port[i], err,
-							errlen)) < 0)
+			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
+							backlog_of(&gw->ctx.conf),
+							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
 					      VT_EV_READ, on_accept, gw)) < 0) {

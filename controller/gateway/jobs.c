@@ -82,26 +82,166 @@ static void run_uploads(struct gw_job *const *jobs, int n, struct gw_db *db)
 
 static int run(struct gw_job *j, struct gw_db *db);
 
+/* A run of jobs of a control group in which no probe (no push, for the
+ * push outcomes) comes twice: their order does not matter, so they run
+ * set-based, one statement per kind (db_batch.c). */
+static long seg_key(const struct gw_req *r)
+{
+	return r->probe_id > 0 ? r->probe_id : -r->push_id;
+}
+
+static int seg_len(struct gw_job *const *jobs, int n)
+{
+	int len = 1;
+
+	for (; len < n; len++)
+		for (int k = 0; k < len; k++)
+			if (seg_key(gw_req_of(jobs[k])) == seg_key(gw_req_of(jobs[len])))
+				return len;
+	return len;
+}
+
+/* Runs a segment in the open transaction; res[i] gets each job's own
+ * outcome (VT_ENOTFOUND of a KEEP or a claim), the return a failure of
+ * the whole. */
+static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
+		   int *res)
+{
+	struct gw_req *r[GW_DBQ_GROUP_MAX];
+	long ids[GW_DBQ_GROUP_MAX], bids[GW_DBQ_GROUP_MAX];
+	long kids[GW_DBQ_GROUP_MAX] = { 0 }, cids[GW_DBQ_GROUP_MAX];
+	long dids[GW_DBQ_GROUP_MAX], oids[GW_DBQ_GROUP_MAX], lids[GW_DBQ_GROUP_MAX];
+	long pids[GW_DBQ_GROUP_MAX];
+	const char *from[GW_DBQ_GROUP_MAX], *bind[GW_DBQ_GROUP_MAX];
+	const char *sid[GW_DBQ_GROUP_MAX], *outc[GW_DBQ_GROUP_MAX];
+	int ok[GW_DBQ_GROUP_MAX], crc[GW_DBQ_GROUP_MAX];
+	int kj[GW_DBQ_GROUP_MAX], pj[GW_DBQ_GROUP_MAX];
+	char *text[GW_DBQ_GROUP_MAX];
+	struct gw_db_sess sess[GW_DBQ_GROUP_MAX];
+	int nu = 0, nb = 0, nk = 0, nc = 0, nd = 0, no = 0, nl = 0, np = 0;
+	const char *gw = gw_req_of(jobs[0])->gw_name;
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		r[i] = gw_req_of(jobs[i]);
+		res[i] = 0;
+		switch (r[i]->kind) {
+		case GW_REQ_INIT:   /* rare (a registration): alone */
+			if ((rc = run(jobs[i], db)) < 0)
+				return rc;
+			break;
+		case GW_REQ_KEEP:
+			kj[nk] = i;
+			kids[nk++] = r[i]->probe_id;
+			break;
+		case GW_REQ_UP:
+			from[nu] = r[i]->from;
+			ids[nu++] = r[i]->probe_id;
+			if (r[i]->text) {
+				bind[nb] = r[i]->text;
+				bids[nb++] = r[i]->probe_id;
+			}
+			break;
+		case GW_REQ_BIND:
+			bind[nb] = r[i]->text ? r[i]->text : "";
+			bids[nb++] = r[i]->probe_id;
+			break;
+		case GW_REQ_DOWN:
+			dids[nd++] = r[i]->probe_id;
+			break;
+		case GW_REQ_CRONTAB:
+			sid[nc] = r[i]->sid;
+			cids[nc++] = r[i]->probe_id;
+			break;
+		case GW_REQ_CLAIM:
+			pj[np] = i;
+			pids[np++] = r[i]->push_id;
+			break;
+		case GW_REQ_PUSH_DONE:
+			ok[no] = r[i]->ok;
+			outc[no] = r[i]->text;
+			oids[no++] = r[i]->push_id;
+			break;
+		case GW_REQ_PUSH_RELEASE:
+			lids[nl++] = r[i]->push_id;
+			break;
+		default:
+			return VT_EINVAL;
+		}
+	}
+	if (rc == 0)
+		rc = gw_db_sessions_get(db, kids, nk, sess);
+	for (int k = 0; rc == 0 && k < nk; k++) {
+		struct gw_req *q = r[kj[k]];
+
+		if (!sess[k].found) {
+			res[kj[k]] = VT_ENOTFOUND;
+			continue;
+		}
+		snprintf(q->sid, sizeof q->sid, "%s", sess[k].sid);
+		q->port = sess[k].port;
+	}
+	if (rc == 0)
+		rc = gw_db_sessions_up(db, gw, ids, from, nu);
+	if (rc == 0)
+		rc = gw_db_sessions_bind(db, gw, bids, bind, nb);
+	if (rc == 0)
+		rc = gw_db_sessions_down(db, gw, dids, nd);
+	if (rc == 0)
+		rc = gw_db_crontabs_enqueue(db, cids, sid, nc);
+	if (rc == 0)
+		rc = gw_db_push_claims(db, gw, pids, np, text, crc);
+	for (int k = 0; rc == 0 && k < np; k++) {
+		struct gw_req *q = r[pj[k]];
+
+		free(q->text);
+		q->text = text[k];
+		res[pj[k]] = crc[k];
+	}
+	if (rc == 0)
+		rc = gw_db_pushes_done(db, gw, oids, ok, outc, no);
+	if (rc == 0)
+		rc = gw_db_pushes_release(db, gw, lids, nl);
+	return rc;
+}
+
 /* Group commit of the control lane's short requests (session lookups and
- * bookkeeping, crontabs, push outcomes: the kinds gw_req_new gives this
- * group): the ones queued back to back run in submission order in one
- * transaction, so a reconnect storm costs one COMMIT (one WAL flush) per
- * group, not several per probe.  When one of them fails, the transaction
+ * bookkeeping, crontabs, push claims and outcomes: the kinds gw_req_new
+ * gives this group): the ones queued back to back run in one transaction,
+ * set-based in runs where no probe comes twice (run_seg), so a reconnect
+ * storm costs a few statements and one COMMIT (one WAL flush) per group,
+ * not several of each per probe.  When one of them fails, the transaction
  * is rolled back and each runs alone again, so that only the faulty one
  * fails. */
 static void run_ctrl(struct gw_job *const *jobs, int n, struct gw_db *db)
 {
-	int rc = n > 1 ? gw_db_cmd(db, "BEGIN") : -1, i;
+	int res[GW_DBQ_GROUP_MAX], rc, i, claims = 0;
 
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = run(jobs[i], db);
+	if (n == 1) {
+		job_rc(jobs[0], run(jobs[0], db), db);
+		return;
+	}
+	rc = gw_db_cmd(db, "BEGIN");
+	for (i = 0; rc == 0 && i < n; ) {
+		int len = seg_len(jobs + i, n - i);
+
+		rc = run_seg(jobs + i, len, db, res + i);
+		i += len;
+	}
 	if (rc == 0)
 		rc = gw_db_cmd(db, "COMMIT");
-	else if (n > 1 && i > 0 && gw_db_cmd(db, "ROLLBACK") < 0)
+	else if (gw_db_cmd(db, "ROLLBACK") < 0)
 		vt_debug("ROLLBACK: %s", gw_db_error(db));   /* a new connection then */
 	if (rc == 0) {
-		for (i = 0; i < n; i++)
-			job_rc(jobs[i], 0, db);
+		for (i = 0; i < n; i++) {
+			struct gw_req *r = gw_req_of(jobs[i]);
+
+			job_rc(jobs[i], res[i], db);
+			if (r->kind == GW_REQ_CLAIM && res[i] == 0)
+				claims++;
+		}
+		while (claims-- > 0)
+			gw_db_claim_delay(db);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -192,7 +332,7 @@ struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
 	else if (kind == GW_REQ_KEEP || kind == GW_REQ_INIT || kind == GW_REQ_UP ||
 		 kind == GW_REQ_BIND || kind == GW_REQ_DOWN ||
 		 kind == GW_REQ_CRONTAB || kind == GW_REQ_PUSH_DONE ||
-		 kind == GW_REQ_PUSH_RELEASE)
+		 kind == GW_REQ_PUSH_RELEASE || kind == GW_REQ_CLAIM)
 		r->job.group = run_ctrl;
 	if ((text && !(r->text = strdup(text))) ||
 	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||

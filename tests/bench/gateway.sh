@@ -31,6 +31,12 @@
 #   GW_BENCH_HERD_LIMIT=L  --max-sessions of the herd run (default S/2;
 #                        0: no herd run)
 #   GW_BENCH_HANDSHAKES=H  the gateway's --max-handshakes (default: its own)
+#   GW_BENCH_JITTERS="0 1000"  the storms' jitters (ms) with the first host
+#                        key type (the others: the first jitter only)
+#   GW_BENCH_LOG=LEVEL   the gateway's --log-level (default warn)
+#   GW_BENCH_TRACE=FILE  during each storm, once a second: the gateway's CPU,
+#                        its listen queue, connections, PostgreSQL's active
+#                        backends by wait event and query, appended to FILE
 . "$(dirname "$0")/../lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
 S=${GW_BENCH_STORM:-10000}
@@ -38,6 +44,8 @@ HKS=${GW_BENCH_HOSTKEYS:-${GW_BENCH_HOSTKEY:-rsa ed25519}}
 THREADS=${GW_BENCH_THREADS:-$(nproc)}
 HERD=${GW_BENCH_HERD_LIMIT:-$((S / 2))}
 HS=${GW_BENCH_HANDSHAKES:-}
+JITTERS=${GW_BENCH_JITTERS:-0 1000}
+JIT0=${JITTERS%% *}
 LOAD=$TOP/build/tests/gw_load
 BARE=$TOP/build/tests/ssh_bare
 [ -x "$LOAD" ] && [ -x "$BARE" ] && [ -x "$BIN/vantage-gateway" ] || { echo "build first"; exit 1; }
@@ -60,7 +68,7 @@ start_gw() { # [max-sessions]
 		--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
 		--max-sessions "${1:-$((MAX + 100))}" --threads "$THREADS" \
 		${HS:+--max-handshakes "$HS"} \
-		--login-grace 120 --log-level warn \
+		--login-grace 120 --log-level "${GW_BENCH_LOG:-warn}" \
 		>>"$T/gw.log" 2>&1 3>&- 4>&- &
 	GWPID=$!
 	t_bg $GWPID
@@ -111,6 +119,33 @@ gen_end() {
 	wait $LOADPID 2>/dev/null
 }
 
+# trace_start LABEL: the GW_BENCH_TRACE sampler, in the background.
+trace_start() {
+	[ -n "${GW_BENCH_TRACE:-}" ] || return 0
+	(
+		t0=$(date +%s.%N)
+		hz=$(getconf CLK_TCK)
+		echo "== $1 (gateway pid $GWPID)"
+		while kill -0 $GWPID 2>/dev/null; do
+			cpu=$(sed 's/.*) //' "/proc/$GWPID/stat" | awk -v hz="$hz" '{ print int(($12 + $13) * 1000 / hz) }')
+			lq=$(ss -Htln "sport = :$CTRL" | awk '{ print $2 }' | head -1)
+			est=$(ss -Htn state established "sport = :$CTRL" | wc -l)
+			up=$(psql -X -At -d "$VANTAGE_DB" -c "SELECT count(*) FILTER (WHERE connected AND since > now() - interval '15 min') FROM probe_sessions" 2>/dev/null)
+			act=$(psql -X -At -F' ' -d "$VANTAGE_DB" -c "SELECT coalesce(wait_event, 'cpu'), left(regexp_replace(query, '\s+', ' ', 'g'), 40), count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend' GROUP BY 1, 2" 2>/dev/null | tr '\n' ';')
+			printf '%6.1fs cpu=%sms listenq=%s estab=%s up=%s | %s\n' \
+				"$(echo "$(date +%s.%N) - $t0" | bc)" "$cpu" "$lq" "$est" "$up" "$act"
+			sleep 1
+		done
+	) >>"$GW_BENCH_TRACE" 2>&1 &
+	TRACEPID=$!
+}
+trace_stop() {
+	[ -n "${TRACEPID:-}" ] || return 0
+	kill $TRACEPID 2>/dev/null
+	wait $TRACEPID 2>/dev/null
+	TRACEPID=
+}
+
 # 2. reconnect storms after SIGKILL
 storm() {
 	kill -9 $GWPID
@@ -118,7 +153,9 @@ storm() {
 	start_gw || { echo "gateway did not restart"; exit 1; }
 	sleep 1   # the restart's own start-up work is not counted
 	pg0=$(pg_cpu_ms)
+	trace_start "storm $S jitter $1"
 	ask "storm $CTRL $S $1 $GWPID"
+	trace_stop
 	PGCPU=$(( $(pg_cpu_ms) - pg0 ))
 }
 first=1
@@ -140,11 +177,11 @@ for HK in $HKS; do
 		echo "  gateway RSS: $rss0 KiB idle, $rss1 KiB with $ok sessions"
 		[ "$ok" -gt 0 ] && echo "  memory per session: $(( (rss1 - rss0) / ok )) KiB (goal < 64 KiB)"
 	fi
-	for jit in 0 1000; do
-		[ $first = 1 ] || [ $jit = 0 ] || continue
+	for jit in $JITTERS; do
+		[ $first = 1 ] || [ $jit = "$JIT0" ] || continue
 		storm $jit
 		r=$A
-		[ $jit = 0 ] && R0=$r
+		[ $jit = "$JIT0" ] && R0=$r
 		echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
 		echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries, $(val drops "$r") links lost after KEEP), gateway CPU $(val srv_cpu_up "$r") ms"
 		echo "  recorded in probe_sessions: $(val recorded "$r") in $(val rec_ms "$r") ms, gateway CPU $(val srv_cpu_rec "$r") ms"

@@ -6,7 +6,10 @@
 # nothing) and the waits are counted; a probe among them is served, first
 # come first served, as soon as a handshake ends, while the bound still
 # holds for the silent ones behind it; when the silent ones go, everything
-# drains and the gateway serves as before.
+# drains and the gateway serves as before.  The listen backlog itself is
+# as deep as --max-handshakes (at least 64), not the kernel's maximum: a
+# connection waits there for about one round of handshakes at most, so
+# that a storm's clients are still there when they are accepted.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
@@ -34,6 +37,12 @@ at_least() { v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
 backlog() { ss -Htln "sport = :$CTRL" | awk '{ print $2 }'; }
 backlog_is() { [ "$(backlog)" = "$1" ]; }
 alive() { kill -0 "$1" 2>/dev/null; }
+# backlog_max PORT: the backlog a listening socket was given (its Send-Q)
+backlog_max() { ss -Htln "sport = :$1" | awk '{ print $3 }'; }
+somax=$(cat /proc/sys/net/core/somaxconn)
+want=$((somax < 64 ? somax : 64))
+t_check "listen backlog of --max-handshakes 3: 64 ($(backlog_max "$CTRL"), somaxconn $somax)" \
+	[ "$(backlog_max "$CTRL")" = "$want" ]
 
 # flood NAME N: N silent connections held by gw_flood until flood_end NAME
 # (its stdin is its own fifo opened read-write: no descriptor of this shell

@@ -1,0 +1,89 @@
+#!/bin/bash
+# gateway_ctrlbatch: the control lane runs the session bookkeeping of a
+# group set-based, one statement per kind for all its probes, not one per
+# probe, with the same outcome.  40 probes hold KEEP; probe_sessions is
+# locked, so the lane stops at its first write; the 40 links drop (40
+# "session down" queue up), and 40 others come (40 KEEP lookups queue
+# behind them).  Once the backend goes on (SIGCONT): at most a few statements mark them
+# down, and all 40 come up, recorded with their forward, crontab pushed
+# and answered, as before.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/gw_lib.sh"
+t_setup
+gw_setup
+command -v curl >/dev/null || t_skip "no curl"
+LOAD=$TOP/build/tests/gw_load
+[ -x "$LOAD" ] || t_skip "no gw_load (make first)"
+CHECK="/usr/bin/python3 $TOP/tests/helpers/prom_check.py"
+M=$(t_free_port)
+K=40
+
+t_psql "ALTER SYSTEM SET log_statement = 'mod'" >/dev/null
+t_psql "SELECT pg_reload_conf()" >/dev/null
+gw_start --threads 2 --metrics "127.0.0.1:$M" ||
+	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
+depth_at_least() {
+	v=$(curl -sf --max-time 10 "http://127.0.0.1:$M/metrics" -o "$T/m.prom" &&
+		$CHECK "$T/m.prom" vantage_gateway_db_lane_depth lane=ctrl | sed 's/\.0$//')
+	[ -n "$v" ] && [ "$v" -ge "$1" ]
+}
+
+# gen N: a generator with its own K probes on fifos N.in/N.out
+gen() {
+	mkfifo "$T/$1.in" "$T/$1.out"
+	"$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/$1.in" >"$T/$1.out" 2>>"$T/load.err" &
+	GENPID=$!
+	t_bg $GENPID
+	exec 3>"$T/$1.in" 4<"$T/$1.out"
+	read -r -t 300 ready <&4
+}
+gen a
+echo "hold $CTRL $K 8" >&3
+read -r -t 600 A <&4
+t_check "$K probes hold KEEP, crontab pushed ($A)" \
+	sh -c "echo '$A' | grep -q 'ok=$K failed=0 .*pushed=$K'"
+up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
+t_check "$K recorded up" t_wait 120 up "$K"
+
+# The control lane's backend: the gateway's connection that ran the
+# lane's statements (push scans, heartbeats), not its LISTEN one.
+ctrl_backend() {
+	ports=$(ss -Htnp state established "dport = :$PGPORT" | grep "pid=$GWPID," |
+		awk '{ sub(/.*:/, "", $3); print $3 }' | paste -sd,)
+	[ -n "$ports" ] || return 1
+	t_psql "SELECT pid FROM pg_stat_activity WHERE client_port IN ($ports)
+		AND query ~ 'probe_pushes|INSERT INTO gateways|probe_sessions'
+		AND query !~ 'LISTEN'"
+}
+PGPORT=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
+one_backend() { BE=$(ctrl_backend) && [ -n "$BE" ] && [ "$(echo "$BE" | wc -l)" = 1 ]; }
+t_wait 60 one_backend
+t_check "the control lane's backend found ($BE)" [ -n "$BE" ]
+kill -STOP "$BE"
+log0=$(stat -c %s "$T/pg/server.log")
+
+# The links drop: K "session down" wait in the lane.
+kill -9 $GENPID
+wait $GENPID 2>/dev/null
+exec 3>&- 4<&-
+t_check "$K session-down jobs queued" t_wait 120 depth_at_least "$K"
+# K probes come (a new generator, probes of its own): K KEEP lookups behind.
+gen a2
+echo "hold $CTRL $K 8" >&3
+t_check "and $K KEEP lookups behind them" t_wait 120 depth_at_least $((2 * K))
+kill -CONT "$BE"
+read -r -t 600 A <&4
+t_check "all $K up, crontab pushed once the lock went ($A)" \
+	sh -c "echo '$A' | grep -q 'ok=$K failed=0 .*pushed=$K'"
+t_check "$K recorded up again, with their forwards" t_wait 120 up "$K"
+t_check "session history: marked down, then up (probes.status 1)" \
+	[ "$(t_psql "SELECT count(*) FROM probes WHERE status = 1 AND last_connected > now() - interval '10 minutes'")" -ge "$K" ]
+downs=$(tail -c +$((log0 + 1)) "$T/pg/server.log" | grep -c 'SET connected = false')
+keeps=$(tail -c +$((log0 + 1)) "$T/pg/server.log" | grep -c 'SET connected = true')
+t_log "statements after the stop: $downs marking down, $keeps marking up, for $K probes each"
+t_check "the $K downs in at most 3 statements (one per probe before)" [ "$downs" -le 3 ]
+t_check "crontab pushes of the return answered" \
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status = 'ok'")" -ge $((2 * K)) ]
+t_check "gateway still running" kill -0 "$GWPID"
+echo quit >&3
+t_done

@@ -38,102 +38,36 @@ LANGUAGE sql AS $$
     WHERE p.id = c.id AND p.system_tags IS DISTINCT FROM c.tags
 $$;
 
--- Applies the load changes of one statement: live moves from the old
--- rows' gateways (connected) to the new rows' gateways (connected); the
--- probes in `arrived` (connected now, elsewhere or not at all before) lose
--- their gateway_assign row, which is no longer pending there.
-CREATE FUNCTION vt_sessions_load_apply(moves text[], dlive integer[],
-                                       arrived integer[]) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Applies what one statement changed: live moves by dlive on the gateways
+-- in moves (the old rows' gateways, connected, lose them; the new rows'
+-- gain them); the probes in `arrived` (connected now, elsewhere or not at
+-- all before) lose their gateway_assign row, no longer pending there; the
+-- probes in ids get their system tags recomputed with the session address
+-- in froms; woke: the scheduler is woken.
+CREATE FUNCTION vt_sessions_apply(moves text[], dlive integer[],
+                                  arrived integer[], ids integer[],
+                                  froms inet[], woke boolean) RETURNS void
+LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
     r record;
 BEGIN
-    IF cardinality(arrived) > 0 THEN
+    IF arrived IS NOT NULL THEN
         PERFORM 1 FROM gateway_assign WHERE probe_id = ANY (arrived)
             ORDER BY probe_id FOR UPDATE;
     END IF;
-    FOR r IN WITH gone AS (
-                 DELETE FROM gateway_assign WHERE cardinality(arrived) > 0
-                     AND probe_id = ANY (arrived) RETURNING gateway),
-             d AS (SELECT m.g, m.d AS live, 0 AS pending
-                   FROM unnest(moves, dlive) AS m(g, d)
-                   UNION ALL
-                   SELECT gateway, 0, -1 FROM gone)
-             SELECT g, sum(live)::integer AS live,
-                    sum(pending)::integer AS pending
-             FROM d GROUP BY g ORDER BY g LOOP
-        PERFORM vt_gateway_load_add(r.g, r.live, r.pending);
-    END LOOP;
-END $$;
-
--- INSERT: every new session (ON CONFLICT's updates come as UPDATE).
-CREATE FUNCTION vt_sessions_ins_trg() RETURNS trigger LANGUAGE plpgsql
-SET jit = off AS $$
-DECLARE
-    ids     integer[];
-    froms   inet[];
-    moves   text[];
-    dlive   integer[];
-    arrived integer[];
-BEGIN
-    SELECT array_agg(probe_id), array_agg(from_addr) INTO ids, froms
-        FROM new_rows;
-    IF ids IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT array_agg(gateway ORDER BY gateway), array_agg(n ORDER BY gateway)
-        INTO moves, dlive
-        FROM (SELECT gateway, count(*)::integer AS n FROM new_rows
-              WHERE connected AND gateway IS NOT NULL GROUP BY gateway) x;
-    SELECT array_agg(probe_id) INTO arrived FROM new_rows
-        WHERE connected AND gateway IS NOT NULL;
     IF moves IS NOT NULL OR arrived IS NOT NULL THEN
-        PERFORM vt_sessions_load_apply(coalesce(moves, '{}'),
-            coalesce(dlive, '{}'), coalesce(arrived, '{}'));
-    END IF;
-    PERFORM vt_sessions_tags(ids, froms);
-    PERFORM pg_notify('vantage_sched', '');
-    RETURN NULL;
-END $$;
-
--- UPDATE: only the rows whose connected, gateway or from_addr changed.
-CREATE FUNCTION vt_sessions_upd_trg() RETURNS trigger LANGUAGE plpgsql
-SET jit = off AS $$
-DECLARE
-    moves   text[];
-    dlive   integer[];
-    arrived integer[];
-    ids     integer[];
-    froms   inet[];
-    woke    boolean;
-BEGIN
-    WITH ch AS (
-        SELECT o.probe_id,
-               CASE WHEN o.connected THEN o.gateway END AS old_g,
-               CASE WHEN n.connected THEN n.gateway END AS new_g,
-               o.from_addr IS DISTINCT FROM n.from_addr AS moved,
-               n.from_addr, o.connected IS DISTINCT FROM n.connected AS flip
-        FROM old_rows o JOIN new_rows n USING (probe_id)
-        WHERE (o.connected, o.gateway, o.from_addr)
-              IS DISTINCT FROM (n.connected, n.gateway, n.from_addr)),
-    d AS (SELECT old_g AS g, -1 AS d FROM ch
-          WHERE old_g IS NOT NULL AND old_g IS DISTINCT FROM new_g
-          UNION ALL
-          SELECT new_g, 1 FROM ch
-          WHERE new_g IS NOT NULL AND old_g IS DISTINCT FROM new_g),
-    per AS (SELECT g, sum(d)::integer AS n FROM d GROUP BY g
-            HAVING sum(d) <> 0)
-    SELECT (SELECT array_agg(g ORDER BY g) FROM per),
-           (SELECT array_agg(n ORDER BY g) FROM per),
-           (SELECT array_agg(probe_id) FROM ch
-            WHERE new_g IS NOT NULL AND old_g IS DISTINCT FROM new_g),
-           (SELECT array_agg(probe_id) FROM ch WHERE moved),
-           (SELECT array_agg(from_addr) FROM ch WHERE moved),
-           (SELECT bool_or(flip) FROM ch)
-        INTO moves, dlive, arrived, ids, froms, woke;
-    IF moves IS NOT NULL OR arrived IS NOT NULL THEN
-        PERFORM vt_sessions_load_apply(coalesce(moves, '{}'),
-            coalesce(dlive, '{}'), coalesce(arrived, '{}'));
+        FOR r IN WITH gone AS (
+                     DELETE FROM gateway_assign WHERE arrived IS NOT NULL
+                         AND probe_id = ANY (arrived) RETURNING gateway),
+                 d AS (SELECT m.g, m.d AS live, 0 AS pending
+                       FROM unnest(moves, dlive) AS m(g, d)
+                       UNION ALL
+                       SELECT gateway, 0, -1 FROM gone)
+                 SELECT g, sum(live)::integer AS live,
+                        sum(pending)::integer AS pending
+                 FROM d GROUP BY g ORDER BY g LOOP
+            PERFORM vt_gateway_load_add(r.g, r.live, r.pending);
+        END LOOP;
     END IF;
     IF ids IS NOT NULL THEN
         PERFORM vt_sessions_tags(ids, froms);
@@ -141,6 +75,56 @@ BEGIN
     IF woke THEN
         PERFORM pg_notify('vantage_sched', '');
     END IF;
+END $$;
+
+-- The three triggers hand vt_sessions_apply what their statement changed.
+-- INSERT: every new session (ON CONFLICT's updates come as UPDATE).
+CREATE FUNCTION vt_sessions_ins_trg() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
+BEGIN
+    PERFORM vt_sessions_apply(x.moves, x.dlive, x.arrived, x.ids, x.froms,
+                              x.ids IS NOT NULL)
+    FROM (WITH per AS (SELECT gateway AS g, count(*)::integer AS n
+                       FROM new_rows WHERE connected AND gateway IS NOT NULL
+                       GROUP BY gateway)
+          SELECT (SELECT array_agg(g ORDER BY g) FROM per) AS moves,
+                 (SELECT array_agg(n ORDER BY g) FROM per) AS dlive,
+                 (SELECT array_agg(probe_id) FROM new_rows
+                  WHERE connected AND gateway IS NOT NULL) AS arrived,
+                 (SELECT array_agg(probe_id) FROM new_rows) AS ids,
+                 (SELECT array_agg(from_addr) FROM new_rows) AS froms) x;
+    RETURN NULL;
+END $$;
+
+-- UPDATE: only the rows whose connected, gateway or from_addr changed.
+CREATE FUNCTION vt_sessions_upd_trg() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
+BEGIN
+    PERFORM vt_sessions_apply(x.moves, x.dlive, x.arrived, x.ids, x.froms,
+                              coalesce(x.woke, false))
+    FROM (WITH ch AS (
+              SELECT o.probe_id,
+                     CASE WHEN o.connected THEN o.gateway END AS old_g,
+                     CASE WHEN n.connected THEN n.gateway END AS new_g,
+                     o.from_addr IS DISTINCT FROM n.from_addr AS moved,
+                     n.from_addr, o.connected IS DISTINCT FROM n.connected AS flip
+              FROM old_rows o JOIN new_rows n USING (probe_id)
+              WHERE (o.connected, o.gateway, o.from_addr)
+                    IS DISTINCT FROM (n.connected, n.gateway, n.from_addr)),
+          d AS (SELECT old_g AS g, -1 AS d FROM ch
+                WHERE old_g IS NOT NULL AND old_g IS DISTINCT FROM new_g
+                UNION ALL
+                SELECT new_g, 1 FROM ch
+                WHERE new_g IS NOT NULL AND old_g IS DISTINCT FROM new_g),
+          per AS (SELECT g, sum(d)::integer AS n FROM d GROUP BY g
+                  HAVING sum(d) <> 0)
+          SELECT (SELECT array_agg(g ORDER BY g) FROM per) AS moves,
+                 (SELECT array_agg(n ORDER BY g) FROM per) AS dlive,
+                 (SELECT array_agg(probe_id) FROM ch WHERE new_g IS NOT NULL
+                  AND old_g IS DISTINCT FROM new_g) AS arrived,
+                 (SELECT array_agg(probe_id) FROM ch WHERE moved) AS ids,
+                 (SELECT array_agg(from_addr) FROM ch WHERE moved) AS froms,
+                 (SELECT bool_or(flip) FROM ch) AS woke) x;
     RETURN NULL;
 END $$;
 
@@ -148,24 +132,17 @@ END $$;
 -- session has the system tags of no session address.
 CREATE FUNCTION vt_sessions_del_trg() RETURNS trigger LANGUAGE plpgsql
 SET jit = off AS $$
-DECLARE
-    moves text[];
-    dlive integer[];
-    ids   integer[];
 BEGIN
-    SELECT array_agg(probe_id) INTO ids FROM old_rows;
-    IF ids IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT array_agg(gateway ORDER BY gateway), array_agg(-n ORDER BY gateway)
-        INTO moves, dlive
-        FROM (SELECT gateway, count(*)::integer AS n FROM old_rows
-              WHERE connected AND gateway IS NOT NULL GROUP BY gateway) x;
-    IF moves IS NOT NULL THEN
-        PERFORM vt_sessions_load_apply(moves, dlive, '{}');
-    END IF;
-    PERFORM vt_sessions_tags(ids, array_fill(NULL::inet,
-                                             ARRAY[cardinality(ids)]));
+    PERFORM vt_sessions_apply(x.moves, x.dlive, NULL, x.ids,
+                              array_fill(NULL::inet,
+                                         ARRAY[coalesce(cardinality(x.ids), 0)]),
+                              false)
+    FROM (WITH per AS (SELECT gateway AS g, -count(*)::integer AS n
+                       FROM old_rows WHERE connected AND gateway IS NOT NULL
+                       GROUP BY gateway)
+          SELECT (SELECT array_agg(g ORDER BY g) FROM per) AS moves,
+                 (SELECT array_agg(n ORDER BY g) FROM per) AS dlive,
+                 (SELECT array_agg(probe_id) FROM old_rows) AS ids) x;
     RETURN NULL;
 END $$;
 

@@ -62,6 +62,10 @@ q "INSERT INTO gateway_assign (probe_id, gateway)
    SELECT i, CASE WHEN i <= 100 THEN 'gw1' ELSE 'gw2' END FROM generate_series(1, 150) i"
 q "INSERT INTO gateway_load (gateway, pending) VALUES ('gw1', 100), ('gw2', 50)"
 right "sessions issued, registrations pending"
+q "DELETE FROM probe_sessions WHERE false"
+q "UPDATE probe_sessions SET connected = true WHERE false"
+q "INSERT INTO probe_sessions SELECT * FROM probe_sessions WHERE false"
+right "statements that change no row"
 
 # Everything up on gw1 in one statement, from IPv4 and IPv6 addresses.
 q "UPDATE probe_sessions SET connected = true, gateway = 'gw1',

@@ -27,8 +27,8 @@ DROP TRIGGER probe_sessions_load ON probe_sessions;
 DROP FUNCTION vt_sessions_trg();
 DROP FUNCTION vt_gateway_load_trg();
 
--- Recomputes the system tags of the probes of the sessions in s (probe_id,
--- from_addr), writing only those that differ.
+-- Recomputes the system tags of the probes s_ids, whose sessions come from
+-- s_from (element by element), writing only those that differ.
 CREATE FUNCTION vt_sessions_tags(s_ids integer[], s_from inet[]) RETURNS void
 LANGUAGE sql AS $$
     UPDATE probes p SET system_tags = c.tags

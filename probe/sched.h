@@ -19,10 +19,14 @@
  *   run at once, at most max_oneoffs together, the rest queued.
  * - Each result is appended as "RESULT <json>\n" to the file named by the
  *   command's -O (a /home/atlas/data/new/ path), by default
- *   data/new/<crontab name> (data/new/oneoff for one-offs), with O_APPEND
- *   and fsync.  Files are renamed into data/out under unique, time-ordered
- *   names, ready for upload: by the condmv job naming them, and every
- *   move_ms when no condmv job names them.
+ *   data/new/<crontab name>, with O_APPEND and fsync.  Files are renamed
+ *   into data/out under unique, time-ordered names, ready for upload: by
+ *   the condmv job naming them, and every move_ms when no condmv job names
+ *   them.
+ * - A one-off's result goes to data/new/oneoff whatever its -O says, and
+ *   moves to data/out and is uploaded (opts.upload) as soon as it is
+ *   written, as the stock probe's one-off daemon posts its own: a client
+ *   waiting for a one-off never waits for the next condmv.
  * - Fallback: when no condmv job has run for fallback_ms, every file of
  *   data/new moves every move_ms; when no httppost job has run for
  *   fallback_ms, opts.upload is called every move_ms.  Both are logged

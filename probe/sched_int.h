@@ -101,8 +101,8 @@ void vt_sched_write_result(struct vt_sched *s, const char *path, long msm_id,
 			   const char *json);
 
 /* The result file of a command: its -O when that is a plain file of
- * /home/atlas/data/new/, else data/new/<def>.  Returns a new string (the
- * caller frees it), NULL when out of memory or too long. */
+ * /home/atlas/data/new/, else (or with c NULL) data/new/<def>.  Returns a
+ * new string (the caller frees it), NULL when out of memory or too long. */
 char *vt_sched_out_path(struct vt_sched *s, const struct vt_cmdline *c,
 			const char *def);
 
@@ -120,6 +120,10 @@ int vt_sched_condmv(struct vt_sched *s, const struct vt_upjob *up);
 /* Moves the files of data/new that no condmv job names.  Returns the
  * number moved, or VT_EIO. */
 int vt_sched_move_unclaimed(struct vt_sched *s);
+
+/* Moves data/new/<name> to data/out and asks the link for an upload now
+ * (one-off results).  Returns the number moved, or VT_EIO. */
+int vt_sched_post_now(struct vt_sched *s, const char *name);
 
 /* Remembers a taken one-off file name (since_ms: monotonic time it was
  * taken, 0 for one left by an earlier run).  VT_OK or VT_ENOMEM. */

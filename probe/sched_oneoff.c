@@ -25,6 +25,8 @@ static void on_oneoff_done(void *arg, long msm_id, const char *json)
 	struct vt_sched *s = o->s;
 
 	vt_sched_write_result(s, o->out_path, msm_id, json);
+	if (vt_sched_post_now(s, ONEOFF_NAME) < 0)
+		vt_warn("sched: cannot read %s", s->new_dir);
 	for (struct oneoff **pp = &s->running; *pp; pp = &(*pp)->next) {
 		if (*pp == o) {
 			*pp = o->next;
@@ -80,7 +82,8 @@ int vt_sched_oneoff(struct vt_sched *s, const char *command)
 		return VT_ENOMEM;
 	o->s = s;
 	memcpy(o->cmd, command, len + 1);
-	o->out_path = vt_sched_out_path(s, &c, ONEOFF_NAME);
+	/* data/new/oneoff whatever -O says: posted as soon as written. */
+	o->out_path = vt_sched_out_path(s, NULL, ONEOFF_NAME);
 	if (!o->out_path) {
 		free(o);
 		return VT_ENOMEM;

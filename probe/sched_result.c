@@ -54,7 +54,8 @@ out:
 }
 
 /* The result file of a command: its -O when that is a plain file of
- * /home/atlas/data/new/, else data/new/<def>.  Returns a new string. */
+ * /home/atlas/data/new/, else (or with c NULL) data/new/<def>.  Returns a
+ * new string. */
 char *vt_sched_out_path(struct vt_sched *s, const struct vt_cmdline *c,
 			const char *def)
 {
@@ -62,7 +63,7 @@ char *vt_sched_out_path(struct vt_sched *s, const struct vt_cmdline *c,
 	size_t nl = strlen(s->new_dir);
 	int n;
 
-	if (c->out_file[0]) {
+	if (c && c->out_file[0]) {
 		if (vt_dlg_map_path(c->out_file, vt_spool_root(s->sp), path,
 				    sizeof path) == VT_OK &&
 		    strncmp(path, s->new_dir, nl) == 0 && path[nl] == '/' &&
@@ -178,6 +179,17 @@ int vt_sched_move_unclaimed(struct vt_sched *s)
 	return counted(s, move_files(s->new_dir, s->out_dir,
 				     vt_sched_now_us(s) / 1000000, &s->seq,
 				     NULL, NULL, claimed, s));
+}
+
+int vt_sched_post_now(struct vt_sched *s, const char *name)
+{
+	int n = counted(s, move_files(s->new_dir, s->out_dir,
+				      vt_sched_now_us(s) / 1000000, &s->seq,
+				      name, NULL, NULL, NULL));
+
+	if (n > 0 && s->o.upload)
+		s->o.upload(s->o.upload_arg);
+	return n;
 }
 
 int vt_sched_flush_spool(struct vt_spool *sp)

@@ -18,9 +18,20 @@ t_notok() { T_FAIL=$((T_FAIL + 1)); printf 'not ok - %s\n' "$*"; }
 # t_check DESCRIPTION COMMAND...: passes when the command succeeds.
 # (Variables set here at top level are the test's too: lib.sh keeps its
 # own behind a _t_ prefix or local, so a test's d, n, f... stay its own.)
+# A check that fails, or takes more than 5 s, says how long it took, so
+# that a failure on a loaded machine shows whether it was waiting.
 t_check() {
 	_t_check_d=$1; shift
-	if "$@"; then t_ok "$_t_check_d"; else t_notok "$_t_check_d"; fi
+	_t_check_t0=${EPOCHREALTIME/[.,]/}
+	if "$@"; then
+		t_ok "$_t_check_d"
+		_t_check_ms=$(( (${EPOCHREALTIME/[.,]/} - _t_check_t0) / 1000 ))
+		[ $_t_check_ms -le 5000 ] || printf '# (took %d.%d s)\n' \
+			$((_t_check_ms / 1000)) $((_t_check_ms % 1000 / 100))
+	else
+		_t_check_ms=$(( (${EPOCHREALTIME/[.,]/} - _t_check_t0) / 1000 ))
+		t_notok "$_t_check_d (after $((_t_check_ms / 1000)).$((_t_check_ms % 1000 / 100)) s)"
+	fi
 }
 # t_refuses RC WANT CMD...: CMD (stdin /dev/null) exits RC and its stderr
 # contains WANT; its output is left in $T/out and $T/err.  A binary that

@@ -28,6 +28,14 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* The link's part: an httppost job (or a one-off result) asks for an
+ * upload; here it is only logged, for the test to see. */
+static void on_upload(void *arg)
+{
+	(void)arg;
+	vt_info("upload of data/out asked");
+}
+
 struct run {
 	struct vt_loop *loop;
 	int             left_ms;
@@ -137,6 +145,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	so.upload = on_upload;
 	vt_log_init("sched_run", quiet ? VT_LOG_WARN : VT_LOG_INFO);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -115,4 +115,23 @@ for f in os.listdir(d):
         n += 1
 assert n > 15, n
 PY
+# A one-off's result is posted as soon as it is written, as the stock
+# probe's one-off daemon does: into data/out and an upload asked, even when
+# its -O names a file that only an hourly condmv moves and nothing moves
+# on a tick.  (A client such as Blaeu waits well under a minute.)
+SP2=$T/spool2
+mkdir -p "$SP2/crons"
+printf '%s\n' "3600 $((START + 1800)) $END NONE 0 condmv /home/atlas/data/new/2 /home/atlas/data/out/2" \
+	>"$SP2/crons/main"
+echo "evping -4 -c 1 -A 3002 -O /home/atlas/data/new/2 127.0.0.1" >"$SP2/crons/oneoff"
+"$RUN" --spool "$SP2" --seconds 600 --allow-private --move-ms 3600000 \
+	--rescan-ms 1000 >"$T/stats2" 2>"$T/log2" &
+PID2=$!
+t_bg $PID2
+in_out2() { grep -qs '"id" *: *"3002"' "$SP2"/data/out/*; }
+t_check "one-off with -O data/new/2 in data/out before any condmv ran" t_wait 30 in_out2
+t_check "... and an upload asked for it" grep -q "upload of data/out asked" "$T/log2"
+t_check "... nothing left in data/new" test -z "$(ls -A "$SP2/data/new")"
+kill -TERM $PID2
+wait $PID2
 t_done

@@ -19,7 +19,7 @@
 set -u
 cd "$(dirname "$0")/.."
 pattern=${1:-}
-pass=0 fail=0 skip=0 ran=0 failed_names=""
+pass=0 fail=0 skip=0 ran=0 failed_names="" failed_checks=""
 log=$(mktemp -d /tmp/vantage-run.XXXXXX)
 allowed=tests/skips.allowed
 
@@ -75,6 +75,13 @@ record() { # name rc output-file
 	else
 		echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$out" | tail -40
 		failed_names="$failed_names $name"
+		# its failed checks again, for the closing summary: a long
+		# output's tail may not hold them
+		failed_checks="$failed_checks$(awk -v n="  $name: " '
+			/^not ok/ { print n $0; c = 3; next }
+			/^#/ && c > 0 { print n $0; c--; next }
+			{ c = 0 }' "$out")
+"
 	fi
 }
 
@@ -176,6 +183,7 @@ rm -rf "$log"
 if [ $((ran + fail)) = 0 ]; then
 	failed "${pattern:-tests}" "no test ran"
 fi
+[ -n "$failed_checks" ] && printf 'failed checks:\n%s' "$failed_checks"
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

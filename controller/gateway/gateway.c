@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <netinet/in.h>
@@ -31,14 +32,25 @@
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-/* The listen backlog: as many as --max-handshakes, at least BACKLOG_MIN
- * (the kernel caps it at net.core.somaxconn).  A connection waits there
- * for at most about one round of handshakes, so that its client is still
- * waiting when it is accepted: with a deep backlog, a storm bigger than a
- * client's patience fills it with connections their clients gave up on,
- * every handshake goes to a client that left, and the storm never ends.
- * Beyond it the kernel drops SYNs: the clients' own retries, at no cost
- * here. */
+/* The handshake limit (docs/vantage-gateway.md, "Reconnect storms"):
+ * connections let into the handshake at once, at most --max-handshakes.
+ * Once a second, when accepting waited at the limit (so the handshakes
+ * completed show what the machine does, not how many came), it becomes
+ * the handshakes completed in that second times HS_WINDOW_MS: an admitted
+ * handshake then ends within a few seconds however loaded the machine,
+ * well inside a client's patience, instead of hundreds sharing the CPU
+ * until all their clients gave up.  It starts at HS_FLOOR per loop thread
+ * and never goes below it.
+ * The listen backlog follows it (listen() again): a connection waits
+ * there for at most about one round of handshakes, so that its client is
+ * still waiting when it is accepted: with a deep backlog, a storm bigger
+ * than a client's patience fills it with connections their clients gave
+ * up on, every handshake goes to a client that left, and the storm never
+ * ends.  Beyond it the kernel drops SYNs: the clients' own retries, at no
+ * cost here.  BACKLOG_MIN at least (the kernel caps it at
+ * net.core.somaxconn). */
+#define HS_WINDOW_MS    3000
+#define HS_FLOOR        16
 #define BACKLOG_MIN     64
 #define BACKLOG_MAX     65535
 #define ACCEPT_BURST    64
@@ -62,6 +74,11 @@ struct gw {
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
 	int                hs_wait;       /* ... until a handshake ends */
+	int                hs_busy;       /* accepting met the limit this second */
+	int                hs_peak;       /* the most in the handshake at once */
+	int                backlog;       /* the listeners' backlog now */
+	uint64_t           hs_seen;       /* ctx.hs_authed at the last tick */
+	int64_t            hs_tick;       /* mono ms of the last tick */
 	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -217,11 +234,18 @@ out:
 	return rc;
 }
 
-static int backlog_of(const struct gw_conf *c)
+static int backlog_of(int limit)
 {
-	if (c->max_handshakes < BACKLOG_MIN)
+	if (limit < BACKLOG_MIN)
 		return BACKLOG_MIN;
-	return c->max_handshakes > BACKLOG_MAX ? BACKLOG_MAX : c->max_handshakes;
+	return limit > BACKLOG_MAX ? BACKLOG_MAX : limit;
+}
+
+static int hs_floor(const struct gw_conf *c)
+{
+	int f = HS_FLOOR * c->threads;
+
+	return f < c->max_handshakes ? f : c->max_handshakes;
 }
 
 static int open_listener(const char *addr, int port, int backlog, char *err,
@@ -344,7 +368,7 @@ static void hs_pause(struct gw *gw)
 	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
 	/* A handshake that ended meanwhile saw no pause: resume at once. */
 	if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) <
-	    gw->ctx.conf.max_handshakes &&
+	    __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST) &&
 	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
 		gw->hs_wait = 0;
 		if (listeners_watch(gw) < 0)
@@ -406,7 +430,8 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 		if (gw->hs_wait || gw->accept_paused)
 			return;   /* an event of the batch that paused */
 		if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
-		    gw->ctx.conf.max_handshakes) {
+		    __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST)) {
+			gw->hs_busy = 1;
 			hs_pause(gw);
 			continue;   /* at once again if it resumed already */
 		}
@@ -434,8 +459,10 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		__atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
+		held = __atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
 		gw_m_handshaking(gw->ctx.m, 1);
+		if (held > gw->hs_peak)
+			gw_m_hs_peak(gw->ctx.m, gw->hs_peak = held);
 		tune_socket(fd, gw->ctx.conf.keepalive);
 		t = pick_thread(gw);
 		if (t == gw->thr[0]) {
@@ -589,6 +616,50 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
+/* Once a second (thread 0): the handshake limit from the handshakes
+ * completed since the last tick, when accepting met the limit meanwhile
+ * (see HS_WINDOW_MS); the backlog follows it. */
+static void hs_adapt(struct gw *gw, int64_t now)
+{
+	uint64_t authed = __atomic_load_n(&gw->ctx.hs_authed, __ATOMIC_RELAXED);
+	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen);
+	int old = __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST), lim, bl;
+
+	if (ms <= 0)
+		return;
+	gw->hs_seen = authed;
+	gw->hs_tick = now;
+	if (!gw->hs_busy)
+		return;   /* fewer came than it lets in: the rate says nothing */
+	gw->hs_busy = 0;
+	lim = (int)(done * HS_WINDOW_MS / ms > INT_MAX ? INT_MAX
+						      : done * HS_WINDOW_MS / ms);
+	if (lim < hs_floor(&gw->ctx.conf))
+		lim = hs_floor(&gw->ctx.conf);
+	if (lim > gw->ctx.conf.max_handshakes)
+		lim = gw->ctx.conf.max_handshakes;
+	if (lim == old)
+		return;
+	vt_debug("handshake limit %d (%lld completed in %lld ms)", lim,
+		 (long long)done, (long long)ms);
+	__atomic_store_n(&gw->ctx.hs_limit, lim, __ATOMIC_SEQ_CST);
+	gw_m_hs_limit(gw->ctx.m, lim);
+	bl = backlog_of(lim);
+	if (bl < gw->backlog * 3 / 4 || bl > gw->backlog * 5 / 4) {
+		for (int i = 0; i < GW_LISTENERS; i++)
+			if (gw->lfd[i] >= 0 && listen(gw->lfd[i], bl) < 0)
+				vt_warn("listen backlog %d: %s", bl, strerror(errno));
+		gw->backlog = bl;
+	}
+	/* A higher limit lets the waiting connections in now. */
+	if (lim > old && gw->hs_wait &&
+	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+		gw->hs_wait = 0;
+		if (listeners_watch(gw) < 0)
+			vt_err("cannot watch the listening socket again");
+	}
+}
+
 /* Thread 0's sweep hook: the gateway-wide duties. */
 static void duties(struct gw_thr *t, int64_t now, void *arg)
 {
@@ -603,6 +674,7 @@ static void duties(struct gw_thr *t, int64_t now, void *arg)
 		gw_listen_reload(gw->listener);
 	}
 	sessions_sync(gw, now);
+	hs_adapt(gw, now);
 	vt_log_flush();
 	gw_m_sweep(gw->ctx.m, gw->ctx.q, gw_reg_count(gw->ctx.reg),
 		   __atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
@@ -724,6 +796,9 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
+	gw->ctx.hs_limit = hs_floor(&gw->ctx.conf);
+	gw->backlog = backlog_of(gw->ctx.hs_limit);
+	gw->hs_tick = vt_mono_ms();
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
@@ -774,6 +849,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	gw_auth_set_listen(gw->ctx.auth, gw->listener);
 	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
+	gw_m_hs_limit(gw->ctx.m, gw->ctx.hs_limit);
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -784,7 +860,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if (port[i] <= 0)
 				continue;
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
-							backlog_of(&gw->ctx.conf),
+							gw->backlog,
 							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],

@@ -313,6 +313,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
 		hs_done(s);
+		gw_handshake_authed(s->thr->ctx);
 		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <netinet/in.h>
@@ -33,22 +32,16 @@
 #include "controller/gateway/thread.h"
 
 /* The handshake limit (docs/vantage-gateway.md, "Reconnect storms"):
- * connections let into the handshake at once, at most --max-handshakes.
- * Once a second, when accepting waited at the limit (so the handshakes
- * completed show what the machine does, not how many came), it becomes
- * the handshakes completed in that second times HS_WINDOW_MS: an admitted
- * handshake then ends within a few seconds however loaded the machine,
- * well inside a client's patience, instead of hundreds sharing the CPU
- * until all their clients gave up.  It starts at HS_FLOOR per loop thread
- * and never goes below it.
- * The listen backlog follows it (listen() again): a connection waits
- * there for at most about one round of handshakes, so that its client is
- * still waiting when it is accepted: with a deep backlog, a storm bigger
- * than a client's patience fills it with connections their clients gave
- * up on, every handshake goes to a client that left, and the storm never
- * ends.  Beyond it the kernel drops SYNs: the clients' own retries, at no
- * cost here.  BACKLOG_MIN at least (the kernel caps it at
- * net.core.somaxconn). */
+ * connections in the handshake at once.  Once a second, when accepting
+ * met it, it becomes the handshakes completed that second times
+ * HS_WINDOW_MS (HS_FLOOR per loop thread .. --max-handshakes): an admitted
+ * handshake ends within a few seconds however loaded the machine, inside a
+ * client's patience.  The listen backlog follows it: a connection waits
+ * there about one round of handshakes at most, so that its client is
+ * still there when it is accepted (a deep backlog fills with clients that
+ * gave up, and the storm never ends); beyond it the kernel drops SYNs and
+ * the clients retry, at no cost here.  At least BACKLOG_MIN (the kernel
+ * caps it at net.core.somaxconn). */
 #define HS_WINDOW_MS    3000
 #define HS_FLOOR        16
 #define BACKLOG_MIN     64
@@ -343,15 +336,46 @@ static void hs_resumed(struct gw_job *j)
 		vt_err("cannot watch the listening socket again");
 }
 
-void gw_handshake_end(struct gw_ctx *ctx)
+/* dn connections left the handshake, df of them fresh ones (any thread):
+ * accepting goes on if it waited. */
+static void hs_left(struct gw_ctx *ctx, int dn, int df)
 {
 	struct gw *gw = (struct gw *)ctx;   /* ctx is struct gw's first member */
 
-	__atomic_sub_fetch(&ctx->nhandshakes, 1, __ATOMIC_SEQ_CST);
-	gw_m_handshaking(ctx->m, -1);
+	if (dn) {
+		__atomic_sub_fetch(&ctx->nhandshakes, dn, __ATOMIC_SEQ_CST);
+		gw_m_handshaking(ctx->m, -dn);
+	}
+	if (df)
+		__atomic_sub_fetch(&ctx->hs_fresh, df, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&ctx->hs_paused, __ATOMIC_SEQ_CST) &&
 	    __atomic_exchange_n(&ctx->hs_paused, 0, __ATOMIC_SEQ_CST))
 		gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
+}
+
+void gw_handshake_end(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 1, 1);
+}
+
+void gw_handshake_stale(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 0, 1);
+}
+
+void gw_handshake_end_stale(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 1, 0);
+}
+
+/* Accepting waits: --max-handshakes in the handshake, or the adaptive
+ * limit's worth of fresh ones. */
+static int hs_full(const struct gw *gw)
+{
+	return __atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
+	       gw->ctx.conf.max_handshakes ||
+	       __atomic_load_n(&gw->ctx.hs_fresh, __ATOMIC_SEQ_CST) >=
+	       __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST);
 }
 
 /* --max-handshakes connections are in the handshake: the listeners are not
@@ -367,8 +391,7 @@ static void hs_pause(struct gw *gw)
 		vt_err("cannot stop watching the listening socket");
 	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
 	/* A handshake that ended meanwhile saw no pause: resume at once. */
-	if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) <
-	    __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST) &&
+	if (!hs_full(gw) &&
 	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
 		gw->hs_wait = 0;
 		if (listeners_watch(gw) < 0)
@@ -429,8 +452,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 
 		if (gw->hs_wait || gw->accept_paused)
 			return;   /* an event of the batch that paused */
-		if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
-		    __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST)) {
+		if (hs_full(gw)) {
 			gw->hs_busy = 1;
 			hs_pause(gw);
 			continue;   /* at once again if it resumed already */
@@ -459,6 +481,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
+		__atomic_add_fetch(&gw->ctx.hs_fresh, 1, __ATOMIC_SEQ_CST);
 		held = __atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
 		gw_m_handshaking(gw->ctx.m, 1);
 		if (held > gw->hs_peak)
@@ -622,7 +645,7 @@ static void sessions_sync(struct gw *gw, int64_t now)
 static void hs_adapt(struct gw *gw, int64_t now)
 {
 	uint64_t authed = __atomic_load_n(&gw->ctx.hs_authed, __ATOMIC_RELAXED);
-	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen);
+	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen), want;
 	int old = __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST), lim, bl;
 
 	if (ms <= 0)
@@ -632,12 +655,10 @@ static void hs_adapt(struct gw *gw, int64_t now)
 	if (!gw->hs_busy)
 		return;   /* fewer came than it lets in: the rate says nothing */
 	gw->hs_busy = 0;
-	lim = (int)(done * HS_WINDOW_MS / ms > INT_MAX ? INT_MAX
-						      : done * HS_WINDOW_MS / ms);
-	if (lim < hs_floor(&gw->ctx.conf))
-		lim = hs_floor(&gw->ctx.conf);
-	if (lim > gw->ctx.conf.max_handshakes)
-		lim = gw->ctx.conf.max_handshakes;
+	want = done * HS_WINDOW_MS / ms;
+	lim = want > gw->ctx.conf.max_handshakes ? gw->ctx.conf.max_handshakes
+		: want < hs_floor(&gw->ctx.conf) ? hs_floor(&gw->ctx.conf)
+		: (int)want;
 	if (lim == old)
 		return;
 	vt_debug("handshake limit %d (%lld completed in %lld ms)", lim,
@@ -796,8 +817,11 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
+	/* In the handshake: the floor until the first second measured; the
+	 * backlog: the ceiling's, so that the first burst of a storm waits
+	 * there rather than having its SYNs dropped (retried after 1, 3, 7 s). */
 	gw->ctx.hs_limit = hs_floor(&gw->ctx.conf);
-	gw->backlog = backlog_of(gw->ctx.hs_limit);
+	gw->backlog = backlog_of(gw->ctx.conf.max_handshakes);
 	gw->hs_tick = vt_mono_ms();
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)

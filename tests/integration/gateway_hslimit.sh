@@ -7,7 +7,10 @@
 # listen backlog or had its SYN dropped and retried), accepting paused at
 # the limit, the gateway never held more connections in the handshake than
 # --max-handshakes (its peak gauge), and the limit in force stayed within
-# its floor and ceiling.
+# its floor and ceiling.  Before it: 16 silent connections fill the
+# limit at its floor; a probe's connection waits behind them only until
+# they have been silent for 10 s (then they no longer count against the
+# adaptive limit, only against --max-handshakes), not until --login-grace.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
@@ -15,6 +18,8 @@ gw_setup
 command -v curl >/dev/null || t_skip "no curl"
 LOAD=$TOP/build/tests/gw_load
 [ -x "$LOAD" ] || t_skip "no gw_load (make first)"
+FLOOD=$TOP/build/tests/gw_flood
+[ -x "$FLOOD" ] || t_skip "no gw_flood (make first)"
 CHECK="/usr/bin/python3 $TOP/tests/helpers/prom_check.py"
 M=$(t_free_port)
 K=150
@@ -32,6 +37,26 @@ t_check "the ceiling is in the start line" \
 	grep -q "1 loop threads, at most $MAXHS in the handshake" "$T/gw.log"
 t_check "the limit starts at its floor (16)" \
 	[ "$(metric vantage_gateway_handshake_limit)" = 16 ]
+
+# 16 silent connections hold the limit's floor; a probe comes behind them.
+mkfifo "$T/f.in" "$T/f.out"
+"$FLOOD" "$CTRL" 16 <>"$T/f.in" >"$T/f.out" &
+FPID=$!
+t_bg $FPID
+read -r line <"$T/f.out"
+t_check "16 silent connections ($line)" [ "$line" = "open=16 failed=0" ]
+in_flight_is() { [ "$(metric vantage_gateway_handshakes_in_flight)" = "$1" ]; }
+t_check "they fill the limit (16 in the handshake)" t_wait 60 in_flight_is 16
+gw_opts
+# (it waits 120 s at most: without the stale rule it would wait 600)
+OPTS=("${GW_OPTS[@]/ConnectTimeout=10/ConnectTimeout=120}")
+ssh "${OPTS[@]}" -p "$CTRL" atlas@127.0.0.1 INIT </dev/null >"$T/init.out" 2>"$T/init.err"
+t_check "a probe behind them gets in once they are silent for 10 s (login grace 600 s)" \
+	grep -q '^SESSION_ID ' "$T/init.out"
+t_check "the silent ones still held" in_flight_is 16
+kill $FPID
+wait $FPID 2>/dev/null
+t_check "they go" t_wait 60 in_flight_is 0
 
 mkfifo "$T/in" "$T/out"
 "$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/in" >"$T/out" 2>>"$T/load.err" &

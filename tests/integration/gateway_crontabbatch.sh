@@ -16,17 +16,11 @@ gw_setup
 command -v curl >/dev/null || t_skip "no curl"
 LOAD=$TOP/build/tests/gw_load
 [ -x "$LOAD" ] || t_skip "no gw_load (make first)"
-CHECK="/usr/bin/python3 $TOP/tests/helpers/prom_check.py"
 M=$(t_free_port)
 K=40
 
 gw_start --threads 2 --metrics "127.0.0.1:$M" ||
 	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
-depth_at_least() {
-	v=$(curl -sf --max-time 10 "http://127.0.0.1:$M/metrics" -o "$T/m.prom" &&
-		$CHECK "$T/m.prom" vantage_gateway_db_lane_depth lane=ctrl | sed 's/\.0$//')
-	[ -n "$v" ] && [ "$v" -ge "$1" ]
-}
 mkfifo "$T/in" "$T/out"
 "$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/in" >"$T/out" 2>>"$T/load.err" &
 t_bg $!
@@ -63,23 +57,13 @@ t_psql "DELETE FROM assignments WHERE msm_id IN ($M1, $M2, $M3);
 
 t_psql "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
 t_psql "SELECT pg_reload_conf()" >/dev/null
-ctrl_backend() {
-	ports=$(ss -Htnp state established "dport = :$PGPORT" | grep "pid=$GWPID," |
-		awk '{ sub(/.*:/, "", $3); print $3 }' | paste -sd,)
-	[ -n "$ports" ] || return 1
-	t_psql "SELECT pid FROM pg_stat_activity WHERE client_port IN ($ports)
-		AND query ~ 'probe_pushes|INSERT INTO gateways|probe_sessions'
-		AND query !~ 'LISTEN'"
-}
-PGPORT=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
-one_backend() { BE=$(ctrl_backend) && [ -n "$BE" ] && [ "$(echo "$BE" | wc -l)" = 1 ]; }
-t_wait 60 one_backend
+t_wait 60 gw_ctrl_backend
 t_check "the control lane's backend found ($BE)" [ -n "$BE" ]
 LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
 kill -STOP "$BE"
 log0=$(stat -c %s "$T/pg/server.log")
 t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
-t_check "$K crontab jobs queued" t_wait 120 depth_at_least "$K"
+t_check "$K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
 kill -CONT "$BE"
 # the new pushes, one per probe (the generator answers none of them: its
 # hold is over; their text is what counts here)

@@ -932,30 +932,40 @@ int gw_db_crontab_notified(struct gw_db *db, long *ids, int max, int *overflow)
 	return n;
 }
 
-int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
-		       struct vt_buf *text)
+int gw_db_crontab_texts(struct gw_db *db, const long *ids,
+			const char *const *sid, int n, struct vt_buf *texts)
 {
-	struct vt_dlg_batch *b = vt_dlg_batch_new();
+	struct vt_dlg_batch **b = calloc(n > 0 ? (size_t)n : 1, sizeof *b);
 	long long now = (long long)time(NULL);
 	PGconn *c = conn(db);
 	int rc = VT_ENOMEM;
 
 	if (!b)
 		goto out;
+	for (int i = 0; i < n; i++)
+		if (!(b[i] = vt_dlg_batch_new()))
+			goto out;
 	if (!c) {
 		rc = VT_EDB;
 		goto out;
 	}
-	rc = vt_sched_probe_batch(c, probe_id, now, b, db->err, sizeof db->err);
-	if (rc < 0)
-		goto out;
-	if ((rc = vt_jobs_upload(b, probe_id, sid)) < 0 ||
-	    (rc = vt_dlg_batch_format(b, text)) < 0)
-		snprintf(db->err, sizeof db->err, "crontab batch: %s",
-			 vt_strerror(rc));
+	rc = vt_sched_probes_batch(c, ids, n, now, b, db->err, sizeof db->err);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if ((rc = vt_jobs_upload(b[i], ids[i], sid[i])) < 0 ||
+		    (rc = vt_dlg_batch_format(b[i], &texts[i])) < 0)
+			snprintf(db->err, sizeof db->err, "crontab batch: %s",
+				 vt_strerror(rc));
 out:
-	vt_dlg_batch_free(b);
+	for (int i = 0; b && i < n; i++)
+		vt_dlg_batch_free(b[i]);
+	free(b);
 	return rc;
+}
+
+int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
+		       struct vt_buf *text)
+{
+	return gw_db_crontab_texts(db, &probe_id, &sid, 1, text);
 }
 
 int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)

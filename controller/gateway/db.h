@@ -186,6 +186,11 @@ int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_W
 struct vt_buf;
 int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
 		       struct vt_buf *text) VT_WUR;
+/* gw_db_crontab_text for ids[0..n) (session ids sid[i]) with one
+ * scheduler query for all (vt_sched_probes_batch): texts[i] gets ids[i]'s,
+ * appended. */
+int gw_db_crontab_texts(struct gw_db *db, const long *ids,
+			const char *const *sid, int n, struct vt_buf *texts) VT_WUR;
 
 /* Set-based (db_batch.c): the bookkeeping of many probes, one statement
  * per kind, each as its single-probe call above for every probe given

@@ -209,21 +209,29 @@ int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
 			   const char *const *sid, int n)
 {
 	struct vt_pg_array a, t;
-	struct vt_buf text;
+	struct vt_buf *text;
 	const char *p[2];
+	size_t bytes = 0;
 	int rc;
 
 	if (n == 0)
 		return VT_OK;
-	vt_buf_init(&text, 256 * 1024);
-	rc = arr_ids(&a, ids, n);
-	vt_pg_array_init(&t, (size_t)n * 300 * 1024);
-	for (int i = 0; i < n && rc == 0; i++) {
-		vt_buf_reset(&text);
-		if ((rc = gw_db_crontab_text(db, ids[i], sid[i], &text)) == 0)
-			rc = vt_pg_array_str(&t, text.data ? text.data : "",
-					     text.len);
-	}
+	if (!(text = calloc((size_t)n, sizeof *text)))
+		return VT_ENOMEM;
+	for (int i = 0; i < n; i++)
+		vt_buf_init(&text[i], 256 * 1024);
+	/* one scheduler query for the whole batch */
+	rc = gw_db_crontab_texts(db, ids, sid, n, text);
+	if (rc == 0)
+		rc = arr_ids(&a, ids, n);
+	else
+		arr_init(&a, 0, 0);
+	for (int i = 0; i < n; i++)
+		bytes += text[i].len * 2 + 8;
+	vt_pg_array_init(&t, bytes + 16);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = vt_pg_array_str(&t, text[i].data ? text[i].data : "",
+				     text[i].len);
 	if (rc < 0)
 		goto out;
 	p[0] = vt_pg_array_done(&a);
@@ -237,7 +245,9 @@ int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
 			 " SELECT id, batch, 'crontab' FROM unnest($1::integer[],"
 			 " $2::text[]) AS c(id, batch)", 2, p);
 out:
-	vt_buf_free(&text);
+	for (int i = 0; i < n; i++)
+		vt_buf_free(&text[i]);
+	free(text);
 	vt_pg_array_free(&a);
 	vt_pg_array_free(&t);
 	return rc;

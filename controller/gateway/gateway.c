@@ -31,14 +31,19 @@
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-/* The listen backlog: as many as --max-handshakes, at least BACKLOG_MIN
- * (the kernel caps it at net.core.somaxconn).  A connection waits there
- * for at most about one round of handshakes, so that its client is still
- * waiting when it is accepted: with a deep backlog, a storm bigger than a
- * client's patience fills it with connections their clients gave up on,
- * every handshake goes to a client that left, and the storm never ends.
- * Beyond it the kernel drops SYNs: the clients' own retries, at no cost
- * here. */
+/* The handshake limit (docs/vantage-gateway.md, "Reconnect storms"):
+ * connections in the handshake at once.  Once a second, when accepting
+ * met it, it becomes the handshakes completed that second times
+ * HS_WINDOW_MS (HS_FLOOR per loop thread .. --max-handshakes): an admitted
+ * handshake ends within a few seconds however loaded the machine, inside a
+ * client's patience.  The listen backlog follows it: a connection waits
+ * there about one round of handshakes at most, so that its client is
+ * still there when it is accepted (a deep backlog fills with clients that
+ * gave up, and the storm never ends); beyond it the kernel drops SYNs and
+ * the clients retry, at no cost here.  At least BACKLOG_MIN (the kernel
+ * caps it at net.core.somaxconn). */
+#define HS_WINDOW_MS    3000
+#define HS_FLOOR        16
 #define BACKLOG_MIN     64
 #define BACKLOG_MAX     65535
 #define ACCEPT_BURST    64
@@ -62,6 +67,11 @@ struct gw {
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
 	int                hs_wait;       /* ... until a handshake ends */
+	int                hs_busy;       /* accepting met the limit this second */
+	int                hs_peak;       /* the most in the handshake at once */
+	int                backlog;       /* the listeners' backlog now */
+	uint64_t           hs_seen;       /* ctx.hs_authed at the last tick */
+	int64_t            hs_tick;       /* mono ms of the last tick */
 	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -217,11 +227,18 @@ out:
 	return rc;
 }
 
-static int backlog_of(const struct gw_conf *c)
+static int backlog_of(int limit)
 {
-	if (c->max_handshakes < BACKLOG_MIN)
+	if (limit < BACKLOG_MIN)
 		return BACKLOG_MIN;
-	return c->max_handshakes > BACKLOG_MAX ? BACKLOG_MAX : c->max_handshakes;
+	return limit > BACKLOG_MAX ? BACKLOG_MAX : limit;
+}
+
+static int hs_floor(const struct gw_conf *c)
+{
+	int f = HS_FLOOR * c->threads;
+
+	return f < c->max_handshakes ? f : c->max_handshakes;
 }
 
 static int open_listener(const char *addr, int port, int backlog, char *err,
@@ -319,15 +336,46 @@ static void hs_resumed(struct gw_job *j)
 		vt_err("cannot watch the listening socket again");
 }
 
-void gw_handshake_end(struct gw_ctx *ctx)
+/* dn connections left the handshake, df of them fresh ones (any thread):
+ * accepting goes on if it waited. */
+static void hs_left(struct gw_ctx *ctx, int dn, int df)
 {
 	struct gw *gw = (struct gw *)ctx;   /* ctx is struct gw's first member */
 
-	__atomic_sub_fetch(&ctx->nhandshakes, 1, __ATOMIC_SEQ_CST);
-	gw_m_handshaking(ctx->m, -1);
+	if (dn) {
+		__atomic_sub_fetch(&ctx->nhandshakes, dn, __ATOMIC_SEQ_CST);
+		gw_m_handshaking(ctx->m, -dn);
+	}
+	if (df)
+		__atomic_sub_fetch(&ctx->hs_fresh, df, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&ctx->hs_paused, __ATOMIC_SEQ_CST) &&
 	    __atomic_exchange_n(&ctx->hs_paused, 0, __ATOMIC_SEQ_CST))
 		gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
+}
+
+void gw_handshake_end(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 1, 1);
+}
+
+void gw_handshake_stale(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 0, 1);
+}
+
+void gw_handshake_end_stale(struct gw_ctx *ctx)
+{
+	hs_left(ctx, 1, 0);
+}
+
+/* Accepting waits: --max-handshakes in the handshake, or the adaptive
+ * limit's worth of fresh ones. */
+static int hs_full(const struct gw *gw)
+{
+	return __atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
+	       gw->ctx.conf.max_handshakes ||
+	       __atomic_load_n(&gw->ctx.hs_fresh, __ATOMIC_SEQ_CST) >=
+	       __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST);
 }
 
 /* --max-handshakes connections are in the handshake: the listeners are not
@@ -343,8 +391,7 @@ static void hs_pause(struct gw *gw)
 		vt_err("cannot stop watching the listening socket");
 	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
 	/* A handshake that ended meanwhile saw no pause: resume at once. */
-	if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) <
-	    gw->ctx.conf.max_handshakes &&
+	if (!hs_full(gw) &&
 	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
 		gw->hs_wait = 0;
 		if (listeners_watch(gw) < 0)
@@ -405,8 +452,8 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 
 		if (gw->hs_wait || gw->accept_paused)
 			return;   /* an event of the batch that paused */
-		if (__atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
-		    gw->ctx.conf.max_handshakes) {
+		if (hs_full(gw)) {
+			gw->hs_busy = 1;
 			hs_pause(gw);
 			continue;   /* at once again if it resumed already */
 		}
@@ -434,8 +481,11 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		__atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&gw->ctx.hs_fresh, 1, __ATOMIC_SEQ_CST);
+		held = __atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
 		gw_m_handshaking(gw->ctx.m, 1);
+		if (held > gw->hs_peak)
+			gw_m_hs_peak(gw->ctx.m, gw->hs_peak = held);
 		tune_socket(fd, gw->ctx.conf.keepalive);
 		t = pick_thread(gw);
 		if (t == gw->thr[0]) {
@@ -589,6 +639,48 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
+/* Once a second (thread 0): the handshake limit from the handshakes
+ * completed since the last tick, when accepting met the limit meanwhile
+ * (see HS_WINDOW_MS); the backlog follows it. */
+static void hs_adapt(struct gw *gw, int64_t now)
+{
+	uint64_t authed = __atomic_load_n(&gw->ctx.hs_authed, __ATOMIC_RELAXED);
+	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen), want;
+	int old = __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST), lim, bl;
+
+	if (ms <= 0)
+		return;
+	gw->hs_seen = authed;
+	gw->hs_tick = now;
+	if (!gw->hs_busy)
+		return;   /* fewer came than it lets in: the rate says nothing */
+	gw->hs_busy = 0;
+	want = done * HS_WINDOW_MS / ms;
+	lim = want > gw->ctx.conf.max_handshakes ? gw->ctx.conf.max_handshakes
+		: want < hs_floor(&gw->ctx.conf) ? hs_floor(&gw->ctx.conf)
+		: (int)want;
+	if (lim == old)
+		return;
+	vt_debug("handshake limit %d (%lld completed in %lld ms)", lim,
+		 (long long)done, (long long)ms);
+	__atomic_store_n(&gw->ctx.hs_limit, lim, __ATOMIC_SEQ_CST);
+	gw_m_hs_limit(gw->ctx.m, lim);
+	bl = backlog_of(lim);
+	if (bl < gw->backlog * 3 / 4 || bl > gw->backlog * 5 / 4) {
+		for (int i = 0; i < GW_LISTENERS; i++)
+			if (gw->lfd[i] >= 0 && listen(gw->lfd[i], bl) < 0)
+				vt_warn("listen backlog %d: %s", bl, strerror(errno));
+		gw->backlog = bl;
+	}
+	/* A higher limit lets the waiting connections in now. */
+	if (lim > old && gw->hs_wait &&
+	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+		gw->hs_wait = 0;
+		if (listeners_watch(gw) < 0)
+			vt_err("cannot watch the listening socket again");
+	}
+}
+
 /* Thread 0's sweep hook: the gateway-wide duties. */
 static void duties(struct gw_thr *t, int64_t now, void *arg)
 {
@@ -603,6 +695,7 @@ static void duties(struct gw_thr *t, int64_t now, void *arg)
 		gw_listen_reload(gw->listener);
 	}
 	sessions_sync(gw, now);
+	hs_adapt(gw, now);
 	vt_log_flush();
 	gw_m_sweep(gw->ctx.m, gw->ctx.q, gw_reg_count(gw->ctx.reg),
 		   __atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
@@ -724,6 +817,12 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
+	/* In the handshake: the floor until the first second measured; the
+	 * backlog: the ceiling's, so that the first burst of a storm waits
+	 * there rather than having its SYNs dropped (retried after 1, 3, 7 s). */
+	gw->ctx.hs_limit = hs_floor(&gw->ctx.conf);
+	gw->backlog = backlog_of(gw->ctx.conf.max_handshakes);
+	gw->hs_tick = vt_mono_ms();
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
@@ -774,6 +873,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	gw_auth_set_listen(gw->ctx.auth, gw->listener);
 	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
+	gw_m_hs_limit(gw->ctx.m, gw->ctx.hs_limit);
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -784,7 +884,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if (port[i] <= 0)
 				continue;
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
-							backlog_of(&gw->ctx.conf),
+							gw->backlog,
 							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],

@@ -27,7 +27,7 @@ struct gw_metrics {
 	struct vt_mseries *results, *rejected, *upload_s;
 	struct vt_mseries *lane_depth[GW_LANES], *lane_wait[GW_LANES];
 	struct vt_mseries *keep, *conns;
-	struct vt_mseries *handshaking, *accept_waits;
+	struct vt_mseries *handshaking, *accept_waits, *hs_peak, *hs_limit;
 };
 
 int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
@@ -101,10 +101,19 @@ int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
 	gm->handshaking = vt_metrics_series(vt_metrics_gauge(m,
 		"vantage_gateway_handshakes_in_flight",
 		"Connections accepted and not authenticated yet (at most "
-		"--max-handshakes).", NULL));
+		"the handshake limit).", NULL));
+	gm->hs_peak = vt_metrics_series(vt_metrics_gauge(m,
+		"vantage_gateway_handshakes_in_flight_peak",
+		"The most connections in the handshake at once since the "
+		"start (at most --max-handshakes).", NULL));
+	gm->hs_limit = vt_metrics_series(vt_metrics_gauge(m,
+		"vantage_gateway_handshake_limit",
+		"Connections let into the handshake at once now: the "
+		"handshakes completed in the last second times a few seconds, "
+		"at most --max-handshakes.", NULL));
 	gm->accept_waits = vt_metrics_series(vt_metrics_counter(m,
 		"vantage_gateway_accept_waits_total",
-		"Times accepting paused at --max-handshakes: the next "
+		"Times accepting paused at the handshake limit: the next "
 		"connections waited in the listen backlog.", NULL));
 	*out = gm;
 	return VT_OK;
@@ -152,6 +161,18 @@ void gw_m_accept_wait(struct gw_metrics *gm)
 {
 	if (gm)
 		vt_metrics_add(gm->accept_waits, 1);
+}
+
+void gw_m_hs_limit(struct gw_metrics *gm, int limit)
+{
+	if (gm)
+		vt_metrics_set(gm->hs_limit, limit);
+}
+
+void gw_m_hs_peak(struct gw_metrics *gm, int n)
+{
+	if (gm)
+		vt_metrics_set(gm->hs_peak, n);
 }
 
 void gw_m_push(struct gw_metrics *gm, int ok)

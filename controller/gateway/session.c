@@ -248,10 +248,11 @@ static void push_step(struct gw_session *s, struct gw_chan *c)
 /* The connection left the handshake (authenticated, or closing). */
 static void hs_done(struct gw_session *s)
 {
-	if (s->hs) {
-		s->hs = 0;
+	if (s->hs == 1)
 		gw_handshake_end(s->thr->ctx);
-	}
+	else if (s->hs == 2)
+		gw_handshake_end_stale(s->thr->ctx);
+	s->hs = 0;
 }
 
 /* ---- libssh callbacks ---- */
@@ -313,6 +314,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
 		hs_done(s);
+		gw_handshake_authed(s->thr->ctx);
 		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
@@ -708,6 +710,10 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 {
 	int64_t ka = (int64_t)s->thr->ctx->conf.keepalive * 1000;
 
+	if (s->hs == 1 && now - s->started > GW_HS_STALE_MS) {
+		s->hs = 2;   /* silent: off the adaptive limit's count */
+		gw_handshake_stale(s->thr->ctx);
+	}
 	if (s->st != S_OPEN && now - s->started > s->thr->ctx->conf.login_grace * 1000LL) {
 		vt_info("%s: login grace time over", s->from);
 		s->dying = 1;

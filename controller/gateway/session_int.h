@@ -82,7 +82,8 @@ struct gw_session {
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
 	int                counted;              /* in the registry's per-probe counts */
-	int                hs;                   /* counted in the handshake (gw_handshake_end) */
+	int                hs;                   /* in the handshake: 1 counted, 2 stale
+	                                          * (gw_handshake_end, gw_int.h) */
 	int                auth_fails;           /* failed auth attempts */
 	int64_t            last_busy;            /* a channel opened or closed */
 	int                watching;             /* events watched on fd */

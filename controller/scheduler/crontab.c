@@ -34,47 +34,77 @@ static int command_of(const char *def_text, long long msm_id, char *out,
 	return ok;
 }
 
-static int add_periodic(PGconn *db, const char *id, const char *t,
-			struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
+/* Adds to batches[i] the CRONLINEs of ids[i] (see vt_sched_probes_batch):
+ * one query for all the probes, ordered by measurement, so that each
+ * measurement's command is made once and each probe's lines stay in
+ * measurement order. */
+static int add_periodic(PGconn *db, const long *ids, int n, const char *t,
+			struct vt_dlg_batch *const *batches, char *errbuf,
+			size_t errlen)
 {
-	const char *p[2] = { id, t };
+	struct vt_pg_array a;
+	const char *p[2];
 	PGresult *res = NULL;
 	struct vt_buf line;
-	int rc;
+	long long cmd_msm = -1;
+	int rc = VT_OK, cmd_ok = 0;
+	struct vt_cron_line cl;
 
 	vt_buf_init(&line, VT_DLG_LINE_MAX);
+	vt_pg_array_init(&a, (size_t)n * 24 + 16);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = vt_pg_array_ll(&a, ids[i]);
+	if (rc < 0 || !(p[0] = vt_pg_array_done(&a))) {
+		rc = VT_ENOMEM;
+		snprintf(errbuf, errlen, "crontab: %s", vt_strerror(rc));
+		goto out;
+	}
+	p[1] = t;
 	rc = vt_pg_exec(db, &res, errbuf, errlen,
 		"SELECT m.id, m.interval, m.start_time, m.stop_time,"
-		" coalesce(m.spread, 0), m.definition"
+		" coalesce(m.spread, 0), m.definition, a.probe_id"
 		" FROM assignments a JOIN measurements m ON m.id = a.msm_id"
-		" WHERE a.probe_id = $1 AND a.removed IS NULL AND NOT m.is_oneoff"
+		" WHERE a.probe_id = ANY($1::integer[]) AND a.removed IS NULL"
+		" AND NOT m.is_oneoff"
 		" AND m.status IN (1, 2) AND m.interval > 0"
 		" AND (m.stop_time IS NULL OR m.stop_time > $2)"
-		" ORDER BY m.id", 2, p);
+		" ORDER BY m.id, a.probe_id", 2, p);
 	if (rc < 0)
 		goto out;
+	memset(&cl, 0, sizeof cl);
 	for (int i = 0; i < PQntuples(res); i++) {
-		struct vt_cron_line cl;
+		long long msm = atoll(PQgetvalue(res, i, 0));
+		long pid = atol(PQgetvalue(res, i, 6));
 
-		memset(&cl, 0, sizeof cl);
-		cl.interval = atol(PQgetvalue(res, i, 1));
-		cl.start = atoll(PQgetvalue(res, i, 2));
-		cl.end = PQgetisnull(res, i, 3) ? VT_SCHED_NO_END :
-			 atoll(PQgetvalue(res, i, 3));
-		cl.uniform = 1;
-		cl.spread = atol(PQgetvalue(res, i, 4));
-		if (!command_of(PQgetvalue(res, i, 5), atoll(PQgetvalue(res, i, 0)),
-				cl.command, sizeof cl.command))
+		if (msm != cmd_msm) {   /* a new measurement: its line */
+			cmd_msm = msm;
+			memset(&cl, 0, sizeof cl);
+			cl.interval = atol(PQgetvalue(res, i, 1));
+			cl.start = atoll(PQgetvalue(res, i, 2));
+			cl.end = PQgetisnull(res, i, 3) ? VT_SCHED_NO_END :
+				 atoll(PQgetvalue(res, i, 3));
+			cl.uniform = 1;
+			cl.spread = atol(PQgetvalue(res, i, 4));
+			cmd_ok = command_of(PQgetvalue(res, i, 5), msm,
+					    cl.command, sizeof cl.command);
+			vt_buf_reset(&line);
+			if (cmd_ok && vt_cron_line_format(&cl, &line) < 0)
+				cmd_ok = 0;
+		}
+		if (!cmd_ok)
 			continue;
-		vt_buf_reset(&line);
-		if (vt_cron_line_format(&cl, &line) < 0)
-			continue;
-		if ((rc = vt_dlg_batch_cronline(batch, line.data)) < 0) {
-			snprintf(errbuf, errlen, "crontab line: %s", vt_strerror(rc));
-			goto out;
+		for (int k = 0; k < n; k++) {
+			if (ids[k] != pid)
+				continue;
+			if ((rc = vt_dlg_batch_cronline(batches[k], line.data)) < 0) {
+				snprintf(errbuf, errlen, "crontab line: %s",
+					 vt_strerror(rc));
+				goto out;
+			}
 		}
 	}
 out:
+	vt_pg_array_free(&a);
 	vt_buf_free(&line);
 	PQclear(res);
 	return rc;
@@ -137,17 +167,27 @@ out:
 	return rc;
 }
 
+int vt_sched_probes_batch(PGconn *db, const long *ids, int n, long long now,
+			  struct vt_dlg_batch *const *batches, char *errbuf,
+			  size_t errlen)
+{
+	char t[24];
+	int rc;
+
+	snprintf(t, sizeof t, "%lld", now);
+	for (int i = 0; i < n; i++)
+		if ((rc = vt_dlg_batch_crontab(batches[i], VT_SCHED_CRONTAB)) < 0) {
+			snprintf(errbuf, errlen, "crontab: %s", vt_strerror(rc));
+			return rc;
+		}
+	if (n == 0)
+		return VT_OK;
+	return add_periodic(db, ids, n, t, batches, errbuf, errlen);
+}
+
 int vt_sched_probe_batch(PGconn *db, long probe_id, long long now,
 			 struct vt_dlg_batch *batch, char *errbuf, size_t errlen)
 {
-	char id[24], t[24];
-	int rc;
-
-	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(t, sizeof t, "%lld", now);
-	if ((rc = vt_dlg_batch_crontab(batch, VT_SCHED_CRONTAB)) < 0) {
-		snprintf(errbuf, errlen, "crontab: %s", vt_strerror(rc));
-		return rc;
-	}
-	return add_periodic(db, id, t, batch, errbuf, errlen);
+	return vt_sched_probes_batch(db, &probe_id, 1, now, &batch, errbuf,
+				     errlen);
 }

@@ -39,6 +39,13 @@ int vt_sched_probe_batch(PGconn *db, long probe_id, long long now,
 			 struct vt_dlg_batch *batch, char *errbuf,
 			 size_t errlen) VT_WUR;
 
+/* vt_sched_probe_batch for ids[0..n) at once (one query): batches[i] gets
+ * the crontab of ids[i], each exactly as vt_sched_probe_batch makes it.  A
+ * probe given twice gets its lines in each of its batches. */
+int vt_sched_probes_batch(PGconn *db, const long *ids, int n, long long now,
+			  struct vt_dlg_batch *const *batches, char *errbuf,
+			  size_t errlen) VT_WUR;
+
 /* Adds one ONEOFF line per one-off due to probe_id (assigned, Scheduled or
  * Ongoing, not delivered, held by no push), at most max, by measurement id;
  * *n gets the lines added.  push_id > 0: push push_id takes them

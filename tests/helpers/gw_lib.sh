@@ -129,3 +129,25 @@ gw_crontab_done() {
 gw_crontab_settled() {
 	t_wait 15 gw_crontab_done "$1"
 }
+
+# gw_ctrl_backend: sets BE to the pid of the gateway's ($GWPID) control
+# lane backend: its connection that ran the lane's statements (push scans,
+# heartbeats), not its LISTEN one; fails unless there is exactly one.
+gw_ctrl_backend() {
+	_gw_pgport=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
+	_gw_ports=$(ss -Htnp state established "dport = :$_gw_pgport" | grep "pid=$GWPID," |
+		awk '{ sub(/.*:/, "", $3); print $3 }' | paste -sd,)
+	[ -n "$_gw_ports" ] || return 1
+	BE=$(t_psql "SELECT pid FROM pg_stat_activity WHERE client_port IN ($_gw_ports)
+		AND query ~ 'probe_pushes|INSERT INTO gateways|probe_sessions'
+		AND query !~ 'LISTEN'") && [ -n "$BE" ] && [ "$(echo "$BE" | wc -l)" = 1 ]
+}
+
+# gw_ctrl_depth_at_least PORT N: the gateway's metrics on 127.0.0.1:PORT
+# show at least N jobs waiting on the control lane.
+gw_ctrl_depth_at_least() {
+	_gw_v=$(curl -sf --max-time 10 "http://127.0.0.1:$1/metrics" -o "$T/m.prom" &&
+		/usr/bin/python3 "$TOP/tests/helpers/prom_check.py" "$T/m.prom" \
+			vantage_gateway_db_lane_depth lane=ctrl | sed 's/\.0$//')
+	[ -n "$_gw_v" ] && [ "$_gw_v" -ge "$2" ]
+}

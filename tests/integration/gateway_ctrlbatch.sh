@@ -14,7 +14,6 @@ gw_setup
 command -v curl >/dev/null || t_skip "no curl"
 LOAD=$TOP/build/tests/gw_load
 [ -x "$LOAD" ] || t_skip "no gw_load (make first)"
-CHECK="/usr/bin/python3 $TOP/tests/helpers/prom_check.py"
 M=$(t_free_port)
 K=40
 
@@ -22,11 +21,6 @@ t_psql "ALTER SYSTEM SET log_statement = 'mod'" >/dev/null
 t_psql "SELECT pg_reload_conf()" >/dev/null
 gw_start --threads 2 --metrics "127.0.0.1:$M" ||
 	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
-depth_at_least() {
-	v=$(curl -sf --max-time 10 "http://127.0.0.1:$M/metrics" -o "$T/m.prom" &&
-		$CHECK "$T/m.prom" vantage_gateway_db_lane_depth lane=ctrl | sed 's/\.0$//')
-	[ -n "$v" ] && [ "$v" -ge "$1" ]
-}
 
 # gen N: a generator with its own K probes on fifos N.in/N.out
 gen() {
@@ -45,19 +39,8 @@ t_check "$K probes hold KEEP, crontab pushed ($A)" \
 up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
 t_check "$K recorded up" t_wait 120 up "$K"
 
-# The control lane's backend: the gateway's connection that ran the
-# lane's statements (push scans, heartbeats), not its LISTEN one.
-ctrl_backend() {
-	ports=$(ss -Htnp state established "dport = :$PGPORT" | grep "pid=$GWPID," |
-		awk '{ sub(/.*:/, "", $3); print $3 }' | paste -sd,)
-	[ -n "$ports" ] || return 1
-	t_psql "SELECT pid FROM pg_stat_activity WHERE client_port IN ($ports)
-		AND query ~ 'probe_pushes|INSERT INTO gateways|probe_sessions'
-		AND query !~ 'LISTEN'"
-}
-PGPORT=$(printf '%s\n' "$VANTAGE_DB" | sed -n 's/.*port=\([0-9]*\).*/\1/p')
-one_backend() { BE=$(ctrl_backend) && [ -n "$BE" ] && [ "$(echo "$BE" | wc -l)" = 1 ]; }
-t_wait 60 one_backend
+# The control lane's backend (gw_lib.sh).
+t_wait 60 gw_ctrl_backend
 t_check "the control lane's backend found ($BE)" [ -n "$BE" ]
 kill -STOP "$BE"
 log0=$(stat -c %s "$T/pg/server.log")
@@ -66,11 +49,11 @@ log0=$(stat -c %s "$T/pg/server.log")
 kill -9 $GENPID
 wait $GENPID 2>/dev/null
 exec 3>&- 4<&-
-t_check "$K session-down jobs queued" t_wait 120 depth_at_least "$K"
+t_check "$K session-down jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
 # K probes come (a new generator, probes of its own): K KEEP lookups behind.
 gen a2
 echo "hold $CTRL $K 8" >&3
-t_check "and $K KEEP lookups behind them" t_wait 120 depth_at_least $((2 * K))
+t_check "and $K KEEP lookups behind them" t_wait 120 gw_ctrl_depth_at_least "$M" $((2 * K))
 kill -CONT "$BE"
 read -r -t 600 A <&4
 t_check "all $K up, crontab pushed once the lock went ($A)" \

@@ -70,9 +70,10 @@ static void usage(FILE *f)
 		"                    milliseconds (default 1000)\n"
 		"  --once            drain the queue, then exit\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
-		"                    where the time went (claim, parse, lookup,\n"
+		"                    where the time went (turn, claim, parse, lookup,\n"
 		"                    enrich, results, latest, other, commit; the\n"
-		"                    short claims and the worker's own CPU ms)\n"
+		"                    short claims, the claims from the queue's\n"
+		"                    start and the worker's own CPU ms)\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
 		"                    there (docs/operations.md, \"What to watch\")\n"
 		VT_OPTCONF_HELP("worker"));

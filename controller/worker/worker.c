@@ -32,16 +32,18 @@ static int64_t ns_now(void)
 void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 			    size_t len)
 {
-	int64_t all = st->ns_claim + st->ns_parse + st->ns_lookup +
+	int64_t all = st->ns_turn + st->ns_claim + st->ns_parse + st->ns_lookup +
 		      st->ns_enrich + st->ns_results + st->ns_latest +
 		      st->ns_other + st->ns_commit;
 
-	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: claim %lld,"
+	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: turn %lld,"
+		 " claim %lld,"
 		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
 		 " other %lld, commit %lld, total %lld; short %ld, full %ld",
 		 st->batches,
-		 st->claimed, st->copied, (long long)(st->ns_claim / 1000000),
+		 st->claimed, st->copied, (long long)(st->ns_turn / 1000000),
+		 (long long)(st->ns_claim / 1000000),
 		 (long long)(st->ns_parse / 1000000),
 		 (long long)(st->ns_lookup / 1000000),
 		 (long long)(st->ns_enrich / 1000000),
@@ -765,23 +767,31 @@ again:
 	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
+/* Opens the batch's transaction and takes its turn (worker.h, active). */
+static int begin(PGconn *db, const struct vt_worker_opts *o, char *errbuf,
+		 size_t errlen)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL synchronous_commit TO off;"
+		 " SELECT vt_worker_turn(%d)", o->active);
+	return wk_pg_result(db, PQexec(db, o->active > 0 ? sql :
+			    "BEGIN; SET LOCAL synchronous_commit TO off"),
+			    NULL, errbuf, errlen);
+}
+
 /* The claim from id *from on (0: the start): its result in *q. */
 static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 		 PGresult **q, char *errbuf, size_t errlen)
 {
-	char sql[768], turn[48] = "";
+	char sql[720];
 
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
-	 * batch_bytes of lines (and always the first row).  The batch first
-	 * takes its turn (worker.h, active).  BEGIN, SET, the turn and the
-	 * claim go in one round trip (numbers of our own, inlined). */
-	if (o->active > 0)
-		snprintf(turn, sizeof turn, " SELECT vt_worker_turn(%d);",
-			 o->active);
+	 * batch_bytes of lines (and always the first row); numbers of our
+	 * own, inlined. */
 	snprintf(sql, sizeof sql,
-		 "BEGIN; SET LOCAL synchronous_commit TO off;%s"
-		 " WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
+		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
 		 " WHERE id >= %lld"
 		 " ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED),"
 		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
@@ -789,7 +799,7 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
 		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
 		 " src, line)"
-		 " SELECT * FROM c ORDER BY id", turn, from, o->batch,
+		 " SELECT * FROM c ORDER BY id", from, o->batch,
 		 o->batch_bytes);
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }
@@ -822,17 +832,21 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if (cur->claims >= WK_FULL_EVERY)
 		cur->from = 0;
 	t0 = ns_now();
-	r = claim(db, o, cur->from, &q, errbuf, errlen);
+	r = begin(db, o, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_turn = t1 - t0;
+	if (r == VT_OK)
+		r = claim(db, o, cur->from, &q, errbuf, errlen);
 	if (r == VT_OK && cur->from > 0 && PQntuples(q) == 0) {
 		/* nothing from there on: the whole queue, before an empty
-		 * claim is taken for an empty queue */
+		 * claim is taken for an empty queue (same transaction, same
+		 * turn) */
 		PQclear(q);
 		q = NULL;
 		cur->from = 0;
-		if ((r = vt_pg_cmd(db, "COMMIT", errbuf, errlen)) == VT_OK)
-			r = claim(db, o, 0, &q, errbuf, errlen);
+		r = claim(db, o, 0, &q, errbuf, errlen);
 	}
-	b.ns_claim = ns_now() - t0;
+	b.ns_claim = ns_now() - t1;
 	if (r < 0) {
 		cur->from = 0;
 		goto out;
@@ -902,6 +916,7 @@ done:
 		if (errlen && !errbuf[0])
 			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 	}
+	st->ns_turn += b.ns_turn;
 	st->ns_claim += b.ns_claim;
 	st->full_claims += b.full_claims;
 	st->ns_parse += b.ns_parse;

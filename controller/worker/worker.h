@@ -51,11 +51,12 @@ struct vt_worker_stats {
 	long full_claims;      /* claims that looked from the queue's start
 				* (struct vt_worker_cursor) */
 	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
-	 * failed ones): the claim statement, parsing and hashing the lines,
+	 * failed ones): BEGIN with the wait for the batch's turn (migration
+	 * 020), the claim statement, parsing and hashing the lines,
 	 * the measurement and assignment lookups, enrichment, the results
 	 * insert, the latest upsert, the rest of the store (partitions,
 	 * savepoints, rejected, probe_status), and the COMMIT. */
-	int64_t ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
+	int64_t ns_turn, ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
 		ns_latest, ns_other, ns_commit;
 };
 

@@ -3,9 +3,9 @@
 -- Every worker beyond the cores PostgreSQL has makes each row dearer, not
 -- the queue faster: the backends then contend for the same relation
 -- extension locks, buffer locks and WAL insertion, and step over each
--- other's locked queue rows.  Measured on 2 cores: PostgreSQL's CPU per
--- 1000 results drained was 28 ms with one worker, 33 with two, 42 with
--- four.  So a worker's batch transaction starts by taking one of N turns
+-- other's locked queue rows.  Measured on 2 cores (load 2): PostgreSQL's
+-- CPU per 1000 results drained was 28 ms with one worker, 33 with two, 42
+-- with four.  So a worker's batch transaction starts by taking one of N turns
 -- (vantage-worker --active N), a transaction-level advisory lock:
 --   (7346005, turn)  turn 0..N-1, held by the batch that has it
 -- A free turn is taken at once; with none free, the worker waits for one

@@ -50,7 +50,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
-		"                      [--poll-ms MS] [--once] [--stats]\n"
+		"                      [--active N] [--poll-ms MS] [--once] [--stats]\n"
 		"                      [--metrics ADDR:PORT]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
@@ -63,13 +63,17 @@ static void usage(FILE *f)
 		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
 		"  --batch N         queue rows per transaction (default 1000)\n"
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
+		"  --active N        at most N workers of the database hold a batch\n"
+		"                    at once, the others wait their turn (default:\n"
+		"                    the cores of this machine; 0: no limit)\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
 		"  --once            drain the queue, then exit\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
-		"                    where the time went (claim, parse, lookup,\n"
+		"                    where the time went (turn, claim, parse, lookup,\n"
 		"                    enrich, results, latest, other, commit; the\n"
-		"                    short claims and the worker's own CPU ms)\n"
+		"                    short claims, the claims from the queue's\n"
+		"                    start and the worker's own CPU ms)\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
 		"                    there (docs/operations.md, \"What to watch\")\n"
 		VT_OPTCONF_HELP("worker"));
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "batch-bytes", required_argument, NULL, 'B' },
+		{ "active", required_argument, NULL, 'a' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "stats", no_argument, NULL, 's' },
@@ -113,6 +118,7 @@ int main(int argc, char **argv)
 	};
 	struct vt_worker_opts o;
 	struct vt_worker_stats st = { 0 }, last = { 0 };
+	struct vt_worker_cursor cur = { 0 };
 	const char *db_arg = NULL, *metrics = NULL;
 	struct vt_observe *ob = NULL;
 	struct wk_metrics *wm = NULL;
@@ -138,6 +144,11 @@ int main(int argc, char **argv)
 		case 'B':
 			if (vt_opt_long("--batch-bytes", optarg, 1, LONG_MAX,
 					&o.batch_bytes, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			break;
+		case 'a':
+			if (vt_opt_int("--active", optarg, 0, 1000, &o.active,
+				       err, sizeof err) < 0)
 				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'p':
@@ -224,7 +235,7 @@ int main(int argc, char **argv)
 		}
 		wk_metrics_queue(wm, db);
 		t0 = vt_mono_ms();
-		r = vt_worker_batch(db, &o, &st, err, sizeof err);
+		r = vt_worker_batch(db, &o, &cur, &st, err, sizeof err);
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			vt_warn("batch failed (left queued): %s", err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/pg.h"
@@ -31,15 +32,18 @@ static int64_t ns_now(void)
 void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 			    size_t len)
 {
-	int64_t all = st->ns_claim + st->ns_parse + st->ns_lookup +
+	int64_t all = st->ns_turn + st->ns_claim + st->ns_parse + st->ns_lookup +
 		      st->ns_enrich + st->ns_results + st->ns_latest +
 		      st->ns_other + st->ns_commit;
 
-	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: claim %lld,"
+	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: turn %lld,"
+		 " claim %lld,"
 		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
-		 " other %lld, commit %lld, total %lld; short %ld", st->batches,
-		 st->claimed, st->copied, (long long)(st->ns_claim / 1000000),
+		 " other %lld, commit %lld, total %lld; short %ld, full %ld",
+		 st->batches,
+		 st->claimed, st->copied, (long long)(st->ns_turn / 1000000),
+		 (long long)(st->ns_claim / 1000000),
 		 (long long)(st->ns_parse / 1000000),
 		 (long long)(st->ns_lookup / 1000000),
 		 (long long)(st->ns_enrich / 1000000),
@@ -47,7 +51,8 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 		 (long long)(st->ns_latest / 1000000),
 		 (long long)(st->ns_other / 1000000),
 		 (long long)(st->ns_commit / 1000000),
-		 (long long)(all / 1000000), st->short_claims);
+		 (long long)(all / 1000000), st->short_claims,
+		 st->full_claims);
 }
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
@@ -57,6 +62,9 @@ void vt_worker_opts_default(struct vt_worker_opts *o)
 	o->late_window = VT_LATE_WINDOW_DAYS * 86400L;
 	o->future_slack = 86400L;
 	o->copy = 1;
+	o->active = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->active < 1)
+		o->active = 1;
 }
 
 int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
@@ -759,11 +767,48 @@ again:
 	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
+/* Opens the batch's transaction and takes its turn (worker.h, active). */
+static int begin(PGconn *db, const struct vt_worker_opts *o, char *errbuf,
+		 size_t errlen)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL synchronous_commit TO off;"
+		 " SELECT vt_worker_turn(%d)", o->active);
+	return wk_pg_result(db, PQexec(db, o->active > 0 ? sql :
+			    "BEGIN; SET LOCAL synchronous_commit TO off"),
+			    NULL, errbuf, errlen);
+}
+
+/* The claim from id *from on (0: the start): its result in *q. */
+static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
+		 PGresult **q, char *errbuf, size_t errlen)
+{
+	char sql[720];
+
+	/* The claimed rows leave the queue in this transaction: a rollback
+	 * (or a worker that dies) puts them back.  A batch holds up to
+	 * batch_bytes of lines (and always the first row); numbers of our
+	 * own, inlined. */
+	snprintf(sql, sizeof sql,
+		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
+		 " WHERE id >= %lld"
+		 " ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED),"
+		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
+		 "  AS before FROM l) s WHERE before < %ld),"
+		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
+		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
+		 " src, line)"
+		 " SELECT * FROM c ORDER BY id", from, o->batch,
+		 o->batch_bytes);
+	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
+}
+
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_cursor *cur,
 		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
-	char lim[16], bytes[24], claim[640];
-	const char *p[2] = { lim, bytes };
+	struct vt_worker_cursor none = { 0 };
 	struct vt_worker_stats b = { 0 };
 	struct row *rows = NULL;
 	struct wk_seqs sq = { 0 };
@@ -775,8 +820,8 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	vt_buf_init(&commit, 0);
 	if (errlen)
 		errbuf[0] = '\0';
-	snprintf(lim, sizeof lim, "%d", o->batch);
-	snprintf(bytes, sizeof bytes, "%ld", o->batch_bytes);
+	if (!cur)
+		cur = &none;
 	/* The COMMIT need not wait for its WAL flush.  A crash can lose only
 	 * whole transactions (PostgreSQL replays WAL in order), and this one
 	 * both stores the rows and deletes them from the queue: losing it
@@ -784,25 +829,35 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * by the gateway before the probe was told OK, and they are handled
 	 * again (the results key keeps them stored once).  Nothing acknowledged
 	 * is lost; only the work is redone. */
-	/* The claimed rows leave the queue in this transaction: a rollback
-	 * (or a worker that dies) puts them back.  A batch holds up to
-	 * batch_bytes of lines (and always the first row).  BEGIN, SET and
-	 * the claim go in one round trip (numbers of our own, inlined). */
-	snprintf(claim, sizeof claim,
-		 "BEGIN; SET LOCAL synchronous_commit TO off;"
-		 " WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
-		 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED),"
-		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
-		 "  AS before FROM l) s WHERE before < %s),"
-		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
-		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
-		 " src, line)"
-		 " SELECT * FROM c ORDER BY id", p[0], p[1]);
+	if (cur->claims >= WK_FULL_EVERY)
+		cur->from = 0;
 	t0 = ns_now();
-	r = wk_pg_result(db, PQexec(db, claim), &q, errbuf, errlen);
-	b.ns_claim = ns_now() - t0;
-	if (r < 0)
+	r = begin(db, o, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_turn = t1 - t0;
+	if (r == VT_OK)
+		r = claim(db, o, cur->from, &q, errbuf, errlen);
+	if (r == VT_OK && cur->from > 0 && PQntuples(q) == 0) {
+		/* nothing from there on: the whole queue, before an empty
+		 * claim is taken for an empty queue (same transaction, same
+		 * turn) */
+		PQclear(q);
+		q = NULL;
+		cur->from = 0;
+		r = claim(db, o, 0, &q, errbuf, errlen);
+	}
+	b.ns_claim = ns_now() - t1;
+	if (r < 0) {
+		cur->from = 0;
 		goto out;
+	}
+	if (cur->from == 0) {
+		cur->claims = 0;
+		b.full_claims = 1;
+	}
+	cur->claims++;
+	if (PQntuples(q) > 0)
+		cur->from = atoll(PQgetvalue(q, PQntuples(q) - 1, 0)) + 1;
 	n = PQntuples(q);
 	if (n == 0)
 		goto out;
@@ -857,10 +912,13 @@ out:
 done:
 	if (r < 0) {
 		vt_pg_try(db, "ROLLBACK");
+		cur->from = 0;      /* the batch is back in the queue */
 		if (errlen && !errbuf[0])
 			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 	}
+	st->ns_turn += b.ns_turn;
 	st->ns_claim += b.ns_claim;
+	st->full_claims += b.full_claims;
 	st->ns_parse += b.ns_parse;
 	st->ns_lookup += b.ns_lookup;
 	st->ns_enrich += b.ns_enrich;

@@ -20,6 +20,10 @@ struct vt_worker_opts {
 	long future_slack;     /* seconds a result may be in the future */
 	int  copy;             /* 1: results by COPY (INSERT ... ON CONFLICT
 				* when a row is stored already); 0: INSERT */
+	int  active;           /* at most this many workers of the database
+				* hold a batch at once (migration 020,
+				* vt_worker_turn); 0: no limit.  Default: the
+				* cores of this machine */
 };
 
 /* Classes of rejection reasons (a bounded label set for metrics). */
@@ -44,16 +48,36 @@ struct vt_worker_stats {
 	long copied;           /* of stored: by COPY (the others by INSERT) */
 	long short_claims;     /* batches that took fewer rows than allowed:
 				* the queue had no more (see WK_SHORT_PAUSE_MS) */
+	long full_claims;      /* claims that looked from the queue's start
+				* (struct vt_worker_cursor) */
 	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
-	 * failed ones): the claim statement, parsing and hashing the lines,
+	 * failed ones): BEGIN with the wait for the batch's turn (migration
+	 * 020), the claim statement, parsing and hashing the lines,
 	 * the measurement and assignment lookups, enrichment, the results
 	 * insert, the latest upsert, the rest of the store (partitions,
 	 * savepoints, rejected, probe_status), and the COMMIT. */
-	int64_t ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
+	int64_t ns_turn, ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
 		ns_latest, ns_other, ns_commit;
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
+
+/* Where a worker's next claim starts looking (one per worker, zeroed to
+ * start).  Deleted queue rows stay in result_queue's index until VACUUM,
+ * and a claim that looks from the queue's start steps over all of them:
+ * its cost grows with the rows drained since the last VACUUM (quadratic
+ * in a burst; autovacuum wakes once a minute).  So a claim looks from the
+ * end of the worker's previous one (rows committed meanwhile take higher
+ * ids), and from the start only every WK_FULL_EVERY claims, after a
+ * failed batch, and whenever the look from the end finds nothing: a row
+ * with a lower id (an upload committed after a later one, a batch rolled
+ * back) waits at most that many claims, and an empty claim always means
+ * an empty queue. */
+struct vt_worker_cursor {
+	long long from;        /* first id to look at; 0: the start */
+	int claims;            /* claims since the last look from the start */
+};
+#define WK_FULL_EVERY 16
 
 /* Formats the time split of *st (one line, no newline) into buf. */
 void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
@@ -67,13 +91,16 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
  * each and spend the CPU the upload needs on them. */
 #define WK_SHORT_PAUSE_MS 50
 
-/* Handles one batch.  *stats is added to.  Returns VT_OK (also when the
- * queue was empty: stats->claimed unchanged), or an error with the reason
+/* Handles one batch, claimed from where *cur says (NULL: the start; see
+ * struct vt_worker_cursor), which it moves on.  *stats is added to.
+ * Returns VT_OK (also when the queue was empty: stats->claimed
+ * unchanged), or an error with the reason
  * in errbuf (the batch is rolled back and stays queued): the database's
  * own failures, or the worker's memory.  A row that makes the batch fail
  * by what it holds never does: it is found (the batch is halved under
  * savepoints until it is alone) and rejected with the error as reason. */
 int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_cursor *cur,
 		    struct vt_worker_stats *stats, char *errbuf,
 		    size_t errlen) VT_WUR;
 

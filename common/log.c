@@ -22,6 +22,7 @@ struct site {
 	enum vt_log_level  level;
 	int64_t            window;    /* mono ms the window began */
 	int                lines;     /* printed in the window */
+	int                burst;     /* the site's own burst, 0: lim_burst */
 	long               dropped;   /* suppressed in the window */
 	int64_t            used;      /* mono ms of the last line */
 };
@@ -362,8 +363,9 @@ static struct site *site_of(const char *fmt, int64_t now)
 	return lru;
 }
 
-/* 1 when a line of fmt may be printed now; counts it otherwise. */
-static int admit(const char *fmt, enum vt_log_level level)
+/* 1 when a line of fmt may be printed now; counts it otherwise.  burst:
+ * the site's own, 0 for lim_burst. */
+static int admit(const char *fmt, enum vt_log_level level, int burst)
 {
 	int64_t now;
 	struct site *s;
@@ -374,13 +376,14 @@ static int admit(const char *fmt, enum vt_log_level level)
 	now = vt_mono_ms();
 	s = site_of(fmt, now);
 	s->level = level;
+	s->burst = burst;
 	s->used = now;
 	if (now - s->window >= lim_window) {
 		summary(s);
 		s->window = now;
 		s->lines = 0;
 	}
-	ok = s->lines < lim_burst;
+	ok = s->lines < (s->burst > 0 ? s->burst : lim_burst);
 	if (ok)
 		s->lines++;
 	else
@@ -415,9 +418,9 @@ void vt_log_expire(void)
 }
 
 /* Formats and prints one line; rate-limited by its call site (fmt) when
- * limited. */
-static void vlog(enum vt_log_level level, int limited, const char *fmt,
-		 va_list ap)
+ * limited, to burst lines a window (0: the global burst). */
+static void vlog(enum vt_log_level level, int limited, int burst,
+		 const char *fmt, va_list ap)
 {
 	char line[2048];
 
@@ -431,7 +434,7 @@ static void vlog(enum vt_log_level level, int limited, const char *fmt,
 		return;
 	}
 	pthread_mutex_lock(&log_mu);
-	if (!limited || admit(fmt, level))
+	if (admit(fmt, level, burst))
 		emit(level, line);
 	pthread_mutex_unlock(&log_mu);
 }
@@ -441,7 +444,16 @@ void vt_log(enum vt_log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, 1, fmt, ap);
+	vlog(level, 1, 0, fmt, ap);
+	va_end(ap);
+}
+
+void vt_log_burst(enum vt_log_level level, int burst, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, 1, burst < 1 ? 1 : burst, fmt, ap);
 	va_end(ap);
 }
 
@@ -450,6 +462,6 @@ void vt_log_record(enum vt_log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, 0, fmt, ap);
+	vlog(level, 0, 0, fmt, ap);
 	va_end(ap);
 }

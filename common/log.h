@@ -52,6 +52,13 @@ int vt_log_level_parse(const char *s);
 void vt_log(enum vt_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Like vt_log, but this call site prints at most burst lines per window
+ * (burst < 1: 1), not the global burst: for a condition that can hold for
+ * minutes, where one line per window and its "N more like" summary say
+ * all there is.  A site must always pass the same burst. */
+void vt_log_burst(enum vt_log_level level, int burst, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* A record line (an access log: one line per request by contract): printed
  * like vt_log, never rate-limited. */
 void vt_log_record(enum vt_log_level level, const char *fmt, ...)

@@ -653,6 +653,9 @@ int vt_sched_new_opts(struct vt_loop *loop, struct vt_measure_ctx *mctx,
 	    (rc = vt_spool_path(sp, "data/new", s->new_dir, sizeof s->new_dir)) < 0 ||
 	    (rc = vt_spool_path(sp, "data/out", s->out_dir, sizeof s->out_dir)) < 0)
 		goto out;
+	/* one-offs: data/new/oneoff whatever -O says, posted once written */
+	snprintf(s->oneoff_path, sizeof s->oneoff_path, "%s/" ONEOFF_NAME,
+		 s->new_dir);
 	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->ino_fd >= 0 &&
 	    (inotify_add_watch(s->ino_fd, s->crons_dir, IN_CLOSE_WRITE |

@@ -55,7 +55,6 @@ struct crontab {
 struct oneoff {
 	struct oneoff   *next;
 	struct vt_sched *s;
-	char            *out_path;
 	char             cmd[];
 };
 
@@ -89,6 +88,9 @@ struct vt_sched {
 	char                    crons_dir[DIR_MAX];
 	char                    new_dir[DIR_MAX];
 	char                    out_dir[DIR_MAX];
+	char                    oneoff_path[DIR_MAX + sizeof ONEOFF_NAME];
+					/* data/new/oneoff: every one-off's
+					 * result, whatever its -O says */
 };
 
 /* Wall clock of s in microseconds since the epoch (opts.now_us or the

@@ -24,7 +24,7 @@ static void on_oneoff_done(void *arg, long msm_id, const char *json)
 	struct oneoff *o = arg;
 	struct vt_sched *s = o->s;
 
-	vt_sched_write_result(s, o->out_path, msm_id, json);
+	vt_sched_write_result(s, s->oneoff_path, msm_id, json);
 	if (vt_sched_post_now(s, ONEOFF_NAME) < 0)
 		vt_warn("sched: cannot read %s", s->new_dir);
 	for (struct oneoff **pp = &s->running; *pp; pp = &(*pp)->next) {
@@ -34,7 +34,6 @@ static void on_oneoff_done(void *arg, long msm_id, const char *json)
 		}
 	}
 	s->st.oneoffs_running--;
-	free(o->out_path);
 	free(o);
 	pump(s);
 }
@@ -54,7 +53,6 @@ static void pump(struct vt_sched *s)
 		if (rc < 0) {
 			s->st.failed++;
 			vt_warn("sched: one-off %s: %s", o->cmd, vt_strerror(rc));
-			free(o->out_path);
 			free(o);
 			continue;
 		}
@@ -82,12 +80,6 @@ int vt_sched_oneoff(struct vt_sched *s, const char *command)
 		return VT_ENOMEM;
 	o->s = s;
 	memcpy(o->cmd, command, len + 1);
-	/* data/new/oneoff whatever -O says: posted as soon as written. */
-	o->out_path = vt_sched_out_path(s, NULL, ONEOFF_NAME);
-	if (!o->out_path) {
-		free(o);
-		return VT_ENOMEM;
-	}
 	if (s->q_tail)
 		s->q_tail->next = o;
 	else
@@ -188,7 +180,6 @@ void vt_sched_oneoffs_free(struct vt_sched *s)
 			struct oneoff *o = *l;
 
 			*l = o->next;
-			free(o->out_path);
 			free(o);
 		}
 	}

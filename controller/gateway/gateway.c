@@ -52,7 +52,6 @@
 #define SYNC_SLACK      256     /* KEEPs a sync's snapshot finds beyond the count */
 #define FD_RESERVE      64      /* descriptors besides the sessions' */
 #define ACCEPT_PAUSE_MS 250     /* listeners not polled when out of fds */
-#define ACCEPT_WARN_MS  10000   /* at most one line about it this often */
 #define GW_THREADS_MAX  256
 #define SETTLE_MS       5000    /* answers waited for when stopping */
 
@@ -67,8 +66,6 @@ struct gw {
 	/* thread 0's alone: */
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
-	int                accept_pauses; /* ... times since the last line */
-	int64_t            accept_warned; /* mono ms of that line */
 	int                hs_wait;       /* ... until a handshake ends */
 	int                hs_busy;       /* accepting met the limit this second */
 	int                hs_peak;       /* the most in the handshake at once */
@@ -409,21 +406,13 @@ static void accept_pause(struct gw *gw, int err)
 {
 	struct vt_loop *loop = gw->thr[0]->loop;
 
-	int64_t now = vt_mono_ms();
-
 	if (gw->accept_paused)
 		return;
-	/* One line per ACCEPT_WARN_MS however often it pauses meanwhile. */
-	gw->accept_pauses++;
-	if (now - gw->accept_warned >= ACCEPT_WARN_MS) {
-		vt_warn("accept: %s: not accepting for %d ms (%d sessions held; "
-			"%d pause(s) since the last such line)", strerror(err),
-			ACCEPT_PAUSE_MS,
-			__atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED),
-			gw->accept_pauses);
-		gw->accept_warned = now;
-		gw->accept_pauses = 0;
-	}
+	/* one line a log window however often it pauses: the log's summary
+	 * ("N more like") counts the rest */
+	vt_log_burst(VT_LOG_WARN, 1, "accept: %s: not accepting for %d ms "
+		     "(%d sessions held)", strerror(err), ACCEPT_PAUSE_MS,
+		     __atomic_load_n(&gw->ctx.nsessions, __ATOMIC_RELAXED));
 	gw->accept_paused = 1;
 	if (listeners_watch(gw) < 0 ||
 	    vt_loop_timer(loop, ACCEPT_PAUSE_MS, accept_resume, gw, NULL) < 0)

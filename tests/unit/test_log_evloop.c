@@ -79,6 +79,35 @@ static void test_log_limit(void)
 	vt_log_limit(VT_LOG_BURST, VT_LOG_WINDOW_MS);
 }
 
+static void rare(void)
+{
+	vt_log_limit(50, 3600 * 1000);
+	for (int i = 0; i < 1000; i++)
+		vt_log_burst(VT_LOG_WARN, 1, "accept: paused %d", i);
+	for (int i = 0; i < 10; i++)
+		vt_warn("common site %d", i);
+	vt_log_expire();
+	vt_log_flush();
+	vt_log_burst(VT_LOG_WARN, 1, "accept: paused %d", -1);
+}
+
+/* A site with its own burst of 1: one line a window, then the summary
+ * counts the rest; other sites keep the global burst. */
+static void test_log_burst(void)
+{
+	char *out = capture(rare);
+
+	CHECK(out != NULL);
+	/* the two lines and the summary */
+	CHECK_INT(count(out, "accept: paused"), 3);
+	CHECK(strstr(out, "accept: paused 0") != NULL);
+	CHECK(strstr(out, "accept: paused -1") != NULL);
+	CHECK_INT(count(out, "999 more like \"accept: paused %d\""), 1);
+	CHECK_INT(count(out, "common site"), 10);
+	free(out);
+	vt_log_limit(VT_LOG_BURST, VT_LOG_WINDOW_MS);
+}
+
 static void records(void)
 {
 	vt_log_limit(5, 60000);
@@ -186,6 +215,7 @@ int main(void)
 {
 	test_log_limit();
 	test_log_records();
+	test_log_burst();
 	test_loop_reuse();
 	return CHECK_DONE();
 }

@@ -25,6 +25,8 @@
 #   PIPE_BENCH_LINES="MIN MAX" (result lines per post, default "20 300")
 #   PIPE_BENCH_WORKERS="K ..." (worker counts measured, default "1 2 4";
 #   a pre-filled queue drained by one worker always comes first)
+#   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
+#   "--sink-gather 0" to compare)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
@@ -82,7 +84,7 @@ echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -
 # The gateway's and the workers' backends, told apart in pg_stat_activity.
 PGAPPNAME=gateway "$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 	--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-	--max-sessions $((P * 5 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
+	--max-sessions $((P * 5 + 100)) --log-level warn ${PIPE_BENCH_GW_ARGS:-} >>"$T/gw.log" 2>&1 &
 GWPID=$!
 t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }

@@ -88,8 +88,8 @@ static int gather(const struct gw_dbq *q, const struct lane *l)
 	       l->n < GW_DBQ_GROUP_MAX && l->bytes < GW_DBQ_GATHER_BYTES;
 }
 
-/* Waits on l's condition until mono ms until at most. */
-static void wait_until(struct gw_dbq *q, struct lane *l, int64_t until)
+/* Waits on cv (a CLOCK_MONOTONIC one) until mono ms until at most. */
+static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
 {
 	int64_t ms = until - vt_mono_ms();
 	struct timespec ts;
@@ -101,7 +101,7 @@ static void wait_until(struct gw_dbq *q, struct lane *l, int64_t until)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_cond_timedwait(&l->cv, &q->mu, &ts);
+	pthread_cond_timedwait(cv, mu, &ts);
 }
 
 static void *worker_main(void *arg)
@@ -128,7 +128,7 @@ static void *worker_main(void *arg)
 			if (!until)
 				until = vt_mono_ms() + q->gather_ms;
 			if (vt_mono_ms() < until) {
-				wait_until(q, l, until);
+				wait_until(&l->cv, &q->mu, until);
 				continue;
 			}
 		}
@@ -258,17 +258,7 @@ int gw_dbq_settle(struct gw_dbq *q, int64_t until)
 			break;
 		}
 		if (queued) {
-			int64_t ms = until - vt_mono_ms();
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += ms / 1000;
-			ts.tv_nsec += (ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+			wait_until(&q->idle, &q->mu, until);
 		} else {
 			pthread_cond_wait(&q->idle, &q->mu);
 		}

@@ -78,7 +78,7 @@ gw_keep() {
 # gw_post FILE PROBE_ID SESSION_ID: POSTs through the local forward; prints
 # the reply with its headers.
 gw_post() {
-	curl -s -i --max-time 20 --data-binary "@$1" \
+	curl -s -i --max-time "${GW_POST_TIME:-20}" --data-binary "@$1" \
 		-H 'Content-Type: application/x-www-form-urlencoded' \
 		-H 'User-Agent: httppost for atlas.ripe.net' \
 		"http://127.0.0.1:$SINKP/?PROBE_ID=$2&SESSION_ID=$3"

@@ -29,11 +29,7 @@ upload() {
 		printf 'RESULT {"id":"1001","gather":%d,"n":2}\n' "$1"
 		printf 'SESSION_ID %s\n' "$SID"
 	} >"$T/up.$1"
-	curl -s -i --max-time 200 --data-binary "@$T/up.$1" \
-		-H 'Content-Type: application/x-www-form-urlencoded' \
-		-H 'User-Agent: httppost for atlas.ripe.net' \
-		"http://127.0.0.1:$SINKP/?PROBE_ID=$PRB&SESSION_ID=$SID" \
-		>"$T/out.$1" 2>&1 &
+	GW_POST_TIME=200 gw_post "$T/up.$1" "$PRB" "$SID" >"$T/out.$1" 2>&1 &
 	pids+=($!)
 	t_bg $!
 }

@@ -21,6 +21,8 @@ struct lane {
 	struct gw_job  *head, *tail;
 	int             n;          /* queued */
 	int             busy;       /* running */
+	size_t          bytes;      /* sizes of the queued jobs */
+	int             running;    /* workers running a job or group */
 	pthread_cond_t  cv;
 };
 
@@ -43,6 +45,7 @@ struct gw_dbq {
 	int             nw;
 	struct gw_metrics *metrics;  /* set before jobs run */
 	pthread_cond_t  idle;       /* a lane ran out of work */
+	int             gather_ms;  /* see gw_dbq_gather */
 };
 
 /* Hands a finished job to its inbox. */
@@ -71,7 +74,34 @@ static int take(struct lane *l, struct gw_job **grp)
 	} while (1);
 	l->n -= n;
 	l->busy += n;
+	l->bytes -= bytes < l->bytes ? bytes : l->bytes;
 	return n;
+}
+
+/* Whether a worker should leave the group at the head of l queued a while
+ * longer (the caller holds the lock): another worker of the lane is
+ * running one (its COMMIT, waited for anyway, ends soon), and the jobs
+ * queued are fewer than a full group. */
+static int gather(const struct gw_dbq *q, const struct lane *l)
+{
+	return !q->stop && q->gather_ms > 0 && l->head->group && l->running > 0 &&
+	       l->n < GW_DBQ_GROUP_MAX && l->bytes < GW_DBQ_GATHER_BYTES;
+}
+
+/* Waits on cv (a CLOCK_MONOTONIC one) until mono ms until at most. */
+static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
+{
+	int64_t ms = until - vt_mono_ms();
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cv, mu, &ts);
 }
 
 static void *worker_main(void *arg)
@@ -81,6 +111,7 @@ static void *worker_main(void *arg)
 	struct lane *l = &q->lane[w->lane];
 	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
 	struct gw_metrics *gm;
+	int64_t until = 0;
 	int skip, n;
 
 	pthread_mutex_lock(&q->mu);
@@ -89,7 +120,21 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&l->cv, &q->mu);
 		if (!l->head)
 			break;
+		/* Group commit across uploads: while the other worker commits,
+		 * the uploads arriving meanwhile wait to go in one COPY and one
+		 * COMMIT (for gather_ms at most), instead of the first of them
+		 * going alone beside it. */
+		if (gather(q, l)) {
+			if (!until)
+				until = vt_mono_ms() + q->gather_ms;
+			if (vt_mono_ms() < until) {
+				wait_until(&l->cv, &q->mu, until);
+				continue;
+			}
+		}
+		until = 0;
 		n = take(l, grp);
+		l->running++;
 		skip = q->stop && vt_mono_ms() > q->deadline;
 		gm = q->metrics;
 		pthread_mutex_unlock(&q->mu);
@@ -117,6 +162,8 @@ static void *worker_main(void *arg)
 			done_add(q, grp[i]);
 		pthread_mutex_lock(&q->mu);
 		l->busy -= n;
+		l->running--;
+		pthread_cond_broadcast(&l->cv);   /* a gathering worker goes */
 		if (!l->busy && !l->head)
 			pthread_cond_broadcast(&q->idle);
 	}
@@ -142,10 +189,18 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 		pthread_cond_init(&q->idle, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	for (int i = 0; i < GW_LANES; i++) {
-		pthread_cond_init(&q->lane[i].cv, NULL);
-		n += lane_workers[i];
+	{
+		pthread_condattr_t ca;   /* gathering waits on mono time */
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		for (int i = 0; i < GW_LANES; i++) {
+			pthread_cond_init(&q->lane[i].cv, &ca);
+			n += lane_workers[i];
+		}
+		pthread_condattr_destroy(&ca);
 	}
+	q->gather_ms = GW_DBQ_GATHER_MS;
 	q->def = def;
 	if (!(q->w = calloc((size_t)n, sizeof *q->w)))
 		goto fail;
@@ -203,17 +258,7 @@ int gw_dbq_settle(struct gw_dbq *q, int64_t until)
 			break;
 		}
 		if (queued) {
-			int64_t ms = until - vt_mono_ms();
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += ms / 1000;
-			ts.tv_nsec += (ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+			wait_until(&q->idle, &q->mu, until);
 		} else {
 			pthread_cond_wait(&q->idle, &q->mu);
 		}
@@ -283,8 +328,16 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 			l->head = j;
 		l->tail = j;
 		l->n++;
+		l->bytes += j->size;
 		pthread_cond_signal(&l->cv);
 	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+void gw_dbq_gather(struct gw_dbq *q, int ms)
+{
+	pthread_mutex_lock(&q->mu);
+	q->gather_ms = ms < 0 ? 0 : ms;
 	pthread_mutex_unlock(&q->mu);
 }
 

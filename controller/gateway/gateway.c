@@ -863,6 +863,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	    (rc = gw_dbq_new(conf->db, 1000 * (conf->db_timeout > 0 ?
 					       conf->db_timeout : SINK_TIMEOUT_S),
 			     gw->thr[0]->inbox, &gw->ctx.q)) < 0 ||
+	    (conf->sink_gather && (gw_dbq_gather(gw->ctx.q, conf->sink_gather), 0)) ||
 	    (rc = gw_auth_new(gw->ctx.q, gw->ctx.conf.name, keys,
 			      &gw->ctx.auth)) < 0 ||
 	    (keys = NULL,

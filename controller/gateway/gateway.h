@@ -75,6 +75,7 @@ struct gw_conf {
 	long        rereg;         /* REREGISTER seconds told to probes */
 	int         verbose;       /* libssh logging */
 	int         db_timeout;    /* seconds an upload's COMMIT may take (0: 30) */
+	int         sink_gather;   /* ms uploads gather (0: default, -1: never) */
 	int         max_per_probe; /* authenticated connections of one probe */
 	int         max_auth_tries;/* failed attempts before a disconnect */
 	int         chan_timeout;  /* seconds a channel may take for its exec,

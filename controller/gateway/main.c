@@ -32,7 +32,8 @@ static void usage(FILE *f)
 "                    [--capacity N] [--threads N]\n"
 "                    [--login-grace SECONDS]\n"
 "                    [--keepalive SECONDS] [--rereg SECONDS]\n"
-"                    [--db-timeout SECONDS] [--max-per-probe N]\n"
+"                    [--db-timeout SECONDS] [--sink-gather MS]\n"
+"                    [--max-per-probe N]\n"
 "                    [--max-auth-tries N] [--channel-timeout SECONDS]\n"
 "                    [--idle-timeout SECONDS] [--metrics ADDR:PORT]\n"
 "                    [--log-level debug|info|warn|err] [--help]\n"
@@ -113,6 +114,9 @@ static void usage(FILE *f)
 "    --db-timeout S       seconds an upload's COMMIT may take before the\n"
 "                         probe is answered 503 (default 30); the database\n"
 "                         work runs on its own threads, never on the loop\n"
+"    --sink-gather MS     while one upload group commits, the uploads that\n"
+"                         arrive wait up to MS to be stored together in the\n"
+"                         next (default 20; 0: never)\n"
 "    --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics there\n"
 "                         (docs/operations.md, \"What to watch\")\n"
 "    --log-level L        debug, info, warn or err (default info)\n"
@@ -208,6 +212,7 @@ int main(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, 'a' },
 		{ "rereg", required_argument, NULL, 'R' },
 		{ "db-timeout", required_argument, NULL, 'T' },
+		{ "sink-gather", required_argument, NULL, 'G' },
 		{ "max-per-probe", required_argument, NULL, 'P' },
 		{ "max-auth-tries", required_argument, NULL, 'A' },
 		{ "channel-timeout", required_argument, NULL, 'C' },
@@ -280,6 +285,13 @@ int main(int argc, char **argv)
 			if (vt_opt_int("--max-handshakes", optarg, 1, 10000000,
 				       &conf.max_handshakes, err, sizeof err) < 0)
 				return vt_optconf_fail(oc, "%s", err);
+			break;
+		case 'G':
+			if (vt_opt_int("--sink-gather", optarg, 0, 60000,
+				       &conf.sink_gather, err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			if (!conf.sink_gather)
+				conf.sink_gather = -1;   /* never */
 			break;
 		case 't':
 			if (vt_opt_int("--threads", optarg, 1, 256, &conf.threads,

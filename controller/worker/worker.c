@@ -423,11 +423,20 @@ static int copy_results(PGconn *db, struct row **ok, int nok,
 	struct vt_pgcopy c;
 	PGresult *res = NULL;
 	const char *data;
-	size_t len;
+	size_t len, est = 32;
 	int r;
 
 	snprintf(cnt, sizeof cnt, "%d", nok);
 	vt_pgcopy_init(&c, PARAM_MAX);
+	/* the stream in one allocation (about 100 bytes of fields a row
+	 * besides the result), not doubled and copied up to a megabyte */
+	for (int i = 0; i < nok; i++)
+		est += ok[i]->stored_len + 128;
+	if (est < PARAM_MAX && vt_buf_reserve(&c.b, est) == VT_ENOMEM) {
+		r = VT_ENOMEM;
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
 	r = exec_txt(db, &res, errbuf, errlen, "SELECT nextval('results_seq')"
 		     " FROM generate_series(1, $1::integer)", 1, p);
 	if (r < 0)

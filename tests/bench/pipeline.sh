@@ -25,6 +25,8 @@
 #   PIPE_BENCH_LINES="MIN MAX" (result lines per post, default "20 300")
 #   PIPE_BENCH_WORKERS="K ..." (worker counts measured, default "1 2 4";
 #   a pre-filled queue drained by one worker always comes first)
+#   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
+#   "--sink-gather 0" to compare)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
@@ -82,7 +84,7 @@ echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -
 # The gateway's and the workers' backends, told apart in pg_stat_activity.
 PGAPPNAME=gateway "$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 	--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-	--max-sessions $((P * 5 + 100)) --log-level warn >>"$T/gw.log" 2>&1 &
+	--max-sessions $((P * 5 + 100)) --log-level warn ${PIPE_BENCH_GW_ARGS:-} >>"$T/gw.log" 2>&1 &
 GWPID=$!
 t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }
@@ -158,6 +160,8 @@ read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
 echo "load shape: $P probes posting independently ($LT load threads), $LMIN..$LMAX result lines per post (avg $avg_lines), $up_posts posts, up to $in_flight posts in flight at once, $busy answered 503 (busy) and posted again"
 q=$(bench_count result_queue)
 [ "$q" = "$N" ] || { echo "queue holds $q of $N"; exit 1; }
+# the sink's COPYs (one transaction each; their rows share xmin)
+up_copies=$(t_psql "SELECT count(DISTINCT xmin::text) FROM result_queue")
 bench_queue_keep || exit 1
 
 # 2. workers on the pre-filled queue
@@ -260,6 +264,7 @@ printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and 
 cpu_show ref "$N"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
 cpu_show up "$up_n"
+echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
 waits up
 for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 	show "$k worker(s): result_queue -> results" "$N" "${w_ms[$k]}"

@@ -45,10 +45,7 @@ round() {
 			fi
 			printf 'SESSION_ID %s\n' "$SID"
 		} >"$T/up.$1.$i"
-		curl -s -i --max-time 200 --data-binary "@$T/up.$1.$i" \
-			-H 'Content-Type: application/x-www-form-urlencoded' \
-			-H 'User-Agent: httppost for atlas.ripe.net' \
-			"http://127.0.0.1:$SINKP/?PROBE_ID=$PRB&SESSION_ID=$SID" \
+		GW_POST_TIME=200 gw_post "$T/up.$1.$i" "$PRB" "$SID" \
 			>"$T/out.$1.$i" 2>&1 &
 		pids+=($!)
 		t_bg $!

@@ -104,7 +104,7 @@ LPID=$!
 t_bg $LPID
 t_wait 10 sh -c "ss -Htln 'sport = :$OTHER' | grep -q ."
 curl -s --max-time 5 "http://127.0.0.1:$OTHER/" >/dev/null 2>&1
-t_wait 5 grep -q "open failed" "$T/l.err"
+t_wait 30 grep -q "open failed" "$T/l.err"
 t_check "-L to another destination refused" grep -q "open failed" "$T/l.err"
 kill $LPID 2>/dev/null
 gw_ssh -T -p "$CTRL" atlas@127.0.0.1 </dev/null >"$T/shell.out" 2>"$T/shell.err"

@@ -64,6 +64,7 @@ t_cleanup() {
 t_setup() {
 	T=$(mktemp -d "/tmp/vantage-test.XXXXXX")
 	chmod 755 "$T"
+	[ -z "${T_KEEP:-}" ] || t_log "scratch folder $T (kept: T_KEEP)"
 	trap t_cleanup EXIT
 	trap 'exit 130' INT TERM
 }

@@ -75,10 +75,11 @@ gw_keep() {
 		t_wait 10 sh -c "ss -Htln 'sport = :$SINKP' | grep -q ."
 }
 
-# gw_post FILE PROBE_ID SESSION_ID: POSTs through the local forward; prints
-# the reply with its headers.
+# gw_post FILE PROBE_ID SESSION_ID: POSTs through the local forward (the
+# client waits GW_POST_TIME, 120 s by default: a loaded machine may take
+# long to COMMIT); prints the reply with its headers.
 gw_post() {
-	curl -s -i --max-time "${GW_POST_TIME:-20}" --data-binary "@$1" \
+	curl -s -i --max-time "${GW_POST_TIME:-120}" --data-binary "@$1" \
 		-H 'Content-Type: application/x-www-form-urlencoded' \
 		-H 'User-Agent: httppost for atlas.ripe.net' \
 		"http://127.0.0.1:$SINKP/?PROBE_ID=$2&SESSION_ID=$3"
@@ -143,11 +144,12 @@ gw_ctrl_backend() {
 		AND query !~ 'LISTEN'") && [ -n "$BE" ] && [ "$(echo "$BE" | wc -l)" = 1 ]
 }
 
-# gw_ctrl_depth_at_least PORT N [LANE]: the gateway's metrics on
-# 127.0.0.1:PORT show at least N jobs waiting on the control lane (or LANE).
-gw_ctrl_depth_at_least() {
+# gw_depth_at_least PORT LANE N: the gateway's metrics on 127.0.0.1:PORT
+# show at least N jobs queued or running on LANE (ctrl, sink, auth).
+gw_depth_at_least() {
 	_gw_v=$(curl -sf --max-time 10 "http://127.0.0.1:$1/metrics" -o "$T/m.prom" &&
 		/usr/bin/python3 "$TOP/tests/helpers/prom_check.py" "$T/m.prom" \
-			vantage_gateway_db_lane_depth "lane=${3:-ctrl}" | sed 's/\.0$//')
-	[ -n "$_gw_v" ] && [ "$_gw_v" -ge "$2" ]
+			vantage_gateway_db_lane_depth "lane=$2" | sed 's/\.0$//')
+	[ -n "$_gw_v" ] && [ "$_gw_v" -ge "$3" ]
 }
+gw_ctrl_depth_at_least() { gw_depth_at_least "$1" ctrl "$2"; }

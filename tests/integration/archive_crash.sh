@@ -92,10 +92,17 @@ t_check "the next run archives, verifies and expires" \
 t_check "one copy of each object, complete" check_day "$cd"
 t_check "now the hot rows are gone" [ "$(hot_count "$cd")" = 0 ]
 
-# Two archivers at once: the second one waits its turn (advisory lock).
-psql "$VANTAGE_DB" -qX -c "SELECT pg_advisory_lock(7245385090); SELECT pg_sleep(3)" >/dev/null &
-sleep 1
+# Two archivers at once: the second one refuses (advisory lock).  The
+# lock is held from the moment it is granted until the check is done (an
+# event each way, not a pause that a loaded machine could overrun).
+rm -f "$T/release"
+(
+	printf 'SELECT pg_advisory_lock(7245385090);\n\\echo locked\n'
+	t_wait 300 test -e "$T/release"
+) | psql "$VANTAGE_DB" -qtAX >"$T/lock.out" 2>&1 &
+t_check "another session holds the archiver's lock" t_wait 60 grep -qx locked "$T/lock.out"
 arc_run --now 2026-06-01 2>"$T/log"
 t_check "a second archiver refuses to run alongside" grep -q "another archiver is running" "$T/log"
+touch "$T/release"
 wait
 t_done

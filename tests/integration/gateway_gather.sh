@@ -41,7 +41,7 @@ t_check "upload 1 holds a sink thread at the lock" t_wait 60 lock_waiters 1
 for i in 2 3 4 5 6; do upload "$i"; done
 # one running, five queued: the other sink thread gathers them instead of
 # taking upload 2 alone into the lock
-t_check "five uploads queued behind the first" t_wait 120 gw_ctrl_depth_at_least "$M" 6 sink
+t_check "five uploads queued behind the first" t_wait 120 gw_depth_at_least "$M" sink 6
 t_check "only the first waits at the lock" [ "$(t_psql "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'result_queue'::regclass")" = 1 ]
 t_check "nothing acknowledged before COMMIT" sh -c "! cat $T/out.* | grep -q '^OK'"
 touch "$T/release"

@@ -17,7 +17,8 @@ PGBIN_TEST=${VANTAGE_UNIT:-$TOP/build/tests}/test_pgbin
 t_check "binary arrays read by PostgreSQL and sent back byte for byte" \
 	"$PGBIN_TEST" "$VANTAGE_DB"
 
-gw_start --db-timeout 300 || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
+M=$(t_free_port)
+gw_start --db-timeout 300 --metrics "127.0.0.1:$M" || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 gw_init_ctrl
 t_check "controller INIT" [ -n "$SID" ]
 t_check "KEEP up" gw_keep
@@ -25,12 +26,15 @@ t_check "crontab push settled" gw_crontab_settled 1
 
 # lock_hold: another client holds result_queue until $T/release appears.
 lock_hold() { gw_hold "LOCK TABLE result_queue IN ACCESS EXCLUSIVE MODE"; }
-lock_waiters() {
-	[ "$(t_psql "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'result_queue'::regclass")" -ge "$1" ]
-}
 # round NAME BAD: six uploads of two lines each while the queue is locked
-# (upload number BAD carries a line that is not valid UTF-8); the first two
-# hold both sink threads, the other four wait in the lane.
+# (upload number BAD carries a line that is not valid UTF-8); the sink
+# threads hold what they took (one job, or a group of those already
+# queued, each), the rest waits in the lane.  The lock is let go once the
+# gateway's sink lane holds all six (its metrics), an event: neither a
+# count of lock waiters (two uploads that reach the lane before a sink
+# thread wakes are one group, one waiter) nor a pause.  The clients wait
+# as long as the lock may be held (gw_hold: five minutes): a client that
+# gave up first would leave its stored upload unacknowledged.
 round() {
 	local i pids=()
 	t_check "$1: result_queue locked" lock_hold
@@ -45,14 +49,13 @@ round() {
 			fi
 			printf 'SESSION_ID %s\n' "$SID"
 		} >"$T/up.$1.$i"
-		GW_POST_TIME=200 gw_post "$T/up.$1.$i" "$PRB" "$SID" \
+		GW_POST_TIME=600 gw_post "$T/up.$1.$i" "$PRB" "$SID" \
 			>"$T/out.$1.$i" 2>&1 &
 		pids+=($!)
 		t_bg $!
-		# the first two are taken by the two sink threads
-		[ "$i" = 2 ] && t_wait 30 lock_waiters 2
 	done
-	sleep 2   # the other four reach the gateway's queue
+	t_check "$1: all six uploads reach the gateway's sink lane" \
+		t_wait 300 gw_depth_at_least "$M" sink 6
 	t_check "$1: nothing acknowledged before COMMIT" sh -c "! cat $T/out.$1.* | grep -q '^OK'"
 	touch "$T/release"
 	wait "${pids[@]}"

@@ -54,7 +54,7 @@ CRONTAB /home/atlas/crons/2
 CRONLINE 240 1700000000 1900000000 UNIFORM 10 evping -4 -c 3 -A 1001 192.0.2.1
 ONEOFF /home/atlas/crons/oneoff evping -4 -c 3 -A 1002 192.0.2.2
 EOB
-"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 20 >"$T/push.out" 2>&1
+"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 120 >"$T/push.out" 2>&1
 t_check "probe push exits 0" [ $? = 0 ]
 t_check "probe push prints OK" grep -q ': OK$' "$T/push.out"
 t_check "push: crontab arrived" grep -qx "CRONLINE /home/atlas/crons/2 240 1700000000 1900000000 UNIFORM 10 evping -4 -c 3 -A 1001 192.0.2.1" "$T/cmd.log"
@@ -104,7 +104,7 @@ LPID=$!
 t_bg $LPID
 t_wait 10 sh -c "ss -Htln 'sport = :$OTHER' | grep -q ."
 curl -s --max-time 5 "http://127.0.0.1:$OTHER/" >/dev/null 2>&1
-t_wait 5 grep -q "open failed" "$T/l.err"
+t_wait 30 grep -q "open failed" "$T/l.err"
 t_check "-L to another destination refused" grep -q "open failed" "$T/l.err"
 kill $LPID 2>/dev/null
 gw_ssh -T -p "$CTRL" atlas@127.0.0.1 </dev/null >"$T/shell.out" 2>"$T/shell.err"

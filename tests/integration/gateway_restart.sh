@@ -49,7 +49,7 @@ t_check "crontab pushed again on the new KEEP" gw_crontab_settled 1
 "$CMDTOOL" "$CMDP" "$PRB" "$SID" "$T/cmd.log" 1 &
 t_bg $!
 printf 'CRONTAB /home/atlas/crons/2\nCRONLINE 60 1700000000 1900000000 NONE 0 evping -4 -c 3 -A 1001 192.0.2.1\n' >"$T/batch"
-"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 20 >"$T/push.out" 2>&1
+"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 120 >"$T/push.out" 2>&1
 t_check "push after restart logs in with the old session id" [ $? = 0 ]
 t_check "push arrived" grep -qx OK "$T/cmd.log"
 before=$(gw_queue_count)

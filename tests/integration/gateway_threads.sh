@@ -67,7 +67,7 @@ t_check "the probe is recorded connected" gw_connected t
 t_bg $!
 t_wait 10 sh -c "ss -Htln 'sport = :${CMDP[2]}' | grep -q ."
 printf 'ONEOFF /home/atlas/crons/oneoff evping -4 -c 3 -A 1002 192.0.2.2\n' >"$T/batch"
-"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 30 >"$T/push.out" 2>&1
+"$BIN/vantage" probe push "$PRB" "$T/batch" --timeout 120 >"$T/push.out" 2>&1
 t_check "probe push exits 0" [ $? = 0 ]
 t_check "the push reached the newer session's command port" \
 	grep -qx "ONEOFF /home/atlas/crons/oneoff evping -4 -c 3 -A 1002 192.0.2.2" "$T/cmd.log"

@@ -195,7 +195,7 @@ for round in 1 2; do
 	t_check "NSD runs in the lab ($(echo $PIDS | wc -w) processes)" [ -n "$PIDS" ]
 	t_check "lab down" "$LAB_SH" down
 	t_check "lab down again" "$LAB_SH" down
-	t_check "nothing left: namespaces, processes, state, links" t_wait 5 nothing_left
+	t_check "nothing left: namespaces, processes, state, links" t_wait 30 nothing_left
 	t_check "status says not up" sh -c "'$LAB_SH' status | grep -q 'not (fully) up'"
 done
 t_done

@@ -119,7 +119,9 @@ count() { grep -c "probe $PID: $1" "$GWLOG"; }
 registered() { [ -n "$(gwline "registered from $PH_V4")" ]; }
 keep_up() { [ -n "$(gwline "KEEP from $PH_V4")" ]; }
 t_check "registration (port 443, RSA host key)" kick_until 120 registered
-t_check "controller INIT and KEEP" t_wait 30 keep_up
+# (INIT and KEEP follow registration in the same pass: two more RSA
+# handshakes on each side, seconds apiece on a starved machine)
+t_check "controller INIT and KEEP" t_wait 120 keep_up
 r=$(gwline registered) i=$(gwline "INIT from") k=$(gwline "KEEP from")
 t_check "in order: registration ($r), controller INIT ($i), KEEP ($k)" \
 	test -n "$i" -a "$r" -lt "${i:-0}" -a "${i:-0}" -lt "$k"
@@ -133,6 +135,16 @@ t_check "probe list: connected" t_wait 30 connected
 SID0=$(Q "SELECT session_id FROM probe_sessions WHERE probe_id = $PID")
 
 # --- periodic measurements (crons/7), results ---
+# Waits for results take their budgets from the stock probe's own periods
+# (proto/probejobs.h): perd and eperd read a changed crontab once a minute,
+# the measurements here run every 60 s (spread 2), condmv moves the results
+# to data/out every 60 s and httppost posts them every 60 s (spread 20).
+# Each wait is twice the longest path through them: a slow machine may miss
+# a tick, and every wait ends at its event, so a fast run is not longer.
+CRON_READ_S=60 MSM_S=62 CONDMV_S=60 POST_S=80
+TO_SINK_S=$((CONDMV_S + POST_S))               # measured -> stored
+NEXT_S=$((2 * (MSM_S + TO_SINK_S)))            # a running measurement's next result
+FIRST_S=$((2 * (CRON_READ_S + MSM_S + TO_SINK_S)))   # a pushed line's first result
 START=$(date +%s)
 cat >"$T/msm.json" <<JSON
 {"definitions": [
@@ -148,24 +160,31 @@ PING=${M[0]:-} TRACE=${M[1]:-} SOA=${M[2]:-} CHAOS=${M[3]:-}
 t_check "four periodic measurements ($PING $TRACE $SOA $CHAOS)" test -n "$CHAOS"
 in_cron7() { grep -q -- "-A $1 " "$S/crons/7/root" 2>/dev/null; }
 all_in_cron7() { for m in "$@"; do in_cron7 "$m" || return 1; done; }
-t_check "their lines reach crons/7 (eperd's crontab)" t_wait 60 all_in_cron7 "$PING" "$TRACE" "$SOA" "$CHAOS"
+# (a scheduler pass, every 10 s, then a push through the gateway: both
+# wait for CPU on a loaded machine)
+t_check "their lines reach crons/7 (eperd's crontab)" t_wait 120 all_in_cron7 "$PING" "$TRACE" "$SOA" "$CHAOS"
 t_check "nothing pushed to crons/2" sh -c "! grep -qs -- ' -A ' '$S/crons/2/root'"
 t_check "the upload job in crons/main carries --set-time" \
 	grep -q "httppost .*--set-time [0-9]" "$S/crons/main/root"
 nres() { Q "SELECT count(*) FROM results WHERE msm_id = $1 AND prb_id = $PID"; }
 has() { [ "$(nres "$1")" -gt 0 ]; }
-t_check "ping stores results" t_wait 300 has "$PING"
-t_check "traceroute stores results" t_wait 120 has "$TRACE"
-t_check "DNS SOA stores results" t_wait 120 has "$SOA"
-t_check "CHAOS id.server stores results" t_wait 120 has "$CHAOS"
-last() { V results "$1" --probe "$PID" | tail -1; }
-is "ping got replies" "$(last "$PING" | jq -r '.rcvd > 0')" true
-is "traceroute reached the anycast address" \
-	"$(last "$TRACE" | jq -r '[.result[].result[]?.from] | index("'"$LAB_ANYCAST4"'") != null')" true
-is "SOA answer" "$(last "$SOA" | jq -r '.result.answers[0].TYPE')" SOA
-is "id.server names its site $PH_SITE" \
-	"$(last "$CHAOS" | jq -r '.result.answers[0].RDATA | if type == "array" then .[0] else . end')" \
-	"$(eval echo "\$LAB_${PH_SITE}_ID")"
+t_check "ping stores results" t_wait $FIRST_S has "$PING"
+t_check "traceroute stores results" t_wait $FIRST_S has "$TRACE"
+t_check "DNS SOA stores results" t_wait $FIRST_S has "$SOA"
+t_check "CHAOS id.server stores results" t_wait $FIRST_S has "$CHAOS"
+# any_result MSM JQ: a stored result of MSM satisfies JQ.  A measurement
+# on a starved machine may time out once (its own timers); the next one is
+# waited for instead of judging only the last.
+any_result() {
+	[ "$(V results "$1" --probe "$PID" | jq -s "any(.[]; try ($2) catch false)")" = true ]
+}
+SITE_ID=$(eval echo "\$LAB_${PH_SITE}_ID")
+t_check "ping got replies" t_wait $NEXT_S any_result "$PING" '.rcvd > 0'
+t_check "traceroute reached the anycast address" t_wait $NEXT_S any_result "$TRACE" \
+	'[.result[].result[]?.from] | index("'"$LAB_ANYCAST4"'") != null'
+t_check "SOA answer" t_wait $NEXT_S any_result "$SOA" '.result.answers[0].TYPE == "SOA"'
+t_check "id.server names its site $PH_SITE" t_wait $NEXT_S any_result "$CHAOS" \
+	'(.result.answers[0].RDATA | if type == "array" then .[0] else . end) == "'"$SITE_ID"'"'
 
 # --- a one-off ---
 cat >"$T/oneoff.json" <<JSON
@@ -177,16 +196,16 @@ cat >"$T/oneoff.json" <<JSON
 JSON
 ONE=$(V msm create "$T/oneoff.json")
 t_check "one-off created ($ONE)" test -n "$ONE"
-t_check "the one-off stores its result" t_wait 180 has "$ONE"
+t_check "the one-off stores its result" t_wait $((2 * (CRON_READ_S + TO_SINK_S))) has "$ONE"
 
 # --- lts: the clock confirmed by an upload (httppost --set-time) ---
 lts_ok() { [ "$(Q "SELECT count(*) FROM results WHERE prb_id = $PID AND (result::json->>'lts')::int >= 0")" -gt 0 ]; }
-t_check "lts >= 0 once an upload confirmed the clock" t_wait 240 lts_ok
+t_check "lts >= 0 once an upload confirmed the clock" t_wait $NEXT_S lts_ok
 t_check "the probe recorded the confirmed clock" test -s "$S/data/new/timesync.vol"
 
 # --- stop ---
 V msm stop "$PING" >/dev/null
-t_check "msm stop: the ping line leaves the probe's crontab" t_wait 90 sh -c "! grep -q -- '-A $PING ' '$S/crons/7/root'"
+t_check "msm stop: the ping line leaves the probe's crontab" t_wait 120 sh -c "! grep -q -- '-A $PING ' '$S/crons/7/root'"
 t_check "... and the others stay" all_in_cron7 "$TRACE" "$SOA" "$CHAOS"
 
 # --- the KEEP ssh killed: back on the cached session, no new INIT ---
@@ -225,7 +244,7 @@ is "still no new registration" "$(count registered)" "$regs"
 is "still the same session id" "$(Q "SELECT session_id FROM probe_sessions WHERE probe_id = $PID")" "$SID0"
 n_before=$(nres "$TRACE")
 more() { [ "$(nres "$TRACE")" -gt "$n_before" ]; }
-t_check "results flow again after the restart" t_wait 240 more
+t_check "results flow again after the restart" t_wait $NEXT_S more
 
 # --- a drain: a second gateway joins, the first is drained; the stock
 # probe reads the output on its KEEP at its next pass, registers again
@@ -259,18 +278,19 @@ t_check "... after a registration with FORCE_REG that named it" \
 	grep -q "probe $PID: registered from $PH_V4 (FORCE_REG), controller $LAB_CTL4:$G2RCTRL" "$GWLOG"
 V gateway undrain "$GWNAME" >/dev/null
 n_before=$(nres "$TRACE")
-t_check "results flow through the other gateway" t_wait 240 more
+# (a new session id: the upload job is pushed again and read by perd)
+t_check "results flow through the other gateway" t_wait $FIRST_S more
 
 # --- every result stored exactly once ---
 for m in "$TRACE" "$SOA" "$CHAOS"; do V msm stop "$m" >/dev/null; done
 no_lines() { ! grep -q -- ' -A ' "$S/crons/7/root" 2>/dev/null; }
-t_check "all lines gone from crons/7" t_wait 90 no_lines
+t_check "all lines gone from crons/7" t_wait 120 no_lines
 # Whatever was measured is uploaded and acknowledged (the probe deletes a
 # posted file only on OK, which the gateway sends once it is committed).
 spool_empty() {
 	! grep -qs '"id" *: *"1[0-9]*"' "$S/data/new/2" "$S/data/out/2" "$S"/data/out/ooq/* 2>/dev/null
 }
-t_check "the probe's spool holds no result left to upload" t_wait 180 spool_empty
+t_check "the probe's spool holds no result left to upload" t_wait $FIRST_S spool_empty
 is "no result stored twice (same measurement, probe and time)" \
 	"$(Q "SELECT count(*) FROM (SELECT 1 FROM results WHERE prb_id = $PID GROUP BY msm_id, ts HAVING count(*) > 1) d")" 0
 is "the one-off stored exactly once" "$(nres "$ONE")" 1

@@ -82,15 +82,15 @@ printf 'CRONTAB /home/atlas/crons/3\nCRONLINE %s\nCRONLINE %s\n' \
 t_check "crontab pushed through the gateway, OK" push "$T/batch_a"
 t_check "crontab file written" test "$(cat "$S/crons/3")" = "$(printf '%s\n%s\n%s' "$L1" "$L2" "$HP")"
 t_check "scheduler took 2 measurement lines and the httppost job" \
-	t_wait 5 logged 1 "crons/3: 3 line(s): 0 kept, 3 new, 0 stopped"
+	t_wait 30 logged 1 "crons/3: 3 line(s): 0 kept, 3 new, 0 stopped"
 t_check "the httppost line runs as the upload job" \
-	t_wait 15 logged 1 "crons/3: httppost: upload of data/out asked"
+	t_wait 30 logged 1 "crons/3: httppost: upload of data/out asked"
 
 # (b) the same crontab again
 sleep_until $((START + 22))
 t_check "identical crontab pushed again, OK" push "$T/batch_a"
 t_check "identical crontab keeps both jobs" \
-	t_wait 5 logged 1 "crons/3: 3 line(s): 3 kept, 0 new, 0 stopped"
+	t_wait 30 logged 1 "crons/3: 3 line(s): 3 kept, 0 new, 0 stopped"
 RESENT=$(date +%s)
 
 # (c) line 4002 removed
@@ -98,7 +98,7 @@ sleep_until $((START + 40))
 t_check "crontab without msm 4002 pushed, OK" push "$T/batch_b"
 ACK_B=$(date +%s)
 t_check "removed line stopped" \
-	t_wait 5 logged 1 "crons/3: 2 line(s): 2 kept, 0 new, 1 stopped"
+	t_wait 30 logged 1 "crons/3: 2 line(s): 2 kept, 0 new, 1 stopped"
 
 # (e) the gateway dies right after an upload (so that no post is cut in
 # half) and stays down for 35 s while the probe measures into its spool
@@ -232,7 +232,7 @@ t_check "(f) measurement crontab pushed, OK" push "$T/batch_m2" "$ID2"
 t_check "(f) crons/main with condmv and httppost every 10 s pushed, OK" \
 	push "$T/batch_main" "$ID2"
 t_check "(f) both upload jobs taken" \
-	t_wait 5 logged2 1 "crons/main: 2 line(s): 0 kept, 2 new, 2 stopped"
+	t_wait 30 logged2 1 "crons/main: 2 line(s): 0 kept, 2 new, 2 stopped"
 q2() { t_psql "SELECT count(*) FROM result_queue WHERE probe_id = $ID2 AND line::json->>'id' = '4101'"; }
 q2_at_least() { [ "$(q2)" -ge "$1" ]; }
 t_check "(f) results arrive through condmv and httppost" t_wait 60 q2_at_least 3
@@ -263,7 +263,7 @@ t_check "(f) results moved only by condmv (nothing else in data/new/2's way)" \
 # until the fallback (60 s after the last httppost run)
 t_check "(f) crons/main without httppost pushed, OK" push "$T/batch_main_nohp" "$ID2"
 t_check "(f) httppost job stopped" \
-	t_wait 5 logged2 1 "crons/main: 1 line(s): 1 kept, 0 new, 1 stopped"
+	t_wait 30 logged2 1 "crons/main: 1 line(s): 1 kept, 0 new, 1 stopped"
 t_check "(f) the fallback starts uploading, logged" \
 	t_wait 80 logged2 1 "no httppost job ran for 60 s: uploading data/out on its own"
 t_check "(f) data/out emptied by the fallback" \

@@ -25,27 +25,13 @@
 #include "common/vtime.h"
 #include "controller/gateway/drain.h"
 #include "controller/gateway/gw_int.h"
+#include "controller/gateway/hslimit.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/listen.h"
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-/* The handshake limit (docs/vantage-gateway.md, "Reconnect storms"):
- * connections in the handshake at once.  Once a second, when accepting
- * met it, it becomes the handshakes completed that second times
- * HS_WINDOW_MS (HS_FLOOR per loop thread .. --max-handshakes): an admitted
- * handshake ends within a few seconds however loaded the machine, inside a
- * client's patience.  The listen backlog follows it: a connection waits
- * there about one round of handshakes at most, so that its client is
- * still there when it is accepted (a deep backlog fills with clients that
- * gave up, and the storm never ends); beyond it the kernel drops SYNs and
- * the clients retry, at no cost here.  At least BACKLOG_MIN (the kernel
- * caps it at net.core.somaxconn). */
-#define HS_WINDOW_MS    3000
-#define HS_FLOOR        16
-#define BACKLOG_MIN     64
-#define BACKLOG_MAX     65535
 #define ACCEPT_BURST    64
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
@@ -70,11 +56,6 @@ struct gw {
 	int                accept_pauses; /* ... times since the last line */
 	int64_t            accept_warned; /* mono ms of that line */
 	int                hs_wait;       /* ... until a handshake ends */
-	int                hs_busy;       /* accepting met the limit this second */
-	int                hs_peak;       /* the most in the handshake at once */
-	int                backlog;       /* the listeners' backlog now */
-	uint64_t           hs_seen;       /* ctx.hs_authed at the last tick */
-	int64_t            hs_tick;       /* mono ms of the last tick */
 	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -230,20 +211,6 @@ out:
 	return rc;
 }
 
-static int backlog_of(int limit)
-{
-	if (limit < BACKLOG_MIN)
-		return BACKLOG_MIN;
-	return limit > BACKLOG_MAX ? BACKLOG_MAX : limit;
-}
-
-static int hs_floor(const struct gw_conf *c)
-{
-	int f = HS_FLOOR * c->threads;
-
-	return f < c->max_handshakes ? f : c->max_handshakes;
-}
-
 static int open_listener(const char *addr, int port, int backlog, char *err,
 			 size_t errlen)
 {
@@ -339,63 +306,25 @@ static void hs_resumed(struct gw_job *j)
 		vt_err("cannot watch the listening socket again");
 }
 
-/* dn connections left the handshake, df of them fresh ones (any thread):
- * accepting goes on if it waited. */
-static void hs_left(struct gw_ctx *ctx, int dn, int df)
+/* A handshake ended while accepting waited (hslimit's resume, any
+ * thread): thread 0 watches the listeners again. */
+static void hs_resume(void *arg)
 {
-	struct gw *gw = (struct gw *)ctx;   /* ctx is struct gw's first member */
+	struct gw *gw = arg;
 
-	if (dn) {
-		__atomic_sub_fetch(&ctx->nhandshakes, dn, __ATOMIC_SEQ_CST);
-		gw_m_handshaking(ctx->m, -dn);
-	}
-	if (df)
-		__atomic_sub_fetch(&ctx->hs_fresh, df, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ctx->hs_paused, __ATOMIC_SEQ_CST) &&
-	    __atomic_exchange_n(&ctx->hs_paused, 0, __ATOMIC_SEQ_CST))
-		gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
+	gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
 }
 
-void gw_handshake_end(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 1, 1);
-}
-
-void gw_handshake_stale(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 0, 1);
-}
-
-void gw_handshake_end_stale(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 1, 0);
-}
-
-/* Accepting waits: --max-handshakes in the handshake, or the adaptive
- * limit's worth of fresh ones. */
-static int hs_full(const struct gw *gw)
-{
-	return __atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
-	       gw->ctx.conf.max_handshakes ||
-	       __atomic_load_n(&gw->ctx.hs_fresh, __ATOMIC_SEQ_CST) >=
-	       __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST);
-}
-
-/* --max-handshakes connections are in the handshake: the listeners are not
- * polled, and the next connections wait in the kernel's listen backlog,
- * costing nothing here, until a handshake ends (gw_handshake_end).  At
- * most one resume job is in flight: only the thread that turns hs_paused
- * from 1 to 0 posts it, and hs_wait stays set until it has run. */
+/* The handshake limit is met (hslimit.h): the listeners are not polled,
+ * and the next connections wait in the kernel's listen backlog, costing
+ * nothing here, until a handshake ends.  hs_wait stays set until the
+ * resume job has run. */
 static void hs_pause(struct gw *gw)
 {
 	gw->hs_wait = 1;
-	gw_m_accept_wait(gw->ctx.m);
 	if (listeners_watch(gw) < 0)
 		vt_err("cannot stop watching the listening socket");
-	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
-	/* A handshake that ended meanwhile saw no pause: resume at once. */
-	if (!hs_full(gw) &&
-	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+	if (!gw_hs_pause(gw->ctx.hs)) {
 		gw->hs_wait = 0;
 		if (listeners_watch(gw) < 0)
 			vt_err("cannot watch the listening socket again");
@@ -465,8 +394,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 
 		if (gw->hs_wait || gw->accept_paused)
 			return;   /* an event of the batch that paused */
-		if (hs_full(gw)) {
-			gw->hs_busy = 1;
+		if (gw_hs_full(gw->ctx.hs)) {
 			hs_pause(gw);
 			continue;   /* at once again if it resumed already */
 		}
@@ -494,11 +422,7 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		__atomic_add_fetch(&gw->ctx.hs_fresh, 1, __ATOMIC_SEQ_CST);
-		held = __atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
-		gw_m_handshaking(gw->ctx.m, 1);
-		if (held > gw->hs_peak)
-			gw_m_hs_peak(gw->ctx.m, gw->hs_peak = held);
+		gw_hs_admit(gw->ctx.hs);
 		tune_socket(fd, gw->ctx.conf.keepalive);
 		t = pick_thread(gw);
 		if (t == gw->thr[0]) {
@@ -652,42 +576,17 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
-/* Once a second (thread 0): the handshake limit from the handshakes
- * completed since the last tick, when accepting met the limit meanwhile
- * (see HS_WINDOW_MS); the backlog follows it. */
+/* Once a second (thread 0): the handshake limit and the backlog
+ * (hslimit.h). */
 static void hs_adapt(struct gw *gw, int64_t now)
 {
-	uint64_t authed = __atomic_load_n(&gw->ctx.hs_authed, __ATOMIC_RELAXED);
-	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen), want;
-	int old = __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST), lim, bl;
+	int bl = 0, go = gw_hs_tick(gw->ctx.hs, now, &bl);
 
-	if (ms <= 0)
-		return;
-	gw->hs_seen = authed;
-	gw->hs_tick = now;
-	if (!gw->hs_busy)
-		return;   /* fewer came than it lets in: the rate says nothing */
-	gw->hs_busy = 0;
-	want = done * HS_WINDOW_MS / ms;
-	lim = want > gw->ctx.conf.max_handshakes ? gw->ctx.conf.max_handshakes
-		: want < hs_floor(&gw->ctx.conf) ? hs_floor(&gw->ctx.conf)
-		: (int)want;
-	if (lim == old)
-		return;
-	vt_debug("handshake limit %d (%lld completed in %lld ms)", lim,
-		 (long long)done, (long long)ms);
-	__atomic_store_n(&gw->ctx.hs_limit, lim, __ATOMIC_SEQ_CST);
-	gw_m_hs_limit(gw->ctx.m, lim);
-	bl = backlog_of(lim);
-	if (bl < gw->backlog * 3 / 4 || bl > gw->backlog * 5 / 4) {
+	if (bl > 0)
 		for (int i = 0; i < GW_LISTENERS; i++)
 			if (gw->lfd[i] >= 0 && listen(gw->lfd[i], bl) < 0)
 				vt_warn("listen backlog %d: %s", bl, strerror(errno));
-		gw->backlog = bl;
-	}
-	/* A higher limit lets the waiting connections in now. */
-	if (lim > old && gw->hs_wait &&
-	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+	if (go && gw->hs_wait) {
 		gw->hs_wait = 0;
 		if (listeners_watch(gw) < 0)
 			vt_err("cannot watch the listening socket again");
@@ -830,12 +729,6 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
-	/* In the handshake: the floor until the first second measured; the
-	 * backlog: the ceiling's, so that the first burst of a storm waits
-	 * there rather than having its SYNs dropped (retried after 1, 3, 7 s). */
-	gw->ctx.hs_limit = hs_floor(&gw->ctx.conf);
-	gw->backlog = backlog_of(gw->ctx.conf.max_handshakes);
-	gw->hs_tick = vt_mono_ms();
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
@@ -846,6 +739,9 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	}
 	if ((rc = gw_reg_new(&gw->ctx.reg)) < 0 ||
 	    (rc = gw_metrics_new(conf->metrics, &gw->ctx.m)) < 0 ||
+	    (rc = gw_hs_new(gw->ctx.conf.threads, gw->ctx.conf.max_handshakes,
+			    gw->ctx.m, hs_resume, gw, vt_mono_ms(),
+			    &gw->ctx.hs)) < 0 ||
 	    !(gw->thr = calloc((size_t)gw->ctx.conf.threads, sizeof *gw->thr))) {
 		rc = VT_ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -886,7 +782,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	gw_auth_set_listen(gw->ctx.auth, gw->listener);
 	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
-	gw_m_hs_limit(gw->ctx.m, gw->ctx.hs_limit);
+	gw_m_hs_limit(gw->ctx.m, gw_hs_limit(gw->ctx.hs));
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -897,7 +793,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if (port[i] <= 0)
 				continue;
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
-							gw->backlog,
+							gw_hs_backlog(gw->ctx.hs),
 							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
@@ -1041,6 +937,7 @@ void gw_free(struct gw *gw)
 	gw_auth_free(gw->ctx.auth);
 	gw_reg_free(gw->ctx.reg);
 	gw_drain_free(gw->drain);   /* its jobs' done functions ran */
+	gw_hs_free(gw->ctx.hs);
 	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 #include "controller/gateway/hslimit.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/listen.h"
+#include "controller/gateway/park.h"
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
@@ -55,7 +57,8 @@ struct gw {
 	int                accept_paused; /* listeners not polled for now */
 	int                accept_pauses; /* ... times since the last line */
 	int64_t            accept_warned; /* mono ms of that line */
-	int                hs_wait;       /* ... until a handshake ends */
+	struct gw_park    *park;          /* accepted, waiting for the limit */
+	int                hs_wait;       /* they wait until a handshake ends */
 	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -276,7 +279,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 /* Polls the listeners, or not while accepting is paused (thread 0). */
 static int listeners_watch(struct gw *gw)
 {
-	int ev = gw->accept_paused || gw->hs_wait ? 0 : VT_EV_READ;
+	int ev = gw->accept_paused ? 0 : VT_EV_READ;
 
 	for (int r = 0; r < GW_LISTENERS; r++)
 		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->thr[0]->loop, gw->lfd[r], ev) < 0)
@@ -295,40 +298,98 @@ static void accept_resume(struct vt_loop *loop, void *arg)
 		vt_err("cannot watch the listening socket again");
 }
 
-/* A handshake ended while accepting waited (gw_handshake_end's job, on
- * thread 0). */
+/* The loop thread holding the fewest sessions. */
+static struct gw_thr *pick_thread(struct gw *gw)
+{
+	struct gw_thr *best = gw->thr[0];
+	int least = gw_thr_load(best);
+
+	for (int i = 1; i < gw->nthr; i++) {
+		int n = gw_thr_load(gw->thr[i]);
+
+		if (n < least) {
+			least = n;
+			best = gw->thr[i];
+		}
+	}
+	return best;
+}
+
+/* A connection enters the handshake on the loop thread holding the
+ * fewest sessions. */
+static void hs_start(struct gw *gw, const struct gw_parked *c)
+{
+	struct gw_thr *t = pick_thread(gw);
+
+	gw_hs_admit(gw->ctx.hs);
+	if (t == gw->thr[0]) {
+		__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
+		if (gw_session_start(t, c->fd, c->listener, c->from) < 0)
+			vt_warn("%s: cannot start a session", c->from);
+	} else {
+		gw_thr_hand(t, c->fd, c->listener, c->from);
+	}
+}
+
+/* A parked connection that never entered the handshake goes. */
+static void park_drop(struct gw *gw, const struct gw_parked *c)
+{
+	close(c->fd);
+	__atomic_sub_fetch(&gw->ctx.nsessions, 1, __ATOMIC_RELAXED);
+}
+
+/* The client of a parked connection closed it (gave up waiting): its
+ * first bytes may still be unread, so the shutdown is asked, not read. */
+static int park_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Parked connections enter the handshake, oldest first, while the limit
+ * has room (thread 0); when it has none, hs_wait is set until a handshake
+ * ends (hs_resumed) or the limit rises (hs_adapt).  Those whose client
+ * gave up (closed, or parked longer than --login-grace) go at no cost. */
+static void unpark(struct gw *gw)
+{
+	int64_t grace = gw->ctx.conf.login_grace * 1000LL, now = vt_mono_ms();
+	struct gw_parked c;
+
+	while (!gw->hs_wait && gw_park_count(gw->park) > 0) {
+		if (gw_hs_full(gw->ctx.hs)) {
+			gw->hs_wait = 1;
+			if (!gw_hs_pause(gw->ctx.hs))
+				gw->hs_wait = 0;   /* one ended meanwhile */
+			continue;
+		}
+		(void)gw_park_pop(gw->park, &c);
+		if ((grace > 0 && now - c.at > grace) || park_gone(c.fd)) {
+			vt_debug("%s: gave up while parked", c.from);
+			park_drop(gw, &c);
+		}
+		else
+			hs_start(gw, &c);
+	}
+}
+
+/* A handshake ended while parked connections waited (hslimit's resume,
+ * posted to thread 0). */
 static void hs_resumed(struct gw_job *j)
 {
 	struct gw *gw = (struct gw *)((char *)j - offsetof(struct gw, hs_job));
 
 	gw->hs_wait = 0;
-	if (!gw->thr[0]->stopping && listeners_watch(gw) < 0)
-		vt_err("cannot watch the listening socket again");
+	if (!gw->thr[0]->stopping)
+		unpark(gw);
 }
 
-/* A handshake ended while accepting waited (hslimit's resume, any
- * thread): thread 0 watches the listeners again. */
+/* hslimit's resume (any thread): thread 0 unparks. */
 static void hs_resume(void *arg)
 {
 	struct gw *gw = arg;
 
 	gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
-}
-
-/* The handshake limit is met (hslimit.h): the listeners are not polled,
- * and the next connections wait in the kernel's listen backlog, costing
- * nothing here, until a handshake ends.  hs_wait stays set until the
- * resume job has run. */
-static void hs_pause(struct gw *gw)
-{
-	gw->hs_wait = 1;
-	if (listeners_watch(gw) < 0)
-		vt_err("cannot stop watching the listening socket");
-	if (!gw_hs_pause(gw->ctx.hs)) {
-		gw->hs_wait = 0;
-		if (listeners_watch(gw) < 0)
-			vt_err("cannot watch the listening socket again");
-	}
 }
 
 /* Out of descriptors (or memory): the connections wait in the backlog
@@ -359,23 +420,6 @@ static void accept_pause(struct gw *gw, int err)
 		accept_resume(loop, gw);
 }
 
-/* The loop thread holding the fewest sessions. */
-static struct gw_thr *pick_thread(struct gw *gw)
-{
-	struct gw_thr *best = gw->thr[0];
-	int least = gw_thr_load(best);
-
-	for (int i = 1; i < gw->nthr; i++) {
-		int n = gw_thr_load(gw->thr[i]);
-
-		if (n < least) {
-			least = n;
-			best = gw->thr[i];
-		}
-	}
-	return best;
-}
-
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
@@ -390,14 +434,10 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 		socklen_t sl = sizeof ss;
 		char from[64];
 		int fd, held;
-		struct gw_thr *t;
+		struct gw_parked c;
 
-		if (gw->hs_wait || gw->accept_paused)
+		if (gw->accept_paused)
 			return;   /* an event of the batch that paused */
-		if (gw_hs_full(gw->ctx.hs)) {
-			hs_pause(gw);
-			continue;   /* at once again if it resumed already */
-		}
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -422,15 +462,20 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		gw_hs_admit(gw->ctx.hs);
 		tune_socket(fd, gw->ctx.conf.keepalive);
-		t = pick_thread(gw);
-		if (t == gw->thr[0]) {
-			__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
-			if (gw_session_start(t, fd, which, from) < 0)
-				vt_warn("%s: cannot start a session", from);
+		c.fd = fd;
+		c.listener = which;
+		c.at = vt_mono_ms();
+		snprintf(c.from, sizeof c.from, "%s", from);
+		/* Accepted at once whatever the handshake limit: the ones it
+		 * has no room for wait parked, their first bytes acknowledged
+		 * (park.h says why not in the listen queue). */
+		if (gw_park_count(gw->park) == 0 && !gw_hs_full(gw->ctx.hs)) {
+			hs_start(gw, &c);
+		} else if (gw_park_push(gw->park, &c) < 0) {
+			park_drop(gw, &c);
 		} else {
-			gw_thr_hand(t, fd, which, from);
+			unpark(gw);
 		}
 	}
 }
@@ -576,21 +621,20 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
-/* Once a second (thread 0): the handshake limit and the backlog
- * (hslimit.h). */
+/* Once a second (thread 0): the handshake limit (hslimit.h); parked
+ * connections older than --login-grace go (their clients gave up). */
 static void hs_adapt(struct gw *gw, int64_t now)
 {
-	int bl = 0, go = gw_hs_tick(gw->ctx.hs, now, &bl);
+	int64_t grace = gw->ctx.conf.login_grace * 1000LL, at;
+	struct gw_parked c;
 
-	if (bl > 0)
-		for (int i = 0; i < GW_LISTENERS; i++)
-			if (gw->lfd[i] >= 0 && listen(gw->lfd[i], bl) < 0)
-				vt_warn("listen backlog %d: %s", bl, strerror(errno));
-	if (go && gw->hs_wait) {
+	if (gw_hs_tick(gw->ctx.hs, now) && gw->hs_wait) {
 		gw->hs_wait = 0;
-		if (listeners_watch(gw) < 0)
-			vt_err("cannot watch the listening socket again");
+		unpark(gw);
 	}
+	while (grace > 0 && (at = gw_park_oldest(gw->park)) >= 0 &&
+	       now - at > grace && gw_park_pop(gw->park, &c))
+		park_drop(gw, &c);
 }
 
 /* Thread 0's sweep hook: the gateway-wide duties. */
@@ -739,6 +783,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	}
 	if ((rc = gw_reg_new(&gw->ctx.reg)) < 0 ||
 	    (rc = gw_metrics_new(conf->metrics, &gw->ctx.m)) < 0 ||
+	    (rc = gw_park_new(&gw->park)) < 0 ||
 	    (rc = gw_hs_new(gw->ctx.conf.threads, gw->ctx.conf.max_handshakes,
 			    gw->ctx.m, hs_resume, gw, vt_mono_ms(),
 			    &gw->ctx.hs)) < 0 ||
@@ -793,7 +838,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if (port[i] <= 0)
 				continue;
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
-							gw_hs_backlog(gw->ctx.hs),
+							gw_hs_backlog_of(gw->ctx.conf.max_sessions),
 							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
@@ -937,6 +982,7 @@ void gw_free(struct gw *gw)
 	gw_auth_free(gw->ctx.auth);
 	gw_reg_free(gw->ctx.reg);
 	gw_drain_free(gw->drain);   /* its jobs' done functions ran */
+	gw_park_free(gw->park);
 	gw_hs_free(gw->ctx.hs);
 	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);

@@ -21,7 +21,6 @@ struct gw_hs {
 	/* thread 0's alone: */
 	int                busy;     /* accepting met the limit this second */
 	int                peak;     /* the most in the handshake at once */
-	int                backlog;  /* the listeners' backlog now */
 	uint64_t           seen;     /* authed at the last tick */
 	int64_t            tick;     /* mono ms of the last tick */
 };
@@ -42,16 +41,11 @@ int gw_hs_next_limit(int64_t done, int64_t ms, int floor, int max)
 	return want < floor ? floor : (int)want;
 }
 
-int gw_hs_backlog_of(int limit)
+int gw_hs_backlog_of(int n)
 {
-	if (limit < GW_BACKLOG_MIN)
+	if (n < GW_BACKLOG_MIN)
 		return GW_BACKLOG_MIN;
-	return limit > GW_BACKLOG_MAX ? GW_BACKLOG_MAX : limit;
-}
-
-int gw_hs_backlog_moves(int cur, int want)
-{
-	return want < cur * 3 / 4 || want > cur * 5 / 4;
+	return n > GW_BACKLOG_MAX ? GW_BACKLOG_MAX : n;
 }
 
 int gw_hs_new(int threads, int max_handshakes, struct gw_metrics *m,
@@ -68,11 +62,8 @@ int gw_hs_new(int threads, int max_handshakes, struct gw_metrics *m,
 	hs->m = m;
 	hs->resume = resume;
 	hs->arg = arg;
-	/* In the handshake: the floor until the first second measured; the
-	 * backlog: the ceiling's, so that the first burst of a storm waits
-	 * there rather than having its SYNs dropped (retried after 1, 3, 7 s). */
+	/* In the handshake: the floor until the first second measured. */
 	hs->limit = hs->floor;
-	hs->backlog = gw_hs_backlog_of(hs->max);
 	hs->tick = now;
 	*out = hs;
 	return VT_OK;
@@ -81,11 +72,6 @@ int gw_hs_new(int threads, int max_handshakes, struct gw_metrics *m,
 void gw_hs_free(struct gw_hs *hs)
 {
 	free(hs);
-}
-
-int gw_hs_backlog(const struct gw_hs *hs)
-{
-	return hs->backlog;
 }
 
 int gw_hs_limit(const struct gw_hs *hs)
@@ -125,13 +111,12 @@ int gw_hs_pause(struct gw_hs *hs)
 	return 1;
 }
 
-int gw_hs_tick(struct gw_hs *hs, int64_t now, int *backlog)
+int gw_hs_tick(struct gw_hs *hs, int64_t now)
 {
 	uint64_t authed = __atomic_load_n(&hs->authed, __ATOMIC_RELAXED);
 	int64_t ms = now - hs->tick, done = (int64_t)(authed - hs->seen);
-	int old = __atomic_load_n(&hs->limit, __ATOMIC_SEQ_CST), lim, bl;
+	int old = __atomic_load_n(&hs->limit, __ATOMIC_SEQ_CST), lim;
 
-	*backlog = 0;
 	if (ms <= 0)
 		return 0;
 	hs->seen = authed;
@@ -146,9 +131,6 @@ int gw_hs_tick(struct gw_hs *hs, int64_t now, int *backlog)
 		 (long long)done, (long long)ms);
 	__atomic_store_n(&hs->limit, lim, __ATOMIC_SEQ_CST);
 	gw_m_hs_limit(hs->m, lim);
-	bl = gw_hs_backlog_of(lim);
-	if (gw_hs_backlog_moves(hs->backlog, bl))
-		*backlog = hs->backlog = bl;
 	/* A higher limit lets the waiting connections in now. */
 	return lim > old && __atomic_exchange_n(&hs->paused, 0, __ATOMIC_SEQ_CST);
 }

@@ -1,18 +1,13 @@
 /* hslimit.h - the gateway's handshake limit (docs/vantage-gateway.md,
  * "Reconnect storms"): how many connections may be in the SSH handshake
- * (accepted, not authenticated yet) at once, and the listen backlog that
- * follows it.
+ * (accepted, not authenticated yet) at once, and the listen backlog.
  *
  * Once a second, when accepting met the limit meanwhile, the limit becomes
  * the handshakes completed that second times GW_HS_WINDOW_MS (at least
  * GW_HS_FLOOR per loop thread, at most --max-handshakes): an admitted
  * handshake ends within a few seconds however loaded the machine, inside a
- * client's patience.  The listen backlog follows it: a connection waits
- * there about one round of handshakes at most, so that its client is still
- * there when it is accepted (a deep backlog fills with clients that gave
- * up, and the storm never ends); beyond it the kernel drops SYNs and the
- * clients retry, at no cost here.  At least GW_BACKLOG_MIN (the kernel caps
- * it at net.core.somaxconn).
+ * client's patience.  Connections beyond it are accepted all the same and
+ * wait parked (park.h), not in the kernel's listen queue.
  *
  * A handshake going on for GW_HS_STALE_MS uses no CPU (one that does ends
  * within the limit's few seconds): its client is silent or gone.  It then
@@ -49,11 +44,9 @@ int gw_hs_floor(int threads, int max_handshakes);
 /* The limit after done handshakes completed in ms (> 0) milliseconds:
  * done * GW_HS_WINDOW_MS / ms, within floor .. max. */
 int gw_hs_next_limit(int64_t done, int64_t ms, int floor, int max);
-/* The listen backlog for a limit (GW_BACKLOG_MIN .. GW_BACKLOG_MAX). */
-int gw_hs_backlog_of(int limit);
-/* Whether the backlog is worth changing from cur to want (beyond a
- * quarter either way). */
-int gw_hs_backlog_moves(int cur, int want);
+/* The listen backlog for n connections (GW_BACKLOG_MIN ..
+ * GW_BACKLOG_MAX; the kernel caps it at net.core.somaxconn). */
+int gw_hs_backlog_of(int n);
 
 /* ---- the state ---- */
 
@@ -67,8 +60,6 @@ int gw_hs_new(int threads, int max_handshakes, struct gw_metrics *m,
 	      struct gw_hs **out) VT_WUR;
 void gw_hs_free(struct gw_hs *hs);
 
-/* The listen backlog to use now. */
-int gw_hs_backlog(const struct gw_hs *hs);
 /* The adaptive limit in force now. */
 int gw_hs_limit(const struct gw_hs *hs);
 /* Accepting must wait: --max-handshakes in the handshake, or the adaptive
@@ -80,10 +71,10 @@ void gw_hs_admit(struct gw_hs *hs);
  * call, 0 when a handshake ended meanwhile and it may go on at once. */
 int gw_hs_pause(struct gw_hs *hs);
 /* Once a second (thread 0): the new limit from the handshakes completed
- * since the last tick.  *backlog: the backlog to set on the listeners, 0
- * to leave it.  Returns 1 when the limit rose while accepting waited: it
- * goes on now (the resume function is not called for this pause). */
-int gw_hs_tick(struct gw_hs *hs, int64_t now, int *backlog);
+ * since the last tick.  Returns 1 when the limit rose while accepting
+ * waited: it goes on now (the resume function is not called for this
+ * pause). */
+int gw_hs_tick(struct gw_hs *hs, int64_t now);
 
 /* A connection left the handshake, fresh (gw_hs_end) or stale
  * (gw_hs_end_stale); one went stale (gw_hs_stale); one authenticated

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -25,27 +26,14 @@
 #include "common/vtime.h"
 #include "controller/gateway/drain.h"
 #include "controller/gateway/gw_int.h"
+#include "controller/gateway/hslimit.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/listen.h"
+#include "controller/gateway/park.h"
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
-/* The handshake limit (docs/vantage-gateway.md, "Reconnect storms"):
- * connections in the handshake at once.  Once a second, when accepting
- * met it, it becomes the handshakes completed that second times
- * HS_WINDOW_MS (HS_FLOOR per loop thread .. --max-handshakes): an admitted
- * handshake ends within a few seconds however loaded the machine, inside a
- * client's patience.  The listen backlog follows it: a connection waits
- * there about one round of handshakes at most, so that its client is
- * still there when it is accepted (a deep backlog fills with clients that
- * gave up, and the storm never ends); beyond it the kernel drops SYNs and
- * the clients retry, at no cost here.  At least BACKLOG_MIN (the kernel
- * caps it at net.core.somaxconn). */
-#define HS_WINDOW_MS    3000
-#define HS_FLOOR        16
-#define BACKLOG_MIN     64
-#define BACKLOG_MAX     65535
 #define ACCEPT_BURST    64
 #define SINK_TIMEOUT_S  30
 #define SYNC_RETRY_MS   2000    /* sessions sync retried this often */
@@ -66,12 +54,8 @@ struct gw {
 	/* thread 0's alone: */
 	struct gw_drain   *drain;         /* sending probes away (drain.h) */
 	int                accept_paused; /* listeners not polled for now */
-	int                hs_wait;       /* ... until a handshake ends */
-	int                hs_busy;       /* accepting met the limit this second */
-	int                hs_peak;       /* the most in the handshake at once */
-	int                backlog;       /* the listeners' backlog now */
-	uint64_t           hs_seen;       /* ctx.hs_authed at the last tick */
-	int64_t            hs_tick;       /* mono ms of the last tick */
+	struct gw_park    *park;          /* accepted, waiting for the limit */
+	int                hs_wait;       /* they wait until a handshake ends */
 	struct gw_job      hs_job;        /* posted to thread 0 to say so */
 	int                heartbeat_busy;
 	int                sync_busy;     /* a sessions sync is in flight */
@@ -227,20 +211,6 @@ out:
 	return rc;
 }
 
-static int backlog_of(int limit)
-{
-	if (limit < BACKLOG_MIN)
-		return BACKLOG_MIN;
-	return limit > BACKLOG_MAX ? BACKLOG_MAX : limit;
-}
-
-static int hs_floor(const struct gw_conf *c)
-{
-	int f = HS_FLOOR * c->threads;
-
-	return f < c->max_handshakes ? f : c->max_handshakes;
-}
-
 static int open_listener(const char *addr, int port, int backlog, char *err,
 			 size_t errlen)
 {
@@ -306,7 +276,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 /* Polls the listeners, or not while accepting is paused (thread 0). */
 static int listeners_watch(struct gw *gw)
 {
-	int ev = gw->accept_paused || gw->hs_wait ? 0 : VT_EV_READ;
+	int ev = gw->accept_paused ? 0 : VT_EV_READ;
 
 	for (int r = 0; r < GW_LISTENERS; r++)
 		if (gw->lfd[r] >= 0 && vt_loop_mod(gw->thr[0]->loop, gw->lfd[r], ev) < 0)
@@ -325,78 +295,98 @@ static void accept_resume(struct vt_loop *loop, void *arg)
 		vt_err("cannot watch the listening socket again");
 }
 
-/* A handshake ended while accepting waited (gw_handshake_end's job, on
- * thread 0). */
+/* The loop thread holding the fewest sessions. */
+static struct gw_thr *pick_thread(struct gw *gw)
+{
+	struct gw_thr *best = gw->thr[0];
+	int least = gw_thr_load(best);
+
+	for (int i = 1; i < gw->nthr; i++) {
+		int n = gw_thr_load(gw->thr[i]);
+
+		if (n < least) {
+			least = n;
+			best = gw->thr[i];
+		}
+	}
+	return best;
+}
+
+/* A connection enters the handshake on the loop thread holding the
+ * fewest sessions. */
+static void hs_start(struct gw *gw, const struct gw_parked *c)
+{
+	struct gw_thr *t = pick_thread(gw);
+
+	gw_hs_admit(gw->ctx.hs);
+	if (t == gw->thr[0]) {
+		__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
+		if (gw_session_start(t, c->fd, c->listener, c->from) < 0)
+			vt_warn("%s: cannot start a session", c->from);
+	} else {
+		gw_thr_hand(t, c->fd, c->listener, c->from);
+	}
+}
+
+/* A parked connection that never entered the handshake goes. */
+static void park_drop(struct gw *gw, const struct gw_parked *c)
+{
+	close(c->fd);
+	__atomic_sub_fetch(&gw->ctx.nsessions, 1, __ATOMIC_RELAXED);
+}
+
+/* The client of a parked connection closed it (gave up waiting): its
+ * first bytes may still be unread, so the shutdown is asked, not read. */
+static int park_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Parked connections enter the handshake, oldest first, while the limit
+ * has room (thread 0); when it has none, hs_wait is set until a handshake
+ * ends (hs_resumed) or the limit rises (hs_adapt).  Those whose client
+ * gave up (closed, or parked longer than --login-grace) go at no cost. */
+static void unpark(struct gw *gw)
+{
+	int64_t grace = gw->ctx.conf.login_grace * 1000LL, now = vt_mono_ms();
+	struct gw_parked c;
+
+	while (!gw->hs_wait && gw_park_count(gw->park) > 0) {
+		if (gw_hs_full(gw->ctx.hs)) {
+			gw->hs_wait = 1;
+			if (!gw_hs_pause(gw->ctx.hs))
+				gw->hs_wait = 0;   /* one ended meanwhile */
+			continue;
+		}
+		(void)gw_park_pop(gw->park, &c);
+		if ((grace > 0 && now - c.at > grace) || park_gone(c.fd)) {
+			vt_debug("%s: gave up while parked", c.from);
+			park_drop(gw, &c);
+		}
+		else
+			hs_start(gw, &c);
+	}
+}
+
+/* A handshake ended while parked connections waited (hslimit's resume,
+ * posted to thread 0). */
 static void hs_resumed(struct gw_job *j)
 {
 	struct gw *gw = (struct gw *)((char *)j - offsetof(struct gw, hs_job));
 
 	gw->hs_wait = 0;
-	if (!gw->thr[0]->stopping && listeners_watch(gw) < 0)
-		vt_err("cannot watch the listening socket again");
+	if (!gw->thr[0]->stopping)
+		unpark(gw);
 }
 
-/* dn connections left the handshake, df of them fresh ones (any thread):
- * accepting goes on if it waited. */
-static void hs_left(struct gw_ctx *ctx, int dn, int df)
+/* hslimit's resume (any thread): thread 0 unparks. */
+static void hs_resume(void *arg)
 {
-	struct gw *gw = (struct gw *)ctx;   /* ctx is struct gw's first member */
+	struct gw *gw = arg;
 
-	if (dn) {
-		__atomic_sub_fetch(&ctx->nhandshakes, dn, __ATOMIC_SEQ_CST);
-		gw_m_handshaking(ctx->m, -dn);
-	}
-	if (df)
-		__atomic_sub_fetch(&ctx->hs_fresh, df, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ctx->hs_paused, __ATOMIC_SEQ_CST) &&
-	    __atomic_exchange_n(&ctx->hs_paused, 0, __ATOMIC_SEQ_CST))
-		gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
-}
-
-void gw_handshake_end(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 1, 1);
-}
-
-void gw_handshake_stale(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 0, 1);
-}
-
-void gw_handshake_end_stale(struct gw_ctx *ctx)
-{
-	hs_left(ctx, 1, 0);
-}
-
-/* Accepting waits: --max-handshakes in the handshake, or the adaptive
- * limit's worth of fresh ones. */
-static int hs_full(const struct gw *gw)
-{
-	return __atomic_load_n(&gw->ctx.nhandshakes, __ATOMIC_SEQ_CST) >=
-	       gw->ctx.conf.max_handshakes ||
-	       __atomic_load_n(&gw->ctx.hs_fresh, __ATOMIC_SEQ_CST) >=
-	       __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST);
-}
-
-/* --max-handshakes connections are in the handshake: the listeners are not
- * polled, and the next connections wait in the kernel's listen backlog,
- * costing nothing here, until a handshake ends (gw_handshake_end).  At
- * most one resume job is in flight: only the thread that turns hs_paused
- * from 1 to 0 posts it, and hs_wait stays set until it has run. */
-static void hs_pause(struct gw *gw)
-{
-	gw->hs_wait = 1;
-	gw_m_accept_wait(gw->ctx.m);
-	if (listeners_watch(gw) < 0)
-		vt_err("cannot stop watching the listening socket");
-	__atomic_store_n(&gw->ctx.hs_paused, 1, __ATOMIC_SEQ_CST);
-	/* A handshake that ended meanwhile saw no pause: resume at once. */
-	if (!hs_full(gw) &&
-	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
-		gw->hs_wait = 0;
-		if (listeners_watch(gw) < 0)
-			vt_err("cannot watch the listening socket again");
-	}
+	gw_inbox_post(gw->thr[0]->inbox, &gw->hs_job);
 }
 
 /* Out of descriptors (or memory): the connections wait in the backlog
@@ -419,23 +409,6 @@ static void accept_pause(struct gw *gw, int err)
 		accept_resume(loop, gw);
 }
 
-/* The loop thread holding the fewest sessions. */
-static struct gw_thr *pick_thread(struct gw *gw)
-{
-	struct gw_thr *best = gw->thr[0];
-	int least = gw_thr_load(best);
-
-	for (int i = 1; i < gw->nthr; i++) {
-		int n = gw_thr_load(gw->thr[i]);
-
-		if (n < least) {
-			least = n;
-			best = gw->thr[i];
-		}
-	}
-	return best;
-}
-
 static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 {
 	struct gw *gw = arg;
@@ -450,15 +423,10 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 		socklen_t sl = sizeof ss;
 		char from[64];
 		int fd, held;
-		struct gw_thr *t;
+		struct gw_parked c;
 
-		if (gw->hs_wait || gw->accept_paused)
+		if (gw->accept_paused)
 			return;   /* an event of the batch that paused */
-		if (hs_full(gw)) {
-			gw->hs_busy = 1;
-			hs_pause(gw);
-			continue;   /* at once again if it resumed already */
-		}
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -483,19 +451,20 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		__atomic_add_fetch(&gw->ctx.hs_fresh, 1, __ATOMIC_SEQ_CST);
-		held = __atomic_add_fetch(&gw->ctx.nhandshakes, 1, __ATOMIC_SEQ_CST);
-		gw_m_handshaking(gw->ctx.m, 1);
-		if (held > gw->hs_peak)
-			gw_m_hs_peak(gw->ctx.m, gw->hs_peak = held);
 		tune_socket(fd, gw->ctx.conf.keepalive);
-		t = pick_thread(gw);
-		if (t == gw->thr[0]) {
-			__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
-			if (gw_session_start(t, fd, which, from) < 0)
-				vt_warn("%s: cannot start a session", from);
+		c.fd = fd;
+		c.listener = which;
+		c.at = vt_mono_ms();
+		snprintf(c.from, sizeof c.from, "%s", from);
+		/* Accepted at once whatever the handshake limit: the ones it
+		 * has no room for wait parked, their first bytes acknowledged
+		 * (park.h says why not in the listen queue). */
+		if (gw_park_count(gw->park) == 0 && !gw_hs_full(gw->ctx.hs)) {
+			hs_start(gw, &c);
+		} else if (gw_park_push(gw->park, &c) < 0) {
+			park_drop(gw, &c);
 		} else {
-			gw_thr_hand(t, fd, which, from);
+			unpark(gw);
 		}
 	}
 }
@@ -641,46 +610,20 @@ static void sessions_sync(struct gw *gw, int64_t now)
 	gw->sync_busy = 1;   /* sync_done runs on this thread, later */
 }
 
-/* Once a second (thread 0): the handshake limit from the handshakes
- * completed since the last tick, when accepting met the limit meanwhile
- * (see HS_WINDOW_MS); the backlog follows it. */
+/* Once a second (thread 0): the handshake limit (hslimit.h); parked
+ * connections older than --login-grace go (their clients gave up). */
 static void hs_adapt(struct gw *gw, int64_t now)
 {
-	uint64_t authed = __atomic_load_n(&gw->ctx.hs_authed, __ATOMIC_RELAXED);
-	int64_t ms = now - gw->hs_tick, done = (int64_t)(authed - gw->hs_seen), want;
-	int old = __atomic_load_n(&gw->ctx.hs_limit, __ATOMIC_SEQ_CST), lim, bl;
+	int64_t grace = gw->ctx.conf.login_grace * 1000LL, at;
+	struct gw_parked c;
 
-	if (ms <= 0)
-		return;
-	gw->hs_seen = authed;
-	gw->hs_tick = now;
-	if (!gw->hs_busy)
-		return;   /* fewer came than it lets in: the rate says nothing */
-	gw->hs_busy = 0;
-	want = done * HS_WINDOW_MS / ms;
-	lim = want > gw->ctx.conf.max_handshakes ? gw->ctx.conf.max_handshakes
-		: want < hs_floor(&gw->ctx.conf) ? hs_floor(&gw->ctx.conf)
-		: (int)want;
-	if (lim == old)
-		return;
-	vt_debug("handshake limit %d (%lld completed in %lld ms)", lim,
-		 (long long)done, (long long)ms);
-	__atomic_store_n(&gw->ctx.hs_limit, lim, __ATOMIC_SEQ_CST);
-	gw_m_hs_limit(gw->ctx.m, lim);
-	bl = backlog_of(lim);
-	if (bl < gw->backlog * 3 / 4 || bl > gw->backlog * 5 / 4) {
-		for (int i = 0; i < GW_LISTENERS; i++)
-			if (gw->lfd[i] >= 0 && listen(gw->lfd[i], bl) < 0)
-				vt_warn("listen backlog %d: %s", bl, strerror(errno));
-		gw->backlog = bl;
-	}
-	/* A higher limit lets the waiting connections in now. */
-	if (lim > old && gw->hs_wait &&
-	    __atomic_exchange_n(&gw->ctx.hs_paused, 0, __ATOMIC_SEQ_CST)) {
+	if (gw_hs_tick(gw->ctx.hs, now) && gw->hs_wait) {
 		gw->hs_wait = 0;
-		if (listeners_watch(gw) < 0)
-			vt_err("cannot watch the listening socket again");
+		unpark(gw);
 	}
+	while (grace > 0 && (at = gw_park_oldest(gw->park)) >= 0 &&
+	       now - at > grace && gw_park_pop(gw->park, &c))
+		park_drop(gw, &c);
 }
 
 /* Thread 0's sweep hook: the gateway-wide duties. */
@@ -819,12 +762,6 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
-	/* In the handshake: the floor until the first second measured; the
-	 * backlog: the ceiling's, so that the first burst of a storm waits
-	 * there rather than having its SYNs dropped (retried after 1, 3, 7 s). */
-	gw->ctx.hs_limit = hs_floor(&gw->ctx.conf);
-	gw->backlog = backlog_of(gw->ctx.conf.max_handshakes);
-	gw->hs_tick = vt_mono_ms();
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
@@ -835,6 +772,10 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	}
 	if ((rc = gw_reg_new(&gw->ctx.reg)) < 0 ||
 	    (rc = gw_metrics_new(conf->metrics, &gw->ctx.m)) < 0 ||
+	    (rc = gw_park_new(&gw->park)) < 0 ||
+	    (rc = gw_hs_new(gw->ctx.conf.threads, gw->ctx.conf.max_handshakes,
+			    gw->ctx.m, hs_resume, gw, vt_mono_ms(),
+			    &gw->ctx.hs)) < 0 ||
 	    !(gw->thr = calloc((size_t)gw->ctx.conf.threads, sizeof *gw->thr))) {
 		rc = VT_ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -876,7 +817,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	gw_auth_set_listen(gw->ctx.auth, gw->listener);
 	gw_dbq_metrics(gw->ctx.q, gw->ctx.m);
-	gw_m_hs_limit(gw->ctx.m, gw->ctx.hs_limit);
+	gw_m_hs_limit(gw->ctx.m, gw_hs_limit(gw->ctx.hs));
 	rc = VT_EIO;
 	{
 		const int port[GW_LISTENERS] = { conf->reg_port, conf->ctrl_port,
@@ -887,7 +828,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 			if (port[i] <= 0)
 				continue;
 			if ((gw->lfd[i] = open_listener(conf->listen, port[i],
-							gw->backlog,
+							gw_hs_backlog_of(gw->ctx.conf.max_sessions),
 							err, errlen)) < 0)
 				goto fail;
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
@@ -1031,6 +972,8 @@ void gw_free(struct gw *gw)
 	gw_auth_free(gw->ctx.auth);
 	gw_reg_free(gw->ctx.reg);
 	gw_drain_free(gw->drain);   /* its jobs' done functions ran */
+	gw_park_free(gw->park);
+	gw_hs_free(gw->ctx.hs);
 	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);

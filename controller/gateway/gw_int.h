@@ -20,6 +20,7 @@
 #include "controller/gateway/dbq.h"
 #include "controller/gateway/gateway.h"
 #include "controller/gateway/gwmetrics.h"
+#include "controller/gateway/hslimit.h"
 #include "controller/gateway/inbox.h"
 #include "controller/gateway/registry.h"
 
@@ -37,13 +38,7 @@ struct gw_ctx {
 	struct gw_metrics *m;        /* gwmetrics.h (its own atomics); NULL */
 	int              resync;     /* atomic: session bookkeeping was lost */
 	int              nsessions;  /* atomic: connections held, every thread */
-	int              nhandshakes;/* atomic: of them, not authenticated yet */
-	int              hs_paused;  /* atomic: accept waits for a handshake to end */
-	int              hs_limit;   /* atomic: in the handshake at most, now
-	                              * (adaptive, <= --max-handshakes; gateway.c) */
-	int              hs_fresh;   /* atomic: of nhandshakes, those in it for
-	                              * less than GW_HS_STALE_MS (held to hs_limit) */
-	uint64_t         hs_authed;  /* atomic: handshakes completed (authenticated) */
+	struct gw_hs    *hs;         /* of them, in the handshake (hslimit.h) */
 	uint64_t         serial;     /* atomic: the last session's serial */
 	uint64_t         keep_seq;   /* atomic: the last KEEP's place in order */
 };
@@ -69,25 +64,6 @@ struct gw_thr {
 	pthread_t          th;
 	int                started;
 };
-
-/* A connection counted in ctx->nhandshakes left the handshake
- * (authenticated, or closed before): accepting goes on if it waited at
- * --max-handshakes (any thread; gateway.c). */
-void gw_handshake_end(struct gw_ctx *ctx);
-/* A handshake going on for GW_HS_STALE_MS uses no CPU (one that does ends
- * within the limit's few seconds): its client is silent or gone.  It then
- * leaves the adaptive limit's count (gw_handshake_stale), still counted
- * against --max-handshakes until it ends (gw_handshake_end_stale), so that
- * silent clients cannot hold the handshake limit until --login-grace. */
-#define GW_HS_STALE_MS 10000
-void gw_handshake_stale(struct gw_ctx *ctx);
-void gw_handshake_end_stale(struct gw_ctx *ctx);
-/* A connection of the handshake authenticated (any thread): counted for
- * the handshake limit's rate. */
-static inline void gw_handshake_authed(struct gw_ctx *ctx)
-{
-	__atomic_add_fetch(&ctx->hs_authed, 1, __ATOMIC_RELAXED);
-}
 
 /* Marks the session bookkeeping lost (any thread): thread 0 resyncs. */
 static inline void gw_ctx_lost(struct gw_ctx *ctx)

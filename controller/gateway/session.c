@@ -249,9 +249,9 @@ static void push_step(struct gw_session *s, struct gw_chan *c)
 static void hs_done(struct gw_session *s)
 {
 	if (s->hs == 1)
-		gw_handshake_end(s->thr->ctx);
+		gw_hs_end(s->thr->ctx->hs);
 	else if (s->hs == 2)
-		gw_handshake_end_stale(s->thr->ctx);
+		gw_hs_end_stale(s->thr->ctx->hs);
 	s->hs = 0;
 }
 
@@ -314,7 +314,7 @@ static int auth_pubkey(ssh_session ssh, const char *user,
 		s->rsa_key = ssh_key_type(key) == SSH_KEYTYPE_RSA;
 		s->st = S_OPEN;
 		hs_done(s);
-		gw_handshake_authed(s->thr->ctx);
+		gw_hs_authed(s->thr->ctx->hs);
 		gw_m_session_auth(s->thr->ctx->m, s);
 		vt_debug("probe %ld: authenticated from %s", id, s->from);
 	}
@@ -560,7 +560,7 @@ int gw_session_start(struct gw_thr *t, int fd, int listener,
 	if (!s) {
 		close(fd);
 		uncount(t);
-		gw_handshake_end(t->ctx);
+		gw_hs_end(t->ctx->hs);
 		return VT_ENOMEM;
 	}
 	s->thr = t;
@@ -712,7 +712,7 @@ void gw_session_tick(struct gw_session *s, int64_t now)
 
 	if (s->hs == 1 && now - s->started > GW_HS_STALE_MS) {
 		s->hs = 2;   /* silent: off the adaptive limit's count */
-		gw_handshake_stale(s->thr->ctx);
+		gw_hs_stale(s->thr->ctx->hs);
 	}
 	if (s->st != S_OPEN && now - s->started > s->thr->ctx->conf.login_grace * 1000LL) {
 		vt_info("%s: login grace time over", s->from);

@@ -83,7 +83,7 @@ struct gw_session {
 	int                dying;                /* close at the next step */
 	int                counted;              /* in the registry's per-probe counts */
 	int                hs;                   /* in the handshake: 1 counted, 2 stale
-	                                          * (gw_handshake_end, gw_int.h) */
+	                                          * (hslimit.h) */
 	int                auth_fails;           /* failed auth attempts */
 	int64_t            last_busy;            /* a channel opened or closed */
 	int                watching;             /* events watched on fd */

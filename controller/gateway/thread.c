@@ -39,7 +39,7 @@ static void on_msg(struct gw_job *j)
 			close(m->fd);
 			__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
 			__atomic_sub_fetch(&t->ctx->nsessions, 1, __ATOMIC_RELAXED);
-			gw_handshake_end(t->ctx);
+			gw_hs_end(t->ctx->hs);
 		} else if (gw_session_start(t, m->fd, m->listener, m->from) < 0) {
 			vt_warn("%s: cannot start a session", m->from);
 		}
@@ -88,7 +88,7 @@ void gw_thr_hand(struct gw_thr *t, int fd, int listener, const char *from)
 		close(fd);
 		__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&t->ctx->nsessions, 1, __ATOMIC_RELAXED);
-		gw_handshake_end(t->ctx);
+		gw_hs_end(t->ctx->hs);
 		return;
 	}
 	m->fd = fd;

@@ -3,9 +3,8 @@
 # it.  150 probes hold KEEP; the gateway is SIGKILLed and restarted with
 # --max-handshakes 40 (one loop thread: the limit starts at 16 and follows
 # the handshakes completed per second, never above 40), and all 150 come
-# back at once: every one is back in the end (the excess waited in the
-# listen backlog or had its SYN dropped and retried), accepting paused at
-# the limit, the gateway never held more connections in the handshake than
+# back at once: every one is back in the end (the excess waited parked:
+# accepted, not in the handshake yet), admission waited at the limit, the gateway never held more connections in the handshake than
 # --max-handshakes (its peak gauge), and the limit in force stayed within
 # its floor and ceiling.  Before it: 16 silent connections fill the
 # limit at its floor; a probe's connection waits behind them only until
@@ -76,7 +75,7 @@ read -r -t 1800 A <&4
 t_log "storm: $A"
 t_check "all $K back after the storm" sh -c "echo '$A' | grep -q ' up=$K '"
 waits=$(metric vantage_gateway_accept_waits_total)
-t_check "accepting paused at the limit ($waits times)" [ -n "$waits" ] && [ "$waits" -ge 1 ]
+t_check "admission waited at the limit ($waits times)" [ -n "$waits" ] && [ "$waits" -ge 1 ]
 peak=$(metric vantage_gateway_handshakes_in_flight_peak)
 t_check "never more than $MAXHS in the handshake (peak $peak)" \
 	[ -n "$peak" ] && [ "$peak" -ge 1 ] && [ "$peak" -le "$MAXHS" ]

@@ -36,6 +36,8 @@ struct gw_db {
 	int      push_delay_ms;  /* test only: hold each claimed push this long */
 	int      tidied;       /* vt_pushes_tidy ran once (after the start) */
 	int64_t  tidy_next;    /* and runs again from then on (mono ms) */
+	int      tidy_txn;     /* it ran in the open transaction (1 + tidied
+				  before it); 0: not */
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
@@ -177,6 +179,27 @@ PGconn *gw_db_conn(struct gw_db *db)
 int gw_db_cmd(struct gw_db *db, const char *sql)
 {
 	return run(db, NULL, sql, 0, NULL);
+}
+
+int gw_db_commit(struct gw_db *db)
+{
+	int rc = run(db, NULL, "COMMIT", 0, NULL);
+
+	if (rc < 0)
+		(void)gw_db_rollback(db);   /* PostgreSQL took it back */
+	db->tidy_txn = 0;
+	return rc;
+}
+
+int gw_db_rollback(struct gw_db *db)
+{
+	/* A tidy the transaction took back runs again at the next scan. */
+	if (db->tidy_txn) {
+		db->tidied = db->tidy_txn - 1;
+		db->tidy_next = 0;
+		db->tidy_txn = 0;
+	}
+	return db->c ? run(db, NULL, "ROLLBACK", 0, NULL) : VT_OK;
 }
 
 int gw_db_probe_by_key(struct gw_db *db, const char *b64, long *probe_id)
@@ -662,6 +685,9 @@ int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
 		if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean,"
 			      " $3::integer)", 3, t)) < 0)
 			goto out;
+		if (!db->tidy_txn && db->c &&
+		    PQtransactionStatus(db->c) == PQTRANS_INTRANS)
+			db->tidy_txn = 1 + db->tidied;   /* gw_db_rollback */
 		db->tidied = 1;
 		db->tidy_next = vt_mono_ms() + GW_PUSH_TIDY_MS;
 	}

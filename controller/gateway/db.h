@@ -35,6 +35,11 @@ PGconn *gw_db_conn(struct gw_db *db);
 /* Runs sql, which takes no parameters and returns no rows (BEGIN, COMMIT,
  * ROLLBACK). */
 int gw_db_cmd(struct gw_db *db, const char *sql) VT_WUR;
+/* COMMIT and ROLLBACK of a transaction opened with gw_db_cmd("BEGIN"):
+ * what the database handle did in it that the database took back (a push
+ * tidy, gw_db_push_pending) is done again later. */
+int gw_db_commit(struct gw_db *db) VT_WUR;
+int gw_db_rollback(struct gw_db *db);
 /* Runs sql with n text parameters; *res (may be NULL) gets the rows
  * (caller clears).  The connection is dropped when it broke. */
 int gw_db_exec(struct gw_db *db, PGresult **res, const char *sql, int n,

@@ -14,6 +14,11 @@
 #include "controller/gateway/gwmetrics.h"
 
 #define DRAIN_MS  5000    /* jobs still run this long after gw_dbq_free */
+/* The control lane's hold (see dbq.h, "Holding"): a group waits for more
+ * like jobs while they keep coming at most HOLD_GAP_US apart, for
+ * HOLD_MAX_GAPS gaps at most in all. */
+#define HOLD_GAP_US    2000
+#define HOLD_MAX_GAPS  5
 
 static const int lane_workers[GW_LANES] = { 1, 2, 1 };
 
@@ -23,6 +28,9 @@ struct lane {
 	int             busy;       /* running */
 	size_t          bytes;      /* sizes of the queued jobs */
 	int             running;    /* workers running a job or group */
+	int64_t         last_us;    /* the last submit (vt_mono_us) */
+	int64_t         gap_us;     /* between the last two submits */
+	int64_t         hold_us;    /* the hold's gap; 0: no hold */
 	pthread_cond_t  cv;
 };
 
@@ -54,27 +62,76 @@ static void done_add(struct gw_dbq *q, struct gw_job *j)
 	gw_inbox_post(j->home ? j->home : q->def, j);
 }
 
-/* Takes the head of l and, when it names a group function, the like jobs
- * queued behind it; the caller holds the lock.  Returns how many. */
-static int take(struct lane *l, struct gw_job **grp)
+/* Takes the head of l into grp[n0] (n0 == 0: whatever it is; else only
+ * a job like grp[0]) and, when it names a group function, the like jobs
+ * queued behind it, *bytes counting their sizes; the caller holds the
+ * lock.  Returns how many grp holds now. */
+static int take(struct lane *l, struct gw_job **grp, int n0, size_t *bytes)
 {
 	struct gw_job *j = l->head;
-	size_t bytes = j->size;
-	int n = 0;
+	size_t before;
+	int n = n0;
 
-	do {
+	if (n0 == 0)
+		*bytes = 0;
+	before = *bytes;
+	while (j && (n == 0 || (grp[0]->group && j->group == grp[0]->group &&
+				n < GW_DBQ_GROUP_MAX &&
+				*bytes + j->size <= GW_DBQ_GROUP_BYTES))) {
 		if (!(l->head = j->qnext))
 			l->tail = NULL;
 		grp[n++] = j;
+		*bytes += j->size;
 		j = l->head;
-		if (!j || !grp[0]->group || j->group != grp[0]->group ||
-		    n == GW_DBQ_GROUP_MAX || bytes + j->size > GW_DBQ_GROUP_BYTES)
-			break;
-		bytes += j->size;
-	} while (1);
-	l->n -= n;
-	l->busy += n;
-	l->bytes -= bytes < l->bytes ? bytes : l->bytes;
+	}
+	l->n -= n - n0;
+	l->busy += n - n0;
+	l->bytes -= *bytes - before < l->bytes ? *bytes - before : l->bytes;
+	return n;
+}
+
+/* Waits on c (a CLOCK_MONOTONIC one) until mono us at, the caller
+ * holding q->mu. */
+static void wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t at)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(at / 1000000);
+	ts.tv_nsec = (long)(at % 1000000) * 1000L;
+	pthread_cond_timedwait(c, mu, &ts);
+}
+
+/* Holding: in a storm the control lane's jobs arrive one by one, each
+ * group would be one job with its own statements and its own COMMIT (a
+ * WAL flush).  When the group just taken is not full and its jobs came
+ * close together, the worker waits for more like jobs while they keep
+ * coming (each at most hold_us after the one before, HOLD_MAX_GAPS gaps
+ * in all), so that one group serves many probes.  A lone job on a quiet
+ * lane (the one before it long ago) never waits.  The caller holds the
+ * lock; returns the new size of grp. */
+static int hold(struct gw_dbq *q, struct lane *l, struct gw_job **grp, int n,
+		size_t *bytes)
+{
+	int64_t end, now = vt_mono_us();
+
+	if (!l->hold_us || !grp[0]->group || l->head || l->gap_us > l->hold_us)
+		return n;
+	end = now + l->hold_us * HOLD_MAX_GAPS;
+	while (n < GW_DBQ_GROUP_MAX && !q->stop) {
+		if (l->head) {
+			int n1 = take(l, grp, n, bytes);
+
+			if (n1 == n)
+				break;   /* another kind of job next */
+			n = n1;
+			continue;
+		}
+		now = vt_mono_us();
+		if (now >= end || now >= l->last_us + l->hold_us)
+			break;   /* no more coming, or held long enough */
+		wait_until(&l->cv, &q->mu, end < l->last_us + l->hold_us ?
+			   end : l->last_us + l->hold_us);
+	}
 	return n;
 }
 
@@ -88,22 +145,6 @@ static int gather(const struct gw_dbq *q, const struct lane *l)
 	       l->n < GW_DBQ_GROUP_MAX && l->bytes < GW_DBQ_GATHER_BYTES;
 }
 
-/* Waits on cv (a CLOCK_MONOTONIC one) until mono ms until at most. */
-static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
-{
-	int64_t ms = until - vt_mono_ms();
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(cv, mu, &ts);
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -112,6 +153,7 @@ static void *worker_main(void *arg)
 	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
 	struct gw_metrics *gm;
 	int64_t until = 0;
+	size_t bytes;
 	int skip, n;
 
 	pthread_mutex_lock(&q->mu);
@@ -128,12 +170,13 @@ static void *worker_main(void *arg)
 			if (!until)
 				until = vt_mono_ms() + q->gather_ms;
 			if (vt_mono_ms() < until) {
-				wait_until(&l->cv, &q->mu, until);
+				wait_until(&l->cv, &q->mu, until * 1000);
 				continue;
 			}
 		}
 		until = 0;
-		n = take(l, grp);
+		n = take(l, grp, 0, &bytes);
+		n = hold(q, l, grp, n, &bytes);
 		l->running++;
 		skip = q->stop && vt_mono_ms() > q->deadline;
 		gm = q->metrics;
@@ -190,7 +233,8 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 		pthread_condattr_destroy(&ca);
 	}
 	{
-		pthread_condattr_t ca;   /* gathering waits on mono time */
+		pthread_condattr_t ca;   /* gathering and hold() wait on mono time */
+		const char *env = getenv("VANTAGE_GW_TEST_CTRL_HOLD_MS");
 
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -199,6 +243,10 @@ int gw_dbq_new(const char *conninfo, int sink_timeout_ms, struct gw_inbox *def,
 			n += lane_workers[i];
 		}
 		pthread_condattr_destroy(&ca);
+		/* Test only: a longer hold, so that a test on a loaded
+		 * machine sees the groups a storm gets (gateway_ctrlbatch);
+		 * 0 turns it off. */
+		q->lane[GW_LANE_CTRL].hold_us = env ? atoll(env) * 1000 : HOLD_GAP_US;
 	}
 	q->gather_ms = GW_DBQ_GATHER_MS;
 	q->def = def;
@@ -315,6 +363,8 @@ void gw_dbq_submit(struct gw_dbq *q, enum gw_lane lane, struct gw_job *j)
 	j->err[0] = '\0';
 	j->queued_us = vt_mono_us();
 	pthread_mutex_lock(&q->mu);
+	l->gap_us = j->queued_us - l->last_us;
+	l->last_us = j->queued_us;
 	if (q->closed || q->stop) {
 		pthread_mutex_unlock(&q->mu);
 		j->rc = VT_ECLOSED;

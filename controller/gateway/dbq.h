@@ -30,6 +30,12 @@
  * instead of the first of them alone (PostgreSQL's CPU per row is about
  * twice as high in small concurrent COPYs as in one large one).  Nobody is
  * answered earlier for it: a job's done function runs after its group.
+ * Holding.  On GW_LANE_CTRL a group whose jobs came close together (a
+ * reconnect storm: KEEPs answered one by one, each then records its probe
+ * up and queues its crontab) waits a few milliseconds for more like jobs
+ * while they keep coming, bounded (dbq.c, hold()), so that one group,
+ * one statement per kind and one COMMIT serve many probes.  A job on a
+ * quiet lane never waits.
  * A finished job goes to its inbox, whose eventfd wakes the loop thread
  * that owns it; that thread runs the done functions.  A job submitted always
  * reaches its done function exactly once (with rc VT_ECLOSED when the

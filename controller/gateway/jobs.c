@@ -82,9 +82,30 @@ static void run_uploads(struct gw_job *const *jobs, int n, struct gw_db *db)
 
 static int run(struct gw_job *j, struct gw_db *db);
 
-/* A run of jobs of a control group in which no probe (no push, for the
- * push outcomes) comes twice: their order does not matter, so they run
- * set-based, one statement per kind (db_batch.c). */
+/* A run of jobs of a control group runs set-based, one statement per kind
+ * (db_batch.c), the kinds in a fixed order (run_seg): a probe (a push, for
+ * the push outcomes) may come in it once per kind, its jobs in that order
+ * (a KEEP's lookup, up, crontab, claim: one segment for a whole storm),
+ * and a job that would run before an earlier one of its probe (an up
+ * after a down) begins the next segment.  INIT runs at once (rank 0); a
+ * push scan (GW_REQ_PUSHES, a read) is a segment of its own, so that it
+ * sees what the jobs before it wrote. */
+static int seg_rank(enum gw_req_kind k)
+{
+	switch (k) {
+	case GW_REQ_INIT:         return 0;
+	case GW_REQ_KEEP:         return 1;
+	case GW_REQ_UP:
+	case GW_REQ_BIND:         return 2;   /* both may bind */
+	case GW_REQ_DOWN:         return 3;
+	case GW_REQ_CRONTAB:      return 4;
+	case GW_REQ_CLAIM:        return 5;
+	case GW_REQ_PUSH_DONE:    return 6;
+	case GW_REQ_PUSH_RELEASE: return 7;
+	default:                  return -1;
+	}
+}
+
 static long seg_key(const struct gw_req *r)
 {
 	return r->probe_id > 0 ? r->probe_id : -r->push_id;
@@ -94,10 +115,21 @@ static int seg_len(struct gw_job *const *jobs, int n)
 {
 	int len = 1;
 
-	for (; len < n; len++)
-		for (int k = 0; k < len; k++)
-			if (seg_key(gw_req_of(jobs[k])) == seg_key(gw_req_of(jobs[len])))
+	if (gw_req_of(jobs[0])->kind == GW_REQ_PUSHES)
+		return 1;
+	for (; len < n; len++) {
+		const struct gw_req *b = gw_req_of(jobs[len]);
+
+		if (b->kind == GW_REQ_PUSHES)
+			return len;
+		for (int k = 0; k < len; k++) {
+			const struct gw_req *a = gw_req_of(jobs[k]);
+
+			if (seg_key(a) == seg_key(b) &&
+			    seg_rank(b->kind) <= seg_rank(a->kind))
 				return len;
+		}
+	}
 	return len;
 }
 
@@ -127,6 +159,7 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 		res[i] = 0;
 		switch (r[i]->kind) {
 		case GW_REQ_INIT:   /* rare (a registration): alone */
+		case GW_REQ_PUSHES: /* a segment of its own (seg_len) */
 			if ((rc = run(jobs[i], db)) < 0)
 				return rc;
 			break;
@@ -207,7 +240,8 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 
 /* Group commit of the control lane's short requests (session lookups and
  * bookkeeping, crontabs, push claims and outcomes: the kinds gw_req_new
- * gives this group): the ones queued back to back run in one transaction,
+ * gives this group, push scans too): the ones queued back to back run in
+ * one transaction,
  * set-based in runs where no probe comes twice (run_seg), so a reconnect
  * storm costs a few statements and one COMMIT (one WAL flush) per group,
  * not several of each per probe.  When one of them fails, the transaction
@@ -229,8 +263,8 @@ static void run_ctrl(struct gw_job *const *jobs, int n, struct gw_db *db)
 		i += len;
 	}
 	if (rc == 0)
-		rc = gw_db_cmd(db, "COMMIT");
-	else if (gw_db_cmd(db, "ROLLBACK") < 0)
+		rc = gw_db_commit(db);
+	else if (gw_db_rollback(db) < 0)
 		vt_debug("ROLLBACK: %s", gw_db_error(db));   /* a new connection then */
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
@@ -332,7 +366,8 @@ struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
 	else if (kind == GW_REQ_KEEP || kind == GW_REQ_INIT || kind == GW_REQ_UP ||
 		 kind == GW_REQ_BIND || kind == GW_REQ_DOWN ||
 		 kind == GW_REQ_CRONTAB || kind == GW_REQ_PUSH_DONE ||
-		 kind == GW_REQ_PUSH_RELEASE || kind == GW_REQ_CLAIM)
+		 kind == GW_REQ_PUSH_RELEASE || kind == GW_REQ_CLAIM ||
+		 kind == GW_REQ_PUSHES)
 		r->job.group = run_ctrl;
 	if ((text && !(r->text = strdup(text))) ||
 	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||

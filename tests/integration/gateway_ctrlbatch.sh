@@ -78,8 +78,12 @@ t_log "statements after the stop: $downs marking down, $keeps marking up, for $K
 t_check "the $K downs in at most 3 statements (one per probe before)" [ "$downs" -le 3 ]
 t_check "the $K ups in at most $((K / 4)) statements (one per probe without the hold)" \
 	[ "$keeps" -le $((K / 4)) ]
-t_check "crontab pushes of the return answered" \
-	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status = 'ok'")" -ge $((2 * K)) ]
+# the pushes' outcomes are recorded on the control lane after the probes
+# answered: wait for them
+pushes_ok() {
+	[ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status = 'ok'")" -ge "$1" ]
+}
+t_check "crontab pushes of the return answered" t_wait 120 pushes_ok $((2 * K))
 t_check "gateway still running" kill -0 "$GWPID"
 echo quit >&3
 t_done

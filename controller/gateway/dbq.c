@@ -152,7 +152,7 @@ static void *worker_main(void *arg)
 	struct lane *l = &q->lane[w->lane];
 	struct gw_job *grp[GW_DBQ_GROUP_MAX], *j;
 	struct gw_metrics *gm;
-	int64_t until = 0;
+	int64_t until = 0;      /* gathering until then (mono us) */
 	size_t bytes;
 	int skip, n;
 
@@ -168,9 +168,9 @@ static void *worker_main(void *arg)
 		 * going alone beside it. */
 		if (gather(q, l)) {
 			if (!until)
-				until = vt_mono_ms() + q->gather_ms;
-			if (vt_mono_ms() < until) {
-				wait_until(&l->cv, &q->mu, until * 1000);
+				until = vt_mono_us() + q->gather_ms * 1000LL;
+			if (vt_mono_us() < until) {
+				wait_until(&l->cv, &q->mu, until);
 				continue;
 			}
 		}
@@ -306,7 +306,7 @@ int gw_dbq_settle(struct gw_dbq *q, int64_t until)
 			break;
 		}
 		if (queued) {
-			wait_until(&q->idle, &q->mu, until);
+			wait_until(&q->idle, &q->mu, until * 1000);
 		} else {
 			pthread_cond_wait(&q->idle, &q->mu);
 		}

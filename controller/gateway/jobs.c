@@ -239,12 +239,11 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 }
 
 /* Group commit of the control lane's short requests (session lookups and
- * bookkeeping, crontabs, push claims and outcomes: the kinds gw_req_new
- * gives this group, push scans too): the ones queued back to back run in
- * one transaction,
- * set-based in runs where no probe comes twice (run_seg), so a reconnect
- * storm costs a few statements and one COMMIT (one WAL flush) per group,
- * not several of each per probe.  When one of them fails, the transaction
+ * bookkeeping, crontabs, push claims and outcomes, push scans: the kinds
+ * gw_req_new gives this group): the ones queued back to back run in one
+ * transaction, set-based in runs where a probe's jobs come in run_seg's
+ * order (seg_len), so a reconnect storm costs a few statements and one
+ * COMMIT (one WAL flush) per group, not several of each per probe.  When one of them fails, the transaction
  * is rolled back and each runs alone again, so that only the faulty one
  * fails. */
 static void run_ctrl(struct gw_job *const *jobs, int n, struct gw_db *db)
@@ -363,12 +362,8 @@ struct gw_req *gw_req_new(enum gw_req_kind kind, const char *gw_name,
 	r->job.done = done ? done : note_done;
 	if (kind == GW_REQ_UPLOAD)
 		r->job.group = run_uploads;
-	else if (kind == GW_REQ_KEEP || kind == GW_REQ_INIT || kind == GW_REQ_UP ||
-		 kind == GW_REQ_BIND || kind == GW_REQ_DOWN ||
-		 kind == GW_REQ_CRONTAB || kind == GW_REQ_PUSH_DONE ||
-		 kind == GW_REQ_PUSH_RELEASE || kind == GW_REQ_CLAIM ||
-		 kind == GW_REQ_PUSHES)
-		r->job.group = run_ctrl;
+	else if (seg_rank(kind) >= 0 || kind == GW_REQ_PUSHES)
+		r->job.group = run_ctrl;   /* the kinds run_seg knows */
 	if ((text && !(r->text = strdup(text))) ||
 	    (kind == GW_REQ_REGISTER && !(r->reg = calloc(1, sizeof *r->reg))) ||
 	    (kind == GW_REQ_PUSHES &&

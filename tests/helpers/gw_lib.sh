@@ -153,3 +153,20 @@ gw_depth_at_least() {
 	[ -n "$_gw_v" ] && [ "$_gw_v" -ge "$3" ]
 }
 gw_ctrl_depth_at_least() { gw_depth_at_least "$1" ctrl "$2"; }
+
+# gw_gen NAME DB KEYTYPE [CMD...]: starts the load generator ($LOAD,
+# tests/helpers/gw_load) for $K probes with KEYTYPE client keys and
+# database DB, under CMD when given (ip netns exec NS), on the fifos
+# $T/NAME.in and $T/NAME.out: fd 3 takes its commands, fd 4 gives its
+# answers, GENPID is its pid.  Returns once it says it is ready.
+gw_gen() {
+	_gw_n=$1 _gw_db=$2 _gw_kt=$3
+	shift 3
+	mkfifo "$T/$_gw_n.in" "$T/$_gw_n.out"
+	"$@" "$LOAD" "$_gw_db" "$K" "$_gw_kt" <>"$T/$_gw_n.in" >"$T/$_gw_n.out" \
+		2>>"$T/load.err" &
+	GENPID=$!
+	t_bg $GENPID
+	exec 3>"$T/$_gw_n.in" 4<"$T/$_gw_n.out"
+	read -r -t 300 _gw_ready <&4
+}

@@ -21,11 +21,7 @@ K=40
 
 gw_start --threads 2 --metrics "127.0.0.1:$M" ||
 	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
-mkfifo "$T/in" "$T/out"
-"$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/in" >"$T/out" 2>>"$T/load.err" &
-t_bg $!
-exec 3>"$T/in" 4<"$T/out"
-read -r -t 300 ready <&4
+gw_gen gen "$VANTAGE_DB" ed25519
 echo "hold $CTRL $K 8" >&3
 read -r -t 600 A <&4
 t_check "$K probes hold KEEP, crontab pushed ($A)" \

@@ -30,14 +30,7 @@ VANTAGE_GW_TEST_CTRL_HOLD_MS=${CTRL_HOLD_MS:-500} gw_start --threads 2 --metrics
 	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 
 # gen N: a generator with its own K probes on fifos N.in/N.out
-gen() {
-	mkfifo "$T/$1.in" "$T/$1.out"
-	"$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/$1.in" >"$T/$1.out" 2>>"$T/load.err" &
-	GENPID=$!
-	t_bg $GENPID
-	exec 3>"$T/$1.in" 4<"$T/$1.out"
-	read -r -t 300 ready <&4
-}
+gen() { gw_gen "$1" "$VANTAGE_DB" ed25519; }
 gen a
 echo "hold $CTRL $K 8" >&3
 read -r -t 600 A <&4

@@ -57,11 +57,7 @@ kill $FPID
 wait $FPID 2>/dev/null
 t_check "they go" t_wait 60 in_flight_is 0
 
-mkfifo "$T/in" "$T/out"
-"$LOAD" "$VANTAGE_DB" "$K" ed25519 <>"$T/in" >"$T/out" 2>>"$T/load.err" &
-t_bg $!
-exec 3>"$T/in" 4<"$T/out"
-read -r -t 300 ready <&4
+gw_gen gen "$VANTAGE_DB" ed25519
 echo "hold $CTRL $K 8" >&3
 read -r -t 900 A <&4
 t_check "$K probes hold KEEP ($A)" sh -c "echo '$A' | grep -q 'ok=$K failed=0'"

@@ -50,11 +50,7 @@ start() {
 	nx ss -Htln "sport = :$CTRL" | grep -q .
 }
 t_check "gateway starts in its namespace" start || { cat "$T/gw.log"; t_done; exit 1; }
-mkfifo "$T/in" "$T/out"
-ip netns exec "$NS" "$LOAD" "$NSDB" "$K" rsa <>"$T/in" >"$T/out" 2>>"$T/load.err" &
-t_bg $!
-exec 3>"$T/in" 4<"$T/out"
-read -r -t 300 ready <&4
+gw_gen gen "$NSDB" rsa ip netns exec "$NS"
 echo "hold $CTRL $K 8" >&3
 read -r -t 900 A <&4
 t_check "$K probes hold KEEP ($A)" sh -c "echo '$A' | grep -q 'ok=$K failed=0'"

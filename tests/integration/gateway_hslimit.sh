@@ -45,6 +45,9 @@ t_bg $FPID
 read -r line <"$T/f.out"
 t_check "16 silent connections ($line)" [ "$line" = "open=16 failed=0" ]
 in_flight_is() { [ "$(metric vantage_gateway_handshakes_in_flight)" = "$1" ]; }
+# at_least V N, within V LO HI: V is a number, N at least, from LO to HI
+at_least() { [ -n "$1" ] && [ "$1" -ge "$2" ]; }
+within() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 t_check "they fill the limit (16 in the handshake)" t_wait 60 in_flight_is 16
 gw_opts
 # (it waits 120 s at most: without the stale rule it would wait 600)
@@ -71,12 +74,12 @@ read -r -t 1800 A <&4
 t_log "storm: $A"
 t_check "all $K back after the storm" sh -c "echo '$A' | grep -q ' up=$K '"
 waits=$(metric vantage_gateway_accept_waits_total)
-t_check "admission waited at the limit ($waits times)" [ -n "$waits" ] && [ "$waits" -ge 1 ]
+t_check "admission waited at the limit ($waits times)" at_least "$waits" 1
 peak=$(metric vantage_gateway_handshakes_in_flight_peak)
 t_check "never more than $MAXHS in the handshake (peak $peak)" \
-	[ -n "$peak" ] && [ "$peak" -ge 1 ] && [ "$peak" -le "$MAXHS" ]
+	within "$peak" 1 "$MAXHS"
 lim=$(metric vantage_gateway_handshake_limit)
-t_check "the limit within 16..$MAXHS ($lim)" [ -n "$lim" ] && [ "$lim" -ge 16 ] && [ "$lim" -le "$MAXHS" ]
+t_check "the limit within 16..$MAXHS ($lim)" within "$lim" 16 "$MAXHS"
 # every limit the gateway set (debug log): within its floor and ceiling
 grep -o 'handshake limit [0-9]*' "$T/gw.log" | awk '{ print $3 }' >"$T/limits"
 t_log "limits set: $(sort -n "$T/limits" | uniq -c | tr -s ' \n' ' ')"

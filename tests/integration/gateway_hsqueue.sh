@@ -49,14 +49,16 @@ start() {
 	t_wait 120 sh -c "ip netns exec '$NS' ss -Htln 'sport = :$CTRL' | grep -q . || ! kill -0 $GWPID"
 	nx ss -Htln "sport = :$CTRL" | grep -q .
 }
-t_check "gateway starts in its namespace" start || { cat "$T/gw.log"; t_done; exit 1; }
+start || { t_notok "gateway starts in its namespace"; cat "$T/gw.log"; t_done; exit 1; }
+t_ok "gateway starts in its namespace"
 gw_gen gen "$NSDB" rsa ip netns exec "$NS"
 echo "hold $CTRL $K 8" >&3
 read -r -t 900 A <&4
 t_check "$K probes hold KEEP ($A)" sh -c "echo '$A' | grep -q 'ok=$K failed=0'"
 kill -9 "$GWPID"
 wait "$GWPID" 2>/dev/null
-t_check "gateway restarts" start || { tail "$T/gw.log"; t_done; exit 1; }
+start || { t_notok "gateway restarts"; tail "$T/gw.log"; t_done; exit 1; }
+t_ok "gateway restarts"
 o0=$(overflows)
 echo "storm $CTRL $K 0 $GWPID" >&3
 read -r -t 1800 A <&4

@@ -27,7 +27,7 @@ struct gw_metrics {
 	struct vt_mseries *results, *rejected, *upload_s;
 	struct vt_mseries *lane_depth[GW_LANES], *lane_wait[GW_LANES];
 	struct vt_mseries *keep, *conns;
-	struct vt_mseries *handshaking, *accept_waits, *hs_peak, *hs_limit;
+	struct vt_mseries *handshaking, *hs_limit_waits, *hs_peak, *hs_limit;
 };
 
 int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
@@ -111,10 +111,11 @@ int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
 		"Connections let into the handshake at once now: the "
 		"handshakes completed in the last second times a few seconds, "
 		"at most --max-handshakes.", NULL));
-	gm->accept_waits = vt_metrics_series(vt_metrics_counter(m,
-		"vantage_gateway_accept_waits_total",
-		"Times accepting paused at the handshake limit: the next "
-		"connections waited in the listen backlog.", NULL));
+	gm->hs_limit_waits = vt_metrics_series(vt_metrics_counter(m,
+		"vantage_gateway_handshake_limit_waits_total",
+		"Times admission into the handshake stopped at the handshake "
+		"limit: the parked connections waited for a handshake to end "
+		"or the limit to rise.", NULL));
 	*out = gm;
 	return VT_OK;
 }
@@ -157,10 +158,10 @@ void gw_m_handshaking(struct gw_metrics *gm, int delta)
 		vt_metrics_add(gm->handshaking, delta);
 }
 
-void gw_m_accept_wait(struct gw_metrics *gm)
+void gw_m_hs_limit_wait(struct gw_metrics *gm)
 {
 	if (gm)
-		vt_metrics_add(gm->accept_waits, 1);
+		vt_metrics_add(gm->hs_limit_waits, 1);
 }
 
 void gw_m_hs_limit(struct gw_metrics *gm, int limit)

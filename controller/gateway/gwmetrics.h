@@ -38,9 +38,9 @@ void gw_m_session_end(struct gw_metrics *gm, const struct gw_session *s);
 void gw_m_refused(struct gw_metrics *gm, enum gw_m_refusal why);
 /* A connection entered (delta 1) or left (-1) the handshake. */
 void gw_m_handshaking(struct gw_metrics *gm, int delta);
-/* Accepting paused at the handshake limit (connections wait in the
- * backlog). */
-void gw_m_accept_wait(struct gw_metrics *gm);
+/* Admission into the handshake stopped at the handshake limit (the parked
+ * connections wait for a handshake to end or the limit to rise). */
+void gw_m_hs_limit_wait(struct gw_metrics *gm);
 /* The handshake limit in force changed to limit (thread 0). */
 void gw_m_hs_limit(struct gw_metrics *gm, int limit);
 /* n in the handshake at once, the most yet (thread 0). */

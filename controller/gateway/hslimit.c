@@ -102,7 +102,7 @@ void gw_hs_admit(struct gw_hs *hs)
 int gw_hs_pause(struct gw_hs *hs)
 {
 	hs->busy = 1;
-	gw_m_accept_wait(hs->m);
+	gw_m_hs_limit_wait(hs->m);
 	__atomic_store_n(&hs->paused, 1, __ATOMIC_SEQ_CST);
 	/* A handshake that ended meanwhile saw no pause: go on at once. */
 	if (!gw_hs_full(hs) &&

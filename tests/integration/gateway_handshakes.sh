@@ -74,7 +74,7 @@ INITPID=$!
 t_bg $INITPID
 t_check "the probe's connection is accepted and waits parked" t_wait 60 conns_is 4
 t_check "admission waited at the bound (counted)" \
-	t_wait 60 at_least vantage_gateway_accept_waits_total 1
+	t_wait 60 at_least vantage_gateway_handshake_limit_waits_total 1
 flood B 4
 t_check "4 more silent connections wait behind it" t_wait 60 conns_is 8
 t_check "still 3 in the handshake" is vantage_gateway_handshakes_in_flight 3

@@ -73,7 +73,7 @@ echo "storm $CTRL $K 0 $GWPID" >&3
 read -r -t 1800 A <&4
 t_log "storm: $A"
 t_check "all $K back after the storm" sh -c "echo '$A' | grep -q ' up=$K '"
-waits=$(metric vantage_gateway_accept_waits_total)
+waits=$(metric vantage_gateway_handshake_limit_waits_total)
 t_check "admission waited at the limit ($waits times)" at_least "$waits" 1
 peak=$(metric vantage_gateway_handshakes_in_flight_peak)
 t_check "never more than $MAXHS in the handshake (peak $peak)" \

@@ -125,6 +125,11 @@ t_check "gateway: upload latency observed" ge gw "$M_GW" 1 vantage_gateway_uploa
 t_check "gateway: sink lane waits observed" ge gw "$M_GW" 1 vantage_gateway_db_lane_wait_seconds_count lane=sink
 t_check "gateway: pushes ok" ge gw "$M_GW" 1 vantage_gateway_pushes_total outcome=ok
 t_check "gateway: exposition still valid" $CHECK "$T/gw.prom"
+# (a metric renamed or added keeps docs/ in step, both ways)
+names_of() { sed -n 's/^# TYPE \(vantage_gateway_[a-z_]*\) .*/\1/p' "$T/gw.prom" | sort -u; }
+names_in_docs() { grep -rhoE 'vantage_gateway_[a-z_]+' "$TOP/docs" | sort -u; }
+t_check "gateway: the metrics it exposes are the ones docs/ name" \
+	diff <(names_of) <(names_in_docs)
 t_check "scheduler: passes and assignments counted" sh -c \
 	"curl -sf 'http://127.0.0.1:$M_SC/metrics' -o '$T/sc.prom' &&
 	 [ \"\$($CHECK '$T/sc.prom' vantage_scheduler_passes_total outcome=ok)\" -ge 1 ] &&

@@ -67,6 +67,9 @@ t_setup() {
 	[ -z "${T_KEEP:-}" ] || t_log "scratch folder $T (kept: T_KEEP)"
 	trap t_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# ports picked for this test (t_free_port, scripts/pg, scripts/stack)
+	# stay reserved until it ends (scripts/pg free-port)
+	export VANTAGE_PORT_HOLDER=$$
 }
 
 # Starts a private cluster under $T/pg (or $1), applies the migrations and
@@ -94,6 +97,9 @@ t_bg() { T_PIDS="$T_PIDS $1"; }
 
 t_psql() { psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 
+# t_free_port: a port no one uses, outside the ephemeral range, reserved
+# for this test until it ends (no other test picks it, even while a daemon
+# of this one restarts on it).
 t_free_port() { "$TOP/scripts/pg" free-port; }
 
 # t_wait SECONDS COMMAND...: polls every 0.1 s until the command succeeds.

@@ -38,6 +38,7 @@
 #                        its listen queue, connections, PostgreSQL's active
 #                        backends by wait event and query, appended to FILE
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/bench_lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
 S=${GW_BENCH_STORM:-10000}
 HKS=${GW_BENCH_HOSTKEYS:-${GW_BENCH_HOSTKEY:-rsa ed25519}}
@@ -73,17 +74,6 @@ start_gw() { # [max-sessions]
 	GWPID=$!
 	t_bg $GWPID
 	t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
-}
-# pg_cpu_ms: CPU of the private PostgreSQL cluster so far: the postmaster,
-# its live children, and the children it reaped (cutime + cstime).
-pg_cpu_ms() {
-	pm=$(head -1 "$T/pg/data/postmaster.pid" 2>/dev/null)
-	[ -n "$pm" ] || { echo -1; return; }
-	for p in $pm $(pgrep -P "$pm"); do
-		[ -r "/proc/$p/stat" ] && sed 's/.*) //' "/proc/$p/stat"
-	done | awk -v hz="$(getconf CLK_TCK)" -v pm="$pm" '
-		{ t += $12 + $13; if (NR == 1) t += $14 + $15 }
-		END { print int(t * 1000 / hz) }'
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # val KEY LINE: the value of KEY=VALUE in LINE.
@@ -152,11 +142,11 @@ storm() {
 	wait $GWPID 2>/dev/null
 	start_gw || { echo "gateway did not restart"; exit 1; }
 	sleep 1   # the restart's own start-up work is not counted
-	pg0=$(pg_cpu_ms)
+	pg0=$(bench_pg_cpu_ms)
 	trace_start "storm $S jitter $1"
 	ask "storm $CTRL $S $1 $GWPID"
 	trace_stop
-	PGCPU=$(( $(pg_cpu_ms) - pg0 ))
+	PGCPU=$(( $(bench_pg_cpu_ms) - pg0 ))
 }
 first=1
 for HK in $HKS; do

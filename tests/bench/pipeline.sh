@@ -124,15 +124,6 @@ split_of() {
 	           s["turn"], s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"], s["short"], s["full"] }' "$1"
 }
 
-# CPU time (ms) of the cluster so far: the postmaster with the children
-# it has reaped (backends that ended) and the live ones.
-cpu_pg() {
-	local pm
-	pm=$(head -1 "$T/pg/data/postmaster.pid")
-	{ cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null; done; } |
-		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13; if (NR == 1) s += $14 + $15 }
-		     END { printf "%d", s * 1000 / hz }'
-}
 cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }
 # cpu_note PHASE WHAT MS: one part's CPU time in a phase
 cpu_note() { echo "$2 $3" >>"$T/cpu.$1"; }
@@ -148,10 +139,10 @@ cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" 
 
 # 1. upload into result_queue, no worker running
 sample_start up
-c_pg=$(cpu_pg) c_gw=$(cpu_gw)
+c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
-cpu_note up PostgreSQL $(($(cpu_pg) - c_pg))
+cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 cpu_note up gateway $(($(cpu_gw) - c_gw))
 cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
 sample_stop
@@ -169,7 +160,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	local t0 pids=() i
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
-	c_pg=$(cpu_pg)
+	c_pg=$(bench_pg_cpu_ms)
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
@@ -178,7 +169,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	done
 	wait "${pids[@]}"
 	echo $(($(bench_ms) - t0))
-	cpu_note "drain.$1" PostgreSQL $(($(cpu_pg) - c_pg))
+	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
 }
@@ -196,13 +187,13 @@ psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
 reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
-	c_pg=$(cpu_pg)
+	c_pg=$(bench_pg_cpu_ms)
 	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
 	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
 		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
 	echo $(($(bench_ms) - t0))
-	cpu_note "ref.$1" PostgreSQL $(($(cpu_pg) - c_pg))
+	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
 ref1_ms=$(reference 1) || exit 1
@@ -226,7 +217,7 @@ for k in "${WS[@]}"; do
 		t_bg $!
 	done
 	sample_start "e2e.$k"
-	c_pg=$(cpu_pg) c_gw=$(cpu_gw)
+	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
@@ -240,7 +231,7 @@ for k in "${WS[@]}"; do
 		COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$" ||
 		{ echo "end to end, $k workers: the queue did not drain"; exit 1; }
 	e_ms[$k]=$(($(bench_ms) - e_start))
-	cpu_note "e2e.$k" PostgreSQL $(($(cpu_pg) - c_pg))
+	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
 	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
 	sample_stop

@@ -1,7 +1,8 @@
-# bench_lib.sh - shared by the results benches (tests/bench/pipeline.sh,
-# tests/bench/stream.sh; sourced after lib.sh, with $T and a PostgreSQL from
-# t_pg_start): timing and rate arithmetic, and a result_queue that is filled
-# once and replayed for every figure.
+# bench_lib.sh - shared by the benches (tests/bench/pipeline.sh,
+# tests/bench/stream.sh, tests/bench/gateway.sh; sourced after lib.sh, with
+# $T and a PostgreSQL from t_pg_start): timing and rate arithmetic, the
+# cluster's CPU time, and a result_queue that is filled once and replayed
+# for every figure.
 
 bench_ms() { date +%s%3N; }
 # bench_rate N MS: N per second
@@ -36,4 +37,41 @@ bench_stored_ok() {
 	q=$(bench_count result_queue)
 	[ "$s" = "$2" ] && [ "$r" = 0 ] && [ "$q" = 0 ] ||
 		{ echo "$1: stored $s of $2, rejected $r, $q still queued"; tail -5 "$T/worker.log"; exit 1; }
+}
+
+# bench_pg_cpu_ms [PGDIR]: the CPU time (ms) the whole PostgreSQL cluster
+# in PGDIR (default $T/pg) has used so far: every process of the
+# postmaster's tree (backends, autovacuum, walwriter... and their own
+# children, at any depth), each with the children it has reaped (so a
+# backend that ended is in its parent's count, one not reaped yet in its
+# own).  Running autovacuum workers are waited for first (60 s at most), so
+# that the vacuum a phase causes while it runs counts in that phase.  The
+# tree is read three times and a reading is taken only when the same
+# processes (pid and start time) were there before and after it: a process
+# that ended while its parent and it were read would count twice or not at
+# all.  Prints -1 when the cluster is not running.
+bench_pg_cpu_ms() {
+	local pm a b c i
+	pm=$(head -1 "${1:-$T/pg}/data/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] && [ -d "/proc/$pm" ] || { echo -1; return; }
+	t_wait 60 _bench_pg_no_autovacuum || true
+	for i in $(seq 50); do
+		a=$(_bench_pg_tree "$pm") b=$(_bench_pg_tree "$pm") c=$(_bench_pg_tree "$pm")
+		[ "${a#* }" = "${b#* }" ] && [ "${b#* }" = "${c#* }" ] && break
+	done
+	echo "${b%% *}"
+}
+_bench_pg_no_autovacuum() {
+	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ]
+}
+# _bench_pg_tree PM: "MS PID:START..." of the process tree below PM
+_bench_pg_tree() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$1" -v hz="$(getconf CLK_TCK)" '
+		{ s = $0; sub(/^[0-9]+ \(.*\) /, "", s); split(s, f, " ")
+		  p = $1 + 0; par[p] = f[2] + 0; st[p] = f[20]; t[p] = f[12] + f[13] + f[14] + f[15] }
+		END { for (p in par) {
+			for (q = p + 0; q != pm && q > 1 && (q in par); q = par[q]) ;
+			if (q == pm) { sum += t[p]; print p ":" st[p] | "sort -n | tr \"\\n\" \" \"" } }
+		      close("sort -n | tr \"\\n\" \" \"")
+		      printf "\n%d\n", sum * 1000 / hz }' | { read -r keys; read -r ms; echo "$ms $keys"; }
 }

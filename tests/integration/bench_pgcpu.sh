@@ -1,0 +1,41 @@
+#!/bin/bash
+# bench_pgcpu: the benches' PostgreSQL CPU figure (bench_pg_cpu_ms in
+# tests/helpers/bench_lib.sh) counts the whole cluster: a program a live
+# backend ran and reaped (COPY TO PROGRAM: a grandchild of the postmaster,
+# in the backend's reaped-children time) and a backend that has ended
+# (in the postmaster's).  Each burns CPU it measures itself (its own
+# /proc stat as it ends); the cluster's figure must have grown by at least
+# that much.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/bench_lib.sh"
+t_setup
+t_pg_start >/dev/null || { t_notok "PostgreSQL starts"; t_done; exit 1; }
+HZ=$(getconf CLK_TCK)
+PGD=$T/pg   # (the cluster's folder: its owner can write there)
+burn_ms() { sed 's/.*) //' "$1" | awk -v hz="$HZ" '{ print int(($12 + $13) * 1000 / hz) }'; }
+
+c0=$(bench_pg_cpu_ms)
+t_check "the cluster's CPU is read ($c0 ms)" [ "$c0" -ge 0 ]
+
+# A backend that stays: its program burns about a second and ends.
+mkfifo "$T/sql"
+psql "$VANTAGE_DB" -qX <"$T/sql" >"$T/psql.out" 2>&1 &
+PS=$!
+t_bg $PS
+exec 5>"$T/sql"
+echo "COPY (SELECT 1) TO PROGRAM 'i=0; while [ \$i -lt 1500000 ]; do i=\$((i+1)); done; cat /proc/self/stat >/dev/null; cat /proc/\$\$/stat >$PGD/burn1.tmp; mv $PGD/burn1.tmp $PGD/burn1';" >&5
+t_check "the backend's program ran" t_wait 300 test -s "$PGD/burn1"
+b1=$(burn_ms "$PGD/burn1")
+t_check "the backend is still there" kill -0 $PS
+c1=$(bench_pg_cpu_ms)
+t_check "a live backend's program counts ($((c1 - c0)) ms >= $b1 ms)" \
+	[ $((c1 - c0)) -ge "$b1" ]
+
+# The backend ends: what it used stays counted (now in the postmaster's).
+exec 5>&-
+wait $PS
+c2=$(bench_pg_cpu_ms)
+t_check "an ended backend still counts ($((c2 - c0)) ms >= $b1 ms)" \
+	[ $((c2 - c0)) -ge "$b1" ]
+t_check "the figure never goes back ($c1 -> $c2)" [ "$c2" -ge "$c1" ]
+t_done

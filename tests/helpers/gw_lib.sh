@@ -170,3 +170,12 @@ gw_gen() {
 	exec 3>"$T/$_gw_n.in" 4<"$T/$_gw_n.out"
 	read -r -t 300 _gw_ready <&4
 }
+
+# gw_ask LINE [SECONDS]: sends LINE to the gw_gen generator (fd 3) and
+# waits (900 s at most) for its answer (fd 4), left in GW_ANSWER; gw_tell
+# and gw_answer [SECONDS] are its two halves.  gw_said PATTERN: the answer
+# matches PATTERN (grep).
+gw_tell() { echo "$1" >&3; }
+gw_answer() { GW_ANSWER=; read -r -t "${1:-900}" GW_ANSWER <&4; }
+gw_ask() { gw_tell "$1"; gw_answer "${2:-900}"; }
+gw_said() { printf '%s\n' "$GW_ANSWER" | grep -q -- "$1"; }

@@ -22,10 +22,9 @@ K=40
 gw_start --threads 2 --metrics "127.0.0.1:$M" ||
 	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 gw_gen gen "$VANTAGE_DB" ed25519
-echo "hold $CTRL $K 8" >&3
-read -r -t 600 A <&4
-t_check "$K probes hold KEEP, crontab pushed ($A)" \
-	sh -c "echo '$A' | grep -q 'ok=$K failed=0 .*pushed=$K'"
+gw_ask "hold $CTRL $K 8" 600
+t_check "$K probes hold KEEP, crontab pushed ($GW_ANSWER)" \
+	gw_said "ok=$K failed=0 .*pushed=$K"
 up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
 t_check "$K recorded up" t_wait 120 up "$K"
 settled() { [ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status IN ('pending', 'sending')")" = 0 ]; }
@@ -98,5 +97,5 @@ t_check "the crontab first, then the upload job, in each" \
 	sh -c "for f in '$T'/batch.*; do head -1 \"\$f\" | grep -q '^CRONTAB /home/atlas/crons/7' || exit 1;
 		grep -q 'PROBE_ID' \"\$f\" || exit 1; done"
 t_check "gateway still running" kill -0 "$GWPID"
-echo quit >&3
+gw_tell quit
 t_done

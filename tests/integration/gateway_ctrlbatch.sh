@@ -32,10 +32,9 @@ VANTAGE_GW_TEST_CTRL_HOLD_MS=${CTRL_HOLD_MS:-500} gw_start --threads 2 --metrics
 # gen N: a generator with its own K probes on fifos N.in/N.out
 gen() { gw_gen "$1" "$VANTAGE_DB" ed25519; }
 gen a
-echo "hold $CTRL $K 8" >&3
-read -r -t 600 A <&4
-t_check "$K probes hold KEEP, crontab pushed ($A)" \
-	sh -c "echo '$A' | grep -q 'ok=$K failed=0 .*pushed=$K'"
+gw_ask "hold $CTRL $K 8" 600
+t_check "$K probes hold KEEP, crontab pushed ($GW_ANSWER)" \
+	gw_said "ok=$K failed=0 .*pushed=$K"
 up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
 t_check "$K recorded up" t_wait 120 up "$K"
 ups1=$(grep -c 'SET connected = true' "$T/pg/server.log")
@@ -56,12 +55,12 @@ exec 3>&- 4<&-
 t_check "$K session-down jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
 # K probes come (a new generator, probes of its own): K KEEP lookups behind.
 gen a2
-echo "hold $CTRL $K 8" >&3
+gw_tell "hold $CTRL $K 8"
 t_check "and $K KEEP lookups behind them" t_wait 120 gw_ctrl_depth_at_least "$M" $((2 * K))
 kill -CONT "$BE"
-read -r -t 600 A <&4
-t_check "all $K up, crontab pushed once the lock went ($A)" \
-	sh -c "echo '$A' | grep -q 'ok=$K failed=0 .*pushed=$K'"
+gw_answer 600
+t_check "all $K up, crontab pushed once the lock went ($GW_ANSWER)" \
+	gw_said "ok=$K failed=0 .*pushed=$K"
 t_check "$K recorded up again, with their forwards" t_wait 120 up "$K"
 t_check "session history: marked down, then up (probes.status 1)" \
 	[ "$(t_psql "SELECT count(*) FROM probes WHERE status = 1 AND last_connected > now() - interval '10 minutes'")" -ge "$K" ]
@@ -78,5 +77,5 @@ pushes_ok() {
 }
 t_check "crontab pushes of the return answered" t_wait 120 pushes_ok $((2 * K))
 t_check "gateway still running" kill -0 "$GWPID"
-echo quit >&3
+gw_tell quit
 t_done

@@ -61,18 +61,16 @@ wait $FPID 2>/dev/null
 t_check "they go" t_wait 60 in_flight_is 0
 
 gw_gen gen "$VANTAGE_DB" ed25519
-echo "hold $CTRL $K 8" >&3
-read -r -t 900 A <&4
-t_check "$K probes hold KEEP ($A)" sh -c "echo '$A' | grep -q 'ok=$K failed=0'"
+gw_ask "hold $CTRL $K 8"
+t_check "$K probes hold KEEP ($GW_ANSWER)" gw_said "ok=$K failed=0"
 
 kill -9 "$GWPID"
 wait "$GWPID" 2>/dev/null
 gw_start "${GWFLAGS[@]}" ||
 	{ t_notok "gateway restarts"; tail "$T/gw.log"; t_done; exit 1; }
-echo "storm $CTRL $K 0 $GWPID" >&3
-read -r -t 1800 A <&4
-t_log "storm: $A"
-t_check "all $K back after the storm" sh -c "echo '$A' | grep -q ' up=$K '"
+gw_ask "storm $CTRL $K 0 $GWPID" 1800
+t_log "storm: $GW_ANSWER"
+t_check "all $K back after the storm" gw_said " up=$K "
 waits=$(metric vantage_gateway_handshake_limit_waits_total)
 t_check "admission waited at the limit ($waits times)" at_least "$waits" 1
 peak=$(metric vantage_gateway_handshakes_in_flight_peak)
@@ -86,5 +84,5 @@ t_log "limits set: $(sort -n "$T/limits" | uniq -c | tr -s ' \n' ' ')"
 t_check "every limit set within 16..$MAXHS" \
 	awk -v hi="$MAXHS" '$1 < 16 || $1 > hi { bad = 1 } END { exit bad }' "$T/limits"
 t_check "gateway still running" kill -0 "$GWPID"
-echo quit >&3
+gw_tell quit
 t_done

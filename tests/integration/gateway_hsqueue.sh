@@ -52,25 +52,23 @@ start() {
 start || { t_notok "gateway starts in its namespace"; cat "$T/gw.log"; t_done; exit 1; }
 t_ok "gateway starts in its namespace"
 gw_gen gen "$NSDB" rsa ip netns exec "$NS"
-echo "hold $CTRL $K 8" >&3
-read -r -t 900 A <&4
-t_check "$K probes hold KEEP ($A)" sh -c "echo '$A' | grep -q 'ok=$K failed=0'"
+gw_ask "hold $CTRL $K 8"
+t_check "$K probes hold KEEP ($GW_ANSWER)" gw_said "ok=$K failed=0"
 kill -9 "$GWPID"
 wait "$GWPID" 2>/dev/null
 start || { t_notok "gateway restarts"; tail "$T/gw.log"; t_done; exit 1; }
 t_ok "gateway restarts"
 o0=$(overflows)
-echo "storm $CTRL $K 0 $GWPID" >&3
-read -r -t 1800 A <&4
+gw_ask "storm $CTRL $K 0 $GWPID" 1800
 o1=$(overflows)
-t_log "storm: $A"
+t_log "storm: $GW_ANSWER"
 t_log "ListenOverflows: $o0 before the storm, $o1 after"
-t_check "all $K back after the storm" sh -c "echo '$A' | grep -q ' up=$K '"
+t_check "all $K back after the storm" gw_said " up=$K "
 same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
 t_check "the listen queue never overflowed (ListenOverflows $o0 -> $o1)" \
 	same "$o0" "$o1"
 t_check "no probe had to try again (a stalled handshake hits the generator's deadline)" \
-	sh -c "echo '$A' | grep -q ' retries=0 '"
+	gw_said ' retries=0 '
 t_check "gateway still running" kill -0 "$GWPID"
-echo quit >&3
+gw_tell quit
 t_done

@@ -552,11 +552,11 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 			rc = VT_ENOMEM;
 			goto out;
 		}
+		t1 = vt_mono_us();   /* a (re)connect counts as storing */
 		if (!(c = conn(db))) {
 			rc = VT_EDB;
 			goto out;
 		}
-		t1 = vt_mono_us();
 		res = vt_pg_copy_in(c, GW_QCOPY_SQL, data, dlen);
 		goto done;
 	}
@@ -571,13 +571,13 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 			rc = VT_ENOMEM;
 			goto out;
 		}
+	t1 = vt_mono_us();
 	if (!(c = conn(db))) {
 		rc = VT_EDB;
 		goto out;
 	}
 	/* One statement: its own transaction, committed when it returns
 	 * PGRES_COMMAND_OK (synchronous_commit as the cluster has it). */
-	t1 = vt_mono_us();
 	res = PQexecParams(c, nrej ? queue_rej_sql : queue_sql, ncols, types, p,
 			   len, fmt, 0);
 done:

@@ -52,6 +52,27 @@ int vt_buf_reserve(struct vt_buf *b, size_t n)
 	return VT_OK;
 }
 
+int vt_buf_reserve_exact(struct vt_buf *b, size_t n)
+{
+	char *nd;
+
+	if (n > b->max || b->len > b->max - n)
+		return VT_ETOOBIG;
+	if (b->len + n + 1 <= b->cap)
+		return VT_OK;
+	if (b->len == 0) {
+		/* nothing to keep: no copy of the old bytes */
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+	if (!(nd = realloc(b->data, b->len + n + 1)))
+		return VT_ENOMEM;
+	b->data = nd;
+	b->cap = b->len + n + 1;
+	return VT_OK;
+}
+
 int vt_buf_add(struct vt_buf *b, const void *p, size_t n)
 {
 	int r = vt_buf_reserve(b, n);

@@ -26,6 +26,9 @@ void vt_buf_free(struct vt_buf *b);
 void vt_buf_reset(struct vt_buf *b);
 /* Makes room for n more bytes. */
 int vt_buf_reserve(struct vt_buf *b, size_t n) VT_WUR;
+/* Makes room for exactly n more bytes when there is less (one allocation
+ * of the size, for content whose size is known in advance). */
+int vt_buf_reserve_exact(struct vt_buf *b, size_t n) VT_WUR;
 int vt_buf_add(struct vt_buf *b, const void *p, size_t n) VT_WUR;
 int vt_buf_adds(struct vt_buf *b, const char *s) VT_WUR;
 int vt_buf_addc(struct vt_buf *b, char c) VT_WUR;

@@ -209,6 +209,12 @@ void vt_pgcopy_free(struct vt_pgcopy *c)
 	c->rows = 0;
 }
 
+void vt_pgcopy_reset(struct vt_pgcopy *c)
+{
+	vt_buf_reset(&c->b);
+	c->rows = 0;
+}
+
 int vt_pgcopy_row(struct vt_pgcopy *c, int nfields)
 {
 	char n[2] = { (char)(nfields >> 8), (char)nfields };
@@ -219,6 +225,25 @@ int vt_pgcopy_row(struct vt_pgcopy *c, int nfields)
 	if ((r = vt_buf_add(&c->b, n, 2)) < 0)
 		return r;
 	c->rows++;
+	return VT_OK;
+}
+
+int vt_pgcopy_reserve(struct vt_pgcopy *c, size_t n)
+{
+	if (n > SIZE_MAX / 2)
+		return VT_ETOOBIG;
+	return vt_buf_reserve_exact(&c->b, n + (c->b.len ? 0 : sizeof copy_head) + 2);
+}
+
+int vt_pgcopy_raw(struct vt_pgcopy *c, const void *p, size_t len, int nrows)
+{
+	int r;
+
+	if (c->b.len == 0 && (r = vt_buf_add(&c->b, copy_head, sizeof copy_head)) < 0)
+		return r;
+	if ((r = vt_buf_add(&c->b, p, len)) < 0)
+		return r;
+	c->rows += nrows;
 	return VT_OK;
 }
 

@@ -72,6 +72,8 @@ struct vt_pgcopy {
 /* Empty, at most max bytes in all (0: no cap). */
 void vt_pgcopy_init(struct vt_pgcopy *c, size_t max);
 void vt_pgcopy_free(struct vt_pgcopy *c);
+/* Empties the stream, keeping its storage (for the next one). */
+void vt_pgcopy_reset(struct vt_pgcopy *c);
 /* Starts a row of nfields values; each then takes one call below, in the
  * order of the COPY's column list.  0, VT_ENOMEM or VT_ETOOBIG. */
 int vt_pgcopy_row(struct vt_pgcopy *c, int nfields) VT_WUR;
@@ -84,6 +86,18 @@ int vt_pgcopy_ts_ms(struct vt_pgcopy *c, int64_t unix_ms) VT_WUR;
 int vt_pgcopy_date(struct vt_pgcopy *c, long long unix_s) VT_WUR;
 /* VT_EINVAL when addr is no IPv4 or IPv6 address (nothing added) */
 int vt_pgcopy_inet(struct vt_pgcopy *c, const char *addr) VT_WUR;
+/* Bytes a row's field takes in the stream besides its value (its length
+ * word), and the stream's header and trailer together. */
+#define VT_PGCOPY_FIELD 4u
+#define VT_PGCOPY_FRAME 21u
+/* Makes room for n more bytes of rows, the header (when none is written
+ * yet) and the trailer: a stream whose size is known is allocated once.
+ * 0, VT_ENOMEM or VT_ETOOBIG. */
+int vt_pgcopy_reserve(struct vt_pgcopy *c, size_t n) VT_WUR;
+/* Appends nrows rows encoded already (as the calls above lay them out,
+ * each starting with its field count), e.g. a prefix shared by many rows
+ * followed by each row's own last field.  0, VT_ENOMEM or VT_ETOOBIG. */
+int vt_pgcopy_raw(struct vt_pgcopy *c, const void *p, size_t len, int nrows) VT_WUR;
 /* Adds the trailer: the bytes to send (owned by c) and *len, or NULL when
  * out of memory.  Nothing may be added after it. */
 const char *vt_pgcopy_done(struct vt_pgcopy *c, size_t *len);

@@ -2,6 +2,7 @@
  * (PROTOCOL.md, "Upload"). */
 #include "proto/upload.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -330,9 +331,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 enum vt_line_fault vt_report_line_check(const char *s, size_t n, size_t *at)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
 	size_t i = 0, k;
 
 	while (i < n) {
+		/* Eight bytes at a time while they are ASCII and none is NUL
+		 * (a line is mostly ASCII JSON); the first other byte is
+		 * looked at one by one below. */
+		for (uint64_t w; i + 8 <= n; i += 8) {
+			memcpy(&w, u + i, 8);
+			if ((w & high) || ((w - ones) & ~w & high))
+				break;
+		}
+		if (i == n)
+			break;
 		if (u[i] > 0 && u[i] < 0x80) {
 			i++;
 			continue;

@@ -1,6 +1,7 @@
 /* db.c - the gateway's PostgreSQL work (see db.h). */
 #include "controller/gateway/db.h"
 #include "controller/gateway/push.h"
+#include "controller/gateway/qcopy.h"
 #include "controller/scheduler/crontab.h"
 #include "proto/dialogue.h"
 #include "proto/probejobs.h"
@@ -38,6 +39,9 @@ struct gw_db {
 	int64_t  tidy_next;    /* and runs again from then on (mono ms) */
 	int      tidy_txn;     /* it ran in the open transaction (1 + tidied
 				  before it); 0: not */
+	struct vt_pgcopy q_copy;   /* gw_db_queue_many's stream, kept */
+	int64_t  q_build_us;   /* gw_db_queue_many: building the rows */
+	int64_t  q_store_us;   /* and sending them through their COMMIT */
 };
 
 int gw_db_new(const char *conninfo, struct gw_db **out)
@@ -53,6 +57,7 @@ int gw_db_new(const char *conninfo, struct gw_db **out)
 		return VT_ENOMEM;
 	}
 	db->timeout_ms = STMT_TIMEOUT_MS;
+	vt_pgcopy_init(&db->q_copy, 0);
 	/* Test only (tests/integration/oneoff_race.sh): a claimed push waits
 	 * this long before it goes to the probe, to force races. */
 	if ((env = getenv("VANTAGE_GW_TEST_PUSH_DELAY_MS")))
@@ -67,6 +72,7 @@ void gw_db_free(struct gw_db *db)
 		return;
 	PQfinish(db->c);
 	PQfinish(db->l);
+	vt_pgcopy_free(&db->q_copy);
 	free(db->conninfo);
 	free(db);
 }
@@ -111,6 +117,13 @@ static PGconn *open_conn(struct gw_db *db, int64_t *next)
 	 * a fraction of pglz's CPU.  A server built without it keeps pglz. */
 	vt_pg_try(c, "SET default_toast_compression = lz4");
 	return c;
+}
+
+void gw_db_queue_times(const struct gw_db *db, int64_t *build_us,
+		       int64_t *store_us)
+{
+	*build_us = db ? db->q_build_us : 0;
+	*store_us = db ? db->q_store_us : 0;
 }
 
 void gw_db_set_timeout(struct gw_db *db, int ms)
@@ -499,38 +512,6 @@ static int queue_rows(struct vt_pgbin *a, const struct gw_db_upload *u,
 	return rc;
 }
 
-static const char queue_copy_sql[] =
-	"COPY result_queue (probe_id, session_id, from_addr, src, received,"
-	" line) FROM STDIN (FORMAT binary)";
-
-/* The lines of the uploads as one COPY stream for queue_copy_sql. */
-static int queue_copy(struct vt_pgcopy *c, const struct gw_db_upload *u,
-		      int nu)
-{
-	int rc = VT_OK;
-
-	for (int i = 0; i < nu && rc == 0; i++) {
-		size_t sidlen = strlen(u[i].sid);
-		size_t srclen = u[i].src ? strlen(u[i].src) : 0;
-
-		for (int l = 0; l < u[i].n && rc == 0; l++) {
-			if ((rc = vt_pgcopy_row(c, QUEUE_COLS)) < 0 ||
-			    (rc = vt_pgcopy_i32(c, u[i].probe_id)) < 0 ||
-			    (rc = vt_pgcopy_bytes(c, u[i].sid, sidlen)) < 0)
-				break;
-			if (vt_pgcopy_inet(c, u[i].from) < 0 &&
-			    (rc = vt_pgcopy_null(c)) < 0)
-				break;
-			if ((rc = srclen ? vt_pgcopy_bytes(c, u[i].src, srclen)
-					 : vt_pgcopy_null(c)) < 0 ||
-			    (rc = vt_pgcopy_ts_ms(c, u[i].received_ms)) < 0)
-				break;
-			rc = vt_pgcopy_bytes(c, u[i].lines[l], u[i].lens[l]);
-		}
-	}
-	return rc;
-}
-
 int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		     int *data_error)
 {
@@ -543,16 +524,17 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		VT_OID_TIMESTAMPTZ_ARR, VT_OID_TEXT_ARR, VT_OID_TEXT_ARR };
 	static const int fmt[ALL_COLS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	struct vt_pgbin a[ALL_COLS];
-	struct vt_pgcopy cp;
+	struct vt_pgcopy *cp = &db->q_copy;
 	const char *p[ALL_COLS], *data;
 	int len[ALL_COLS], rc = VT_OK, total = 0, nrej = 0, ncols;
 	size_t dlen;
 	PGresult *res = NULL;
 	PGconn *c;
+	int64_t t0 = vt_mono_us(), t1 = 0;
 
 	if (data_error)
 		*data_error = 0;
-	vt_pgcopy_init(&cp, 0);
+	vt_pgcopy_reset(cp);
 	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_init(&a[k], elem[k], 0);
 	for (int i = 0; i < nu; i++)
@@ -562,19 +544,20 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		 * one WAL record per page), in its own transaction,
 		 * committed when it returns PGRES_COMMAND_OK
 		 * (synchronous_commit as the cluster has it). */
-		if ((rc = queue_copy(&cp, u, nu)) < 0)
+		if ((rc = gw_qcopy_build(cp, u, nu)) < 0)
 			goto out;
-		if (!cp.rows)
+		if (!cp->rows)
 			goto out;
-		if (!(data = vt_pgcopy_done(&cp, &dlen))) {
+		if (!(data = vt_pgcopy_done(cp, &dlen))) {
 			rc = VT_ENOMEM;
 			goto out;
 		}
+		t1 = vt_mono_us();   /* a (re)connect counts as storing */
 		if (!(c = conn(db))) {
 			rc = VT_EDB;
 			goto out;
 		}
-		res = vt_pg_copy_in(c, queue_copy_sql, data, dlen);
+		res = vt_pg_copy_in(c, GW_QCOPY_SQL, data, dlen);
 		goto done;
 	}
 	nrej = 0;
@@ -588,6 +571,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 			rc = VT_ENOMEM;
 			goto out;
 		}
+	t1 = vt_mono_us();
 	if (!(c = conn(db))) {
 		rc = VT_EDB;
 		goto out;
@@ -612,8 +596,15 @@ done:
 		rc = VT_EDB;
 	}
 out:
+	if (t1) {
+		db->q_build_us += t1 - t0;
+		db->q_store_us += vt_mono_us() - t1;
+	}
 	PQclear(res);
-	vt_pgcopy_free(&cp);
+	/* The stream's storage stays for the next group (its pages mapped
+	 * already), unless it grew past the largest group's. */
+	if (cp->b.cap > 2 * (size_t)GW_QCOPY_KEEP)
+		vt_pgcopy_free(cp);
 	for (int k = 0; k < ALL_COLS; k++)
 		vt_pgbin_free(&a[k]);
 	return rc;

@@ -124,6 +124,11 @@ struct gw_db_upload {
  * all but the faulty one. */
 int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		     int *data_error) VT_WUR;
+/* The time gw_db_queue_many spent on this connection so far (mono us),
+ * of the calls that reached the server: building the rows, and sending
+ * them through their COMMIT (the WAL flush included). */
+void gw_db_queue_times(const struct gw_db *db, int64_t *build_us,
+		       int64_t *store_us);
 
 /* What a heartbeat records of the gateway. */
 struct gw_heartbeat {

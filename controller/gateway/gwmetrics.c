@@ -25,6 +25,7 @@ struct gw_metrics {
 	struct vt_mseries *push_ok, *push_failed;
 	struct vt_mfamily *uploads;
 	struct vt_mseries *results, *rejected, *upload_s;
+	struct vt_mseries *sink_build, *sink_store, *sink_groups;
 	struct vt_mseries *lane_depth[GW_LANES], *lane_wait[GW_LANES];
 	struct vt_mseries *keep, *conns;
 	struct vt_mseries *handshaking, *hs_limit_waits, *hs_peak, *hs_limit;
@@ -82,6 +83,20 @@ int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
 		"From a complete upload request to its COMMIT (sink lane wait "
 		"included): what a probe waits for OK.", NULL,
 		vt_metrics_latency_bounds, vt_metrics_latency_nbounds));
+	{
+		struct vt_mfamily *ss = vt_metrics_counter(m,
+			"vantage_gateway_sink_seconds_total",
+			"The sink's database threads' time on uploads, by part:"
+			" build (the rows of a group), store (sending them"
+			" through their COMMIT, the WAL flush included).",
+			"part");
+
+		gm->sink_build = vt_metrics_series(ss, "build");
+		gm->sink_store = vt_metrics_series(ss, "store");
+	}
+	gm->sink_groups = vt_metrics_series(vt_metrics_counter(m,
+		"vantage_gateway_sink_groups_total",
+		"Groups of uploads stored with one COPY and one COMMIT.", NULL));
 	ld = vt_metrics_gauge(m, "vantage_gateway_db_lane_depth",
 		"Database jobs queued or running, by lane (sink: uploads "
 		"waiting for their COMMIT).", "lane");
@@ -200,6 +215,17 @@ void gw_m_upload_latency(struct gw_metrics *gm, int64_t us)
 {
 	if (gm)
 		vt_metrics_observe(gm->upload_s, us / 1e6);
+}
+
+void gw_m_sink_group(struct gw_metrics *gm, int64_t build_us,
+		     int64_t store_us, int n)
+{
+	if (!gm || n < 1)
+		return;
+	/* Each of the group's n uploads adds its share: the group once. */
+	vt_metrics_add(gm->sink_build, build_us / 1e6 / n);
+	vt_metrics_add(gm->sink_store, store_us / 1e6 / n);
+	vt_metrics_add(gm->sink_groups, 1.0 / n);
 }
 
 void gw_m_lane_wait(struct gw_metrics *gm, int lane, int64_t us)

@@ -52,6 +52,11 @@ void gw_m_upload(struct gw_metrics *gm, const struct gw_sink_result *res);
 /* An upload's batch came back from the database after us microseconds
  * (queued on the sink lane, then committed). */
 void gw_m_upload_latency(struct gw_metrics *gm, int64_t us);
+/* An upload of a group of n was stored: the group's time building its
+ * rows and sending them through their COMMIT (counted once a group, each
+ * upload adding its share). */
+void gw_m_sink_group(struct gw_metrics *gm, int64_t build_us,
+		     int64_t store_us, int n);
 /* A job waited us microseconds on lane before a database thread took it
  * (a database thread calls it). */
 void gw_m_lane_wait(struct gw_metrics *gm, int lane, int64_t us);

@@ -67,17 +67,28 @@ static void run_uploads(struct gw_job *const *jobs, int n, struct gw_db *db)
 {
 	struct gw_sink_batch *b[GW_DBQ_GROUP_MAX] = { NULL };
 	int rc, data_error = 0;
+	int64_t b0, s0, b1, s1;
 
+	gw_db_queue_times(db, &b0, &s0);
 	for (int i = 0; i < n; i++)
 		b[i] = gw_req_of(jobs[i])->batch;
 	rc = gw_sink_batches_store(b, n, db, &data_error);
 	if (rc < 0 && data_error && n > 1) {
 		for (int i = 0; i < n; i++)
 			job_rc(jobs[i], gw_sink_batch_store(b[i], db), db);
-		return;
+	} else {
+		for (int i = 0; i < n; i++)
+			job_rc(jobs[i], rc, db);
 	}
-	for (int i = 0; i < n; i++)
-		job_rc(jobs[i], rc, db);
+	/* Where the group's time went, for the metrics (upload_done). */
+	gw_db_queue_times(db, &b1, &s1);
+	for (int i = 0; i < n; i++) {
+		struct gw_req *r = gw_req_of(jobs[i]);
+
+		r->build_us = b1 - b0;
+		r->store_us = s1 - s0;
+		r->group = n;
+	}
 }
 
 static int run(struct gw_job *j, struct gw_db *db);

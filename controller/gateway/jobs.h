@@ -68,6 +68,9 @@ struct gw_req {
 	struct gw_heartbeat    hb;
 	int                   *lost;     /* bookkeeping: set to 1 on failure */
 	struct gw_db_live     *live;     /* SYNC: owned, n of them */
+	/* UPLOAD: its group's store (gw_db_queue_times) and size */
+	int64_t                build_us, store_us;
+	int                    group;
 };
 
 /* A zeroed request of kind answered by done (NULL for the bookkeeping

@@ -370,6 +370,8 @@ static void upload_done(struct gw_job *j)
 		vt_warn("probe %ld: upload not queued: %s", q->probe_id, j->err);
 	gw_m_upload_latency(((struct gw_thr *)q->ctx)->ctx->m,
 			    vt_mono_us() - j->queued_us);
+	gw_m_sink_group(((struct gw_thr *)q->ctx)->ctx->m, q->build_us,
+			q->store_us, q->group);
 	if (!s || !c) {
 		if (j->rc == 0)
 			vt_info("probe %ld: %d results queued, the probe left before OK",

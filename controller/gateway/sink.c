@@ -192,6 +192,11 @@ size_t gw_sink_batch_bytes(const struct gw_sink_batch *b)
 	return b ? b->in.len + b->lines.rej.text.len : 0;
 }
 
+size_t gw_sink_batch_alloc(const struct gw_sink_batch *b)
+{
+	return b ? b->in.cap : 0;
+}
+
 int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
 			  struct gw_db *db, int *data_error)
 {
@@ -279,8 +284,18 @@ int gw_sink_take(struct gw_sink *s, const void *in, size_t len, int eof,
 	}
 	blen = s->in.len - req.head_len;
 	if (req.content_length >= 0 && blen < (size_t)req.content_length) {
-		if (!eof)
+		if (!eof) {
+			/* The rest of the body is announced: room for all of
+			 * it at once, not by doubling (a few hundred KiB
+			 * copied over and over).  A length past the cap
+			 * reserves nothing (the add that passes it answers
+			 * 413), nor does a failed allocation (the adds grow
+			 * the buffer as before). */
+			if (vt_buf_reserve_exact(&s->in,
+						 (size_t)req.content_length - blen) < 0)
+				return VT_EAGAIN;
 			return VT_EAGAIN;
+		}
 		s->done = 1;
 		return answer(reply, res, 400, "Bad Request", "short body\n");
 	}

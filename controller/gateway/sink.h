@@ -68,6 +68,9 @@ int gw_sink_batches_store(struct gw_sink_batch *const *b, int n,
 			  struct gw_db *db, int *data_error) VT_WUR;
 /* Bytes the batch holds (its request). */
 size_t gw_sink_batch_bytes(const struct gw_sink_batch *b);
+/* Bytes allocated for the batch's request (its buffer's capacity: the
+ * request and a NUL when the body's length was announced). */
+size_t gw_sink_batch_alloc(const struct gw_sink_batch *b);
 /* Result lines in the batch. */
 int gw_sink_batch_count(const struct gw_sink_batch *b);
 /* Result lines of the batch refused one by one (vt_report_line_check):

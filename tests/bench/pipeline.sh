@@ -25,6 +25,9 @@
 #   PIPE_BENCH_LINES="MIN MAX" (result lines per post, default "20 300")
 #   PIPE_BENCH_WORKERS="K ..." (worker counts measured, default "1 2 4";
 #   a pre-filled queue drained by one worker always comes first)
+# Where the upload's time goes comes from the gateway's --metrics (the
+# sink threads' time building rows and storing them through COMMIT, the
+# uploads' waits for a sink thread and for their OK).
 #   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
 #   "--sink-gather 0" to compare)
 . "$(dirname "$0")/../lib.sh"
@@ -49,6 +52,7 @@ WSTATS=
 t_setup
 t_pg_start >/dev/null || exit 1
 CTRL=$(t_free_port)
+MPORT=$(t_free_port)
 
 # The probe's result lines: the stored samples without what the controller
 # adds (PROTOCOL.md), modern firmware only; pipe_load adds "id" and "time".
@@ -84,7 +88,8 @@ echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -
 # The gateway's and the workers' backends, told apart in pg_stat_activity.
 PGAPPNAME=gateway "$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 	--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
-	--max-sessions $((P * 5 + 100)) --log-level warn ${PIPE_BENCH_GW_ARGS:-} >>"$T/gw.log" 2>&1 &
+	--max-sessions $((P * 5 + 100)) --log-level warn --metrics "127.0.0.1:$MPORT" \
+	${PIPE_BENCH_GW_ARGS:-} >>"$T/gw.log" 2>&1 &
 GWPID=$!
 t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }
@@ -134,17 +139,40 @@ cpu_show() {
 	    END { printf "    CPU ms per 1000 results:"; for (i = 1; i <= k; i++) printf " %s %.0f,", order[i], ms[order[i]] * 1000 / n
 	          printf " all %.0f (%.1fx the reference COPY'"'"'s PostgreSQL CPU)\n", all * 1000 / n, (ref > 0 ? all / ref : 0) }' "$T/cpu.$1"
 }
+# sink_scrape FILE: the gateway's sink metrics now (name and value a line)
+sink_scrape() {
+	curl -sf --max-time 10 "http://127.0.0.1:$MPORT/metrics" |
+		awk '/^vantage_gateway_sink_(seconds_total|groups_total)|^vantage_gateway_upload_seconds_(sum|count)|^vantage_gateway_db_lane_wait_seconds_sum\{lane="sink"\}/ { print $1, $2 }' >"$1"
+}
+# sink_show PHASE MS: where the upload's time went in the phase (MS long),
+# from the gateway's metrics before and after it
+sink_show() {
+	[ -s "$T/sink.$1.0" ] && [ -s "$T/sink.$1.1" ] ||
+		{ echo "    (this vantage-gateway has no sink metrics)"; return; }
+	awk -v ms="$2" 'FNR == NR { a[$1] = $2; next } { d[$1] = $2 - a[$1] }
+	    END { b = d["vantage_gateway_sink_seconds_total{part=\"build\"}"]
+	          s = d["vantage_gateway_sink_seconds_total{part=\"store\"}"]
+	          g = d["vantage_gateway_sink_groups_total"]
+	          w = d["vantage_gateway_db_lane_wait_seconds_sum{lane=\"sink\"}"]
+	          u = d["vantage_gateway_upload_seconds_sum"]; n = d["vantage_gateway_upload_seconds_count"]
+	          if (g < 0.5) { print "    (no sink groups counted)"; exit }
+	          printf "    upload time: the sink threads built rows %.0f ms and sent them through COMMIT %.0f ms (%.0f groups, %.1f + %.1f ms each; the two threads busy %.0f%% of the phase); an upload waited %.0f ms for a sink thread and %.0f ms for its OK on average (%d uploads)\n",
+	                 b * 1000, s * 1000, g, b * 1000 / g, s * 1000 / g, (ms > 0 ? 100 * (b + s) * 1000 / (2 * ms) : 0),
+	                 (n > 0 ? w * 1000 / n : 0), (n > 0 ? u * 1000 / n : 0), n }' "$T/sink.$1.0" "$T/sink.$1.1"
+}
 # the CPU of the workers (their --stats) in FILE
 cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" | awk '{ s += $1 } END { printf "%d", s }'; }
 
 # 1. upload into result_queue, no worker running
 sample_start up
+sink_scrape "$T/sink.up.0"
 c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 cpu_note up gateway $(($(cpu_gw) - c_gw))
 cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
+sink_scrape "$T/sink.up.1"
 sample_stop
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
@@ -217,11 +245,13 @@ for k in "${WS[@]}"; do
 		t_bg $!
 	done
 	sample_start "e2e.$k"
+	sink_scrape "$T/sink.e2e.$k.0"
 	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
 	e_up[$k]=$up
+	sink_scrape "$T/sink.e2e.$k.1"
 	# One session looks at the queue every 50 ms, through its index (a
 	# count(*) or a new connection every time would cost the machine more
 	# than the looking is worth), committing in between (no snapshot
@@ -256,6 +286,7 @@ cpu_show ref "$N"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
 cpu_show up "$up_n"
 echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
+sink_show up "$up_ms"
 waits up
 for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 	show "$k worker(s): result_queue -> results" "$N" "${w_ms[$k]}"
@@ -266,6 +297,7 @@ done
 for k in "${WS[@]}"; do
 	show "end to end, upload + $k worker(s)" "$N" "${e_ms[$k]}"
 	echo "    upload alone took ${e_up[$k]} ms of it"
+	sink_show "e2e.$k" "${e_up[$k]}"
 	split_of "$T/stats.e2e.$k"
 	cpu_show "e2e.$k" "$N"
 	waits "e2e.$k"

@@ -123,6 +123,9 @@ t_check "gateway: uploads answered 200" t_wait 20 ge gw "$M_GW" 1 vantage_gatewa
 t_check "gateway: result lines queued >= 2" ge gw "$M_GW" 2 vantage_gateway_results_queued_total
 t_check "gateway: upload latency observed" ge gw "$M_GW" 1 vantage_gateway_upload_seconds_count
 t_check "gateway: sink lane waits observed" ge gw "$M_GW" 1 vantage_gateway_db_lane_wait_seconds_count lane=sink
+t_check "gateway: sink groups counted" ge gw "$M_GW" 1 vantage_gateway_sink_groups_total
+t_check "gateway: the sink's store time observed" ge gw "$M_GW" 0.000001 vantage_gateway_sink_seconds_total part=store
+t_check "gateway: the sink's build time counted" ge gw "$M_GW" 0 vantage_gateway_sink_seconds_total part=build
 t_check "gateway: pushes ok" ge gw "$M_GW" 1 vantage_gateway_pushes_total outcome=ok
 t_check "gateway: exposition still valid" $CHECK "$T/gw.prom"
 # (a metric renamed or added keeps docs/ in step, both ways)

@@ -46,6 +46,41 @@ static void test_check(void)
 	CHECK_STR(vt_line_fault_name(VT_LINE_UTF8), "not UTF-8");
 }
 
+/* A NUL, a byte that is not UTF-8 and a valid sequence at every offset
+ * and alignment of a longer ASCII line (the check reads eight bytes at a
+ * time): the fault and its place are the first one's. */
+static void test_positions(void)
+{
+	char line[80];
+	long at;
+	int bad = 0;
+
+	for (int start = 0; start < 8; start++)
+		for (int len = 1; len + start <= 72; len++)
+			for (int pos = 0; pos < len; pos++) {
+				char *l = line + start;
+
+				memset(line, 'a', sizeof line);
+				l[pos] = '\0';
+				bad += check(l, (size_t)len, &at) != VT_LINE_NUL || at != pos;
+				l[pos] = (char)0xff;
+				bad += check(l, (size_t)len, &at) != VT_LINE_UTF8 || at != pos;
+				if (pos + 1 < len) {
+					l[pos] = (char)0xc3;
+					l[pos + 1] = (char)0xa9;
+					bad += check(l, (size_t)len, &at) != VT_LINE_OK;
+					if (pos + 2 < len) {
+						l[pos + 2] = '\0';
+						bad += check(l, (size_t)len, &at) != VT_LINE_NUL ||
+						       at != pos + 2;
+					}
+				}
+				memset(line, 'a', sizeof line);
+				bad += check(l, (size_t)len, &at) != VT_LINE_OK;
+			}
+	CHECK_INT(bad, 0);
+}
+
 static void test_escape(void)
 {
 	struct vt_buf b;
@@ -69,6 +104,7 @@ static void test_escape(void)
 int main(void)
 {
 	test_check();
+	test_positions();
 	test_escape();
 	return CHECK_DONE();
 }

@@ -32,17 +32,18 @@ static int64_t ns_now(void)
 void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 			    size_t len)
 {
-	int64_t all = st->ns_turn + st->ns_claim + st->ns_parse + st->ns_lookup +
+	int64_t all = st->ns_turn + st->ns_turn_store + st->ns_claim + st->ns_parse + st->ns_lookup +
 		      st->ns_enrich + st->ns_results + st->ns_latest +
 		      st->ns_other + st->ns_commit;
 
 	snprintf(buf, len, "batches %ld, rows %ld, copied %ld; ms: turn %lld,"
-		 " claim %lld,"
+		 " sturn %lld, claim %lld,"
 		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
 		 " other %lld, commit %lld, total %lld; short %ld, full %ld",
 		 st->batches,
 		 st->claimed, st->copied, (long long)(st->ns_turn / 1000000),
+		 (long long)(st->ns_turn_store / 1000000),
 		 (long long)(st->ns_claim / 1000000),
 		 (long long)(st->ns_parse / 1000000),
 		 (long long)(st->ns_lookup / 1000000),
@@ -776,17 +777,37 @@ again:
 	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
-/* Opens the batch's transaction and takes its turn (worker.h, active). */
-static int begin(PGconn *db, const struct vt_worker_opts *o, char *errbuf,
-		 size_t errlen)
+/* Takes a turn (worker.h, active; migration 023) into *turn, after sql
+ * (NULL: none) in the same round trip; *turn stays -1 with no limit. */
+static int turn_take(PGconn *db, const struct vt_worker_opts *o,
+		     const char *sql, int *turn, char *errbuf, size_t errlen)
 {
-	char sql[128];
+	char q[160];
+	PGresult *res = NULL;
+	int r;
 
-	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL synchronous_commit TO off;"
-		 " SELECT vt_worker_turn(%d)", o->active);
-	return wk_pg_result(db, PQexec(db, o->active > 0 ? sql :
-			    "BEGIN; SET LOCAL synchronous_commit TO off"),
-			    NULL, errbuf, errlen);
+	*turn = -1;
+	if (o->active <= 0)
+		return sql ? vt_pg_cmd(db, sql, errbuf, errlen) : VT_OK;
+	snprintf(q, sizeof q, "%s%sSELECT vt_worker_turn_take(%d)",
+		 sql ? sql : "", sql ? "; " : "", o->active);
+	r = wk_pg_result(db, PQexec(db, q), &res, errbuf, errlen);
+	if (r == VT_OK && PQntuples(res) == 1)
+		*turn = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return r;
+}
+
+/* Gives back the turn *turn (none when -1). */
+static int turn_give(PGconn *db, int *turn, char *errbuf, size_t errlen)
+{
+	char q[64];
+
+	if (*turn < 0)
+		return VT_OK;
+	snprintf(q, sizeof q, "SELECT pg_advisory_unlock(7346005, %d)", *turn);
+	*turn = -1;
+	return vt_pg_cmd(db, q, errbuf, errlen);
 }
 
 /* The claim from id *from on (0: the start): its result in *q. */
@@ -823,7 +844,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	struct wk_seqs sq = { 0 };
 	struct vt_buf commit;
 	PGresult *q = NULL;
-	int n = 0, r;
+	int n = 0, turn = -1, r;
 	int64_t t0, t1;
 
 	vt_buf_init(&commit, 0);
@@ -841,7 +862,11 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if (cur->claims >= WK_FULL_EVERY)
 		cur->from = 0;
 	t0 = ns_now();
-	r = begin(db, o, errbuf, errlen);
+	/* The turn is held while the backend works (the claim; the store
+	 * through its COMMIT), not while this process parses and enriches,
+	 * nor while it looks measurements up. */
+	r = turn_take(db, o, "BEGIN; SET LOCAL synchronous_commit TO off",
+		      &turn, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_turn = t1 - t0;
 	if (r == VT_OK)
@@ -855,6 +880,8 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		cur->from = 0;
 		r = claim(db, o, 0, &q, errbuf, errlen);
 	}
+	if (r == VT_OK)
+		r = turn_give(db, &turn, errbuf, errlen);
 	b.ns_claim = ns_now() - t1;
 	if (r < 0) {
 		cur->from = 0;
@@ -886,6 +913,12 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
+	r = turn_take(db, o, NULL, &turn, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_turn_store = t1 - t0;
+	if (r < 0)
+		goto out;
+	t0 = t1;
 	r = store_set(db, rows, n, o->copy, 0, &sq, &b, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
@@ -925,7 +958,18 @@ done:
 		if (errlen && !errbuf[0])
 			snprintf(errbuf, errlen, "%s", vt_strerror(r));
 	}
+	/* after the transaction's end: its COMMIT is the turn's last work */
+	if (turn >= 0) {
+		char gerr[160];
+
+		if (turn_give(db, &turn, gerr, sizeof gerr) < 0 && r == VT_OK) {
+			r = VT_EDB;
+			if (errlen)
+				snprintf(errbuf, errlen, "%s", gerr);
+		}
+	}
 	st->ns_turn += b.ns_turn;
+	st->ns_turn_store += b.ns_turn_store;
 	st->ns_claim += b.ns_claim;
 	st->full_claims += b.full_claims;
 	st->ns_parse += b.ns_parse;

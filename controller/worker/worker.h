@@ -21,9 +21,12 @@ struct vt_worker_opts {
 	int  copy;             /* 1: results by COPY (INSERT ... ON CONFLICT
 				* when a row is stored already); 0: INSERT */
 	int  active;           /* at most this many workers of the database
-				* hold a batch at once (migration 020,
-				* vt_worker_turn); 0: no limit.  Default: the
-				* cores of this machine */
+				* have their backend work at once: a worker
+				* holds one of N turns (migration 023,
+				* vt_worker_turn_take) for its claim, and
+				* again for its store through the COMMIT,
+				* not while it parses and enriches; 0: no
+				* limit.  Default: the cores of this machine */
 };
 
 /* Classes of rejection reasons (a bounded label set for metrics). */
@@ -51,12 +54,12 @@ struct vt_worker_stats {
 	long full_claims;      /* claims that looked from the queue's start
 				* (struct vt_worker_cursor) */
 	/* Where the time went (ns of CLOCK_MONOTONIC, all batches, also the
-	 * failed ones): BEGIN with the wait for the batch's turn (migration
-	 * 020), the claim statement, parsing and hashing the lines,
+	 * failed ones): BEGIN with the wait for the claim's turn (migration
+	 * 023), the wait for the store's turn, the claim statement, parsing and hashing the lines,
 	 * the measurement and assignment lookups, enrichment, the results
 	 * insert, the latest upsert, the rest of the store (partitions,
 	 * savepoints, rejected, probe_status), and the COMMIT. */
-	int64_t ns_turn, ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
+	int64_t ns_turn, ns_turn_store, ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
 		ns_latest, ns_other, ns_commit;
 };
 

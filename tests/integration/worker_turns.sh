@@ -5,8 +5,12 @@
 #    nothing: --stats counts the looks from the start, and a row with a
 #    lower id that commits after the worker went past it (an upload that
 #    commits after a later one) is still stored.
-# 2. --active N: at most N workers hold a batch at once (migration 020);
-#    the others wait their turn, and every worker gets turns.
+# 2. --active N: at most N workers have their backend work at once
+#    (migration 023); the others wait their turn, and every worker gets
+#    turns.
+# 3. A worker waiting for a turn takes whichever turn frees first (not one
+#    it picked beforehand), waiters take turns in the order they came, and
+#    a cancelled wait leaves the queue for turns free.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -77,8 +81,9 @@ t_psql "TRUNCATE results, latest, result_queue"
 for part in 0 1 2 3 4 5 6 7 8 9; do fill $part; done
 : >"$T/turns"
 (while [ ! -e "$T/stop" ]; do
-	echo "SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted)
-	      FROM pg_locks WHERE locktype = 'advisory' AND classid = 7346005;"
+	echo "SELECT count(*) FILTER (WHERE granted AND classid = 7346005),
+	      count(*) FILTER (WHERE classid = 7346006)
+	      FROM pg_locks WHERE locktype = 'advisory' AND classid IN (7346005, 7346006);"
 	sleep 0.05
 done | psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/turns" 2>/dev/null) &
 sampler=$!
@@ -104,4 +109,54 @@ for i in 1 2 3; do
 	t_check "worker $i took batches" test "${b:-0}" -ge 1
 done
 t_refuses 2 "--active" "$BIN/vantage-worker" --active -1 --once
+
+# 3. Two turns, both held by sessions of their own; waiters queue for them.
+hold() { # NAME SQL: runs SQL in a session that stays until $T/NAME.go exists
+	( echo "$2"; while [ ! -e "$T/$1.go" ]; do sleep 0.1; done ) |
+		psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/$1.out" 2>&1 &
+	t_bg $!
+	eval "h_$1=$!"
+}
+lock() { # PID KEY GRANTED: the session PID holds (true) or waits for (false) lock KEY
+	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	        AND classid = $2 AND pid = $1 AND granted = $3")" = 1
+}
+took() { grep -q "^took $2$" "$T/$1.out"; }
+hold t0 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 0);"
+hold t1 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 1);"
+t_wait 60 grep -q . "$T/t0.out"
+t_wait 60 grep -q . "$T/t1.out"
+hold c "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
+t_wait 60 grep -q . "$T/c.out"
+pc=$(head -1 "$T/c.out")
+t_check "the first waiter is next in line (holds the gate)" t_wait 60 lock "$pc" 7346006 true
+hold d "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
+t_wait 60 grep -q . "$T/d.out"
+pd=$(head -1 "$T/d.out")
+t_check "the second waiter queues behind it" t_wait 60 lock "$pd" 7346006 false
+# free the turn that is not the first waiter's pid mod 2 (020 waited there)
+other=$((1 - pc % 2))
+touch "$T/t$other.go"
+wait "$(eval echo "\$h_t$other")"
+t_check "the first waiter takes the turn that freed (turn $other, its pid mod 2 is $((pc % 2)))" \
+	t_wait 60 took c "$other"
+t_check "the second waiter takes the gate" t_wait 60 lock "$pd" 7346006 true
+t_check "and no turn yet" test -z "$(grep '^took' "$T/d.out")"
+touch "$T/c.go"
+wait "$h_c"
+t_check "the second waiter takes the turn the first gave back" t_wait 60 took d "$other"
+t_check "the gate is free" test "$(t_psql "SELECT count(*) FROM pg_locks
+	WHERE locktype = 'advisory' AND classid = 7346006")" = 0
+touch "$T/d.go"
+wait "$h_d"
+# a wait cancelled by statement_timeout gives the gate back
+hold t2 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, $other);"
+t_wait 60 grep -q . "$T/t2.out"
+psql "$VANTAGE_DB" -qtAX -c "SET statement_timeout = 300" -c "SELECT vt_worker_turn_take(2)" >"$T/cancel.out" 2>&1
+t_check "a wait cancelled by statement_timeout fails" grep -q "statement timeout" "$T/cancel.out"
+t_check "and leaves the gate free" test "$(t_psql "SELECT count(*) FROM pg_locks
+	WHERE locktype = 'advisory' AND classid = 7346006")" = 0
+touch "$T/t$((1 - other)).go" "$T/t2.go"
+wait "$h_t2"
+t_check "with no turn held, a turn is taken at once" test "$(t_psql "SELECT vt_worker_turn_take(2)")" -ge 0
 t_done

@@ -170,3 +170,12 @@ gw_gen() {
 	exec 3>"$T/$_gw_n.in" 4<"$T/$_gw_n.out"
 	read -r -t 300 _gw_ready <&4
 }
+# gw_cmdport LOG [COUNT]: the probe's command port (gw_cmdport, COUNT
+# connections, default 20) on a free port GW_CMDP, for probe PRB with
+# session SID, logging to LOG; returns once it listens.
+gw_cmdport() {
+	GW_CMDP=$(t_free_port)
+	"$CMDTOOL" "$GW_CMDP" "$PRB" "$SID" "$1" "${2:-20}" &
+	t_bg $!
+	t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
+}

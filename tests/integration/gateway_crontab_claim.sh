@@ -36,10 +36,7 @@ t_check "an Ongoing one-off assigned to the probe" t_psql "UPDATE measurements S
 
 gw_start || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 gw_init_ctrl
-GW_CMDP=$(t_free_port)
-"$CMDTOOL" "$GW_CMDP" "$PRB" "$SID" "$T/cmd.log" 20 &
-t_bg $!
-t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
+gw_cmdport "$T/cmd.log"
 t_check "KEEP up" gw_keep
 
 crontabs() { t_psql "SELECT string_agg(status || ' ' || coalesce(gateway, '') || ' ' || attempts, ',' ORDER BY id)
@@ -86,10 +83,7 @@ wait "$GWPID" 2>/dev/null
 kill "$KEEPPID" 2>/dev/null
 wait "$KEEPPID" 2>/dev/null
 kill "$MUTEPID" 2>/dev/null
-GW_CMDP=$(t_free_port)
-"$CMDTOOL" "$GW_CMDP" "$PRB" "$SID" "$T/cmd2.log" 20 &
-t_bg $!
-t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
+gw_cmdport "$T/cmd2.log"
 gw_start || { t_notok "gateway restarts"; t_done; exit 1; }
 t_check "(b) KEEP on the restarted gateway" gw_keep
 latest_ok() {

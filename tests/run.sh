@@ -133,7 +133,7 @@ done
 # single loop thread (as integration/NAME@1thread), so both shapes pass.
 export VANTAGE_GW_THREADS=${VANTAGE_GW_THREADS:-4}
 GW_ONE_THREAD="gateway_restart gateway_push_claims gateway_limits probe_gateway oneoff_race
-	gateway_balance gateway_threads gateway_stop"
+	gateway_balance gateway_threads gateway_stop gateway_crontab_claim"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "integration/$(basename "$t" .sh)" || continue

@@ -651,11 +651,32 @@ int gw_db_leave(struct gw_db *db, const char *name)
 		   " WHERE name = $1", 1, p);
 }
 
+int gw_db_push_tidy(struct gw_db *db, const char *gw)
+{
+	char lease[16], restarted[8];
+	const char *t[3] = { gw, restarted, lease };
+	int rc;
+
+	if (vt_mono_ms() < db->tidy_next)
+		return VT_OK;
+	snprintf(lease, sizeof lease, "%d", GW_PUSH_LEASE_S);
+	snprintf(restarted, sizeof restarted, "%s", db->tidied ? "false" : "true");
+	/* Claims lost with their gateway, and pushes nobody will send. */
+	if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean,"
+		      " $3::integer)", 3, t)) < 0)
+		return rc;
+	if (!db->tidy_txn && db->c &&
+	    PQtransactionStatus(db->c) == PQTRANS_INTRANS)
+		db->tidy_txn = 1 + db->tidied;   /* gw_db_rollback */
+	db->tidied = 1;
+	db->tidy_next = vt_mono_ms() + GW_PUSH_TIDY_MS;
+	return VT_OK;
+}
+
 int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
 		       int nwant, long *ids, long *probes, int max, int *n)
 {
-	char lim[16], lease[16], restarted[8];
-	const char *t[3] = { gw, restarted, lease };
+	char lim[16];
 	const char *p[2] = { NULL, lim };
 	struct vt_pg_array a;
 	PGresult *r = NULL;
@@ -663,25 +684,14 @@ int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
 
 	*n = 0;
 	snprintf(lim, sizeof lim, "%d", max);
-	snprintf(lease, sizeof lease, "%d", GW_PUSH_LEASE_S);
-	snprintf(restarted, sizeof restarted, "%s", db->tidied ? "false" : "true");
 	vt_pg_array_init(&a, (size_t)nwant * 24 + 16);
 	for (int i = 0; i < nwant; i++)
 		if (vt_pg_array_ll(&a, want[i]) < 0)
 			goto out;
 	if (!(p[0] = vt_pg_array_done(&a)))
 		goto out;
-	/* Claims lost with their gateway, and pushes nobody will send. */
-	if (vt_mono_ms() >= db->tidy_next) {
-		if ((rc = run(db, NULL, "SELECT vt_pushes_tidy($1, $2::boolean,"
-			      " $3::integer)", 3, t)) < 0)
-			goto out;
-		if (!db->tidy_txn && db->c &&
-		    PQtransactionStatus(db->c) == PQTRANS_INTRANS)
-			db->tidy_txn = 1 + db->tidied;   /* gw_db_rollback */
-		db->tidied = 1;
-		db->tidy_next = vt_mono_ms() + GW_PUSH_TIDY_MS;
-	}
+	if ((rc = gw_db_push_tidy(db, gw)) < 0)
+		goto out;
 	/* The oldest pending push of each probe given (one at a time each). */
 	rc = run(db, &r, "SELECT id, probe_id FROM (SELECT DISTINCT ON (probe_id)"
 		 " id, probe_id FROM probe_pushes WHERE status = 'pending'"
@@ -985,24 +995,12 @@ int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
 	return gw_db_crontab_texts(db, &probe_id, &sid, 1, text);
 }
 
-int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid)
+int gw_db_push_oneoffs(struct gw_db *db, long probe_id, long push_id,
+		       struct vt_buf *text)
 {
-	char id[32];
-	const char *p[2] = { id, NULL };
-	struct vt_buf text;
-	int rc;
+	PGconn *c = conn(db);
 
-	vt_buf_init(&text, 256 * 1024);
-	if ((rc = gw_db_crontab_text(db, probe_id, sid, &text)) < 0)
-		goto out;
-	snprintf(id, sizeof id, "%ld", probe_id);
-	p[1] = text.data ? text.data : "";
-	/* The one-offs join the push when it is claimed (gw_db_push_claim). */
-	rc = run(db, NULL, "WITH gone AS (DELETE FROM probe_pushes WHERE"
-		 " probe_id = $1 AND status = 'pending' AND kind = 'crontab')"
-		 " INSERT INTO probe_pushes (probe_id, batch, kind)"
-		 " VALUES ($1, $2, 'crontab')", 2, p);
-out:
-	vt_buf_free(&text);
-	return rc;
+	if (!c)
+		return VT_EDB;
+	return claim_oneoffs(db, c, probe_id, push_id, text->len, text);
 }

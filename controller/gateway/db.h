@@ -151,16 +151,23 @@ int gw_db_leave(struct gw_db *db, const char *name) VT_WUR;
 /* vt_pushes_tidy runs at most this often (a scan follows each NOTIFY). */
 #define GW_PUSH_TIDY_MS 10000
 
-/* Settles the pushes nobody will finish (vt_pushes_tidy, at the first call
- * after gw_db_new and then at most every GW_PUSH_TIDY_MS: claims past
- * GW_PUSH_LEASE_S, and at the first call those of gateway gw from before
- * its restart, go back to pending; expired, superseded and orphaned
- * pending pushes are expired), then reads the oldest pending push
+/* Settles the pushes nobody will finish (gw_db_push_tidy), then reads
+ * the oldest pending push
  * of each of the nwant probes in want[] (those this gateway holds that can
  * take one): fills ids[] and probes[] (at most max, oldest first), *n
  * their count. */
 int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
 		       int nwant, long *ids, long *probes, int max, int *n) VT_WUR;
+/* Runs vt_pushes_tidy when due (at the first call, then every
+ * GW_PUSH_TIDY_MS): claims past GW_PUSH_LEASE_S, and at the first call
+ * those of gateway gw from before its restart, go back to pending;
+ * expired, superseded and orphaned pending pushes are expired. */
+int gw_db_push_tidy(struct gw_db *db, const char *gw) VT_WUR;
+/* Adds probe_id's due one-offs to push_id, a crontab push claimed in the
+ * transaction open on db, as many as fit beside text's lines: to text. */
+struct vt_buf;
+int gw_db_push_oneoffs(struct gw_db *db, long probe_id, long push_id,
+		       struct vt_buf *text) VT_WUR;
 /* Claims a pending push for gateway gw; *batch (caller frees) holds its
  * lines: for a crontab push, with the probe's due one-offs added, which
  * the push takes in the claim's transaction (vt_sched_oneoffs_add).
@@ -186,14 +193,7 @@ int gw_db_keys(struct gw_db *db, gw_db_key_cb cb, void *arg) VT_WUR;
  * needed; -1 when the database is away. */
 int gw_db_listen_fd(struct gw_db *db);
 
-/* Queues probe_id's whole crontab as a push: the measurement crontab from
- * its assignments (vt_sched_probe_batch) and the crons/main upload job
- * (httppost with PROBE_ID and session id sid, condmv) that a stock probe
- * needs; its one-offs join it when it is claimed.  A crontab push still
- * pending for the probe is replaced. */
-int gw_db_crontab_enqueue(struct gw_db *db, long probe_id, const char *sid) VT_WUR;
-/* The text of gw_db_crontab_enqueue's push, into text. */
-struct vt_buf;
+/* The text of a probe's crontab push (gw_db_crontabs_enqueue), into text. */
 int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
 		       struct vt_buf *text) VT_WUR;
 /* gw_db_crontab_text for ids[0..n) (session ids sid[i]) with one
@@ -221,8 +221,19 @@ int gw_db_sessions_bind(struct gw_db *db, const char *gw, const long *ids,
 			const char *const *bind, int n) VT_WUR;
 int gw_db_sessions_down(struct gw_db *db, const char *gw, const long *ids,
 			int n) VT_WUR;
-int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
-			   const char *const *sid, int n) VT_WUR;
+/* Queues each probe's whole crontab as a push: the measurement crontab
+ * from its assignments (vt_sched_probes_batch) and the crons/main upload
+ * job (httppost with PROBE_ID and session id sid[i], condmv) that a stock
+ * probe needs; a crontab push still pending for the probe is replaced.
+ * claim[i] 1 (a session of gw waits to deliver it): the push is inserted
+ * already claimed for gw (status sending, as gw_db_push_claims) and its
+ * due one-offs taken in the caller's transaction (gw_db_push_tidy runs
+ * first, so a restart's tidy never takes back such a claim): push_id[i]
+ * and batch[i] (caller frees) are its.  Else push_id[i] is 0 and batch[i]
+ * NULL, and the one-offs join the push when it is claimed. */
+int gw_db_crontabs_enqueue(struct gw_db *db, const char *gw, const long *ids,
+			   const char *const *sid, const int *claim, int n,
+			   long *push_id, char **batch) VT_WUR;
 int gw_db_pushes_done(struct gw_db *db, const char *gw, const long *ids,
 		      const int *ok, const char *const *outcome, int n) VT_WUR;
 int gw_db_pushes_release(struct gw_db *db, const char *gw, const long *ids,

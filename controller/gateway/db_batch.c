@@ -205,16 +205,49 @@ int gw_db_pushes_release(struct gw_db *db, const char *gw, const long *ids,
 			" AND status = 'sending' AND gateway = $1", gw, ids, n);
 }
 
-int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
-			   const char *const *sid, int n)
+/* Hands out the claimed rows of r (id, probe_id, claimed): push_id[i]
+ * and batch[i], text[i] with the probe's one-offs added. */
+static int claimed_out(struct gw_db *db, PGresult *r, const long *ids,
+		       int n, struct vt_buf *text, long *push_id, char **batch)
 {
-	struct vt_pg_array a, t;
-	struct vt_buf *text;
-	const char *p[2];
-	size_t bytes = 0;
-	int rc;
+	int rc = VT_OK;
 
-	if (n == 0)
+	for (int k = 0; rc == 0 && k < PQntuples(r); k++) {
+		long id = atol(PQgetvalue(r, k, 0)), probe = atol(PQgetvalue(r, k, 1));
+		int i = 0;
+
+		if (strcmp(PQgetvalue(r, k, 2), "t"))
+			continue;
+		while (i < n && ids[i] != probe)
+			i++;
+		if (i == n)
+			continue;
+		if ((rc = gw_db_push_oneoffs(db, probe, id, &text[i])) < 0)
+			break;
+		if (!(batch[i] = strdup(text[i].data ? text[i].data : "")))
+			rc = VT_ENOMEM;
+		push_id[i] = id;
+	}
+	return rc;
+}
+
+int gw_db_crontabs_enqueue(struct gw_db *db, const char *gw, const long *ids,
+			   const char *const *sid, const int *claim, int n,
+			   long *push_id, char **batch)
+{
+	struct vt_pg_array a, t, c;
+	struct vt_buf *text;
+	const char *p[4];
+	PGresult *r = NULL;
+	size_t bytes = 0;
+	int rc, nclaim = 0;
+
+	for (int i = 0; i < n; i++) {
+		push_id[i] = 0;
+		batch[i] = NULL;
+		nclaim += claim[i] != 0;
+	}
+	if (n <= 0)
 		return VT_OK;
 	if (!(text = calloc((size_t)n, sizeof *text)))
 		return VT_ENOMEM;
@@ -222,6 +255,10 @@ int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
 		vt_buf_init(&text[i], 256 * 1024);
 	/* one scheduler query for the whole batch */
 	rc = gw_db_crontab_texts(db, ids, sid, n, text);
+	/* A restart's tidy takes back this gateway's older claims: it runs
+	 * before the claims made here, never after them. */
+	if (rc == 0 && nclaim)
+		rc = gw_db_push_tidy(db, gw);
 	if (rc == 0)
 		rc = arr_ids(&a, ids, n);
 	else
@@ -229,26 +266,46 @@ int gw_db_crontabs_enqueue(struct gw_db *db, const long *ids,
 	for (int i = 0; i < n; i++)
 		bytes += text[i].len * 2 + 8;
 	vt_pg_array_init(&t, bytes + 16);
+	arr_init(&c, n, 1);
 	for (int i = 0; i < n && rc == 0; i++)
-		rc = vt_pg_array_str(&t, text[i].data ? text[i].data : "",
-				     text[i].len);
+		if ((rc = vt_pg_array_str(&t, text[i].data ? text[i].data : "",
+					  text[i].len)) == 0)
+			rc = vt_pg_array_raw(&c, claim[i] ? "t" : "f");
 	if (rc < 0)
 		goto out;
 	p[0] = vt_pg_array_done(&a);
 	p[1] = vt_pg_array_done(&t);
-	/* As gw_db_crontab_enqueue: a crontab push still pending for one of
-	 * the probes is replaced. */
-	rc = exec_arrays(db, NULL, "WITH gone AS (DELETE FROM probe_pushes WHERE"
-			 " probe_id = ANY($1::integer[]) AND status = 'pending'"
-			 " AND kind = 'crontab')"
-			 " INSERT INTO probe_pushes (probe_id, batch, kind)"
-			 " SELECT id, batch, 'crontab' FROM unnest($1::integer[],"
-			 " $2::text[]) AS c(id, batch)", 2, p);
+	p[2] = vt_pg_array_done(&c);
+	p[3] = gw;
+	/* A crontab push still pending for one of the probes is replaced; a
+	 * claimed one is as gw_db_push_claims leaves it. */
+	rc = exec_arrays(db, nclaim ? &r : NULL, "WITH gone AS (DELETE FROM"
+			 " probe_pushes WHERE probe_id = ANY($1::integer[])"
+			 " AND status = 'pending' AND kind = 'crontab')"
+			 " INSERT INTO probe_pushes (probe_id, batch, kind, status,"
+			 " gateway, claimed, attempts)"
+			 " SELECT id, batch, 'crontab',"
+			 " CASE WHEN cl THEN 'sending' ELSE 'pending' END,"
+			 " CASE WHEN cl THEN $4 END, CASE WHEN cl THEN now() END,"
+			 " CASE WHEN cl THEN 1 ELSE 0 END"
+			 " FROM unnest($1::integer[], $2::text[], $3::boolean[])"
+			 " AS c(id, batch, cl) RETURNING id, probe_id, status = 'sending'",
+			 4, p);
+	if (rc == 0 && nclaim)
+		rc = claimed_out(db, r, ids, n, text, push_id, batch);
 out:
+	if (rc < 0)
+		for (int i = 0; i < n; i++) {
+			free(batch[i]);
+			batch[i] = NULL;
+			push_id[i] = 0;
+		}
+	PQclear(r);
 	for (int i = 0; i < n; i++)
 		vt_buf_free(&text[i]);
 	free(text);
 	vt_pg_array_free(&a);
 	vt_pg_array_free(&t);
+	vt_pg_array_free(&c);
 	return rc;
 }

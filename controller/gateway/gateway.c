@@ -247,6 +247,8 @@ static int open_listener(const char *addr, int port, int backlog, char *err,
 	return fd;
 }
 
+/* TCP_NODELAY and TCP keepalive, set on each listener once: Linux gives
+ * them to every socket it accepts (no syscalls per connection). */
 static void tune_socket(int fd, int keepalive)
 {
 	int one = 1, idle = keepalive > 0 ? keepalive : 60;
@@ -451,7 +453,6 @@ static void on_accept(struct vt_loop *loop, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		tune_socket(fd, gw->ctx.conf.keepalive);
 		c.fd = fd;
 		c.listener = which;
 		c.at = vt_mono_ms();
@@ -831,6 +832,7 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 							gw_hs_backlog_of(gw->ctx.conf.max_sessions),
 							err, errlen)) < 0)
 				goto fail;
+			tune_socket(gw->lfd[i], conf->keepalive);
 			if ((rc = vt_loop_add(gw->thr[0]->loop, gw->lfd[i],
 					      VT_EV_READ, on_accept, gw)) < 0) {
 				snprintf(err, errlen, "event loop: %s", vt_strerror(rc));

@@ -159,7 +159,9 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 	const char *sid[GW_DBQ_GROUP_MAX], *outc[GW_DBQ_GROUP_MAX];
 	int ok[GW_DBQ_GROUP_MAX], crc[GW_DBQ_GROUP_MAX];
 	int kj[GW_DBQ_GROUP_MAX], pj[GW_DBQ_GROUP_MAX];
-	char *text[GW_DBQ_GROUP_MAX];
+	int cj[GW_DBQ_GROUP_MAX], ccl[GW_DBQ_GROUP_MAX];
+	long cpush[GW_DBQ_GROUP_MAX];
+	char *text[GW_DBQ_GROUP_MAX], *ctext[GW_DBQ_GROUP_MAX];
 	struct gw_db_sess sess[GW_DBQ_GROUP_MAX];
 	int nu = 0, nb = 0, nk = 0, nc = 0, nd = 0, no = 0, nl = 0, np = 0;
 	const char *gw = gw_req_of(jobs[0])->gw_name;
@@ -194,6 +196,8 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 			dids[nd++] = r[i]->probe_id;
 			break;
 		case GW_REQ_CRONTAB:
+			cj[nc] = i;
+			ccl[nc] = r[i]->ok;
 			sid[nc] = r[i]->sid;
 			cids[nc++] = r[i]->probe_id;
 			break;
@@ -232,7 +236,14 @@ static int run_seg(struct gw_job *const *jobs, int n, struct gw_db *db,
 	if (rc == 0)
 		rc = gw_db_sessions_down(db, gw, dids, nd);
 	if (rc == 0)
-		rc = gw_db_crontabs_enqueue(db, cids, sid, nc);
+		rc = gw_db_crontabs_enqueue(db, gw, cids, sid, ccl, nc, cpush, ctext);
+	for (int k = 0; rc == 0 && k < nc; k++) {
+		struct gw_req *q = r[cj[k]];
+
+		free(q->text);
+		q->text = ctext[k];
+		q->push_id = cpush[k];
+	}
 	if (rc == 0)
 		rc = gw_db_push_claims(db, gw, pids, np, text, crc);
 	for (int k = 0; rc == 0 && k < np; k++) {
@@ -281,7 +292,8 @@ static void run_ctrl(struct gw_job *const *jobs, int n, struct gw_db *db)
 			struct gw_req *r = gw_req_of(jobs[i]);
 
 			job_rc(jobs[i], res[i], db);
-			if (r->kind == GW_REQ_CLAIM && res[i] == 0)
+			if ((r->kind == GW_REQ_CLAIM && res[i] == 0) ||
+			    (r->kind == GW_REQ_CRONTAB && r->push_id > 0))
 				claims++;
 		}
 		while (claims-- > 0)
@@ -303,6 +315,33 @@ static int run_init(struct gw_req *r, struct gw_db *db)
 	if (port > 0 && port <= 65535)
 		r->port = port;
 	return gw_db_session_new(db, r->probe_id, r->sid, r->port);
+}
+
+/* A crontab alone, in a transaction of its own when it is claimed. */
+static int run_crontab(struct gw_req *r, struct gw_db *db)
+{
+	const char *sid = r->sid;
+	char *text = NULL;
+	int rc;
+
+	if (r->ok && (rc = gw_db_cmd(db, "BEGIN")) < 0)
+		return rc;
+	rc = gw_db_crontabs_enqueue(db, r->gw_name, &r->probe_id, &sid, &r->ok,
+				    1, &r->push_id, &text);
+	if (r->ok && rc == 0)
+		rc = gw_db_commit(db);
+	else if (r->ok && gw_db_rollback(db) < 0)
+		vt_debug("ROLLBACK: %s", gw_db_error(db));
+	if (rc < 0) {
+		free(text);
+		r->push_id = 0;
+		return rc;
+	}
+	free(r->text);
+	r->text = text;
+	if (r->push_id > 0)
+		gw_db_claim_delay(db);
+	return VT_OK;
 }
 
 static int run(struct gw_job *j, struct gw_db *db)
@@ -349,7 +388,7 @@ static int run(struct gw_job *j, struct gw_db *db)
 	case GW_REQ_RESET:
 		return gw_db_sessions_reset(db, r->gw_name);
 	case GW_REQ_CRONTAB:
-		return gw_db_crontab_enqueue(db, r->probe_id, r->sid);
+		return run_crontab(r, db);
 	case GW_REQ_PUSH_DONE:
 		return gw_db_push_done(db, r->push_id, r->gw_name, r->ok, r->text);
 	case GW_REQ_PUSH_RELEASE:

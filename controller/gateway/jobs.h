@@ -32,7 +32,8 @@ enum gw_req_kind {
 	GW_REQ_BIND,        /* session_bind(probe_id, gw_name, text) */
 	GW_REQ_DOWN,        /* session_down(probe_id, gw_name) */
 	GW_REQ_RESET,       /* sessions_reset(gw_name) */
-	GW_REQ_CRONTAB,     /* crontab_enqueue(probe_id, sid) */
+	GW_REQ_CRONTAB,     /* crontabs_enqueue(probe_id, sid); ok 1: claimed
+			       for gw_name (a session waits) -> push_id, text */
 	GW_REQ_PUSH_DONE,   /* push_done(push_id, gw_name, ok, text) */
 	GW_REQ_PUSH_RELEASE,/* push_release(push_id, gw_name) */
 	GW_REQ_SYNC         /* sessions_sync(gw_name, live) */

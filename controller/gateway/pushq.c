@@ -1,6 +1,7 @@
 /* pushq.c - one loop thread's push path (see pushq.h). */
 #include "controller/gateway/pushq.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/log.h"
@@ -95,20 +96,13 @@ void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
 	gw_req_submit(ctx->q, r);
 }
 
-static void claim_done(struct gw_job *j)
+/* Push push_id, claimed for s (NULL: gone) of t, goes to the probe, or
+ * back to pending when s no longer holds the probe's KEEP. */
+static void deliver(struct gw_thr *t, struct gw_session *s, long push_id,
+		    const char *text)
 {
-	struct gw_req *q = gw_req_of(j);
-	struct gw_session *s = gw_sess_req_back(q);
-	struct gw_thr *t = q->ctx;
 	int rc;
 
-	if (s)
-		s->claiming = 0;
-	if (j->rc < 0) {
-		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
-			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
-		goto out;
-	}
 	if (!s || gw_session_find(t, s->probe_id) != s) {
 		/* The probe left, or a newer KEEP (on any thread) replaced
 		 * this one: the push waits for the KEEP holder's scan. */
@@ -116,18 +110,63 @@ static void claim_done(struct gw_job *j)
 						t->ctx->conf.name, NULL, NULL);
 
 		if (rel) {
-			rel->push_id = q->push_id;   /* with the gateway's name */
+			rel->push_id = push_id;   /* with the gateway's name */
 			gw_req_submit(t->ctx->q, rel);
 		}
-		goto out;
+		return;
 	}
-	rc = gw_session_push(s, q->push_id, q->text);   /* may close s */
+	rc = gw_session_push(s, push_id, text ? text : "");   /* may close s */
 	if (rc < 0)
-		gw_note_push_done(t->ctx, q->push_id, 0,
+		gw_note_push_done(t->ctx, push_id, 0,
 				  rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL");
 	t->next_push_scan = 0;
-out:
+}
+
+static void claim_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = gw_sess_req_back(q);
+
+	if (s)
+		s->claiming = 0;
+	if (j->rc < 0) {
+		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
+			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
+	} else {
+		deliver(q->ctx, s, q->push_id, q->text);
+	}
 	gw_req_free(q);
+}
+
+/* The crontab push of a KEEP, queued and claimed in one statement. */
+static void crontab_done(struct gw_job *j)
+{
+	struct gw_req *q = gw_req_of(j);
+	struct gw_session *s = gw_sess_req_back(q);
+
+	if (s)
+		s->claiming = 0;
+	if (j->rc < 0)
+		vt_warn("probe %ld: crontab not queued: %s", q->probe_id, j->err);
+	else if (q->push_id > 0)
+		deliver(q->ctx, s, q->push_id, q->text);
+	gw_req_free(q);
+}
+
+int gw_pushq_crontab(struct gw_session *s)
+{
+	struct gw_req *r;
+
+	if (!s->fwd_addr || !gw_session_can_push(s))
+		return VT_EAGAIN;
+	if (!(r = gw_req_new(GW_REQ_CRONTAB, s->thr->ctx->conf.name, NULL,
+			     crontab_done)))
+		return VT_ENOMEM;
+	r->ok = 1;   /* claimed as it is queued */
+	snprintf(r->sid, sizeof r->sid, "%s", s->sid);
+	s->claiming = 1;
+	gw_sess_req_send(s, NULL, r);
+	return VT_OK;
 }
 
 void gw_session_claim(struct gw_session *s, long push_id)

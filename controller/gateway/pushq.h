@@ -27,6 +27,11 @@ void gw_pushq_sweep(struct gw_thr *t, int64_t now);
 /* Claims push push_id for s; once claimed it is delivered
  * (gw_session_push), or put back when s went away. */
 void gw_session_claim(struct gw_session *s, long push_id);
+/* Queues s's crontab as a push claimed for s in the same statement
+ * (gw_db_crontabs_enqueue) and delivers it once the database answered:
+ * no scan and no claim of its own.  VT_EAGAIN when s cannot take a push
+ * now (no forward yet, one in flight): the caller queues it pending. */
+int gw_pushq_crontab(struct gw_session *s);
 /* Records the outcome of push push_id (a database request). */
 void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
 		       const char *outcome);

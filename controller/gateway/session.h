@@ -50,7 +50,8 @@ const char *gw_session_sid(const struct gw_session *s);
  * it changed goes to the database's control lane in its order. */
 void gw_sess_reg_note(void *arg, enum gw_reg_change what, long probe_id,
 		      const char *from, const char *bind);
-/* Queues the probe's whole crontab for s (gw_db_crontab_enqueue). */
+/* Queues the probe's whole crontab for s (gw_db_crontabs_enqueue), claimed
+ * for s when it can take a push now (gw_pushq_crontab). */
 void gw_session_crontab(struct gw_session *s);
 /* Queues probe_id's whole crontab for its session sid (any thread). */
 struct gw_ctx;

@@ -334,7 +334,8 @@ void gw_crontab_note(struct gw_ctx *ctx, long probe_id, const char *sid)
 
 void gw_session_crontab(struct gw_session *s)
 {
-	gw_crontab_note(s->thr->ctx, s->probe_id, s->sid);
+	if (gw_pushq_crontab(s) < 0)   /* else a scan claims it */
+		gw_crontab_note(s->thr->ctx, s->probe_id, s->sid);
 }
 
 /* The sink answered (rc from gw_sink_take or gw_sink_stored). */

@@ -179,3 +179,13 @@ gw_tell() { echo "$1" >&3; }
 gw_answer() { GW_ANSWER=; read -r -t "${1:-900}" GW_ANSWER <&4; }
 gw_ask() { gw_tell "$1"; gw_answer "${2:-900}"; }
 gw_said() { printf '%s\n' "$GW_ANSWER" | grep -q -- "$1"; }
+
+# gw_cmdport LOG [COUNT]: the probe's command port (gw_cmdport, COUNT
+# connections, default 20) on a free port GW_CMDP, for probe PRB with
+# session SID, logging to LOG; returns once it listens.
+gw_cmdport() {
+	GW_CMDP=$(t_free_port)
+	"$CMDTOOL" "$GW_CMDP" "$PRB" "$SID" "$1" "${2:-20}" &
+	t_bg $!
+	t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
+}

@@ -53,10 +53,7 @@ t_check "a pending push past its expiry" \
 
 gw_start || { t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
 gw_init_ctrl
-GW_CMDP=$(t_free_port)
-"$CMDTOOL" "$GW_CMDP" "$PRB" "$SID" "$T/cmd.log" 20 &
-t_bg $!
-t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
+gw_cmdport "$T/cmd.log"
 t_check "KEEP up" gw_keep
 
 status() { t_psql "SELECT status || ' ' || coalesce(outcome, '') || ' ' || coalesce(gateway, '') FROM probe_pushes WHERE id = $1"; }

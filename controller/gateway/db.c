@@ -40,6 +40,7 @@ struct gw_db {
 	int      tidy_txn;     /* it ran in the open transaction (1 + tidied
 				  before it); 0: not */
 	struct vt_pgcopy q_copy;   /* gw_db_queue_many's stream, kept */
+	struct vt_pgcopy q_heads;  /* and its row heads (gw_qcopy_build) */
 	int64_t  q_build_us;   /* gw_db_queue_many: building the rows */
 	int64_t  q_store_us;   /* and sending them through their COMMIT */
 };
@@ -58,6 +59,7 @@ int gw_db_new(const char *conninfo, struct gw_db **out)
 	}
 	db->timeout_ms = STMT_TIMEOUT_MS;
 	vt_pgcopy_init(&db->q_copy, 0);
+	vt_pgcopy_init(&db->q_heads, 0);
 	/* Test only (tests/integration/oneoff_race.sh): a claimed push waits
 	 * this long before it goes to the probe, to force races. */
 	if ((env = getenv("VANTAGE_GW_TEST_PUSH_DELAY_MS")))
@@ -73,6 +75,7 @@ void gw_db_free(struct gw_db *db)
 	PQfinish(db->c);
 	PQfinish(db->l);
 	vt_pgcopy_free(&db->q_copy);
+	vt_pgcopy_free(&db->q_heads);
 	free(db->conninfo);
 	free(db);
 }
@@ -544,7 +547,7 @@ int gw_db_queue_many(struct gw_db *db, const struct gw_db_upload *u, int nu,
 		 * one WAL record per page), in its own transaction,
 		 * committed when it returns PGRES_COMMAND_OK
 		 * (synchronous_commit as the cluster has it). */
-		if ((rc = gw_qcopy_build(cp, u, nu)) < 0)
+		if ((rc = gw_qcopy_build(cp, &db->q_heads, u, nu)) < 0)
 			goto out;
 		if (!cp->rows)
 			goto out;

@@ -5,8 +5,9 @@
  * written, so it is allocated once (a group of uploads is a few MiB, which
  * doubling would copy about twice over), and the five columns an upload's
  * rows share (probe, session, address, SRC=, receive time) are encoded
- * once per upload, its address parsed once, and copied in front of each
- * of its lines. */
+ * once per upload, its address parsed once, into a scratch stream of row
+ * heads (one pass gives the heads and the size), and copied from there in
+ * front of each of its lines. */
 #ifndef VT_GW_QCOPY_H
 #define VT_GW_QCOPY_H
 
@@ -26,7 +27,11 @@
 /* Appends the rows of the nu uploads to c (empty; initialised by the
  * caller, who frees it): one row per line, in order, the columns of
  * GW_QCOPY_SQL; a from that is no address goes as NULL, as does an empty
- * or NULL src.  0, VT_ENOMEM or VT_ETOOBIG. */
-int gw_qcopy_build(struct vt_pgcopy *c, const struct gw_db_upload *u, int nu) VT_WUR;
+ * or NULL src.  heads is scratch, initialised and freed by the caller
+ * (kept from group to group, it allocates no more): reset here, it holds
+ * afterwards each upload's row head once (heads->rows: the uploads with
+ * lines), in order.  0, VT_ENOMEM or VT_ETOOBIG. */
+int gw_qcopy_build(struct vt_pgcopy *c, struct vt_pgcopy *heads,
+		   const struct gw_db_upload *u, int nu) VT_WUR;
 
 #endif

@@ -30,6 +30,8 @@
 # uploads' waits for a sink thread and for their OK).
 #   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
 #   "--sink-gather 0" to compare)
+#   PIPE_BENCH_UPLOAD_ONLY=1: the upload (phase 1) alone, its figures
+#   without the ratio to COPY (no reference is made), for comparing sinks
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${PIPE_BENCH_RESULTS:-200000}
@@ -181,6 +183,15 @@ q=$(bench_count result_queue)
 [ "$q" = "$N" ] || { echo "queue holds $q of $N"; exit 1; }
 # the sink's COPYs (one transaction each; their rows share xmin)
 up_copies=$(t_psql "SELECT count(DISTINCT xmin::text) FROM result_queue")
+if [ -n "${PIPE_BENCH_UPLOAD_ONLY:-}" ]; then
+	printf '%-44s %7d results/s  (%d in %d ms)\n' "upload via gateway sink -> result_queue" \
+		"$(bench_rate "$up_n" "$up_ms")" "$up_n" "$up_ms"
+	cpu_show up "$up_n"
+	echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
+	sink_show up "$up_ms"
+	waits up
+	exit 0
+fi
 bench_queue_keep || exit 1
 
 # 2. workers on the pre-filled queue

@@ -132,6 +132,21 @@ split_of() {
 }
 
 cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }
+# cpu_gw_backends: the CPU (ms) the gateway's PostgreSQL backends have used
+# so far (application_name gateway: the sink threads' COPYs, and the
+# control and key lanes' sessions, which an upload run hardly uses); the
+# gateway keeps its connections, so a phase's difference is theirs
+cpu_gw_backends() {
+	local pids
+	pids=$(t_psql "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'gateway'")
+	for p in $pids; do cat "/proc/$p/stat" 2>/dev/null; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%d", s * 1000 / hz }'
+}
+# bk_show PHASE N: the gateway's backends' share of the phase's CPU
+bk_show() {
+	[ -s "$T/bk.$1" ] || return 0
+	awk -v n="$2" '{ printf "    of PostgreSQL'"'"'s CPU, the gateway'"'"'s backends (the sink'"'"'s COPYs into result_queue): %.0f ms per 1000 results\n", $1 * 1000 / n }' "$T/bk.$1"
+}
 # cpu_note PHASE WHAT MS: one part's CPU time in a phase
 cpu_note() { echo "$2 $3" >>"$T/cpu.$1"; }
 # cpu_show PHASE N: the CPU of the phase's parts per 1000 results
@@ -168,10 +183,11 @@ cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" 
 # 1. upload into result_queue, no worker running
 sample_start up
 sink_scrape "$T/sink.up.0"
-c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
+c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends)
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
 cpu_note up gateway $(($(cpu_gw) - c_gw))
 cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
 sink_scrape "$T/sink.up.1"
@@ -187,6 +203,7 @@ if [ -n "${PIPE_BENCH_UPLOAD_ONLY:-}" ]; then
 	printf '%-44s %7d results/s  (%d in %d ms)\n' "upload via gateway sink -> result_queue" \
 		"$(bench_rate "$up_n" "$up_ms")" "$up_n" "$up_ms"
 	cpu_show up "$up_n"
+	bk_show up "$up_n"
 	echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
 	sink_show up "$up_ms"
 	waits up
@@ -257,7 +274,7 @@ for k in "${WS[@]}"; do
 	done
 	sample_start "e2e.$k"
 	sink_scrape "$T/sink.e2e.$k.0"
-	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw)
+	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends)
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
@@ -273,6 +290,7 @@ for k in "${WS[@]}"; do
 		{ echo "end to end, $k workers: the queue did not drain"; exit 1; }
 	e_ms[$k]=$(($(bench_ms) - e_start))
 	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.e2e.$k"
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
 	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
 	sample_stop
@@ -296,6 +314,7 @@ printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and 
 cpu_show ref "$N"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
 cpu_show up "$up_n"
+bk_show up "$up_n"
 echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
 sink_show up "$up_ms"
 waits up
@@ -311,6 +330,7 @@ for k in "${WS[@]}"; do
 	sink_show "e2e.$k" "${e_up[$k]}"
 	split_of "$T/stats.e2e.$k"
 	cpu_show "e2e.$k" "$N"
+	bk_show "e2e.$k" "$N"
 	waits "e2e.$k"
 done
 echo "goals: end to end with 2 workers >= 0.4 of COPY, 1 worker >= 0.3; 4 workers no slower than 2 ($up_posts posts per upload run)"

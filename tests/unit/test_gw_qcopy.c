@@ -14,48 +14,42 @@
 #include "controller/gateway/qcopy.h"
 #include "tests/unit/check.h"
 
-/* The stream as gw_db_queue_many wrote it before: field by field. */
-static int reference(struct vt_pgcopy *c, const struct gw_db_upload *u, int nu)
+/* The five shared fields of upload u's rows, field by field, after the
+ * field count. */
+static int ref_head(struct vt_pgcopy *c, const struct gw_db_upload *u)
 {
-	for (int i = 0; i < nu; i++)
-		for (int l = 0; l < u[i].n; l++) {
-			size_t srclen = u[i].src ? strlen(u[i].src) : 0;
+	size_t srclen = u->src ? strlen(u->src) : 0;
 
-			if (vt_pgcopy_row(c, GW_QCOPY_COLS) < 0 ||
-			    vt_pgcopy_i32(c, u[i].probe_id) < 0 ||
-			    vt_pgcopy_bytes(c, u[i].sid, strlen(u[i].sid)) < 0)
-				return -1;
-			if (vt_pgcopy_inet(c, u[i].from) < 0 && vt_pgcopy_null(c) < 0)
-				return -1;
-			if ((srclen ? vt_pgcopy_bytes(c, u[i].src, srclen)
-				    : vt_pgcopy_null(c)) < 0 ||
-			    vt_pgcopy_ts_ms(c, u[i].received_ms) < 0 ||
-			    vt_pgcopy_bytes(c, u[i].lines[l], u[i].lens[l]) < 0)
-				return -1;
-		}
+	if (vt_pgcopy_row(c, GW_QCOPY_COLS) < 0 ||
+	    vt_pgcopy_i32(c, u->probe_id) < 0 ||
+	    vt_pgcopy_bytes(c, u->sid, strlen(u->sid)) < 0)
+		return -1;
+	if (vt_pgcopy_inet(c, u->from) < 0 && vt_pgcopy_null(c) < 0)
+		return -1;
+	if ((srclen ? vt_pgcopy_bytes(c, u->src, srclen) : vt_pgcopy_null(c)) < 0 ||
+	    vt_pgcopy_ts_ms(c, u->received_ms) < 0)
+		return -1;
 	return 0;
 }
 
-/* The row heads of the uploads with lines, one after another, as the
- * reference encodes them in front of each line. */
+/* The stream as gw_db_queue_many wrote it before: field by field, every
+ * row its head encoded afresh. */
+static int reference(struct vt_pgcopy *c, const struct gw_db_upload *u, int nu)
+{
+	for (int i = 0; i < nu; i++)
+		for (int l = 0; l < u[i].n; l++)
+			if (ref_head(c, &u[i]) < 0 ||
+			    vt_pgcopy_bytes(c, u[i].lines[l], u[i].lens[l]) < 0)
+				return -1;
+	return 0;
+}
+
+/* The row heads of the uploads with lines, one after another. */
 static int ref_heads(struct vt_pgcopy *c, const struct gw_db_upload *u, int nu)
 {
-	for (int i = 0; i < nu; i++) {
-		size_t srclen = u[i].src ? strlen(u[i].src) : 0;
-
-		if (!u[i].n)
-			continue;
-		if (vt_pgcopy_row(c, GW_QCOPY_COLS) < 0 ||
-		    vt_pgcopy_i32(c, u[i].probe_id) < 0 ||
-		    vt_pgcopy_bytes(c, u[i].sid, strlen(u[i].sid)) < 0)
+	for (int i = 0; i < nu; i++)
+		if (u[i].n && ref_head(c, &u[i]) < 0)
 			return -1;
-		if (vt_pgcopy_inet(c, u[i].from) < 0 && vt_pgcopy_null(c) < 0)
-			return -1;
-		if ((srclen ? vt_pgcopy_bytes(c, u[i].src, srclen)
-			    : vt_pgcopy_null(c)) < 0 ||
-		    vt_pgcopy_ts_ms(c, u[i].received_ms) < 0)
-			return -1;
-	}
 	return 0;
 }
 

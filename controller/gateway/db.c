@@ -995,12 +995,38 @@ int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
 	return gw_db_crontab_texts(db, &probe_id, &sid, 1, text);
 }
 
-int gw_db_push_oneoffs(struct gw_db *db, long probe_id, long push_id,
-		       struct vt_buf *text)
+int gw_db_push_oneoffs(struct gw_db *db, const long *probe_ids,
+		       const long *push_ids, int n, struct vt_buf *text)
 {
+	struct vt_dlg_batch **b = calloc((size_t)(n > 0 ? n : 1), sizeof *b);
+	int *max = calloc((size_t)(n > 0 ? n : 1), sizeof *max);
+	int *got = calloc((size_t)(n > 0 ? n : 1), sizeof *got);
 	PGconn *c = conn(db);
+	int rc = VT_OK;
 
 	if (!c)
-		return VT_EDB;
-	return claim_oneoffs(db, c, probe_id, push_id, text->len, text);
+		rc = VT_EDB;
+	else if (!b || !max || !got)
+		rc = VT_ENOMEM;
+	for (int i = 0; i < n && rc == 0; i++) {
+		size_t room = text[i].len < GW_PUSH_MAX_TEXT ?
+			      GW_PUSH_MAX_TEXT - text[i].len : 0;
+
+		max[i] = (int)(room / (VT_DLG_LINE_MAX + 2));
+		if (push_ids[i] > 0 && !(b[i] = vt_dlg_batch_new()))
+			rc = VT_ENOMEM;
+	}
+	if (rc == 0)
+		rc = vt_sched_oneoffs_take(c, probe_ids, push_ids, max, n, b,
+					   got, db->err, sizeof db->err);
+	for (int i = 0; i < n && rc == 0; i++)
+		if (got[i] > 0 && (rc = vt_dlg_batch_format(b[i], &text[i])) < 0)
+			snprintf(db->err, sizeof db->err, "one-offs: %s",
+				 vt_strerror(rc));
+	for (int i = 0; b && i < n; i++)
+		vt_dlg_batch_free(b[i]);
+	free(b);
+	free(max);
+	free(got);
+	return rc;
 }

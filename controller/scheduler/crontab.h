@@ -58,4 +58,17 @@ int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 			 struct vt_dlg_batch *batch, int *n, char *errbuf,
 			 size_t errlen) VT_WUR;
 
+/* vt_sched_oneoffs_add with push ids for n probes at once, in one
+ * statement (a gateway claims a batch of crontab pushes together): probe
+ * ids[i]'s due one-offs, at most max[i], are taken by push push_ids[i]
+ * and added to batches[i], in measurement order; nout[i] gets their
+ * number.  Entries with push_ids[i] <= 0 or max[i] <= 0 take none; a
+ * probe given twice takes its one-offs only at its first entry.  Run it
+ * in the transaction that claims the pushes.  Returns as
+ * vt_sched_probe_batch. */
+int vt_sched_oneoffs_take(PGconn *db, const long *ids, const long *push_ids,
+			  const int *max, int n,
+			  struct vt_dlg_batch *const *batches, int *nout,
+			  char *errbuf, size_t errlen) VT_WUR;
+
 #endif

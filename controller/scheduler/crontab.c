@@ -135,27 +135,22 @@ int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 			 struct vt_dlg_batch *batch, int *n, char *errbuf,
 			 size_t errlen)
 {
-	char id[24], push[24], lim[16];
-	const char *p[3] = { id, lim, push };
+	char id[24], lim[16];
+	const char *p[2] = { id, lim };
 	PGresult *res = NULL;
 	const char *sql;
 	int rc;
 
 	*n = 0;
+	if (push_id > 0)   /* the claim's statement, for one probe */
+		return vt_sched_oneoffs_take(db, &probe_id, &push_id, &max, 1,
+					     &batch, n, errbuf, errlen);
 	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(push, sizeof push, "%ld", push_id);
 	snprintf(lim, sizeof lim, "%d", max > 0 ? max : 0);
 	/* The outer WHERE is checked again on a row another transaction
 	 * changed meanwhile: a one-off taken by a concurrent claim (the row
 	 * lock is waited for) is not taken twice. */
-	if (push_id > 0)
-		sql = "UPDATE assignments a SET push_id = $3 FROM measurements m"
-		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
-		      " AND a.push_id IS NULL AND a.delivered IS NULL"
-		      " AND a.msm_id IN (SELECT msm_id FROM vt_oneoffs_due($1)"
-		      "  ORDER BY msm_id LIMIT $2)"
-		      " RETURNING m.id, m.definition";
-	else if (push_id == VT_SCHED_ACK)
+	if (push_id == VT_SCHED_ACK)
 		sql = "UPDATE assignments a SET delivered = now() FROM measurements m"
 		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
 		      " AND a.push_id IS NULL AND a.delivered IS NULL"
@@ -166,7 +161,7 @@ int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 		sql = "SELECT m.id, m.definition FROM vt_oneoffs_due($1) a"
 		      " JOIN measurements m ON m.id = a.msm_id"
 		      " ORDER BY m.id LIMIT $2";
-	rc = vt_pg_exec(db, &res, errbuf, errlen, sql, push_id > 0 ? 3 : 2, p);
+	rc = vt_pg_exec(db, &res, errbuf, errlen, sql, 2, p);
 	if (rc < 0)
 		goto out;
 	for (int i = 0; i < PQntuples(res) && rc == 0; i++)

@@ -37,6 +37,10 @@
 #   GW_BENCH_TRACE=FILE  during each storm, once a second: the gateway's CPU,
 #                        its listen queue, connections, PostgreSQL's active
 #                        backends by wait event and query, appended to FILE
+#   GW_BENCH_PGSS=FILE   pg_stat_statements in the bench's cluster (it is
+#                        restarted with the module): after each storm, its
+#                        statements by total time (calls, rows, ms), appended
+#                        to FILE
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
@@ -62,6 +66,13 @@ ulimit -n "$want" || exit 1
 somax=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo "?")
 t_setup
 t_pg_start >/dev/null || exit 1
+if [ -n "${GW_BENCH_PGSS:-}" ]; then
+	t_psql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+	"$TOP/scripts/pg" stop "$T/pg" >/dev/null
+	VANTAGE_DB=$("$TOP/scripts/pg" start "$T/pg") || exit 1
+	export VANTAGE_DB
+	t_psql "CREATE EXTENSION pg_stat_statements" >/dev/null || exit 1
+fi
 CTRL=$(t_free_port)
 BPORT=$(t_free_port)
 start_gw() { # [max-sessions]
@@ -143,10 +154,18 @@ storm() {
 	start_gw || { echo "gateway did not restart"; exit 1; }
 	sleep 1   # the restart's own start-up work is not counted
 	pg0=$(bench_pg_cpu_ms)
+	[ -z "${GW_BENCH_PGSS:-}" ] || t_psql "SELECT pg_stat_statements_reset()" >/dev/null
 	trace_start "storm $S jitter $1"
 	ask "storm $CTRL $S $1 $GWPID"
 	trace_stop
 	PGCPU=$(( $(bench_pg_cpu_ms) - pg0 ))
+	[ -z "${GW_BENCH_PGSS:-}" ] || {
+		echo "== storm $S jitter $1: statements by total time"
+		psql "$VANTAGE_DB" -X -c "SELECT calls, rows,
+			round(total_exec_time::numeric, 1) AS ms,
+			left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30"
+	} >>"$GW_BENCH_PGSS"
 }
 first=1
 for HK in $HKS; do

@@ -20,22 +20,8 @@
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
 gw_setup
-command -v curl >/dev/null || t_skip "no curl"
-LOAD=$TOP/build/tests/gw_load
-[ -x "$LOAD" ] || t_skip "no gw_load (make first)"
-M=$(t_free_port)
 K=40
-
-gw_start --threads 2 --metrics "127.0.0.1:$M" ||
-	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
-gw_gen gen "$VANTAGE_DB" ed25519
-gw_ask "hold $CTRL $K 8" 600
-t_check "$K probes hold KEEP, crontab pushed ($GW_ANSWER)" \
-	gw_said "ok=$K failed=0 .*pushed=$K"
-up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
-t_check "$K recorded up" t_wait 120 up "$K"
-settled() { [ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status IN ('pending', 'sending')")" = 0 ]; }
-t_check "their first crontab pushes settled" t_wait 120 settled
+gw_hold_batch
 
 t_check "audit of the one-offs pushes take" t_psql "
 	CREATE TABLE take_audit (msm_id bigint, probe_id integer, push_id bigint);

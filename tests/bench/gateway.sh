@@ -86,6 +86,16 @@ start_gw() { # [max-sessions]
 	t_bg $GWPID
 	t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
 }
+# pg_procs: each process of the bench cluster: pid, CPU ms with its reaped
+# children, its title (GW_BENCH_PGSS).
+pg_procs() {
+	local pm=$(head -1 "$T/pg/data/postmaster.pid") p
+	for p in $pm $(pgrep -P "$pm"); do
+		awk -v hz="$(getconf CLK_TCK)" -v p="$p" '{ s = $0; sub(/^[0-9]+ \(.*\) /, "", s)
+			split(s, f, " "); printf "%s %d ", p, (f[12] + f[13] + f[14] + f[15]) * 1000 / hz }' \
+			"/proc/$p/stat" 2>/dev/null && tr '\0' ' ' <"/proc/$p/cmdline" && echo
+	done
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # val KEY LINE: the value of KEY=VALUE in LINE.
 val() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -154,12 +164,17 @@ storm() {
 	start_gw || { echo "gateway did not restart"; exit 1; }
 	sleep 1   # the restart's own start-up work is not counted
 	pg0=$(bench_pg_cpu_ms)
-	[ -z "${GW_BENCH_PGSS:-}" ] || t_psql "SELECT pg_stat_statements_reset()" >/dev/null
+	[ -z "${GW_BENCH_PGSS:-}" ] || { t_psql "SELECT pg_stat_statements_reset()" >/dev/null
+		pg_procs >"$T/procs0"; }
 	trace_start "storm $S jitter $1"
 	ask "storm $CTRL $S $1 $GWPID"
 	trace_stop
 	PGCPU=$(( $(bench_pg_cpu_ms) - pg0 ))
 	[ -z "${GW_BENCH_PGSS:-}" ] || {
+		echo "== storm $S jitter $1: CPU ms of the cluster's processes (ended ones in their parent's)"
+		pg_procs | awk 'NR == FNR { t0[$1] = $2; next }
+			{ d = $2 - ($1 in t0 ? t0[$1] : 0); $2 = ""; if (d > 0) print d, $0 }' \
+			"$T/procs0" - | sort -rn | head -12
 		echo "== storm $S jitter $1: statements by total time"
 		psql "$VANTAGE_DB" -X -c "SELECT calls, rows,
 			round(total_exec_time::numeric, 1) AS ms,

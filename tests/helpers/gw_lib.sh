@@ -210,3 +210,19 @@ gw_hold_batch() {
 }
 _gw_up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
 _gw_settled() { [ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status IN ('pending', 'sending')")" = 0 ]; }
+
+# gw_notify_stopped [LABEL]: the control lane's backend (gw_ctrl_backend)
+# is stopped while the probes of the query $PIDS are NOTIFYed on
+# vantage_crontab, until $K crontab jobs are queued (metrics on $M), then
+# goes on; LAST gets the newest push id and LOG0 the size of the cluster's
+# log from before.  LABEL prefixes the checks.
+gw_notify_stopped() {
+	t_wait 60 gw_ctrl_backend
+	t_check "${1:+$1 }the control lane's backend found ($BE)" [ -n "$BE" ]
+	LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
+	kill -STOP "$BE"
+	LOG0=$(stat -c %s "$T/pg/server.log")
+	t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
+	t_check "${1:+$1 }$K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
+	kill -CONT "$BE"
+}

@@ -38,19 +38,12 @@ t_psql "DELETE FROM assignments WHERE msm_id IN ($M1, $M2, $M3);
 
 t_psql "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
 t_psql "SELECT pg_reload_conf()" >/dev/null
-t_wait 60 gw_ctrl_backend
-t_check "the control lane's backend found ($BE)" [ -n "$BE" ]
-LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
-kill -STOP "$BE"
-log0=$(stat -c %s "$T/pg/server.log")
-t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
-t_check "$K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
-kill -CONT "$BE"
+gw_notify_stopped
 # the new pushes, one per probe (the generator answers none of them: its
 # hold is over; their text is what counts here)
 made() { [ "$(t_psql "SELECT count(DISTINCT probe_id) FROM probe_pushes WHERE kind = 'crontab' AND id > $LAST")" = "$1" ]; }
 t_check "$K crontab pushes made again" t_wait 300 made "$K"
-queries=$(tail -c +$((log0 + 1)) "$T/pg/server.log" | grep -c 'FROM assignments a JOIN measurements m')
+queries=$(tail -c +$((LOG0 + 1)) "$T/pg/server.log" | grep -c 'FROM assignments a JOIN measurements m')
 t_log "scheduler queries after the stop: $queries for $K probes"
 t_check "the $K crontabs in at most 3 scheduler queries (one per probe before)" \
 	[ "$queries" -ge 1 -a "$queries" -le 3 ]

@@ -97,17 +97,10 @@ B1=$(oneoff 21)
 B2=$(oneoff 22)
 t_check "(b) two one-offs made ($B1 $B2)" test -n "$B1" -a -n "$B2"
 assign "$B1" "$B2"
-t_wait 60 gw_ctrl_backend
-t_check "(b) the control lane's backend found ($BE)" [ -n "$BE" ]
-LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
-kill -STOP "$BE"
-log0=$(stat -c %s "$T/pg/server.log")
-t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
-t_check "(b) $K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
-kill -CONT "$BE"
+gw_notify_stopped "(b)"
 taken() { [ "$(t_psql "SELECT count(*) FROM take_audit WHERE msm_id IN ($B1, $B2)")" = "$(wanted "$B1" "$B2")" ]; }
 t_check "(b) the one-offs taken" t_wait 300 taken
-oneoffs=$(stmts_since "$log0" 'vt_oneoffs_due')
+oneoffs=$(stmts_since "$LOG0" 'vt_oneoffs_due')
 t_log "(b) one-off statements after the stop: $oneoffs for $K probes"
 t_check "(b) the $K pushes' one-offs in at most 3 statements (one per probe before)" \
 	[ "$oneoffs" -ge 1 -a "$oneoffs" -le 3 ]

@@ -713,47 +713,67 @@ out:
 	return rc;
 }
 
-/* Adds the probe's due one-offs to a claimed crontab push, as many as fit
- * in the push's text beside len bytes: their lines to *text. */
-static int claim_oneoffs(struct gw_db *db, PGconn *c, long probe_id,
-			 long push_id, size_t len, struct vt_buf *text)
+/* Adds the due one-offs of probe_ids[i] to push_ids[i] (crontab pushes
+ * claimed in the transaction open on c; <= 0: none), as many as fit beside
+ * text[i]'s lines: to text[i]; one statement for all n. */
+static int oneoffs_in(struct gw_db *db, PGconn *c, const long *probe_ids,
+		      const long *push_ids, int n, struct vt_buf *text)
 {
-	struct vt_dlg_batch *b = vt_dlg_batch_new();
-	size_t room = len < GW_PUSH_MAX_TEXT ? GW_PUSH_MAX_TEXT - len : 0;
-	int max = (int)(room / (VT_DLG_LINE_MAX + 2)), n = 0, rc;
+	struct vt_dlg_batch **b = calloc((size_t)(n > 0 ? n : 1), sizeof *b);
+	int *max = calloc((size_t)(n > 0 ? n : 1), sizeof *max);
+	int *got = calloc((size_t)(n > 0 ? n : 1), sizeof *got);
+	int rc = VT_OK;
 
-	if (!b)
-		return VT_ENOMEM;
-	if (max > VT_SCHED_ONEOFFS_MAX)
-		max = VT_SCHED_ONEOFFS_MAX;
-	rc = max > 0 ? vt_sched_oneoffs_add(c, probe_id, push_id, max, b, &n,
-					    db->err, sizeof db->err) : VT_OK;
-	if (rc == 0 && n > 0 && (rc = vt_dlg_batch_format(b, text)) < 0)
-		snprintf(db->err, sizeof db->err, "one-offs: %s", vt_strerror(rc));
-	vt_dlg_batch_free(b);
+	if (!b || !max || !got)
+		rc = VT_ENOMEM;
+	for (int i = 0; i < n && rc == 0; i++) {
+		size_t room = text[i].len < GW_PUSH_MAX_TEXT ?
+			      GW_PUSH_MAX_TEXT - text[i].len : 0;
+
+		max[i] = (int)(room / (VT_DLG_LINE_MAX + 2));
+		if (push_ids[i] > 0 && !(b[i] = vt_dlg_batch_new()))
+			rc = VT_ENOMEM;
+	}
+	if (rc == 0)
+		rc = vt_sched_oneoffs_take(c, probe_ids, push_ids, max, n, b,
+					   got, db->err, sizeof db->err);
+	for (int i = 0; i < n && rc == 0; i++)
+		if (got[i] > 0 && (rc = vt_dlg_batch_format(b[i], &text[i])) < 0)
+			snprintf(db->err, sizeof db->err, "one-offs: %s",
+				 vt_strerror(rc));
+	for (int i = 0; b && i < n; i++)
+		vt_dlg_batch_free(b[i]);
+	free(b);
+	free(max);
+	free(got);
 	return rc;
 }
 
 /* Claims the pending pushes ids[0..n) for gw in the transaction open on
- * c: one UPDATE for all, then the one-offs of each crontab push. */
+ * c: one UPDATE for all, then one statement for the one-offs of all the
+ * crontab pushes among them. */
 static int claims_in(struct gw_db *db, PGconn *c, const char *gw,
 		     const long *ids, int n, char **batch, int *rcs)
 {
 	struct vt_pg_array a;
 	const char *p[2] = { NULL, gw };
 	PGresult *r = NULL;
-	struct vt_buf text;
+	struct vt_buf *text = calloc((size_t)(n > 0 ? n : 1), sizeof *text);
+	long *probe = calloc((size_t)(n > 0 ? n : 1), sizeof *probe);
+	long *push = calloc((size_t)(n > 0 ? n : 1), sizeof *push);
 	int rc = VT_OK;
 
-	vt_buf_init(&text, GW_PUSH_MAX_TEXT + VT_DLG_LINE_MAX);
 	vt_pg_array_init(&a, (size_t)n * 24 + 16);
 	for (int i = 0; i < n; i++) {
 		batch[i] = NULL;
 		rcs[i] = VT_ENOTFOUND;
+		if (text)
+			vt_buf_init(&text[i], GW_PUSH_MAX_TEXT + VT_DLG_LINE_MAX);
 		if (rc == 0)
 			rc = vt_pg_array_ll(&a, ids[i]);
 	}
-	if (rc < 0 || !(p[0] = vt_pg_array_done(&a))) {
+	if (rc < 0 || !text || !probe || !push ||
+	    !(p[0] = vt_pg_array_done(&a))) {
 		rc = VT_ENOMEM;
 		goto out;
 	}
@@ -766,22 +786,24 @@ static int claims_in(struct gw_db *db, PGconn *c, const char *gw,
 		long id = atol(PQgetvalue(r, k, 0));
 		int i = 0;
 
-		while (i < n && (ids[i] != id || batch[i]))
+		while (i < n && (ids[i] != id || rcs[i] == VT_OK))
 			i++;
 		if (i == n)
 			continue;
-		vt_buf_reset(&text);
-		if (vt_buf_add(&text, PQgetvalue(r, k, 1),
+		if (vt_buf_add(&text[i], PQgetvalue(r, k, 1),
 			       (size_t)PQgetlength(r, k, 1)) < 0)
 			rc = VT_ENOMEM;
-		if (rc == 0 && !strcmp(PQgetvalue(r, k, 3), "crontab"))
-			rc = claim_oneoffs(db, c, atol(PQgetvalue(r, k, 2)), id,
-					   text.len, &text);
-		if (rc == 0 && !(batch[i] = strdup(text.data ? text.data : "")))
-			rc = VT_ENOMEM;
-		if (rc == 0)
-			rcs[i] = VT_OK;
+		probe[i] = atol(PQgetvalue(r, k, 2));
+		if (!strcmp(PQgetvalue(r, k, 3), "crontab"))
+			push[i] = id;
+		rcs[i] = VT_OK;
 	}
+	if (rc == 0)
+		rc = oneoffs_in(db, c, probe, push, n, text);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (rcs[i] == VT_OK &&
+		    !(batch[i] = strdup(text[i].data ? text[i].data : "")))
+			rc = VT_ENOMEM;
 out:
 	if (rc < 0)
 		for (int i = 0; i < n; i++) {
@@ -790,7 +812,11 @@ out:
 		}
 	PQclear(r);
 	vt_pg_array_free(&a);
-	vt_buf_free(&text);
+	for (int i = 0; text && i < n; i++)
+		vt_buf_free(&text[i]);
+	free(text);
+	free(probe);
+	free(push);
 	return rc;
 }
 
@@ -998,12 +1024,12 @@ int gw_db_crontab_text(struct gw_db *db, long probe_id, const char *sid,
 	return gw_db_crontab_texts(db, &probe_id, &sid, 1, text);
 }
 
-int gw_db_push_oneoffs(struct gw_db *db, long probe_id, long push_id,
-		       struct vt_buf *text)
+int gw_db_push_oneoffs(struct gw_db *db, const long *probe_ids,
+		       const long *push_ids, int n, struct vt_buf *text)
 {
 	PGconn *c = conn(db);
 
 	if (!c)
 		return VT_EDB;
-	return claim_oneoffs(db, c, probe_id, push_id, text->len, text);
+	return oneoffs_in(db, c, probe_ids, push_ids, n, text);
 }

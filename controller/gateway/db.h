@@ -163,11 +163,12 @@ int gw_db_push_pending(struct gw_db *db, const char *gw, const long *want,
  * those of gateway gw from before its restart, go back to pending;
  * expired, superseded and orphaned pending pushes are expired. */
 int gw_db_push_tidy(struct gw_db *db, const char *gw) VT_WUR;
-/* Adds probe_id's due one-offs to push_id, a crontab push claimed in the
- * transaction open on db, as many as fit beside text's lines: to text. */
+/* Adds probe_ids[i]'s due one-offs to push_ids[i], crontab pushes
+ * claimed in the transaction open on db, as many as fit beside text[i]'s
+ * lines: to text[i]; one statement for all n (push_ids[i] <= 0: none). */
 struct vt_buf;
-int gw_db_push_oneoffs(struct gw_db *db, long probe_id, long push_id,
-		       struct vt_buf *text) VT_WUR;
+int gw_db_push_oneoffs(struct gw_db *db, const long *probe_ids,
+		       const long *push_ids, int n, struct vt_buf *text) VT_WUR;
 /* Claims a pending push for gateway gw; *batch (caller frees) holds its
  * lines: for a crontab push, with the probe's due one-offs added, which
  * the push takes in the claim's transaction (vt_sched_oneoffs_add).

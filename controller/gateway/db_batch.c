@@ -210,24 +210,25 @@ int gw_db_pushes_release(struct gw_db *db, const char *gw, const long *ids,
 static int claimed_out(struct gw_db *db, PGresult *r, const long *ids,
 		       int n, struct vt_buf *text, long *push_id, char **batch)
 {
-	int rc = VT_OK;
+	int rc;
 
-	for (int k = 0; rc == 0 && k < PQntuples(r); k++) {
+	for (int k = 0; k < PQntuples(r); k++) {
 		long id = atol(PQgetvalue(r, k, 0)), probe = atol(PQgetvalue(r, k, 1));
 		int i = 0;
 
 		if (strcmp(PQgetvalue(r, k, 2), "t"))
 			continue;
-		while (i < n && ids[i] != probe)
+		while (i < n && (ids[i] != probe || push_id[i]))
 			i++;
-		if (i == n)
-			continue;
-		if ((rc = gw_db_push_oneoffs(db, probe, id, &text[i])) < 0)
-			break;
-		if (!(batch[i] = strdup(text[i].data ? text[i].data : "")))
-			rc = VT_ENOMEM;
-		push_id[i] = id;
+		if (i < n)
+			push_id[i] = id;
 	}
+	/* the one-offs of all the claimed pushes in one statement */
+	rc = gw_db_push_oneoffs(db, ids, push_id, n, text);
+	for (int i = 0; i < n && rc == 0; i++)
+		if (push_id[i] > 0 &&
+		    !(batch[i] = strdup(text[i].data ? text[i].data : "")))
+			rc = VT_ENOMEM;
 	return rc;
 }
 

@@ -110,31 +110,47 @@ out:
 	return rc;
 }
 
+/* Adds the one-off of row i of res (id, definition) to batch as a line;
+ * *n counts the lines added. */
+static int oneoff_line(PGresult *res, int i, struct vt_dlg_batch *batch,
+		       int *n, char *errbuf, size_t errlen)
+{
+	char cmd[VT_CMD_MAX_BYTES + 1];
+	int rc;
+
+	/* taken all the same: a definition that cannot be a line never
+	 * will be */
+	if (!command_of(PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 0)),
+			cmd, sizeof cmd))
+		return VT_OK;
+	if ((rc = vt_dlg_batch_oneoff(batch, VT_SCHED_ONEOFF, cmd)) < 0) {
+		snprintf(errbuf, errlen, "one-off line: %s", vt_strerror(rc));
+		return rc;
+	}
+	(*n)++;
+	return VT_OK;
+}
+
 int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 			 struct vt_dlg_batch *batch, int *n, char *errbuf,
 			 size_t errlen)
 {
-	char id[24], push[24], lim[16];
-	const char *p[3] = { id, lim, push };
+	char id[24], lim[16];
+	const char *p[2] = { id, lim };
 	PGresult *res = NULL;
 	const char *sql;
 	int rc;
 
 	*n = 0;
+	if (push_id > 0)   /* the claim's statement, for one probe */
+		return vt_sched_oneoffs_take(db, &probe_id, &push_id, &max, 1,
+					     &batch, n, errbuf, errlen);
 	snprintf(id, sizeof id, "%ld", probe_id);
-	snprintf(push, sizeof push, "%ld", push_id);
 	snprintf(lim, sizeof lim, "%d", max > 0 ? max : 0);
 	/* The outer WHERE is checked again on a row another transaction
 	 * changed meanwhile: a one-off taken by a concurrent claim (the row
 	 * lock is waited for) is not taken twice. */
-	if (push_id > 0)
-		sql = "UPDATE assignments a SET push_id = $3 FROM measurements m"
-		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
-		      " AND a.push_id IS NULL AND a.delivered IS NULL"
-		      " AND a.msm_id IN (SELECT msm_id FROM vt_oneoffs_due($1)"
-		      "  ORDER BY msm_id LIMIT $2)"
-		      " RETURNING m.id, m.definition";
-	else if (push_id == VT_SCHED_ACK)
+	if (push_id == VT_SCHED_ACK)
 		sql = "UPDATE assignments a SET delivered = now() FROM measurements m"
 		      " WHERE m.id = a.msm_id AND a.probe_id = $1"
 		      " AND a.push_id IS NULL AND a.delivered IS NULL"
@@ -145,25 +161,81 @@ int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 		sql = "SELECT m.id, m.definition FROM vt_oneoffs_due($1) a"
 		      " JOIN measurements m ON m.id = a.msm_id"
 		      " ORDER BY m.id LIMIT $2";
-	rc = vt_pg_exec(db, &res, errbuf, errlen, sql, push_id > 0 ? 3 : 2, p);
+	rc = vt_pg_exec(db, &res, errbuf, errlen, sql, 2, p);
 	if (rc < 0)
 		goto out;
-	for (int i = 0; i < PQntuples(res); i++) {
-		char cmd[VT_CMD_MAX_BYTES + 1];
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+		rc = oneoff_line(res, i, batch, n, errbuf, errlen);
+out:
+	PQclear(res);
+	return rc;
+}
 
-		/* taken all the same: a definition that cannot be a line
-		 * never will be */
-		if (!command_of(PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 0)),
-				cmd, sizeof cmd))
+int vt_sched_oneoffs_take(PGconn *db, const long *ids, const long *push_ids,
+			  const int *max, int n,
+			  struct vt_dlg_batch *const *batches, int *nout,
+			  char *errbuf, size_t errlen)
+{
+	struct vt_pg_array a, p, l;
+	const char *prm[3];
+	PGresult *res = NULL;
+	int rc = VT_OK, k = 0;
+
+	vt_pg_array_init(&a, (size_t)n * 24 + 16);
+	vt_pg_array_init(&p, (size_t)n * 24 + 16);
+	vt_pg_array_init(&l, (size_t)n * 24 + 16);
+	for (int i = 0; i < n && rc == 0; i++) {
+		nout[i] = 0;
+		if (push_ids[i] <= 0 || max[i] <= 0)
 			continue;
-		if ((rc = vt_dlg_batch_oneoff(batch, VT_SCHED_ONEOFF, cmd)) < 0) {
-			snprintf(errbuf, errlen, "one-off line: %s", vt_strerror(rc));
-			goto out;
-		}
-		(*n)++;
+		k++;
+		if ((rc = vt_pg_array_ll(&a, ids[i])) == 0 &&
+		    (rc = vt_pg_array_ll(&p, push_ids[i])) == 0)
+			rc = vt_pg_array_ll(&l, max[i] < VT_SCHED_ONEOFFS_MAX ?
+						max[i] : VT_SCHED_ONEOFFS_MAX);
+	}
+	if (rc < 0 || !(prm[0] = vt_pg_array_done(&a)) ||
+	    !(prm[1] = vt_pg_array_done(&p)) || !(prm[2] = vt_pg_array_done(&l))) {
+		rc = VT_ENOMEM;
+		snprintf(errbuf, errlen, "one-offs: %s", vt_strerror(rc));
+		goto out;
+	}
+	if (k == 0)
+		goto out;
+	/* As vt_sched_oneoffs_add, for every probe in one statement: each
+	 * probe's due one-offs (its first entry only, so that no row is
+	 * joined twice; a lateral subquery, run once per probe), the outer
+	 * WHERE checked again on rows a concurrent claim changed. */
+	rc = vt_pg_exec(db, &res, errbuf, errlen,
+		"WITH t AS (UPDATE assignments a SET push_id = x.push"
+		" FROM measurements m, (SELECT DISTINCT ON (q.probe) q.probe,"
+		"  q.push, q.lim FROM unnest($1::integer[], $2::bigint[],"
+		"  $3::integer[]) WITH ORDINALITY AS q(probe, push, lim, o)"
+		"  ORDER BY q.probe, q.o) x CROSS JOIN LATERAL (SELECT msm_id"
+		"  FROM vt_oneoffs_due(x.probe) ORDER BY msm_id LIMIT x.lim) d"
+		" WHERE m.id = a.msm_id AND a.probe_id = x.probe"
+		" AND a.msm_id = d.msm_id"
+		" AND a.push_id IS NULL AND a.delivered IS NULL"
+		" RETURNING m.id, m.definition, a.push_id)"
+		" SELECT id, definition, push_id FROM t ORDER BY push_id, id",
+		3, prm);
+	for (int r = 0, i = 0; rc == 0 && r < PQntuples(res); r++) {
+		long push = atol(PQgetvalue(res, r, 2));
+
+		/* rows come by push: the entry of the last row is most
+		 * often the entry of this one */
+		if (i >= n || push_ids[i] != push)
+			for (i = 0; i < n && push_ids[i] != push; i++)
+				;
+		if (i < n)
+			rc = oneoff_line(res, r, batches[i], &nout[i], errbuf,
+					 errlen);
 	}
 out:
 	PQclear(res);
+	vt_pg_array_free(&a);
+	vt_pg_array_free(&p);
+	vt_pg_array_free(&l);
 	return rc;
 }
 

@@ -50,12 +50,25 @@ int vt_sched_probes_batch(PGconn *db, const long *ids, int n, long long now,
  * Ongoing, not delivered, held by no push), at most max, by measurement id;
  * *n gets the lines added.  push_id > 0: push push_id takes them
  * (assignments.push_id; run it in the transaction that claims the push, so
- * that no other push can take them).  VT_SCHED_ACK: they are recorded as
+ * that no other push can take them), as vt_sched_oneoffs_take does.  VT_SCHED_ACK: they are recorded as
  * delivered.  0: they are only shown.  A one-off whose definition cannot be
  * written as a line is taken without a line.  Returns as
  * vt_sched_probe_batch. */
 int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 			 struct vt_dlg_batch *batch, int *n, char *errbuf,
 			 size_t errlen) VT_WUR;
+
+/* vt_sched_oneoffs_add with push ids for n probes at once, in one
+ * statement (a gateway claims a batch of crontab pushes together): probe
+ * ids[i]'s due one-offs, at most max[i], are taken by push push_ids[i]
+ * and added to batches[i], in measurement order; nout[i] gets their
+ * number.  Entries with push_ids[i] <= 0 or max[i] <= 0 take none; a
+ * probe given twice takes its one-offs only at its first entry.  Run it
+ * in the transaction that claims the pushes.  Returns as
+ * vt_sched_probe_batch. */
+int vt_sched_oneoffs_take(PGconn *db, const long *ids, const long *push_ids,
+			  const int *max, int n,
+			  struct vt_dlg_batch *const *batches, int *nout,
+			  char *errbuf, size_t errlen) VT_WUR;
 
 #endif

@@ -37,6 +37,10 @@
 #   GW_BENCH_TRACE=FILE  during each storm, once a second: the gateway's CPU,
 #                        its listen queue, connections, PostgreSQL's active
 #                        backends by wait event and query, appended to FILE
+#   GW_BENCH_PGSS=FILE   pg_stat_statements in the bench's cluster (it is
+#                        restarted with the module): after each storm, its
+#                        statements by total time (calls, rows, ms), appended
+#                        to FILE
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
@@ -62,6 +66,13 @@ ulimit -n "$want" || exit 1
 somax=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo "?")
 t_setup
 t_pg_start >/dev/null || exit 1
+if [ -n "${GW_BENCH_PGSS:-}" ]; then
+	t_psql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+	"$TOP/scripts/pg" stop "$T/pg" >/dev/null
+	VANTAGE_DB=$("$TOP/scripts/pg" start "$T/pg") || exit 1
+	export VANTAGE_DB
+	t_psql "CREATE EXTENSION pg_stat_statements" >/dev/null || exit 1
+fi
 CTRL=$(t_free_port)
 BPORT=$(t_free_port)
 start_gw() { # [max-sessions]
@@ -74,6 +85,16 @@ start_gw() { # [max-sessions]
 	GWPID=$!
 	t_bg $GWPID
 	t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
+}
+# pg_procs: each process of the bench cluster: pid, CPU ms with its reaped
+# children, its title (GW_BENCH_PGSS).
+pg_procs() {
+	local pm=$(head -1 "$T/pg/data/postmaster.pid") p
+	for p in $pm $(pgrep -P "$pm"); do
+		awk -v hz="$(getconf CLK_TCK)" -v p="$p" '{ s = $0; sub(/^[0-9]+ \(.*\) /, "", s)
+			split(s, f, " "); printf "%s %d ", p, (f[12] + f[13] + f[14] + f[15]) * 1000 / hz }' \
+			"/proc/$p/stat" 2>/dev/null && tr '\0' ' ' <"/proc/$p/cmdline" && echo
+	done
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # val KEY LINE: the value of KEY=VALUE in LINE.
@@ -143,10 +164,23 @@ storm() {
 	start_gw || { echo "gateway did not restart"; exit 1; }
 	sleep 1   # the restart's own start-up work is not counted
 	pg0=$(bench_pg_cpu_ms)
+	[ -z "${GW_BENCH_PGSS:-}" ] || { t_psql "SELECT pg_stat_statements_reset()" >/dev/null
+		pg_procs >"$T/procs0"; }
 	trace_start "storm $S jitter $1"
 	ask "storm $CTRL $S $1 $GWPID"
 	trace_stop
 	PGCPU=$(( $(bench_pg_cpu_ms) - pg0 ))
+	[ -z "${GW_BENCH_PGSS:-}" ] || {
+		echo "== storm $S jitter $1: CPU ms of the cluster's processes (ended ones in their parent's)"
+		pg_procs | awk 'NR == FNR { t0[$1] = $2; next }
+			{ d = $2 - ($1 in t0 ? t0[$1] : 0); $2 = ""; if (d > 0) print d, $0 }' \
+			"$T/procs0" - | sort -rn | head -12
+		echo "== storm $S jitter $1: statements by total time"
+		psql "$VANTAGE_DB" -X -c "SELECT calls, rows,
+			round(total_exec_time::numeric, 1) AS ms,
+			left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30"
+	} >>"$GW_BENCH_PGSS"
 }
 first=1
 for HK in $HKS; do

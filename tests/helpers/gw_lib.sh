@@ -189,3 +189,40 @@ gw_cmdport() {
 	t_bg $!
 	t_wait 10 sh -c "ss -Htln 'sport = :$GW_CMDP' | grep -q ."
 }
+
+# gw_hold_batch: the set-up of the control lane's batch tests: the gateway
+# with 2 loop threads and its metrics on $M (a free port), the generator
+# (gw_gen gen, ed25519) with $K probes holding KEEP, all recorded up and
+# their first crontab pushes settled.  Skips without curl or gw_load.
+gw_hold_batch() {
+	command -v curl >/dev/null || t_skip "no curl"
+	LOAD=$TOP/build/tests/gw_load
+	[ -x "$LOAD" ] || t_skip "no gw_load (make first)"
+	M=$(t_free_port)
+	gw_start --threads 2 --metrics "127.0.0.1:$M" ||
+		{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
+	gw_gen gen "$VANTAGE_DB" ed25519
+	gw_ask "hold $CTRL $K 8" 600
+	t_check "$K probes hold KEEP, crontab pushed ($GW_ANSWER)" \
+		gw_said "ok=$K failed=0 .*pushed=$K"
+	t_check "$K recorded up" t_wait 120 _gw_up "$K"
+	t_check "their first crontab pushes settled" t_wait 120 _gw_settled
+}
+_gw_up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
+_gw_settled() { [ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status IN ('pending', 'sending')")" = 0 ]; }
+
+# gw_notify_stopped [LABEL]: the control lane's backend (gw_ctrl_backend)
+# is stopped while the probes of the query $PIDS are NOTIFYed on
+# vantage_crontab, until $K crontab jobs are queued (metrics on $M), then
+# goes on; LAST gets the newest push id and LOG0 the size of the cluster's
+# log from before.  LABEL prefixes the checks.
+gw_notify_stopped() {
+	t_wait 60 gw_ctrl_backend
+	t_check "${1:+$1 }the control lane's backend found ($BE)" [ -n "$BE" ]
+	LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
+	kill -STOP "$BE"
+	LOG0=$(stat -c %s "$T/pg/server.log")
+	t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
+	t_check "${1:+$1 }$K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
+	kill -CONT "$BE"
+}

@@ -13,22 +13,8 @@
 . "$TOP/tests/helpers/gw_lib.sh"
 t_setup
 gw_setup
-command -v curl >/dev/null || t_skip "no curl"
-LOAD=$TOP/build/tests/gw_load
-[ -x "$LOAD" ] || t_skip "no gw_load (make first)"
-M=$(t_free_port)
 K=40
-
-gw_start --threads 2 --metrics "127.0.0.1:$M" ||
-	{ t_notok "gateway starts"; cat "$T/gw.log"; t_done; exit 1; }
-gw_gen gen "$VANTAGE_DB" ed25519
-gw_ask "hold $CTRL $K 8" 600
-t_check "$K probes hold KEEP, crontab pushed ($GW_ANSWER)" \
-	gw_said "ok=$K failed=0 .*pushed=$K"
-up() { [ "$(t_psql "SELECT count(*) FROM probe_sessions WHERE connected AND gateway = 'gw-test' AND bind_addr IS NOT NULL")" = "$1" ]; }
-t_check "$K recorded up" t_wait 120 up "$K"
-settled() { [ "$(t_psql "SELECT count(*) FROM probe_pushes WHERE kind = 'crontab' AND status IN ('pending', 'sending')")" = 0 ]; }
-t_check "their first crontab pushes settled" t_wait 120 settled
+gw_hold_batch
 
 # Three periodic pings; probe p gets none, {1}, {1,2} or {2,3} by p mod 4.
 msm() {
@@ -52,19 +38,12 @@ t_psql "DELETE FROM assignments WHERE msm_id IN ($M1, $M2, $M3);
 
 t_psql "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
 t_psql "SELECT pg_reload_conf()" >/dev/null
-t_wait 60 gw_ctrl_backend
-t_check "the control lane's backend found ($BE)" [ -n "$BE" ]
-LAST=$(t_psql "SELECT coalesce(max(id), 0) FROM probe_pushes")
-kill -STOP "$BE"
-log0=$(stat -c %s "$T/pg/server.log")
-t_psql "SELECT count(pg_notify('vantage_crontab', p::text)) FROM ($PIDS) s(p)" >/dev/null
-t_check "$K crontab jobs queued" t_wait 120 gw_ctrl_depth_at_least "$M" "$K"
-kill -CONT "$BE"
+gw_notify_stopped
 # the new pushes, one per probe (the generator answers none of them: its
 # hold is over; their text is what counts here)
 made() { [ "$(t_psql "SELECT count(DISTINCT probe_id) FROM probe_pushes WHERE kind = 'crontab' AND id > $LAST")" = "$1" ]; }
 t_check "$K crontab pushes made again" t_wait 300 made "$K"
-queries=$(tail -c +$((log0 + 1)) "$T/pg/server.log" | grep -c 'FROM assignments a JOIN measurements m')
+queries=$(tail -c +$((LOG0 + 1)) "$T/pg/server.log" | grep -c 'FROM assignments a JOIN measurements m')
 t_log "scheduler queries after the stop: $queries for $K probes"
 t_check "the $K crontabs in at most 3 scheduler queries (one per probe before)" \
 	[ "$queries" -ge 1 -a "$queries" -le 3 ]

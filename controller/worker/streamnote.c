@@ -59,7 +59,8 @@ int wk_seqs_notify_sql(struct wk_seqs *s, struct vt_buf *sql)
 	size_t at = 0;
 	int r = VT_OK;
 
-	qsort(s->v, s->n, sizeof *s->v, row_cmp);
+	if (s->n)   /* none stored (status lines, rejects only): v is NULL */
+		qsort(s->v, s->n, sizeof *s->v, row_cmp);
 	vt_buf_init(&note, VT_STREAM_NOTE_MAX + 64);
 	while (at < s->n) {
 		vt_buf_reset(&note);

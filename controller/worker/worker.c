@@ -68,7 +68,9 @@ void vt_worker_opts_default(struct vt_worker_opts *o)
 		o->active = 1;
 }
 
-int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
+/* Appends to *b the statement that makes the partition of ts's day (see
+ * vt_worker_partition). */
+static int partition_sql(struct vt_buf *b, long long ts)
 {
 	time_t t = (time_t)ts;
 	char sql[512], day[16], next[16], name[32];
@@ -89,9 +91,23 @@ int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
 		 "DO $$BEGIN IF to_regclass('%s') IS NULL THEN"
 		 " PERFORM pg_advisory_xact_lock(7346002);"
 		 " CREATE TABLE IF NOT EXISTS %s PARTITION OF results"
-		 " FOR VALUES FROM ('%s') TO ('%s'); END IF; END$$",
+		 " FOR VALUES FROM ('%s') TO ('%s'); END IF; END$$; ",
 		 name, name, day, next);
-	return vt_pg_cmd(db, sql, errbuf, errlen);
+	return vt_buf_adds(b, sql);
+}
+
+int vt_worker_partition(PGconn *db, long long ts, char *errbuf, size_t errlen)
+{
+	struct vt_buf b;
+	int r;
+
+	vt_buf_init(&b, 0);
+	if ((r = partition_sql(&b, ts)) == VT_OK)
+		r = vt_pg_cmd(db, b.data, errbuf, errlen);
+	else
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+	vt_buf_free(&b);
+	return r;
 }
 
 struct msm {
@@ -159,21 +175,37 @@ static int load_msms(PGconn *db, const struct vt_worker_opts *o,
 		     struct pair **pout, int *npout, char *errbuf,
 		     size_t errlen)
 {
-	struct vt_pg_array ids, prb;
+	struct vt_pg_array ids, pids, prb;
 	char late[24];
 	const char *p[3];
 	PGresult *res = NULL;
 	struct msm *m = NULL;
-	struct pair *pr = NULL;
-	int r = VT_ENOMEM;
+	struct pair *pr = NULL, *want;
+	int r = VT_ENOMEM, nw = 0;
 
 	vt_pg_array_init(&ids, PARAM_MAX);
+	vt_pg_array_init(&pids, PARAM_MAX);
 	vt_pg_array_init(&prb, PARAM_MAX);
+	/* Each measurement and each (measurement, probe) pair once: a batch
+	 * holds many results of few of them, and every element sent is
+	 * parsed, looked up and joined by the backend. */
+	if (!(want = calloc((size_t)n + 1, sizeof *want)))
+		goto out;
 	for (int i = 0; i < n; i++)
-		if (rows[i].ok && (vt_pg_array_ll(&ids, rows[i].msm_id) < 0 ||
-				   vt_pg_array_ll(&prb, rows[i].probe) < 0))
+		if (rows[i].ok)
+			want[nw++] = (struct pair){ rows[i].msm_id, rows[i].probe };
+	qsort(want, (size_t)nw, sizeof *want, pair_cmp);
+	for (int i = 0; i < nw; i++) {
+		if (i && !pair_cmp(&want[i], &want[i - 1]))
+			continue;
+		if ((!i || want[i].msm_id != want[i - 1].msm_id) &&
+		    vt_pg_array_ll(&ids, want[i].msm_id) < 0)
 			goto out;
-	if (!(p[0] = vt_pg_array_done(&ids)) || !(p[1] = vt_pg_array_done(&prb)))
+		if (vt_pg_array_ll(&pids, want[i].msm_id) < 0 ||
+		    vt_pg_array_ll(&prb, want[i].probe) < 0)
+			goto out;
+	}
+	if (!(p[0] = vt_pg_array_done(&ids)))
 		goto out;
 	r = exec_txt(db, &res, errbuf, errlen,
 		     "SELECT id, type, coalesce(interval, 0),"
@@ -195,10 +227,13 @@ static int load_msms(PGconn *db, const struct vt_worker_opts *o,
 	}
 	PQclear(res);
 	res = NULL;
+	r = VT_ENOMEM;
+	if (!(p[0] = vt_pg_array_done(&pids)) || !(p[1] = vt_pg_array_done(&prb)))
+		goto out;
 	snprintf(late, sizeof late, "%ld", o->late_window);
 	p[2] = late;
 	r = exec_txt(db, &res, errbuf, errlen,
-		     "SELECT DISTINCT a.msm_id, a.probe_id"
+		     "SELECT a.msm_id, a.probe_id"
 		     " FROM unnest($1::bigint[], $2::integer[]) AS u(m, p)"
 		     " JOIN assignments a ON a.msm_id = u.m AND a.probe_id = u.p"
 		     " JOIN measurements x ON x.id = a.msm_id"
@@ -226,7 +261,9 @@ out:
 	PQclear(res);
 	free(m);
 	free(pr);
+	free(want);
 	vt_pg_array_free(&ids);
+	vt_pg_array_free(&pids);
 	vt_pg_array_free(&prb);
 	return r;
 }
@@ -417,18 +454,27 @@ static const char copy_sql[] =
  * INSERT ... ON CONFLICT DO NOTHING.  The (msm_id, seq) of the rows are
  * added to *sq. */
 static int copy_results(PGconn *db, struct row **ok, int nok,
-			struct wk_seqs *sq, char *errbuf, size_t errlen)
+			struct vt_buf *pre, struct wk_seqs *sq, char *errbuf,
+			size_t errlen)
 {
-	char cnt[16];
-	const char *p[1] = { cnt };
 	struct vt_pgcopy c;
 	PGresult *res = NULL;
 	const char *data;
 	size_t len, est = 32;
 	int r;
 
-	snprintf(cnt, sizeof cnt, "%d", nok);
 	vt_pgcopy_init(&c, PARAM_MAX);
+	/* the numbers in the round trip of what had to come first (*pre:
+	 * the savepoint, the partitions), as the last statement */
+	if ((r = vt_buf_addf(pre, "SELECT nextval('results_seq')"
+			     " FROM generate_series(1, %d)", nok)) < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		goto out;
+	}
+	r = wk_pg_result(db, PQexec(db, pre->data), &res, errbuf, errlen);
+	vt_buf_reset(pre);
+	if (r < 0)
+		goto out;
 	/* the stream in one allocation (about 100 bytes of fields a row
 	 * besides the result), not doubled and copied up to a megabyte */
 	for (int i = 0; i < nok; i++)
@@ -438,10 +484,6 @@ static int copy_results(PGconn *db, struct row **ok, int nok,
 		snprintf(errbuf, errlen, "%s", vt_strerror(r));
 		goto out;
 	}
-	r = exec_txt(db, &res, errbuf, errlen, "SELECT nextval('results_seq')"
-		     " FROM generate_series(1, $1::integer)", 1, p);
-	if (r < 0)
-		goto out;
 	r = VT_ENOMEM;
 	if (PQntuples(res) != nok) {
 		snprintf(errbuf, errlen, "results_seq: %d numbers for %d rows",
@@ -475,6 +517,19 @@ out:
 	return r;
 }
 
+/* Runs the statements of *pre (none: nothing) and empties it. */
+static int run_pre(PGconn *db, struct vt_buf *pre, char *errbuf,
+		   size_t errlen)
+{
+	int r;
+
+	if (!pre->len)
+		return VT_OK;
+	r = vt_pg_cmd(db, pre->data, errbuf, errlen);
+	vt_buf_reset(pre);
+	return r;
+}
+
 /* 1 when a failed store was a row stored already (SQLSTATE 23505). */
 static int dup_key(int r, const char *errbuf)
 {
@@ -485,8 +540,8 @@ static int dup_key(int r, const char *errbuf)
  * 1, see copy_results); the (msm_id, seq) of each new row are added to
  * *sq. */
 static int store_ok(PGconn *db, struct row **ok, int nok, int copy,
-		    struct wk_seqs *sq, struct vt_worker_stats *st,
-		    char *errbuf, size_t errlen)
+		    struct vt_buf *pre, struct wk_seqs *sq,
+		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	static const unsigned rt[6] = { VT_OID_INT8_ARR, VT_OID_INT4_ARR,
 		VT_OID_INT8_ARR, VT_OID_BYTEA_ARR, VT_OID_TEXT_ARR,
@@ -506,7 +561,7 @@ static int store_ok(PGconn *db, struct row **ok, int nok, int copy,
 		vt_pgbin_init(&a[i], elem[i], PARAM_MAX);
 	qsort(ok, (size_t)nok, sizeof *ok, insert_cmp);
 	if (copy) {
-		r = copy_results(db, ok, nok, sq, errbuf, errlen);
+		r = copy_results(db, ok, nok, pre, sq, errbuf, errlen);
 		t1 = ns_now();
 		st->ns_results += t1 - t0;
 		if (r < 0)
@@ -515,6 +570,9 @@ static int store_ok(PGconn *db, struct row **ok, int nok, int copy,
 		st->copied += nok;
 		goto latest;
 	}
+	if ((r = run_pre(db, pre, errbuf, errlen)) < 0)
+		goto out;
+	r = VT_ENOMEM;
 	for (int i = 0; i < nok; i++)
 		if (vt_pgbin_i64(&a[0], ok[i]->msm_id) < 0 ||
 		    vt_pgbin_i32(&a[1], ok[i]->probe) < 0 ||
@@ -658,9 +716,11 @@ static int store_status(PGconn *db, struct row *rows, int n,
 	return r;
 }
 
+/* Stores rows[0..n) after the statements of *pre (which it empties),
+ * in the round trip of its first statement where it can. */
 static int store(PGconn *db, struct row *rows, int n, int copy,
-		 struct wk_seqs *sq, struct vt_worker_stats *st, char *errbuf,
-		 size_t errlen)
+		 struct vt_buf *pre, struct wk_seqs *sq,
+		 struct vt_worker_stats *st, char *errbuf, size_t errlen)
 {
 	struct row **ok;
 	int nok = 0, r;
@@ -672,7 +732,8 @@ static int store(PGconn *db, struct row *rows, int n, int copy,
 	for (int i = 0; i < n; i++)
 		if (rows[i].ok)
 			ok[nok++] = &rows[i];
-	r = nok ? store_ok(db, ok, nok, copy, sq, st, errbuf, errlen) : VT_OK;
+	r = nok ? store_ok(db, ok, nok, copy, pre, sq, st, errbuf, errlen)
+		: run_pre(db, pre, errbuf, errlen);
 	if (r == VT_ETOOBIG || r == VT_ENOMEM)
 		snprintf(errbuf, errlen, "results: %s", vt_strerror(r));
 	if (r == VT_OK)
@@ -714,11 +775,14 @@ static int store_set(PGconn *db, struct row *rows, int n, int copy,
 {
 	struct vt_worker_stats t = *st;
 	size_t mark = sq->n;
+	struct vt_buf pre;
 	char reason[256];
 	int r, half;
 
-	if ((r = vt_pg_cmd(db, "SAVEPOINT wk", errbuf, errlen)) < 0)
-		return r;
+	/* The savepoint and the partitions go to the database in the round
+	 * trip of the store's first statement (store()). */
+	vt_buf_init(&pre, 0);
+	r = vt_buf_adds(&pre, "SAVEPOINT wk; ");
 again:
 	/* Each day a result falls on needs its partition (usually one). */
 	for (int i = 0; i < n && r == VT_OK; i++) {
@@ -729,21 +793,25 @@ again:
 		for (int j = 0; j < i && !seen; j++)
 			seen = rows[j].ok && rows[j].ts / 86400 == rows[i].ts / 86400;
 		if (!seen)
-			r = vt_worker_partition(db, rows[i].ts, errbuf, errlen);
+			r = partition_sql(&pre, rows[i].ts);
 	}
-	if (r == VT_OK)
-		r = store(db, rows, n, copy, sq, &t, errbuf, errlen);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		vt_buf_free(&pre);
+		return r;
+	}
+	r = store(db, rows, n, copy, &pre, sq, &t, errbuf, errlen);
 	if (copy && dup_key(r, errbuf)) {
 		/* some row is stored already: the batch again, by INSERT ...
 		 * ON CONFLICT DO NOTHING, which skips it */
 		copy = 0;
 		sq->n = mark;
 		t = *st;
-		if ((r = vt_pg_cmd(db, "ROLLBACK TO SAVEPOINT wk", errbuf,
-				   errlen)) < 0)
-			return r;
+		vt_buf_reset(&pre);
+		r = vt_buf_adds(&pre, "ROLLBACK TO SAVEPOINT wk; ");
 		goto again;
 	}
+	vt_buf_free(&pre);
 	if (r == VT_OK) {
 		/* the batch's COMMIT releases the outermost one */
 		if (!release ||

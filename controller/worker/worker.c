@@ -777,6 +777,10 @@ again:
 	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
+#ifndef WK_TURN_WHOLE
+#define WK_TURN_WHOLE 0
+#endif
+
 /* Takes a turn (worker.h, active; migration 023) into *turn, after sql
  * (NULL: none) in the same round trip; *turn stays -1 with no limit. */
 static int turn_take(PGconn *db, const struct vt_worker_opts *o,
@@ -810,27 +814,42 @@ static int turn_give(PGconn *db, int *turn, char *errbuf, size_t errlen)
 	return vt_pg_cmd(db, q, errbuf, errlen);
 }
 
-/* The claim from id *from on (0: the start): its result in *q. */
+/* The claim from id from on (0: the start), or with front set from the
+ * queue's front shared by all workers (migration 024) when that is
+ * further on: its result in *q.  A claim that takes rows moves the front
+ * past them. */
 static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
-		 PGresult **q, char *errbuf, size_t errlen)
+		 int front, PGresult **q, char *errbuf, size_t errlen)
 {
-	char sql[720];
+	char sql[1024], start[96];
 
+	if (front)
+		snprintf(start, sizeof start, "greatest(%lld, (SELECT last_value"
+			 " FROM vt_worker_front))", from);
+	else
+		snprintf(start, sizeof start, "%lld", from);
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
 	 * batch_bytes of lines (and always the first row); numbers of our
-	 * own, inlined. */
+	 * own, inlined.  The front moves at the claim, not at the COMMIT:
+	 * a batch rolled back lies below it then, where the looks from the
+	 * start find it (worker.h).  s is joined to be run once (a CTE not
+	 * referred to that modifies nothing is not run); its column comes
+	 * after the ones process_rows reads. */
 	snprintf(sql, sizeof sql,
 		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
-		 " WHERE id >= %lld"
+		 " WHERE id >= %s"
 		 " ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED),"
 		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
 		 "  AS before FROM l) s WHERE before < %ld),"
 		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
 		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
-		 " src, line)"
-		 " SELECT * FROM c ORDER BY id", from, o->batch,
-		 o->batch_bytes);
+		 " src, line),"
+		 " f AS (SELECT setval('vt_worker_front', greatest(max(id) + 1,"
+		 "  (SELECT last_value FROM vt_worker_front))) AS front"
+		 "  FROM c HAVING count(*) > 0)"
+		 " SELECT c.*, f.front FROM c LEFT JOIN f ON true ORDER BY c.id",
+		 start, o->batch, o->batch_bytes);
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }
 
@@ -869,8 +888,12 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		      &turn, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_turn = t1 - t0;
+	/* From the shared front, unless the previous batch was cut by
+	 * batch_bytes: the rows it locked and left lie below the front then,
+	 * and this worker's own cursor is where they start. */
 	if (r == VT_OK)
-		r = claim(db, o, cur->from, &q, errbuf, errlen);
+		r = claim(db, o, cur->from, cur->from > 0 && !cur->own, &q,
+			  errbuf, errlen);
 	if (r == VT_OK && cur->from > 0 && PQntuples(q) == 0) {
 		/* nothing from there on: the whole queue, before an empty
 		 * claim is taken for an empty queue (same transaction, same
@@ -878,9 +901,9 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		PQclear(q);
 		q = NULL;
 		cur->from = 0;
-		r = claim(db, o, 0, &q, errbuf, errlen);
+		r = claim(db, o, 0, 0, &q, errbuf, errlen);
 	}
-	if (r == VT_OK)
+	if (r == VT_OK && !WK_TURN_WHOLE)
 		r = turn_give(db, &turn, errbuf, errlen);
 	b.ns_claim = ns_now() - t1;
 	if (r < 0) {
@@ -906,6 +929,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		 * or past it) */
 		b.short_claims = got < o->batch_bytes;
 	}
+	cur->own = n < o->batch && !b.short_claims;
 	if (!(rows = calloc((size_t)n, sizeof *rows))) {
 		r = VT_ENOMEM;
 		goto out;
@@ -913,7 +937,8 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
-	r = turn_take(db, o, NULL, &turn, errbuf, errlen);
+	if (!WK_TURN_WHOLE)
+		r = turn_take(db, o, NULL, &turn, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_turn_store = t1 - t0;
 	if (r < 0)

@@ -833,9 +833,13 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 	 * batch_bytes of lines (and always the first row); numbers of our
 	 * own, inlined.  The front moves at the claim, not at the COMMIT:
 	 * a batch rolled back lies below it then, where the looks from the
-	 * start find it (worker.h).  s is joined to be run once (a CTE not
-	 * referred to that modifies nothing is not run); its column comes
-	 * after the ones process_rows reads. */
+	 * start find it (worker.h).  A look from the start that takes a
+	 * whole batch sets the front to its end even when that is lower: a
+	 * batch's worth of rows lies below the front, which is then no guide
+	 * (ids put back in the queue, as tests/bench does, or a front ahead
+	 * of ids reset); its other claims only ever move it on.  f is joined
+	 * to be run once (a CTE not referred to that modifies nothing is not
+	 * run); its column comes after the ones process_rows reads. */
 	snprintf(sql, sizeof sql,
 		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
 		 " WHERE id >= %s"
@@ -845,11 +849,13 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
 		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
 		 " src, line),"
-		 " f AS (SELECT setval('vt_worker_front', greatest(max(id) + 1,"
-		 "  (SELECT last_value FROM vt_worker_front))) AS front"
+		 " f AS (SELECT setval('vt_worker_front', CASE WHEN %s AND"
+		 "  count(*) >= %d THEN max(id) + 1 ELSE greatest(max(id) + 1,"
+		 "  (SELECT last_value FROM vt_worker_front)) END) AS front"
 		 "  FROM c HAVING count(*) > 0)"
 		 " SELECT c.*, f.front FROM c LEFT JOIN f ON true ORDER BY c.id",
-		 start, o->batch, o->batch_bytes);
+		 start, o->batch, o->batch_bytes, front ? "false" : "true",
+		 o->batch);
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }
 

@@ -8,7 +8,7 @@
 # 2. Rows below the front (a batch rolled back after its claim had moved
 #    the front, a row committed after higher ids were claimed) are claimed
 #    when the look from the front finds nothing, and by every
-#    WK_FULL_EVERY'th claim.
+#    WK_FULL_EVERY'th claim; a front ahead of every row is set back.
 # 3. After a batch that batch_bytes cut, the worker looks from its own
 #    cursor: the rows it locked and left lie below the front.
 # 4. Four workers on two turns: every worker takes batches, every result is
@@ -72,6 +72,28 @@ t_log "the claim after 16 from $r1: $out"
 t_check "the claim after 16 from the front takes the rows below it" \
 	test "$(stored $((now - 7000)) $((now - 6997)))" = 3
 t_check "and those past it" test "$(stored $((now - 6000)) $((now - 5995)))" = 5
+
+# A front ahead of every row (ids put back in the queue, as tests/bench
+# does): the look from the start that takes a whole batch sets it back.
+t_psql "CREATE TABLE kept AS SELECT * FROM result_queue WHERE false"
+read -r e1 e2 <<<"$(q 40 $((now - 3000)))"
+t_psql "INSERT INTO kept SELECT * FROM result_queue"
+"$CLAIM" "$e1" 1 0 40 $BIG >/dev/null 2>&1
+t_psql "DELETE FROM results WHERE ts > $((now - 3000)) AND ts <= $((now - 2960))"
+ahead=$(front)
+t_psql "INSERT INTO result_queue OVERRIDING SYSTEM VALUE SELECT * FROM kept"
+out=$("$CLAIM" "$e1" 1 0 20 $BIG 2>&1)
+t_log "claim from $e1, the front at $ahead: $out"
+t_check "a claim with the front ahead of the queue takes a batch from the start" \
+	test "$(stored $((now - 3000)) $((now - 2980)))" = 20
+t_check "and sets the front back to its end" test "$(front)" = $((e1 + 20))
+t_check "the front had been ahead" test "$ahead" -gt "$e2"
+from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
+out=$("$CLAIM" "${from:-0}" 2 0 20 $BIG 2>&1)
+t_log "claim from ${from:-?}: $out"
+t_check "the next claim takes the rest from the front" \
+	test "$(stored $((now - 2980)) $((now - 2960)))" = 20
+t_check "looking from the front (not from the start)" grep -q " claims 3 " <<<"$out"
 
 # 3. A batch cut by batch_bytes (lines of ~60 bytes, 100 bytes a batch:
 # two rows) leaves its tail locked, and another worker's claim moves the

@@ -777,10 +777,6 @@ again:
 	return store_set(db, rows + half, n - half, 0, 1, sq, st, errbuf, errlen);
 }
 
-#ifndef WK_TURN_WHOLE
-#define WK_TURN_WHOLE 0
-#endif
-
 /* Takes a turn (worker.h, active; migration 023) into *turn, after sql
  * (NULL: none) in the same round trip; *turn stays -1 with no limit. */
 static int turn_take(PGconn *db, const struct vt_worker_opts *o,
@@ -889,7 +885,11 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	t0 = ns_now();
 	/* The turn is held while the backend works (the claim; the store
 	 * through its COMMIT), not while this process parses and enriches,
-	 * nor while it looks measurements up. */
+	 * nor while it looks measurements up.  Held for the whole batch
+	 * instead, four workers on two turns ran no faster than two at best
+	 * and slower in most paired runs (docs/scaling.md, "Workers' turns"):
+	 * a worker's own parsing then idles its turn, where split turns let
+	 * it overlap with the other workers' backends. */
 	r = turn_take(db, o, "BEGIN; SET LOCAL synchronous_commit TO off",
 		      &turn, errbuf, errlen);
 	t1 = ns_now();
@@ -909,7 +909,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		cur->from = 0;
 		r = claim(db, o, 0, 0, &q, errbuf, errlen);
 	}
-	if (r == VT_OK && !WK_TURN_WHOLE)
+	if (r == VT_OK)
 		r = turn_give(db, &turn, errbuf, errlen);
 	b.ns_claim = ns_now() - t1;
 	if (r < 0) {
@@ -943,8 +943,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
-	if (!WK_TURN_WHOLE)
-		r = turn_take(db, o, NULL, &turn, errbuf, errlen);
+	r = turn_take(db, o, NULL, &turn, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_turn_store = t1 - t0;
 	if (r < 0)

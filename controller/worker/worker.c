@@ -878,27 +878,48 @@ static int turn_give(PGconn *db, int *turn, char *errbuf, size_t errlen)
 	return vt_pg_cmd(db, q, errbuf, errlen);
 }
 
-/* The claim from id *from on (0: the start): its result in *q. */
+/* The claim from id from on (0: the start), or with front set from the
+ * queue's front shared by all workers (migration 024) when that is
+ * further on: its result in *q.  A claim that takes rows moves the front
+ * past them. */
 static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
-		 PGresult **q, char *errbuf, size_t errlen)
+		 int front, PGresult **q, char *errbuf, size_t errlen)
 {
-	char sql[720];
+	char sql[1024], start[96];
 
+	if (front)
+		snprintf(start, sizeof start, "greatest(%lld, (SELECT last_value"
+			 " FROM vt_worker_front))", from);
+	else
+		snprintf(start, sizeof start, "%lld", from);
 	/* The claimed rows leave the queue in this transaction: a rollback
 	 * (or a worker that dies) puts them back.  A batch holds up to
 	 * batch_bytes of lines (and always the first row); numbers of our
-	 * own, inlined. */
+	 * own, inlined.  The front moves at the claim, not at the COMMIT:
+	 * a batch rolled back lies below it then, where the looks from the
+	 * start find it (worker.h).  A look from the start that takes a
+	 * whole batch sets the front to its end even when that is lower: a
+	 * batch's worth of rows lies below the front, which is then no guide
+	 * (ids put back in the queue, as tests/bench does, or a front ahead
+	 * of ids reset); its other claims only ever move it on.  f is joined
+	 * to be run once (a CTE not referred to that modifies nothing is not
+	 * run); its column comes after the ones process_rows reads. */
 	snprintf(sql, sizeof sql,
 		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
-		 " WHERE id >= %lld"
+		 " WHERE id >= %s"
 		 " ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED),"
 		 " k AS (SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n"
 		 "  AS before FROM l) s WHERE before < %ld),"
 		 " c AS (DELETE FROM result_queue WHERE id IN (SELECT id FROM k)"
 		 " RETURNING id, probe_id, host(from_addr) AS h, received,"
-		 " src, line)"
-		 " SELECT * FROM c ORDER BY id", from, o->batch,
-		 o->batch_bytes);
+		 " src, line),"
+		 " f AS (SELECT setval('vt_worker_front', CASE WHEN %s AND"
+		 "  count(*) >= %d THEN max(id) + 1 ELSE greatest(max(id) + 1,"
+		 "  (SELECT last_value FROM vt_worker_front)) END) AS front"
+		 "  FROM c HAVING count(*) > 0)"
+		 " SELECT c.*, f.front FROM c LEFT JOIN f ON true ORDER BY c.id",
+		 start, o->batch, o->batch_bytes, front ? "false" : "true",
+		 o->batch);
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }
 
@@ -932,13 +953,21 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	t0 = ns_now();
 	/* The turn is held while the backend works (the claim; the store
 	 * through its COMMIT), not while this process parses and enriches,
-	 * nor while it looks measurements up. */
+	 * nor while it looks measurements up.  Held for the whole batch
+	 * instead, four workers on two turns ran no faster than two at best
+	 * and slower in most paired runs (docs/scaling.md, "Workers' turns"):
+	 * a worker's own parsing then idles its turn, where split turns let
+	 * it overlap with the other workers' backends. */
 	r = turn_take(db, o, "BEGIN; SET LOCAL synchronous_commit TO off",
 		      &turn, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_turn = t1 - t0;
+	/* From the shared front, unless the previous batch was cut by
+	 * batch_bytes: the rows it locked and left lie below the front then,
+	 * and this worker's own cursor is where they start. */
 	if (r == VT_OK)
-		r = claim(db, o, cur->from, &q, errbuf, errlen);
+		r = claim(db, o, cur->from, cur->from > 0 && !cur->own, &q,
+			  errbuf, errlen);
 	if (r == VT_OK && cur->from > 0 && PQntuples(q) == 0) {
 		/* nothing from there on: the whole queue, before an empty
 		 * claim is taken for an empty queue (same transaction, same
@@ -946,7 +975,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		PQclear(q);
 		q = NULL;
 		cur->from = 0;
-		r = claim(db, o, 0, &q, errbuf, errlen);
+		r = claim(db, o, 0, 0, &q, errbuf, errlen);
 	}
 	if (r == VT_OK)
 		r = turn_give(db, &turn, errbuf, errlen);
@@ -974,6 +1003,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		 * or past it) */
 		b.short_claims = got < o->batch_bytes;
 	}
+	cur->own = n < o->batch && !b.short_claims;
 	if (!(rows = calloc((size_t)n, sizeof *rows))) {
 		r = VT_ENOMEM;
 		goto out;

@@ -70,15 +70,24 @@ void vt_worker_opts_default(struct vt_worker_opts *o);
  * and a claim that looks from the queue's start steps over all of them:
  * its cost grows with the rows drained since the last VACUUM (quadratic
  * in a burst; autovacuum wakes once a minute).  So a claim looks from the
- * end of the worker's previous one (rows committed meanwhile take higher
+ * queue's front, shared by the workers (migration 024: one past the
+ * highest id any worker has claimed; rows committed meanwhile take higher
  * ids), and from the start only every WK_FULL_EVERY claims, after a
- * failed batch, and whenever the look from the end finds nothing: a row
+ * failed batch, and whenever the look from the front finds nothing: a row
  * with a lower id (an upload committed after a later one, a batch rolled
- * back) waits at most that many claims, and an empty claim always means
- * an empty queue. */
+ * back) waits at most that many claims of each worker, and an empty claim
+ * always means an empty queue.  A front of the worker's own (the end of
+ * its previous claim) trailed the shared one by the batches the other
+ * workers had claimed since, and each claim walked their dead rows: with
+ * four workers a claim of 1,000 rows hit 10,000 buffers, against 7,800-
+ * 8,900 with two and 8,000-8,200 from the shared front (docs/scaling.md).
+ * The worker's own
+ * position is still used after a batch that batch_bytes cut: the rows it
+ * locked and left lie below the shared front. */
 struct vt_worker_cursor {
 	long long from;        /* first id to look at; 0: the start */
 	int claims;            /* claims since the last look from the start */
+	int own;               /* 1: look from from, not from the shared front */
 };
 #define WK_FULL_EVERY 16
 

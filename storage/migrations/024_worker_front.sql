@@ -1,0 +1,21 @@
+-- 024_worker_front: the queue's front, shared by the workers' claims.
+--
+-- A claim deletes the rows it takes, and their index entries and heap rows
+-- stay in result_queue until VACUUM; a claim walks every one it meets
+-- before the first live row.  When each worker looked on from the end of
+-- its own previous claim, with k workers its claim started behind the
+-- batches the k - 1 others had claimed since (and still held, locked, in
+-- their transactions), and walked all of them: four workers' claims cost
+-- more per batch than two's.  Now a claim looks from the highest id any
+-- worker has claimed (plus one), kept here.
+--
+-- A sequence, not a table: setval is not transactional and takes no row
+-- lock, so the workers never wait on each other for it (a row updated by
+-- every claim would be locked until that worker's COMMIT).  A claim moves
+-- it on with setval(greatest(its highest id + 1, last_value)); two claims
+-- at once may both read last_value before either sets it, and then the
+-- lower may win: the front can only ever fall back below rows claimed,
+-- which costs the next claim a walk, never a row.  Rows below the front
+-- (a row committed after higher ids were claimed, a batch rolled back) are
+-- claimed by the looks from the queue's start (worker.h, WK_FULL_EVERY).
+CREATE SEQUENCE vt_worker_front MINVALUE 0 START 0;

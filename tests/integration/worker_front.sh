@@ -1,0 +1,141 @@
+#!/bin/bash
+# Where a worker's claim looks (worker.h, struct vt_worker_cursor; migration
+# 024): from the queue's front shared by all workers, one past the highest
+# id any of them has claimed, not from the end of its own previous claim.
+# 1. A claim moves the front past the rows it took; a claim whose own
+#    cursor trails the front (other workers claimed since) looks from the
+#    front.
+# 2. Rows below the front (a batch rolled back after its claim had moved
+#    the front, a row committed after higher ids were claimed) are claimed
+#    when the look from the front finds nothing, and by every
+#    WK_FULL_EVERY'th claim; a front ahead of every row is set back.
+# 3. After a batch that batch_bytes cut, the worker looks from its own
+#    cursor: the rows it locked and left lie below the front.
+# 4. Four workers on two turns: every worker takes batches, every result is
+#    stored once, and latest holds each probe's newest.
+# wk_claim (tests/helpers) runs one batch from the cursor it is given.
+. "$(dirname "$0")/../lib.sh"
+CLAIM=${VANTAGE_UNIT:-$TOP/build/tests}/wk_claim
+t_setup
+[ -x "$CLAIM" ] || { t_notok "wk_claim is built"; t_done; exit 1; }
+t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
+
+now=$(date +%s)
+t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
+        VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60);
+        INSERT INTO probes (id, key_type, pubkey)
+        SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(5000, 5019) g;
+        INSERT INTO assignments (msm_id, probe_id) SELECT 1001, id FROM probes"
+q() { # N T0: queues N results of probe 5000 at times T0+1..T0+N; prints "FIRST LAST" id
+	t_psql "WITH i AS (INSERT INTO result_queue (probe_id, session_id, line)
+	        SELECT 5000, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $2 + k)
+	        FROM generate_series(1, $1) k ORDER BY k RETURNING id)
+	        SELECT min(id) || ' ' || max(id) FROM i"
+}
+stored() { # T0 T1: results with a time in T0+1..T1
+	t_psql "SELECT count(*) FROM results WHERE ts > $1 AND ts <= $2"
+}
+front() { t_psql "SELECT last_value FROM vt_worker_front"; }
+BIG=67108864
+
+# 1. A claim from the front moves it past its rows.
+read -r a1 a2 <<<"$(q 20 $((now - 10000)))"
+read -r l1 l2 <<<"$(q 5 $((now - 9000)))"
+read -r m1 m2 <<<"$(q 20 $((now - 8000)))"
+out=$("$CLAIM" "$a1" 1 0 20 $BIG 2>&1)
+t_log "claim from $a1: $out"
+t_check "the claim took the first 20 rows" test "$(stored $((now - 10000)) $((now - 9980)))" = 20
+t_check "the claim moved the shared front past them" test "$(front)" = $((a2 + 1))
+# Another worker claims the next 5 rows, moving the front past them, and
+# its batch is rolled back: they are back in the queue, below the front.
+t_psql "SELECT setval('vt_worker_front', $((l2 + 1)))" >/dev/null
+out=$("$CLAIM" "$l1" 1 0 20 $BIG 2>&1)
+t_log "claim from $l1 (behind the front $((l2 + 1))): $out"
+t_check "a claim behind the front looks from the front: it takes the 20 rows past it" \
+	test "$(stored $((now - 8000)) $((now - 7980)))" = 20
+t_check "and not the rows below the front" test "$(stored $((now - 9000)) $((now - 8995)))" = 0
+t_check "the front is past them" test "$(front)" = $((m2 + 1))
+
+# 2. Nothing past the front: the same claim looks from the start.
+out=$("$CLAIM" $((m2 + 1)) 2 0 20 $BIG 2>&1)
+t_log "claim from $((m2 + 1)): $out"
+t_check "the rows below the front are claimed when nothing is past it" \
+	test "$(stored $((now - 9000)) $((now - 8995)))" = 5
+t_check "and the queue is empty" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
+# Rows below the front with rows past it: after WK_FULL_EVERY (16) claims
+# from the front, the next looks from the start.
+read -r p1 p2 <<<"$(q 3 $((now - 7000)))"
+t_psql "SELECT setval('vt_worker_front', $((p2 + 1)))" >/dev/null
+read -r r1 r2 <<<"$(q 5 $((now - 6000)))"
+out=$("$CLAIM" "$r1" 16 0 20 $BIG 2>&1)
+t_log "the claim after 16 from $r1: $out"
+t_check "the claim after 16 from the front takes the rows below it" \
+	test "$(stored $((now - 7000)) $((now - 6997)))" = 3
+t_check "and those past it" test "$(stored $((now - 6000)) $((now - 5995)))" = 5
+
+# A front ahead of every row (ids put back in the queue, as tests/bench
+# does): the look from the start that takes a whole batch sets it back.
+t_psql "CREATE TABLE kept AS SELECT * FROM result_queue WHERE false"
+read -r e1 e2 <<<"$(q 40 $((now - 3000)))"
+t_psql "INSERT INTO kept SELECT * FROM result_queue"
+"$CLAIM" "$e1" 1 0 40 $BIG >/dev/null 2>&1
+t_psql "DELETE FROM results WHERE ts > $((now - 3000)) AND ts <= $((now - 2960))"
+ahead=$(front)
+t_psql "INSERT INTO result_queue OVERRIDING SYSTEM VALUE SELECT * FROM kept"
+out=$("$CLAIM" "$e1" 1 0 20 $BIG 2>&1)
+t_log "claim from $e1, the front at $ahead: $out"
+t_check "a claim with the front ahead of the queue takes a batch from the start" \
+	test "$(stored $((now - 3000)) $((now - 2980)))" = 20
+t_check "and sets the front back to its end" test "$(front)" = $((e1 + 20))
+t_check "the front had been ahead" test "$ahead" -gt "$e2"
+from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
+out=$("$CLAIM" "${from:-0}" 2 0 20 $BIG 2>&1)
+t_log "claim from ${from:-?}: $out"
+t_check "the next claim takes the rest from the front" \
+	test "$(stored $((now - 2980)) $((now - 2960)))" = 20
+t_check "looking from the front (not from the start)" grep -q " claims 3 " <<<"$out"
+
+# 3. A batch cut by batch_bytes (lines of ~60 bytes, 100 bytes a batch:
+# two rows) leaves its tail locked, and another worker's claim moves the
+# front past it: the next claim looks from the worker's own cursor.
+read -r c1 c2 <<<"$(q 10 $((now - 5000)))"
+out=$("$CLAIM" "$c1" 1 0 20 100 2>&1)
+t_log "cut claim from $c1: $out"
+t_check "the cut batch took two rows" test "$(stored $((now - 5000)) $((now - 4990)))" = 2
+t_check "and says to look from its own cursor next" grep -q " own 1 " <<<"$out"
+t_psql "SELECT setval('vt_worker_front', $((c2 + 1)))" >/dev/null
+read -r d1 d2 <<<"$(q 5 $((now - 4000)))"
+from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
+out=$("$CLAIM" "${from:-0}" 2 1 20 $BIG 2>&1)
+t_log "claim after the cut from ${from:-?}: $out"
+t_check "the claim after a cut takes the rows the cut left, below the front" \
+	test "$(stored $((now - 5000)) $((now - 4990)))" = 10
+t_check "and those past the front" test "$(stored $((now - 4000)) $((now - 3995)))" = 5
+t_check "and looks from the front again next" grep -q " own 0 " <<<"$out"
+
+# 4. Four workers, two turns: 4,000 results of 20 probes in random order.
+t_psql "TRUNCATE results, latest, result_queue"
+for part in 0 1 2 3; do
+	t_psql "INSERT INTO result_queue (probe_id, session_id, line)
+	        SELECT p, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - k)
+	        FROM generate_series(5000, 5019) p, generate_series(1, 200) k
+	        WHERE k % 4 = $part ORDER BY random()"
+done
+for i in 1 2 3 4; do
+	"$BIN/vantage-worker" --once --active 2 --batch 50 --stats --log-level warn \
+		>"$T/w$i.out" 2>"$T/w$i.log" &
+	eval "w$i=$!"
+	t_bg $!
+done
+wait "$w1" "$w2" "$w3" "$w4"
+t_check "every result stored" test "$(t_psql 'SELECT count(*) FROM results')" = 4000
+t_check "none twice" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = 4000
+t_check "the queue is empty" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
+t_check "latest: each probe's newest" \
+	test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")" = 20
+for i in 1 2 3 4; do
+	b=$(sed -n 's/^vantage-worker stats: batches \([0-9]*\),.*/\1/p' "$T/w$i.out")
+	t_log "worker $i: $(cat "$T/w$i.out")"
+	t_check "worker $i took batches" test "${b:-0}" -ge 1
+done
+t_done

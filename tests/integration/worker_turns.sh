@@ -153,6 +153,9 @@ wait "$h_d"
 hold t2 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, $other);"
 t_wait 60 grep -q . "$T/t2.out"
 psql "$VANTAGE_DB" -qtAX -c "SET statement_timeout = 300" -c "SELECT vt_worker_turn_take(2)" >"$T/cancel.out" 2>&1
+grep -q "statement timeout" "$T/cancel.out" ||
+	t_log "the wait said: $(cat "$T/cancel.out"); advisory locks: $(t_psql "SELECT pid, classid, objid, granted
+	        FROM pg_locks WHERE locktype = 'advisory'")"
 t_check "a wait cancelled by statement_timeout fails" grep -q "statement timeout" "$T/cancel.out"
 t_check "and leaves the gate free" test "$(t_psql "SELECT count(*) FROM pg_locks
 	WHERE locktype = 'advisory' AND classid = 7346006")" = 0

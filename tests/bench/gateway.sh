@@ -41,6 +41,13 @@
 #                        restarted with the module): after each storm, its
 #                        statements by total time (calls, rows, ms), appended
 #                        to FILE
+#   GW_BENCH_EXPLAIN=MS  with GW_BENCH_PGSS: auto_explain too (analyze, buffers,
+#                        nested statements: the triggers' inner plans) of every
+#                        statement over MS ms; the cluster's log is copied to
+#                        FILE.server.log after each storm.  The storm's probes
+#                        beyond GW_BENCH_SESSIONS connect for the first time
+#                        (their system tags change): profile with both equal
+#                        for the reconnect of probes already seen
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 N=${GW_BENCH_SESSIONS:-10000}
@@ -67,11 +74,18 @@ somax=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo "?")
 t_setup
 t_pg_start >/dev/null || exit 1
 if [ -n "${GW_BENCH_PGSS:-}" ]; then
-	t_psql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+	t_psql "ALTER SYSTEM SET shared_preload_libraries = pg_stat_statements${GW_BENCH_EXPLAIN:+, auto_explain}" >/dev/null
 	"$TOP/scripts/pg" stop "$T/pg" >/dev/null
 	VANTAGE_DB=$("$TOP/scripts/pg" start "$T/pg") || exit 1
 	export VANTAGE_DB
 	t_psql "CREATE EXTENSION pg_stat_statements" >/dev/null || exit 1
+	if [ -n "${GW_BENCH_EXPLAIN:-}" ]; then
+		for kv in "log_min_duration = ${GW_BENCH_EXPLAIN}" "log_nested_statements = on" \
+			"log_analyze = on" "log_buffers = on"; do
+			t_psql "ALTER SYSTEM SET auto_explain.$kv" >/dev/null || exit 1
+		done
+		t_psql "SELECT pg_reload_conf()" >/dev/null
+	fi
 fi
 CTRL=$(t_free_port)
 BPORT=$(t_free_port)
@@ -181,6 +195,7 @@ storm() {
 			left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
 			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30"
 	} >>"$GW_BENCH_PGSS"
+	[ -z "${GW_BENCH_EXPLAIN:-}" ] || cp "$T/pg/server.log" "$GW_BENCH_PGSS.server.log"
 }
 first=1
 for HK in $HKS; do

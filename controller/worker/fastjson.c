@@ -421,7 +421,7 @@ static int value(struct rd *r, int depth, int mode, struct num *nm)
 	}
 }
 
-static int key_is(const char *k, size_t n, const char *w)
+static inline int key_is(const char *k, size_t n, const char *w)
 {
 	return strlen(w) == n && !memcmp(k, w, n);
 }
@@ -429,12 +429,17 @@ static int key_is(const char *k, size_t n, const char *w)
 /* Keys only the controller sets: dropped from the probe's line. */
 static int controller_key(const char *k, size_t n)
 {
-	static const char *const keys[] = { "id", "time", "msm_id", "prb_id",
-		"timestamp", "from", "stored_timestamp", "type", "msm_name",
-		"group_id", "step" };
+#define K(s) { s, sizeof s - 1 }
+	static const struct { const char *s; size_t n; } keys[] = { K("id"),
+		K("time"), K("msm_id"), K("prb_id"), K("timestamp"), K("from"),
+		K("stored_timestamp"), K("type"), K("msm_name"), K("group_id"),
+		K("step") };
+#undef K
 
+	/* every top-level key of every line passes here: lengths first */
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-		if (key_is(k, n, keys[i]))
+		if (keys[i].n == n && keys[i].s[0] == k[0] &&
+		    !memcmp(k, keys[i].s, n))
 			return 1;
 	return 0;
 }

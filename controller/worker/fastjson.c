@@ -24,12 +24,16 @@ struct rd {
 	int            err;     /* first failed append: VT_ENOMEM or VT_ETOOBIG */
 };
 
-/* Number read: its kind and value. */
+/* Number read: its kind and value (v of a real only once num_v asked
+ * for it: most reals are copied, never used). */
 struct num {
 	int    is_num;
 	int    is_real;
+	int    have_v;
 	double v;
 	long long i;
+	const char *tok;        /* a real's token in the line */
+	size_t tokn;
 };
 
 void wk_fast_init(struct wk_fast *f)
@@ -54,7 +58,18 @@ static void ws(struct rd *r)
 
 static int put(struct rd *r, const void *s, size_t n)
 {
-	int e = vt_buf_add(r->out, s, n);
+	struct vt_buf *o = r->out;
+	int e;
+
+	/* the common case: room already reserved (the body is reserved at
+	 * the line's size, which it rarely passes) and under the cap */
+	if (o->data && o->len + n < o->cap && (!o->max || o->len + n <= o->max)) {
+		memcpy(o->data + o->len, s, n);
+		o->len += n;
+		o->data[o->len] = '\0';
+		return 0;
+	}
+	e = vt_buf_add(o, s, n);
 
 	if (e < 0) {
 		if (!r->err)
@@ -62,6 +77,19 @@ static int put(struct rd *r, const void *s, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* put() of one byte: the punctuation between tokens. */
+static int put1(struct rd *r, char c)
+{
+	struct vt_buf *o = r->out;
+
+	if (o->data && o->len + 1 < o->cap && (!o->max || o->len + 1 <= o->max)) {
+		o->data[o->len++] = c;
+		o->data[o->len] = '\0';
+		return 0;
+	}
+	return put(r, &c, 1);
 }
 
 /* A real as the full path prints it; -1 when it would have an exponent. */
@@ -82,7 +110,7 @@ static int real_str(double v, char *buf, size_t n)
  * decimal with at most 15 significant digits and no exponent comes back
  * from "%.15g" as the same digits (DBL_DIG), less the trailing zeros of
  * its fraction, in fixed notation when its decimal exponent is -4 or more.
- * -1 for anything else (the caller then prints it). */
+ * Its length, or -1 for anything else (the caller then prints it). */
 static int real_tok(const char *tok, size_t n, char *buf, size_t cap)
 {
 	const char *p = tok, *end = tok + n, *dot;
@@ -117,11 +145,13 @@ static int real_tok(const char *tok, size_t n, char *buf, size_t cap)
 	if (k == (size_t)(dot - tok) + 1)
 		k--;                        /* no fraction left: "12." */
 	memcpy(buf, tok, k);
-	if (k == (size_t)(dot - tok))
+	if (k == (size_t)(dot - tok)) {
 		memcpy(buf + k, ".0", 3);
-	else
+		k += 2;
+	} else {
 		buf[k] = '\0';
-	return 0;
+	}
+	return (int)k;
 }
 
 /* 1 when s[0..n) needs no escaping and is plain ASCII. */
@@ -140,11 +170,19 @@ static int plain(const char *s, size_t n)
  * *s, *n; r->p moves past it. */
 static int scan_string(struct rd *r, const char **s, size_t *n)
 {
-	const char *b = ++r->p, *q;
+	const char *b = ++r->p, *q = b;
+	unsigned char c;
 
-	q = memchr(b, '"', (size_t)(r->end - b));
-	if (!q || !plain(b, (size_t)(q - b)))
-		return -1;
+	/* one pass: to the closing quote, through plain bytes only */
+	for (;; q++) {
+		if (q >= r->end)
+			return -1;
+		c = (unsigned char)*q;
+		if (c == '"')
+			break;
+		if (c == '\\' || c < 0x20 || c >= 0x80)
+			return -1;
+	}
 	*s = b;
 	*n = (size_t)(q - b);
 	r->p = q + 1;
@@ -162,7 +200,7 @@ static int string(struct rd *r, const char **s, size_t *n)
 static int number(struct rd *r, struct num *nm)
 {
 	const char *b = r->p;
-	int digits = 0, real = 0;
+	int digits = 0, real = 0, k;
 	char tok[64], out[40];
 
 	if (r->p < r->end && *r->p == '-')
@@ -200,26 +238,51 @@ static int number(struct rd *r, struct num *nm)
 	}
 	if ((size_t)(r->p - b) >= sizeof tok)
 		return -1;
-	memcpy(tok, b, (size_t)(r->p - b));
-	tok[r->p - b] = '\0';
 	nm->is_num = 1;
 	nm->is_real = real;
 	if (!real) {
 		/* "-0" prints as "0"; longer ones might not fit long long */
-		if (digits > 18 || !strcmp(tok, "-0"))
+		const char *q = b + (*b == '-');
+		long long v = 0;
+
+		if (digits > 18 || (r->p - b == 2 && b[0] == '-' && b[1] == '0'))
 			return -1;
-		nm->i = strtoll(tok, NULL, 10);
+		for (; q < r->p; q++)
+			v = v * 10 + (*q - '0');
+		nm->i = *b == '-' ? -v : v;
 		nm->v = (double)nm->i;
-		return put(r, tok, strlen(tok));
+		nm->have_v = 1;
+		return put(r, b, (size_t)(r->p - b));
 	}
+	nm->tok = b;
+	nm->tokn = (size_t)(r->p - b);
+	/* a real real_tok can write has at most 15 digits and no exponent:
+	 * finite, so its value is only read when the summary needs it */
+	if ((k = real_tok(b, nm->tokn, out, sizeof out)) >= 0)
+		return put(r, out, (size_t)k);
+	memcpy(tok, b, nm->tokn);
+	tok[nm->tokn] = '\0';
 	nm->v = strtod(tok, NULL);
+	nm->have_v = 1;
 	if (isinf(nm->v) || isnan(nm->v))
 		return -1;
-	if (real_tok(tok, (size_t)(r->p - b), out, sizeof out) == 0)
-		return put(r, out, strlen(out));
 	if (real_str(nm->v, out, sizeof out) < 0)
 		return -1;
 	return put(r, out, strlen(out));
+}
+
+/* The value of a number read by number(). */
+static double num_v(struct num *nm)
+{
+	char tok[64];
+
+	if (!nm->have_v) {
+		memcpy(tok, nm->tok, nm->tokn);     /* under 64: number() */
+		tok[nm->tokn] = '\0';
+		nm->v = strtod(tok, NULL);
+		nm->have_v = 1;
+	}
+	return nm->v;
 }
 
 static int literal(struct rd *r, const char *w)
@@ -239,12 +302,12 @@ static int array(struct rd *r, int depth, int mode)
 	struct num nm;
 
 	r->p++;
-	if (put(r, "[", 1) < 0)
+	if (put1(r, '[') < 0)
 		return -1;
 	ws(r);
 	if (r->p < r->end && *r->p == ']') {
 		r->p++;
-		return put(r, "]", 1);
+		return put1(r, ']');
 	}
 	for (;;) {
 		if (value(r, depth + 1, mode == M_RESULTS ? M_ENTRY : M_PLAIN,
@@ -255,9 +318,9 @@ static int array(struct rd *r, int depth, int mode)
 			return -1;
 		if (*r->p == ']') {
 			r->p++;
-			return put(r, "]", 1);
+			return put1(r, ']');
 		}
-		if (*r->p != ',' || put(r, ",", 1) < 0)
+		if (*r->p != ',' || put1(r, ',') < 0)
 			return -1;
 		r->p++;
 		ws(r);
@@ -274,7 +337,7 @@ static int object(struct rd *r, int depth, int mode)
 	struct num rtt = { 0 };
 
 	r->p++;
-	if (put(r, "{", 1) < 0)
+	if (put1(r, '{') < 0)
 		return -1;
 	ws(r);
 	if (r->p < r->end && *r->p == '}') {
@@ -291,7 +354,7 @@ static int object(struct rd *r, int depth, int mode)
 			if (kl[i] == kl[nk] && !memcmp(ks[i], ks[nk], kl[i]))
 				return -1;       /* duplicate key */
 		ws(r);
-		if (r->p >= r->end || *r->p != ':' || put(r, ":", 1) < 0)
+		if (r->p >= r->end || *r->p != ':' || put1(r, ':') < 0)
 			return -1;
 		r->p++;
 		if (value(r, depth + 1, M_PLAIN, &nm) < 0)
@@ -308,7 +371,7 @@ static int object(struct rd *r, int depth, int mode)
 			r->p++;
 			break;
 		}
-		if (*r->p != ',' || put(r, ",", 1) < 0)
+		if (*r->p != ',' || put1(r, ',') < 0)
 			return -1;
 		r->p++;
 		ws(r);
@@ -322,16 +385,18 @@ done:
 		} else {
 			f->sent++;
 			if (rtt.is_num) {
-				if (f->rcvd == 0 || rtt.v < f->min)
-					f->min = rtt.v;
-				if (f->rcvd == 0 || rtt.v > f->max)
-					f->max = rtt.v;
-				f->sum += rtt.v;
+				double v = num_v(&rtt);
+
+				if (f->rcvd == 0 || v < f->min)
+					f->min = v;
+				if (f->rcvd == 0 || v > f->max)
+					f->max = v;
+				f->sum += v;
 				f->rcvd++;
 			}
 		}
 	}
-	return put(r, "}", 1);
+	return put1(r, '}');
 }
 
 static int value(struct rd *r, int depth, int mode, struct num *nm)
@@ -356,7 +421,7 @@ static int value(struct rd *r, int depth, int mode, struct num *nm)
 	}
 }
 
-static int key_is(const char *k, size_t n, const char *w)
+static inline int key_is(const char *k, size_t n, const char *w)
 {
 	return strlen(w) == n && !memcmp(k, w, n);
 }
@@ -364,12 +429,17 @@ static int key_is(const char *k, size_t n, const char *w)
 /* Keys only the controller sets: dropped from the probe's line. */
 static int controller_key(const char *k, size_t n)
 {
-	static const char *const keys[] = { "id", "time", "msm_id", "prb_id",
-		"timestamp", "from", "stored_timestamp", "type", "msm_name",
-		"group_id", "step" };
+#define K(s) { s, sizeof s - 1 }
+	static const struct { const char *s; size_t n; } keys[] = { K("id"),
+		K("time"), K("msm_id"), K("prb_id"), K("timestamp"), K("from"),
+		K("stored_timestamp"), K("type"), K("msm_name"), K("group_id"),
+		K("step") };
+#undef K
 
+	/* every top-level key of every line passes here: lengths first */
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-		if (key_is(k, n, keys[i]))
+		if (keys[i].n == n && keys[i].s[0] == k[0] &&
+		    !memcmp(k, keys[i].s, n))
 			return 1;
 	return 0;
 }
@@ -418,9 +488,9 @@ int wk_fast_parse(const char *json, size_t len, struct wk_fast *f)
 		r.p++;
 		drop = controller_key(ks[nk], kl[nk]);
 		mark = f->body.len;
-		if (!drop && ((f->body.len && put(&r, ",", 1) < 0) ||
+		if (!drop && ((f->body.len && put1(&r, ',') < 0) ||
 			      put(&r, ks[nk] - 1, kl[nk] + 2) < 0 ||
-			      put(&r, ":", 1) < 0))
+			      put1(&r, ':') < 0))
 			goto no;
 		if (value(&r, 1, key_is(ks[nk], kl[nk], "result") ? M_RESULTS
 			  : M_PLAIN, &nm) < 0)
@@ -478,6 +548,27 @@ no:
 	return r.err == VT_ENOMEM ? VT_ENOMEM : 0;
 }
 
+/* Appends s[0..n) and then v in decimal, as "%lld" writes it (the
+ * controller's fields, without printf's cost per call). */
+static int add_ll(struct vt_buf *out, const char *s, size_t n, long long v)
+{
+	char d[24], *q = d + sizeof d;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+	int r;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	if ((r = vt_buf_add(out, s, n)) < 0)
+		return r;
+	return vt_buf_add(out, q, (size_t)(d + sizeof d - q));
+}
+
+#define ADD_LL(out, lit, v) add_ll(out, lit, sizeof lit - 1, v)
+
 int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,
 		   struct vt_buf *out)
 {
@@ -515,25 +606,40 @@ int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,
 		if (r < 0)
 			goto fail;
 	}
-	r = vt_buf_addf(out, "%s\"msm_id\":%lld,\"prb_id\":%ld,\"timestamp\":%lld,"
-			"\"msm_name\":\"%s\"", f->body.len || ping ? "," : "",
-			f->msm_id, e->prb_id, f->time, name);
+	/* the controller's fields, as proto/enrich.c writes them */
+	r = f->body.len || ping ? vt_buf_addc(out, ',') : 0;
+	if (r == 0)
+		r = ADD_LL(out, "\"msm_id\":", f->msm_id);
+	if (r == 0)
+		r = ADD_LL(out, ",\"prb_id\":", e->prb_id);
+	if (r == 0)
+		r = ADD_LL(out, ",\"timestamp\":", f->time);
+	if (r == 0 && (r = vt_buf_adds(out, ",\"msm_name\":\"")) == 0 &&
+	    (r = vt_buf_adds(out, name)) == 0)
+		r = vt_buf_addc(out, '"');
 	if (r == 0 && e->from) {
-		if (!plain(e->from, strlen(e->from))) {
+		size_t n = strlen(e->from);
+
+		if (!plain(e->from, n)) {
 			r = 0;
 			goto fail;
 		}
-		r = vt_buf_addf(out, ",\"from\":\"%s\"", e->from);
+		if ((r = vt_buf_adds(out, ",\"from\":\"")) == 0 &&
+		    (r = vt_buf_add(out, e->from, n)) == 0)
+			r = vt_buf_addc(out, '"');
 	}
-	if (r == 0)
-		r = vt_buf_addf(out, ",\"type\":\"%s\"", e->type);
+	if (r == 0 && (r = vt_buf_adds(out, ",\"type\":\"")) == 0 &&
+	    (r = vt_buf_adds(out, e->type)) == 0)
+		r = vt_buf_addc(out, '"');
 	if (r == 0 && e->group_id > 0)
-		r = vt_buf_addf(out, ",\"group_id\":%lld", e->group_id);
+		r = ADD_LL(out, ",\"group_id\":", e->group_id);
 	if (r == 0)
-		r = e->step > 0 ? vt_buf_addf(out, ",\"step\":%ld", e->step)
+		r = e->step > 0 ? ADD_LL(out, ",\"step\":", e->step)
 				: vt_buf_adds(out, ",\"step\":null");
 	if (r == 0)
-		r = vt_buf_addf(out, ",\"stored_timestamp\":%lld}", e->stored);
+		r = ADD_LL(out, ",\"stored_timestamp\":", e->stored);
+	if (r == 0)
+		r = vt_buf_addc(out, '}');
 	if (r < 0)
 		goto fail;
 	return 1;

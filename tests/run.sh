@@ -13,7 +13,8 @@
 # - every tests/unit/test_*.c needs its binary in build-asan/tests/ and every
 #   tests/fuzz/fuzz_*.c its replay there and a corpus folder with inputs
 #   (make SANITIZE=1), and integration/NAME@tsan its gateway in build-tsan/
-#   (make SANITIZE=thread): one missing is a failure, never zero tests run;
+#   (make SANITIZE=thread) and integration/NAME@asan the daemons in
+#   build-asan/bin: one missing is a failure, never zero tests run;
 # - a test that ends well without having run a single check fails;
 # - a PATTERN that matches no test fails.
 set -u
@@ -144,30 +145,36 @@ for n in $GW_ONE_THREAD; do
 	wanted "integration/$n@1thread" || continue
 	run "integration/$n@1thread" env VANTAGE_GW_THREADS=1 bash "tests/integration/$n.sh"
 done
-# The threaded gateway's race check: the tests in GW_TSAN run once more with
-# the ThreadSanitizer gateway (make SANITIZE=thread) beside the normal
-# binaries, as integration/NAME@tsan; a race it reports fails the test.
-GW_TSAN="gateway_threads gateway_stop"
-tsan_run() { # name
-	local bin=$log/tsan-bin rep=$log/tsan-$1 line p f rc
-	mkdir -p "$bin" "$rep"
-	for b in bin/*; do ln -sf "$PWD/$b" "$bin/"; done
-	ln -sf "$PWD/build-tsan/bin/vantage-gateway" "$bin/vantage-gateway"
-	VANTAGE_BIN=$bin TSAN_OPTIONS="log_path=$rep/report ${TSAN_OPTIONS:-}" \
-		bash "tests/integration/$1.sh" >"$rep/out" 2>&1
-	rc=$?
+# san_verdict REP RC CHECK: the test's output in REP/out and its exit RC,
+# with one check more, CHECK, that fails when a sanitizer wrote a report
+# (REP/report.*).
+san_verdict() {
+	local rep=$1 rc=$2 line p f
 	cat "$rep/out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$rep/out" | tail -1)
 	p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
 	if ls "$rep"/report.* >/dev/null 2>&1; then
 		cat "$rep"/report.*
-		echo "not ok - ThreadSanitizer found no race in vantage-gateway"
+		echo "not ok - $3"
 		echo "${p:-0} passed, $((${f:-0} + 1)) failed"
 		return 1
 	fi
-	echo "ok - ThreadSanitizer found no race in vantage-gateway"
+	echo "ok - $3"
 	echo "$((${p:-0} + 1)) passed, ${f:-0} failed"
 	return $rc
+}
+# The threaded gateway's race check: the tests in GW_TSAN run once more with
+# the ThreadSanitizer gateway (make SANITIZE=thread) beside the normal
+# binaries, as integration/NAME@tsan; a race it reports fails the test.
+GW_TSAN="gateway_threads gateway_stop"
+tsan_run() { # name
+	local bin=$log/tsan-bin rep=$log/tsan-$1 b
+	mkdir -p "$bin" "$rep"
+	for b in bin/*; do ln -sf "$PWD/$b" "$bin/"; done
+	ln -sf "$PWD/build-tsan/bin/vantage-gateway" "$bin/vantage-gateway"
+	VANTAGE_BIN=$bin TSAN_OPTIONS="log_path=$rep/report ${TSAN_OPTIONS:-}" \
+		bash "tests/integration/$1.sh" >"$rep/out" 2>&1
+	san_verdict "$rep" $? "ThreadSanitizer found no race in vantage-gateway"
 }
 for n in $GW_TSAN; do
 	[ -f "tests/integration/$n.sh" ] || continue
@@ -176,6 +183,31 @@ for n in $GW_TSAN; do
 		run "integration/$n@tsan" tsan_run "$n"
 	else
 		failed "integration/$n@tsan" "no build-tsan/bin/vantage-gateway (make SANITIZE=thread)"
+	fi
+done
+# The daemons' own sanitizer check: the tests in DAEMON_ASAN run once more
+# with every daemon from the ASan/UBSan build (make SANITIZE=1), as
+# integration/NAME@asan.  A daemon stops at its first report (an undefined
+# behaviour too), which the test's own checks see; a report written to the
+# log path fails one check more.  Leaks are not counted: a daemon stopped by
+# a signal leaves what it held.
+DAEMON_ASAN="api_blaeu api_results_archive worker_hostile worker_store gateway_groupcommit"
+asan_run() { # name
+	local rep=$log/asan-$1
+	mkdir -p "$rep"
+	VANTAGE_BIN=$PWD/build-asan/bin \
+		ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$rep/report" \
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$rep/report" \
+		bash "tests/integration/$1.sh" >"$rep/out" 2>&1
+	san_verdict "$rep" $? "no sanitizer report from the daemons"
+}
+for n in $DAEMON_ASAN; do
+	[ -f "tests/integration/$n.sh" ] || continue
+	wanted "integration/$n@asan" || continue
+	if [ -x build-asan/bin/vantage-api ] && [ -x build-asan/bin/vantage-gateway ]; then
+		run "integration/$n@asan" asan_run "$n"
+	else
+		failed "integration/$n@asan" "no build-asan/bin daemons (make SANITIZE=1)"
 	fi
 done
 

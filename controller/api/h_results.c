@@ -65,6 +65,8 @@ static size_t drain(struct rstream *s, char *buf, size_t max)
 {
 	size_t n = s->out.len - s->outpos;
 
+	if (n == 0)
+		return 0;       /* out may have no buffer at all (data NULL) */
 	if (n > max)
 		n = max;
 	memcpy(buf, s->out.data + s->outpos, n);

@@ -50,10 +50,10 @@ int vt_sched_probes_batch(PGconn *db, const long *ids, int n, long long now,
  * Ongoing, not delivered, held by no push), at most max, by measurement id;
  * *n gets the lines added.  push_id > 0: push push_id takes them
  * (assignments.push_id; run it in the transaction that claims the push, so
- * that no other push can take them), as vt_sched_oneoffs_take does.  VT_SCHED_ACK: they are recorded as
- * delivered.  0: they are only shown.  A one-off whose definition cannot be
- * written as a line is taken without a line.  Returns as
- * vt_sched_probe_batch. */
+ * that no other push can take them), as vt_sched_oneoffs_take does.
+ * VT_SCHED_ACK: they are recorded as delivered.  0: they are only shown.
+ * A one-off whose definition cannot be written as a line is taken without
+ * a line.  Returns as vt_sched_probe_batch. */
 int vt_sched_oneoffs_add(PGconn *db, long probe_id, long push_id, int max,
 			 struct vt_dlg_batch *batch, int *n, char *errbuf,
 			 size_t errlen) VT_WUR;

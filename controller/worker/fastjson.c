@@ -56,14 +56,20 @@ static void ws(struct rd *r)
 		r->p++;
 }
 
+/* 1 when n more bytes (and the terminating NUL) fit in o's allocation
+ * and under its cap: the common case, the body being reserved at the
+ * line's size, which it rarely passes. */
+static inline int room(const struct vt_buf *o, size_t n)
+{
+	return o->data && o->len + n < o->cap && (!o->max || o->len + n <= o->max);
+}
+
 static int put(struct rd *r, const void *s, size_t n)
 {
 	struct vt_buf *o = r->out;
 	int e;
 
-	/* the common case: room already reserved (the body is reserved at
-	 * the line's size, which it rarely passes) and under the cap */
-	if (o->data && o->len + n < o->cap && (!o->max || o->len + n <= o->max)) {
+	if (room(o, n)) {
 		memcpy(o->data + o->len, s, n);
 		o->len += n;
 		o->data[o->len] = '\0';
@@ -84,7 +90,7 @@ static int put1(struct rd *r, char c)
 {
 	struct vt_buf *o = r->out;
 
-	if (o->data && o->len + 1 < o->cap && (!o->max || o->len + 1 <= o->max)) {
+	if (room(o, 1)) {
 		o->data[o->len++] = c;
 		o->data[o->len] = '\0';
 		return 0;

@@ -81,9 +81,8 @@ void vt_worker_opts_default(struct vt_worker_opts *o);
  * workers had claimed since, and each claim walked their dead rows: with
  * four workers a claim of 1,000 rows hit 10,000 buffers, against 7,800-
  * 8,900 with two and 8,000-8,200 from the shared front (docs/scaling.md).
- * The worker's own
- * position is still used after a batch that batch_bytes cut: the rows it
- * locked and left lie below the shared front. */
+ * The worker's own position is still used after a batch that batch_bytes
+ * cut: the rows it locked and left lie below the shared front. */
 struct vt_worker_cursor {
 	long long from;        /* first id to look at; 0: the start */
 	int claims;            /* claims since the last look from the start */

@@ -901,9 +901,13 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 	 * whole batch sets the front to its end even when that is lower: a
 	 * batch's worth of rows lies below the front, which is then no guide
 	 * (ids put back in the queue, as tests/bench does, or a front ahead
-	 * of ids reset); its other claims only ever move it on.  f is joined
-	 * to be run once (a CTE not referred to that modifies nothing is not
-	 * run); its column comes after the ones process_rows reads. */
+	 * of ids reset).  Every other claim only ever moves it on, the one
+	 * from the worker's own cursor after a cut too: the rows below the
+	 * front it finds are the tail its cut left, and setting the front
+	 * back to its end would send the other workers' claims over the
+	 * batches they took since.  f is joined to be run once (a CTE not
+	 * referred to that modifies nothing is not run); its column comes
+	 * after the ones process_rows reads. */
 	snprintf(sql, sizeof sql,
 		 "WITH l AS (SELECT id, octet_length(line) AS n FROM result_queue"
 		 " WHERE id >= %s"
@@ -918,7 +922,7 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 		 "  (SELECT last_value FROM vt_worker_front)) END) AS front"
 		 "  FROM c HAVING count(*) > 0)"
 		 " SELECT c.*, f.front FROM c LEFT JOIN f ON true ORDER BY c.id",
-		 start, o->batch, o->batch_bytes, front ? "false" : "true",
+		 start, o->batch, o->batch_bytes, from == 0 ? "true" : "false",
 		 o->batch);
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }

@@ -10,7 +10,8 @@
 #    when the look from the front finds nothing, and by every
 #    WK_FULL_EVERY'th claim; a front ahead of every row is set back.
 # 3. After a batch that batch_bytes cut, the worker looks from its own
-#    cursor: the rows it locked and left lie below the front.
+#    cursor: the rows it locked and left lie below the front.  That claim
+#    moves the front only on, even when it takes a whole batch.
 # 4. Four workers on two turns: every worker takes batches, every result is
 #    stored once, and latest holds each probe's newest.
 # wk_claim (tests/helpers) runs one batch from the cursor it is given.
@@ -112,6 +113,23 @@ t_check "the claim after a cut takes the rows the cut left, below the front" \
 	test "$(stored $((now - 5000)) $((now - 4990)))" = 10
 t_check "and those past the front" test "$(stored $((now - 4000)) $((now - 3995)))" = 5
 t_check "and looks from the front again next" grep -q " own 0 " <<<"$out"
+# The claim from the worker's own cursor only ever moves the front on,
+# even when it takes a whole batch (only a look from the start sets it
+# back): the front is where the other workers' claims have got to.
+read -r g1 g2 <<<"$(q 10 $((now - 4500)))"
+out=$("$CLAIM" "$g1" 1 0 20 100 2>&1)
+t_log "cut claim from $g1: $out"
+t_check "the second cut batch took two rows" \
+	test "$(stored $((now - 4500)) $((now - 4490)))" = 2
+read -r h1 h2 <<<"$(q 5 $((now - 4400)))"
+t_psql "SELECT setval('vt_worker_front', $((h2 + 1)))" >/dev/null
+from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
+out=$("$CLAIM" "${from:-0}" 2 1 10 $BIG 2>&1)
+t_log "claim of 10 after the cut from ${from:-?}, the front at $((h2 + 1)): $out"
+t_check "the claim from its own cursor took a whole batch: the cut's tail" \
+	test "$(stored $((now - 4500)) $((now - 4490)))" = 10
+t_check "and two rows past it" test "$(stored $((now - 4400)) $((now - 4395)))" = 2
+t_check "and left the shared front where it was" test "$(front)" = $((h2 + 1))
 
 # 4. Four workers, two turns: 4,000 results of 20 probes in random order.
 t_psql "TRUNCATE results, latest, result_queue"

@@ -16,11 +16,20 @@
 #include "common/pg.h"
 #include "common/sigpoll.h"
 #include "common/vtime.h"
+#include "controller/worker/sqlerr.h"
 #include "controller/worker/wake.h"
 #include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
 static volatile sig_atomic_t stopping, reloading;
+
+/* Failed batches in a row: --once gives up after ONCE_TRIES of them (the
+ * waits between them, 1 + 2 + 4 + 8 s, cover a restart of the database
+ * or a lock held a while), a worker that stays keeps trying, waiting
+ * 1, 2, 4, 8, 16 s, then RETRY_MAX_S.  An error that cannot heal (an
+ * undefined object) ends --once at its first try. */
+#define ONCE_TRIES  5
+#define RETRY_MAX_S 30
 
 static void on_signal(int sig)
 {
@@ -69,7 +78,9 @@ static void usage(FILE *f)
 		"                    machine; 0: no limit)\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
-		"  --once            drain the queue, then exit\n"
+		"  --once            drain the queue, then exit (status 1 after\n"
+		"                    five failed batches in a row, or one that\n"
+		"                    cannot heal: a missing table or sequence)\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
 		"                    where the time went (turn, sturn, claim, parse,\n"
 		"                    lookup, enrich, results, latest, other, commit;\n"
@@ -123,7 +134,7 @@ int main(int argc, char **argv)
 	const char *db_arg = NULL, *metrics = NULL;
 	struct vt_observe *ob = NULL;
 	struct wk_metrics *wm = NULL;
-	int slot = -1, held = 0;
+	int slot = -1, held = 0, fails = 0, rc = 0;
 	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL;
@@ -239,11 +250,33 @@ int main(int argc, char **argv)
 		r = vt_worker_batch(db, &o, &cur, &st, err, sizeof err);
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
-			vt_warn("batch failed (left queued): %s", err);
+			int lasting = wk_pg_err_lasting(err), wait_s;
+
+			fails++;
+			if (once && (lasting || fails >= ONCE_TRIES)) {
+				vt_err("batch failed (left queued): %s; giving up"
+				       " after %d %s", err, fails, lasting ?
+				       "try: the database lacks what the worker"
+				       " needs (vantage db migrate?)" :
+				       "tries in a row");
+				rc = 1;
+				break;
+			}
+			wait_s = fails < 6 ? 1 << (fails - 1) : RETRY_MAX_S;
+			if (lasting)
+				vt_err("batch failed (left queued): %s; retrying"
+				       " in %d s (try %d; the database lacks what"
+				       " the worker needs: vantage db migrate?)",
+				       err, wait_s, fails);
+			else
+				vt_warn("batch failed (left queued): %s; retrying"
+					" in %d s (try %d)", err, wait_s, fails);
 			if (!vt_pg_broken(db))
-				sleep(1);
+				vt_sigpoll(NULL, 0, wait_s * 1000, &stopping,
+					   &reloading);
 			continue;
 		}
+		fails = 0;
 		if (vt_mono_ms() - last_log > 10000 || (st.claimed == before &&
 		    st.claimed != last.claimed)) {
 			vt_info("claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
@@ -300,5 +333,5 @@ int main(int argc, char **argv)
 	PQfinish(db);
 	wk_metrics_free(wm);
 	vt_observe_stop(ob);
-	return 0;
+	return rc;
 }

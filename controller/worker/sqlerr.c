@@ -2,6 +2,7 @@
 #include "controller/worker/sqlerr.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int wk_pg_result(PGconn *db, PGresult *r, PGresult **out, char *errbuf,
 		 size_t errlen)
@@ -21,4 +22,14 @@ int wk_pg_result(PGconn *db, PGresult *r, PGresult **out, char *errbuf,
 	else
 		PQclear(r);
 	return VT_OK;
+}
+
+int wk_pg_err_lasting(const char *errbuf)
+{
+	const char *s = strstr(errbuf, "SQLSTATE ");
+
+	if (!s)
+		return 0;
+	s += strlen("SQLSTATE ");
+	return !strncmp(s, "42", 2) || !strncmp(s, "3F000", 5);
 }

@@ -1,7 +1,7 @@
 /* qcopy.c - result_queue's COPY stream (see qcopy.h). */
 #include "controller/gateway/qcopy.h"
 
-#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Appends the row head of upload u's rows (field count and the five
@@ -23,37 +23,31 @@ static int row_head(struct vt_pgcopy *heads, const struct gw_db_upload *u)
 	return vt_pgcopy_ts_ms(heads, u->received_ms);
 }
 
-/* The length of the row head at p: the field count, then each of the
- * five shared fields' length word and bytes (-1: NULL, no bytes). */
-static size_t head_len(const unsigned char *p)
-{
-	size_t n = 2;
-
-	for (int f = 0; f < GW_QCOPY_COLS - 1; f++) {
-		int32_t l = (int32_t)((uint32_t)p[n] << 24 | (uint32_t)p[n + 1] << 16 |
-				      (uint32_t)p[n + 2] << 8 | p[n + 3]);
-
-		n += 4 + (l > 0 ? (size_t)l : 0);
-	}
-	return n;
-}
+/* Uploads whose head lengths gw_qcopy_build keeps on its stack (a
+ * group of the dbq has at most GW_DBQ_GROUP_MAX); more take one
+ * allocation. */
+#define HEADS_ON_STACK 64
 
 int gw_qcopy_build(struct vt_pgcopy *c, struct vt_pgcopy *heads,
 		   const struct gw_db_upload *u, int nu)
 {
 	const size_t skip = VT_PGCOPY_FRAME - 2;   /* heads' stream header */
-	size_t need = 0, at, hl;
+	size_t need = 0, at, on_stack[HEADS_ON_STACK], *hl = on_stack;
 	int rc = VT_OK;
 
 	vt_pgcopy_reset(heads);
-	/* Each upload's head once, side by side; the size: row heads, line
-	 * lengths and lines. */
+	if (nu > HEADS_ON_STACK && !(hl = malloc((size_t)nu * sizeof *hl)))
+		return VT_ENOMEM;
+	/* Each upload's head once, side by side, its length kept as the
+	 * encoding gave it; the size: row heads, line lengths and lines. */
 	for (int i = 0; i < nu && rc == 0; i++) {
 		size_t before = heads->b.len ? heads->b.len : skip;
 
+		hl[i] = 0;
 		if (!u[i].n || (rc = row_head(heads, &u[i])) < 0)
 			continue;
-		need += (size_t)u[i].n * (heads->b.len - before + VT_PGCOPY_FIELD);
+		hl[i] = heads->b.len - before;
+		need += (size_t)u[i].n * (hl[i] + VT_PGCOPY_FIELD);
 		for (int l = 0; l < u[i].n; l++)
 			need += u[i].lens[l];
 	}
@@ -63,13 +57,12 @@ int gw_qcopy_build(struct vt_pgcopy *c, struct vt_pgcopy *heads,
 	for (int i = 0; i < nu && rc == 0; i++) {
 		const char *h = heads->b.data + at;
 
-		if (!u[i].n)
-			continue;
-		hl = head_len((const unsigned char *)h);
 		for (int l = 0; l < u[i].n && rc == 0; l++)
-			if ((rc = vt_pgcopy_raw(c, h, hl, 1)) == 0)
+			if ((rc = vt_pgcopy_raw(c, h, hl[i], 1)) == 0)
 				rc = vt_pgcopy_bytes(c, u[i].lines[l], u[i].lens[l]);
-		at += hl;
+		at += hl[i];
 	}
+	if (hl != on_stack)
+		free(hl);
 	return rc;
 }

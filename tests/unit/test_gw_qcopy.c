@@ -5,8 +5,9 @@
  * encoded once (the heads scratch holds them once each, in order, the
  * same bytes as the rows' heads), allocated once (the
  * buffer's capacity is the stream's size: no growth by doubling), a kept
- * stream reused without allocating, and uploads without lines giving an
- * empty stream. */
+ * stream reused without allocating, uploads without lines giving an
+ * empty stream, and groups of more uploads than the build keeps head
+ * lengths for on its stack. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,32 @@ int main(void)
 		free(m);
 		free(lp);
 		free(ln);
+	}
+	/* more uploads than the build keeps head lengths for on its stack,
+	 * heads of every length (sessions, addresses, SRC= of each kind),
+	 * some uploads without lines among them */
+	{
+		enum { NU = 150 };
+		static const char *const from[] = { "192.0.2.1", "2001:db8::1",
+						    NULL, "bad" };
+		static const char *const src[] = { NULL, "", "s", "longer src" };
+		static const char *const sid[] = { "a", "0123456789abcdef",
+						   "sess" };
+		struct gw_db_upload *m = calloc(NU, sizeof *m);
+		int rows = 0;
+
+		CHECK(m != NULL);
+		for (int i = 0; m && i < NU; i++) {
+			int n = i % 7 == 3 ? 0 : 1 + i % 3;
+
+			m[i] = (struct gw_db_upload){ i, sid[i % 3], from[i % 4],
+				src[i / 4 % 4], 1700000000000LL + i, l1, n1, n,
+				NULL, NULL, NULL, 0 };
+			rows += n;
+		}
+		if (m)
+			same(m, NU, rows);
+		free(m);
 	}
 	return CHECK_DONE();
 }

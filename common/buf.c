@@ -86,6 +86,14 @@ int vt_buf_add(struct vt_buf *b, const void *p, size_t n)
 	return VT_OK;
 }
 
+void vt_buf_truncate(struct vt_buf *b, size_t n)
+{
+	if (n < b->len) {
+		b->len = n;
+		b->data[n] = '\0';
+	}
+}
+
 int vt_buf_adds(struct vt_buf *b, const char *s)
 {
 	return vt_buf_add(b, s, strlen(s));

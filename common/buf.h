@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
 #include "err.h"
 
 struct vt_buf {
@@ -36,6 +37,34 @@ int vt_buf_addf(struct vt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3))) VT_WUR;
 int vt_buf_vaddf(struct vt_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0))) VT_WUR;
+/* vt_buf_add and vt_buf_addc inline while the bytes fit in the storage
+ * (reserved ahead, e.g. at the size of the input), as in a parser's
+ * loop that appends token by token; otherwise through vt_buf_add. */
+static inline int vt_buf_add_fast(struct vt_buf *b, const void *p, size_t n)
+{
+	/* cap is 0 (then len too) or holds len bytes and the NUL */
+	if (n < b->cap - b->len && n <= b->max - b->len) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return VT_OK;
+	}
+	return vt_buf_add(b, p, n);
+}
+
+static inline int vt_buf_addc_fast(struct vt_buf *b, char c)
+{
+	if (1 < b->cap - b->len && b->len < b->max) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return VT_OK;
+	}
+	return vt_buf_add(b, &c, 1);
+}
+
+/* Cuts the content back to its first n bytes (n is clamped to len), for
+ * taking back what was appended since len was n. */
+void vt_buf_truncate(struct vt_buf *b, size_t n);
 /* Removes the first n bytes (n is clamped to len). */
 void vt_buf_consume(struct vt_buf *b, size_t n);
 /* Hands the storage to the caller (who frees it) and empties the buffer.

@@ -56,26 +56,12 @@ static void ws(struct rd *r)
 		r->p++;
 }
 
-/* 1 when n more bytes (and the terminating NUL) fit in o's allocation
- * and under its cap: the common case, the body being reserved at the
- * line's size, which it rarely passes. */
-static inline int room(const struct vt_buf *o, size_t n)
-{
-	return o->data && o->len + n < o->cap && (!o->max || o->len + n <= o->max);
-}
-
+/* Appends to the output; the first failure is kept in r->err.  Inline
+ * while the bytes fit: the body is reserved at the line's size, which it
+ * rarely passes. */
 static int put(struct rd *r, const void *s, size_t n)
 {
-	struct vt_buf *o = r->out;
-	int e;
-
-	if (room(o, n)) {
-		memcpy(o->data + o->len, s, n);
-		o->len += n;
-		o->data[o->len] = '\0';
-		return 0;
-	}
-	e = vt_buf_add(o, s, n);
+	int e = vt_buf_add_fast(r->out, s, n);
 
 	if (e < 0) {
 		if (!r->err)
@@ -88,14 +74,14 @@ static int put(struct rd *r, const void *s, size_t n)
 /* put() of one byte: the punctuation between tokens. */
 static int put1(struct rd *r, char c)
 {
-	struct vt_buf *o = r->out;
+	int e = vt_buf_addc_fast(r->out, c);
 
-	if (room(o, 1)) {
-		o->data[o->len++] = c;
-		o->data[o->len] = '\0';
-		return 0;
+	if (e < 0) {
+		if (!r->err)
+			r->err = e;
+		return -1;
 	}
-	return put(r, &c, 1);
+	return 0;
 }
 
 /* A real as the full path prints it; -1 when it would have an exponent. */
@@ -524,11 +510,8 @@ int wk_fast_parse(const char *json, size_t len, struct wk_fast *f)
 		    key_is(ks[nk], kl[nk], "sent") || key_is(ks[nk], kl[nk], "min") ||
 		    key_is(ks[nk], kl[nk], "max") || key_is(ks[nk], kl[nk], "avg"))
 			f->summary_keys = 1;
-		if (drop) {
-			f->body.len = mark;
-			if (f->body.data)
-				f->body.data[mark] = '\0';
-		}
+		if (drop)
+			vt_buf_truncate(&f->body, mark);
 		nk++;
 		ws(&r);
 		if (r.p >= r.end)
@@ -650,8 +633,6 @@ int wk_fast_enrich(const struct wk_fast *f, const struct vt_enrich *e,
 		goto fail;
 	return 1;
 fail:
-	out->len = mark;
-	if (out->data)
-		out->data[mark] = '\0';
+	vt_buf_truncate(out, mark);
 	return r;
 }

@@ -51,6 +51,39 @@ static void test_buf(void)
 	}
 	CHECK_INT(b.len, 80000);
 	vt_buf_free(&b);
+
+	/* the inline appends: in the storage reserved, past it (through
+	 * vt_buf_add), up to the cap and no further; truncate takes back */
+	vt_buf_init(&b, 12);
+	CHECK_INT(vt_buf_addc_fast(&b, 'a'), VT_OK);     /* no storage yet */
+	CHECK_INT(vt_buf_reserve(&b, 11), VT_OK);
+	n = b.cap;
+	CHECK_INT(vt_buf_add_fast(&b, "bcdef", 5), VT_OK);
+	CHECK_INT(vt_buf_addc_fast(&b, 'g'), VT_OK);
+	CHECK_STR(b.data, "abcdefg");
+	CHECK_INT(b.cap, n);                            /* no reallocation */
+	CHECK_INT(vt_buf_add_fast(&b, "hijkl", 5), VT_OK);
+	CHECK_INT(b.len, 12);
+	CHECK_INT(vt_buf_add_fast(&b, "m", 1), VT_ETOOBIG);
+	CHECK_INT(vt_buf_addc_fast(&b, 'm'), VT_ETOOBIG);
+	CHECK_STR(b.data, "abcdefghijkl");              /* unchanged */
+	vt_buf_truncate(&b, 3);
+	CHECK_STR(b.data, "abc");
+	vt_buf_truncate(&b, 50);                        /* clamped */
+	CHECK_INT(b.len, 3);
+	CHECK_INT(vt_buf_addc_fast(&b, 'z'), VT_OK);
+	CHECK_STR(b.data, "abcz");
+	vt_buf_free(&b);
+	/* storage larger than the cap (64 bytes at least): the cap holds */
+	vt_buf_init(&b, 3);
+	CHECK_INT(vt_buf_reserve(&b, 1), VT_OK);
+	CHECK(b.cap > 3);
+	CHECK_INT(vt_buf_add_fast(&b, "xy", 2), VT_OK);
+	CHECK_INT(vt_buf_add_fast(&b, "zw", 2), VT_ETOOBIG);
+	CHECK_INT(vt_buf_addc_fast(&b, 'z'), VT_OK);
+	CHECK_INT(vt_buf_addc_fast(&b, 'w'), VT_ETOOBIG);
+	CHECK_STR(b.data, "xyz");
+	vt_buf_free(&b);
 }
 
 static void test_cur(void)

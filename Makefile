@@ -45,7 +45,13 @@ BUILD   := build-asan
 BINDIR  := build-asan/bin
 SAN_CFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined
-SAN_LDFLAGS := -fsanitize=address,undefined
+# GCC's UBSan runtime, as a shared library beside ASan's, hands its
+# log_path to ASan's copy of __sanitizer_set_report_path (the symbol binds
+# to libasan, loaded first) and writes its own reports to stderr: linked
+# statically it keeps its own, and UBSAN_OPTIONS=log_path is honoured
+# (tests/run.sh, integration/NAME@asan).  Clang has one runtime for both.
+SAN_LDFLAGS := -fsanitize=address,undefined \
+	       $(if $(shell $(CC) -dM -E -x c /dev/null 2>/dev/null | grep __clang__),,-static-libubsan)
 else ifeq ($(SANITIZE),thread)
 BUILD   := build-tsan
 BINDIR  := build-tsan/bin

@@ -99,14 +99,18 @@ t_check "looking from the front (not from the start)" grep -q " claims 3 " <<<"$
 # 3. A batch cut by batch_bytes (lines of ~60 bytes, 100 bytes a batch:
 # two rows) leaves its tail locked, and another worker's claim moves the
 # front past it: the next claim looks from the worker's own cursor.
-read -r c1 c2 <<<"$(q 10 $((now - 5000)))"
-out=$("$CLAIM" "$c1" 1 0 20 100 2>&1)
-t_log "cut claim from $c1: $out"
-t_check "the cut batch took two rows" test "$(stored $((now - 5000)) $((now - 4990)))" = 2
+cut() { # T0: queues 10 rows at T0+1..T0+10 (ids c1..c2), claims with the
+	# cut; its output in out, its cursor in from
+	read -r c1 c2 <<<"$(q 10 "$1")"
+	out=$("$CLAIM" "$c1" 1 0 20 100 2>&1)
+	t_log "cut claim from $c1: $out"
+	t_check "the cut batch took two rows" test "$(stored "$1" $(($1 + 10)))" = 2
+	from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
+}
+cut $((now - 5000))
 t_check "and says to look from its own cursor next" grep -q " own 1 " <<<"$out"
 t_psql "SELECT setval('vt_worker_front', $((c2 + 1)))" >/dev/null
 read -r d1 d2 <<<"$(q 5 $((now - 4000)))"
-from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
 out=$("$CLAIM" "${from:-0}" 2 1 20 $BIG 2>&1)
 t_log "claim after the cut from ${from:-?}: $out"
 t_check "the claim after a cut takes the rows the cut left, below the front" \
@@ -116,14 +120,9 @@ t_check "and looks from the front again next" grep -q " own 0 " <<<"$out"
 # The claim from the worker's own cursor only ever moves the front on,
 # even when it takes a whole batch (only a look from the start sets it
 # back): the front is where the other workers' claims have got to.
-read -r g1 g2 <<<"$(q 10 $((now - 4500)))"
-out=$("$CLAIM" "$g1" 1 0 20 100 2>&1)
-t_log "cut claim from $g1: $out"
-t_check "the second cut batch took two rows" \
-	test "$(stored $((now - 4500)) $((now - 4490)))" = 2
+cut $((now - 4500))
 read -r h1 h2 <<<"$(q 5 $((now - 4400)))"
 t_psql "SELECT setval('vt_worker_front', $((h2 + 1)))" >/dev/null
-from=$(sed -n 's/^from \([0-9]*\) .*/\1/p' <<<"$out")
 out=$("$CLAIM" "${from:-0}" 2 1 10 $BIG 2>&1)
 t_log "claim of 10 after the cut from ${from:-?}, the front at $((h2 + 1)): $out"
 t_check "the claim from its own cursor took a whole batch: the cut's tail" \

@@ -11,10 +11,10 @@
 # Each --once run is bounded by timeout(1): a worker that retried forever
 # would exit 124.
 . "$(dirname "$0")/../lib.sh"
+command -v timeout >/dev/null || t_skip "no timeout(1)"
+W="$BIN/vantage-worker"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
-W="$BIN/vantage-worker"
-command -v timeout >/dev/null || t_skip "no timeout(1)"
 
 now=$(date +%s)
 t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)

@@ -29,8 +29,10 @@ for i in $(seq "$RUNS"); do
 	"$BENCH" "$T/lines" "$ROUNDS" || exit 1
 done >"$T/runs"
 sed 's/^/  /' "$T/runs"
-echo "fast path ns per line (median of $RUNS): $(awk '{print $6}' "$T/runs" | sort -n |
-	awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+med() { awk -v c="$1" '{print $c}' "$T/runs" | sort -n |
+	awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+fast=$(med 6) general=$(med 8)
+echo "fast path ns per line (median of $RUNS): $fast, general path (reference): $general, fast/general $(awk -v a="$fast" -v b="$general" 'BEGIN {printf "%.2f", b ? a / b : 0}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "${FASTPATH_IR:-0}" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "no valgrind"; exit 1; }
 	ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null \

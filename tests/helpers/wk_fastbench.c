@@ -5,9 +5,13 @@
  *   wk_fastbench FILE ROUNDS
  *
  * FILE holds one probe result per line: its measurement type, a tab and
- * its JSON ("id" and "time" set, as pipe_load sends them).  Prints "lines N taken T ns_per_line X", the
- * process's CPU time (not the wall clock: the machine is shared) over
- * all rounds divided by the lines read. */
+ * its JSON ("id" and "time" set, as pipe_load sends them).  Prints
+ * "lines N taken T ns_per_line X general_ns_per_line Y": X is the
+ * process's CPU time (not the wall clock: the machine is shared) over all
+ * rounds divided by the lines read, Y the same for the general path
+ * (proto/enrich.h: vt_result_parse, vt_result_enrich), the one the fast
+ * path is checked against byte for byte and the worker falls back to; it
+ * is the reference measured in the same run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +38,8 @@ int main(int argc, char **argv)
 	struct vt_buf out;
 	char **lines = NULL, **type = NULL, *line = NULL, *tab;
 	size_t *lens = NULL, cap = 0;
-	long n = 0, taken = 0, rounds;
-	double t0, t1;
+	long n = 0, taken = 0, general_failed = 0, rounds;
+	double t0, t1, t2;
 	FILE *in;
 	ssize_t k;
 
@@ -74,8 +78,28 @@ int main(int argc, char **argv)
 				taken++;
 		}
 	t1 = cpu_ns();
-	printf("lines %ld taken %ld ns_per_line %.0f\n", n, taken,
-	       n ? (t1 - t0) / ((double)n * (double)rounds) : 0.0);
+	/* the reference: the general path over the same lines and rounds */
+	for (long r = 0; r < rounds; r++)
+		for (long i = 0; i < n; i++) {
+			struct vt_result *res;
+			char err[128];
+
+			vt_buf_reset(&out);
+			e.type = type[i];
+			if (vt_result_parse(lines[i], lens[i], &res, err,
+					    sizeof err) != 0)
+				continue;
+			if (vt_result_enrich(res, &e, &out) != 0)
+				general_failed++;
+			vt_result_free(res);
+		}
+	t2 = cpu_ns();
+	printf("lines %ld taken %ld ns_per_line %.0f general_ns_per_line %.0f\n",
+	       n, taken, n ? (t1 - t0) / ((double)n * (double)rounds) : 0.0,
+	       n ? (t2 - t1) / ((double)n * (double)rounds) : 0.0);
+	if (general_failed)
+		fprintf(stderr, "wk_fastbench: %ld line(s) the general path "
+			"did not enrich\n", general_failed / rounds);
 	wk_fast_free(&f);
 	vt_buf_free(&out);
 	for (long i = 0; i < n; i++) {

@@ -154,6 +154,16 @@ static void on_job_timer(struct vt_loop *loop, void *arg)
 			j->running = 1;
 			j->last_s = now / 1000000;
 			s->st.runs++;
+			/* the plan beside what happened: a run's result says
+			 * only when it started, which a busy machine may make
+			 * later than planned (up to VT_SCHED_LATE_US) */
+			vt_debug("sched: msm %ld: slot %lld planned at "
+				 "%lld.%06lld, started at %lld.%06lld",
+				 vt_cron_msm_id(j->line.command), j->k,
+				 (long long)(j->at_us / 1000000),
+				 (long long)(j->at_us % 1000000),
+				 (long long)(now / 1000000),
+				 (long long)(now % 1000000));
 		}
 		break;
 	}

@@ -77,10 +77,23 @@ record() { # name rc output-file
 		echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$out" | tail -40
 		failed_names="$failed_names $name"
 		# its failed checks again, for the closing summary: a long
-		# output's tail may not hold them
+		# output's tail may not hold them.  With each, the "#" lines
+		# around it: up to 3 right after it, and the last 3 printed
+		# since the check before it (a check whose command explains
+		# itself before t_check prints "not ok"), leaving out lines
+		# already shown and the "(took N s)" of a check that passed.
 		failed_checks="$failed_checks$(awk -v n="  $name: " '
-			/^not ok/ { print n $0; c = 3; next }
+			/^not ok/ {
+				for (i = 0; i < nb; i++) print n b[i]
+				print n $0; nb = 0; c = 3; next
+			}
+			/^ok/ { nb = 0; c = 0; next }
 			/^#/ && c > 0 { print n $0; c--; next }
+			/^# \(took [0-9.]+ s\)$/ { next }
+			/^#/ {
+				if (nb == 3) { b[0] = b[1]; b[1] = b[2]; nb = 2 }
+				b[nb++] = $0; next
+			}
 			{ c = 0 }' "$out")
 "
 	fi

@@ -4,7 +4,10 @@
  *
  *   sched_run --spool DIR --seconds N [--allow-private] [--no-raw]
  *             [--move-ms N] [--rescan-ms N] [--oneoff 'CMD']... [--quiet]
+ *             [--debug]
  *
+ * --quiet logs warnings and errors only, --debug everything (each run's
+ * slot, planned and start time too: tests/helpers/sched_grid.py).
  * At the end (or on SIGTERM/SIGINT) it moves data/new to data/out and
  * prints one "stats ..." line with the scheduler's counters and the
  * process's resident memory and CPU time from /proc/self. */
@@ -94,7 +97,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sched_run --spool DIR --seconds N [--allow-private] "
 		"[--no-raw]\n                 [--move-ms N] [--rescan-ms N] "
-		"[--oneoff 'CMD']... [--quiet]\n");
+		"[--oneoff 'CMD']... [--quiet] [--debug]\n");
 }
 
 int main(int argc, char **argv)
@@ -108,7 +111,8 @@ int main(int argc, char **argv)
 	struct run r = { 0 };
 	const char *spool = NULL;
 	const char *oneoffs[64];
-	int noneoffs = 0, seconds = 0, quiet = 0, rc, status = 1;
+	int noneoffs = 0, seconds = 0, rc, status = 1;
+	enum vt_log_level level = VT_LOG_INFO;
 	long rss, hwm, ticks;
 	uint64_t id;
 
@@ -135,7 +139,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--no-raw")) {
 			mo.no_raw = 1;
 		} else if (!strcmp(a, "--quiet")) {
-			quiet = 1;
+			level = VT_LOG_WARN;
+		} else if (!strcmp(a, "--debug")) {
+			level = VT_LOG_DEBUG;
 		} else {
 			usage();
 			return 2;
@@ -146,7 +152,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	so.upload = on_upload;
-	vt_log_init("sched_run", quiet ? VT_LOG_WARN : VT_LOG_INFO);
+	vt_log_init("sched_run", level);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	if ((rc = vt_spool_open(spool, &sp)) < 0 ||

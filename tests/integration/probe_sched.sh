@@ -33,7 +33,7 @@ crontab "$L1" "$L2" "$L3" "$HP" "not a crontab line" "$BADHP"
 echo "evping -4 -c 2 -A 3001 127.0.0.1" >"$SP/crons/oneoff"
 
 "$RUN" --spool "$SP" --seconds 60 --allow-private --move-ms 1000 \
-	--rescan-ms 1000 >"$T/stats" 2>"$T/log" &
+	--rescan-ms 1000 --debug >"$T/stats" 2>"$T/log" &
 PID=$!
 t_bg $PID
 
@@ -90,21 +90,25 @@ results 2001 >"$T/t2001"
 t_check "no evping run after its line was removed" \
 	python3 -c "import sys; sys.exit(max(map(int, open('$T/t2001'))) > $REMOVED + 1)"
 t_check "evping ran several times" test "$(wc -l <"$T/t2001")" -ge 3
-# slot k is due at START + 4k; UNIFORM 2 allows one second either side
-t_check "every evping run within its spread, one per slot" python3 - "$T/t2001" "$START" <<'PY'
-import sys
-ts = [int(l) for l in open(sys.argv[1])]
-start = int(sys.argv[2])
-slots = [round((t - start) / 4) for t in ts]
-bad = [t for t in ts if abs(t - start - 4 * round((t - start) / 4)) > 1]
-if bad: print("# outside the spread:", bad)
-if len(set(slots)) != len(slots): print("# two runs in one slot:", ts)
-sys.exit(1 if bad or len(set(slots)) != len(slots) else 0)
-PY
+# Each run planned in its slot's window (START + 4k, UNIFORM 2), one per
+# slot but those skipped late (and logged) while the process was stopped,
+# none after its removal, the results these runs.  The plan comes from the
+# debug log: a result's time says only when its run started, and on a
+# loaded machine a timer fires late (the scheduler runs what is up to
+# 10 s late), so comparing result times with the spread can fail with
+# nothing wrong (tests/helpers/sched_grid.py).
+t_check "every evping run within its spread, one per slot" \
+	python3 "$TOP/tests/helpers/sched_grid.py" "$T/log" 2001 "$START" 4 2 "$T/t2001" \
+		--took "crons/1: 4 line(s): 0 kept, 4 new" \
+		--until "crons/1: 3 line(s): 3 kept, 0 new, 1 stopped"
 t_check "dns results in their own -O file" sh -c "ls '$SP/data/out' | grep -q '\.dns$'"
 t_check "data/new empty after the final move" test -z "$(ls -A "$SP/data/new")"
 t_check "no taken one-off files left" sh -c "! ls -A '$SP/crons' | grep -q oneoff"
-t_check "every data/out line is a RESULT with JSON" python3 - "$SP/data/out" <<'PY'
+# ... and as many as the scheduler wrote (not a fixed number: how many
+# runs fit in depends on how fast the test gets through its steps, and
+# counted 15 or 16 here, which "more than 15" took for a failure)
+t_check "every data/out line is a RESULT with JSON, one for each result written" \
+	python3 - "$SP/data/out" "$(sed -n 's/^stats .* results=\([0-9]*\) .*/\1/p' "$T/stats")" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 n = 0
@@ -114,7 +118,7 @@ for f in os.listdir(d):
         r = json.loads(l[7:])
         assert isinstance(r["id"], str) and isinstance(r["time"], int)
         n += 1
-assert n > 15, n
+assert n > 10 and str(n) == sys.argv[2], (n, sys.argv[2])
 PY
 # A one-off's result is posted as soon as it is written, as the stock
 # probe's one-off daemon does: into data/out and an upload asked, even when

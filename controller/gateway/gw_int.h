@@ -55,8 +55,11 @@ struct gw_thr {
 	int                nkeep;         /* KEEP sessions held here */
 	int                load;          /* atomic: sessions handed here */
 	int                push_wanted;   /* scan pending pushes soon */
+	int                push_full;     /* ...of every KEEP held (pushq.c) */
 	int                push_scanning; /* a push scan is in flight */
 	int64_t            next_push_scan;
+	long              *push_ask;      /* probes kicked since the last scan */
+	int                push_nask, push_cap;
 	uint64_t           sweep;         /* timer id */
 	int                stopping;
 	gw_sweep_hook      hook;          /* thread 0 */

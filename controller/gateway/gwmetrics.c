@@ -23,6 +23,7 @@ struct gw_metrics {
 	struct vt_mseries *fails[2][FAILS];
 	struct vt_mseries *refused[GW_M_REFUSALS];
 	struct vt_mseries *push_ok, *push_failed;
+	struct vt_mseries *scan_all, *scan_kicked;
 	struct vt_mfamily *uploads;
 	struct vt_mseries *results, *rejected, *upload_s;
 	struct vt_mseries *sink_build, *sink_store, *sink_groups;
@@ -70,6 +71,12 @@ int gw_metrics_new(struct vt_metrics *m, struct gw_metrics **out)
 		"Command pushes ended, by outcome.", "outcome");
 	gm->push_ok = vt_metrics_series(pu, "ok");
 	gm->push_failed = vt_metrics_series(pu, "failed");
+	pu = vt_metrics_counter(m, "vantage_gateway_push_scan_probes_total",
+		"Probes whose pending pushes a push scan asked the database for, by scan"
+		" (all: of every KEEP held; kicked: of those kicked since the last).",
+		"scan");
+	gm->scan_all = vt_metrics_series(pu, "all");
+	gm->scan_kicked = vt_metrics_series(pu, "kicked");
 	gm->uploads = vt_metrics_counter(m, "vantage_gateway_uploads_total",
 		"Uploads answered, by HTTP status (200: committed).", "status");
 	gm->results = vt_metrics_series(vt_metrics_counter(m,
@@ -195,6 +202,12 @@ void gw_m_push(struct gw_metrics *gm, int ok)
 {
 	if (gm)
 		vt_metrics_add(ok ? gm->push_ok : gm->push_failed, 1);
+}
+
+void gw_m_push_scan(struct gw_metrics *gm, int all, int n)
+{
+	if (gm)
+		vt_metrics_add(all ? gm->scan_all : gm->scan_kicked, n);
 }
 
 void gw_m_upload(struct gw_metrics *gm, const struct gw_sink_result *res)

@@ -47,6 +47,9 @@ void gw_m_hs_limit(struct gw_metrics *gm, int limit);
 void gw_m_hs_peak(struct gw_metrics *gm, int n);
 /* A push ended (ok: the probe answered OK). */
 void gw_m_push(struct gw_metrics *gm, int ok);
+/* A push scan asked about n probes (all: every KEEP held; else those
+ * kicked since the last scan). */
+void gw_m_push_scan(struct gw_metrics *gm, int all, int n);
 /* An upload was answered (res: status, results, rejected lines). */
 void gw_m_upload(struct gw_metrics *gm, const struct gw_sink_result *res);
 /* An upload's batch came back from the database after us microseconds

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "controller/gateway/gwmetrics.h"
 #include "controller/gateway/jobs.h"
 #include "controller/gateway/session_int.h"
 
@@ -27,30 +28,68 @@ static void pushes_done(struct gw_job *j)
 		/* else not here, or busy: a later scan takes it */
 	}
 	if (j->rc == 0 && r->n == GW_REQ_PUSHES_MAX)
-		t->push_wanted = 1;   /* more may wait */
+		t->push_wanted = t->push_full = 1;   /* more may wait */
 	gw_req_free(r);
 	if (t->push_wanted && !t->stopping)
 		push_scan(t);
 }
 
-/* Reads the pending pushes of the probes held here (pushes_done goes on). */
+/* The probes kicked since the last scan that can take a push now, into
+ * want (room for t->push_nask); the list is emptied. */
+static int kicked_pushable(struct gw_thr *t, long *want)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->push_nask; i++) {
+		struct gw_session *s = gw_session_find(t, t->push_ask[i]);
+
+		if (!s || !s->push_ask)
+			continue;   /* gone, or listed twice */
+		s->push_ask = 0;
+		if (gw_session_can_push(s))
+			want[n++] = s->probe_id;
+		/* else busy: kicked again when its push or claim ends */
+	}
+	t->push_nask = 0;
+	return n;
+}
+
+/* Reads the pending pushes of the probes held here (pushes_done goes on):
+ * of every one that can take a push on a full scan (every GW_PUSH_SCAN_MS,
+ * NOTIFY, a full answer), else of those kicked since the last scan.  A
+ * reconnect storm kicks every KEEP: asking about every probe held at each
+ * of its scans, back to back, cost the thread a walk of all its sessions
+ * and an array of all their ids per scan, and PostgreSQL a probe of the
+ * pending index per id (200 scans of up to 10,000 ids per storm). */
 static void push_scan(struct gw_thr *t)
 {
 	struct gw_req *r;
+	int full, room;
 
 	if (t->push_scanning)
 		return;   /* push_wanted stays: scanned again when it ends */
 	t->push_wanted = 0;
-	if (t->nkeep == 0)
+	full = t->push_full;
+	room = full ? t->nkeep : t->push_nask;
+	if (t->nkeep == 0 || room == 0) {
+		t->push_nask = 0;
+		t->push_full = 0;
 		return;
+	}
 	if (!(r = gw_req_new(GW_REQ_PUSHES, t->ctx->conf.name, NULL, pushes_done)) ||
-	    !(r->want = calloc((size_t)t->nkeep, sizeof *r->want))) {
+	    !(r->want = calloc((size_t)room, sizeof *r->want))) {
 		gw_req_free(r);
 		t->push_wanted = 1;
 		return;
 	}
+	t->push_full = 0;
 	/* Only the probes that can take a push now are asked about. */
-	if ((r->nwant = gw_sessions_pushable(t, r->want, t->nkeep)) == 0) {
+	r->nwant = full ? gw_sessions_pushable(t, r->want, room)
+			: kicked_pushable(t, r->want);
+	if (full)
+		t->push_nask = 0;   /* every flag was cleared */
+	gw_m_push_scan(t->ctx->m, full, r->nwant);
+	if (r->nwant == 0) {
 		gw_req_free(r);
 		return;
 	}
@@ -60,25 +99,43 @@ static void push_scan(struct gw_thr *t)
 	gw_req_submit(t->ctx->q, r);
 }
 
-void gw_pushq_kick(struct gw_thr *t)
+void gw_pushq_kick(struct gw_session *s)
 {
+	struct gw_thr *t = s->thr;
+
 	t->push_wanted = 1;
+	if (s->push_ask || t->push_full)
+		return;
+	if (t->push_nask == t->push_cap) {
+		int cap = t->push_cap ? t->push_cap * 2 : 64;
+		long *a = realloc(t->push_ask, (size_t)cap * sizeof *a);
+
+		if (!a) {
+			t->push_full = 1;   /* the next scan asks about all */
+			return;
+		}
+		t->push_ask = a;
+		t->push_cap = cap;
+	}
+	t->push_ask[t->push_nask++] = s->probe_id;
+	s->push_ask = 1;
 }
 
 void gw_pushq_now(struct gw_thr *t)
 {
-	t->push_wanted = 1;
+	t->push_wanted = t->push_full = 1;
 	if (!t->stopping)
 		push_scan(t);
 }
 
 void gw_pushq_sweep(struct gw_thr *t, int64_t now)
 {
-	if (t->push_wanted || now >= t->next_push_scan) {
-		t->push_wanted = 1;
-		push_scan(t);
+	if (now >= t->next_push_scan) {
+		t->push_wanted = t->push_full = 1;
 		t->next_push_scan = now + GW_PUSH_SCAN_MS;
 	}
+	if (t->push_wanted)
+		push_scan(t);
 }
 
 void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
@@ -113,13 +170,23 @@ static void deliver(struct gw_thr *t, struct gw_session *s, long push_id,
 			rel->push_id = push_id;   /* with the gateway's name */
 			gw_req_submit(t->ctx->q, rel);
 		}
+		t->next_push_scan = 0;   /* whoever holds the probe now */
 		return;
 	}
 	rc = gw_session_push(s, push_id, text ? text : "");   /* may close s */
-	if (rc < 0)
+	if (rc < 0) {
 		gw_note_push_done(t->ctx, push_id, 0,
 				  rc == VT_EPARSE ? "BAD_BATCH" : "NO_CHANNEL");
-	t->next_push_scan = 0;
+		t->next_push_scan = 0;   /* s may be gone: a full scan */
+	}
+	/* else the push's end kicks s for its next one */
+}
+
+/* s's claim ended without a delivery: it may take another push. */
+static void unclaimed(struct gw_session *s)
+{
+	if (s && s->keep && !s->dying)
+		gw_pushq_kick(s);
 }
 
 static void claim_done(struct gw_job *j)
@@ -132,6 +199,7 @@ static void claim_done(struct gw_job *j)
 	if (j->rc < 0) {
 		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
 			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
+		unclaimed(s);
 	} else {
 		deliver(q->ctx, s, q->push_id, q->text);
 	}
@@ -148,8 +216,10 @@ static void crontab_done(struct gw_job *j)
 		s->claiming = 0;
 	if (j->rc < 0)
 		vt_warn("probe %ld: crontab not queued: %s", q->probe_id, j->err);
-	else if (q->push_id > 0)
+	if (j->rc == 0 && q->push_id > 0)
 		deliver(q->ctx, s, q->push_id, q->text);
+	else
+		unclaimed(s);
 	gw_req_free(q);
 }
 

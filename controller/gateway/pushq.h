@@ -5,8 +5,10 @@
  * (push.h speaks the dialogue) and their outcome recorded.
  *
  * Each loop thread scans for its own sessions (at most one scan in flight
- * per thread, every GW_PUSH_SCAN_MS and when kicked), so a push always
- * reaches the thread holding its session.  Owning thread only. */
+ * per thread): for all of them every GW_PUSH_SCAN_MS and on NOTIFY, for
+ * those kicked (a KEEP, a forward, a push or claim that ended) soon after
+ * the kick; so a push always reaches the thread holding its session.
+ * Owning thread only. */
 #ifndef VT_GW_PUSHQ_H
 #define VT_GW_PUSHQ_H
 
@@ -18,8 +20,9 @@ struct gw_thr;
 struct gw_ctx;
 struct gw_session;
 
-/* A scan soon: a KEEP or forward came, or NOTIFY said pushes wait. */
-void gw_pushq_kick(struct gw_thr *t);
+/* A scan soon of s's probe: a KEEP or forward came, or s's last push or
+ * claim ended. */
+void gw_pushq_kick(struct gw_session *s);
 /* A scan now (NOTIFY said pushes wait). */
 void gw_pushq_now(struct gw_thr *t);
 /* The sweep's part: a scan when kicked or due. */

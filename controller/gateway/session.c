@@ -130,6 +130,8 @@ static void push_end(struct gw_session *s, struct gw_chan *c, const char *why)
 		gw_push_outcome(c->push));
 	gw_push_free(c->push);
 	c->push = NULL;
+	if (s->keep && !s->dying)   /* free for its next pending push */
+		gw_pushq_kick(s);
 }
 
 /* Unlinks and frees a channel; libssh finishes closing it on its own. */
@@ -428,7 +430,7 @@ static int on_global(struct gw_session *s, ssh_message msg)
 				    s->fwd_addr);
 		vt_debug("probe %ld: virtual forward %s:%d", s->probe_id,
 			 s->fwd_addr, s->fwd_port);
-		gw_pushq_kick(s->thr);
+		gw_pushq_kick(s);
 		return 0;
 	}
 	if (sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD && s->fwd_addr) {
@@ -778,9 +780,12 @@ int gw_sessions_pushable(struct gw_thr *t, long *ids, int max)
 {
 	int n = 0;
 
-	for (struct gw_session *s = t->sessions; s && n < max; s = s->next)
-		if (s->keep && !s->dying && s->fwd_addr && gw_session_can_push(s))
+	for (struct gw_session *s = t->sessions; s; s = s->next) {
+		s->push_ask = 0;   /* asked now, or asked again when kicked */
+		if (n < max && s->keep && !s->dying && s->fwd_addr &&
+		    gw_session_can_push(s))
 			ids[n++] = s->probe_id;
+	}
 	return n;
 }
 

@@ -274,7 +274,7 @@ static void keep_done(struct gw_job *j)
 	s->keep = 1;
 	s->thr->nkeep++;
 	gw_session_crontab(s);
-	gw_pushq_kick(s->thr);
+	gw_pushq_kick(s);
 	vt_info("probe %ld: KEEP from %s thread=%d", s->probe_id, s->from,
 		s->thr->idx);
 	gw_sess_step(s);

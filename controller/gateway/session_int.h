@@ -79,6 +79,7 @@ struct gw_session {
 	int                keep_pending;         /* KEEP's lookup in flight */
 	uint64_t           keep_seq;             /* its KEEP's order (registry.h) */
 	int                claiming;             /* a push claim in flight */
+	int                push_ask;             /* in its thread's push_ask */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
 	int                counted;              /* in the registry's per-probe counts */

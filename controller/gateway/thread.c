@@ -237,6 +237,7 @@ void gw_thr_free(struct gw_thr *t)
 	vt_loop_free(t->loop);
 	ssh_bind_free(t->bind);
 	ssh_bind_free(t->bind_rsa);
+	free(t->push_ask);
 	free(t);
 }
 

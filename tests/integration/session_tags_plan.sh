@@ -8,6 +8,14 @@
 # function the query is parsed and planned inside every call and never
 # reaches pg_stat_statements as a statement of its own.  The tags written
 # are still those vt_system_tags computes.
+# Since 031 a sessions-up batch computes its probes' tags in one set-based
+# statement (vt_system_tags_of inlined into it): that UPDATE runs once per
+# batch, and the probes row trigger does not compute the tags again per
+# probe.  The tags are those of 027's vt_system_tags (loaded here from its
+# migration under another name) for a mix of new and known probes, v4 and
+# v6 sessions and own addresses, anchors, virtual probes, results old and
+# recent, other system tags, ASN and prefix changes.  The row trigger, for
+# the other writes of a probe, still runs 027's kept plan.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || t_skip "no PostgreSQL"
@@ -19,14 +27,56 @@ t_psql "CREATE EXTENSION pg_stat_statements" >/dev/null ||
 	t_skip "no pg_stat_statements"
 
 N=40
-t_psql "INSERT INTO probes (id, key_type, pubkey, address_v4)
-        SELECT i, 'ssh-ed25519', 'k' || i,
-               CASE WHEN i % 2 = 0 THEN ('10.9.0.' || i)::inet END
-        FROM generate_series(1, $N) i" >/dev/null
-t_psql "INSERT INTO probe_sessions (probe_id, session_id, remote_port)
-        SELECT i, 's' || i, 40000 + i FROM generate_series(1, $N) i" >/dev/null
+# 027's function, the reference for the tags.
+sed -e '/^CREATE OR REPLACE FUNCTION vt_system_tags/,$!d' \
+    -e 's/FUNCTION vt_system_tags(/FUNCTION vt_tags_027(/' \
+	"$TOP/storage/migrations/027_system_tags_plpgsql.sql" |
+	psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 >/dev/null
+t_check "027's vt_system_tags loads as vt_tags_027" \
+	test -n "$(t_psql "SELECT 'vt_tags_027(probes, inet)'::regprocedure")"
 
-# (Its text there: constants as $n, the RETURN's expression as a SELECT.)
+# Probes 1..N: even ones with a private v4 address of their own, every
+# fifth a v6 one, every seventh an anchor, every ninth virtual, every
+# sixth with a v6 result 2 days old and every eleventh one an hour old,
+# every eighth with a system tag of someone else's.  1..N/2 connect for
+# the first time (no session address); the others are known, coming back
+# from the address they had (i % 4 = 1) or from another, v4 to v6 and back.
+t_psql "INSERT INTO probes (id, key_type, pubkey, address_v4, address_v6,
+                            is_anchor, is_virtual, v6_ok_at, system_tags,
+                            asn_v4, prefix_v4)
+        SELECT i, 'ssh-ed25519', 'k' || i,
+               CASE WHEN i % 2 = 0 THEN ('10.9.0.' || i)::inet END,
+               CASE WHEN i % 5 = 0 THEN ('2001:db8::' || i)::inet END,
+               i % 7 = 0, i % 9 = 0,
+               CASE WHEN i % 6 = 0 THEN extract(epoch FROM now())::bigint - 172800
+                    WHEN i % 11 = 0 THEN extract(epoch FROM now())::bigint - 3600 END,
+               CASE WHEN i % 8 = 0 THEN '{system-resolves-a-correctly}'::text[]
+                    ELSE '{}' END,
+               64500 + i % 3, '10.9.0.0/24'
+        FROM generate_series(1, $N) i" >/dev/null
+from="CASE WHEN i % 3 = 0 THEN ('2001:db8:1::' || i)::inet
+           ELSE ('192.0.2.' || i)::inet END"
+t_psql "INSERT INTO probe_sessions (probe_id, session_id, remote_port, from_addr)
+        SELECT i, 's' || i, 40000 + i,
+               CASE WHEN i <= $N / 2 THEN NULL WHEN i % 4 = 1 THEN $from
+                    WHEN i % 2 = 0 THEN ('2001:db8:2::' || i)::inet
+                    ELSE ('198.51.100.' || i)::inet END
+        FROM generate_series(1, $N) i" >/dev/null
+t_psql "UPDATE probes SET asn_v4 = asn_v4 + 1, prefix_v4 = '10.9.0.0/16'
+        WHERE id % 4 = 2" >/dev/null
+t_psql "CREATE TABLE want AS SELECT p.id, vt_tags_027(p, $from) AS tags
+        FROM probes p, LATERAL (SELECT p.id AS i) x" >/dev/null
+
+# pgss PATTERN: the statement printing pg_stat_statements' calls and
+# plans of the statements whose text is LIKE PATTERN.
+pgss() {
+	printf "SELECT coalesce(sum(calls), 0) || ' ' || coalesce(sum(plans), 0)
+	        FROM pg_stat_statements WHERE query LIKE '%s';\n" "$1"
+}
+# The per-probe tags query, as 027 and as 031 (vt_system_tags's RETURN).
+tagsq='(SELECT coalesce(array_agg(DISTINCT t ORDER BY t)%'
+tagsq31='(SELECT t FROM vt_system_tags_of%'
+
 # One backend: reset the counters, then the gateway's sessions-up
 # statement (controller/gateway/db_batch.c) for all N probes at once.
 out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
@@ -35,26 +85,59 @@ SET pg_stat_statements.track_planning = on;
 SELECT pg_stat_statements_reset();
 UPDATE probe_sessions ps SET connected = true, gateway = 'gw1',
        from_addr = u.from_addr, since = now(), last_seen = now()
-FROM unnest((SELECT array_agg(i) FROM generate_series(1, $N) i),
-            array_fill('192.0.2.7'::inet, ARRAY[$N])) AS u(id, from_addr)
+FROM (SELECT i AS id, $from AS from_addr FROM generate_series(1, $N) i) AS u
 WHERE ps.probe_id = u.id;
-SELECT coalesce(sum(calls), 0) || ' ' || coalesce(sum(plans), 0)
-FROM pg_stat_statements
-WHERE query LIKE '(SELECT coalesce(array_agg(DISTINCT t ORDER BY t)%';
+$(pgss 'WITH c AS MATERIALIZED%UPDATE probes%')
+$(pgss 'NEW.system_tags := vt_system_tags%')
+$(pgss "$tagsq")
+$(pgss "$tagsq31")
 EOF
 )
-read -r calls plans <<<"$(printf '%s\n' "$out" | tail -1)"
-t_log "tags query: $calls executions, $plans plannings for $N probes"
-t_check "the tags query ran as a statement of its own, at least once a probe ($calls >= $N)" \
-	test "${calls:-0}" -ge $N
-t_check "and was planned at most 10 times for $N probes (a few custom plans, then the generic one): $plans" \
-	test "${plans:-999}" -le 10
-
-wrong=$(t_psql "SELECT count(*) FROM probes p JOIN probe_sessions s ON s.probe_id = p.id
-                WHERE p.system_tags IS DISTINCT FROM vt_system_tags(p, s.from_addr)")
-t_check "every probe's system tags are those of its session's address" test "$wrong" = 0
-t_check "a probe with no address of its own has system-ipv4-works from its session" \
+read -r batch _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$out" | tail -4 | tr '\n' ' ')"
+t_log "sessions-up of $N probes: tags UPDATE $batch, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
+t_check "the batch's tags were written by one set-based UPDATE ($batch)" \
+	test "${batch:-0}" = 1
+t_check "the probes row trigger did not compute them again per probe ($rowtrg)" \
+	test "${rowtrg:-1}" = 0
+t_check "no tags query ran per probe ($q27 + $q31)" \
+	test "$((${q27:-1} + ${q31:-1}))" = 0
+wrong=$(t_psql "SELECT count(*) FROM probes p JOIN want w USING (id)
+                WHERE p.system_tags IS DISTINCT FROM w.tags")
+t_check "every probe's system tags are those of 027's vt_system_tags ($wrong differ)" \
+	test "$wrong" = 0
+t_check "a new probe with no address of its own has system-ipv4-works from its session" \
 	test "$(t_psql "SELECT 'system-ipv4-works' = ANY (system_tags) FROM probes WHERE id = 1")" = t
 t_check "one with a private address of its own differing from it is rfc1918" \
 	test "$(t_psql "SELECT 'system-ipv4-rfc1918' = ANY (system_tags) FROM probes WHERE id = 2")" = t
+t_check "a known probe moved from v6 to v4 has system-ipv4-works, not system-ipv6-works" \
+	test "$(t_psql "SELECT system_tags @> '{system-ipv4-works}'
+	                       AND NOT system_tags @> '{system-ipv6-works}'
+	                FROM probes WHERE id = 26")" = t
+t_check "someone else's system tag is kept" \
+	test "$(t_psql "SELECT system_tags @> '{system-resolves-a-correctly}' FROM probes WHERE id = 8")" = t
+
+# Other writes of a probe still recompute its tags in the row trigger,
+# with a kept plan (027): every probe gets a v6 address of its own.
+out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+SET pg_stat_statements.track = 'all';
+SET pg_stat_statements.track_planning = on;
+SELECT pg_stat_statements_reset();
+UPDATE probes SET address_v6 = ('2001:db8:3::' || id)::inet;
+$(pgss "$tagsq")
+$(pgss "$tagsq31")
+EOF
+)
+read -r c27 p27 c31 p31 <<<"$(printf '%s\n' "$out" | tail -2 | tr '\n' ' ')"
+calls=$((${c27:-0} + ${c31:-0})) plans=$((${p27:-999} + ${p31:-999}))
+t_log "row trigger: tags query $calls executions, $plans plannings for $N probes"
+t_check "the tags query ran as a statement of its own, at least once a probe ($calls >= $N)" \
+	test "$calls" -ge $N
+t_check "and was planned at most 10 times for $N probes (a few custom plans, then the generic one): $plans" \
+	test "$plans" -le 10
+wrong=$(t_psql "SELECT count(*) FROM probes p JOIN probe_sessions s ON s.probe_id = p.id
+                WHERE p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr)")
+t_check "every probe's system tags are those of its session's address ($wrong differ)" \
+	test "$wrong" = 0
+t_check "and all have system-ipv6-capable from their own address" \
+	test "$(t_psql "SELECT bool_and(system_tags @> '{system-ipv6-capable}') FROM probes")" = t
 t_done

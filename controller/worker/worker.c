@@ -951,14 +951,13 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if (cur->claims >= WK_FULL_EVERY)
 		cur->from = 0;
 	t0 = ns_now();
-	/* The turn is held for the whole batch, from the claim through the
-	 * COMMIT, parsing and enrichment included: with turns as many as the
-	 * cores, the workers beyond them then sleep (in the lock manager,
-	 * migration 030) and K workers work as K = cores would.  Split turns
-	 * (the claim, then the store; 023) let a worker parse while waiting
-	 * for its store's turn: four workers on two cores had four processes
-	 * and two backends at work, whose time slices stretched each turn's
-	 * statements (docs/scaling.md, "Workers' turns"). */
+	/* The turn is held while the backend works (the claim; the store
+	 * through its COMMIT), not while this process parses and enriches,
+	 * nor while it looks measurements up.  Held for the whole batch
+	 * instead, four workers on two turns ran no faster than two at best
+	 * and slower in most paired runs (docs/scaling.md, "Workers' turns"):
+	 * a worker's own parsing then idles its turn, where split turns let
+	 * it overlap with the other workers' backends. */
 	r = turn_take(db, o, "BEGIN; SET LOCAL synchronous_commit TO off",
 		      &turn, errbuf, errlen);
 	t1 = ns_now();
@@ -978,6 +977,8 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		cur->from = 0;
 		r = claim(db, o, 0, 0, &q, errbuf, errlen);
 	}
+	if (r == VT_OK)
+		r = turn_give(db, &turn, errbuf, errlen);
 	b.ns_claim = ns_now() - t1;
 	if (r < 0) {
 		cur->from = 0;
@@ -1010,6 +1011,12 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
 		goto out;
 	t0 = ns_now();
+	r = turn_take(db, o, NULL, &turn, errbuf, errlen);
+	t1 = ns_now();
+	b.ns_turn_store = t1 - t0;
+	if (r < 0)
+		goto out;
+	t0 = t1;
 	r = store_set(db, rows, n, o->copy, 0, &sq, &b, errbuf, errlen);
 	t1 = ns_now();
 	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
@@ -1023,17 +1030,7 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		snprintf(errbuf, errlen, "%s", vt_strerror(r));
 		goto out;
 	}
-	/* and the turn given back in the same round trip, once the COMMIT
-	 * went through (a failed one stops the text before it: the turn is
-	 * then given back below) */
-	if (turn >= 0 && (r = vt_buf_addf(&commit, "; SELECT pg_advisory_unlock"
-					  "(7346005, %d)", turn)) < 0) {
-		snprintf(errbuf, errlen, "%s", vt_strerror(r));
-		goto out;
-	}
 	r = vt_pg_cmd(db, commit.data, errbuf, errlen);
-	if (r == VT_OK)
-		turn = -1;
 	b.ns_commit = ns_now() - t1;
 	if (r == VT_OK) {
 		st->batches++;

@@ -11,11 +11,6 @@
 # 3. A worker waiting for a turn takes whichever turn frees first (not one
 #    it picked beforehand), waiters take turns in the order they came, and
 #    a cancelled wait leaves the queue for turns free.
-# 4. A worker holds its turn for its whole batch (claim through COMMIT),
-#    and a waiting worker sleeps in the lock manager (migration 030): with
-#    four workers on two turns at most two have a batch open at any time,
-#    the waiting ones run nothing (no Timeout:PgSleep polling), and every
-#    worker takes batches.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -167,46 +162,4 @@ t_check "and leaves the gate free" test "$(t_psql "SELECT count(*) FROM pg_locks
 touch "$T/t$((1 - other)).go" "$T/t2.go"
 wait "$h_t2"
 t_check "with no turn held, a turn is taken at once" test "$(t_psql "SELECT vt_worker_turn_take(2)")" -ge 0
-t_psql "SELECT pg_advisory_unlock_all()" >/dev/null
-
-# 4. Four workers, two turns.  Sampled: the workers' backends with a
-# transaction id (a batch claimed and not yet committed), those sleeping
-# in pg_sleep, those waiting for an advisory lock, and the turns held.
-t_psql "TRUNCATE results, latest, result_queue"
-for part in 0 1 2 3 4 5 6 7 8 9; do fill $part; done
-rm -f "$T/stop"
-(while [ ! -e "$T/stop" ]; do
-	echo "SELECT count(*) FILTER (WHERE backend_xid IS NOT NULL),
-	      count(*) FILTER (WHERE wait_event = 'PgSleep'),
-	      count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),
-	      (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	       AND classid = 7346005 AND granted)
-	      FROM pg_stat_activity WHERE application_name = 'wk_seat';"
-	sleep 0.02
-done | psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/seats" 2>/dev/null) &
-sampler=$!
-for i in 1 2 3 4; do
-	PGAPPNAME=wk_seat "$BIN/vantage-worker" --once --active 2 --batch 20 --stats \
-		--log-level warn >"$T/s$i.out" 2>"$T/s$i.log" &
-	eval "s$i=$!"
-	t_bg $!
-done
-wait "$s1" "$s2" "$s3" "$s4"
-touch "$T/stop"
-wait $sampler
-t_log "samples: $(wc -l <"$T/seats"); most batches open at once: $(awk '$1 > m { m = $1 } END { print m + 0 }' "$T/seats"); samples with a worker in pg_sleep: $(awk '$2 > 0 { n++ } END { print n + 0 }' "$T/seats"); with a worker waiting for a lock: $(awk '$3 > 0 { n++ } END { print n + 0 }' "$T/seats")"
-t_check "every result stored once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
-t_check "no result stored twice" test "$(count results)" = $((NP * NR))
-t_check "latest: the newest of every probe" \
-	test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")" = "$NP"
-t_check "the workers were sampled at work" test "$(awk '$1 > 0 { n++ } END { print n + 0 }' "$T/seats")" -ge 5
-t_check "a worker was seen waiting for its turn, in the lock manager" awk '$3 > 0 { f = 1 } END { exit !f }' "$T/seats"
-t_check "never more than two turns held" awk '$4 > 2 { exit 1 }' "$T/seats"
-t_check "never more than two batches open (claimed, not committed)" awk '$1 > 2 { exit 1 }' "$T/seats"
-t_check "no waiting worker polls (pg_sleep)" awk '$2 > 0 { exit 1 }' "$T/seats"
-for i in 1 2 3 4; do
-	b=$(stat "$T/s$i.out" batches)
-	t_log "worker $i: $(cat "$T/s$i.out")"
-	t_check "worker $i took batches" test "${b:-0}" -ge 1
-done
 t_done

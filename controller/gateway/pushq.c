@@ -122,6 +122,14 @@ void gw_pushq_kick(struct gw_session *s)
 	t->push_wanted = 1;
 	if (s->push_ask == ask_tag(t) || t->push_full)
 		return;
+	if (t->push_nask >= t->nsessions) {
+		/* A session is listed once, but those freed since the last
+		 * scan stay listed (a reconnect storm while that scan waits
+		 * on the database): past the sessions held, a full scan asks
+		 * about fewer and the list stops growing. */
+		t->push_full = 1;
+		return;
+	}
 	if (t->push_nask == t->push_cap) {
 		int cap = t->push_cap ? t->push_cap * 2 : 64;
 		long *a = realloc(t->push_ask, (size_t)cap * sizeof *a);

@@ -95,8 +95,32 @@ static void forward_before_keep(void)
 	gw_reg_free(ctx.reg);
 }
 
+/* Sessions that came, were kicked and went before the next scan (while a
+ * scan waits on the database) stay listed: the list never grows past the
+ * sessions held, the next scan asks about them all instead. */
+static void bounded(void)
+{
+	struct gw_ctx ctx;
+	struct gw_thr t;
+	struct gw_session s;
+
+	thread_init(&ctx, &t);
+	session_init(&t, &s, 1);
+	for (long id = 1; id <= 1000; id++) {
+		s.probe_id = id;
+		s.push_ask = 0;   /* a new session of the thread's one */
+		gw_pushq_kick(&s);
+	}
+	CHECK(t.push_nask <= t.nsessions);
+	CHECK_INT(t.push_full, 1);
+	CHECK_INT(t.push_wanted, 1);
+	free(t.push_ask);
+	gw_reg_free(ctx.reg);
+}
+
 int main(void)
 {
 	forward_before_keep();
+	bounded();
 	return CHECK_DONE();
 }

@@ -60,6 +60,7 @@ struct gw_thr {
 	int64_t            next_push_scan;
 	long              *push_ask;      /* probes kicked since the last scan */
 	int                push_nask, push_cap;
+	uint64_t           push_gen;      /* push_ask's fill, from 0 (pushq.c) */
 	uint64_t           sweep;         /* timer id */
 	int                stopping;
 	gw_sweep_hook      hook;          /* thread 0 */

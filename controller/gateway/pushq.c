@@ -34,6 +34,22 @@ static void pushes_done(struct gw_job *j)
 		push_scan(t);
 }
 
+/* The tag of the sessions t->push_ask lists now (never 0). */
+static uint64_t ask_tag(const struct gw_thr *t)
+{
+	return t->push_gen + 1;
+}
+
+/* Forgets every listing of t->push_ask by moving its tag on: also those
+ * of sessions a scan cannot reach (kicked before they held KEEP or their
+ * forward: gw_session_find does not return them), whose next kick, the
+ * KEEP's or the forward's, must list them again. */
+static void asks_drop(struct gw_thr *t)
+{
+	t->push_nask = 0;
+	t->push_gen++;
+}
+
 /* The probes kicked since the last scan that can take a push now, into
  * want (room for t->push_nask); the list is emptied. */
 static int kicked_pushable(struct gw_thr *t, long *want)
@@ -43,14 +59,14 @@ static int kicked_pushable(struct gw_thr *t, long *want)
 	for (int i = 0; i < t->push_nask; i++) {
 		struct gw_session *s = gw_session_find(t, t->push_ask[i]);
 
-		if (!s || !s->push_ask)
-			continue;   /* gone, or listed twice */
+		if (!s || s->push_ask != ask_tag(t))
+			continue;   /* gone, not holding yet, or listed twice */
 		s->push_ask = 0;
 		if (gw_session_can_push(s))
 			want[n++] = s->probe_id;
 		/* else busy: kicked again when its push or claim ends */
 	}
-	t->push_nask = 0;
+	asks_drop(t);
 	return n;
 }
 
@@ -72,7 +88,7 @@ static void push_scan(struct gw_thr *t)
 	full = t->push_full;
 	room = full ? t->nkeep : t->push_nask;
 	if (t->nkeep == 0 || room == 0) {
-		t->push_nask = 0;
+		asks_drop(t);
 		t->push_full = 0;
 		return;
 	}
@@ -87,7 +103,7 @@ static void push_scan(struct gw_thr *t)
 	r->nwant = full ? gw_sessions_pushable(t, r->want, room)
 			: kicked_pushable(t, r->want);
 	if (full)
-		t->push_nask = 0;   /* every flag was cleared */
+		asks_drop(t);   /* every probe listed was asked about */
 	gw_m_push_scan(t->ctx->m, full, r->nwant);
 	if (r->nwant == 0) {
 		gw_req_free(r);
@@ -104,8 +120,16 @@ void gw_pushq_kick(struct gw_session *s)
 	struct gw_thr *t = s->thr;
 
 	t->push_wanted = 1;
-	if (s->push_ask || t->push_full)
+	if (s->push_ask == ask_tag(t) || t->push_full)
 		return;
+	if (t->push_nask >= t->nsessions) {
+		/* A session is listed once, but those freed since the last
+		 * scan stay listed (a reconnect storm while that scan waits
+		 * on the database): past the sessions held, a full scan asks
+		 * about fewer and the list stops growing. */
+		t->push_full = 1;
+		return;
+	}
 	if (t->push_nask == t->push_cap) {
 		int cap = t->push_cap ? t->push_cap * 2 : 64;
 		long *a = realloc(t->push_ask, (size_t)cap * sizeof *a);
@@ -118,7 +142,7 @@ void gw_pushq_kick(struct gw_session *s)
 		t->push_cap = cap;
 	}
 	t->push_ask[t->push_nask++] = s->probe_id;
-	s->push_ask = 1;
+	s->push_ask = ask_tag(t);
 }
 
 void gw_pushq_now(struct gw_thr *t)

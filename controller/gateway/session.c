@@ -780,12 +780,9 @@ int gw_sessions_pushable(struct gw_thr *t, long *ids, int max)
 {
 	int n = 0;
 
-	for (struct gw_session *s = t->sessions; s; s = s->next) {
-		s->push_ask = 0;   /* asked now, or asked again when kicked */
-		if (n < max && s->keep && !s->dying && s->fwd_addr &&
-		    gw_session_can_push(s))
+	for (struct gw_session *s = t->sessions; s && n < max; s = s->next)
+		if (s->keep && !s->dying && s->fwd_addr && gw_session_can_push(s))
 			ids[n++] = s->probe_id;
-	}
 	return n;
 }
 

@@ -31,6 +31,13 @@ static volatile sig_atomic_t stopping, reloading;
 #define ONCE_TRIES  5
 #define RETRY_MAX_S 30
 
+/* The wait after the nth failure in a row: 1, 2, 4, 8, 16, then
+ * RETRY_MAX_S. */
+static int retry_wait_s(int n)
+{
+	return n < 6 ? 1 << (n - 1) : RETRY_MAX_S;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -229,9 +236,26 @@ int main(int argc, char **argv)
 			db = NULL;
 			if (vt_pg_connect(vt_conf_db(db_arg), &db, err, sizeof err) < 0 ||
 			    vt_pg_cmd(db, "LISTEN vantage_queue", err, sizeof err) < 0) {
+				/* --once: the first connection failing has
+				 * no run to finish; one lost in a run (no
+				 * batch done since: fails > 0, a restart of
+				 * the database) is one of its tries, waited
+				 * for as ONCE_TRIES says */
+				if (once && (!fails || fails >= ONCE_TRIES)) {
+					vt_err("database: %s; giving up", err);
+					rc = 1;
+					break;
+				}
+				if (once) {
+					vt_warn("database: %s; retrying in %d s"
+						" (try %d)", err,
+						retry_wait_s(fails), fails + 1);
+					vt_sigpoll(NULL, 0,
+						   retry_wait_s(fails++) * 1000,
+						   &stopping, &reloading);
+					continue;
+				}
 				vt_warn("database: %s; retrying in 1 s", err);
-				if (once)
-					return 1;
 				sleep(1);
 				continue;
 			}
@@ -262,7 +286,7 @@ int main(int argc, char **argv)
 				rc = 1;
 				break;
 			}
-			wait_s = fails < 6 ? 1 << (fails - 1) : RETRY_MAX_S;
+			wait_s = retry_wait_s(fails);
 			if (lasting)
 				vt_err("batch failed (left queued): %s; retrying"
 				       " in %d s (try %d; the database lacks what"

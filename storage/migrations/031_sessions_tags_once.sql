@@ -75,13 +75,20 @@ CREATE OR REPLACE FUNCTION vt_sessions_tags(s_ids integer[], s_from inet[])
 RETURNS void LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     PERFORM set_config('vantage.tags_fresh', 'on', true);
+    -- c reads the probes as the statement's snapshot has them.  A probe
+    -- written and committed since by another transaction (its address,
+    -- anchor flag...: the UPDATE waits for its row, then writes the newer
+    -- version, with another ctid) has its tags computed from the version
+    -- written, as the trigger, skipped here, would have.
     WITH c AS MATERIALIZED (
-        SELECT q.id, t.tags
+        SELECT q.id, q.ctid AS read_ctid, s.from_addr, t.tags
         FROM unnest(s_ids, s_from) AS s(probe_id, from_addr)
         JOIN probes q ON q.id = s.probe_id
         CROSS JOIN LATERAL vt_system_tags_of(q, s.from_addr) AS t(tags))
-    UPDATE probes p SET system_tags = c.tags
-    FROM c WHERE p.id = c.id AND p.system_tags IS DISTINCT FROM c.tags;
+    UPDATE probes p SET system_tags = CASE WHEN p.ctid = c.read_ctid THEN c.tags
+                                           ELSE vt_system_tags(p, c.from_addr) END
+    FROM c WHERE p.id = c.id
+        AND (p.system_tags IS DISTINCT FROM c.tags OR p.ctid <> c.read_ctid);
     PERFORM set_config('vantage.tags_fresh', '', true);
 END $$;
 

@@ -15,7 +15,9 @@
 # migration under another name) for a mix of new and known probes, v4 and
 # v6 sessions and own addresses, anchors, virtual probes, results old and
 # recent, other system tags, ASN and prefix changes.  The row trigger, for
-# the other writes of a probe, still runs 027's kept plan.
+# the other writes of a probe, still runs 027's kept plan.  A probe
+# written by another transaction while the batch waits for its row gets
+# the tags of the version written.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || t_skip "no PostgreSQL"
@@ -140,4 +142,42 @@ t_check "every probe's system tags are those of its session's address ($wrong di
 	test "$wrong" = 0
 t_check "and all have system-ipv6-capable from their own address" \
 	test "$(t_psql "SELECT bool_and(system_tags @> '{system-ipv6-capable}') FROM probes")" = t
+
+# A probe written by another transaction while a sessions-up batch waits
+# for its row: the batch's tags were computed from the version its
+# snapshot had, and the row trigger, skipped for the batch's UPDATE, no
+# longer corrected them.  Probe R becomes an anchor in an open
+# transaction; its first session comes meanwhile and waits for the row;
+# the anchor commits first: R's tags are those of the anchor with the
+# session's address.
+R=$((N + 1))
+t_psql "INSERT INTO probes (id, key_type, pubkey) VALUES ($R, 'ssh-ed25519', 'k$R')" >/dev/null
+mkfifo "$T/anchor.in"
+PGAPPNAME=tags_anchor psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 \
+	<"$T/anchor.in" >"$T/anchor.out" 2>&1 &
+t_bg $!
+exec 5>"$T/anchor.in"
+echo "BEGIN; UPDATE probes SET is_anchor = true WHERE id = $R;" >&5
+in_state() {
+	test "$(t_psql "SELECT count(*) FROM pg_stat_activity
+	                WHERE application_name = '$1' AND $2")" = 1
+}
+t_check "the anchor's transaction holds probe $R" \
+	t_wait 60 in_state tags_anchor "state = 'idle in transaction'"
+PGAPPNAME=tags_session psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 -c \
+	"INSERT INTO probe_sessions (probe_id, session_id, remote_port, from_addr)
+	 VALUES ($R, 's$R', 40000, '192.0.2.200')" >"$T/session.out" 2>&1 &
+SESSPID=$!
+t_bg $SESSPID
+t_check "its first session waits for the probe's row" \
+	t_wait 60 in_state tags_session "wait_event_type = 'Lock'"
+echo "COMMIT;" >&5
+exec 5>&-
+wait $SESSPID
+t_check "the session's statement ends well" test $? = 0
+t_check "probe $R has system-anchor and system-ipv4-works ($(t_psql "SELECT system_tags FROM probes WHERE id = $R"))" \
+	test "$(t_psql "SELECT system_tags @> '{system-anchor,system-ipv4-works}' FROM probes WHERE id = $R")" = t
+wrong=$(t_psql "SELECT count(*) FROM probes p JOIN probe_sessions s ON s.probe_id = p.id
+                WHERE p.id = $R AND p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr)")
+t_check "and the tags of 027's vt_system_tags ($wrong differ)" test "$wrong" = 0
 t_done

@@ -7,7 +7,11 @@
 #     vt_worker_front dropped: SQLSTATE 42P01) ends it at the first try,
 #     with the error, the hint and exit status 1;
 #  3. without --once, the same failure is logged and tried again, and the
-#     worker stores the rows once the sequence is back.
+#     worker stores the rows once the sequence is back;
+#  4. with --once, a connection lost in a run that cannot be made again at
+#     once (the database refusing connections a while, as in a restart) is
+#     one of the tries, waited for like the others: the worker goes on and
+#     drains the queue once the database takes connections again.
 # Each --once run is bounded by timeout(1): a worker that retried forever
 # would exit 124.
 . "$(dirname "$0")/../lib.sh"
@@ -69,4 +73,34 @@ drained() { [ "$(queued)" = 0 ]; }
 t_check "once the sequence is back, the rows are stored" t_wait 120 drained
 t_check "all three" test "$(t_psql "SELECT count(*) FROM results")" = 3
 kill "$wpid"; wait "$wpid" 2>/dev/null
+
+# 4. --once loses its connection in a run, and cannot connect again for a
+# while: batches fail on the lock, the database then refuses connections
+# and the worker's backend is ended; connections are let in again (from
+# the database postgres) once the worker said it would retry.
+t_psql "INSERT INTO result_queue (probe_id, session_id, line)
+        SELECT 1000, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - k)
+        FROM generate_series(11, 13) k" >/dev/null
+psql "$VANTAGE_DB" -qtAX -c "BEGIN; LOCK TABLE latest; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+t_bg $!
+t_wait 30 holding || t_notok "lock taken again"
+PGAPPNAME=once4 PGOPTIONS='-c lock_timeout=200' timeout 120 "$W" --once 2>"$T/w4.log" &
+wpid=$!
+t_bg $wpid
+first() { grep -q 'SQLSTATE 55P03.*retrying in 1 s (try 1)' "$T/w4.log"; }
+t_check "a batch failed on the lock" t_wait 60 first
+PG_OTHER=${VANTAGE_DB/dbname=vantage/dbname=postgres}
+psql "$PG_OTHER" -qtAX -v ON_ERROR_STOP=1 -c "ALTER DATABASE vantage ALLOW_CONNECTIONS false" \
+	-c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	    WHERE application_name = 'once4'" >/dev/null
+refused() { grep -q 'database: .*retrying in [0-9]* s (try [0-9]*)' "$T/w4.log"; }
+t_check "the worker cannot connect again and says it will retry" t_wait 60 refused
+psql "$PG_OTHER" -qtAX -v ON_ERROR_STOP=1 -c "ALTER DATABASE vantage ALLOW_CONNECTIONS true" \
+	-c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	    WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null
+wait $wpid
+rc=$?
+t_log "exit $rc; $(grep -c 'retrying' "$T/w4.log") retries logged; last: $(grep 'retrying' "$T/w4.log" | tail -1)"
+t_check "it drained the queue and exited 0 (not 1 at the lost connection)" test "$rc" = 0
+t_check "the rows are stored" test "$(queued)" = 0
 t_done

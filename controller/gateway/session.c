@@ -147,6 +147,10 @@ static void chan_free(struct gw_session *s, struct gw_chan *c)
 	s->nchans--;
 	s->last_busy = vt_mono_ms();
 	push_end(s, c, "CLOSED");
+	/* a probe at the channel cap could take no push: it can now, so the
+	 * next sweep asks about it rather than the next full scan (5 s) */
+	if (s->nchans == MAX_CHANNELS - 1 && s->keep && !s->dying)
+		gw_pushq_kick(s);
 	for (struct gw_req *r = s->reqs; r; r = r->next)
 		if (r->chan == c)
 			r->chan = NULL;

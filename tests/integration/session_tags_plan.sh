@@ -16,6 +16,11 @@
 # v6 sessions and own addresses, anchors, virtual probes, results old and
 # recent, other system tags, ASN and prefix changes.  The row trigger, for
 # the other writes of a probe, still runs 027's kept plan.
+# Since 032 the scheduler's refresh (vt_refresh_system_tags) also computes
+# the tags once per probe in one statement, without the row trigger, and
+# changes the same probes to the same tags (made stale with the triggers
+# off: other tags, other addresses of their own or of the session, no
+# session), returning their number.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || t_skip "no PostgreSQL"
@@ -140,4 +145,73 @@ t_check "every probe's system tags are those of its session's address ($wrong di
 	test "$wrong" = 0
 t_check "and all have system-ipv6-capable from their own address" \
 	test "$(t_psql "SELECT bool_and(system_tags @> '{system-ipv6-capable}') FROM probes")" = t
+
+# The scheduler's refresh (vt_refresh_system_tags, 032): stale tags made
+# with the triggers off (session_replication_role): some probes with tags
+# of another row, some with another address of their own, some with a
+# session from another address, some without a session.
+psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >/dev/null <<EOF
+SET session_replication_role = replica;
+UPDATE probes SET system_tags = '{system-anchor,system-ipv4-works}' WHERE id % 3 = 0;
+UPDATE probes SET address_v4 = ('192.168.7.' || id)::inet WHERE id % 7 = 1;
+UPDATE probes SET address_v6 = NULL WHERE id % 4 = 0;
+UPDATE probe_sessions SET from_addr = ('203.0.113.' || probe_id)::inet
+WHERE probe_id % 5 = 2;
+DELETE FROM probe_sessions WHERE probe_id % 10 = 9;
+EOF
+t_psql "CREATE TABLE want_refresh AS
+        SELECT p.id, vt_tags_027(p, s.from_addr) AS tags,
+               p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr) AS stale
+        FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id" >/dev/null
+stale=$(t_psql "SELECT count(*) FROM want_refresh WHERE stale")
+out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+SET pg_stat_statements.track = 'all';
+SET pg_stat_statements.track_planning = on;
+SELECT pg_stat_statements_reset();
+SELECT vt_refresh_system_tags();
+$(pgss 'WITH fresh AS MATERIALIZED%UPDATE probes%')
+$(pgss 'NEW.system_tags := vt_system_tags%')
+$(pgss "$tagsq")
+$(pgss "$tagsq31")
+EOF
+)
+read -r changed upd _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$out" | tail -5 | tr '\n' ' ')"
+t_log "refresh of $N probes ($stale stale): returned $changed; its UPDATE $upd, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
+t_check "there are probes with stale tags to refresh ($stale)" test "$stale" -gt 0
+t_check "the refresh returned their number ($changed = $stale)" \
+	test "${changed:-x}" = "$stale"
+t_check "the refresh computed the tags in one set-based UPDATE ($upd)" \
+	test "${upd:-0}" = 1
+t_check "the probes row trigger did not compute them again per changed probe ($rowtrg)" \
+	test "${rowtrg:-1}" = 0
+t_check "no tags query ran per probe (004's UPDATE ran one twice a probe): $q27 + $q31" \
+	test "$((${q27:-1} + ${q31:-1}))" = 0
+wrong=$(t_psql "SELECT count(*) FROM probes p JOIN want_refresh w USING (id)
+                WHERE p.system_tags IS DISTINCT FROM w.tags")
+t_check "after the refresh every probe's tags are those of 027's vt_system_tags ($wrong differ)" \
+	test "$wrong" = 0
+t_check "a second refresh changes nothing" \
+	test "$(t_psql "SELECT vt_refresh_system_tags()")" = 0
+# The setting that skips the row trigger does not outlive the refresh in
+# its transaction: a write after it recomputes the probe's tags.
+t_check "a write after a refresh in the same transaction still recomputes the tags" \
+	test "$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+BEGIN;
+SELECT vt_refresh_system_tags() >= 0 AS ok \gset
+UPDATE probes SET address_v4 = NULL WHERE id = 2;
+SELECT 'system-ipv4-rfc1918' = ANY (system_tags) FROM probes WHERE id = 2;
+COMMIT;
+EOF
+)" = f
+# One probe: only_probe refreshes that one and leaves the others stale.
+t_psql "SET session_replication_role = replica;
+        UPDATE probes SET system_tags = '{}' WHERE id IN (14, 15)" >/dev/null
+t_check "vt_refresh_system_tags(14) changes probe 14's tags" \
+	test "$(t_psql "SELECT vt_refresh_system_tags(14)")" = 1
+t_check "and not probe 15's" \
+	test "$(t_psql "SELECT system_tags = '{}' FROM probes WHERE id = 15")" = t
+t_check "probe 14's tags are those of 027's vt_system_tags" \
+	test "$(t_psql "SELECT p.system_tags = vt_tags_027(p, s.from_addr)
+	                FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id
+	                WHERE p.id = 14")" = t
 t_done

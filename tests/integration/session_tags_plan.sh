@@ -20,7 +20,9 @@
 # the tags once per probe in one statement, without the row trigger, and
 # changes the same probes to the same tags (made stale with the triggers
 # off: other tags, other addresses of their own or of the session, no
-# session), returning their number.
+# session), returning their number; a probe written by another
+# transaction while the refresh waits for its row keeps the tags that
+# write computed from the row it wrote, as with 004's refresh.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || t_skip "no PostgreSQL"
@@ -214,4 +216,41 @@ t_check "probe 14's tags are those of 027's vt_system_tags" \
 	test "$(t_psql "SELECT p.system_tags = vt_tags_027(p, s.from_addr)
 	                FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id
 	                WHERE p.id = 14")" = t
+
+# A probe written by another transaction while the refresh waits for its
+# row: the refresh computed its tags from the row as it was, the other
+# write's row trigger from the row it wrote (a private address of its own:
+# system-ipv4-rfc1918); the refresh must not write the older tags over
+# them.  The writer holds the row until the refresh waits for it.
+t_psql "SET session_replication_role = replica;
+        UPDATE probes SET system_tags = '{}' WHERE id = 3" >/dev/null
+psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >/dev/null 2>"$T/race.err" <<'EOF' &
+BEGIN;
+UPDATE probes SET address_v4 = '172.16.5.3' WHERE id = 3;
+DO $$ BEGIN -- refresh race: until the refresh waits for the row, 60 s at most
+    FOR i IN 1..6000 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
+                          WHERE wait_event_type = 'Lock'
+                            AND query LIKE '%vt_refresh_system_tags%');
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END $$;
+COMMIT;
+EOF
+racer=$!
+t_bg $racer
+racing() {
+	test "$(t_psql "SELECT count(*) FROM pg_stat_activity
+	                WHERE query LIKE '%refresh race%' AND pid <> pg_backend_pid()")" = 1
+}
+t_check "the other writer holds probe 3's row" t_wait 60 racing
+changed=$(t_psql "SELECT vt_refresh_system_tags()")
+t_check "the other writer's transaction committed" wait $racer
+t_check "the refresh changed only probe 15's tags, left stale above ($changed)" test "$changed" = 1
+t_check "probe 3's tags are those of the row the other writer wrote" \
+	test "$(t_psql "SELECT p.system_tags = vt_tags_027(p, s.from_addr)
+	                       AND p.system_tags @> '{system-ipv4-rfc1918}'
+	                FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id
+	                WHERE p.id = 3")" = t
 t_done

@@ -19,13 +19,7 @@ N=${BENCH_PROBES:-10000}
 REPS=${BENCH_REPS:-5}
 t_setup
 t_pg_start >/dev/null || exit 1
-OLD=$(printf '%s\n' "$VANTAGE_DB" | sed 's/dbname=[^ ]*/dbname=vantage_031/')
-mkdir "$T/mig"
-for f in "$TOP"/storage/migrations/*.sql; do
-	[ "$(basename "$f" | cut -c1-3)" -le 31 ] && cp "$f" "$T/mig/"
-done
-psql "$VANTAGE_DB" -qtAX -c "CREATE DATABASE vantage_031" || exit 1
-"$BIN/vantage" --db "$OLD" db migrate --dir "$T/mig" >/dev/null || exit 1
+OLD=$(t_pg_db_upto vantage_031 31) || exit 1
 
 # Probes as integration/session_tags_plan makes them: a mix of own v4 and
 # v6 addresses, anchors, virtual probes, results old and recent, other

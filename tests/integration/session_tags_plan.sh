@@ -84,34 +84,48 @@ pgss() {
 tagsq='(SELECT coalesce(array_agg(DISTINCT t ORDER BY t)%'
 tagsq31='(SELECT t FROM vt_system_tags_of%'
 
-# One backend: reset the counters, then the gateway's sessions-up
-# statement (controller/gateway/db_batch.c) for all N probes at once.
-out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+# counted SQL PATTERN: runs SQL in one backend after resetting the
+# counters, then prints the calls and plans of the UPDATE whose text is
+# LIKE PATTERN, of the probes row trigger's tags and of the per-probe tags
+# queries (four lines after SQL's own output).
+counted() {
+	psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
 SET pg_stat_statements.track = 'all';
 SET pg_stat_statements.track_planning = on;
 SELECT pg_stat_statements_reset();
-UPDATE probe_sessions ps SET connected = true, gateway = 'gw1',
-       from_addr = u.from_addr, since = now(), last_seen = now()
-FROM (SELECT i AS id, $from AS from_addr FROM generate_series(1, $N) i) AS u
-WHERE ps.probe_id = u.id;
-$(pgss 'WITH c AS MATERIALIZED%UPDATE probes%')
+$1
+$(pgss "$2")
 $(pgss 'NEW.system_tags := vt_system_tags%')
 $(pgss "$tagsq")
 $(pgss "$tagsq31")
 EOF
-)
-read -r batch _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$out" | tail -4 | tr '\n' ' ')"
-t_log "sessions-up of $N probes: tags UPDATE $batch, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
-t_check "the batch's tags were written by one set-based UPDATE ($batch)" \
-	test "${batch:-0}" = 1
-t_check "the probes row trigger did not compute them again per probe ($rowtrg)" \
-	test "${rowtrg:-1}" = 0
-t_check "no tags query ran per probe ($q27 + $q31)" \
-	test "$((${q27:-1} + ${q31:-1}))" = 0
-wrong=$(t_psql "SELECT count(*) FROM probes p JOIN want w USING (id)
-                WHERE p.system_tags IS DISTINCT FROM w.tags")
-t_check "every probe's system tags are those of 027's vt_system_tags ($wrong differ)" \
-	test "$wrong" = 0
+}
+# tags_once WHAT OUT WANT: the checks that counted's output OUT shows the
+# tags computed once per probe by one UPDATE, and that every probe's tags
+# are those in table WANT (id, tags).
+tags_once() {
+	local upd rowtrg q27 q31 wrong
+	read -r upd _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$2" | tail -4 | tr '\n' ' ')"
+	t_log "$1: tags UPDATE $upd, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
+	t_check "$1: the tags were written by one set-based UPDATE ($upd)" \
+		test "${upd:-0}" = 1
+	t_check "$1: the probes row trigger did not compute them again per probe ($rowtrg)" \
+		test "${rowtrg:-1}" = 0
+	t_check "$1: no tags query ran per probe ($q27 + $q31)" \
+		test "$((${q27:-1} + ${q31:-1}))" = 0
+	wrong=$(t_psql "SELECT count(*) FROM probes p JOIN $3 w USING (id)
+	                WHERE p.system_tags IS DISTINCT FROM w.tags")
+	t_check "$1: every probe's system tags are those of 027's vt_system_tags ($wrong differ)" \
+		test "$wrong" = 0
+}
+
+# The gateway's sessions-up statement (controller/gateway/db_batch.c) for
+# all N probes at once.
+out=$(counted "UPDATE probe_sessions ps SET connected = true, gateway = 'gw1',
+       from_addr = u.from_addr, since = now(), last_seen = now()
+FROM (SELECT i AS id, $from AS from_addr FROM generate_series(1, $N) i) AS u
+WHERE ps.probe_id = u.id;" 'WITH c AS MATERIALIZED%UPDATE probes%')
+tags_once "sessions-up of $N probes" "$out" want
 t_check "a new probe with no address of its own has system-ipv4-works from its session" \
 	test "$(t_psql "SELECT 'system-ipv4-works' = ANY (system_tags) FROM probes WHERE id = 1")" = t
 t_check "one with a private address of its own differing from it is rfc1918" \
@@ -166,32 +180,13 @@ t_psql "CREATE TABLE want_refresh AS
                p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr) AS stale
         FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id" >/dev/null
 stale=$(t_psql "SELECT count(*) FROM want_refresh WHERE stale")
-out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
-SET pg_stat_statements.track = 'all';
-SET pg_stat_statements.track_planning = on;
-SELECT pg_stat_statements_reset();
-SELECT vt_refresh_system_tags();
-$(pgss 'WITH fresh AS MATERIALIZED%UPDATE probes%')
-$(pgss 'NEW.system_tags := vt_system_tags%')
-$(pgss "$tagsq")
-$(pgss "$tagsq31")
-EOF
-)
-read -r changed upd _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$out" | tail -5 | tr '\n' ' ')"
-t_log "refresh of $N probes ($stale stale): returned $changed; its UPDATE $upd, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
-t_check "there are probes with stale tags to refresh ($stale)" test "$stale" -gt 0
+# The scheduler's pass (controller/scheduler/sched.c).
+out=$(counted "SELECT vt_refresh_system_tags();" 'WITH fresh AS MATERIALIZED%UPDATE probes%')
+changed=$(printf '%s\n' "$out" | tail -5 | head -1)
+tags_once "refresh of $N probes" "$out" want_refresh
+t_check "there were probes with stale tags to refresh ($stale)" test "$stale" -gt 0
 t_check "the refresh returned their number ($changed = $stale)" \
 	test "${changed:-x}" = "$stale"
-t_check "the refresh computed the tags in one set-based UPDATE ($upd)" \
-	test "${upd:-0}" = 1
-t_check "the probes row trigger did not compute them again per changed probe ($rowtrg)" \
-	test "${rowtrg:-1}" = 0
-t_check "no tags query ran per probe (004's UPDATE ran one twice a probe): $q27 + $q31" \
-	test "$((${q27:-1} + ${q31:-1}))" = 0
-wrong=$(t_psql "SELECT count(*) FROM probes p JOIN want_refresh w USING (id)
-                WHERE p.system_tags IS DISTINCT FROM w.tags")
-t_check "after the refresh every probe's tags are those of 027's vt_system_tags ($wrong differ)" \
-	test "$wrong" = 0
 t_check "a second refresh changes nothing" \
 	test "$(t_psql "SELECT vt_refresh_system_tags()")" = 0
 # The setting that skips the row trigger does not outlive the refresh in

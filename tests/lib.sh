@@ -92,6 +92,20 @@ t_pg_replica() {
 	export VANTAGE_DB_READ
 }
 
+# t_pg_db_upto NAME NNN: a database NAME in the t_pg_start cluster with
+# the migrations up to number NNN only (the code before a change, for a
+# bench to compare in the same run); prints its conninfo.
+t_pg_db_upto() {
+	_upto_conn=$(printf '%s\n' "$VANTAGE_DB" | sed "s/dbname=[^ ]*/dbname=$1/")
+	mkdir "$T/mig-$1" || return 1
+	for f in "$TOP"/storage/migrations/*.sql; do
+		[ "$(basename "$f" | cut -c1-3)" -le "$2" ] && cp "$f" "$T/mig-$1/"
+	done
+	psql "$VANTAGE_DB" -qtAX -c "CREATE DATABASE $1" || return 1
+	"$BIN/vantage" --db "$_upto_conn" db migrate --dir "$T/mig-$1" >/dev/null || return 1
+	printf '%s\n' "$_upto_conn"
+}
+
 # Remembers a background pid for the cleanup trap.
 t_bg() { T_PIDS="$T_PIDS $1"; }
 

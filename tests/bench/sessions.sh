@@ -15,13 +15,7 @@
 N=${BENCH_SESSIONS:-10000}
 t_setup
 t_pg_start >/dev/null || exit 1
-OLD=$(printf '%s\n' "$VANTAGE_DB" | sed 's/dbname=[^ ]*/dbname=vantage_rowtrg/')
-mkdir "$T/mig"
-for f in "$TOP"/storage/migrations/*.sql; do
-	[ "$(basename "$f" | cut -c1-3)" -le 18 ] && cp "$f" "$T/mig/"
-done
-psql "$VANTAGE_DB" -qtAX -c "CREATE DATABASE vantage_rowtrg" || exit 1
-"$BIN/vantage" --db "$OLD" db migrate --dir "$T/mig" >/dev/null || exit 1
+OLD=$(t_pg_db_upto vantage_rowtrg 18) || exit 1
 
 cat >"$T/bench.sql" <<EOF
 \set ON_ERROR_STOP 1

@@ -18,6 +18,13 @@
 # the other writes of a probe, still runs 027's kept plan.  A probe
 # written by another transaction while the batch waits for its row gets
 # the tags of the version written.
+# Since 032 the scheduler's refresh (vt_refresh_system_tags) also computes
+# the tags once per probe in one statement, without the row trigger, and
+# changes the same probes to the same tags (made stale with the triggers
+# off: other tags, other addresses of their own or of the session, no
+# session), returning their number; a probe written by another
+# transaction while the refresh waits for its row keeps the tags that
+# write computed from the row it wrote, as with 004's refresh.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || t_skip "no PostgreSQL"
@@ -79,34 +86,48 @@ pgss() {
 tagsq='(SELECT coalesce(array_agg(DISTINCT t ORDER BY t)%'
 tagsq31='(SELECT t FROM vt_system_tags_of%'
 
-# One backend: reset the counters, then the gateway's sessions-up
-# statement (controller/gateway/db_batch.c) for all N probes at once.
-out=$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+# counted SQL PATTERN: runs SQL in one backend after resetting the
+# counters, then prints the calls and plans of the UPDATE whose text is
+# LIKE PATTERN, of the probes row trigger's tags and of the per-probe tags
+# queries (four lines after SQL's own output).
+counted() {
+	psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
 SET pg_stat_statements.track = 'all';
 SET pg_stat_statements.track_planning = on;
 SELECT pg_stat_statements_reset();
-UPDATE probe_sessions ps SET connected = true, gateway = 'gw1',
-       from_addr = u.from_addr, since = now(), last_seen = now()
-FROM (SELECT i AS id, $from AS from_addr FROM generate_series(1, $N) i) AS u
-WHERE ps.probe_id = u.id;
-$(pgss 'WITH c AS MATERIALIZED%UPDATE probes%')
+$1
+$(pgss "$2")
 $(pgss 'NEW.system_tags := vt_system_tags%')
 $(pgss "$tagsq")
 $(pgss "$tagsq31")
 EOF
-)
-read -r batch _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$out" | tail -4 | tr '\n' ' ')"
-t_log "sessions-up of $N probes: tags UPDATE $batch, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
-t_check "the batch's tags were written by one set-based UPDATE ($batch)" \
-	test "${batch:-0}" = 1
-t_check "the probes row trigger did not compute them again per probe ($rowtrg)" \
-	test "${rowtrg:-1}" = 0
-t_check "no tags query ran per probe ($q27 + $q31)" \
-	test "$((${q27:-1} + ${q31:-1}))" = 0
-wrong=$(t_psql "SELECT count(*) FROM probes p JOIN want w USING (id)
-                WHERE p.system_tags IS DISTINCT FROM w.tags")
-t_check "every probe's system tags are those of 027's vt_system_tags ($wrong differ)" \
-	test "$wrong" = 0
+}
+# tags_once WHAT OUT WANT: the checks that counted's output OUT shows the
+# tags computed once per probe by one UPDATE, and that every probe's tags
+# are those in table WANT (id, tags).
+tags_once() {
+	local upd rowtrg q27 q31 wrong
+	read -r upd _ rowtrg _ q27 _ q31 _ <<<"$(printf '%s\n' "$2" | tail -4 | tr '\n' ' ')"
+	t_log "$1: tags UPDATE $upd, row trigger $rowtrg, per-probe tags queries $q27 + $q31"
+	t_check "$1: the tags were written by one set-based UPDATE ($upd)" \
+		test "${upd:-0}" = 1
+	t_check "$1: the probes row trigger did not compute them again per probe ($rowtrg)" \
+		test "${rowtrg:-1}" = 0
+	t_check "$1: no tags query ran per probe ($q27 + $q31)" \
+		test "$((${q27:-1} + ${q31:-1}))" = 0
+	wrong=$(t_psql "SELECT count(*) FROM probes p JOIN $3 w USING (id)
+	                WHERE p.system_tags IS DISTINCT FROM w.tags")
+	t_check "$1: every probe's system tags are those of 027's vt_system_tags ($wrong differ)" \
+		test "$wrong" = 0
+}
+
+# The gateway's sessions-up statement (controller/gateway/db_batch.c) for
+# all N probes at once.
+out=$(counted "UPDATE probe_sessions ps SET connected = true, gateway = 'gw1',
+       from_addr = u.from_addr, since = now(), last_seen = now()
+FROM (SELECT i AS id, $from AS from_addr FROM generate_series(1, $N) i) AS u
+WHERE ps.probe_id = u.id;" 'WITH c AS MATERIALIZED%UPDATE probes%')
+tags_once "sessions-up of $N probes" "$out" want
 t_check "a new probe with no address of its own has system-ipv4-works from its session" \
 	test "$(t_psql "SELECT 'system-ipv4-works' = ANY (system_tags) FROM probes WHERE id = 1")" = t
 t_check "one with a private address of its own differing from it is rfc1918" \
@@ -180,4 +201,91 @@ t_check "probe $R has system-anchor and system-ipv4-works ($(t_psql "SELECT syst
 wrong=$(t_psql "SELECT count(*) FROM probes p JOIN probe_sessions s ON s.probe_id = p.id
                 WHERE p.id = $R AND p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr)")
 t_check "and the tags of 027's vt_system_tags ($wrong differ)" test "$wrong" = 0
+
+# The scheduler's refresh (vt_refresh_system_tags, 032): stale tags made
+# with the triggers off (session_replication_role): some probes with tags
+# of another row, some with another address of their own, some with a
+# session from another address, some without a session.
+psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >/dev/null <<EOF
+SET session_replication_role = replica;
+UPDATE probes SET system_tags = '{system-anchor,system-ipv4-works}' WHERE id % 3 = 0;
+UPDATE probes SET address_v4 = ('192.168.7.' || id)::inet WHERE id % 7 = 1;
+UPDATE probes SET address_v6 = NULL WHERE id % 4 = 0;
+UPDATE probe_sessions SET from_addr = ('203.0.113.' || probe_id)::inet
+WHERE probe_id % 5 = 2;
+DELETE FROM probe_sessions WHERE probe_id % 10 = 9;
+EOF
+t_psql "CREATE TABLE want_refresh AS
+        SELECT p.id, vt_tags_027(p, s.from_addr) AS tags,
+               p.system_tags IS DISTINCT FROM vt_tags_027(p, s.from_addr) AS stale
+        FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id" >/dev/null
+stale=$(t_psql "SELECT count(*) FROM want_refresh WHERE stale")
+# The scheduler's pass (controller/scheduler/sched.c).
+out=$(counted "SELECT vt_refresh_system_tags();" 'WITH fresh AS MATERIALIZED%UPDATE probes%')
+changed=$(printf '%s\n' "$out" | tail -5 | head -1)
+tags_once "refresh of $N probes" "$out" want_refresh
+t_check "there were probes with stale tags to refresh ($stale)" test "$stale" -gt 0
+t_check "the refresh returned their number ($changed = $stale)" \
+	test "${changed:-x}" = "$stale"
+t_check "a second refresh changes nothing" \
+	test "$(t_psql "SELECT vt_refresh_system_tags()")" = 0
+# The setting that skips the row trigger does not outlive the refresh in
+# its transaction: a write after it recomputes the probe's tags.
+t_check "a write after a refresh in the same transaction still recomputes the tags" \
+	test "$(psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 <<EOF
+BEGIN;
+SELECT vt_refresh_system_tags() >= 0 AS ok \gset
+UPDATE probes SET address_v4 = NULL WHERE id = 2;
+SELECT 'system-ipv4-rfc1918' = ANY (system_tags) FROM probes WHERE id = 2;
+COMMIT;
+EOF
+)" = f
+# One probe: only_probe refreshes that one and leaves the others stale.
+t_psql "SET session_replication_role = replica;
+        UPDATE probes SET system_tags = '{}' WHERE id IN (14, 15)" >/dev/null
+t_check "vt_refresh_system_tags(14) changes probe 14's tags" \
+	test "$(t_psql "SELECT vt_refresh_system_tags(14)")" = 1
+t_check "and not probe 15's" \
+	test "$(t_psql "SELECT system_tags = '{}' FROM probes WHERE id = 15")" = t
+t_check "probe 14's tags are those of 027's vt_system_tags" \
+	test "$(t_psql "SELECT p.system_tags = vt_tags_027(p, s.from_addr)
+	                FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id
+	                WHERE p.id = 14")" = t
+
+# A probe written by another transaction while the refresh waits for its
+# row: the refresh computed its tags from the row as it was, the other
+# write's row trigger from the row it wrote (a private address of its own:
+# system-ipv4-rfc1918); the refresh must not write the older tags over
+# them.  The writer holds the row until the refresh waits for it.
+t_psql "SET session_replication_role = replica;
+        UPDATE probes SET system_tags = '{}' WHERE id = 3" >/dev/null
+psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >/dev/null 2>"$T/race.err" <<'EOF' &
+BEGIN;
+UPDATE probes SET address_v4 = '172.16.5.3' WHERE id = 3;
+DO $$ BEGIN -- refresh race: until the refresh waits for the row, 60 s at most
+    FOR i IN 1..6000 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
+                          WHERE wait_event_type = 'Lock'
+                            AND query LIKE '%vt_refresh_system_tags%');
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END $$;
+COMMIT;
+EOF
+racer=$!
+t_bg $racer
+racing() {
+	test "$(t_psql "SELECT count(*) FROM pg_stat_activity
+	                WHERE query LIKE '%refresh race%' AND pid <> pg_backend_pid()")" = 1
+}
+t_check "the other writer holds probe 3's row" t_wait 60 racing
+changed=$(t_psql "SELECT vt_refresh_system_tags()")
+t_check "the other writer's transaction committed" wait $racer
+t_check "the refresh changed only probe 15's tags, left stale above ($changed)" test "$changed" = 1
+t_check "probe 3's tags are those of the row the other writer wrote" \
+	test "$(t_psql "SELECT p.system_tags = vt_tags_027(p, s.from_addr)
+	                       AND p.system_tags @> '{system-ipv4-rfc1918}'
+	                FROM probes p LEFT JOIN probe_sessions s ON s.probe_id = p.id
+	                WHERE p.id = 3")" = t
 t_done

@@ -40,9 +40,19 @@ t_check "worker --log-format json: every line is a JSON object with time, prog, 
 	jsonl "$T/w.json" prog=vantage-worker level=info
 t_check "... pid is a number" jsonl "$T/w.json" "pid=$(grep -o '"pid":[0-9]*' "$T/w.json" | head -1 | cut -d: -f2)"
 echo "log-format = json" >"$T/w.conf"
+# --once gives up at once when its database cannot be reached (an
+# error); without --once the worker retries (a warning each time).
 "$BIN/vantage-worker" --config "$T/w.conf" --db "$DEAD" --once 2>"$T/w2.json"
-t_check "log-format = json from the file; a warning is level warn" \
-	jsonl "$T/w2.json" level=warn
+t_check "log-format = json from the file; giving up is level err" \
+	jsonl "$T/w2.json" level=err
+"$BIN/vantage-worker" --config "$T/w.conf" --db "$DEAD" 2>"$T/w4.json" &
+WPID=$!
+t_bg $WPID
+t_check "... a warning (retrying) is level warn" \
+	t_wait 60 grep -q '"level":"warn","msg":"database: ' "$T/w4.json"
+kill $WPID 2>/dev/null
+wait $WPID 2>/dev/null
+t_check "... every line of the retrying worker parses" jsonl "$T/w4.json" level=warn
 t_check "... a message with quotes survives ($(head -c 200 "$T/w2.json"))" \
 	jsonl "$T/w2.json"
 "$BIN/vantage-worker" --config "$T/w.conf" --log-format text --db "$VANTAGE_DB" --once 2>"$T/w3.txt"
@@ -52,7 +62,13 @@ t_check "--log-format text overrides the file's json" \
 # The journal: stderr is the file named by JOURNAL_STREAM.
 : >"$T/j.txt"
 JOURNAL_STREAM=$(stat -c %d:%i "$T/j.txt") "$BIN/vantage-worker" --db "$DEAD" --once 2>>"$T/j.txt"
-t_check "stderr is the journal: warnings start with <4>" grep -q '^<4>.* warn: database: ' "$T/j.txt"
+t_check "stderr is the journal: errors start with <3>" grep -q '^<3>.* err: database: ' "$T/j.txt"
+JOURNAL_STREAM=$(stat -c %d:%i "$T/j.txt") "$BIN/vantage-worker" --db "$DEAD" 2>>"$T/j.txt" &
+WPID=$!
+t_bg $WPID
+t_check "... warnings start with <4>" t_wait 60 grep -q '^<4>.* warn: database: ' "$T/j.txt"
+kill $WPID 2>/dev/null
+wait $WPID 2>/dev/null
 t_check "... and every line starts with its level (a multi-line libpq error is one line)" \
 	sh -c "! grep -qv '^<[3467]>' '$T/j.txt'"
 : >"$T/j2.txt"
@@ -64,8 +80,8 @@ t_check "JOURNAL_STREAM naming another file: no prefix" sh -c "! grep -q '^<' '$
 JOURNAL_STREAM=$(stat -c %d:%i "$T/jj.txt") "$BIN/vantage-worker" --db "$DEAD" --once \
 	--log-format json 2>>"$T/jj.txt"
 sed 's/^<[0-9]>//' "$T/jj.txt" >"$T/jj.json"
-t_check "journal and json: <N> then the object" grep -q '^<4>{' "$T/jj.txt"
-t_check "... the object parses" jsonl "$T/jj.json" level=warn
+t_check "journal and json: <N> then the object" grep -q '^<3>{' "$T/jj.txt"
+t_check "... the object parses" jsonl "$T/jj.json" level=err
 
 # The gateway's probe lines carry the probe's id as a member.
 REG=$(t_free_port)

@@ -82,7 +82,7 @@ t_check "make -n SANITIZE=1 CFLAGS=-O0 LDFLAGS=-Wl,-O1" \
 t_check "SANITIZE=1 CFLAGS=-O0: compiled with the sanitizers" \
 	has "-fsanitize=address,undefined"
 t_check "SANITIZE=1 LDFLAGS=...: linked with the sanitizers and the user's flag" \
-	says "-fsanitize=address,undefined -Wl,-O1 -o build-asan/bin/vantage-scheduler"
+	says "-fsanitize=address,undefined (-static-libubsan )?-Wl,-O1 -o build-asan/bin/vantage-scheduler"
 t_check "make -n WERROR=1" mk -n -B V=1 WERROR=1 all
 t_check "WERROR=1: -Werror" has " -Werror"
 

@@ -23,6 +23,9 @@ gw_setup
 GWPID=$!
 t_bg "$GWPID"
 t_wait 120 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." 2>/dev/null
+# strace -f leaves its tracee running when it is killed: the gateway's own
+# pid is stopped at the end too, or it outlives the test
+for p in $(pgrep -P "$GWPID"); do t_bg "$p"; done
 t_check "gateway listens (under strace)" sh -c "ss -Htln 'sport = :$CTRL' | grep -q ."
 {
 	echo "[127.0.0.1]:$REG $(cat "$T/keys/ssh_host_rsa_key.pub")"

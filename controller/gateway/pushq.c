@@ -34,8 +34,8 @@ static void pushes_done(struct gw_job *j)
 		push_scan(t);
 }
 
-/* The tag of the sessions t->push_ask lists now (never 0). */
-static uint64_t ask_tag(const struct gw_thr *t)
+/* The ask_tag of the sessions t->push_ask lists now (never 0). */
+static uint64_t cur_tag(const struct gw_thr *t)
 {
 	return t->push_gen + 1;
 }
@@ -59,9 +59,9 @@ static int kicked_pushable(struct gw_thr *t, long *want)
 	for (int i = 0; i < t->push_nask; i++) {
 		struct gw_session *s = gw_session_find(t, t->push_ask[i]);
 
-		if (!s || s->push_ask != ask_tag(t))
+		if (!s || s->ask_tag != cur_tag(t))
 			continue;   /* gone, not holding yet, or listed twice */
-		s->push_ask = 0;
+		s->ask_tag = 0;
 		if (gw_session_can_push(s))
 			want[n++] = s->probe_id;
 		/* else busy: kicked again when its push or claim ends */
@@ -120,7 +120,7 @@ void gw_pushq_kick(struct gw_session *s)
 	struct gw_thr *t = s->thr;
 
 	t->push_wanted = 1;
-	if (s->push_ask == ask_tag(t) || t->push_full)
+	if (s->ask_tag == cur_tag(t) || t->push_full)
 		return;
 	if (t->push_nask >= t->nsessions) {
 		/* A session is listed once, but those freed since the last
@@ -142,7 +142,7 @@ void gw_pushq_kick(struct gw_session *s)
 		t->push_cap = cap;
 	}
 	t->push_ask[t->push_nask++] = s->probe_id;
-	s->push_ask = ask_tag(t);
+	s->ask_tag = cur_tag(t);
 }
 
 void gw_pushq_now(struct gw_thr *t)

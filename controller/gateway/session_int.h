@@ -79,8 +79,8 @@ struct gw_session {
 	int                keep_pending;         /* KEEP's lookup in flight */
 	uint64_t           keep_seq;             /* its KEEP's order (registry.h) */
 	int                claiming;             /* a push claim in flight */
-	uint64_t           push_ask;             /* push_gen + 1 of the thread's
-						  * push_ask that lists it; 0: none */
+	uint64_t           ask_tag;              /* push_gen + 1 while the thread's
+						  * push_ask lists it; 0: not listed */
 	struct gw_req     *reqs;                 /* requests in flight */
 	int                dying;                /* close at the next step */
 	int                counted;              /* in the registry's per-probe counts */

@@ -108,7 +108,7 @@ static void bounded(void)
 	session_init(&t, &s, 1);
 	for (long id = 1; id <= 1000; id++) {
 		s.probe_id = id;
-		s.push_ask = 0;   /* a new session of the thread's one */
+		s.ask_tag = 0;   /* a new session of the thread's one */
 		gw_pushq_kick(&s);
 	}
 	CHECK(t.push_nask <= t.nsessions);

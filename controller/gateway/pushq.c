@@ -7,7 +7,9 @@
 #include "common/log.h"
 #include "controller/gateway/gwmetrics.h"
 #include "controller/gateway/jobs.h"
+#include "controller/gateway/registry.h"
 #include "controller/gateway/session_int.h"
+#include "controller/gateway/thread.h"
 
 static void push_scan(struct gw_thr *t);
 
@@ -177,24 +179,59 @@ void gw_note_push_done(struct gw_ctx *ctx, long push_id, int ok,
 	gw_req_submit(ctx->q, r);
 }
 
+void gw_pushq_kick_probe(struct gw_thr *t, long probe_id)
+{
+	struct gw_reg_hold h;
+	struct gw_session *s;
+
+	if (gw_reg_find(t->ctx->reg, probe_id, &h) < 0)
+		return;   /* none holds it: its KEEP kicks it */
+	if (h.thr != t) {
+		gw_thr_kick_probe(h.thr, probe_id);   /* its owner lists it */
+		return;
+	}
+	if ((s = gw_session_find(t, probe_id)))
+		gw_pushq_kick(s);
+	/* else its forward, still to come, kicks it */
+}
+
+/* A push claimed here went back to pending (deliver). */
+static void released(struct gw_job *j)
+{
+	struct gw_req *r = gw_req_of(j);
+
+	if (j->rc < 0)   /* still claimed: taken back once its lease ends */
+		vt_warn("push %ld: not released: %s", r->push_id, j->err);
+	else
+		gw_pushq_kick_probe(r->ctx, r->probe_id);
+	gw_req_free(r);
+}
+
 /* Push push_id, claimed for s (NULL: gone) of t, goes to the probe, or
  * back to pending when s no longer holds the probe's KEEP. */
-static void deliver(struct gw_thr *t, struct gw_session *s, long push_id,
-		    const char *text)
+static void deliver(struct gw_thr *t, struct gw_session *s, long probe_id,
+		    long push_id, const char *text)
 {
 	int rc;
 
 	if (!s || gw_session_find(t, s->probe_id) != s) {
 		/* The probe left, or a newer KEEP (on any thread) replaced
-		 * this one: the push waits for the KEEP holder's scan. */
+		 * this one: once the push is pending again, its holder is
+		 * kicked (released).  That holder's own kicked scan may have
+		 * run while the push was still claimed here. */
 		struct gw_req *rel = gw_req_new(GW_REQ_PUSH_RELEASE,
-						t->ctx->conf.name, NULL, NULL);
+						t->ctx->conf.name, NULL,
+						released);
 
-		if (rel) {
-			rel->push_id = push_id;   /* with the gateway's name */
-			gw_req_submit(t->ctx->q, rel);
+		if (!rel) {
+			t->next_push_scan = 0;   /* a full scan makes up */
+			return;
 		}
-		t->next_push_scan = 0;   /* whoever holds the probe now */
+		rel->push_id = push_id;   /* with the gateway's name */
+		rel->probe_id = probe_id;
+		rel->ctx = t;
+		rel->job.home = t->inbox;
+		gw_req_submit(t->ctx->q, rel);
 		return;
 	}
 	rc = gw_session_push(s, push_id, text ? text : "");   /* may close s */
@@ -225,7 +262,7 @@ static void claim_done(struct gw_job *j)
 			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
 		unclaimed(s);
 	} else {
-		deliver(q->ctx, s, q->push_id, q->text);
+		deliver(q->ctx, s, q->probe_id, q->push_id, q->text);
 	}
 	gw_req_free(q);
 }
@@ -241,7 +278,7 @@ static void crontab_done(struct gw_job *j)
 	if (j->rc < 0)
 		vt_warn("probe %ld: crontab not queued: %s", q->probe_id, j->err);
 	if (j->rc == 0 && q->push_id > 0)
-		deliver(q->ctx, s, q->push_id, q->text);
+		deliver(q->ctx, s, q->probe_id, q->push_id, q->text);
 	else
 		unclaimed(s);
 	gw_req_free(q);

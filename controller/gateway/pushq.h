@@ -23,6 +23,10 @@ struct gw_session;
 /* A scan soon of s's probe: a KEEP or forward came, or s's last push or
  * claim ended. */
 void gw_pushq_kick(struct gw_session *s);
+/* A scan soon of probe_id's KEEP holder, on whichever thread holds it
+ * (gw_thr_kick_probe hands it over): a push of the probe went back to
+ * pending. */
+void gw_pushq_kick_probe(struct gw_thr *t, long probe_id);
 /* A scan now (NOTIFY said pushes wait). */
 void gw_pushq_now(struct gw_thr *t);
 /* The sweep's part: a scan when kicked or due. */

@@ -14,7 +14,7 @@
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/session.h"
 
-enum msg_kind { M_HAND, M_DROP, M_DRAIN, M_KICK, M_STOP };
+enum msg_kind { M_HAND, M_DROP, M_DRAIN, M_KICK, M_KICK_PROBE, M_STOP };
 
 /* A message to a loop thread, through its inbox. */
 struct msg {
@@ -52,6 +52,10 @@ static void on_msg(struct gw_job *j)
 		break;
 	case M_KICK:
 		gw_pushq_now(t);
+		break;
+	case M_KICK_PROBE:
+		if (!t->stopping)
+			gw_pushq_kick_probe(t, m->probe_id);
 		break;
 	case M_STOP:
 		t->stopping = 1;
@@ -126,6 +130,11 @@ void gw_thr_kick(struct gw_thr *t)
 
 	if (m)
 		gw_inbox_post(t->inbox, &m->job);
+}
+
+void gw_thr_kick_probe(struct gw_thr *t, long probe_id)
+{
+	post_session(t, M_KICK_PROBE, probe_id, 0);
 }
 
 void gw_thr_stop(struct gw_thr *t)

@@ -41,6 +41,9 @@ void gw_thr_drop(struct gw_thr *t, long probe_id, uint64_t serial);
 void gw_thr_drain(struct gw_thr *t, long probe_id, uint64_t serial);
 /* Asks t for a push scan soon (any thread). */
 void gw_thr_kick(struct gw_thr *t);
+/* Asks t for a push scan soon of probe_id's KEEP holder
+ * (gw_pushq_kick_probe) (any thread). */
+void gw_thr_kick_probe(struct gw_thr *t, long probe_id);
 /* Sessions handed to t and not ended (any thread). */
 int gw_thr_load(struct gw_thr *t);
 

@@ -9,6 +9,7 @@
 
 #include "common/vtime.h"
 #include "controller/gateway/gw_int.h"
+#include "controller/gateway/inbox.h"
 #include "controller/gateway/pushq.h"
 #include "controller/gateway/registry.h"
 #include "controller/gateway/session_int.h"
@@ -118,9 +119,61 @@ static void bounded(void)
 	gw_reg_free(ctx.reg);
 }
 
+/* A push released on one thread (its claim's session was replaced or
+ * left) kicks the probe's KEEP holder on the thread that holds it, through
+ * that thread's inbox: its next sweep asks about the probe, where it used
+ * to wait for that thread's next full scan (GW_PUSH_SCAN_MS). */
+static void release_kicks_owner(void)
+{
+	struct gw_ctx ctx;
+	struct gw_thr x, y;
+	struct gw_session a, b;
+	char fwd[] = "localhost";
+
+	thread_init(&ctx, &x);
+	memset(&y, 0, sizeof y);
+	y.ctx = &ctx;
+	y.idx = 1;
+	y.next_push_scan = x.next_push_scan;
+	CHECK(vt_loop_new(&x.loop) == VT_OK && gw_inbox_new(x.loop, &x.inbox) == VT_OK);
+	CHECK(vt_loop_new(&y.loop) == VT_OK && gw_inbox_new(y.loop, &y.inbox) == VT_OK);
+	session_init(&y, &b, 7);   /* probe 7's KEEP is held on y */
+	b.fwd_addr = fwd;
+	hold(&b);
+	session_init(&x, &a, 8);   /* probe 8's on x */
+	a.fwd_addr = fwd;
+	hold(&a);
+
+	gw_pushq_kick_probe(&x, 7);   /* x released a push of probe 7 */
+	CHECK_INT(x.push_nask, 0);    /* x never writes y's list... */
+	CHECK_INT(y.push_nask, 0);
+	CHECK_INT(gw_inbox_drain(y.inbox), 1);   /* ...y does, from its inbox */
+	CHECK(y.push_nask == 1 && y.push_ask[0] == 7);
+	CHECK_INT(y.push_wanted, 1);
+	CHECK_INT(x.push_wanted, 0);
+	CHECK_INT(gw_inbox_drain(x.inbox), 0);
+
+	gw_pushq_kick_probe(&x, 8);   /* held on x itself: listed at once */
+	CHECK(x.push_nask == 1 && x.push_ask[0] == 8);
+	CHECK_INT(gw_inbox_drain(y.inbox), 0);
+
+	gw_pushq_kick_probe(&x, 9);   /* held nowhere: its KEEP kicks it */
+	CHECK_INT(gw_inbox_drain(x.inbox) + gw_inbox_drain(y.inbox), 0);
+	CHECK_INT(x.push_nask + y.push_nask, 2);
+
+	gw_inbox_free(x.inbox);
+	gw_inbox_free(y.inbox);
+	vt_loop_free(x.loop);
+	vt_loop_free(y.loop);
+	free(x.push_ask);
+	free(y.push_ask);
+	gw_reg_free(ctx.reg);
+}
+
 int main(void)
 {
 	forward_before_keep();
 	bounded();
+	release_kicks_owner();
 	return CHECK_DONE();
 }

@@ -257,10 +257,13 @@ static void claim_done(struct gw_job *j)
 
 	if (s)
 		s->claiming = 0;
-	if (j->rc < 0) {
-		if (j->rc != VT_ENOTFOUND)   /* else taken meanwhile */
-			vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
-		unclaimed(s);
+	if (j->rc == VT_ENOTFOUND) {
+		unclaimed(s);   /* taken meanwhile: another may wait */
+	} else if (j->rc < 0) {
+		/* Not kicked: while the database fails claims, the next try
+		 * is the next full scan's (GW_PUSH_SCAN_MS), not every
+		 * sweep's. */
+		vt_warn("push %ld: not claimed: %s", q->push_id, j->err);
 	} else {
 		deliver(q->ctx, s, q->probe_id, q->push_id, q->text);
 	}

@@ -38,6 +38,27 @@ static int retry_wait_s(int n)
 	return n < 6 ? 1 << (n - 1) : RETRY_MAX_S;
 }
 
+#define MIGRATE_HINT "the database lacks what the worker needs: vantage db migrate?"
+
+/* Logs the failure of what (a batch, the connection) with err, the
+ * fails-th in a row: retried in wait_s seconds, or given up (wait_s < 0).
+ * An error that lasts (wk_pg_err_lasting) is logged as an error with what
+ * to do about it; one that may heal as a warning while it is retried. */
+static void failed_log(const char *what, const char *err, int fails,
+		       int lasting, int wait_s)
+{
+	const char *tries = fails == 1 ? "try" : "tries";
+
+	if (wait_s < 0)
+		vt_err("%s: %s; giving up after %d %s%s", what, err, fails,
+		       tries, lasting ? " (" MIGRATE_HINT ")" :
+		       fails > 1 ? " in a row" : "");
+	else
+		vt_log(lasting ? VT_LOG_ERR : VT_LOG_WARN,
+		       "%s: %s; retrying in %d s (try %d%s)", what, err, wait_s,
+		       fails, lasting ? "; " MIGRATE_HINT : "");
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -242,14 +263,13 @@ int main(int argc, char **argv)
 				 * the database) is one of its tries, waited
 				 * for as ONCE_TRIES says */
 				if (once && (!fails || fails >= ONCE_TRIES)) {
-					vt_err("database: %s; giving up", err);
+					failed_log("database", err, fails + 1, 0, -1);
 					rc = 1;
 					break;
 				}
 				if (once) {
-					vt_warn("database: %s; retrying in %d s"
-						" (try %d)", err,
-						retry_wait_s(fails), fails + 1);
+					failed_log("database", err, fails + 1, 0,
+						   retry_wait_s(fails));
 					vt_sigpoll(NULL, 0,
 						   retry_wait_s(fails++) * 1000,
 						   &stopping, &reloading);
@@ -278,23 +298,14 @@ int main(int argc, char **argv)
 
 			fails++;
 			if (once && (lasting || fails >= ONCE_TRIES)) {
-				vt_err("batch failed (left queued): %s; giving up"
-				       " after %d %s", err, fails, lasting ?
-				       "try: the database lacks what the worker"
-				       " needs (vantage db migrate?)" :
-				       "tries in a row");
+				failed_log("batch failed (left queued)", err,
+					   fails, lasting, -1);
 				rc = 1;
 				break;
 			}
 			wait_s = retry_wait_s(fails);
-			if (lasting)
-				vt_err("batch failed (left queued): %s; retrying"
-				       " in %d s (try %d; the database lacks what"
-				       " the worker needs: vantage db migrate?)",
-				       err, wait_s, fails);
-			else
-				vt_warn("batch failed (left queued): %s; retrying"
-					" in %d s (try %d)", err, wait_s, fails);
+			failed_log("batch failed (left queued)", err, fails,
+				   lasting, wait_s);
 			if (!vt_pg_broken(db))
 				vt_sigpoll(NULL, 0, wait_s * 1000, &stopping,
 					   &reloading);

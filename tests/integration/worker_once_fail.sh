@@ -6,6 +6,8 @@
 #  2. with --once, a failure that cannot heal (migration 024's sequence
 #     vt_worker_front dropped: SQLSTATE 42P01) ends it at the first try,
 #     with the error, the hint and exit status 1;
+#  2b. failures that may heal and then one that cannot: out at that one,
+#     saying after how many tries ("after 3 tries");
 #  3. without --once, the same failure is logged and tried again, and the
 #     worker stores the rows once the sequence is back;
 #  4. with --once, a connection lost in a run that cannot be made again at
@@ -60,6 +62,27 @@ t_check "naming the missing sequence" \
 	grep -q 'SQLSTATE 42P01.*vt_worker_front.*giving up after 1 try' "$T/w2.log"
 t_check "and what to do" grep -q 'vantage db migrate' "$T/w2.log"
 t_check "the rows stay queued" test "$(queued)" = 3
+
+# 2b. failures that may heal, then one that cannot: out at once, with the
+# number of tries said right ("after 3 tries", once "after 3 try")
+t_psql "CREATE SEQUENCE vt_worker_front MINVALUE 0 START 0"
+psql "$VANTAGE_DB" -qtAX -c "BEGIN; LOCK TABLE latest; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+t_bg $!
+t_wait 30 holding || t_notok "lock taken for 2b"
+PGOPTIONS='-c lock_timeout=200' timeout 120 "$W" --once 2>"$T/w2b.log" &
+wpid=$!
+t_bg $wpid
+try2() { grep -q 'SQLSTATE 55P03.*retrying in 2 s (try 2)' "$T/w2b.log"; }
+t_check "2b: two batches failed on the lock" t_wait 60 try2
+t_psql "DROP SEQUENCE vt_worker_front;
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null
+wait $wpid
+rc=$?
+t_log "exit $rc: $(grep 'giving up' "$T/w2b.log")"
+t_check "2b: the failure that cannot heal ends it (exit 1)" test "$rc" = 1
+t_check "2b: saying after how many tries, in the plural" \
+	grep -q 'SQLSTATE 42P01.*giving up after [34] tries (the database lacks' "$T/w2b.log"
 
 # 3. without --once: logged, tried again, stored once the sequence is back
 "$W" --poll-ms 100 2>"$T/w3.log" &

@@ -472,17 +472,54 @@ static int on_message(ssh_session ssh, ssh_message msg, void *arg)
 
 /* ---- the state machine ---- */
 
+/* libssh flags its socket POLLOUT after every send (it does not trust a
+ * socket to stay writable, socket.c) and holds any later packet in its
+ * buffer until a poll has seen POLLOUT.  Watching EPOLLOUT whenever that
+ * flag was up (ssh_get_poll_flags) cost two epoll_ctl calls, one more
+ * epoll_wait round and one more step of the session per packet sent.  Bytes
+ * are really held only when ssh_get_status says SSH_WRITE_PENDING (its
+ * buffer is not empty); then a poll of its own flushes them at once, since
+ * a socket almost always has room, and EPOLLOUT is watched only when they
+ * stay held (the socket full).  A POLLOUT flag left up with nothing held
+ * costs nothing: the next poll for input clears it. */
+#define FLUSH_POLLS 2   /* own polls per step for held bytes */
+
+static int held(struct gw_session *s)
+{
+	return (ssh_get_status(s->ssh) & SSH_WRITE_PENDING) != 0;
+}
+
 static void watch(struct gw_session *s)
 {
 	int want = VT_EV_READ;
 
-	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING)
+	if (held(s))
 		want |= VT_EV_WRITE;
 	if (want != s->watching && vt_loop_mod(s->thr->loop, s->fd, want) == 0)
 		s->watching = want;
 }
 
-void gw_sess_step(struct gw_session *s)
+/* Lets libssh read and write what the socket allows (one poll of its own)
+ * and run its callbacks. */
+static void advance(struct gw_session *s)
+{
+	int rc;
+
+	s->polling = 1;
+	if (s->st == S_KEX) {
+		rc = ssh_handle_key_exchange(s->ssh);
+		if (rc == SSH_OK)
+			s->st = S_AUTH;
+		else if (rc != SSH_AGAIN)
+			s->dying = 1;
+	} else if (ssh_event_dopoll(s->ev, 0) == SSH_ERROR) {
+		s->dying = 1;
+	}
+	s->polling = 0;
+}
+
+/* One pass over the channels; returns -1 once s is closed (freed). */
+static int step_once(struct gw_session *s)
 {
 	struct gw_chan *c, *next;
 
@@ -522,7 +559,23 @@ void gw_sess_step(struct gw_session *s)
 		s->dying = 1;
 	if (s->dying) {
 		gw_session_close(s);
-		return;
+		return -1;
+	}
+	return 0;
+}
+
+void gw_sess_step(struct gw_session *s)
+{
+	/* Held bytes are flushed here, and what the flushing poll brought is
+	 * handled by another pass (the socket it drained will not wake the
+	 * loop for it).  Inside libssh's own poll (a callback stepping s) the
+	 * step after that poll does it. */
+	for (int i = 0;; i++) {
+		if (step_once(s) < 0)
+			return;
+		if (s->polling || i == FLUSH_POLLS || !held(s))
+			break;
+		advance(s);
 	}
 	watch(s);
 }
@@ -530,21 +583,12 @@ void gw_sess_step(struct gw_session *s)
 static void on_io(struct vt_loop *loop, int fd, int events, void *arg)
 {
 	struct gw_session *s = arg;
-	int rc;
 
 	(void)loop;
 	(void)fd;
 	if (events & (VT_EV_READ | VT_EV_ERROR))
 		s->last_rx = vt_mono_ms();
-	if (s->st == S_KEX) {
-		rc = ssh_handle_key_exchange(s->ssh);
-		if (rc == SSH_OK)
-			s->st = S_AUTH;
-		else if (rc != SSH_AGAIN)
-			s->dying = 1;
-	} else if (ssh_event_dopoll(s->ev, 0) == SSH_ERROR) {
-		s->dying = 1;
-	}
+	advance(s);
 	if (events & VT_EV_ERROR)
 		s->dying = 1;
 	gw_sess_step(s);
@@ -612,7 +656,7 @@ int gw_session_start(struct gw_thr *t, int fd, int listener,
 		t->sessions->prev = s;
 	t->sessions = s;
 	t->nsessions++;
-	watch(s);
+	gw_sess_step(s);   /* flushes the banner; may close s */
 	return VT_OK;
 fail:
 	if (s->ev) {

@@ -89,6 +89,8 @@ struct gw_session {
 	int                auth_fails;           /* failed auth attempts */
 	int64_t            last_busy;            /* a channel opened or closed */
 	int                watching;             /* events watched on fd */
+	int                polling;              /* inside libssh's poll (its
+						  * callbacks): no poll again */
 	struct gw_chan    *chans;
 	int                nchans;
 	struct ssh_server_callbacks_struct scb;

@@ -866,15 +866,14 @@ static int turn_take(PGconn *db, const struct vt_worker_opts *o,
 	return r;
 }
 
-/* Gives back the turn *turn (none when -1), waking the worker next in
- * line for one (migration 034). */
+/* Gives back the turn *turn (none when -1). */
 static int turn_give(PGconn *db, int *turn, char *errbuf, size_t errlen)
 {
 	char q[64];
 
 	if (*turn < 0)
 		return VT_OK;
-	snprintf(q, sizeof q, "SELECT vt_worker_turn_give(%d)", *turn);
+	snprintf(q, sizeof q, "SELECT pg_advisory_unlock(7346005, %d)", *turn);
 	*turn = -1;
 	return vt_pg_cmd(db, q, errbuf, errlen);
 }

@@ -4,7 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "common/vtime.h"
 
 /* The store thread's state is owned by p->mu: job (the batch handed to
  * the thread or done by it), state (what the thread is at). */
@@ -20,14 +21,6 @@ struct wk_pipe {
 	struct vt_worker_job *job;      /* in flight (the thread's) */
 	struct vt_worker_job *claimed;  /* claimed, not yet handed over */
 };
-
-static int64_t ns_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static void *store_main(void *arg)
 {
@@ -85,7 +78,7 @@ static struct vt_worker_job *wait_job(struct wk_pipe *p,
 				      struct vt_worker_stats *st)
 {
 	struct vt_worker_job *j = p->job;
-	int64_t t0 = ns_now();
+	int64_t t0 = vt_mono_us();
 
 	if (!j)
 		return NULL;
@@ -95,7 +88,7 @@ static struct vt_worker_job *wait_job(struct wk_pipe *p,
 	p->state = IDLE;
 	pthread_mutex_unlock(&p->mu);
 	p->job = NULL;
-	st->ns_pipe_wait += ns_now() - t0;
+	st->ns_pipe_wait += (vt_mono_us() - t0) * 1000;
 	return j;
 }
 

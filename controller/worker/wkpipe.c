@@ -2,6 +2,7 @@
 #include "controller/worker/wkpipe.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +58,18 @@ int wk_pipe_new(const struct vt_worker_opts *o, int threaded,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	if (threaded) {
-		if (pthread_create(&p->t, NULL, store_main, p)) {
+		sigset_t all, old;
+		int e;
+
+		/* The signals go to the main thread: its waits (vt_sigpoll)
+		 * end only on a signal delivered to it, and a SIGTERM taken
+		 * by the store thread would leave a worker waiting for a
+		 * NOTIFY until --poll-ms. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		e = pthread_create(&p->t, NULL, store_main, p);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e) {
 			wk_pipe_free(p);
 			return VT_ENOMEM;
 		}

@@ -228,8 +228,7 @@ int main(int argc, char **argv)
 		vt_observe_stop(ob);
 		return 1;
 	}
-	vt_info("started (batch %d%s)", o.batch,
-		pipeline ? ", two batches in flight" : "");
+	vt_info("started (batch %d)", o.batch);
 	while (!stopping) {
 		PGconn *dbs[2];
 		int64_t t0;

@@ -18,6 +18,7 @@
 #include "common/vtime.h"
 #include "controller/worker/sqlerr.h"
 #include "controller/worker/wake.h"
+#include "controller/worker/wkpipe.h"
 #include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
@@ -87,7 +88,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
-		"                      [--active N] [--poll-ms MS] [--once] [--stats]\n"
+		"                      [--active N] [--pipeline 0|1] [--poll-ms MS]\n"
+		"                      [--once] [--stats]\n"
 		"                      [--metrics ADDR:PORT]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
 		"Claims batches of uploaded results from result_queue (FOR UPDATE\n"
@@ -104,6 +106,10 @@ static void usage(FILE *f)
 		"                    backend work (claim, store) at once, the others\n"
 		"                    wait their turn (default: the cores of this\n"
 		"                    machine; 0: no limit)\n"
+		"  --pipeline 0|1    1 (default): claim, parse and enrich the next\n"
+		"                    batch on a second connection while a thread\n"
+		"                    stores the previous one (each batch still one\n"
+		"                    transaction); 0: one batch at a time\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
 		"  --once            drain the queue, then exit (status 1 after\n"
@@ -113,7 +119,9 @@ static void usage(FILE *f)
 		"                    where the time went (turn, sturn, claim, parse,\n"
 		"                    lookup, enrich, results, latest, other, commit;\n"
 		"                    the short claims, the claims from the queue's\n"
-		"                    start and the worker's own CPU ms)\n"
+		"                    start, the wait for the previous batch's store\n"
+		"                    and the batches claimed during one (pipe,\n"
+		"                    overlap), and the worker's own CPU ms)\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
 		"                    there (docs/operations.md, \"What to watch\")\n"
 		VT_OPTCONF_HELP("worker"));
@@ -147,6 +155,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "batch-bytes", required_argument, NULL, 'B' },
 		{ "active", required_argument, NULL, 'a' },
+		{ "pipeline", required_argument, NULL, 'P' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "stats", no_argument, NULL, 's' },
@@ -164,8 +173,10 @@ int main(int argc, char **argv)
 	struct wk_metrics *wm = NULL;
 	int slot = -1, held = 0, fails = 0, rc = 0;
 	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
+	int pipeline = 1;
 	int64_t last_log = vt_mono_ms();
-	PGconn *db = NULL;
+	PGconn *db = NULL, *db2 = NULL;
+	struct wk_pipe *pipe = NULL;
 	char err[1024];
 	static struct vt_optconf *oc;   /* lives as long as the process */
 
@@ -188,6 +199,11 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			if (vt_opt_int("--active", optarg, 0, 1000, &o.active,
+				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			break;
+		case 'P':
+			if (vt_opt_int("--pipeline", optarg, 0, 1, &pipeline,
 				       err, sizeof err) < 0)
 				return vt_optconf_fail(oc, "%s", err);
 			break;
@@ -228,11 +244,17 @@ int main(int argc, char **argv)
 		vt_observe_stop(ob);
 		return 1;
 	}
+	if (wk_pipe_new(&o, pipeline, &pipe) < 0) {
+		vt_err("cannot start the store thread");
+		vt_observe_stop(ob);
+		return 1;
+	}
 	vt_info("started (batch %d)", o.batch);
 	while (!stopping) {
-		long before = st.claimed, shorts = st.short_claims;
+		PGconn *dbs[2];
 		int64_t t0;
-		int r;
+		int r, got = 0, shortc = 0;
+		long committed = st.batches;
 
 		if (reloading) {
 			static const char *const keys[] = { "log-level", "batch",
@@ -252,7 +274,9 @@ int main(int argc, char **argv)
 					o.batch, poll_ms);
 			}
 		}
-		if (vt_pg_broken(db)) {
+		/* the connections are looked at only while no batch is in
+		 * flight: one may be in the store thread's hands */
+		if (!wk_pipe_busy(pipe) && vt_pg_broken(db)) {
 			PQfinish(db);
 			db = NULL;
 			if (vt_pg_connect(vt_conf_db(db_arg), &db, err, sizeof err) < 0 ||
@@ -289,9 +313,39 @@ int main(int argc, char **argv)
 					err, poll_ms);
 			vt_info("connected to the database");
 		}
-		wk_metrics_queue(wm, db);
+		if (pipeline && !wk_pipe_busy(pipe) && vt_pg_broken(db2)) {
+			/* the second connection, for every other batch */
+			PQfinish(db2);
+			db2 = NULL;
+			if (vt_pg_connect(vt_conf_db(db_arg), &db2, err,
+					  sizeof err) < 0) {
+				if (once && fails >= ONCE_TRIES) {
+					vt_err("database: %s; giving up", err);
+					rc = 1;
+					break;
+				}
+				vt_warn("database: %s; retrying in %d s", err,
+					retry_wait_s(fails + 1));
+				vt_sigpoll(NULL, 0, retry_wait_s(++fails) * 1000,
+					   &stopping, &reloading);
+				continue;
+			}
+			vt_pg_try(db2, "SET default_toast_compression = lz4");
+		}
 		t0 = vt_mono_ms();
-		r = vt_worker_batch(db, &o, &cur, &st, err, sizeof err);
+		dbs[0] = db;
+		dbs[1] = db2;
+		r = wk_pipe_step(pipe, dbs, &cur, &st, &got, &shortc, err,
+				 sizeof err);
+		/* no batch in flight here: both connections are free */
+		if (!vt_pg_broken(db))
+			wk_metrics_queue(wm, db);
+		if (r == VT_OK && got && held) {
+			wk_wake_release(db, slot);
+			held = 0;
+		}
+		if (r == VT_OK)
+			r = wk_pipe_go(pipe, &cur, &st, err, sizeof err);
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			int lasting = wk_pg_err_lasting(err), wait_s;
@@ -311,8 +365,12 @@ int main(int argc, char **argv)
 					   &reloading);
 			continue;
 		}
-		fails = 0;
-		if (vt_mono_ms() - last_log > 10000 || (st.claimed == before &&
+		/* a batch committed, or the queue was empty: no failure in a
+		 * row (a batch handed to the store thread has no outcome yet;
+		 * a failure of it comes back from the next step) */
+		if (st.batches != committed || !got)
+			fails = 0;
+		if (vt_mono_ms() - last_log > 10000 || (!got &&
 		    st.claimed != last.claimed)) {
 			vt_info("claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
 				" probe status lines %ld kept, %ld counted only",
@@ -324,13 +382,10 @@ int main(int argc, char **argv)
 			last = st;
 			last_log = vt_mono_ms();
 		}
-		if (st.claimed != before) {
-			if (held)
-				wk_wake_release(db, slot);
-			held = 0;
+		if (got) {
 			/* The queue had less than a batch: let it fill a
 			 * little (worker.h, WK_SHORT_PAUSE_MS). */
-			if (!once && st.short_claims != shorts)
+			if (!once && shortc)
 				vt_sigpoll(NULL, 0, WK_SHORT_PAUSE_MS,
 					   &stopping, &reloading);
 			continue;
@@ -351,6 +406,9 @@ int main(int argc, char **argv)
 			wk_wake_release(db, slot);
 		held = 0;
 	}
+	/* the batch in flight, if any, ends before the connections */
+	if (wk_pipe_drain(pipe, &cur, &st, err, sizeof err) < 0)
+		vt_warn("batch failed (left queued): %s", err);
 	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
 		" probe status lines %ld kept, %ld counted only",
 		st.claimed, st.stored, st.duplicates, st.rejected,
@@ -365,7 +423,9 @@ int main(int argc, char **argv)
 		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
 		fflush(stdout);
 	}
+	wk_pipe_free(pipe);
 	PQfinish(db);
+	PQfinish(db2);
 	wk_metrics_free(wm);
 	vt_observe_stop(ob);
 	return rc;

@@ -40,7 +40,8 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 		 " sturn %lld, claim %lld,"
 		 " parse %lld,"
 		 " lookup %lld, enrich %lld, results %lld, latest %lld,"
-		 " other %lld, commit %lld, total %lld; short %ld, full %ld",
+		 " other %lld, commit %lld, total %lld; short %ld, full %ld;"
+		 " pipe %lld, overlap %ld",
 		 st->batches,
 		 st->claimed, st->copied, (long long)(st->ns_turn / 1000000),
 		 (long long)(st->ns_turn_store / 1000000),
@@ -53,7 +54,8 @@ void vt_worker_stats_format(const struct vt_worker_stats *st, char *buf,
 		 (long long)(st->ns_other / 1000000),
 		 (long long)(st->ns_commit / 1000000),
 		 (long long)(all / 1000000), st->short_claims,
-		 st->full_claims);
+		 st->full_claims, (long long)(st->ns_pipe_wait / 1000000),
+		 st->overlapped);
 }
 
 void vt_worker_opts_default(struct vt_worker_opts *o)
@@ -927,24 +929,95 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 	return wk_pg_result(db, PQexec(db, sql), q, errbuf, errlen);
 }
 
-int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
-		    struct vt_worker_cursor *cur,
-		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
+/* One batch between its claim and its COMMIT (worker.h): the connection
+ * whose transaction holds it, the claimed rows parsed and enriched, the
+ * turn held, and the time split of this batch alone. */
+struct vt_worker_job {
+	PGconn *db;
+	PGresult *q;
+	struct row *rows;
+	int n, turn, r;
+	struct vt_worker_stats b;
+	char err[1024];
+};
+
+/* Gives back the turn *turn after the transaction's end (its COMMIT is
+ * the turn's last work); a failure to do so fails an r of VT_OK. */
+static int turn_end(PGconn *db, int r, int *turn, char *errbuf,
+		    size_t errlen)
 {
-	struct vt_worker_cursor none = { 0 };
-	struct vt_worker_stats b = { 0 };
-	struct row *rows = NULL;
-	struct wk_seqs sq = { 0 };
-	struct vt_buf commit;
-	PGresult *q = NULL;
-	int n = 0, turn = -1, r;
+	char gerr[160];
+
+	if (*turn >= 0 && turn_give(db, turn, gerr, sizeof gerr) < 0 &&
+	    r == VT_OK) {
+		r = VT_EDB;
+		if (errlen)
+			snprintf(errbuf, errlen, "%s", gerr);
+	}
+	return r;
+}
+
+/* Ends a transaction that failed (or, r VT_OK, one that claimed nothing)
+ * on db, and gives back the turn; r as it stays. */
+static int end_xact(PGconn *db, int r, int *turn, char *errbuf,
+		    size_t errlen)
+{
+	if (r == VT_OK)
+		r = vt_pg_cmd(db, "COMMIT", errbuf, errlen);
+	if (r < 0) {
+		vt_pg_try(db, "ROLLBACK");
+		if (errlen && !errbuf[0])
+			snprintf(errbuf, errlen, "%s", vt_strerror(r));
+	}
+	return turn_end(db, r, turn, errbuf, errlen);
+}
+
+/* Adds the time split of *b to *st (the counts go with a COMMIT only). */
+static void add_times(struct vt_worker_stats *st,
+		      const struct vt_worker_stats *b)
+{
+	st->ns_turn += b->ns_turn;
+	st->ns_turn_store += b->ns_turn_store;
+	st->ns_claim += b->ns_claim;
+	st->full_claims += b->full_claims;
+	st->ns_parse += b->ns_parse;
+	st->ns_lookup += b->ns_lookup;
+	st->ns_enrich += b->ns_enrich;
+	st->ns_results += b->ns_results;
+	st->ns_latest += b->ns_latest;
+	st->ns_other += b->ns_other;
+	st->ns_commit += b->ns_commit;
+	st->ns_pipe_wait += b->ns_pipe_wait;
+}
+
+static void job_free(struct vt_worker_job *j)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < j->n && j->rows; i++)
+		free(j->rows[i].stored);
+	free(j->rows);
+	PQclear(j->q);
+	free(j);
+}
+
+int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_cursor *cur, struct vt_worker_stats *st,
+		    struct vt_worker_job **out, char *errbuf, size_t errlen)
+{
+	struct vt_worker_job *j;
+	int r;
 	int64_t t0, t1;
 
-	vt_buf_init(&commit, 0);
+	*out = NULL;
 	if (errlen)
 		errbuf[0] = '\0';
-	if (!cur)
-		cur = &none;
+	if (!(j = calloc(1, sizeof *j))) {
+		snprintf(errbuf, errlen, "%s", vt_strerror(VT_ENOMEM));
+		return VT_ENOMEM;
+	}
+	j->db = db;
+	j->turn = -1;
 	/* The COMMIT need not wait for its WAL flush.  A crash can lose only
 	 * whole transactions (PostgreSQL replays WAL in order), and this one
 	 * both stores the rows and deletes them from the queue: losing it
@@ -963,67 +1036,108 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * a worker's own parsing then idles its turn, where split turns let
 	 * it overlap with the other workers' backends. */
 	r = turn_take(db, o, "BEGIN; SET LOCAL synchronous_commit TO off",
-		      &turn, errbuf, errlen);
+		      &j->turn, errbuf, errlen);
 	t1 = ns_now();
-	b.ns_turn = t1 - t0;
+	j->b.ns_turn = t1 - t0;
 	/* From the shared front, unless the previous batch was cut by
 	 * batch_bytes: the rows it locked and left lie below the front then,
 	 * and this worker's own cursor is where they start. */
 	if (r == VT_OK)
-		r = claim(db, o, cur->from, cur->from > 0 && !cur->own, &q,
+		r = claim(db, o, cur->from, cur->from > 0 && !cur->own, &j->q,
 			  errbuf, errlen);
-	if (r == VT_OK && cur->from > 0 && PQntuples(q) == 0) {
+	if (r == VT_OK && cur->from > 0 && PQntuples(j->q) == 0) {
 		/* nothing from there on: the whole queue, before an empty
 		 * claim is taken for an empty queue (same transaction, same
 		 * turn) */
-		PQclear(q);
-		q = NULL;
+		PQclear(j->q);
+		j->q = NULL;
 		cur->from = 0;
-		r = claim(db, o, 0, 0, &q, errbuf, errlen);
+		r = claim(db, o, 0, 0, &j->q, errbuf, errlen);
 	}
 	if (r == VT_OK)
-		r = turn_give(db, &turn, errbuf, errlen);
-	b.ns_claim = ns_now() - t1;
-	if (r < 0) {
-		cur->from = 0;
-		goto out;
-	}
+		r = turn_give(db, &j->turn, errbuf, errlen);
+	j->b.ns_claim = ns_now() - t1;
+	if (r < 0)
+		goto fail;
 	if (cur->from == 0) {
 		cur->claims = 0;
-		b.full_claims = 1;
+		j->b.full_claims = 1;
 	}
 	cur->claims++;
-	if (PQntuples(q) > 0)
-		cur->from = atoll(PQgetvalue(q, PQntuples(q) - 1, 0)) + 1;
-	n = PQntuples(q);
-	if (n == 0)
-		goto out;
-	if (n < o->batch) {
+	j->n = PQntuples(j->q);
+	if (j->n == 0)
+		goto fail;      /* an empty queue: r VT_OK, committed */
+	cur->from = atoll(PQgetvalue(j->q, j->n - 1, 0)) + 1;
+	if (j->n < o->batch) {
 		long got = 0;
 
-		for (int i = 0; i < n; i++)
-			got += PQgetlength(q, i, 5);
+		for (int i = 0; i < j->n; i++)
+			got += PQgetlength(j->q, i, 5);
 		/* nor cut by batch_bytes (a cut takes lines up to the cap
 		 * or past it) */
-		b.short_claims = got < o->batch_bytes;
+		j->b.short_claims = got < o->batch_bytes;
 	}
-	cur->own = n < o->batch && !b.short_claims;
-	if (!(rows = calloc((size_t)n, sizeof *rows))) {
+	cur->own = j->n < o->batch && !j->b.short_claims;
+	if (!(j->rows = calloc((size_t)j->n, sizeof *j->rows))) {
 		r = VT_ENOMEM;
-		goto out;
+		goto fail;
 	}
-	if ((r = process_rows(db, q, rows, o, &b, errbuf, errlen)) < 0)
-		goto out;
+	if ((r = process_rows(db, j->q, j->rows, o, &j->b, errbuf,
+			      errlen)) < 0)
+		goto fail;
+	*out = j;
+	return VT_OK;
+fail:
+	if ((r = end_xact(db, r, &j->turn, errbuf, errlen)) < 0)
+		cur->from = 0;      /* the batch is back in the queue */
+	add_times(st, &j->b);
+	job_free(j);
+	return r;
+}
+
+int vt_worker_job_rows(const struct vt_worker_job *j)
+{
+	return j->n;
+}
+
+int vt_worker_job_short(const struct vt_worker_job *j)
+{
+	return (int)j->b.short_claims;
+}
+
+PGconn *vt_worker_job_db(const struct vt_worker_job *j)
+{
+	return j->db;
+}
+
+void vt_worker_store(struct vt_worker_job *j, const struct vt_worker_opts *o)
+{
+	struct wk_seqs sq = { 0 };
+	struct vt_buf commit;
+	int r;
+	int64_t t0, t1;
+
+	vt_buf_init(&commit, 0);
+	j->err[0] = '\0';
 	t0 = ns_now();
-	r = turn_take(db, o, NULL, &turn, errbuf, errlen);
+	/* The batch's results.seq numbers come from the sequence's shared
+	 * state, after those of the batch stored before it on the worker's
+	 * other connection: a session keeps up to 64 numbers it took
+	 * (migration 015's CACHE), and the leftovers of this connection's
+	 * previous batch are older than that batch's.  So one worker's rows
+	 * are numbered in the order its batches commit, as the stream's
+	 * readers expect (docs/vantage-api.md); the leftovers are skipped. */
+	r = turn_take(j->db, o, "DISCARD SEQUENCES", &j->turn, j->err,
+		      sizeof j->err);
 	t1 = ns_now();
-	b.ns_turn_store = t1 - t0;
+	j->b.ns_turn_store = t1 - t0;
 	if (r < 0)
 		goto out;
 	t0 = t1;
-	r = store_set(db, rows, n, o->copy, 0, &sq, &b, errbuf, errlen);
+	r = store_set(j->db, j->rows, j->n, o->copy, 0, &sq, &j->b, j->err,
+		      sizeof j->err);
 	t1 = ns_now();
-	b.ns_other += t1 - t0 - b.ns_results - b.ns_latest;
+	j->b.ns_other += t1 - t0 - j->b.ns_results - j->b.ns_latest;
 	if (r < 0)
 		goto out;
 	/* NOTIFYs and COMMIT in one round trip: a failed NOTIFY stops the
@@ -1031,63 +1145,75 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 	 * names the stored rows for stream servers (streamnote.h). */
 	if ((r = wk_seqs_notify_sql(&sq, &commit)) < 0 ||
 	    (r = vt_buf_adds(&commit, "NOTIFY vantage_results; COMMIT")) < 0) {
-		snprintf(errbuf, errlen, "%s", vt_strerror(r));
+		snprintf(j->err, sizeof j->err, "%s", vt_strerror(r));
 		goto out;
 	}
-	r = vt_pg_cmd(db, commit.data, errbuf, errlen);
-	b.ns_commit = ns_now() - t1;
+	r = vt_pg_cmd(j->db, commit.data, j->err, sizeof j->err);
+	j->b.ns_commit = ns_now() - t1;
 	if (r == VT_OK) {
-		st->batches++;
-		st->claimed += n;
-		st->stored += b.stored;
-		st->copied += b.copied;
-		st->short_claims += b.short_claims;
-		st->duplicates += b.duplicates;
-		st->rejected += b.rejected;
-		for (int i = 0; i < VT_REJ_CLASSES; i++)
-			st->rejected_by[i] += b.rejected_by[i];
-		st->status_used += b.status_used;
-		st->status_other += b.status_other;
+		r = turn_end(j->db, r, &j->turn, j->err, sizeof j->err);
+		goto done;
 	}
-	goto done;
 out:
-	if (r == VT_OK)
-		r = vt_pg_cmd(db, "COMMIT", errbuf, errlen);
+	r = end_xact(j->db, r, &j->turn, j->err, sizeof j->err);
 done:
-	if (r < 0) {
-		vt_pg_try(db, "ROLLBACK");
-		cur->from = 0;      /* the batch is back in the queue */
-		if (errlen && !errbuf[0])
-			snprintf(errbuf, errlen, "%s", vt_strerror(r));
-	}
-	/* after the transaction's end: its COMMIT is the turn's last work */
-	if (turn >= 0) {
-		char gerr[160];
-
-		if (turn_give(db, &turn, gerr, sizeof gerr) < 0 && r == VT_OK) {
-			r = VT_EDB;
-			if (errlen)
-				snprintf(errbuf, errlen, "%s", gerr);
-		}
-	}
-	st->ns_turn += b.ns_turn;
-	st->ns_turn_store += b.ns_turn_store;
-	st->ns_claim += b.ns_claim;
-	st->full_claims += b.full_claims;
-	st->ns_parse += b.ns_parse;
-	st->ns_lookup += b.ns_lookup;
-	st->ns_enrich += b.ns_enrich;
-	st->ns_results += b.ns_results;
-	st->ns_latest += b.ns_latest;
-	st->ns_other += b.ns_other;
-	st->ns_commit += b.ns_commit;
-	for (int i = 0; i < n && rows; i++)
-		free(rows[i].stored);
-	free(rows);
-	PQclear(q);
+	j->r = r;
 	wk_seqs_free(&sq);
 	vt_buf_free(&commit);
+}
+
+int vt_worker_finish(struct vt_worker_job *j, struct vt_worker_cursor *cur,
+		     struct vt_worker_stats *st, char *errbuf, size_t errlen)
+{
+	const struct vt_worker_stats *b = &j->b;
+	int r = j->r;
+
+	if (r == VT_OK) {
+		st->batches++;
+		st->claimed += j->n;
+		st->stored += b->stored;
+		st->copied += b->copied;
+		st->short_claims += b->short_claims;
+		st->duplicates += b->duplicates;
+		st->rejected += b->rejected;
+		for (int i = 0; i < VT_REJ_CLASSES; i++)
+			st->rejected_by[i] += b->rejected_by[i];
+		st->status_used += b->status_used;
+		st->status_other += b->status_other;
+	} else {
+		cur->from = 0;      /* the batch is back in the queue */
+		snprintf(errbuf, errlen, "%s", j->err);
+	}
+	add_times(st, b);
+	job_free(j);
 	return r;
+}
+
+void vt_worker_abort(struct vt_worker_job *j, struct vt_worker_cursor *cur,
+		     struct vt_worker_stats *st)
+{
+	char err[160] = "";
+
+	(void)end_xact(j->db, VT_EDB, &j->turn, err, sizeof err);
+	cur->from = 0;          /* the batch is back in the queue */
+	add_times(st, &j->b);
+	job_free(j);
+}
+
+int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_cursor *cur,
+		    struct vt_worker_stats *st, char *errbuf, size_t errlen)
+{
+	struct vt_worker_cursor none = { 0 };
+	struct vt_worker_job *j;
+	int r;
+
+	if (!cur)
+		cur = &none;
+	if ((r = vt_worker_claim(db, o, cur, st, &j, errbuf, errlen)) < 0 || !j)
+		return r;
+	vt_worker_store(j, o);
+	return vt_worker_finish(j, cur, st, errbuf, errlen);
 }
 
 static const char *const rej_names[VT_REJ_CLASSES] = {

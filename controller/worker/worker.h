@@ -61,6 +61,12 @@ struct vt_worker_stats {
 	 * savepoints, rejected, probe_status), and the COMMIT. */
 	int64_t ns_turn, ns_turn_store, ns_claim, ns_parse, ns_lookup, ns_enrich, ns_results,
 		ns_latest, ns_other, ns_commit;
+	/* With two batches in flight (wkpipe.h): the time the claiming side
+	 * waited for the previous batch's store to end (not in the sum of
+	 * the others, which overlap then), and the batches claimed while
+	 * another one was being stored. */
+	int64_t ns_pipe_wait;
+	long overlapped;
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
@@ -114,6 +120,41 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
 		    struct vt_worker_cursor *cur,
 		    struct vt_worker_stats *stats, char *errbuf,
 		    size_t errlen) VT_WUR;
+
+/* The same batch in two steps, so that a worker can claim (and parse and
+ * enrich) its next batch on a second connection while this one is stored
+ * (wkpipe.h).  The claim and the store of one batch stay in one
+ * transaction on one connection: a worker that dies between them leaves
+ * the batch queued.
+ *
+ * vt_worker_claim: BEGIN, the claim (moving *cur on), parsing, lookups
+ * and enrichment, on db.  *out is the open batch, or NULL when the queue
+ * was empty (the transaction is committed) or on an error (rolled back;
+ * the reason in errbuf).  The time of a batch that is not returned is
+ * added to *st.
+ * vt_worker_store: the store through its COMMIT (or the ROLLBACK of a
+ * failure), on the batch's connection and nothing else: it may run in a
+ * thread of its own while the caller claims on another connection.
+ * vt_worker_finish: the outcome of a stored batch (its reason in errbuf),
+ * added to *st and *cur; frees it.
+ * vt_worker_abort: rolls a claimed batch back instead (it stays queued);
+ * frees it. */
+struct vt_worker_job;
+int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
+		    struct vt_worker_cursor *cur, struct vt_worker_stats *st,
+		    struct vt_worker_job **out, char *errbuf,
+		    size_t errlen) VT_WUR;
+void vt_worker_store(struct vt_worker_job *j, const struct vt_worker_opts *o);
+int vt_worker_finish(struct vt_worker_job *j, struct vt_worker_cursor *cur,
+		     struct vt_worker_stats *st, char *errbuf,
+		     size_t errlen) VT_WUR;
+void vt_worker_abort(struct vt_worker_job *j, struct vt_worker_cursor *cur,
+		     struct vt_worker_stats *st);
+/* The rows a claimed batch holds; 1 when its claim came back short; its
+ * connection. */
+int vt_worker_job_rows(const struct vt_worker_job *j);
+int vt_worker_job_short(const struct vt_worker_job *j);
+PGconn *vt_worker_job_db(const struct vt_worker_job *j);
 
 /* Makes sure the results partition of the UTC day holding ts exists. */
 int vt_worker_partition(PGconn *db, long long ts, char *errbuf,

@@ -60,6 +60,24 @@ static void failed_log(const char *what, const char *err, int fails,
 		       fails, lasting ? "; " MIGRATE_HINT : "");
 }
 
+/* (Re)opens *c on the database --db (db_arg) or the configuration names,
+ * listening for the queue's NOTIFY when listen is 1; VT_OK, or VT_EDB
+ * with the reason in err. */
+static int db_open(const char *db_arg, PGconn **c, int listen, char *err,
+		   size_t errlen)
+{
+	PQfinish(*c);
+	*c = NULL;
+	if (vt_pg_connect(vt_conf_db(db_arg), c, err, errlen) < 0 ||
+	    (listen && vt_pg_cmd(*c, "LISTEN vantage_queue", err, errlen) < 0))
+		return VT_EDB;
+	/* Long results (traceroutes) are compressed on insert, twice
+	 * (results, latest): lz4 costs a fraction of pglz's CPU.  A server
+	 * built without it keeps pglz. */
+	vt_pg_try(*c, "SET default_toast_compression = lz4");
+	return VT_OK;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -276,61 +294,39 @@ int main(int argc, char **argv)
 		}
 		/* the connections are looked at only while no batch is in
 		 * flight: one may be in the store thread's hands */
-		if (!wk_pipe_busy(pipe) && vt_pg_broken(db)) {
-			PQfinish(db);
-			db = NULL;
-			if (vt_pg_connect(vt_conf_db(db_arg), &db, err, sizeof err) < 0 ||
-			    vt_pg_cmd(db, "LISTEN vantage_queue", err, sizeof err) < 0) {
-				/* --once: the first connection failing has
-				 * no run to finish; one lost in a run (no
-				 * batch done since: fails > 0, a restart of
-				 * the database) is one of its tries, waited
-				 * for as ONCE_TRIES says */
-				if (once && (!fails || fails >= ONCE_TRIES)) {
-					failed_log("database", err, fails + 1, 0, -1);
-					rc = 1;
-					break;
-				}
-				if (once) {
-					failed_log("database", err, fails + 1, 0,
-						   retry_wait_s(fails));
-					vt_sigpoll(NULL, 0,
-						   retry_wait_s(fails++) * 1000,
-						   &stopping, &reloading);
-					continue;
-				}
-				vt_warn("database: %s; retrying in 1 s", err);
-				sleep(1);
-				continue;
-			}
-			/* Long results (traceroutes) are compressed on insert,
-			 * twice (results, latest): lz4 costs a fraction of
-			 * pglz's CPU.  A server built without it keeps pglz. */
-			vt_pg_try(db, "SET default_toast_compression = lz4");
+		r = VT_OK;
+		if (!wk_pipe_busy(pipe) && vt_pg_broken(db) &&
+		    (r = db_open(db_arg, &db, 1, err, sizeof err)) == VT_OK) {
 			held = 0;
 			if (!once && (slot = wk_wake_slot(db, err, sizeof err)) < 0)
 				vt_warn("no wake slot (%s): polling every %d ms",
 					err, poll_ms);
 			vt_info("connected to the database");
 		}
-		if (pipeline && !wk_pipe_busy(pipe) && vt_pg_broken(db2)) {
-			/* the second connection, for every other batch */
-			PQfinish(db2);
-			db2 = NULL;
-			if (vt_pg_connect(vt_conf_db(db_arg), &db2, err,
-					  sizeof err) < 0) {
-				if (once && fails >= ONCE_TRIES) {
-					vt_err("database: %s; giving up", err);
-					rc = 1;
-					break;
-				}
-				vt_warn("database: %s; retrying in %d s", err,
-					retry_wait_s(fails + 1));
-				vt_sigpoll(NULL, 0, retry_wait_s(++fails) * 1000,
+		/* the second connection, for every other batch */
+		if (r == VT_OK && pipeline && !wk_pipe_busy(pipe) &&
+		    vt_pg_broken(db2))
+			r = db_open(db_arg, &db2, 0, err, sizeof err);
+		if (r < 0) {
+			/* --once: the first connection failing has no run
+			 * to finish; one lost in a run (no batch done since:
+			 * fails > 0, a restart of the database) is one of
+			 * its tries, waited for as ONCE_TRIES says */
+			if (once && (!fails || fails >= ONCE_TRIES)) {
+				failed_log("database", err, fails + 1, 0, -1);
+				rc = 1;
+				break;
+			}
+			if (once) {
+				failed_log("database", err, fails + 1, 0,
+					   retry_wait_s(fails));
+				vt_sigpoll(NULL, 0, retry_wait_s(fails++) * 1000,
 					   &stopping, &reloading);
 				continue;
 			}
-			vt_pg_try(db2, "SET default_toast_compression = lz4");
+			vt_warn("database: %s; retrying in 1 s", err);
+			sleep(1);
+			continue;
 		}
 		t0 = vt_mono_ms();
 		dbs[0] = db;

@@ -4,6 +4,14 @@
 # Each test gets its own scratch folder ($T) and, when it asks, its own
 # PostgreSQL cluster (t_pg_start sets VANTAGE_DB); everything it started is
 # stopped by the exit trap.
+#
+# tests/run.sh runs each test with VANTAGE_TEST_ID=RUNID/NAME, which every
+# process the test starts inherits.  Whatever still carries it
+# VANTAGE_TEST_LEAK_WAIT seconds (20) after the test ended is a leak: the
+# runner stops it (TERM, then KILL) and fails the test with one check
+# "not ok - left running: pid N: CMDLINE" each.  So a test stops all it
+# started (t_bg it, or stop it in its own trap), a background loop too, and
+# a process started through `env -i` gets VANTAGE_TEST_ID passed on.
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${VANTAGE_BIN:-$TOP/bin}

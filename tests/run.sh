@@ -99,10 +99,93 @@ record() { # name rc output-file
 	fi
 }
 
+# Processes a test leaves running.  Each test runs with
+# VANTAGE_TEST_ID=RUNID/NAME in its environment, which every process it
+# starts inherits (what starts one through `env -i`, as scripts/atlas-probe
+# does, passes it on).  A runner started inside a test (run_honest) takes
+# that test's id and ">" as the start of its RUNID: the processes of its
+# tests are that test's too, and it ends only those of its own tests.
+# After a test ends, those carrying its id (or its id and ">...") have
+# VANTAGE_TEST_LEAK_WAIT seconds (20) to end on their own; those still there
+# are sent TERM, then KILL, and each is a failed check of the test:
+# "not ok - left running: pid N: CMDLINE".
+runid=${VANTAGE_TEST_ID:+$VANTAGE_TEST_ID>}${log##*/}
+leak_wait=${VANTAGE_TEST_LEAK_WAIT:-20}
+
+# test_pids ID: the pids of the processes whose environment holds
+# VANTAGE_TEST_ID=ID or VANTAGE_TEST_ID=ID>...  (an ended process still
+# waiting for its parent has no environment left: not counted).
+test_pids() {
+	local re
+	re=$(printf '%s' "$1" | sed 's/[]\\.*^$+?(){}|[]/\\&/g')
+	grep -zlE "^VANTAGE_TEST_ID=$re(>.*)?\$" /proc/[0-9]*/environ 2>/dev/null |
+		sed 's|^/proc/\([0-9]*\)/environ$|\1|'
+}
+
+# gone_within ID SECONDS [SIGNAL]: polls /proc (every 0.1 s) until no
+# process carries ID, sending SIGNAL to each one it sees first; fails when
+# some are still there after SECONDS.  The pids it signalled are in
+# $signalled.
+gone_within() {
+	local id=$1 end=$((${EPOCHREALTIME/[.,]/} + $2 * 1000000)) sig=${3:-} pids p
+	while pids=$(test_pids "$id"); [ -n "$pids" ]; do
+		if [ -n "$sig" ]; then
+			for p in $pids; do
+				case " $signalled " in *" $p "*) continue ;; esac
+				leaked_cmd "$p"
+				kill -"$sig" "$p" 2>/dev/null
+				signalled="$signalled $p"
+			done
+		fi
+		[ "${EPOCHREALTIME/[.,]/}" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# leaked_cmd PID: adds PID's command line to $leaked, once.
+leaked_cmd() {
+	local c
+	case " $named " in *" $1 "*) return ;; esac
+	named="$named $1"
+	c=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)
+	c=${c% }
+	[ -n "$c" ] || c="[$(cat "/proc/$1/comm" 2>/dev/null)]"
+	leaked="${leaked}not ok - left running: pid $1: $c
+"
+}
+
+# reap NAME OUT RC: ends what the test NAME left running (above), adds a
+# failed check to its output OUT for each, and sets rc: RC, or 1 when it
+# left something.
+reap() {
+	local id=$runid/$1 out=$2 line p f n
+	rc=$3 leaked="" named="" signalled=""
+	[ -n "$(test_pids "$id")" ] || return 0
+	gone_within "$id" "$leak_wait" && return 0
+	gone_within "$id" 10 TERM || { signalled=""; gone_within "$id" 10 KILL; }
+	[ -n "$leaked" ] || return 0
+	n=$(printf '%s' "$leaked" | grep -c '^not ok')
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+	if [ -n "$line" ]; then
+		p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+	else
+		p=0; f=0
+	fi
+	# a test that failed without a failed check counts as one
+	case "$rc" in 0|77) ;; *) [ "$f" != 0 ] || f=1 ;; esac
+	{
+		echo "# still running ${leak_wait} s after the test ended (ended now):"
+		printf '%s' "$leaked"
+		echo "$p passed, $((f + n)) failed"
+	} >>"$out"
+	rc=1
+}
+
 run() { # name command...
 	local name=$1; shift
 	local out="$log/$(echo "$name" | tr '/ ' '__').out" rc
-	"$@" >"$out" 2>&1; rc=$?
+	(export VANTAGE_TEST_ID=$runid/$name; "$@") >"$out" 2>&1; rc=$?
+	reap "$name" "$out" "$rc"
 	record "$name" "$rc" "$out"
 }
 

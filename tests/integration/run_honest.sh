@@ -2,8 +2,8 @@
 # run_honest.sh - tests/run.sh counts and shows skips and fails a run that
 # did not run what it was asked to: a skip not in tests/skips.allowed, a
 # missing sanitizer build, an empty fuzz corpus, a test that ran no check,
-# a pattern that matched nothing.  Runs tests/run.sh in a scratch tree of
-# stand-in tests.
+# a pattern that matched nothing; and fails a test that leaves a process
+# running.  Runs tests/run.sh in a scratch tree of stand-in tests.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 
@@ -72,4 +72,47 @@ t_check "and says so" says "no test ran"
 suite good
 t_check "a pattern runs only its tests" rc 0
 t_check "only those are counted" says "2 passed, 0 failed, 0 skipped"
+
+# Processes a test leaves running: the runner ends those that carry the
+# test's VANTAGE_TEST_ID (or a runner's inside it: ID>...) and still run
+# VANTAGE_TEST_LEAK_WAIT s after it ended, each a failed check; those of
+# other ids it leaves alone.  (A fixture's folder is $W, the runner's.)
+# cmd_is PID CMDLINE: PID runs CMDLINE (not a process that ended).
+cmd_is() { [ "$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" = "$2 " ]; }
+pid_of() { cat "$W/$1.pid"; }
+cat >"$W/tests/integration/leaker.sh" <<'END'
+sleep 1000 & echo $! >leaked.pid
+env "VANTAGE_TEST_ID=$VANTAGE_TEST_ID>vantage-run.x/integration/y" sleep 1001 &
+echo $! >nested.pid
+echo "ok - a"
+echo "1 passed, 0 failed"
+END
+VANTAGE_TEST_LEAK_WAIT=1 suite leaker
+t_bg "$(pid_of leaked)"; t_bg "$(pid_of nested)"
+t_check "a test that leaves a process running fails the run" rc 1
+t_check "and names it" says "not ok - left running: pid $(pid_of leaked): sleep 1000"
+t_check "one its nested runner's id carries too" \
+	says "not ok - left running: pid $(pid_of nested): sleep 1001"
+t_check "each is a failed check" says "1 passed, 2 failed, 0 skipped"
+t_check "and is shown in the failed checks" \
+	says "  integration/leaker: not ok - left running: pid $(pid_of leaked): sleep 1000"
+t_check "the leaked process is gone" eval "! cmd_is $(pid_of leaked) 'sleep 1000'"
+t_check "and the nested one" eval "! cmd_is $(pid_of nested) 'sleep 1001'"
+
+cat >"$W/tests/integration/keeper.sh" <<'END'
+env "VANTAGE_TEST_ID=${VANTAGE_TEST_ID}x" sleep 1002 & echo $! >other1.pid
+env "VANTAGE_TEST_ID=vantage-run.other/integration/keeper" sleep 1003 &
+echo $! >other2.pid
+# ends by itself once this test has ended
+( while kill -0 $$ 2>/dev/null; do sleep 0.1; done ) &
+echo "ok - a"
+echo "1 passed, 0 failed"
+END
+suite keeper
+t_bg "$(pid_of other1)"; t_bg "$(pid_of other2)"
+t_check "processes of other ids, and one that ends by itself: passes" rc 0
+t_check "and are not named" eval "! grep -q 'left running' '$T/out'"
+t_check "a process whose id only starts with the test's runs on" \
+	cmd_is "$(pid_of other1)" "sleep 1002"
+t_check "a process of another run runs on" cmd_is "$(pid_of other2)" "sleep 1003"
 t_done

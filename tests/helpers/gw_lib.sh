@@ -103,10 +103,13 @@ gw_connected() {
 
 # gw_hold SQL: another client runs SQL (its locks) in a transaction that it
 # holds until $T/release appears (five minutes at most); returns once SQL
-# ran (its output and "locked" in $T/lock.out).
+# ran (its output and "locked" in $T/lock.out).  Both ends of the pipe
+# are the cleanup trap's: a test that fails before the release would
+# otherwise leave the loop running.
 gw_hold() {
-	rm -f "$T/release" "$T/lock.out"
+	rm -f "$T/release" "$T/lock.out" "$T/hold.pid"
 	(
+		echo "$BASHPID" >"$T/hold.pid"
 		printf 'BEGIN;\n%s;\n\\echo locked\n' "$1"
 		n=0
 		while [ ! -e "$T/release" ] && [ $n -lt 3000 ]; do sleep 0.1; n=$((n + 1)); done
@@ -114,6 +117,9 @@ gw_hold() {
 	) | psql "$VANTAGE_DB" -qtAX -v ON_ERROR_STOP=1 >"$T/lock.out" 2>&1 &
 	t_bg $!
 	t_wait 30 grep -qx locked "$T/lock.out"
+	_gw_held=$?
+	[ ! -s "$T/hold.pid" ] || t_bg "$(cat "$T/hold.pid")"
+	return $_gw_held
 }
 
 gw_queue_count() { t_psql "SELECT count(*) FROM result_queue"; }

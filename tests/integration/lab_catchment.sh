@@ -120,6 +120,7 @@ t_check "the stream's URL is in stack.env" test -n "${VANTAGE_STREAM_URL:-}"
 "$LAB" exec ctl /usr/bin/python3 "$TOP/tests/integration/stream_client.py" sub \
 	"$VANTAGE_STREAM_URL" "$MSM" "$T/stream.out" --backlog --count 1000000 \
 	--ready "$T/stream.ready" 2>"$T/stream.err" &
+t_bg $!
 t_check "a stream client subscribed" t_wait 60 test -f "$T/stream.ready"
 view() { CURL "$VANTAGE_API_URL/api/v2/measurements/$MSM/catchment/" >"$T/view.json.tmp" &&
 	jq -e .sites "$T/view.json.tmp" >/dev/null && mv "$T/view.json.tmp" "$T/view.json"; }

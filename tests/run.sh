@@ -111,6 +111,11 @@ record() { # name rc output-file
 # "not ok - left running: pid N: CMDLINE".
 runid=${VANTAGE_TEST_ID:+$VANTAGE_TEST_ID>}${log##*/}
 leak_wait=${VANTAGE_TEST_LEAK_WAIT:-20}
+case "$leak_wait" in
+''|*[!0-9]*)
+	echo "tests/run.sh: VANTAGE_TEST_LEAK_WAIT=$leak_wait: whole seconds" >&2
+	rm -rf "$log"; exit 2 ;;
+esac
 
 # test_pids ID: the pids of the processes whose environment holds
 # VANTAGE_TEST_ID=ID or VANTAGE_TEST_ID=ID>...  (an ended process still
@@ -162,7 +167,9 @@ reap() {
 	rc=$3 leaked="" named="" signalled=""
 	[ -n "$(test_pids "$id")" ] || return 0
 	gone_within "$id" "$leak_wait" && return 0
-	gone_within "$id" 10 TERM || { signalled=""; gone_within "$id" 10 KILL; }
+	gone_within "$id" 10 TERM || { signalled=""; gone_within "$id" 10 KILL; } ||
+		leaked="$leaked# and KILL did not end all of them in 10 s: $(test_pids "$id" | paste -sd' ')
+"
 	[ -n "$leaked" ] || return 0
 	n=$(printf '%s' "$leaked" | grep -c '^not ok')
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)

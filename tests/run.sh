@@ -20,7 +20,7 @@
 set -u
 cd "$(dirname "$0")/.."
 pattern=${1:-}
-pass=0 fail=0 skip=0 ran=0 failed_names="" failed_checks=""
+pass=0 fail=0 skip=0 ran=0 failed_names="" failed_checks="" late=""
 log=$(mktemp -d /tmp/vantage-run.XXXXXX)
 allowed=tests/skips.allowed
 
@@ -72,7 +72,7 @@ record() { # name rc output-file
 	fi
 	pass=$((pass + p)); fail=$((fail + f))
 	if [ "$rc" = 0 ]; then
-		echo "PASS $name ($p checks)"
+		echo "PASS $name ($p checks$late)"
 	else
 		echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$out" | tail -40
 		failed_names="$failed_names $name"
@@ -108,7 +108,8 @@ record() { # name rc output-file
 # After a test ends, those carrying its id (or its id and ">...") have
 # VANTAGE_TEST_LEAK_WAIT seconds (20) to end on their own; those still there
 # are sent TERM, then KILL, and each is a failed check of the test:
-# "not ok - left running: pid N: CMDLINE".
+# "not ok - left running: pid N: CMDLINE".  A test whose processes took a
+# second or more to end passes with "its processes ended N s after it".
 runid=${VANTAGE_TEST_ID:+$VANTAGE_TEST_ID>}${log##*/}
 leak_wait=${VANTAGE_TEST_LEAK_WAIT:-20}
 case "$leak_wait" in
@@ -163,10 +164,17 @@ leaked_cmd() {
 # failed check to its output OUT for each, and sets rc: RC, or 1 when it
 # left something.
 reap() {
-	local id=$runid/$1 out=$2 line p f n
-	rc=$3 leaked="" named="" signalled=""
+	local id=$runid/$1 out=$2 line p f n t0 ms
+	rc=$3 leaked="" named="" signalled="" late=""
 	[ -n "$(test_pids "$id")" ] || return 0
-	gone_within "$id" "$leak_wait" && return 0
+	t0=${EPOCHREALTIME/[.,]/}
+	if gone_within "$id" "$leak_wait"; then
+		# shown with PASS: a wait that makes the run slower
+		ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+		[ $ms -lt 1000 ] ||
+			late="; its processes ended $((ms / 1000)).$((ms % 1000 / 100)) s after it"
+		return 0
+	fi
 	gone_within "$id" 10 TERM || { signalled=""; gone_within "$id" 10 KILL; } ||
 		leaked="$leaked# and KILL did not end all of them in 10 s: $(test_pids "$id" | paste -sd' ')
 "

@@ -9,7 +9,8 @@
 #include "common/vtime.h"
 
 /* The store thread's state is owned by p->mu: job (the batch handed to
- * the thread or done by it), state (what the thread is at). */
+ * the thread or done by it), state (what the thread is at), turned (the
+ * batch's store holds its turn, or failed to take it). */
 enum { IDLE, STORING, DONE, QUIT };
 
 struct wk_pipe {
@@ -18,7 +19,7 @@ struct wk_pipe {
 	pthread_t t;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int state;
+	int state, turned;
 	struct vt_worker_job *job;      /* in flight (the thread's) */
 	struct vt_worker_job *claimed;  /* claimed, not yet handed over */
 };
@@ -35,6 +36,11 @@ static void *store_main(void *arg)
 			break;
 		pthread_mutex_unlock(&p->mu);
 		/* the job and its connection are this thread's until DONE */
+		vt_worker_store_turn(p->job, p->o);
+		pthread_mutex_lock(&p->mu);
+		p->turned = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
 		vt_worker_store(p->job, p->o);
 		pthread_mutex_lock(&p->mu);
 		p->state = DONE;
@@ -104,6 +110,22 @@ static struct vt_worker_job *wait_job(struct wk_pipe *p,
 	return j;
 }
 
+/* Waits until the batch in flight holds its store's turn or has ended
+ * (returns 1 then); the time waited goes to *st. */
+static int wait_turned(struct wk_pipe *p, struct vt_worker_stats *st)
+{
+	int64_t t0 = vt_mono_us();
+	int ended;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->turned && p->state != DONE)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ended = p->state == DONE;
+	pthread_mutex_unlock(&p->mu);
+	st->ns_pipe_wait += (vt_mono_us() - t0) * 1000;
+	return ended;
+}
+
 int wk_pipe_step(struct wk_pipe *p, PGconn *const db[2],
 		 struct vt_worker_cursor *cur, struct vt_worker_stats *st,
 		 int *rows, int *shortc, char *errbuf, size_t errlen)
@@ -111,19 +133,32 @@ int wk_pipe_step(struct wk_pipe *p, PGconn *const db[2],
 	PGconn *c = db[0];
 	struct vt_worker_job *j = NULL, *prev;
 	char perr[1024];
-	int r, pr = VT_OK;
+	int r, pr = VT_OK, serial = 0, ended = 1;
 
 	*rows = *shortc = 0;
 	if (p->claimed) {       /* not handed over: back to the queue */
 		vt_worker_abort(p->claimed, cur, st);
 		p->claimed = NULL;
 	}
-	if (p->job && vt_worker_job_db(p->job) == db[0])
-		c = db[1];
-	/* while the batch in flight is stored on the other connection */
-	r = vt_worker_claim(c, p->o, cur, st, &j, errbuf, errlen);
+	if (p->job) {
+		/* The second batch in flight, on the other connection, only
+		 * on a spare turn (migration 033), asked for once the store
+		 * holds its own: a worker waiting for a turn goes first, and
+		 * this one claims after its store instead, as without the
+		 * pipeline.  So a pipelined worker never stands in line for
+		 * two turns at once, ahead of the other workers' batches. */
+		if (vt_worker_job_db(p->job) == db[0])
+			c = db[1];
+		ended = wait_turned(p, st);
+	}
+	/* (a store that has ended already leaves no batch in flight) */
+	r = vt_worker_claim(c, p->o, cur, !ended, st, &j, errbuf, errlen);
+	if (r == VT_EAGAIN) {
+		serial = 1;
+		r = VT_OK;
+	}
 	if ((prev = wait_job(p, st))) {
-		if (j)
+		if (j && !ended)
 			st->overlapped++;
 		pr = vt_worker_finish(prev, cur, st, perr, sizeof perr);
 	}
@@ -134,6 +169,10 @@ int wk_pipe_step(struct wk_pipe *p, PGconn *const db[2],
 			vt_worker_abort(j, cur, st);
 		snprintf(errbuf, errlen, "%s", perr);
 		return pr;
+	}
+	if (serial) {
+		st->serial++;
+		r = vt_worker_claim(c, p->o, cur, 0, st, &j, errbuf, errlen);
 	}
 	if (r < 0 || !j)
 		return r;
@@ -158,6 +197,7 @@ int wk_pipe_go(struct wk_pipe *p, struct vt_worker_cursor *cur,
 	p->job = j;
 	pthread_mutex_lock(&p->mu);
 	p->state = STORING;
+	p->turned = 0;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return VT_OK;

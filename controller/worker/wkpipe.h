@@ -34,7 +34,10 @@ int wk_pipe_new(const struct vt_worker_opts *o, int threaded,
 /* Claims (and parses and enriches) the next batch on a connection of
  * db[0..1] (db[1] unused without a thread) that no batch in flight uses,
  * then waits for the batch in flight and takes its outcome (into *st and
- * *cur).  *rows: the rows claimed (0: the queue was empty), *shortc: 1
+ * *cur).  With a batch in flight the claim waits until that batch's
+ * store holds its turn, and is made then only on a spare turn (worker.h,
+ * vt_worker_claim); without one it is made after the store has ended
+ * (st->serial counts those).  *rows: the rows claimed (0: the queue was empty), *shortc: 1
  * when the claim came back short.  On return no batch is in flight, and
  * a claimed one waits for wk_pipe_go.  A failure of the batch that was in
  * flight is returned (and the one just claimed is rolled back), or the

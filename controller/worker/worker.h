@@ -67,6 +67,9 @@ struct vt_worker_stats {
 	 * another one was being stored. */
 	int64_t ns_pipe_wait;
 	long overlapped;
+	/* Claims made after the previous batch's store had ended because no
+	 * turn was spare for a second batch in flight (wkpipe.h). */
+	long serial;
 };
 
 void vt_worker_opts_default(struct vt_worker_opts *o);
@@ -130,8 +133,13 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
  * vt_worker_claim: BEGIN, the claim (moving *cur on), parsing, lookups
  * and enrichment, on db.  *out is the open batch, or NULL when the queue
  * was empty (the transaction is committed) or on an error (rolled back;
- * the reason in errbuf).  The time of a batch that is not returned is
- * added to *st.
+ * the reason in errbuf).  spare 1: the claim's turn only if one is spare
+ * (migration 033: no worker waits for a turn and one is free), without
+ * waiting; VT_EAGAIN (nothing claimed, *cur unchanged) when none is.
+ * The time of a batch that is not returned is added to *st.
+ * vt_worker_store_turn: the store's turn (the first step of
+ * vt_worker_store, which takes it itself when it was not called), so
+ * that a caller can tell when the store holds its turn.
  * vt_worker_store: the store through its COMMIT (or the ROLLBACK of a
  * failure), on the batch's connection and nothing else: it may run in a
  * thread of its own while the caller claims on another connection.
@@ -141,9 +149,11 @@ int vt_worker_batch(PGconn *db, const struct vt_worker_opts *o,
  * frees it. */
 struct vt_worker_job;
 int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
-		    struct vt_worker_cursor *cur, struct vt_worker_stats *st,
-		    struct vt_worker_job **out, char *errbuf,
-		    size_t errlen) VT_WUR;
+		    struct vt_worker_cursor *cur, int spare,
+		    struct vt_worker_stats *st, struct vt_worker_job **out,
+		    char *errbuf, size_t errlen) VT_WUR;
+void vt_worker_store_turn(struct vt_worker_job *j,
+			  const struct vt_worker_opts *o);
 void vt_worker_store(struct vt_worker_job *j, const struct vt_worker_opts *o);
 int vt_worker_finish(struct vt_worker_job *j, struct vt_worker_cursor *cur,
 		     struct vt_worker_stats *st, char *errbuf,

@@ -125,12 +125,12 @@ waits() {
 # split FILE: the workers' --stats lines summed (ms of all workers)
 split_of() {
 	awk '/^vantage-worker stats:/ { seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
-	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap)$/) { s[$i] += $(i + 1); if ($i == "pipe") piped = 1 } }
+	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap|serial)$/) { s[$i] += $(i + 1); if ($i == "pipe") piped = 1; if ($i == "serial") spared = 1 } }
 	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
 	           printf "    worker time, ms summed over workers: turn wait %d (claim %d, store %d), claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches, %d of them short; %d claims from the queue'"'"'s start)\n",
 	           s["turn"] + s["sturn"], s["turn"], s["sturn"], s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"], s["short"], s["full"]
 	           # two batches in flight (--pipeline): the parts above overlap then
-	           if (piped) printf "    worker pipeline: %d batches claimed during a store, ms summed over workers waiting for the previous store %d\n", s["overlap"], s["pipe"] }' "$1"
+	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"] }' "$1"
 }
 
 cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }

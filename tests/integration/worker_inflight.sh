@@ -63,7 +63,7 @@ newest() { # every probe's latest is its newest result
 # 2. killed with two batches in flight
 fill
 hold k
-PGAPPNAME=wk_kill "$BIN/vantage-worker" --batch 100 --poll-ms 600000 \
+PGAPPNAME=wk_kill "$BIN/vantage-worker" --active 2 --batch 100 --poll-ms 600000 \
 	--log-level info >"$T/k.out" 2>"$T/k.log" &
 wk=$!
 t_bg $wk
@@ -86,7 +86,7 @@ t_check "latest: every probe's newest" newest
 t_psql "TRUNCATE results, latest, result_queue"
 fill
 hold w
-PGAPPNAME=wk_pipe "$BIN/vantage-worker" --batch 100 --poll-ms 600000 --stats \
+PGAPPNAME=wk_pipe "$BIN/vantage-worker" --active 2 --batch 100 --poll-ms 600000 --stats \
 	--log-level info >"$T/w.out" 2>"$T/w.log" &
 ww=$!
 t_bg $ww

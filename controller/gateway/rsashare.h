@@ -1,15 +1,15 @@
 /* rsashare.h - one signing state for the RSA host key, shared by every
  * session.
  *
- * libssh 0.10 with OpenSSL 3 gives each session a key object of its own
- * for the RSA host key, and OpenSSL builds a key object's blinding factor
+ * libssh 0.10 with OpenSSL 3 signs with a key object for the RSA host key
+ * that lives no longer than the session, and OpenSSL builds a key object's blinding factor
  * and its three Montgomery contexts (n, p, q) at its first private-key
  * operation and keeps them as long as the object lives.  A server signs
  * once per session, so every RSA handshake paid for all of it: here 0.55
- * ms of CPU for a signature that costs 0.28 ms with the state kept (about
- * a fifth of a reconnect's CPU in the gateway), and about 8 KiB a held
- * session keeps until it ends (docs/scaling.md, "Where a reconnect's CPU
- * goes").
+ * ms of CPU for a signature that costs 0.28 ms with the state kept (a
+ * fifth of an RSA reconnect's CPU in the gateway), and memory a held
+ * session keeps until it ends (3 KiB of its 27; docs/scaling.md, "The
+ * host key rebuilt for every RSA session").
  *
  * gw_rsashare_new() makes OpenSSL's default RSA method one whose private
  * operation looks the key up by its public half (n, e) among the keys it

@@ -31,6 +31,7 @@
 #include "controller/gateway/listen.h"
 #include "controller/gateway/park.h"
 #include "controller/gateway/pushq.h"
+#include "controller/gateway/rsashare.h"
 #include "controller/gateway/session.h"
 #include "controller/gateway/thread.h"
 
@@ -62,6 +63,7 @@ struct gw {
 	int64_t            next_sync;     /* no sync before (mono ms) */
 	int64_t            next_heartbeat;
 	int                keys_hup;      /* a SIGHUP's key reload is on its way */
+	struct gw_rsashare *rsashare;     /* the RSA host key's signing state */
 };
 
 /* Creates path (it must not exist, not even as a symbolic link) with mode
@@ -763,6 +765,11 @@ int gw_new(const struct gw_conf *conf, struct gw **out, char *err, size_t errlen
 	for (int i = 0; i < GW_LISTENERS; i++)
 		gw->lfd[i] = -1;
 	conf_defaults(&gw->ctx.conf);
+	/* Before any key object is made (rsashare.h) */
+	if ((rc = gw_rsashare_new(&gw->rsashare)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((rc = fit_fd_limit(&gw->ctx.conf, err, errlen)) < 0 ||
 	    (rc = host_keys(gw, conf->host_keys, err, errlen)) < 0)
 		goto fail;
@@ -979,5 +986,6 @@ void gw_free(struct gw *gw)
 	gw_metrics_free(gw->ctx.m);
 	free(gw->rsa_b64);
 	free(gw->ed_b64);
+	gw_rsashare_free(gw->rsashare);   /* the sessions' and binds' keys are gone */
 	free(gw);
 }

@@ -9,6 +9,18 @@
 #     in probe_sessions, the gateway's CPU time (/proc utime+stime) for it;
 #  3. the reference: S bare libssh handshakes (key exchange + public-key
 #     auth, tests/helpers/ssh_bare, same host key, same client) at once;
+#     stock libssh, which rebuilds the RSA host key's signing state for
+#     every session; with the RSA key also a second bare server that keeps
+#     it as the gateway does (rsashare.h), so that the gateway's own work
+#     above the handshake shows apart from that saving;
+#  2 (without jitter) and 3 alternate GW_BENCH_ROUNDS times, and the CPU
+#     ratios are given per round and as their median and range: each side
+#     is its server process's own CPU (utime + stime of every thread, from
+#     /proc, no other process), the gateway's from its restart's first
+#     connection until every probe is back with KEEP (key exchange, auth,
+#     the forward, KEEP's lookup and recording, the crontab pushes begun
+#     meanwhile, its database threads), the bare server's for the S
+#     handshakes;
 #  2 and 3 for each host-key type (RSA, which stock probes need, and
 #     ed25519), each with its own generator and probes;
 #  4. herd safety: the gateway restarted with --max-sessions L and S > L
@@ -31,6 +43,8 @@
 #   GW_BENCH_HERD_LIMIT=L  --max-sessions of the herd run (default S/2;
 #                        0: no herd run)
 #   GW_BENCH_HANDSHAKES=H  the gateway's --max-handshakes (default: its own)
+#   GW_BENCH_ROUNDS=R    rounds of storm (first jitter) and bare handshakes,
+#                        alternated, per host-key type (default 3)
 #   GW_BENCH_JITTERS="0 1000"  the storms' jitters (ms) with the first host
 #                        key type (the others: the first jitter only)
 #   GW_BENCH_LOG=LEVEL   the gateway's --log-level (default warn)
@@ -65,6 +79,7 @@ HERD=${GW_BENCH_HERD_LIMIT:-$((S / 2))}
 HS=${GW_BENCH_HANDSHAKES:-}
 JITTERS=${GW_BENCH_JITTERS:-0 1000}
 JIT0=${JITTERS%% *}
+ROUNDS=${GW_BENCH_ROUNDS:-3}
 LOAD=$TOP/build/tests/gw_load
 BARE=$TOP/build/tests/ssh_bare
 [ -x "$LOAD" ] && [ -x "$BARE" ] && [ -x "$BIN/vantage-gateway" ] || { echo "build first"; exit 1; }
@@ -96,6 +111,7 @@ if [ -n "${GW_BENCH_PGSS:-}" ]; then
 fi
 CTRL=$(t_free_port)
 BPORT=$(t_free_port)
+KPORT=$(t_free_port)
 start_gw() { # [max-sessions]
 	"$BIN/vantage-gateway" --db "$VANTAGE_DB" --listen 127.0.0.1 --reg-port 0 \
 		--ctrl-port "$CTRL" --host-keys "$T/keys" --name gw-bench \
@@ -126,6 +142,13 @@ ask() {
 	read -r -t 900 A <&4 || { echo "generator gave no answer to '$1'"; tail -5 "$T/load.err"; exit 1; }
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0 || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+# spread VALUES...: "median M (min A, max B)" of numbers, n/a left out.
+spread() {
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
+		END { if (!NR) { print "n/a"; exit }
+		      m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      printf "median %.2f (min %.2f, max %.2f, %d rounds)", m, v[1], v[NR], NR }'
+}
 
 echo "gateway bench: $(nproc) cores shared by the gateway ($THREADS loop threads,"
 echo "  --max-handshakes ${HS:-default: 256 per thread}), the load"
@@ -136,6 +159,10 @@ start_gw || { echo "gateway did not start"; exit 1; }
 BAREPID=$!
 t_bg $BAREPID
 t_wait 10 grep -q listening "$T/bare.out" || { echo "bare server did not start"; exit 1; }
+"$BARE" "$T/keys" "$KPORT" kept >"$T/kept.out" 2>"$T/kept.err" 3>&- &
+KEPTPID=$!
+t_bg $KEPTPID
+t_wait 10 grep -q listening "$T/kept.out" || { echo "bare server (kept) did not start"; exit 1; }
 mkfifo "$T/in" "$T/out"
 # gen HOSTKEY: a generator (its own probes) offering that host-key type
 gen() {
@@ -225,30 +252,57 @@ for HK in $HKS; do
 	fi
 	t_psql "UPDATE probe_sessions SET from_addr = '127.0.0.1' WHERE from_addr IS NULL" ||
 		{ echo "could not record the probes' past sessions"; exit 1; }
-	for jit in $JITTERS; do
-		[ $first = 1 ] || [ $jit = "$JIT0" ] || continue
-		storm $jit
+	# storm_print R: the figures of a storm's answer R
+	storm_print() {
+		echo "  back (KEEP up): $(val up "$1") of $S in $(val up_ms "$1") ms ($(val retries "$1") retries, $(val drops "$1") links lost after KEEP), gateway CPU $(val srv_cpu_up "$1") ms (sys $(val srv_sys_up "$1"))"
+		echo "  recorded in probe_sessions: $(val recorded "$1") in $(val rec_ms "$1") ms, gateway CPU $(val srv_cpu_rec "$1") ms"
+		echo "  crontab pushes answered: $(val pushed "$1") in $(val push_ms "$1") ms, gateway CPU $(val srv_cpu_push "$1") ms"
+		echo "  generator CPU $(val cli_cpu "$1") ms; PostgreSQL CPU $PGCPU ms (until the pushes)"
+		[ "$(val keep_output "$1")" = 0 ] || echo "  WARNING: the gateway wrote on KEEP $(val keep_output "$1") times"
+	}
+	# Storms without jitter and bare handshakes, alternated.
+	r_up=() r_rec=() r_push=() r_kept=() r_wall=() backs=() within=0
+	for round in $(seq "$ROUNDS"); do
+		storm $JIT0
 		r=$A
-		[ $jit = "$JIT0" ] && R0=$r
-		echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
-		echo "  back (KEEP up): $(val up "$r") of $S in $(val up_ms "$r") ms ($(val retries "$r") retries, $(val drops "$r") links lost after KEEP), gateway CPU $(val srv_cpu_up "$r") ms"
-		echo "  recorded in probe_sessions: $(val recorded "$r") in $(val rec_ms "$r") ms, gateway CPU $(val srv_cpu_rec "$r") ms"
-		echo "  crontab pushes answered: $(val pushed "$r") in $(val push_ms "$r") ms, gateway CPU $(val srv_cpu_push "$r") ms"
-		echo "  generator CPU $(val cli_cpu "$r") ms; PostgreSQL CPU $PGCPU ms (until the pushes)"
-		[ "$(val keep_output "$r")" = 0 ] || echo "  WARNING: the gateway wrote on KEEP $(val keep_output "$r") times"
+		[ $round = 1 ] && R0=$r
+		echo "round $round: reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$JIT0 ms:"
+		storm_print "$r"
+		ask "bare $BPORT $S $BAREPID"
+		b=$A
+		echo "  reference, bare libssh server (stock): $(val ok "$b") of $S handshakes (kex + pubkey auth) at once in $(val ms "$b") ms, server CPU $(val srv_cpu "$b") ms (sys $(val srv_sys "$b")), generator CPU $(val cli_cpu "$b") ms"
+		r_up+=("$(ratio "$(val srv_cpu_up "$r")" "$(val srv_cpu "$b")")")
+		r_rec+=("$(ratio "$(val srv_cpu_rec "$r")" "$(val srv_cpu "$b")")")
+		r_push+=("$(ratio "$(val srv_cpu_push "$r")" "$(val srv_cpu "$b")")")
+		r_wall+=("$(ratio "$(val rec_ms "$r")" "$(val ms "$b")")")
+		if [ "$HK" = rsa ]; then
+			ask "bare $KPORT $S $KEPTPID"
+			kb=$A
+			echo "  reference, bare libssh server keeping the RSA key's signing state as the gateway does: $(val ok "$kb") of $S in $(val ms "$kb") ms, server CPU $(val srv_cpu "$kb") ms (sys $(val srv_sys "$kb"))"
+			r_kept+=("$(ratio "$(val srv_cpu_up "$r")" "$(val srv_cpu "$kb")")")
+		fi
+		echo "  gateway CPU until back / bare CPU: ${r_up[-1]}${r_kept:+ (/ bare keeping the RSA state: ${r_kept[-1]})}"
+		backs+=("$(awk -v ms="$(val rec_ms "$r")" 'BEGIN { printf "%.1f", ms / 1000 }')")
+		[ "$(val up "$r")" = "$S" ] && [ "$(val rec_ms "$r")" -ge 0 ] &&
+			[ "$(val rec_ms "$r")" -le 15000 ] && within=$((within + 1))
 	done
-	# 3. reference: bare libssh handshakes, all at once
-	ask "bare $BPORT $S $BAREPID"
-	b=$A
-	echo "reference, bare libssh server: $(val ok "$b") of $S handshakes (kex + pubkey auth) at once"
-	echo "  in $(val ms "$b") ms, server CPU $(val srv_cpu "$b") ms, generator CPU $(val cli_cpu "$b") ms"
-	echo "ratios, host key $HK (storm without jitter / bare, $S each):"
-	echo "  gateway CPU / bare CPU, until back (KEEP up): $(ratio "$(val srv_cpu_up "$R0")" "$(val srv_cpu "$b")")"
-	echo "  gateway CPU / bare CPU, until recorded:     $(ratio "$(val srv_cpu_rec "$R0")" "$(val srv_cpu "$b")")"
-	echo "  gateway CPU / bare CPU, with the pushes:    $(ratio "$(val srv_cpu_push "$R0")" "$(val srv_cpu "$b")")"
-	echo "  wall until recorded / bare wall:            $(ratio "$(val rec_ms "$R0")" "$(val ms "$b")")"
-	echo "  generator CPU / wall, storm:                $(ratio "$(val cli_cpu "$R0")" "$(val up_ms "$R0")") cores"
-	echo "  all $S back within 15 s: $(awk -v u="$(val up "$R0")" -v s="$S" -v ms="$(val rec_ms "$R0")" 'BEGIN { print (u == s && ms >= 0 && ms <= 15000) ? "yes" : "no" }')"
+	for jit in $JITTERS; do
+		[ $first = 1 ] && [ $jit != "$JIT0" ] || continue
+		storm $jit
+		echo "reconnect storm, $S probes at once after SIGKILL + restart, jitter 0..$jit ms:"
+		storm_print "$A"
+	done
+	echo "ratios, host key $HK (storm without jitter / bare, $S each, each side its server"
+	echo "  process's own CPU: the gateway's every thread, from the restart until every"
+	echo "  probe is back; the bare server's for the handshakes alone):"
+	echo "  gateway CPU / bare CPU, until back (KEEP up): $(spread "${r_up[@]}")"
+	echo "  gateway CPU / bare CPU, until recorded:     $(spread "${r_rec[@]}")"
+	echo "  gateway CPU / bare CPU, with the pushes:    $(spread "${r_push[@]}")"
+	[ "$HK" != rsa ] ||
+	echo "  gateway CPU until back / bare keeping the RSA state: $(spread "${r_kept[@]}")"
+	echo "  wall until recorded / bare wall:            $(spread "${r_wall[@]}")"
+	echo "  generator CPU / wall, storm:                $(ratio "$(val cli_cpu "$R0")" "$(val up_ms "$R0")") cores (round 1)"
+	echo "  all $S back and recorded within 15 s: $within of $ROUNDS rounds ($(printf '%s s ' "${backs[@]}"))"
 	if [ $first = 1 ] && [ "$HERD" -gt 0 ] && [ "$HERD" -lt "$S" ]; then
 		# 4. herd: twice the limit (by default) comes back at once
 		kill -9 $GWPID

@@ -33,7 +33,7 @@
  *                          -> "registered k= ok= ms="
  *   bare PORT K PID        K handshakes at once to a bare libssh server:
  *                          key exchange and public-key auth, then close.
- *                          -> "bare k= ok= ms= srv_cpu= cli_cpu="
+ *                          -> "bare k= ok= ms= srv_cpu= srv_sys= cli_cpu="
  *
  * The host key type (second argument) is the only one offered.  The probes
  * run on non-blocking libssh sessions driven from one epoll loop: every
@@ -113,8 +113,9 @@ static int64_t cpu_self_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* utime + stime of PID in ms, -1 when unreadable. */
-static long long cpu_pid_ms(int pid)
+/* utime + stime of PID in ms (its stime alone in *sys_ms when not NULL),
+ * -1 when unreadable: the process's own, every thread, no children. */
+static long long cpu_pid_split(int pid, long long *sys_ms)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st;
@@ -133,7 +134,14 @@ static long long cpu_pid_ms(int pid)
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 		   &ut, &st) != 2)
 		return -1;
+	if (sys_ms)
+		*sys_ms = (long long)(st * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
 	return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+static long long cpu_pid_ms(int pid)
+{
+	return cpu_pid_split(pid, NULL);
 }
 
 /* The waiting probes: a binary min-heap on start_at, so that the loop
@@ -570,7 +578,7 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	char since[64] = "";
 	PGresult *r;
 	int64_t t0, t_up, t_rec = -1, t_push = -1, c0;
-	long long s0, s_up, s_rec = -1, s_push = -1;
+	long long s0, s_up, s_rec = -1, s_push = -1, y0 = 0, y_up = 0;
 	int rec = 0;
 
 	vt_buf_init(&ids, 0);
@@ -591,10 +599,10 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	reset(L, k, M_KEEP, jitter, 0);   /* probes retry until all are back */
 	t0 = vt_mono_ms();
 	c0 = cpu_self_ms();
-	s0 = cpu_pid_ms(pid);
+	s0 = cpu_pid_split(pid, &y0);
 	drive(L, k, 0, t0 + STORM_MAX_MS);
 	t_up = vt_mono_ms();
-	s_up = cpu_pid_ms(pid);
+	s_up = cpu_pid_split(pid, &y_up);
 	while (vt_mono_ms() < t0 + STORM_MAX_MS) {
 		if ((rec = recorded(L, since)) >= k) {
 			t_rec = vt_mono_ms();
@@ -610,12 +618,13 @@ static void storm(struct load *L, int k, int jitter, int pid)
 	}
 	printf("storm k=%d jitter=%d up=%d recorded=%d pushed=%d retries=%d"
 	       " up_ms=%lld rec_ms=%lld push_ms=%lld srv_cpu_up=%lld"
-	       " srv_cpu_rec=%lld srv_cpu_push=%lld cli_cpu=%lld keep_output=%d drops=%d\n",
+	       " srv_cpu_rec=%lld srv_cpu_push=%lld srv_sys_up=%lld cli_cpu=%lld"
+	       " keep_output=%d drops=%d\n",
 	       k, jitter, L->up, rec, L->pushed, L->retries, (long long)(t_up - t0),
 	       t_rec < 0 ? -1LL : (long long)(t_rec - t0),
 	       t_push < 0 ? -1LL : (long long)(t_push - t0), s_up - s0,
 	       s_rec < 0 ? -1LL : s_rec - s0, s_push < 0 ? -1LL : s_push - s0,
-	       (long long)(cpu_self_ms() - c0), L->keep_output, L->drops);
+	       y_up - y0, (long long)(cpu_self_ms() - c0), L->keep_output, L->drops);
 	fflush(stdout);
 	vt_buf_free(&ids);
 }
@@ -765,16 +774,17 @@ static void reg_all(struct load *L, int k, int par, const int *ports, int nports
 static void bare(struct load *L, int k, int pid)
 {
 	int64_t t0, c0;
-	long long s0;
+	long long s0, s1, y0 = 0, y1 = 0;
 
 	reset(L, k, M_BARE, 0, 1);
 	t0 = vt_mono_ms();
 	c0 = cpu_self_ms();
-	s0 = cpu_pid_ms(pid);
+	s0 = cpu_pid_split(pid, &y0);
 	drive(L, k, 0, t0 + STORM_MAX_MS);
-	printf("bare k=%d ok=%d failed=%d ms=%lld srv_cpu=%lld cli_cpu=%lld\n",
+	s1 = cpu_pid_split(pid, &y1);
+	printf("bare k=%d ok=%d failed=%d ms=%lld srv_cpu=%lld srv_sys=%lld cli_cpu=%lld\n",
 	       k, L->done, L->failed, (long long)(vt_mono_ms() - t0),
-	       cpu_pid_ms(pid) - s0, (long long)(cpu_self_ms() - c0));
+	       s1 - s0, y1 - y0, (long long)(cpu_self_ms() - c0));
 	fflush(stdout);
 }
 

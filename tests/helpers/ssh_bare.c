@@ -1,6 +1,6 @@
 /* ssh_bare - a bare libssh server, the reference of tests/bench/gateway.sh.
  *
- *   ssh_bare KEYDIR PORT
+ *   ssh_bare KEYDIR PORT [kept]
  *
  * Listens on 127.0.0.1:PORT with the host keys ssh_host_ed25519_key and
  * ssh_host_rsa_key of KEYDIR (the gateway's), set up as the gateway sets up
@@ -8,7 +8,10 @@
  * public-key auth accepting every key, one process, non-blocking sessions
  * on epoll with a libssh event per session (the gateway's design).  A
  * session ends when the client closes it.  Prints "listening" once ready;
- * runs until killed. */
+ * runs until killed.  With "kept", the RSA host key's signing state is
+ * kept across sessions as the gateway keeps it (controller/gateway/
+ * rsashare.h); without, it is stock libssh, which rebuilds it for every
+ * session. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +28,8 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
+
+#include "controller/gateway/rsashare.h"
 
 enum { B_KEX, B_AUTH, B_DONE };
 
@@ -145,11 +150,14 @@ int main(int argc, char **argv)
 	ssh_bind sb;
 	int lfd, ep, one = 1;
 	bool no = false;
+	struct gw_rsashare *kept = NULL;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: ssh_bare KEYDIR PORT\n");
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "kept"))) {
+		fprintf(stderr, "usage: ssh_bare KEYDIR PORT [kept]\n");
 		return 2;
 	}
+	if (argc == 4 && gw_rsashare_new(&kept) < 0)
+		return 1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);

@@ -33,7 +33,8 @@
 #
 #   GW_BENCH_SESSIONS=N  sessions held for the memory figure (default 10000,
 #                        the design goal: under 64 KiB each; the whole run
-#                        takes about 3.5 minutes on 2 cores)
+#                        takes several minutes on 2 cores, most of it the
+#                        GW_BENCH_ROUNDS storms and bare runs per key type)
 #   GW_BENCH_STORM=S     probes in the reconnect storm (default 10000; the
 #                        goal: all back within 15 s with the RSA host key,
 #                        gateway CPU at most 1.2x the bare handshakes)

@@ -17,25 +17,9 @@
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
-now=$(date +%s)
-NP=10      # probes
-NR=30      # results per probe; batches of 100: three batches
-t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
-        VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60);
-        INSERT INTO probes (id, key_type, pubkey)
-        SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(5000, 4999 + $NP) g;
-        INSERT INTO assignments (msm_id, probe_id) SELECT 1001, id FROM probes"
-# oldest first: each batch holds the next ten results of every probe
-fill() {
-	t_psql "INSERT INTO result_queue (probe_id, session_id, line)
-	        SELECT p, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - k)
-	        FROM generate_series($NR, 1, -1) k, generate_series(5000, 4999 + $NP) p
-	        ORDER BY k DESC, p"
-}
-count() { psql "$VANTAGE_DB" -qtAXc "SELECT count(*) FROM $1" 2>/dev/null; }
-stat() { # FILE KEY: a number of the --stats line
-	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"
-}
+. "$TOP/tests/helpers/wk_lib.sh"
+now=$wk_now
+wk_setup
 # hold NAME: a session holding latest in SHARE mode (a worker's upsert
 # waits) until $T/NAME.go exists
 hold() {
@@ -57,11 +41,11 @@ two_open() {
 gone() { test "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'")" = 0; }
 newest() { # every probe's latest is its newest result
 	test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")" = "$NP" &&
-	test "$(count latest)" = "$NP"
+	test "$(wk_count latest)" = "$NP"
 }
 
 # 2. killed with two batches in flight
-fill
+wk_fill
 hold k
 PGAPPNAME=wk_kill "$BIN/vantage-worker" --active 2 --batch 100 --poll-ms 600000 \
 	--log-level info >"$T/k.out" 2>"$T/k.log" &
@@ -75,16 +59,15 @@ wait $wk 2>/dev/null
 touch "$T/k.go"
 wait "$h_k"
 t_check "the killed worker's backends end" t_wait 60 gone wk_kill
-t_check "nothing stored" test "$(count results)" = 0
-t_check "every row still queued" test "$(count result_queue)" = $((NP * NR))
+t_check "nothing stored" test "$(wk_count results)" = 0
+t_check "every row still queued" test "$(wk_count result_queue)" = $((NP * NR))
 "$BIN/vantage-worker" --once --batch 100 --log-level warn >"$T/k2.out" 2>"$T/k2.log"
-t_check "a worker after it stores every result" test "$(count results)" = $((NP * NR))
+t_check "a worker after it stores every result" test "$(wk_count results)" = $((NP * NR))
 t_check "each once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
 t_check "latest: every probe's newest" newest
 
 # 1 and 3. two in flight, released
-t_psql "TRUNCATE results, latest, result_queue"
-fill
+wk_fill
 hold w
 PGAPPNAME=wk_pipe "$BIN/vantage-worker" --active 2 --batch 100 --poll-ms 600000 --stats \
 	--log-level info >"$T/w.out" 2>"$T/w.log" &
@@ -92,7 +75,7 @@ ww=$!
 t_bg $ww
 t_check "two batches open at once on two connections, one store at a time" \
 	t_wait 60 two_open wk_pipe
-t_check "the first batch not stored yet" test "$(count results)" = 0
+t_check "the first batch not stored yet" test "$(wk_count results)" = 0
 touch "$T/w.go"
 wait "$h_w"
 t_check "released, every result is stored" t_wait 120 sh -c \
@@ -105,18 +88,17 @@ t_check "the worker stops with status 0" test $? = 0
 t_log "$(cat "$T/w.out")"
 t_check "each result once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
 t_check "latest: every probe's newest" newest
-t_check "three batches" test "$(stat "$T/w.out" batches)" = 3
-o=$(stat "$T/w.out" overlap)
+t_check "three batches" test "$(wk_stat "$T/w.out" batches)" = 3
+o=$(wk_stat "$T/w.out" overlap)
 t_check "batches were claimed while another was stored (overlap $o)" test "${o:-0}" -ge 1
 
 # 4. --pipeline 0
-t_psql "TRUNCATE results, latest, result_queue"
-fill
+wk_fill
 "$BIN/vantage-worker" --once --pipeline 0 --batch 100 --stats --log-level warn \
 	>"$T/p0.out" 2>"$T/p0.log"
 t_log "$(cat "$T/p0.out")"
-t_check "--pipeline 0 stores every result" test "$(count results)" = $((NP * NR))
+t_check "--pipeline 0 stores every result" test "$(wk_count results)" = $((NP * NR))
 t_check "latest: every probe's newest" newest
-t_check "no batch claimed during a store" test "$(stat "$T/p0.out" overlap)" = 0
+t_check "no batch claimed during a store" test "$(wk_stat "$T/p0.out" overlap)" = 0
 t_refuses 2 "--pipeline" "$BIN/vantage-worker" --pipeline 2 --once
 t_done

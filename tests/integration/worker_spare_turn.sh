@@ -18,38 +18,21 @@
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
-now=$(date +%s)
-NP=10      # probes
-NR=30      # results per probe; batches of 100: three batches
-t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
-        VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60);
-        INSERT INTO probes (id, key_type, pubkey)
-        SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(5000, 4999 + $NP) g;
-        INSERT INTO assignments (msm_id, probe_id) SELECT 1001, id FROM probes"
-# oldest first: each batch holds the next ten results of every probe
-fill() {
-	t_psql "TRUNCATE results, latest, result_queue;
-	        INSERT INTO result_queue (probe_id, session_id, line)
-	        SELECT p, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - k)
-	        FROM generate_series($NR, 1, -1) k, generate_series(5000, 4999 + $NP) p
-	        ORDER BY k DESC, p"
-}
-count() { psql "$VANTAGE_DB" -qtAXc "SELECT count(*) FROM $1" 2>/dev/null; }
-stat() { # FILE KEY: a number of the --stats line
-	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"
-}
+. "$TOP/tests/helpers/wk_lib.sh"
+now=$wk_now
+wk_setup
 stored_ok() { # WHAT: every result once, every probe's newest in latest
-	t_check "$1: every result stored" test "$(count results)" = $((NP * NR))
+	t_check "$1: every result stored" test "$(wk_count results)" = $((NP * NR))
 	t_check "$1: each once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
 	t_check "$1: latest holds every probe's newest" \
-		test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")/$(count latest)" = "$NP/$NP"
+		test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")/$(wk_count latest)" = "$NP/$NP"
 }
 # drain NAME ARGS...: one worker drains the queue (--once); its --stats
 # in $T/NAME.out
 drain() {
 	local n=$1
 	shift
-	fill
+	wk_fill
 	"$BIN/vantage-worker" --once --batch 100 --stats --log-level warn "$@" \
 		>"$T/$n.out" 2>"$T/$n.log"
 	t_check "$n: the worker ends with status 0" test $? = 0
@@ -59,9 +42,9 @@ drain() {
 
 # 1. a spare turn for every second batch: no claim waits for a store
 drain a2 --active 2
-t_check "--active 2: no claim waited for a store" test "$(stat "$T/a2.out" serial)" = 0
+t_check "--active 2: no claim waited for a store" test "$(wk_stat "$T/a2.out" serial)" = 0
 drain a0 --active 0
-t_check "--active 0: no claim waited for a store" test "$(stat "$T/a0.out" serial)" = 0
+t_check "--active 0: no claim waited for a store" test "$(wk_stat "$T/a0.out" serial)" = 0
 
 # sessions holding locks, and what the worker's backends are at
 hold() { # NAME SQL: runs SQL in a session that stays until $T/NAME.go exists
@@ -92,7 +75,7 @@ gate() { # PID GRANTED: the session PID holds (true) or waits for (false) the ga
 # its latest upsert, the worker's other connection asked for a spare turn,
 # was refused (its last statement the ROLLBACK of that try) and holds no
 # batch
-fill
+wk_fill
 hold l1 "BEGIN; LOCK TABLE latest IN SHARE MODE; SELECT 'locked';"
 PGAPPNAME=wk_one "$BIN/vantage-worker" --once --active 1 --batch 100 --stats \
 	--log-level warn >"$T/a1.out" 2>"$T/a1.log" &
@@ -109,11 +92,11 @@ wait $w1
 t_check "the worker ends with status 0" test $? = 0
 t_log "a1: $(cat "$T/a1.out")"
 stored_ok a1
-s1=$(stat "$T/a1.out" serial)
+s1=$(wk_stat "$T/a1.out" serial)
 t_check "--active 1: claims after the store ($s1)" test "${s1:-0}" -ge 1
 
 # 3. a worker next in line for a turn goes first
-fill
+wk_fill
 # the first batch's lookups wait (its claim's turn given back), its store
 # waits in its latest upsert
 hold m "BEGIN; LOCK TABLE measurements IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
@@ -138,11 +121,11 @@ t_check "the store holds its turn and waits in its latest upsert" t_wait 60 wait
 t_check "and g2 holds the gate, next in line" gate "$pg2" true
 release l
 t_check "the worker's next claim waits behind g2" t_wait 60 waits_on wk_gate "BEGIN"
-t_check "after its first batch's COMMIT" test "$(count results)" = 100
+t_check "after its first batch's COMMIT" test "$(wk_count results)" = 100
 release g2
 wait $wg
 t_check "the worker ends with status 0" test $? = 0
 t_log "gate: $(cat "$T/g.out")"
 stored_ok gate
-t_check "one claim after a store (the gate held)" test "$(stat "$T/g.out" serial)" = 1
+t_check "one claim after a store (the gate held)" test "$(wk_stat "$T/g.out" serial)" = 1
 t_done

@@ -1,0 +1,34 @@
+# wk_lib.sh - shared by the worker tests that feed result_queue straight
+# (sourced after lib.sh, with $T and a PostgreSQL from t_pg_start).
+# Sets NP probes (ids 5000..) assigned to ping measurement 1001; wk_fill
+# queues NR results per probe, oldest first, so that every batch of 10*NP
+# rows holds the next ten results of every probe.
+
+: "${NP:=10}"   # probes
+: "${NR:=30}"   # results per probe (batches of 100: three batches)
+wk_now=$(date +%s)
+
+wk_setup() {
+	t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
+	        VALUES (1001, 'ping', 4, '192.0.2.53', 240, 60);
+	        INSERT INTO probes (id, key_type, pubkey)
+	        SELECT g, 'ssh-ed25519', 'key' || g FROM generate_series(5000, 4999 + $NP) g;
+	        INSERT INTO assignments (msm_id, probe_id) SELECT 1001, id FROM probes"
+}
+
+# wk_fill: empties results, latest and the queue, then queues the rows
+wk_fill() {
+	t_psql "TRUNCATE results, latest, result_queue;
+	        INSERT INTO result_queue (probe_id, session_id, line)
+	        SELECT p, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $wk_now - k)
+	        FROM generate_series($NR, 1, -1) k, generate_series(5000, 4999 + $NP) p
+	        ORDER BY k DESC, p"
+}
+
+# wk_count TABLE: its rows
+wk_count() { psql "$VANTAGE_DB" -qtAXc "SELECT count(*) FROM $1" 2>/dev/null; }
+
+# wk_stat FILE KEY: a number of the worker's --stats line in FILE
+wk_stat() {
+	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"
+}

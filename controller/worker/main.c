@@ -22,7 +22,7 @@
 #include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
-static volatile sig_atomic_t stopping, reloading;
+static volatile sig_atomic_t stopping, reloading, stats_due;
 
 /* Failed batches in a row: --once gives up after ONCE_TRIES of them (the
  * waits between them, 1 + 2 + 4 + 8 s, cover a restart of the database
@@ -82,8 +82,24 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reloading = 1;
+	else if (sig == SIGUSR1)
+		stats_due = 1;
 	else
 		stopping = 1;
+}
+
+/* The --stats line: st so far and the process's CPU. */
+static void stats_print(const struct vt_worker_stats *st)
+{
+	struct rusage ru = { 0 };
+	char line[1024];
+
+	getrusage(RUSAGE_SELF, &ru);
+	vt_worker_stats_format(st, line, sizeof line);
+	printf("vantage-worker stats: %s; cpu %lld\n", line,
+	       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
+	fflush(stdout);
 }
 
 /* What a SIGHUP re-reads (besides log-level): a fresh copy, applied
@@ -143,7 +159,8 @@ static void usage(FILE *f)
 		"                    and the batches claimed during one (pipe,\n"
 		"                    overlap), the claims after one for want of a\n"
 		"                    spare turn (serial), and the worker's own CPU\n"
-		"                    ms)\n"
+		"                    ms); with --stats, SIGUSR1 prints the line so\n"
+		"                    far at once\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics on GET /metrics\n"
 		"                    there (docs/operations.md, \"What to watch\")\n"
 		VT_OPTCONF_HELP("worker"));
@@ -258,6 +275,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+	if (stats)
+		signal(SIGUSR1, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (vt_observe_start("worker", NULL, metrics, once ? NULL :
 			     vt_conf_db(db_arg), 5, &ob, err, sizeof err) < 0 ||
@@ -278,6 +297,12 @@ int main(int argc, char **argv)
 		int r, got = 0, shortc = 0;
 		long committed = st.batches;
 
+		if (stats_due) {
+			/* what the stored batches took so far; one in the
+			 * store thread's hands counts once it is stored */
+			stats_due = 0;
+			stats_print(&st);
+		}
 		if (reloading) {
 			static const char *const keys[] = { "log-level", "batch",
 							    "poll-ms", NULL };
@@ -413,16 +438,8 @@ int main(int argc, char **argv)
 		" probe status lines %ld kept, %ld counted only",
 		st.claimed, st.stored, st.duplicates, st.rejected,
 		st.status_used, st.status_other);
-	if (stats) {
-		struct rusage ru = { 0 };
-
-		getrusage(RUSAGE_SELF, &ru);
-		vt_worker_stats_format(&st, err, sizeof err);
-		printf("vantage-worker stats: %s; cpu %lld\n", err,
-		       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
-		fflush(stdout);
-	}
+	if (stats)
+		stats_print(&st);
 	wk_pipe_free(pipe);
 	PQfinish(db);
 	PQfinish(db2);

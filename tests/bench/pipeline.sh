@@ -4,11 +4,15 @@
 #   1. upload: a fleet of probes (tests/helpers/pipe_load, libssh) post
 #      P_TO_C_REPORT bodies through vantage-gateway's result sink into
 #      result_queue; every probe posts on its own, a post carries what a
-#      stock probe accumulates between httppost runs (MIN..MAX lines), and
-#      up to one post per probe is in flight at once
+#      stock probe accumulates between httppost runs (MIN..MAX lines), up
+#      to one post per probe is in flight at once, and every probe posts
+#      until the fleet's results are all sent (none runs dry early)
 #   2. vantage-worker on the pre-filled queue: 1, 2 and 4 workers
 #   3. end to end: uploads with 1, 2 and 4 workers running, until all are
-#      stored
+#      stored; the workers have run before the figure, as deployed ones
+#      have (they drain the kept queue first: their backends' first touch
+#      of each shared buffer is paid then, not in the figure), or start
+#      fresh for it with PIPE_BENCH_E2E=fresh
 #   4. reference: COPY of the stored rows into a table like `results` (same
 #      cluster, same settings, same indexes), measured twice in the run; the
 #      faster of the two is the reference
@@ -16,7 +20,8 @@
 # clocks, vantage-worker --stats) and the wait events of the cluster's
 # backends sampled every 0.1 s (pg_stat_activity); every figure with the
 # CPU time its parts took (PostgreSQL's processes from /proc, the gateway,
-# the load generator, the workers), beside the reference COPY's: on a
+# the load generator, the workers) and the cluster's page faults, beside
+# the reference COPY's: on a
 # machine whose cores are all busy, that sum is what sets the rate.
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
@@ -30,6 +35,7 @@
 # uploads' waits for a sink thread and for their OK).
 #   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
 #   "--sink-gather 0" to compare)
+#   PIPE_BENCH_E2E=running|fresh (default running: see 3.)
 #   PIPE_BENCH_UPLOAD_ONLY=1: the upload (phase 1) alone, its figures
 #   without the ratio to COPY (no reference is made), for comparing sinks
 . "$(dirname "$0")/../lib.sh"
@@ -39,6 +45,8 @@ P=${PIPE_BENCH_PROBES:-400}
 LT=${PIPE_BENCH_THREADS:-8}
 read -r LMIN LMAX <<<"${PIPE_BENCH_LINES:-20 300}"
 read -r -a WS <<<"${PIPE_BENCH_WORKERS:-1 2 4}"
+E2E=${PIPE_BENCH_E2E:-running}
+case $E2E in fresh|running) ;; *) echo "PIPE_BENCH_E2E: fresh or running, not $E2E"; exit 2 ;; esac
 HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
 LOAD=$HELPERS/pipe_load
 CMP=$HELPERS/pipe_enrichcmp
@@ -122,15 +130,18 @@ waits() {
 		sort -k1,1 -k2,2nr | awk '{ if ($1 != last) { if (last != "") printf "\n"; printf "    %s backends:", $1; last = $1; k = 0 }
 		                            if (k++ < 5) printf " %s %d%%", $3, $2 } END { if (last != "") printf "\n" }'
 }
-# split FILE: the workers' --stats lines summed (ms of all workers)
+# split FILE [BEFORE]: the workers' --stats lines summed (ms of all
+# workers), less those in BEFORE (the same workers' lines at the phase's
+# start)
 split_of() {
-	awk '/^vantage-worker stats:/ { seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
-	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap|serial)$/) { s[$i] += $(i + 1); if ($i == "pipe") piped = 1; if ($i == "serial") spared = 1 } }
+	awk -v before="${2:-}" 'FILENAME == before { sign = -1 } FILENAME != before { sign = 1 }
+	     /^vantage-worker stats:/ { if (sign > 0) seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
+	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap|serial)$/) { s[$i] += sign * $(i + 1); if ($i == "pipe") piped = 1; if ($i == "serial") spared = 1 } }
 	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
 	           printf "    worker time, ms summed over workers: turn wait %d (claim %d, store %d), claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches, %d of them short; %d claims from the queue'"'"'s start)\n",
 	           s["turn"] + s["sturn"], s["turn"], s["sturn"], s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"], s["short"], s["full"]
 	           # two batches in flight (--pipeline): the parts above overlap then
-	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"] }' "$1"
+	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"] }' ${2:+"$2"} "$1"
 }
 
 cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }
@@ -151,12 +162,16 @@ bk_show() {
 }
 # cpu_note PHASE WHAT MS: one part's CPU time in a phase
 cpu_note() { echo "$2 $3" >>"$T/cpu.$1"; }
+# flt_note PHASE FAULTS: the cluster's page faults in a phase
+flt_note() { echo "$2" >"$T/flt.$1"; }
 # cpu_show PHASE N: the CPU of the phase's parts per 1000 results
 cpu_show() {
 	awk -v n="$2" -v ref="$(awk '$1 == "PostgreSQL" { print $2 }' "$T/cpu.ref" 2>/dev/null)" '
 	    { ms[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }; all += $2 }
 	    END { printf "    CPU ms per 1000 results:"; for (i = 1; i <= k; i++) printf " %s %.0f,", order[i], ms[order[i]] * 1000 / n
 	          printf " all %.0f (%.1fx the reference COPY'"'"'s PostgreSQL CPU)\n", all * 1000 / n, (ref > 0 ? all / ref : 0) }' "$T/cpu.$1"
+	[ -s "$T/flt.$1" ] && awk -v n="$2" '{ printf "    PostgreSQL page faults per 1000 results: %.0f\n", $1 * 1000 / n }' "$T/flt.$1"
+	return 0
 }
 # sink_scrape FILE: the gateway's sink metrics now (name and value a line)
 sink_scrape() {
@@ -179,22 +194,30 @@ sink_show() {
 	                 b * 1000, s * 1000, g, b * 1000 / g, s * 1000 / g, (ms > 0 ? 100 * (b + s) * 1000 / (2 * ms) : 0),
 	                 (n > 0 ? w * 1000 / n : 0), (n > 0 ? u * 1000 / n : 0), n }' "$T/sink.$1.0" "$T/sink.$1.1"
 }
+# cpu_pids PID...: the CPU (ms) the processes have used so far
+cpu_pids() {
+	local p
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%d", s * 1000 / hz }'
+}
 # the CPU of the workers (their --stats) in FILE
 cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" | awk '{ s += $1 } END { printf "%d", s }'; }
 
 # 1. upload into result_queue, no worker running
 sample_start up
 sink_scrape "$T/sink.up.0"
-c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends)
+c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+flt_note up $(($(bench_pg_faults) - f_pg))
 echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
 cpu_note up gateway $(($(cpu_gw) - c_gw))
 cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
 sink_scrape "$T/sink.up.1"
 sample_stop
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
+echo "load generator: $(sed -n "s/^times \([0-9]*\) \([0-9]*\)/ms summed over its threads sending posts \1, reading their answers \2/p" "$T/load1.out")"
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
 echo "load shape: $P probes posting independently ($LT load threads), $LMIN..$LMAX result lines per post (avg $avg_lines), $up_posts posts, up to $in_flight posts in flight at once, $busy answered 503 (busy) and posted again"
 q=$(bench_count result_queue)
@@ -218,7 +241,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	local t0 pids=() i
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
-	c_pg=$(bench_pg_cpu_ms)
+	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
@@ -228,6 +251,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	wait "${pids[@]}"
 	echo $(($(bench_ms) - t0))
 	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	flt_note "drain.$1" $(($(bench_pg_faults) - f_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
 }
@@ -245,13 +269,14 @@ psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
 reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
-	c_pg=$(bench_pg_cpu_ms)
+	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
 	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
 	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
 		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
 	echo $(($(bench_ms) - t0))
 	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	flt_note "ref.$1" $(($(bench_pg_faults) - f_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
 ref1_ms=$(reference 1) || exit 1
@@ -264,41 +289,65 @@ for k in "${WS[@]}"; do
 done
 
 # 3. end to end: new probes upload while k workers run
-for k in "${WS[@]}"; do
-	t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
-	wpids=()
-	: >"$T/stats.e2e.$k"
-	for ((i = 0; i < k; i++)); do
-		PGAPPNAME=worker "$BIN/vantage-worker" $WSTATS --log-level warn \
-			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
-		wpids+=($!)
-		t_bg $!
-	done
-	sample_start "e2e.$k"
-	sink_scrape "$T/sink.e2e.$k.0"
-	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends)
-	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
-		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
-	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
-	e_up[$k]=$up
-	sink_scrape "$T/sink.e2e.$k.1"
+# queue_drained: waits until the workers have emptied result_queue
+queue_drained() {
 	# One session looks at the queue every 50 ms, through its index (a
 	# count(*) or a new connection every time would cost the machine more
 	# than the looking is worth), committing in between (no snapshot
 	# held: vacuum and pruning go on as without it).
 	timeout 600 psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
 		LOOP EXIT WHEN (SELECT min(id) FROM result_queue) IS NULL;
-		COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$" ||
-		{ echo "end to end, $k workers: the queue did not drain"; exit 1; }
+		COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$"
+}
+for k in "${WS[@]}"; do
+	wpids=()
+	: >"$T/stats.e2e.$k"
+	if [ "$E2E" = running ]; then
+		# Workers that have run a while, as deployed ones have: they
+		# drain the kept queue first, then the figure starts from empty
+		# tables with the same workers and their connections.
+		bench_queue_refill || exit 1
+	else
+		t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
+	fi
+	for ((i = 0; i < k; i++)); do
+		PGAPPNAME=worker "$BIN/vantage-worker" $WSTATS --log-level warn \
+			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
+		wpids+=($!)
+		t_bg $!
+	done
+	if [ "$E2E" = running ]; then
+		queue_drained || { echo "end to end, $k workers: the kept queue did not drain"; exit 1; }
+		# their --stats so far (SIGUSR1), taken off the phase's
+		if [ -n "$WSTATS" ]; then
+			kill -USR1 "${wpids[@]}"
+			t_wait 60 sh -c "[ \$(grep -c '^vantage-worker stats:' '$T/stats.e2e.$k') -ge $k ]" ||
+				{ echo "end to end, $k workers: no --stats line on SIGUSR1"; exit 1; }
+			cp "$T/stats.e2e.$k" "$T/stats.warm.$k"
+			: >"$T/stats.e2e.$k"
+		fi
+		t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
+	fi
+	sample_start "e2e.$k"
+	sink_scrape "$T/sink.e2e.$k.0"
+	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
+	c_wk=$(cpu_pids "${wpids[@]}")
+	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
+		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
+	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
+	e_up[$k]=$up
+	sink_scrape "$T/sink.e2e.$k.1"
+	queue_drained || { echo "end to end, $k workers: the queue did not drain"; exit 1; }
 	e_ms[$k]=$(($(bench_ms) - e_start))
 	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	flt_note "e2e.$k" $(($(bench_pg_faults) - f_pg))
 	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.e2e.$k"
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
 	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
+	cpu_note "e2e.$k" workers $(($(cpu_pids "${wpids[@]}") - c_wk))
 	sample_stop
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
-	cpu_note "e2e.$k" workers "$(cpu_workers "$T/stats.e2e.$k")"
 	bench_stored_ok "end to end, $k workers" "$N"
 done
 ref2_ms=$(reference 2) || exit 1
@@ -326,11 +375,13 @@ for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 	cpu_show "drain.$k" "$N"
 	waits "drain.$k"
 done
+[ "$E2E" = running ] &&
+	echo "end to end: the workers ran before each figure (they drained the kept queue first, as deployed workers have run); PIPE_BENCH_E2E=fresh starts them with it"
 for k in "${WS[@]}"; do
 	show "end to end, upload + $k worker(s)" "$N" "${e_ms[$k]}"
 	echo "    upload alone took ${e_up[$k]} ms of it"
 	sink_show "e2e.$k" "${e_up[$k]}"
-	split_of "$T/stats.e2e.$k"
+	split_of "$T/stats.e2e.$k" "$([ -s "$T/stats.warm.$k" ] && echo "$T/stats.warm.$k")"
 	cpu_show "e2e.$k" "$N"
 	bk_show "e2e.$k" "$N"
 	waits "e2e.$k"

@@ -64,14 +64,29 @@ bench_pg_cpu_ms() {
 _bench_pg_no_autovacuum() {
 	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ]
 }
-# _bench_pg_tree PM: "MS PID:START..." of the process tree below PM
+# bench_pg_faults [PGDIR]: the page faults (minor, with those of reaped
+# children) the cluster's processes have taken so far, read as
+# bench_pg_cpu_ms reads CPU time (-1 when the cluster is not running).
+bench_pg_faults() {
+	local pm a b c i
+	pm=$(head -1 "${1:-$T/pg}/data/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] && [ -d "/proc/$pm" ] || { echo -1; return; }
+	for i in $(seq 50); do
+		a=$(_bench_pg_tree "$pm" faults) b=$(_bench_pg_tree "$pm" faults) c=$(_bench_pg_tree "$pm" faults)
+		[ "${a#* }" = "${b#* }" ] && [ "${b#* }" = "${c#* }" ] && break
+	done
+	echo "${b%% *}"
+}
+# _bench_pg_tree PM [faults]: "MS PID:START..." of the process tree below
+# PM (with faults: the minor page faults in place of MS)
 _bench_pg_tree() {
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$1" -v hz="$(getconf CLK_TCK)" '
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$1" -v hz="$(getconf CLK_TCK)" -v faults="${2:-}" '
 		{ s = $0; sub(/^[0-9]+ \(.*\) /, "", s); split(s, f, " ")
-		  p = $1 + 0; par[p] = f[2] + 0; st[p] = f[20]; t[p] = f[12] + f[13] + f[14] + f[15] }
+		  p = $1 + 0; par[p] = f[2] + 0; st[p] = f[20]
+		  t[p] = faults != "" ? f[8] + f[9] : f[12] + f[13] + f[14] + f[15] }
 		END { for (p in par) {
 			for (q = p + 0; q != pm && q > 1 && (q in par); q = par[q]) ;
 			if (q == pm) { sum += t[p]; print p ":" st[p] | "sort -n | tr \"\\n\" \" \"" } }
 		      close("sort -n | tr \"\\n\" \" \"")
-		      printf "\n%d\n", sum * 1000 / hz }' | { read -r keys; read -r ms; echo "$ms $keys"; }
+		      printf "\n%d\n", faults != "" ? sum : sum * 1000 / hz }' | { read -r keys; read -r ms; echo "$ms $keys"; }
 }

@@ -6,7 +6,11 @@
  * Registers PROBES probes with a session each (one INSERT), connects them
  * to the gateway's controller PORT as gw_load does (key auth, exec KEEP,
  * tcpip-forward), prints "connected N MS", then uploads RESULTS results in
- * total.  Like a stock probe's httppost run, every post carries what
+ * total, drawn from one pool by whichever probe posts next: every probe
+ * keeps posting until the pool is empty, so the fleet stays busy to the
+ * end (a share fixed per probe left the last seconds to the few probes
+ * whose posts happened to be small).  Like a stock probe's httppost run,
+ * every post carries what
  * accumulated since the probe's last one: P_TO_C_REPORT bodies of MIN..MAX
  * RESULT lines (default 20..300, drawn per post, capped below the post
  * limit) over a direct-tcpip channel to 127.0.0.1:8080.  The probes post
@@ -22,9 +26,10 @@
  * 503 and posted again, as a probe keeps its results when the gateway is
  * busy) and, at the end, "uploaded
  * RESULTS POSTS MS FAILED START" (MS from the first post to the last
- * acknowledgement, START the wall clock of the first post in unix ms) and
- * "cpu MS" (its own CPU time, all threads) and exits 0 when nothing
- * failed. */
+ * acknowledgement, START the wall clock of the first post in unix ms),
+ * "times SEND REPLY" (ms summed over the threads sending posts and reading
+ * their replies) and "cpu MS" (its own CPU time, all threads) and exits 0
+ * when nothing failed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +58,8 @@ struct probe {
 	ssh_key     key;
 	ssh_session ssh;
 	ssh_channel keep;
-	long        todo;          /* results still to upload */
+	long        todo;          /* results taken for the post being made */
+	int         stopped;       /* a post failed: the probe posts no more */
 	long long   ts;            /* next result time */
 	int         next;          /* next template */
 	unsigned    seed;          /* for the lines of its next post */
@@ -69,7 +75,9 @@ struct load {
 	struct tmpl  *t;
 	int           nt;
 	long          posts, results, failed, connected, busy503;
+	long          pool;        /* results no post has taken yet */
 	int           in_flight, max_in_flight;
+	int64_t       send_ms, reply_ms;   /* summed over the threads */
 	pthread_mutex_t lock;
 };
 
@@ -113,13 +121,30 @@ static void link_down(struct probe *p)
 	p->ssh = NULL;
 }
 
-/* The next post of probe p into req; *nlines results in it. */
+/* Takes up to want results from the fleet's pool (or puts back -want). */
+static long pool_take(struct load *l, long want)
+{
+	long n;
+
+	pthread_mutex_lock(&l->lock);
+	n = want < l->pool ? want : l->pool;
+	l->pool -= n;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+/* The next post of probe p into req; *nlines results in it (0: the pool
+ * is empty, nothing to post). */
 static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 		     struct vt_buf *req, int *nlines)
 {
 	int n = 0, want = l->min + (int)(rand_r(&p->seed) %
 					  (unsigned)(l->max - l->min + 1));
+	int rc = 0;
 
+	*nlines = 0;
+	if (!(p->todo = pool_take(l, want)))
+		return 0;
 	vt_buf_reset(body);
 	vt_buf_reset(req);
 	if (vt_buf_adds(body, "P_TO_C_REPORT\n") < 0)
@@ -132,19 +157,26 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 		if (vt_buf_addf(body, "RESULT {\"id\":\"%lld\",\"time\":%lld",
 				t->msm, p->ts) < 0 ||
 		    vt_buf_add(body, t->rest, t->len) < 0 ||
-		    vt_buf_addc(body, '\n') < 0)
-			return -1;
+		    vt_buf_addc(body, '\n') < 0) {
+			rc = -1;
+			break;
+		}
 		p->next = (p->next + 1) % l->nt;
 		p->ts--;
 		p->todo--;
 		n++;
 	}
-	if (vt_buf_addf(body, "SESSION_ID %s\n", p->sid) < 0 ||
-	    vt_upload_req_format(req, p->id, p->sid, NULL, body->data,
-				 body->len) < 0)
-		return -1;
-	*nlines = n;
-	return 0;
+	if (rc == 0 && (vt_buf_addf(body, "SESSION_ID %s\n", p->sid) < 0 ||
+			vt_upload_req_format(req, p->id, p->sid, NULL, body->data,
+					     body->len) < 0))
+		rc = -1;
+	/* what the body's budget left out goes back for another post (all
+	 * of it when the post could not be made) */
+	pool_take(l, -(p->todo + (rc < 0 ? n : 0)));
+	p->todo = 0;
+	if (rc == 0)
+		*nlines = n;
+	return rc;
 }
 
 /* Opens a direct-tcpip channel and sends p's post; 0 when sent. */
@@ -256,7 +288,8 @@ static void *run(void *arg)
 	struct load *l = w->l;
 	struct vt_buf body;
 	long posts = 0, results = 0, failed = 0, busy503 = 0;
-	int busy = 1;
+	int64_t send_ms = 0, reply_ms = 0, t_send;
+	int busy = 1, rc_send;
 
 	vt_buf_init(&body, VT_UPLOAD_MAX_BODY);
 	while (busy) {
@@ -266,27 +299,31 @@ static void *run(void *arg)
 		for (int i = w->idx; i < l->n; i += l->nthreads) {
 			struct probe *p = &l->pr[i];
 
-			if (!p->ssh || (p->todo <= 0 && !p->retry))
+			if (!p->ssh || p->stopped)
 				continue;
-			busy = 1;
 			if (!p->retry) {
-				p->nl = 0;
 				if (make_post(l, p, &body, &p->req, &p->nl) < 0) {
-					failed += p->nl + p->todo;
-					p->todo = 0;
+					p->stopped = 1;
 					continue;
 				}
+				if (!p->nl)
+					continue;   /* the pool is empty */
 			}
+			busy = 1;
 			p->retry = 0;
-			if (post_send(p) < 0) {
-				failed += p->nl + p->todo;
-				p->todo = 0;
+			t_send = vt_mono_ms();
+			rc_send = post_send(p);
+			send_ms += vt_mono_ms() - t_send;
+			if (rc_send < 0) {
+				failed += p->nl;
+				p->stopped = 1;
 				post_finish(p);
 				continue;
 			}
 			sent++;
 		}
 		in_flight(l, sent);
+		t_send = vt_mono_ms();
 		for (int i = w->idx; i < l->n; i += l->nthreads) {
 			struct probe *p = &l->pr[i];
 			int r;
@@ -295,8 +332,8 @@ static void *run(void *arg)
 				continue;
 			r = post_finish(p);
 			if (r < 0) {
-				failed += p->nl + p->todo;
-				p->todo = 0;
+				failed += p->nl;
+				p->stopped = 1;
 			} else if (r == 1) {
 				p->retry = 1;
 				busy503++;
@@ -306,8 +343,11 @@ static void *run(void *arg)
 			}
 			in_flight(l, -1);
 		}
+		reply_ms += vt_mono_ms() - t_send;
 	}
 	pthread_mutex_lock(&l->lock);
+	l->send_ms += send_ms;
+	l->reply_ms += reply_ms;
 	l->posts += posts;
 	l->results += results;
 	l->failed += failed;
@@ -441,6 +481,7 @@ int main(int argc, char **argv)
 	l.port = atoi(argv[2]);
 	l.n = atoi(argv[3]);
 	total = atol(argv[4]);
+	l.pool = total;
 	l.nthreads = argc >= 7 ? atoi(argv[6]) : 8;
 	l.min = argc == 9 ? atoi(argv[7]) : 20;
 	l.max = argc == 9 ? atoi(argv[8]) : 300;
@@ -458,7 +499,6 @@ int main(int argc, char **argv)
 	if (register_probes(argv[1], &l) < 0)
 		return 1;
 	for (int i = 0; i < l.n; i++) {
-		l.pr[i].todo = total / l.n + (i < total % l.n);
 		l.pr[i].ts = now - 60;
 		l.pr[i].next = i % l.nt;
 		l.pr[i].seed = (unsigned)i * 2654435761u + 1;
@@ -474,13 +514,12 @@ int main(int argc, char **argv)
 	start = vt_now_ms();
 	if (threads(&l, run) < 0)
 		return 1;
-	for (int i = 0; i < l.n; i++)
-		if (!l.pr[i].ssh)
-			l.failed += l.pr[i].todo;
+	l.failed += l.pool;   /* left when every probe stopped or failed */
 	printf("shape %d %d %d %d %ld %d %ld\n", l.n, l.nthreads, l.min, l.max,
 	       l.posts ? l.results / l.posts : 0, l.max_in_flight, l.busy503);
 	printf("uploaded %ld %ld %lld %ld %lld\n", l.results, l.posts,
 	       (long long)(vt_mono_ms() - t0), l.failed, (long long)start);
+	printf("times %lld %lld\n", (long long)l.send_ms, (long long)l.reply_ms);
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		printf("cpu %lld\n", (long long)(ru.ru_utime.tv_sec +
 		       ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec +

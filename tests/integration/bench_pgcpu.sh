@@ -5,7 +5,7 @@
 # in the backend's reaped-children time) and a backend that has ended
 # (in the postmaster's).  Each burns CPU it measures itself (its own
 # /proc stat as it ends); the cluster's figure must have grown by at least
-# that much.
+# that much.  The cluster's page faults are counted the same way.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 t_setup
@@ -38,4 +38,13 @@ c2=$(bench_pg_cpu_ms)
 t_check "an ended backend still counts ($((c2 - c0)) ms >= $b1 ms)" \
 	[ $((c2 - c0)) -ge "$b1" ]
 t_check "the figure never goes back ($c1 -> $c2)" [ "$c2" -ge "$c1" ]
+
+# The page faults (bench_pg_faults) are read the same way: a backend that
+# sorts 64 MiB in memory touches at least 16,384 fresh pages, and ends.
+f0=$(bench_pg_faults)
+t_check "the cluster's page faults are read ($f0)" [ "$f0" -ge 0 ]
+t_psql "SET work_mem = '256MB'; SELECT count(*) FROM (SELECT repeat('x', 1000) || g AS s
+        FROM generate_series(1, 65536) g ORDER BY 1) o" >/dev/null
+f1=$(bench_pg_faults)
+t_check "an ended backend's faults count ($((f1 - f0)) >= 16384)" [ $((f1 - f0)) -ge 16384 ]
 t_done

@@ -11,7 +11,7 @@
 # 3. Released, it stores every row once and latest holds each probe's
 #    newest, though every batch holds newer results of the same probes
 #    than the one before; --stats counts the batches claimed during a
-#    store (overlap).
+#    store (overlap), and SIGUSR1 prints its line so far.
 # 4. --pipeline 0: one batch at a time, no overlap.
 . "$(dirname "$0")/../lib.sh"
 t_setup
@@ -82,14 +82,23 @@ t_check "released, every result is stored" t_wait 120 sh -c \
 	"[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM results')\" = $((NP * NR)) ]"
 t_check "and the queue is empty" t_wait 60 sh -c \
 	"[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM result_queue')\" = 0 ]"
+# SIGUSR1: the --stats line so far, the worker going on (asked again
+# until the line counts the last batch, whose outcome the worker takes
+# at its next step)
+usr1_three() {
+	kill -USR1 $ww && sleep 0.2 && [ "$(wk_stat "$T/w.out" batches | tail -n 1)" = 3 ]
+}
+t_check "SIGUSR1 prints the --stats line so far: three batches" t_wait 60 usr1_three
+t_check "and the worker goes on" kill -0 $ww
 kill $ww
 wait $ww
 t_check "the worker stops with status 0" test $? = 0
 t_log "$(cat "$T/w.out")"
 t_check "each result once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
 t_check "latest: every probe's newest" newest
-t_check "three batches" test "$(wk_stat "$T/w.out" batches)" = 3
-o=$(wk_stat "$T/w.out" overlap)
+t_check "one more line at exit" test "$(grep -c '^vantage-worker stats:' "$T/w.out")" -ge 2
+t_check "three batches" test "$(wk_stat "$T/w.out" batches | tail -n 1)" = 3
+o=$(wk_stat "$T/w.out" overlap | tail -n 1)
 t_check "batches were claimed while another was stored (overlap $o)" test "${o:-0}" -ge 1
 
 # 4. --pipeline 0

@@ -148,8 +148,8 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 	vt_buf_reset(body);
 	vt_buf_reset(req);
 	if (vt_buf_adds(body, "P_TO_C_REPORT\n") < 0)
-		return -1;
-	while (n < want && p->todo > 0) {
+		rc = -1;
+	while (rc == 0 && n < want && p->todo > 0) {
 		struct tmpl *t = &l->t[p->next];
 
 		if (body->len + t->len + 64 > BODY_BUDGET)

@@ -144,7 +144,13 @@ split_of() {
 	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"] }' ${2:+"$2"} "$1"
 }
 
-cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / hz }' "/proc/$GWPID/stat"; }
+# cpu_pids PID...: the CPU (ms) the processes have used so far
+cpu_pids() {
+	local p
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%d", s * 1000 / hz }'
+}
+cpu_gw() { cpu_pids "$GWPID"; }
 # cpu_gw_backends: the CPU (ms) the gateway's PostgreSQL backends have used
 # so far (application_name gateway: the sink threads' COPYs, and the
 # control and key lanes' sessions, which an upload run hardly uses); the
@@ -152,8 +158,8 @@ cpu_gw() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($1
 cpu_gw_backends() {
 	local pids
 	pids=$(t_psql "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'gateway'")
-	for p in $pids; do cat "/proc/$p/stat" 2>/dev/null; done |
-		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%d", s * 1000 / hz }'
+	# shellcheck disable=SC2086 # one pid a word
+	cpu_pids $pids
 }
 # bk_show PHASE N: the gateway's backends' share of the phase's CPU
 bk_show() {
@@ -193,12 +199,6 @@ sink_show() {
 	          printf "    upload time: the sink threads built rows %.0f ms and sent them through COMMIT %.0f ms (%.0f groups, %.1f + %.1f ms each; the two threads busy %.0f%% of the phase); an upload waited %.0f ms for a sink thread and %.0f ms for its OK on average (%d uploads)\n",
 	                 b * 1000, s * 1000, g, b * 1000 / g, s * 1000 / g, (ms > 0 ? 100 * (b + s) * 1000 / (2 * ms) : 0),
 	                 (n > 0 ? w * 1000 / n : 0), (n > 0 ? u * 1000 / n : 0), n }' "$T/sink.$1.0" "$T/sink.$1.1"
-}
-# cpu_pids PID...: the CPU (ms) the processes have used so far
-cpu_pids() {
-	local p
-	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
-		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { printf "%d", s * 1000 / hz }'
 }
 # the CPU of the workers (their --stats) in FILE
 cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" | awk '{ s += $1 } END { printf "%d", s }'; }
@@ -352,7 +352,9 @@ for k in "${WS[@]}"; do
 done
 ref2_ms=$(reference 2) || exit 1
 ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
-cp "$T/cpu.ref.$((ref1_ms < ref2_ms ? 1 : 2))" "$T/cpu.ref"
+ref_n=$((ref1_ms < ref2_ms ? 1 : 2))
+cp "$T/cpu.ref.$ref_n" "$T/cpu.ref"
+cp "$T/flt.ref.$ref_n" "$T/flt.ref"
 
 ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms

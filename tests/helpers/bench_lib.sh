@@ -50,32 +50,27 @@ bench_stored_ok() {
 # processes (pid and start time) were there before and after it: a process
 # that ended while its parent and it were read would count twice or not at
 # all.  Prints -1 when the cluster is not running.
-bench_pg_cpu_ms() {
+bench_pg_cpu_ms() { _bench_pg_sum "${1:-$T/pg}"; }
+# bench_pg_faults [PGDIR]: the page faults (minor, with those of reaped
+# children) the cluster's processes have taken so far, read as
+# bench_pg_cpu_ms reads CPU time, without waiting for autovacuum (-1 when
+# the cluster is not running).
+bench_pg_faults() { _bench_pg_sum "${1:-$T/pg}" faults; }
+# _bench_pg_sum PGDIR [faults]: the reading of bench_pg_cpu_ms (with
+# faults: of bench_pg_faults)
+_bench_pg_sum() {
 	local pm a b c i
-	pm=$(head -1 "${1:-$T/pg}/data/postmaster.pid" 2>/dev/null)
+	pm=$(head -1 "$1/data/postmaster.pid" 2>/dev/null)
 	[ -n "$pm" ] && [ -d "/proc/$pm" ] || { echo -1; return; }
-	t_wait 60 _bench_pg_no_autovacuum || true
+	[ -n "${2:-}" ] || t_wait 60 _bench_pg_no_autovacuum || true
 	for i in $(seq 50); do
-		a=$(_bench_pg_tree "$pm") b=$(_bench_pg_tree "$pm") c=$(_bench_pg_tree "$pm")
+		a=$(_bench_pg_tree "$pm" "${2:-}") b=$(_bench_pg_tree "$pm" "${2:-}") c=$(_bench_pg_tree "$pm" "${2:-}")
 		[ "${a#* }" = "${b#* }" ] && [ "${b#* }" = "${c#* }" ] && break
 	done
 	echo "${b%% *}"
 }
 _bench_pg_no_autovacuum() {
 	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ]
-}
-# bench_pg_faults [PGDIR]: the page faults (minor, with those of reaped
-# children) the cluster's processes have taken so far, read as
-# bench_pg_cpu_ms reads CPU time (-1 when the cluster is not running).
-bench_pg_faults() {
-	local pm a b c i
-	pm=$(head -1 "${1:-$T/pg}/data/postmaster.pid" 2>/dev/null)
-	[ -n "$pm" ] && [ -d "/proc/$pm" ] || { echo -1; return; }
-	for i in $(seq 50); do
-		a=$(_bench_pg_tree "$pm" faults) b=$(_bench_pg_tree "$pm" faults) c=$(_bench_pg_tree "$pm" faults)
-		[ "${a#* }" = "${b#* }" ] && [ "${b#* }" = "${c#* }" ] && break
-	done
-	echo "${b%% *}"
 }
 # _bench_pg_tree PM [faults]: "MS PID:START..." of the process tree below
 # PM (with faults: the minor page faults in place of MS)

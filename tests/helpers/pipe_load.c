@@ -58,7 +58,6 @@ struct probe {
 	ssh_key     key;
 	ssh_session ssh;
 	ssh_channel keep;
-	long        todo;          /* results taken for the post being made */
 	int         stopped;       /* a post failed: the probe posts no more */
 	long long   ts;            /* next result time */
 	int         next;          /* next template */
@@ -141,15 +140,16 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 	int n = 0, want = l->min + (int)(rand_r(&p->seed) %
 					  (unsigned)(l->max - l->min + 1));
 	int rc = 0;
+	long taken;
 
 	*nlines = 0;
-	if (!(p->todo = pool_take(l, want)))
+	if (!(taken = pool_take(l, want)))
 		return 0;
 	vt_buf_reset(body);
 	vt_buf_reset(req);
 	if (vt_buf_adds(body, "P_TO_C_REPORT\n") < 0)
 		rc = -1;
-	while (rc == 0 && n < want && p->todo > 0) {
+	while (rc == 0 && n < taken) {
 		struct tmpl *t = &l->t[p->next];
 
 		if (body->len + t->len + 64 > BODY_BUDGET)
@@ -163,7 +163,6 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 		}
 		p->next = (p->next + 1) % l->nt;
 		p->ts--;
-		p->todo--;
 		n++;
 	}
 	if (rc == 0 && (vt_buf_addf(body, "SESSION_ID %s\n", p->sid) < 0 ||
@@ -172,8 +171,7 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 		rc = -1;
 	/* what the body's budget left out goes back for another post (all
 	 * of it when the post could not be made) */
-	pool_take(l, -(p->todo + (rc < 0 ? n : 0)));
-	p->todo = 0;
+	pool_take(l, -(taken - (rc == 0 ? n : 0)));
 	if (rc == 0)
 		*nlines = n;
 	return rc;

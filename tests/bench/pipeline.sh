@@ -105,26 +105,26 @@ t_bg $GWPID
 t_wait 60 sh -c "ss -Htln 'sport = :$CTRL' | grep -q ." || { echo "gateway did not start"; exit 1; }
 
 # Samples the wait events of the gateway's and the workers' backends every
-# 0.1 s into $T/waits.$1 until $T/sampling goes away (one psql session, so
-# the sampling costs the machine little).
+# 0.1 s into $T/waits.$1 until sample_stop.  One psql session repeats the
+# query itself (\watch): a shell loop forking `sleep` ten times a second
+# cost about 5 % of the machine's two cores here (perf), inside the
+# measured phases and not in the reference COPY.
 sample_start() {
-	: >"$T/sampling"
-	(while [ -e "$T/sampling" ]; do
-		echo "SELECT application_name,
-		  coalesce(wait_event_type || ':' || wait_event, 'CPU')
-		  FROM pg_stat_activity WHERE state = 'active'
-		  AND application_name IN ('gateway', 'worker');"
-		sleep 0.1
-	done | psql "$VANTAGE_DB" -qtAX -F ' ' 2>/dev/null | grep . >"$T/waits.$1") &
+	printf '%s\n\\watch 0.1\n' "SELECT application_name,
+	  coalesce(wait_event_type || ':' || wait_event, 'CPU')
+	  FROM pg_stat_activity WHERE state = 'active'
+	  AND application_name IN ('gateway', 'worker');" >"$T/sample.sql"
+	psql "$VANTAGE_DB" -qtAX -F ' ' <"$T/sample.sql" >"$T/waits.$1" 2>/dev/null &
 	SAMPLER=$!
+	t_bg $SAMPLER
 }
 sample_stop() {
-	rm -f "$T/sampling"
+	kill "$SAMPLER" 2>/dev/null
 	wait "$SAMPLER" 2>/dev/null
 }
 # waits NAME: the sampled wait events, share of samples per backend kind
 waits() {
-	awk -v what="$1" '{ n[$1]++; w[$1 " " $2]++ }
+	awk -v what="$1" 'NF >= 2 { n[$1]++; w[$1 " " $2]++ }
 	     END { for (k in w) { split(k, a, " ");
 	             printf "%s %.0f %s\n", a[1], 100 * w[k] / n[a[1]], a[2] } }' "$T/waits.$1" |
 		sort -k1,1 -k2,2nr | awk '{ if ($1 != last) { if (last != "") printf "\n"; printf "    %s backends:", $1; last = $1; k = 0 }

@@ -263,7 +263,8 @@ bench_stored_ok "one worker" "$N"
 # 4. the reference: the same final rows, COPY into a table like results
 t_psql "CREATE TABLE ref_results (LIKE results INCLUDING ALL) PARTITION BY RANGE (day)"
 for d in $(t_psql "SELECT DISTINCT day FROM results"); do
-	t_psql "CREATE TABLE \"ref_$d\" PARTITION OF ref_results FOR VALUES FROM ('$d') TO (('$d'::date + 1))"
+	t_psql "CREATE TABLE \"ref_$d\" PARTITION OF ref_results FOR VALUES FROM ('$d') TO (('$d'::date + 1))
+	        $BENCH_NO_AUTOVACUUM"
 done
 psql "$VANTAGE_DB" -qX -c "\\copy (SELECT * FROM results) TO '$T/rows.copy'"
 reference() { # 1|2: prints ms of one COPY of the rows into ref_results

@@ -60,16 +60,14 @@ static void failed_log(const char *what, const char *err, int fails,
 		       fails, lasting ? "; " MIGRATE_HINT : "");
 }
 
-/* (Re)opens *c on the database --db (db_arg) or the configuration names,
- * listening for the queue's NOTIFY when listen is 1; VT_OK, or VT_EDB
- * with the reason in err. */
-static int db_open(const char *db_arg, PGconn **c, int listen, char *err,
-		   size_t errlen)
+/* (Re)opens *c on the database --db (db_arg) or the configuration names;
+ * VT_OK, or VT_EDB with the reason in err.  (The queue's NOTIFY comes on
+ * the channel of the worker's wake slot, wake.h.) */
+static int db_open(const char *db_arg, PGconn **c, char *err, size_t errlen)
 {
 	PQfinish(*c);
 	*c = NULL;
-	if (vt_pg_connect(vt_conf_db(db_arg), c, err, errlen) < 0 ||
-	    (listen && vt_pg_cmd(*c, "LISTEN vantage_queue", err, errlen) < 0))
+	if (vt_pg_connect(vt_conf_db(db_arg), c, err, errlen) < 0)
 		return VT_EDB;
 	/* Long results (traceroutes) are compressed on insert, twice
 	 * (results, latest): lz4 costs a fraction of pglz's CPU.  A server
@@ -131,8 +129,8 @@ static void usage(FILE *f)
 		"in results and latest, and keeps what cannot be accepted in rejected\n"
 		"with the reason.  The same result uploaded twice is stored once.\n"
 		"A probe's own status lines (uptime, interface addresses) go to\n"
-		"probe_status.  Woken by NOTIFY vantage_queue, which a queue insert\n"
-		"sends while a worker waits.\n\n"
+		"probe_status.  Woken by NOTIFY vantage_queue_SLOT, which a queue\n"
+		"insert sends to one waiting worker.\n\n"
 		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
 		"  --batch N         queue rows per transaction (default 1000)\n"
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
@@ -325,7 +323,7 @@ int main(int argc, char **argv)
 		 * flight: one may be in the store thread's hands */
 		r = VT_OK;
 		if (!wk_pipe_busy(pipe) && vt_pg_broken(db) &&
-		    (r = db_open(db_arg, &db, 1, err, sizeof err)) == VT_OK) {
+		    (r = db_open(db_arg, &db, err, sizeof err)) == VT_OK) {
 			held = 0;
 			if (!once && (slot = wk_wake_slot(db, err, sizeof err)) < 0)
 				vt_warn("no wake slot (%s): polling every %d ms",
@@ -335,7 +333,7 @@ int main(int argc, char **argv)
 		/* the second connection, for every other batch */
 		if (r == VT_OK && pipeline && !wk_pipe_busy(pipe) &&
 		    vt_pg_broken(db2))
-			r = db_open(db_arg, &db2, 0, err, sizeof err);
+			r = db_open(db_arg, &db2, err, sizeof err);
 		if (r < 0) {
 			/* --once: the first connection failing has no run
 			 * to finish; one lost in a run (no batch done since:
@@ -430,6 +428,9 @@ int main(int argc, char **argv)
 		if (held)
 			wk_wake_release(db, slot);
 		held = 0;
+		/* it looked at the whole queue just now: from the front
+		 * first (worker.h, front_only) */
+		cur.front_only = 1;
 	}
 	/* the batch in flight, if any, ends before the connections */
 	if (wk_pipe_drain(pipe, &cur, &st, err, sizeof err) < 0)

@@ -23,8 +23,12 @@ int wk_wake_slot(PGconn *db, char *errbuf, size_t errlen)
 			return -1;
 		got = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
 		PQclear(res);
-		if (got)
-			return s;
+		if (!got)
+			continue;
+		snprintf(sql, sizeof sql, "LISTEN vantage_queue_%d", s);
+		if (vt_pg_cmd(db, sql, errbuf, errlen) < 0)
+			return -1;
+		return s;
 	}
 	if (errlen)
 		snprintf(errbuf, errlen, "all %d wake slots taken", WK_WAKE_SLOTS);

@@ -1025,7 +1025,8 @@ int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
 		    char *errbuf, size_t errlen)
 {
 	struct vt_worker_job *j;
-	int r;
+	struct vt_worker_cursor was = *cur;
+	int r, front_only = cur->front_only, full = 0;
 	int64_t t0, t1;
 
 	*out = NULL;
@@ -1044,8 +1045,13 @@ int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
 	 * by the gateway before the probe was told OK, and they are handled
 	 * again (the results key keeps them stored once).  Nothing acknowledged
 	 * is lost; only the work is redone. */
-	if (cur->claims >= WK_FULL_EVERY)
+	cur->front_only = 0;
+	if (front_only) {
+		cur->from = 1;      /* greatest(1, the front) */
+		cur->own = 0;
+	} else if (cur->claims >= WK_FULL_EVERY) {
 		cur->from = 0;
+	}
 	t0 = ns_now();
 	/* The turn is held while the backend works (the claim; the store
 	 * through its COMMIT), not while this process parses and enriches,
@@ -1060,6 +1066,7 @@ int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
 	j->b.ns_turn = t1 - t0;
 	if (r == VT_EAGAIN) {
 		/* no turn spare: nothing claimed, the cursor as it was */
+		*cur = was;
 		vt_pg_try(db, "ROLLBACK");
 		add_times(st, &j->b);
 		job_free(j);
@@ -1068,24 +1075,29 @@ int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
 	/* From the shared front, unless the previous batch was cut by
 	 * batch_bytes: the rows it locked and left lie below the front then,
 	 * and this worker's own cursor is where they start. */
+	full = cur->from == 0;
 	if (r == VT_OK)
 		r = claim(db, o, cur->from, cur->from > 0 && !cur->own, &j->q,
 			  errbuf, errlen);
 	if (r == VT_OK && cur->from > 0 && PQntuples(j->q) == 0) {
 		/* nothing from there on: the whole queue, before an empty
 		 * claim is taken for an empty queue (same transaction, same
-		 * turn) */
-		PQclear(j->q);
-		j->q = NULL;
+		 * turn); front_only: the caller looks at it next, under its
+		 * wake lock */
 		cur->from = 0;
-		r = claim(db, o, 0, 0, &j->q, errbuf, errlen);
+		if (!front_only) {
+			PQclear(j->q);
+			j->q = NULL;
+			full = 1;
+			r = claim(db, o, 0, 0, &j->q, errbuf, errlen);
+		}
 	}
 	if (r == VT_OK)
 		r = turn_give(db, &j->turn, errbuf, errlen);
 	j->b.ns_claim = ns_now() - t1;
 	if (r < 0)
 		goto fail;
-	if (cur->from == 0) {
+	if (full) {
 		cur->claims = 0;
 		j->b.full_claims = 1;
 	}
@@ -1104,6 +1116,13 @@ int vt_worker_claim(PGconn *db, const struct vt_worker_opts *o,
 		j->b.short_claims = got < o->batch_bytes;
 	}
 	cur->own = j->n < o->batch && !j->b.short_claims;
+	/* Woken, and a whole batch: more rows wait than this worker takes
+	 * at once, and one NOTIFY woke only this worker (migration 034): one
+	 * more waiting worker is told, at this batch's COMMIT. */
+	if (front_only && j->n >= o->batch &&
+	    (r = vt_pg_cmd(db, "SELECT vt_queue_wake_one()", errbuf,
+			   errlen)) < 0)
+		goto fail;
 	if (!(j->rows = calloc((size_t)j->n, sizeof *j->rows))) {
 		r = VT_ENOMEM;
 		goto fail;

@@ -91,11 +91,24 @@ void vt_worker_opts_default(struct vt_worker_opts *o);
  * four workers a claim of 1,000 rows hit 10,000 buffers, against 7,800-
  * 8,900 with two and 8,000-8,200 from the shared front (docs/scaling.md).
  * The worker's own position is still used after a batch that batch_bytes
- * cut: the rows it locked and left lie below the shared front. */
+ * cut: the rows it locked and left lie below the shared front.
+ *
+ * front_only is for a worker that has just been woken (main.c): it looked
+ * at the whole queue before it went to sleep, under its wake lock
+ * (wake.h), and the rows that woke it mostly lie past the front.  Its
+ * first claim looks there only; when that is empty it takes its wake
+ * lock again and its last look before sleeping is from the start, as
+ * always.  A look from the start steps over every row deleted since the
+ * last VACUUM, so this spares one such look at each wake, and the workers
+ * that a NOTIFY wakes for rows another of them takes are back asleep
+ * after one look from the start instead of two. */
 struct vt_worker_cursor {
 	long long from;        /* first id to look at; 0: the start */
 	int claims;            /* claims since the last look from the start */
 	int own;               /* 1: look from from, not from the shared front */
+	int front_only;        /* 1: the next claim looks from the shared front
+				* only, and an empty look there ends it (the
+				* cursor then at the start); see below */
 };
 #define WK_FULL_EVERY 16
 

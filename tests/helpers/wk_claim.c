@@ -1,10 +1,12 @@
 /* wk_claim - one batch of vantage-worker's (vt_worker_batch) from a cursor
  * the caller gives, so that a test can put a worker's claim where it
  * wants it: behind the queue's shared front (migration 024), or after a
- * batch that batch_bytes cut.  Prints the cursor the batch leaves and the
- * rows it took, "from F claims C own O rows N".
+ * batch that batch_bytes cut, or just after a wake (FRONT_ONLY 1).  Prints
+ * the cursor the batch leaves and the rows it took, "from F claims C own O
+ * rows N".
  *
- *   wk_claim FROM CLAIMS OWN BATCH BATCH_BYTES   (database from $VANTAGE_DB) */
+ *   wk_claim FROM CLAIMS OWN BATCH BATCH_BYTES [FRONT_ONLY]
+ *   (database from $VANTAGE_DB) */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,15 +23,16 @@ int main(int argc, char **argv)
 	char err[256];
 	int r;
 
-	if (argc != 6 || !conninfo) {
+	if ((argc != 6 && argc != 7) || !conninfo) {
 		fprintf(stderr, "usage: VANTAGE_DB=... wk_claim FROM CLAIMS OWN"
-			" BATCH BATCH_BYTES\n");
+			" BATCH BATCH_BYTES [FRONT_ONLY]\n");
 		return 2;
 	}
 	vt_worker_opts_default(&o);
 	cur.from = atoll(argv[1]);
 	cur.claims = atoi(argv[2]);
 	cur.own = atoi(argv[3]);
+	cur.front_only = argc == 7 && atoi(argv[6]);
 	o.batch = atoi(argv[4]);
 	o.batch_bytes = atol(argv[5]);
 	o.active = 0;

@@ -12,7 +12,12 @@
 # 3. After a batch that batch_bytes cut, the worker looks from its own
 #    cursor: the rows it locked and left lie below the front.  That claim
 #    moves the front only on, even when it takes a whole batch.
-# 4. Four workers on two turns: every worker takes batches, every result is
+# 4. A worker just woken looks from the front only (front_only): with
+#    nothing past the front its claim is empty and leaves the cursor at the
+#    start, and the next one (its last look under the wake lock) takes the
+#    rows below.  A waiting worker woken by rows committed below the front
+#    stores them.
+# 5. Four workers on two turns: every worker takes batches, every result is
 #    stored once, and latest holds each probe's newest.
 # wk_claim (tests/helpers) runs one batch from the cursor it is given.
 . "$(dirname "$0")/../lib.sh"
@@ -130,7 +135,49 @@ t_check "the claim from its own cursor took a whole batch: the cut's tail" \
 t_check "and two rows past it" test "$(stored $((now - 4400)) $((now - 4395)))" = 2
 t_check "and left the shared front where it was" test "$(front)" = $((h2 + 1))
 
-# 4. Four workers, two turns: 4,000 results of 20 probes in random order.
+# 4. Just woken: from the front only.
+t_psql "TRUNCATE results, latest, result_queue"
+read -r f1 f2 <<<"$(q 5 $((now - 1500)))"
+t_psql "SELECT setval('vt_worker_front', $((f2 + 1)))" >/dev/null
+out=$("$CLAIM" 0 0 0 20 $BIG 1 2>&1)
+t_log "claim just after a wake, rows $f1..$f2 below the front $((f2 + 1)): $out"
+t_check "a claim just after a wake does not look below the front" \
+	test "$(stored $((now - 1500)) $((now - 1495)))" = 0
+t_check "and leaves its cursor at the start" grep -q "^from 0 .* rows 0$" <<<"$out"
+out=$("$CLAIM" 0 1 0 20 $BIG 2>&1)
+t_log "the next claim: $out"
+t_check "the next claim (the last look before sleeping) takes the rows below" \
+	test "$(stored $((now - 1500)) $((now - 1495)))" = 5
+read -r g1 g2 <<<"$(q 5 $((now - 1400)))"
+t_psql "SELECT setval('vt_worker_front', 1)" >/dev/null
+out=$("$CLAIM" 0 0 0 20 $BIG 1 2>&1)
+t_log "claim just after a wake, rows $g1..$g2 past the front: $out"
+t_check "a claim just after a wake takes the rows past the front" \
+	test "$(stored $((now - 1400)) $((now - 1395)))" = 5
+# A worker that waits (not --once), woken by rows that commit below the
+# front (a late upload): it stores them.
+"$BIN/vantage-worker" --poll-ms 600000 --log-level info >"$T/wait.log" 2>&1 &
+wpid=$!
+t_bg $wpid
+t_wait 60 grep -q "connected to the database" "$T/wait.log"
+waiting() {
+	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	                AND classid = 7346003 AND granted")" = 1
+}
+t_check "the worker waits, holding its wake lock" t_wait 60 waiting
+t_psql "BEGIN;
+        INSERT INTO result_queue (probe_id, session_id, line)
+        SELECT 5000, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - 1300 + k)
+        FROM generate_series(1, 5) k;
+        SELECT setval('vt_worker_front', (SELECT max(id) FROM result_queue) + 1000);
+        COMMIT" >/dev/null
+late_stored() { test "$(stored $((now - 1300)) $((now - 1295)))" = 5; }
+t_check "a waiting worker woken by rows below the front stores them" \
+	t_wait 60 late_stored
+kill "$wpid"
+wait "$wpid" 2>/dev/null
+
+# 5. Four workers, two turns: 4,000 results of 20 probes in random order.
 t_psql "TRUNCATE results, latest, result_queue"
 for part in 0 1 2 3; do
 	t_psql "INSERT INTO result_queue (probe_id, session_id, line)

@@ -3,8 +3,9 @@
 # UPDATE SKIP LOCKED, every result stored once, latest the newest per
 # (measurement, probe) whatever order the batches commit in, every worker
 # takes batches (its own --stats), and the queue's insert trigger NOTIFYs
-# exactly when a worker waits (migration 018): the workers poll only every
-# ten minutes here, so a lost wakeup stalls the test.
+# exactly when a worker waits (migration 018), one worker only (034): the
+# workers poll only every ten minutes here, so a lost wakeup stalls the
+# test.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -20,16 +21,18 @@ t_psql "INSERT INTO measurements (id, type, af, target, interval, spread)
 one() { # probe ts: SQL that queues one result
 	printf "INSERT INTO result_queue (probe_id, session_id, line) VALUES (%s, 'ab', '{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}')" "$1" "$2"
 }
-notified() { # SQL: runs it in a session that LISTENs; true when a NOTIFY came
-	psql "$VANTAGE_DB" -qX -c "LISTEN vantage_queue" -c "$1" -c "SELECT 1" 2>&1 |
-		grep -q 'Asynchronous notification "vantage_queue"'
+told() { # SQL: runs it in a session that LISTENs on every wake slot's
+	# channel; prints the NOTIFYs that came, one line each
+	psql "$VANTAGE_DB" -qX -c "$(for s in $(seq 0 31); do printf 'LISTEN vantage_queue_%d; ' "$s"; done)" \
+		-c "$1" -c "SELECT 1" 2>&1 | grep 'Asynchronous notification "vantage_queue_'
 }
+notified() { test "$(told "$1" | wc -l)" = 1; }   # exactly one NOTIFY
 waiting() { # N: N workers hold their wake lock
 	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
 	                AND classid = 7346003 AND objsubid = 2 AND granted")" = "$1"
 }
 
-silent() { ! notified "$1"; }
+silent() { test -z "$(told "$1")"; }   # no NOTIFY at all
 
 t_check "no worker waits: a queue insert NOTIFYs nobody" silent "$(one 3000 $((now - 500)))"
 
@@ -40,7 +43,7 @@ for i in 1 2 3 4; do
 	t_bg $!
 done
 t_check "four idle workers hold their wake locks" t_wait 60 waiting 4
-t_check "a worker waits: a queue insert NOTIFYs" notified "$(one 3001 $((now - 500)))"
+t_check "four workers wait: a queue insert NOTIFYs one of them" notified "$(one 3001 $((now - 500)))"
 
 # NP * NR results, each probe's in random order across many batches and
 # several insert transactions, some while the workers are busy.

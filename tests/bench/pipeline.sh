@@ -35,7 +35,11 @@
 # uploads' waits for a sink thread and for their OK).
 #   PIPE_BENCH_GW_ARGS="..." (more vantage-gateway flags, e.g.
 #   "--sink-gather 0" to compare)
+#   PIPE_BENCH_WORKER_ARGS="..." (more vantage-worker flags for every
+#   worker, e.g. "--active 0" to compare)
 #   PIPE_BENCH_E2E=running|fresh (default running: see 3.)
+#   PIPE_BENCH_E2E_WARM=N (running: the workers drain the kept queue N
+#   times before the figure, default 1)
 #   PIPE_BENCH_UPLOAD_ONLY=1: the upload (phase 1) alone, its figures
 #   without the ratio to COPY (no reference is made), for comparing sinks
 . "$(dirname "$0")/../lib.sh"
@@ -46,6 +50,7 @@ LT=${PIPE_BENCH_THREADS:-8}
 read -r LMIN LMAX <<<"${PIPE_BENCH_LINES:-20 300}"
 read -r -a WS <<<"${PIPE_BENCH_WORKERS:-1 2 4}"
 E2E=${PIPE_BENCH_E2E:-running}
+WARM=${PIPE_BENCH_E2E_WARM:-1}
 case $E2E in fresh|running) ;; *) echo "PIPE_BENCH_E2E: fresh or running, not $E2E"; exit 2 ;; esac
 HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
 LOAD=$HELPERS/pipe_load
@@ -244,7 +249,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
-		PGAPPNAME=worker "$BIN/vantage-worker" --once $WSTATS --log-level warn \
+		PGAPPNAME=worker "$BIN/vantage-worker" ${PIPE_BENCH_WORKER_ARGS:-} --once $WSTATS --log-level warn \
 			>>"$T/stats.drain.$1" 2>>"$T/worker.log" &
 		pids+=($!)
 	done
@@ -312,13 +317,17 @@ for k in "${WS[@]}"; do
 		t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
 	fi
 	for ((i = 0; i < k; i++)); do
-		PGAPPNAME=worker "$BIN/vantage-worker" $WSTATS --log-level warn \
+		PGAPPNAME=worker "$BIN/vantage-worker" ${PIPE_BENCH_WORKER_ARGS:-} $WSTATS --log-level warn \
 			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
 		wpids+=($!)
 		t_bg $!
 	done
 	if [ "$E2E" = running ]; then
 		queue_drained || { echo "end to end, $k workers: the kept queue did not drain"; exit 1; }
+		for ((i = 1; i < WARM; i++)); do
+			bench_queue_refill && queue_drained ||
+				{ echo "end to end, $k workers: the kept queue did not drain"; exit 1; }
+		done
 		# their --stats so far (SIGUSR1), taken off the phase's
 		if [ -n "$WSTATS" ]; then
 			kill -USR1 "${wpids[@]}"

@@ -45,6 +45,30 @@ done
 t_check "four idle workers hold their wake locks" t_wait 60 waiting 4
 t_check "four workers wait: a queue insert NOTIFYs one of them" notified "$(one 3001 $((now - 500)))"
 
+# One insert of many batches (400 rows, batches of 20) while the four wait:
+# it wakes one, which finds a whole batch and wakes one more at its COMMIT
+# (034), and so on: more than one worker takes part.
+stats_at() { # N: the batches of each worker's N-th --stats line (SIGUSR1)
+	kill -USR1 "$w1" "$w2" "$w3" "$w4"
+	for i in 1 2 3 4; do
+		t_wait 60 sh -c "[ \$(grep -c '^vantage-worker stats:' '$T/w$i.out') -ge $1 ]" || return 1
+	done
+	for i in 1 2 3 4; do
+		sed -n 's/^vantage-worker stats: batches \([0-9]*\),.*/\1/p' "$T/w$i.out" | sed -n "$1p"
+	done
+}
+t_check "the four wait again" t_wait 60 waiting 4
+before=$(stats_at 1)
+t_psql "INSERT INTO result_queue (probe_id, session_id, line)
+        SELECT 3002, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - 600 - k)
+        FROM generate_series(1, 400) k"
+big_stored() { test "$(t_psql "SELECT count(*) FROM results WHERE prb_id = 3002")" = 400; }
+t_check "one insert of 400 rows is stored" t_wait 120 big_stored
+after=$(stats_at 2)
+t_log "batches per worker before and after it: $(paste -d: <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+t_check "more than one worker took batches of it" \
+	test "$(paste <(echo "$before") <(echo "$after") | awk '$2 > $1' | wc -l)" -ge 2
+
 # NP * NR results, each probe's in random order across many batches and
 # several insert transactions, some while the workers are busy.
 for part in 0 1 2 3 4 5 6 7 8 9; do
@@ -53,7 +77,7 @@ for part in 0 1 2 3 4 5 6 7 8 9; do
 	        FROM generate_series(3000, 2999 + $NP) p, generate_series(1, $NR) k
 	        WHERE k % 10 = $part ORDER BY random()"
 done
-total=$((NP * NR + 2))
+total=$((NP * NR + 2 + 400))
 t_check "every result stored once (no lost wakeup)" \
 	t_wait 300 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM results')\" = $total ]"
 t_check "the queue is empty" test "$(t_psql 'SELECT count(*) FROM result_queue')" = 0
@@ -75,10 +99,11 @@ t_check "and leaves latest alone" \
 kill "$w1" "$w2" "$w3" "$w4"
 wait "$w1" "$w2" "$w3" "$w4" 2>/dev/null
 for i in 1 2 3 4; do
-	b=$(sed -n 's/^vantage-worker stats: batches \([0-9]*\),.*/\1/p' "$T/w$i.out")
+	b=$(sed -n 's/^vantage-worker stats: batches \([0-9]*\),.*/\1/p' "$T/w$i.out" | tail -n 1)
 	t_log "worker $i: $(cat "$T/w$i.out")"
 	t_check "worker $i took batches" test "${b:-0}" -ge 1
 done
-t_check "the workers' rows add up" test "$(sed -n 's/.* rows \([0-9]*\),.*/\1/p' "$T"/w?.out |
+t_check "the workers' rows add up" test "$(for i in 1 2 3 4; do
+	sed -n 's/.* rows \([0-9]*\),.*/\1/p' "$T/w$i.out" | tail -n 1; done |
 	awk '{ s += $1 } END { print s }')" = $((total + 1))
 t_done

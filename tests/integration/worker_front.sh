@@ -136,11 +136,19 @@ t_check "and two rows past it" test "$(stored $((now - 4400)) $((now - 4395)))" 
 t_check "and left the shared front where it was" test "$(front)" = $((h2 + 1))
 
 # 4. Just woken: from the front only.
+woken() { # T0 FRONT: queues 5 rows at T0+1..T0+5, sets the front to FRONT
+	# ("above": one past them), claims as a worker just woken; its
+	# output in out
+	local r1 r2 f
+	read -r r1 r2 <<<"$(q 5 "$1")"
+	f=$2
+	[ "$f" = above ] && f=$((r2 + 1))
+	t_psql "SELECT setval('vt_worker_front', $f)" >/dev/null
+	out=$("$CLAIM" 0 0 0 20 $BIG 1 2>&1)
+	t_log "claim just after a wake, rows $r1..$r2, the front at $f: $out"
+}
 t_psql "TRUNCATE results, latest, result_queue"
-read -r f1 f2 <<<"$(q 5 $((now - 1500)))"
-t_psql "SELECT setval('vt_worker_front', $((f2 + 1)))" >/dev/null
-out=$("$CLAIM" 0 0 0 20 $BIG 1 2>&1)
-t_log "claim just after a wake, rows $f1..$f2 below the front $((f2 + 1)): $out"
+woken $((now - 1500)) above
 t_check "a claim just after a wake does not look below the front" \
 	test "$(stored $((now - 1500)) $((now - 1495)))" = 0
 t_check "and leaves its cursor at the start" grep -q "^from 0 .* rows 0$" <<<"$out"
@@ -148,10 +156,7 @@ out=$("$CLAIM" 0 1 0 20 $BIG 2>&1)
 t_log "the next claim: $out"
 t_check "the next claim (the last look before sleeping) takes the rows below" \
 	test "$(stored $((now - 1500)) $((now - 1495)))" = 5
-read -r g1 g2 <<<"$(q 5 $((now - 1400)))"
-t_psql "SELECT setval('vt_worker_front', 1)" >/dev/null
-out=$("$CLAIM" 0 0 0 20 $BIG 1 2>&1)
-t_log "claim just after a wake, rows $g1..$g2 past the front: $out"
+woken $((now - 1400)) 1
 t_check "a claim just after a wake takes the rows past the front" \
 	test "$(stored $((now - 1400)) $((now - 1395)))" = 5
 # A worker that waits (not --once), woken by rows that commit below the

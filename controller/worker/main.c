@@ -425,12 +425,15 @@ int main(int argc, char **argv)
 			vt_warn("wake lock: %s", err);
 		}
 		wait_for_work(db, poll_ms);
-		if (held)
+		if (held) {
 			wk_wake_release(db, slot);
+			/* its last look, under the wake lock, was at the
+			 * whole queue: from the front first (worker.h,
+			 * front_only); a worker without a slot (or its lock)
+			 * looks at the whole queue every time */
+			cur.front_only = 1;
+		}
 		held = 0;
-		/* it looked at the whole queue just now: from the front
-		 * first (worker.h, front_only) */
-		cur.front_only = 1;
 	}
 	/* the batch in flight, if any, ends before the connections */
 	if (wk_pipe_drain(pipe, &cur, &st, err, sizeof err) < 0)

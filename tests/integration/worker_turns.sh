@@ -52,6 +52,11 @@ t_psql "TRUNCATE results, latest, result_queue"
 	>"$T/w0.out" 2>"$T/w0.log" &
 w0=$!
 t_bg $w0
+# The worker waits (holds its wake lock) before the row takes its id: an
+# insert that comes first holds every free slot's wake lock shared until
+# its COMMIT (018), and the worker's wait would begin only after it.
+t_wait 60 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT count(*) FROM pg_locks
+	WHERE locktype = 'advisory' AND classid = 7346003 AND granted\")\" = 1 ]"
 ( echo "BEGIN; INSERT INTO result_queue (probe_id, session_id, line) VALUES
         (5000, 'ab', '{\"id\":\"1001\",\"time\":$((now - 5000)),\"result\":[{\"rtt\":9.5}]}')
         RETURNING id;"

@@ -2,11 +2,11 @@
 -- not all of them.
 --
 -- With 018 the trigger NOTIFYed vantage_queue, which every waiting worker
--- LISTENs on: each upload's COMMIT woke them all.  One of them took the
--- rows; the others found nothing past the queue's front, looked at the
--- whole queue (stepping over every row deleted since the last VACUUM),
--- took their wake lock again, looked once more and went back to sleep,
--- each look with a transaction and a turn (020, 023) of its own.  With
+-- LISTENs on: each upload's COMMIT woke them all, and each began with a
+-- look at the whole queue (stepping over every row deleted since the last
+-- VACUUM).  One of them took the rows; the others found nothing, took
+-- their wake lock again, looked once more and went back to sleep, each
+-- look with a transaction and a turn (020, 023) of its own.  With
 -- four workers keeping up with the uploads on two cores, most of their
 -- claims were such empty looks (docs/scaling.md).
 --

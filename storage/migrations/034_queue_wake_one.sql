@@ -25,6 +25,23 @@
 -- A worker built before this migration LISTENs on vantage_queue only and
 -- is no longer told: it looks every --poll-ms until it is upgraded.
 
+-- vt_queue_tell(waiting): NOTIFYs one of the waiting slots, picked at
+-- random (delivered at the caller's COMMIT); the slot told, or NULL when
+-- none waits.
+CREATE FUNCTION vt_queue_tell(waiting integer[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    s integer;
+BEGIN
+    IF cardinality(waiting) = 0 THEN
+        RETURN NULL;
+    END IF;
+    s := waiting[1 + floor(random() * cardinality(waiting))::integer];
+    PERFORM pg_notify('vantage_queue_' || s, '');
+    RETURN s;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION vt_queue_notify_trg() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -35,10 +52,7 @@ BEGIN
             waiting := waiting || slot;
         END IF;
     END LOOP;
-    IF cardinality(waiting) > 0 THEN
-        PERFORM pg_notify('vantage_queue_' ||
-            waiting[1 + floor(random() * cardinality(waiting))::integer], '');
-    END IF;
+    PERFORM vt_queue_tell(waiting);
     RETURN NULL;
 END
 $$;
@@ -51,7 +65,6 @@ CREATE FUNCTION vt_queue_wake_one() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     waiting integer[] := '{}';
-    s integer;
 BEGIN
     FOR slot IN 0..31 LOOP
         IF pg_try_advisory_lock_shared(7346003, slot) THEN
@@ -60,11 +73,6 @@ BEGIN
             waiting := waiting || slot;
         END IF;
     END LOOP;
-    IF cardinality(waiting) = 0 THEN
-        RETURN NULL;
-    END IF;
-    s := waiting[1 + floor(random() * cardinality(waiting))::integer];
-    PERFORM pg_notify('vantage_queue_' || s, '');
-    RETURN s;
+    RETURN vt_queue_tell(waiting);
 END
 $$;

@@ -32,3 +32,9 @@ wk_count() { psql "$VANTAGE_DB" -qtAXc "SELECT count(*) FROM $1" 2>/dev/null; }
 wk_stat() {
 	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"
 }
+
+# wk_waiting N: N workers wait, each holding its wake lock (wake.h)
+wk_waiting() {
+	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	                AND classid = 7346003 AND objsubid = 2 AND granted")" = "$1"
+}

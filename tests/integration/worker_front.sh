@@ -21,6 +21,7 @@
 #    stored once, and latest holds each probe's newest.
 # wk_claim (tests/helpers) runs one batch from the cursor it is given.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/wk_lib.sh"
 CLAIM=${VANTAGE_UNIT:-$TOP/build/tests}/wk_claim
 t_setup
 [ -x "$CLAIM" ] || { t_notok "wk_claim is built"; t_done; exit 1; }
@@ -165,11 +166,7 @@ t_check "a claim just after a wake takes the rows past the front" \
 wpid=$!
 t_bg $wpid
 t_wait 60 grep -q "connected to the database" "$T/wait.log"
-waiting() {
-	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	                AND classid = 7346003 AND granted")" = 1
-}
-t_check "the worker waits, holding its wake lock" t_wait 60 waiting
+t_check "the worker waits, holding its wake lock" t_wait 60 wk_waiting 1
 t_psql "BEGIN;
         INSERT INTO result_queue (probe_id, session_id, line)
         SELECT 5000, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - 1300 + k)

@@ -7,6 +7,7 @@
 # workers poll only every ten minutes here, so a lost wakeup stalls the
 # test.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/wk_lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
@@ -27,10 +28,6 @@ told() { # SQL: runs it in a session that LISTENs on every wake slot's
 		-c "$1" -c "SELECT 1" 2>&1 | grep 'Asynchronous notification "vantage_queue_'
 }
 notified() { test "$(told "$1" | wc -l)" = 1; }   # exactly one NOTIFY
-waiting() { # N: N workers hold their wake lock
-	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	                AND classid = 7346003 AND objsubid = 2 AND granted")" = "$1"
-}
 
 silent() { test -z "$(told "$1")"; }   # no NOTIFY at all
 
@@ -42,7 +39,7 @@ for i in 1 2 3 4; do
 	eval "w$i=$!"
 	t_bg $!
 done
-t_check "four idle workers hold their wake locks" t_wait 60 waiting 4
+t_check "four idle workers hold their wake locks" t_wait 60 wk_waiting 4
 t_check "four workers wait: a queue insert NOTIFYs one of them" notified "$(one 3001 $((now - 500)))"
 
 # One insert of many batches (400 rows, batches of 20) while the four wait:
@@ -57,7 +54,7 @@ stats_at() { # N: the batches of each worker's N-th --stats line (SIGUSR1)
 		sed -n 's/^vantage-worker stats: batches \([0-9]*\),.*/\1/p' "$T/w$i.out" | sed -n "$1p"
 	done
 }
-t_check "the four wait again" t_wait 60 waiting 4
+t_check "the four wait again" t_wait 60 wk_waiting 4
 before=$(stats_at 1)
 t_psql "INSERT INTO result_queue (probe_id, session_id, line)
         SELECT 3002, 'ab', format('{\"id\":\"1001\",\"time\":%s,\"result\":[{\"rtt\":1.5}]}', $now - 600 - k)

@@ -12,6 +12,7 @@
 #    it picked beforehand), waiters take turns in the order they came, and
 #    a cancelled wait leaves the queue for turns free.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/helpers/wk_lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
@@ -55,8 +56,7 @@ t_bg $w0
 # The worker waits (holds its wake lock) before the row takes its id: an
 # insert that comes first holds every free slot's wake lock shared until
 # its COMMIT (018), and the worker's wait would begin only after it.
-t_wait 60 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT count(*) FROM pg_locks
-	WHERE locktype = 'advisory' AND classid = 7346003 AND granted\")\" = 1 ]"
+t_wait 60 wk_waiting 1
 ( echo "BEGIN; INSERT INTO result_queue (probe_id, session_id, line) VALUES
         (5000, 'ab', '{\"id\":\"1001\",\"time\":$((now - 5000)),\"result\":[{\"rtt\":9.5}]}')
         RETURNING id;"

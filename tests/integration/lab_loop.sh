@@ -13,7 +13,9 @@
 #   4. a participation request adding one probe and one removing another
 #      reach them: the added one starts producing results, the removed one
 #      stops.
-# Root only; one lab at a time on a machine, so it skips when one exists.
+# Root only.  Its namespaces carry a prefix of its own (vtl<pid>-), so a lab
+# someone else runs, or one an interrupted run left, is neither touched nor
+# in the way.
 . "$(dirname "$0")/../lib.sh"
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -25,12 +27,13 @@ done
 for b in vantage vantage-gateway vantage-probe vantage-scheduler vantage-worker; do
 	[ -x "$BIN/$b" ] || t_skip "$BIN/$b is not built"
 done
-if ip netns list 2>/dev/null | grep -q '^vt'; then
-	t_skip "a lab already exists on this machine (vt* namespaces)"
+export VANTAGE_LAB_PREFIX="vtl$$-"
+if ip netns list 2>/dev/null | grep -q "^$VANTAGE_LAB_PREFIX"; then
+	t_skip "a lab with prefix $VANTAGE_LAB_PREFIX already exists"
 fi
 
 t_setup
-export VANTAGE_LAB_PREFIX="vtl$$-" VANTAGE_RUN="$T/run" VANTAGE_LAB_DIR="$T/lab"
+export VANTAGE_RUN="$T/run" VANTAGE_LAB_DIR="$T/lab"
 LAB="$TOP/scripts/lab"
 mkdir -p "$VANTAGE_RUN/probes"
 chmod 755 "$VANTAGE_RUN" "$VANTAGE_RUN/probes"

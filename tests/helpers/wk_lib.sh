@@ -38,3 +38,19 @@ wk_waiting() {
 	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
 	                AND classid = 7346003 AND objsubid = 2 AND granted")" = "$1"
 }
+
+# wk_hold NAME SQL: runs SQL in a session of its own (output in $T/NAME.out,
+# its shell's pid in h_NAME) that stays until $T/NAME.go exists
+wk_hold() {
+	( echo "$2"; while [ ! -e "$T/$1.go" ]; do sleep 0.1; done ) |
+		psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/$1.out" 2>&1 &
+	t_bg $!
+	eval "h_$1=$!"
+}
+
+# wk_lock PID KEY GRANTED: the session PID holds (true) or waits for
+# (false) advisory lock KEY
+wk_lock() {
+	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	        AND classid = $2 AND pid = $1 AND granted = $3")" = 1
+}

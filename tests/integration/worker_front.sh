@@ -19,6 +19,11 @@
 #    stores them.
 # 5. Four workers on two turns: every worker takes batches, every result is
 #    stored once, and latest holds each probe's newest.
+# 6. One claim at a time (the claim lock, 7346007): a claim waits while
+#    another holds it; a claim from the front passes over rows an open
+#    transaction deleted without waiting for it, and a look from the start
+#    takes them once it rolls back; a worker whose claim failed gives the
+#    lock back before it tries again.
 # wk_claim (tests/helpers) runs one batch from the cursor it is given.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/wk_lib.sh"
@@ -204,4 +209,58 @@ for i in 1 2 3 4; do
 	t_log "worker $i: $(cat "$T/w$i.out")"
 	t_check "worker $i took batches" test "${b:-0}" -ge 1
 done
+
+# 6. One claim at a time.
+claim_lock() { # GRANTED: count of sessions holding (true) or waiting for (false) it
+	t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	        AND classid = 7346007 AND objid = 0 AND granted = $1"
+}
+t_psql "TRUNCATE results, latest, result_queue"
+read -r k1 k2 <<<"$(q 10 $((now - 800)))"
+t_psql "SELECT setval('vt_worker_front', $k1)" >/dev/null
+wk_hold cl "SELECT pg_advisory_lock(7346007, 0), 'locked';"
+t_wait 60 grep -q locked "$T/cl.out"
+"$CLAIM" "$k1" 1 0 20 $BIG >"$T/cl_claim.out" 2>&1 &
+cpid=$!
+t_bg $cpid
+t_check "a claim waits while another holds the claim lock" t_wait 60 test "$(claim_lock false)" = 1
+t_check "and has taken nothing" test "$(stored $((now - 800)) $((now - 790)))" = 0
+touch "$T/cl.go"
+wait "$cpid"
+t_log "the claim after the lock: $(cat "$T/cl_claim.out")"
+t_check "given the lock, it takes the rows" test "$(stored $((now - 800)) $((now - 790)))" = 10
+# An open transaction has deleted the first three rows at the front (as a
+# claim not yet committed has): a claim from the front passes over them.
+read -r k1 k2 <<<"$(q 10 $((now - 700)))"
+t_psql "SELECT setval('vt_worker_front', $k1)" >/dev/null
+wk_hold del "BEGIN; DELETE FROM result_queue WHERE id < $((k1 + 3)); SELECT 'deleted';"
+t_wait 60 grep -q deleted "$T/del.out"
+out=$(timeout 120 "$CLAIM" "$k1" 1 0 20 $BIG 2>&1)
+t_log "claim from the front past three deleted rows: $out"
+t_check "a claim from the front does not wait for rows an open transaction deleted" \
+	test "$(stored $((now - 700)) $((now - 690)))" = 7
+t_check "and moves the front past the rows it took" test "$(front)" = $((k2 + 1))
+touch "$T/del.go"      # its session ends: the DELETE rolls back
+wait "$(eval echo "\$h_del")"
+t_check "rolled back, the three rows are queued again" test "$(wk_count result_queue)" = 3
+out=$("$CLAIM" $((k2 + 1)) 1 0 20 $BIG 2>&1)
+t_log "claim from the front after the rollback: $out"
+t_check "the look from the start takes them" test "$(stored $((now - 700)) $((now - 690)))" = 10
+# A claim that fails: a worker that waits to try again holds no claim lock.
+t_psql "CREATE FUNCTION t_no_delete() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$BEGIN RAISE EXCEPTION 'test: no delete from the queue'; END\$\$;
+        CREATE TRIGGER t_no_delete BEFORE DELETE ON result_queue
+        FOR EACH ROW EXECUTE FUNCTION t_no_delete()"
+read -r k1 k2 <<<"$(q 10 $((now - 600)))"
+"$BIN/vantage-worker" --poll-ms 600000 --log-level info >"$T/fail.log" 2>&1 &
+wpid=$!
+t_bg $wpid
+t_check "the worker's claim fails" t_wait 60 grep -q "batch failed (left queued).*no delete" "$T/fail.log"
+t_check "and it holds no claim lock while it waits to try again" \
+	t_wait 60 test "$(claim_lock true)" = 0
+t_psql "DROP TRIGGER t_no_delete ON result_queue"
+fixed() { test "$(stored $((now - 600)) $((now - 590)))" = 10; }
+t_check "tried again, it stores the rows" t_wait 120 fixed
+kill "$wpid"
+wait "$wpid" 2>/dev/null
 t_done

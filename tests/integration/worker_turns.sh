@@ -116,36 +116,26 @@ done
 t_refuses 2 "--active" "$BIN/vantage-worker" --active -1 --once
 
 # 3. Two turns, both held by sessions of their own; waiters queue for them.
-hold() { # NAME SQL: runs SQL in a session that stays until $T/NAME.go exists
-	( echo "$2"; while [ ! -e "$T/$1.go" ]; do sleep 0.1; done ) |
-		psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/$1.out" 2>&1 &
-	t_bg $!
-	eval "h_$1=$!"
-}
-lock() { # PID KEY GRANTED: the session PID holds (true) or waits for (false) lock KEY
-	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	        AND classid = $2 AND pid = $1 AND granted = $3")" = 1
-}
 took() { grep -q "^took $2$" "$T/$1.out"; }
-hold t0 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 0);"
-hold t1 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 1);"
+wk_hold t0 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 0);"
+wk_hold t1 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, 1);"
 t_wait 60 grep -q . "$T/t0.out"
 t_wait 60 grep -q . "$T/t1.out"
-hold c "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
+wk_hold c "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
 t_wait 60 grep -q . "$T/c.out"
 pc=$(head -1 "$T/c.out")
-t_check "the first waiter is next in line (holds the gate)" t_wait 60 lock "$pc" 7346006 true
-hold d "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
+t_check "the first waiter is next in line (holds the gate)" t_wait 60 wk_lock "$pc" 7346006 true
+wk_hold d "SELECT pg_backend_pid(); SELECT 'took', vt_worker_turn_take(2);"
 t_wait 60 grep -q . "$T/d.out"
 pd=$(head -1 "$T/d.out")
-t_check "the second waiter queues behind it" t_wait 60 lock "$pd" 7346006 false
+t_check "the second waiter queues behind it" t_wait 60 wk_lock "$pd" 7346006 false
 # free the turn that is not the first waiter's pid mod 2 (020 waited there)
 other=$((1 - pc % 2))
 touch "$T/t$other.go"
 wait "$(eval echo "\$h_t$other")"
 t_check "the first waiter takes the turn that freed (turn $other, its pid mod 2 is $((pc % 2)))" \
 	t_wait 60 took c "$other"
-t_check "the second waiter takes the gate" t_wait 60 lock "$pd" 7346006 true
+t_check "the second waiter takes the gate" t_wait 60 wk_lock "$pd" 7346006 true
 t_check "and no turn yet" test -z "$(grep '^took' "$T/d.out")"
 touch "$T/c.go"
 wait "$h_c"
@@ -155,7 +145,7 @@ t_check "the gate is free" test "$(t_psql "SELECT count(*) FROM pg_locks
 touch "$T/d.go"
 wait "$h_d"
 # a wait cancelled by statement_timeout gives the gate back
-hold t2 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, $other);"
+wk_hold t2 "SELECT pg_backend_pid(), pg_advisory_lock(7346005, $other);"
 t_wait 60 grep -q . "$T/t2.out"
 psql "$VANTAGE_DB" -qtAX -c "SET statement_timeout = 300" -c "SELECT vt_worker_turn_take(2)" >"$T/cancel.out" 2>&1
 grep -q "statement timeout" "$T/cancel.out" ||

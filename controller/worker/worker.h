@@ -1,9 +1,10 @@
 /* worker.h - vantage-worker: moves uploaded results from result_queue into
  * results (partitioned by day), latest and rejected (DESIGN.md, data flow 6).
  *
- * Several workers may run at once: each claims a batch of queue rows with
- * FOR UPDATE SKIP LOCKED and handles it in one transaction, so a worker that
- * dies leaves its batch in the queue for another. */
+ * Several workers may run at once: each claims a batch of queue rows (the
+ * claims one at a time, under the claim lock) and handles it in one
+ * transaction, so a worker that dies leaves its batch in the queue for
+ * another. */
 #ifndef VT_WORKER_H
 #define VT_WORKER_H
 

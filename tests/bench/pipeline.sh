@@ -97,7 +97,7 @@ t_psql "CREATE FUNCTION bench_assign() RETURNS trigger LANGUAGE plpgsql AS \$\$
 echo "PostgreSQL as scripts/pg starts it for scripts/stack (unchanged):" \
 	"$(t_psql "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
 	 FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit',
-	 'shared_buffers', 'wal_level', 'full_page_writes')")"
+	 'shared_buffers', 'wal_level', 'full_page_writes', 'max_wal_size')")"
 echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -F'\t' '{s += length($2) + 30} END {printf "%d", s / NR}' "$T/templates") bytes) from $P probes"
 
 # The gateway's and the workers' backends, told apart in pg_stat_activity.

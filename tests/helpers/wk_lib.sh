@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # wk_lib.sh - shared by the worker tests that feed result_queue straight
 # (sourced after lib.sh, with $T and a PostgreSQL from t_pg_start).
 # Sets NP probes (ids 5000..) assigned to ping measurement 1001; wk_fill

@@ -967,8 +967,8 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 	 * key index for each row cost 7,156 buffer hits per claim of 1,000
 	 * rows of 1 KB, against 4,155 this way (39 against 32 ms at load
 	 * average 6; docs/vantage-worker.md).  A row
-	 * locked here cannot move (queue rows are never updated, and this
-	 * transaction's lock keeps others from deleting it).
+	 * found here cannot move: queue rows are never updated, and no other
+	 * claim runs beside this one.
 	 *
 	 * The claims run one at a time, each under the claim lock, taken in
 	 * a statement of its own before the claim's so that the claim's
@@ -976,12 +976,12 @@ static int claim(PGconn *db, const struct vt_worker_opts *o, long long from,
 	 * claim took and has not yet committed have their xmax set then.
 	 * So a claim from the front takes the rows with none and locks
 	 * nothing first: FOR UPDATE wrote each row once more (a lock, then
-	 * the delete), a quarter of the claim's time (docs/vantage-worker.md,
-	 * "One claim at a time").  It cannot wait on a row either: only a
-	 * claim deletes or locks queue rows, and none runs beside it.  A
-	 * row it passes over (a batch rolled back, the tail of a cut batch)
-	 * is left to the looks that lock (SKIP LOCKED): from the start, and
-	 * from the worker's own end after a cut. */
+	 * the delete; docs/vantage-worker.md, "One claim at a time").  It
+	 * cannot wait on a row either: only a claim deletes or locks queue
+	 * rows, and none runs beside it.  A row it passes over (a batch
+	 * rolled back, the tail of a cut batch) is left to the looks that
+	 * lock (SKIP LOCKED): from the start, and from the worker's own end
+	 * after a cut. */
 	snprintf(sql, sizeof sql,
 		 "SELECT pg_advisory_lock(7346007, 0);"
 		 " WITH l AS (SELECT ctid AS t, id, octet_length(line) AS n"

@@ -34,11 +34,15 @@ wk_stat() {
 	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"
 }
 
-# wk_waiting N: N workers wait, each holding its wake lock (wake.h)
-wk_waiting() {
-	test "$(t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	                AND classid = 7346003 AND objsubid = 2 AND granted")" = "$1"
+# wk_locks KEY GRANTED: how many sessions hold (true) or wait for (false)
+# an advisory lock (KEY, *) of the two-key form
+wk_locks() {
+	t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	        AND classid = $1 AND objsubid = 2 AND granted = $2"
 }
+
+# wk_waiting N: N workers wait, each holding its wake lock (wake.h)
+wk_waiting() { test "$(wk_locks 7346003 true)" = "$1"; }
 
 # wk_hold NAME SQL: runs SQL in a session of its own (output in $T/NAME.out,
 # its shell's pid in h_NAME) that stays until $T/NAME.go exists

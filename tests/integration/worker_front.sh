@@ -211,10 +211,6 @@ for i in 1 2 3 4; do
 done
 
 # 6. One claim at a time.
-claim_lock() { # GRANTED: count of sessions holding (true) or waiting for (false) it
-	t_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	        AND classid = 7346007 AND objid = 0 AND granted = $1"
-}
 t_psql "TRUNCATE results, latest, result_queue"
 read -r k1 k2 <<<"$(q 10 $((now - 800)))"
 t_psql "SELECT setval('vt_worker_front', $k1)" >/dev/null
@@ -223,7 +219,7 @@ t_wait 60 grep -q locked "$T/cl.out"
 "$CLAIM" "$k1" 1 0 20 $BIG >"$T/cl_claim.out" 2>&1 &
 cpid=$!
 t_bg $cpid
-t_check "a claim waits while another holds the claim lock" t_wait 60 test "$(claim_lock false)" = 1
+t_check "a claim waits while another holds the claim lock" t_wait 60 test "$(wk_locks 7346007 false)" = 1
 t_check "and has taken nothing" test "$(stored $((now - 800)) $((now - 790)))" = 0
 touch "$T/cl.go"
 wait "$cpid"
@@ -257,7 +253,7 @@ wpid=$!
 t_bg $wpid
 t_check "the worker's claim fails" t_wait 60 grep -q "batch failed (left queued).*no delete" "$T/fail.log"
 t_check "and it holds no claim lock while it waits to try again" \
-	t_wait 60 test "$(claim_lock true)" = 0
+	t_wait 60 test "$(wk_locks 7346007 true)" = 0
 t_psql "DROP TRIGGER t_no_delete ON result_queue"
 fixed() { test "$(stored $((now - 600)) $((now - 590)))" = 10; }
 t_check "tried again, it stores the rows" t_wait 120 fixed

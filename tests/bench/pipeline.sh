@@ -22,7 +22,10 @@
 # CPU time its parts took (PostgreSQL's processes from /proc, the gateway,
 # the load generator, the workers) and the cluster's page faults, beside
 # the reference COPY's: on a
-# machine whose cores are all busy, that sum is what sets the rate.
+# machine whose cores are all busy, that sum is what sets the rate.  Beside
+# it, the whole machine's CPU through the phase (/proc/stat): what the parts
+# did not use (the bench's own processes, the kernel's threads, anything
+# else on the machine) and how much of the time the cores were idle.
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
 #   PIPE_BENCH_RESULTS=N (default 200000)  PIPE_BENCH_PROBES=N (default 400)
@@ -182,7 +185,22 @@ cpu_show() {
 	    END { printf "    CPU ms per 1000 results:"; for (i = 1; i <= k; i++) printf " %s %.0f,", order[i], ms[order[i]] * 1000 / n
 	          printf " all %.0f (%.1fx the reference COPY'"'"'s PostgreSQL CPU)\n", all * 1000 / n, (ref > 0 ? all / ref : 0) }' "$T/cpu.$1"
 	[ -s "$T/flt.$1" ] && awk -v n="$2" '{ printf "    PostgreSQL page faults per 1000 results: %.0f\n", $1 * 1000 / n }' "$T/flt.$1"
+	mach_show "$1" "$2"
 	return 0
+}
+# mach_show PHASE N: the whole machine's CPU (bench_machine_ms) from the
+# start of the phase's run to its end (the load generator's whole run with
+# its probes' connects, the workers' drain, the COPY) per 1000 results,
+# what of it the parts above did not use, and the share of that time its
+# cores were idle
+mach_show() {
+	[ "$(wc -l <"$T/mach.$1" 2>/dev/null)" = 2 ] || return 0
+	awk -v n="$2" -v cores="$(getconf _NPROCESSORS_ONLN)" '
+	    FILENAME ~ /\/cpu\./ { parts += $2; next }
+	    FNR == 1 { b0 = $1; i0 = $2; next }
+	    { b = $1 - b0; i = $2 - i0 }
+	    END { printf "    the whole machine: %.0f ms of CPU per 1000 results, %.0f of them outside the parts above (the bench'"'"'s own psql and shells, the kernel'"'"'s threads, any other process); its %d cores idle %.0f%% of the phase\n",
+	              b * 1000 / n, (b - parts) * 1000 / n, cores, (b + i > 0 ? 100 * i / (b + i) : 0) }' "$T/cpu.$1" "$T/mach.$1"
 }
 # sink_scrape FILE: the gateway's sink metrics now (name and value a line)
 sink_scrape() {
@@ -212,8 +230,10 @@ cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" 
 sample_start up
 sink_scrape "$T/sink.up.0"
 c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
+bench_machine_ms >"$T/mach.up"
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
+bench_machine_ms >>"$T/mach.up"
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 flt_note up $(($(bench_pg_faults) - f_pg))
 echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
@@ -247,6 +267,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
 	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
+	bench_machine_ms >"$T/mach.drain.$1"
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" ${PIPE_BENCH_WORKER_ARGS:-} --once $WSTATS --log-level warn \
@@ -255,6 +276,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	done
 	wait "${pids[@]}"
 	echo $(($(bench_ms) - t0))
+	bench_machine_ms >>"$T/mach.drain.$1"
 	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	flt_note "drain.$1" $(($(bench_pg_faults) - f_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
@@ -276,11 +298,13 @@ reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
 	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
+	bench_machine_ms >"$T/mach.ref.$1"
 	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
 	PGOPTIONS="-c default_toast_compression=lz4" psql "$VANTAGE_DB" -qX -v ON_ERROR_STOP=1 \
 		-c "\\copy ref_results FROM '$T/rows.copy'" >/dev/null || exit 1
 	echo $(($(bench_ms) - t0))
+	bench_machine_ms >>"$T/mach.ref.$1"
 	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	flt_note "ref.$1" $(($(bench_pg_faults) - f_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
@@ -342,6 +366,7 @@ for k in "${WS[@]}"; do
 	sink_scrape "$T/sink.e2e.$k.0"
 	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
 	c_wk=$(cpu_pids "${wpids[@]}")
+	bench_machine_ms >"$T/mach.e2e.$k"
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
 	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
@@ -349,6 +374,7 @@ for k in "${WS[@]}"; do
 	sink_scrape "$T/sink.e2e.$k.1"
 	queue_drained || { echo "end to end, $k workers: the queue did not drain"; exit 1; }
 	e_ms[$k]=$(($(bench_ms) - e_start))
+	bench_machine_ms >>"$T/mach.e2e.$k"
 	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	flt_note "e2e.$k" $(($(bench_pg_faults) - f_pg))
 	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.e2e.$k"
@@ -365,6 +391,7 @@ ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
 ref_n=$((ref1_ms < ref2_ms ? 1 : 2))
 cp "$T/cpu.ref.$ref_n" "$T/cpu.ref"
 cp "$T/flt.ref.$ref_n" "$T/flt.ref"
+cp "$T/mach.ref.$ref_n" "$T/mach.ref"
 
 ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms

@@ -10,6 +10,15 @@ bench_rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", (t > 0 ? n * 1000 /
 # bench_ratio A B: A / B, two decimals
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 bench_count() { t_psql "SELECT count(*) FROM $1"; }
+# bench_machine_ms: the CPU time (ms) of the whole machine so far, all its
+# cores, from /proc/stat: "BUSY IDLE" (idle counts iowait; busy is the
+# rest, steal included).  A phase's difference beside the parts a bench
+# counts shows what else took the cores (the bench's own psql and shells,
+# the kernel's threads, any other process) and whether they were all busy.
+bench_machine_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
+		printf "%d %d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz, ($5 + $6) * 1000 / hz; exit }' /proc/stat
+}
 
 # bench_queue_keep: result_queue as it is now becomes the bench's queue
 # (table bench_queue, every column, ids and receive times included).

@@ -5,7 +5,8 @@
 # in the backend's reaped-children time) and a backend that has ended
 # (in the postmaster's).  Each burns CPU it measures itself (its own
 # /proc stat as it ends); the cluster's figure must have grown by at least
-# that much.  The cluster's page faults are counted the same way.
+# that much.  The cluster's page faults are counted the same way, and the
+# whole machine's busy time (bench_machine_ms) holds the burn too.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/helpers/bench_lib.sh"
 t_setup
@@ -16,6 +17,9 @@ burn_ms() { sed 's/.*) //' "$1" | awk -v hz="$HZ" '{ print int(($12 + $13) * 100
 
 c0=$(bench_pg_cpu_ms)
 t_check "the cluster's CPU is read ($c0 ms)" [ "$c0" -ge 0 ]
+read -r m0 i0 < <(bench_machine_ms)
+t_check "the machine's busy time is read ($m0 ms)" [ "${m0:-0}" -gt 0 ]
+t_check "the machine's idle time is read ($i0 ms)" [ "${i0:--1}" -ge 0 ]
 
 # A backend that stays: its program burns about a second and ends.
 mkfifo "$T/sql"
@@ -38,6 +42,11 @@ c2=$(bench_pg_cpu_ms)
 t_check "an ended backend still counts ($((c2 - c0)) ms >= $b1 ms)" \
 	[ $((c2 - c0)) -ge "$b1" ]
 t_check "the figure never goes back ($c1 -> $c2)" [ "$c2" -ge "$c1" ]
+# The whole machine's busy time (bench_machine_ms) holds the burn too.
+read -r m1 i1 < <(bench_machine_ms)
+t_check "the machine's busy time holds the burn ($((m1 - m0)) ms >= $b1 ms)" \
+	[ $((m1 - m0)) -ge "$b1" ]
+t_check "the machine's idle time never goes back ($i0 -> $i1)" [ "$i1" -ge "$i0" ]
 
 # The page faults (bench_pg_faults) are read the same way: a backend that
 # sorts 64 MiB in memory touches at least 16,384 fresh pages, and ends.

@@ -25,7 +25,8 @@
 # machine whose cores are all busy, that sum is what sets the rate.  Beside
 # it, the whole machine's CPU through the phase (/proc/stat): what the parts
 # did not use (the bench's own processes, the kernel's threads, anything
-# else on the machine) and how much of the time the cores were idle.
+# else on the machine) and how much of the time the cores were idle; and
+# the autovacuums that ran in the phase (pg_stat_all_tables).
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
 #   PIPE_BENCH_RESULTS=N (default 200000)  PIPE_BENCH_PROBES=N (default 400)
@@ -186,6 +187,7 @@ cpu_show() {
 	          printf " all %.0f (%.1fx the reference COPY'"'"'s PostgreSQL CPU)\n", all * 1000 / n, (ref > 0 ? all / ref : 0) }' "$T/cpu.$1"
 	[ -s "$T/flt.$1" ] && awk -v n="$2" '{ printf "    PostgreSQL page faults per 1000 results: %.0f\n", $1 * 1000 / n }' "$T/flt.$1"
 	mach_show "$1" "$2"
+	av_show "$1"
 	return 0
 }
 # mach_show PHASE N: the whole machine's CPU (bench_machine_ms) from the
@@ -201,6 +203,23 @@ mach_show() {
 	    { b = $1 - b0; i = $2 - i0 }
 	    END { printf "    the whole machine: %.0f ms of CPU per 1000 results, %.0f of them outside the parts above (the bench'"'"'s own psql and shells, the kernel'"'"'s threads, any other process); its %d cores idle %.0f%% of the phase\n",
 	              b * 1000 / n, (b - parts) * 1000 / n, cores, (b + i > 0 ? 100 * i / (b + i) : 0) }' "$T/cpu.$1" "$T/mach.$1"
+}
+# av_mark FILE: the cluster's autovacuum and autoanalyze counts so far, a
+# table a line (those that had one)
+av_mark() {
+	t_psql "SELECT relname, autovacuum_count, autoanalyze_count FROM pg_stat_all_tables
+	        WHERE autovacuum_count + autoanalyze_count > 0" | tr '|' ' ' >"$1"
+}
+# av_show PHASE: the autovacuums and autoanalyzes that ran in the phase (its
+# PostgreSQL CPU waits for a running one to end, so each counts in the phase
+# it ran in); a vacuum of the tables under test costs a second or more
+av_show() {
+	[ -f "$T/av.$1.0" ] && [ -f "$T/av.$1.1" ] || return 0
+	awk -v before="$T/av.$1.0" 'FILENAME == before { v[$1] = $2; a[$1] = $3; next }
+	    { dv = $2 - v[$1]; da = $3 - a[$1]
+	      if (dv > 0) s = s sprintf(" vacuum %s%s,", $1, dv > 1 ? " (" dv "x)" : "")
+	      if (da > 0) s = s sprintf(" analyze %s%s,", $1, da > 1 ? " (" da "x)" : "") }
+	    END { sub(/,$/, "", s); printf "    autovacuum in the phase:%s\n", s == "" ? " none" : s }' "$T/av.$1.0" "$T/av.$1.1"
 }
 # sink_scrape FILE: the gateway's sink metrics now (name and value a line)
 sink_scrape() {
@@ -230,11 +249,13 @@ cpu_workers() { sed -n 's/^vantage-worker stats: .*; cpu \([0-9]*\)$/\1/p' "$1" 
 sample_start up
 sink_scrape "$T/sink.up.0"
 c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
+av_mark "$T/av.up.0"
 bench_machine_ms >"$T/mach.up"
 "$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load1.out" 2>"$T/load1.err" ||
 	{ echo "upload failed:"; tail -n 5 "$T/load1.out" "$T/load1.err" "$T/gw.log"; exit 1; }
 bench_machine_ms >>"$T/mach.up"
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+av_mark "$T/av.up.1"
 flt_note up $(($(bench_pg_faults) - f_pg))
 echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
 cpu_note up gateway $(($(cpu_gw) - c_gw))
@@ -267,6 +288,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	: >"$T/stats.drain.$1"
 	sample_start "drain.$1"
 	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
+	av_mark "$T/av.drain.$1.0"
 	bench_machine_ms >"$T/mach.drain.$1"
 	t0=$(bench_ms)
 	for ((i = 0; i < $1; i++)); do
@@ -278,6 +300,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	echo $(($(bench_ms) - t0))
 	bench_machine_ms >>"$T/mach.drain.$1"
 	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	av_mark "$T/av.drain.$1.1"
 	flt_note "drain.$1" $(($(bench_pg_faults) - f_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
@@ -298,6 +321,7 @@ reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	local t0
 	t_psql "TRUNCATE ref_results; CHECKPOINT"
 	c_pg=$(bench_pg_cpu_ms) f_pg=$(bench_pg_faults)
+	av_mark "$T/av.ref.$1.0"
 	bench_machine_ms >"$T/mach.ref.$1"
 	t0=$(bench_ms)
 	# With the compression the gateway's and the workers' sessions use (lz4).
@@ -306,6 +330,7 @@ reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	echo $(($(bench_ms) - t0))
 	bench_machine_ms >>"$T/mach.ref.$1"
 	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	av_mark "$T/av.ref.$1.1"
 	flt_note "ref.$1" $(($(bench_pg_faults) - f_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
@@ -366,6 +391,7 @@ for k in "${WS[@]}"; do
 	sink_scrape "$T/sink.e2e.$k.0"
 	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
 	c_wk=$(cpu_pids "${wpids[@]}")
+	av_mark "$T/av.e2e.$k.0"
 	bench_machine_ms >"$T/mach.e2e.$k"
 	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
 		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
@@ -376,6 +402,7 @@ for k in "${WS[@]}"; do
 	e_ms[$k]=$(($(bench_ms) - e_start))
 	bench_machine_ms >>"$T/mach.e2e.$k"
 	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	av_mark "$T/av.e2e.$k.1"
 	flt_note "e2e.$k" $(($(bench_pg_faults) - f_pg))
 	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.e2e.$k"
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
@@ -392,6 +419,8 @@ ref_n=$((ref1_ms < ref2_ms ? 1 : 2))
 cp "$T/cpu.ref.$ref_n" "$T/cpu.ref"
 cp "$T/flt.ref.$ref_n" "$T/flt.ref"
 cp "$T/mach.ref.$ref_n" "$T/mach.ref"
+cp "$T/av.ref.$ref_n.0" "$T/av.ref.0"
+cp "$T/av.ref.$ref_n.1" "$T/av.ref.1"
 
 ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms

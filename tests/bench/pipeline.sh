@@ -70,6 +70,14 @@ WSTATS=
 "$BIN/vantage-worker" --help | grep -q -- --stats && WSTATS=--stats
 t_setup
 t_pg_start >/dev/null || exit 1
+# Autovacuum off in the bench's own cluster.  Its launcher visits the
+# database about once a minute, so a vacuum of the tables under test fell
+# inside some runs' windows and not others' (docs/scaling.md, "The high
+# mode is autovacuum inside the window").  Each phase's tables are
+# vacuumed right after its window instead, the same in every run, and that
+# vacuum is printed beside the figure (vacuum_after, vac_show).
+t_psql "ALTER SYSTEM SET autovacuum = off" >/dev/null &&
+	t_psql "SELECT pg_reload_conf()" >/dev/null || exit 1
 CTRL=$(t_free_port)
 MPORT=$(t_free_port)
 
@@ -98,9 +106,9 @@ t_psql "CREATE FUNCTION bench_assign() RETURNS trigger LANGUAGE plpgsql AS \$\$
               SELECT id, NEW.id FROM measurements; RETURN NULL; END \$\$;
         CREATE TRIGGER bench_assign AFTER INSERT ON probes
         FOR EACH ROW EXECUTE FUNCTION bench_assign()"
-echo "PostgreSQL as scripts/pg starts it for scripts/stack (unchanged):" \
+echo "PostgreSQL as scripts/pg starts it for scripts/stack, but autovacuum (each phase's tables vacuumed after its window):" \
 	"$(t_psql "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
-	 FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit',
+	 FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'autovacuum',
 	 'shared_buffers', 'wal_level', 'full_page_writes', 'max_wal_size')")"
 echo "load: $N results ($(wc -l <"$T/templates") RIPE sample shapes, avg $(awk -F'\t' '{s += length($2) + 30} END {printf "%d", s / NR}' "$T/templates") bytes) from $P probes"
 
@@ -204,6 +212,30 @@ mach_show() {
 	    END { printf "    the whole machine: %.0f ms of CPU per 1000 results, %.0f of them outside the parts above (the bench'"'"'s own psql and shells, the kernel'"'"'s threads, any other process); its %d cores idle %.0f%% of the phase\n",
 	              b * 1000 / n, (b - parts) * 1000 / n, cores, (b + i > 0 ? 100 * i / (b + i) : 0) }' "$T/cpu.$1" "$T/mach.$1"
 }
+# vacuum_after PHASE TABLE...: vacuums (and analyses) the tables the phase
+# wrote, after its window; its ms and PostgreSQL CPU into $T/vac.PHASE
+vacuum_after() {
+	local ph=$1 c t0
+	shift
+	c=$(bench_pg_cpu_ms) t0=$(bench_ms)
+	t_psql "VACUUM (ANALYZE) $(echo "$@" | sed 's/ /, /g')" >/dev/null || return 1
+	echo "$(($(bench_ms) - t0)) $(($(bench_pg_cpu_ms) - c))" >"$T/vac.$ph"
+}
+# vac_show PHASE N MS: the vacuum after the phase (N results in MS), and
+# the phase's rate and ratio to COPY with it, the reference COPY's own
+# vacuum counted likewise
+vac_show() {
+	local vms vcpu rvms=0
+	[ -s "$T/vac.$1" ] || return 0
+	read -r vms vcpu <"$T/vac.$1"
+	[ -s "$T/vac.ref" ] && read -r rvms _ <"$T/vac.ref"
+	awk -v ph="$1" -v n="$2" -v ms="$3" -v vms="$vms" -v vcpu="$vcpu" \
+	    -v rn="$N" -v rms="$ref_ms" -v rvms="$rvms" 'BEGIN {
+		printf "    then the vacuum of what it wrote, after the window: %d ms, PostgreSQL %.0f ms of CPU per 1000 results", vms, vcpu * 1000 / n
+		if (ph != "ref" && ms + vms > 0 && rn > 0)
+			printf "; with it %d results/s, ratio %.2f to the COPY with its own vacuum", n * 1000 / (ms + vms), (n / (ms + vms)) / (rn / (rms + rvms))
+		printf "\n" }'
+}
 # av_mark FILE: the cluster's autovacuum and autoanalyze counts so far, a
 # table a line (those that had one)
 av_mark() {
@@ -256,6 +288,7 @@ bench_machine_ms >"$T/mach.up"
 bench_machine_ms >>"$T/mach.up"
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 av_mark "$T/av.up.1"
+vacuum_after up result_queue || exit 1
 flt_note up $(($(bench_pg_faults) - f_pg))
 echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
 cpu_note up gateway $(($(cpu_gw) - c_gw))
@@ -301,6 +334,7 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	bench_machine_ms >>"$T/mach.drain.$1"
 	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	av_mark "$T/av.drain.$1.1"
+	vacuum_after "drain.$1" result_queue results latest || exit 1
 	flt_note "drain.$1" $(($(bench_pg_faults) - f_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
@@ -331,6 +365,7 @@ reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	bench_machine_ms >>"$T/mach.ref.$1"
 	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	av_mark "$T/av.ref.$1.1"
+	vacuum_after "ref.$1" ref_results || exit 1
 	flt_note "ref.$1" $(($(bench_pg_faults) - f_pg))
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
@@ -408,6 +443,7 @@ for k in "${WS[@]}"; do
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
 	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
 	cpu_note "e2e.$k" workers $(($(cpu_pids "${wpids[@]}") - c_wk))
+	vacuum_after "e2e.$k" result_queue results latest || exit 1
 	sample_stop
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
@@ -421,6 +457,7 @@ cp "$T/flt.ref.$ref_n" "$T/flt.ref"
 cp "$T/mach.ref.$ref_n" "$T/mach.ref"
 cp "$T/av.ref.$ref_n.0" "$T/av.ref.0"
 cp "$T/av.ref.$ref_n.1" "$T/av.ref.1"
+cp "$T/vac.ref.$ref_n" "$T/vac.ref"
 
 ref=$(bench_rate "$N" "$ref_ms")
 show() { # what results ms
@@ -431,8 +468,10 @@ show() { # what results ms
 printf '%-44s %7d rows/s     (%d in %d ms; the two COPYs of the run took %d and %d ms)\n' \
 	"reference: bare COPY into a results-like table (lz4)" "$ref" "$N" "$ref_ms" "$ref1_ms" "$ref2_ms"
 cpu_show ref "$N"
+vac_show ref "$N" "$ref_ms"
 show "upload via gateway sink -> result_queue" "$up_n" "$up_ms"
 cpu_show up "$up_n"
+vac_show up "$up_n" "$up_ms"
 bk_show up "$up_n"
 echo "    sink: $up_posts posts stored in $up_copies COPYs ($((up_n / (up_copies > 0 ? up_copies : 1))) results each)"
 sink_show up "$up_ms"
@@ -441,6 +480,7 @@ for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 	show "$k worker(s): result_queue -> results" "$N" "${w_ms[$k]}"
 	split_of "$T/stats.drain.$k"
 	cpu_show "drain.$k" "$N"
+	vac_show "drain.$k" "$N" "${w_ms[$k]}"
 	waits "drain.$k"
 done
 [ "$E2E" = running ] &&
@@ -451,6 +491,7 @@ for k in "${WS[@]}"; do
 	sink_show "e2e.$k" "${e_up[$k]}"
 	split_of "$T/stats.e2e.$k" "$([ -s "$T/stats.warm.$k" ] && echo "$T/stats.warm.$k")"
 	cpu_show "e2e.$k" "$N"
+	vac_show "e2e.$k" "$N" "${e_ms[$k]}"
 	bk_show "e2e.$k" "$N"
 	waits "e2e.$k"
 done

@@ -25,8 +25,11 @@
 # machine whose cores are all busy, that sum is what sets the rate.  Beside
 # it, the whole machine's CPU through the phase (/proc/stat): what the parts
 # did not use (the bench's own processes, the kernel's threads, anything
-# else on the machine) and how much of the time the cores were idle; and
-# the autovacuums that ran in the phase (pg_stat_all_tables).
+# else on the machine) and how much of the time the cores were idle; the
+# autovacuums that ran in the phase (pg_stat_all_tables: none, autovacuum
+# is off in the bench's cluster); and the vacuum of the tables the phase
+# wrote, run right after its window, with the ratio counting it on both
+# sides (the reference COPY's table is vacuumed likewise).
 # Result lines are the RIPE samples (../shared/samples) in the probe's
 # format, with per-probe timestamps; every figure is checked for count.
 #   PIPE_BENCH_RESULTS=N (default 200000)  PIPE_BENCH_PROBES=N (default 400)

@@ -75,8 +75,8 @@ t_setup
 t_pg_start >/dev/null || exit 1
 # Autovacuum off in the bench's own cluster.  Its launcher visits the
 # database about once a minute, so a vacuum of the tables under test fell
-# inside some runs' windows and not others' (docs/scaling.md, "The high
-# mode is autovacuum inside the window").  Each phase's tables are
+# inside some runs' windows and not others' (docs/scaling.md, "Autovacuum
+# inside the window").  Each phase's tables are
 # vacuumed right after its window instead, the same in every run, and that
 # vacuum is printed beside the figure (vacuum_after, vac_show).
 t_psql "ALTER SYSTEM SET autovacuum = off" >/dev/null &&

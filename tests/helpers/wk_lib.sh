@@ -41,8 +41,12 @@ wk_locks() {
 	        AND classid = $1 AND objsubid = 2 AND granted = $2"
 }
 
+# wk_locked KEY GRANTED N: N sessions hold (true) or wait for (false) an
+# advisory lock (KEY, *); read anew at each call, so that t_wait waits on it
+wk_locked() { test "$(wk_locks "$1" "$2")" = "$3"; }
+
 # wk_waiting N: N workers wait, each holding its wake lock (wake.h)
-wk_waiting() { test "$(wk_locks 7346003 true)" = "$1"; }
+wk_waiting() { wk_locked 7346003 true "$1"; }
 
 # wk_hold NAME SQL: runs SQL in a session of its own (output in $T/NAME.out,
 # its shell's pid in h_NAME) that stays until $T/NAME.go exists

@@ -95,7 +95,8 @@ t_check "(no note: read on the replica)" test ! -s "$T/cli1.err"
 
 # --- replay paused --------------------------------------------------------
 rpsql "SELECT pg_wal_replay_pause()" >/dev/null
-t_wait 30 test "$(rpsql "SELECT pg_get_wal_replay_pause_state()")" = paused
+paused() { test "$(rpsql "SELECT pg_get_wal_replay_pause_state()")" = paused; }
+t_wait 30 paused
 arc_day 2026-01-09
 arc_day 2026-01-10
 expected "$T/want3"

@@ -219,7 +219,7 @@ t_wait 60 grep -q locked "$T/cl.out"
 "$CLAIM" "$k1" 1 0 20 $BIG >"$T/cl_claim.out" 2>&1 &
 cpid=$!
 t_bg $cpid
-t_check "a claim waits while another holds the claim lock" t_wait 60 test "$(wk_locks 7346007 false)" = 1
+t_check "a claim waits while another holds the claim lock" t_wait 60 wk_locked 7346007 false 1
 t_check "and has taken nothing" test "$(stored $((now - 800)) $((now - 790)))" = 0
 touch "$T/cl.go"
 wait "$cpid"
@@ -253,7 +253,7 @@ wpid=$!
 t_bg $wpid
 t_check "the worker's claim fails" t_wait 60 grep -q "batch failed (left queued).*no delete" "$T/fail.log"
 t_check "and it holds no claim lock while it waits to try again" \
-	t_wait 60 test "$(wk_locks 7346007 true)" = 0
+	t_wait 60 wk_locked 7346007 true 0
 t_psql "DROP TRIGGER t_no_delete ON result_queue"
 fixed() { test "$(stored $((now - 600)) $((now - 590)))" = 10; }
 t_check "tried again, it stores the rows" t_wait 120 fixed

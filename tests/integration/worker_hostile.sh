@@ -135,8 +135,8 @@ t_bg $wpid
 idle() { grep -q 'claimed 1, stored 1' "$T/w5.log"; }
 t_check "the worker took the first result and is idle" t_wait 60 idle
 q 1001 "$(ping $((now - 401)) 2)"
-t_check "a new result is stored without waiting for the poll" \
-	t_wait 60 test "$(stored "ts = $((now - 401))")" = 1
+woken() { test "$(stored "ts = $((now - 401))")" = 1; }
+t_check "a new result is stored without waiting for the poll" t_wait 60 woken
 kill "$wpid"; wait "$wpid" 2>/dev/null
 
 # 6. the stock probe's status lines (shapes of tests/data/status)

@@ -216,7 +216,8 @@ mach_show() {
 	              b * 1000 / n, (b - parts) * 1000 / n, cores, (b + i > 0 ? 100 * i / (b + i) : 0) }' "$T/cpu.$1" "$T/mach.$1"
 }
 # vacuum_after PHASE TABLE...: vacuums (and analyses) the tables the phase
-# wrote, after its window; its ms and PostgreSQL CPU into $T/vac.PHASE
+# wrote, after its window and the phase's own readings; its ms and
+# PostgreSQL CPU into $T/vac.PHASE
 vacuum_after() {
 	local ph=$1 c t0
 	shift
@@ -291,13 +292,13 @@ bench_machine_ms >"$T/mach.up"
 bench_machine_ms >>"$T/mach.up"
 cpu_note up PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 av_mark "$T/av.up.1"
-vacuum_after up result_queue || exit 1
 flt_note up $(($(bench_pg_faults) - f_pg))
 echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.up"
 cpu_note up gateway $(($(cpu_gw) - c_gw))
 cpu_note up load-generator "$(sed -n 's/^cpu //p' "$T/load1.out")"
 sink_scrape "$T/sink.up.1"
 sample_stop
+vacuum_after up result_queue || exit 1
 read -r _ up_n up_posts up_ms _ _ < <(grep '^uploaded' "$T/load1.out")
 echo "load generator: $(sed -n "s/^times \([0-9]*\) \([0-9]*\)/ms summed over its threads sending posts \1, reading their answers \2/p" "$T/load1.out")"
 read -r _ _ _ _ _ avg_lines in_flight busy < <(grep '^shape' "$T/load1.out")
@@ -337,14 +338,14 @@ workers() { # N: N workers drain the queue; prints ms, their --stats in $T/stats
 	bench_machine_ms >>"$T/mach.drain.$1"
 	cpu_note "drain.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	av_mark "$T/av.drain.$1.1"
-	vacuum_after "drain.$1" result_queue results latest || exit 1
 	flt_note "drain.$1" $(($(bench_pg_faults) - f_pg))
 	cpu_note "drain.$1" workers "$(cpu_workers "$T/stats.drain.$1")"
 	sample_stop
+	vacuum_after "drain.$1" result_queue results latest || exit 1
 }
 t_psql "CHECKPOINT"
 declare -A w_ms e_ms e_up
-w_ms[1]=$(workers 1)
+w_ms[1]=$(workers 1) || exit 1
 bench_stored_ok "one worker" "$N"
 
 # 4. the reference: the same final rows, COPY into a table like results
@@ -368,8 +369,8 @@ reference() { # 1|2: prints ms of one COPY of the rows into ref_results
 	bench_machine_ms >>"$T/mach.ref.$1"
 	cpu_note "ref.$1" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
 	av_mark "$T/av.ref.$1.1"
-	vacuum_after "ref.$1" ref_results || exit 1
 	flt_note "ref.$1" $(($(bench_pg_faults) - f_pg))
+	vacuum_after "ref.$1" ref_results || exit 1
 	[ "$(bench_count ref_results)" = "$N" ] || { echo "reference COPY incomplete" >&2; exit 1; }
 }
 ref1_ms=$(reference 1) || exit 1
@@ -377,7 +378,7 @@ ref1_ms=$(reference 1) || exit 1
 for k in "${WS[@]}"; do
 	[ "$k" = 1 ] && continue
 	bench_queue_refill || exit 1
-	w_ms[$k]=$(workers $k)
+	w_ms[$k]=$(workers $k) || exit 1
 	bench_stored_ok "$k workers" "$N"
 done
 
@@ -446,8 +447,8 @@ for k in "${WS[@]}"; do
 	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
 	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
 	cpu_note "e2e.$k" workers $(($(cpu_pids "${wpids[@]}") - c_wk))
-	vacuum_after "e2e.$k" result_queue results latest || exit 1
 	sample_stop
+	vacuum_after "e2e.$k" result_queue results latest || exit 1
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
 	bench_stored_ok "end to end, $k workers" "$N"

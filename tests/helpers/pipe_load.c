@@ -14,10 +14,13 @@
  * accumulated since the probe's last one: P_TO_C_REPORT bodies of MIN..MAX
  * RESULT lines (default 20..300, drawn per post, capped below the post
  * limit) over a direct-tcpip channel to 127.0.0.1:8080.  The probes post
- * independently: THREADS threads (default 8) each own a share of them, open
- * a channel and send a post for every one of their probes before reading
- * any reply, so up to PROBES posts are in flight at once and the gateway
- * sees them arrive together, as from a real fleet.  Result lines come from
+ * independently: THREADS threads (default 8) each own a share of them, and
+ * a probe whose answer has come posts again at once, whatever its
+ * neighbours wait for, so up to PROBES posts are in flight at once and the
+ * gateway sees them arrive as from a real fleet.  (The threads once sent a
+ * post for each of their probes and then read every answer before the
+ * next round: each round waited for its slowest post, and the gateway sat
+ * idle between rounds.)  Result lines come from
  * TEMPLATES, one per line as "MSM_ID<TAB>REST": REST is a probe's result
  * JSON after its "time" value, and each line becomes
  * {"id":"MSM_ID","time":T REST with T counting down from now - 60 per
@@ -30,6 +33,7 @@
  * "times SEND REPLY" (ms summed over the threads sending posts and reading
  * their replies) and "cpu MS" (its own CPU time, all threads) and exits 0
  * when nothing failed. */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +184,7 @@ static int make_post(struct load *l, struct probe *p, struct vt_buf *body,
 /* Opens a direct-tcpip channel and sends p's post; 0 when sent. */
 static int post_send(struct probe *p)
 {
+	vt_buf_reset(&p->reply);
 	if (!(p->ch = ssh_channel_new(p->ssh)) ||
 	    ssh_channel_open_forward(p->ch, "127.0.0.1", 8080, "127.0.0.1",
 				     0) != SSH_OK) {
@@ -196,10 +201,21 @@ static int post_send(struct probe *p)
 	return 0;
 }
 
-/* Reads the answer to p's post and closes its channel; 0 when
- * acknowledged, 1 when answered 503 (the gateway is busy: a probe keeps
- * its results and posts them again later). */
-static int post_finish(struct probe *p)
+static void post_close(struct probe *p)
+{
+	if (p->ch) {
+		ssh_channel_close(p->ch);
+		ssh_channel_free(p->ch);
+	}
+	p->ch = NULL;
+}
+
+/* Reads what has come of the answer to p's post, waiting for the rest
+ * when wait is set: 2 while it is incomplete (never when waiting), else
+ * the channel is closed and the answer is 0 when acknowledged, 1 when
+ * answered 503 (the gateway is busy: a probe keeps its results and posts
+ * them again later), -1 when it failed. */
+static int post_answer(struct probe *p, int wait)
 {
 	const char *body = NULL;
 	size_t blen = 0;
@@ -207,16 +223,19 @@ static int post_finish(struct probe *p)
 	int status = 0, rc = -1, prc = VT_EAGAIN;
 	char buf[4096];
 
-	vt_buf_reset(&p->reply);
 	while (p->ch && prc == VT_EAGAIN) {
-		int n = ssh_channel_read_timeout(p->ch, buf, sizeof buf, 0, 60000);
+		int n = wait ? ssh_channel_read_timeout(p->ch, buf, sizeof buf, 0, 60000)
+			     : ssh_channel_read_nonblocking(p->ch, buf, sizeof buf, 0);
+		int eof = n == SSH_EOF || (n == 0 && ssh_channel_is_eof(p->ch));
 
-		if (n < 0 || (n == 0 && !ssh_channel_is_eof(p->ch))) {
+		if (n == 0 && !wait && !eof)
+			return 2;
+		if ((n < 0 && n != SSH_EOF) || (n == 0 && !eof)) {
 			fprintf(stderr, "pipe_load: probe %ld: no reply: %s\n",
 				p->id, n < 0 ? ssh_get_error(p->ssh) : "timeout");
 			goto out;
 		}
-		if (n == 0) {
+		if (eof) {
 			prc = vt_upload_reply_parse(p->reply.data ? p->reply.data : "",
 						    p->reply.len, 1, &status, &body,
 						    &blen, &date);
@@ -235,11 +254,7 @@ static int post_finish(struct probe *p)
 		fprintf(stderr, "pipe_load: probe %ld: post answered %d\n", p->id,
 			status);
 out:
-	if (p->ch) {
-		ssh_channel_close(p->ch);
-		ssh_channel_free(p->ch);
-	}
-	p->ch = NULL;
+	post_close(p);
 	return rc;
 }
 
@@ -278,28 +293,34 @@ static void *connect_run(void *arg)
 	return NULL;
 }
 
-/* Rounds: a post sent for every probe of the thread that has results
- * left, then their answers read. */
+/* The thread's probes post on their own: each one whose answer came
+ * posts again at once (the same post after a 503), while the others'
+ * answers are still on their way; the thread waits in poll() for any of
+ * its sessions when no answer has come. */
 static void *run(void *arg)
 {
 	struct worker *w = arg;
 	struct load *l = w->l;
 	struct vt_buf body;
+	struct pollfd *pf;
+	struct probe **pp;
 	long posts = 0, results = 0, failed = 0, busy503 = 0;
-	int64_t send_ms = 0, reply_ms = 0, t_send;
-	int busy = 1, rc_send;
+	int64_t send_ms = 0, reply_ms = 0, t;
+	int mine = (l->n - w->idx + l->nthreads - 1) / l->nthreads;
 
+	pf = calloc((size_t)mine, sizeof *pf);
+	pp = calloc((size_t)mine, sizeof *pp);
 	vt_buf_init(&body, VT_UPLOAD_MAX_BODY);
-	while (busy) {
-		int sent = 0;
+	for (;;) {
+		int waiting = 0, answered = 0;
 
-		busy = 0;
-		for (int i = w->idx; i < l->n; i += l->nthreads) {
+		t = vt_mono_ms();
+		for (int i = w->idx; pf && pp && i < l->n; i += l->nthreads) {
 			struct probe *p = &l->pr[i];
 
 			if (!p->ssh || p->stopped)
 				continue;
-			if (!p->retry) {
+			if (!p->ch && !p->retry) {
 				if (make_post(l, p, &body, &p->req, &p->nl) < 0) {
 					p->stopped = 1;
 					continue;
@@ -307,28 +328,30 @@ static void *run(void *arg)
 				if (!p->nl)
 					continue;   /* the pool is empty */
 			}
-			busy = 1;
-			p->retry = 0;
-			t_send = vt_mono_ms();
-			rc_send = post_send(p);
-			send_ms += vt_mono_ms() - t_send;
-			if (rc_send < 0) {
-				failed += p->nl;
-				p->stopped = 1;
-				post_finish(p);
-				continue;
+			if (!p->ch) {
+				p->retry = 0;
+				if (post_send(p) < 0) {
+					failed += p->nl;
+					p->stopped = 1;
+					post_close(p);
+					continue;
+				}
+				in_flight(l, 1);
 			}
-			sent++;
+			pp[waiting++] = p;
 		}
-		in_flight(l, sent);
-		t_send = vt_mono_ms();
-		for (int i = w->idx; i < l->n; i += l->nthreads) {
-			struct probe *p = &l->pr[i];
-			int r;
+		send_ms += vt_mono_ms() - t;
+		if (!waiting)
+			break;
+		t = vt_mono_ms();
+		for (int k = 0; k < waiting; k++) {
+			struct probe *p = pp[k];
+			int r = post_answer(p, 0);
 
-			if (!p->ch)
+			if (r == 2)
 				continue;
-			r = post_finish(p);
+			answered++;
+			in_flight(l, -1);
 			if (r < 0) {
 				failed += p->nl;
 				p->stopped = 1;
@@ -339,19 +362,28 @@ static void *run(void *arg)
 				posts++;
 				results += p->nl;
 			}
-			in_flight(l, -1);
 		}
-		reply_ms += vt_mono_ms() - t_send;
+		/* nothing yet: wait for any of the sessions (bounded, in case
+		 * libssh holds read data that no longer wakes poll) */
+		if (!answered) {
+			for (int k = 0; k < waiting; k++)
+				pf[k] = (struct pollfd){ .fd = ssh_get_fd(pp[k]->ssh),
+							 .events = POLLIN };
+			poll(pf, (nfds_t)waiting, 100);
+		}
+		reply_ms += vt_mono_ms() - t;
 	}
 	pthread_mutex_lock(&l->lock);
 	l->send_ms += send_ms;
 	l->reply_ms += reply_ms;
 	l->posts += posts;
 	l->results += results;
-	l->failed += failed;
+	l->failed += failed + (pf && pp ? 0 : 1);
 	l->busy503 += busy503;
 	pthread_mutex_unlock(&l->lock);
 	vt_buf_free(&body);
+	free(pf);
+	free(pp);
 	return NULL;
 }
 

@@ -49,6 +49,7 @@
 
 #define BODY_BUDGET    (VT_UPLOAD_MAX_BODY - 4096)
 #define REPLY_MAX      65536
+#define REPLY_WAIT_MS  60000     /* a post unanswered this long fails */
 
 struct tmpl {
 	long long msm;
@@ -69,6 +70,7 @@ struct probe {
 	ssh_channel ch;            /* the post in flight */
 	int         nl;            /* its result lines */
 	int         retry;         /* answered 503: post the same again */
+	int64_t     sent_ms;       /* when the post in flight was sent */
 	struct vt_buf req, reply;
 };
 
@@ -210,12 +212,11 @@ static void post_close(struct probe *p)
 	p->ch = NULL;
 }
 
-/* Reads what has come of the answer to p's post, waiting for the rest
- * when wait is set: 2 while it is incomplete (never when waiting), else
- * the channel is closed and the answer is 0 when acknowledged, 1 when
- * answered 503 (the gateway is busy: a probe keeps its results and posts
- * them again later), -1 when it failed. */
-static int post_answer(struct probe *p, int wait)
+/* Reads what has come of the answer to p's post, without waiting: 2
+ * while it is incomplete, else the channel is closed and the answer is 0
+ * when acknowledged, 1 when answered 503 (the gateway is busy: a probe
+ * keeps its results and posts them again later), -1 when it failed. */
+static int post_answer(struct probe *p)
 {
 	const char *body = NULL;
 	size_t blen = 0;
@@ -224,15 +225,14 @@ static int post_answer(struct probe *p, int wait)
 	char buf[4096];
 
 	while (p->ch && prc == VT_EAGAIN) {
-		int n = wait ? ssh_channel_read_timeout(p->ch, buf, sizeof buf, 0, 60000)
-			     : ssh_channel_read_nonblocking(p->ch, buf, sizeof buf, 0);
+		int n = ssh_channel_read_nonblocking(p->ch, buf, sizeof buf, 0);
 		int eof = n == SSH_EOF || (n == 0 && ssh_channel_is_eof(p->ch));
 
-		if (n == 0 && !wait && !eof)
+		if (n == 0 && !eof)
 			return 2;
-		if ((n < 0 && n != SSH_EOF) || (n == 0 && !eof)) {
+		if (n < 0 && n != SSH_EOF) {
 			fprintf(stderr, "pipe_load: probe %ld: no reply: %s\n",
-				p->id, n < 0 ? ssh_get_error(p->ssh) : "timeout");
+				p->id, ssh_get_error(p->ssh));
 			goto out;
 		}
 		if (eof) {
@@ -336,6 +336,7 @@ static void *run(void *arg)
 					post_close(p);
 					continue;
 				}
+				p->sent_ms = vt_mono_ms();
 				in_flight(l, 1);
 			}
 			pp[waiting++] = p;
@@ -346,8 +347,14 @@ static void *run(void *arg)
 		t = vt_mono_ms();
 		for (int k = 0; k < waiting; k++) {
 			struct probe *p = pp[k];
-			int r = post_answer(p, 0);
+			int r = post_answer(p);
 
+			if (r == 2 && vt_mono_ms() - p->sent_ms > REPLY_WAIT_MS) {
+				fprintf(stderr, "pipe_load: probe %ld: no reply:"
+					" timeout\n", p->id);
+				post_close(p);
+				r = -1;
+			}
 			if (r == 2)
 				continue;
 			answered++;

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""tcheck_lint.py FILE...: finds t_check calls joined to more by && or ||.
+"""tcheck_lint.py FILE...: finds t_check calls joined to more by && or ||,
+and t_wait retrying a test of a value read once.
 
 `t_check "what" [ a ] && [ b ]` checks only `[ a ]`: the shell runs `&& [ b ]`
 after t_check, outside it, whatever t_check found; `t_check ... || exit`
-never exits, since t_check itself succeeds.  Prints FILE:LINE for each and
-exits 1 when there is one; exits 2 when a file cannot be followed (an
-unclosed quote or substitution), so that a file it misreads is not passed.
+never exits, since t_check itself succeeds.  In `t_wait 60 test "$(f)" = 1`
+the shell runs f once, before t_wait: t_wait then retries the same words,
+and passes only if the condition held at that one read (wait on a function
+that reads anew instead).  Prints FILE:LINE: WHAT for each and exits 1 when
+there is one; exits 2 when a file cannot be followed (an unclosed quote or
+substitution), so that a file it misreads is not passed.
 """
 import re
 import sys
@@ -17,6 +21,7 @@ class Scan:
     def __init__(self, text):
         self.s, self.i, self.line = text, 0, 1
         self.heredocs = []
+        self.subst = False                  # a $( or ` was skipped
 
     def peek(self, k=0):
         j = self.i + k
@@ -56,6 +61,7 @@ class Scan:
         raise ValueError('unclosed "')
 
     def skip_bt(self):                      # after the opening `
+        self.subst = True
         while not self.eof() and self.peek() != "`":
             self.adv(2 if self.peek() == "\\" else 1)
         if self.eof():
@@ -65,6 +71,7 @@ class Scan:
     def skip_dollar(self):                  # at $( or ${
         close = ")" if self.peek(1) == "(" else "}"
         opn = self.peek(1)
+        self.subst = self.subst or opn == "("
         self.adv(2)
         depth = 1
         while not self.eof():
@@ -131,10 +138,16 @@ class Scan:
         return self.s[self.i:j]
 
 
+JOINED = "t_check joined to more by && or ||"
+READ_ONCE = "t_wait retries a test of a $(...) or `...` read once"
+
+
 def lint(text):
-    """Lines of t_check calls followed by && or ||."""
+    """(line, what) of t_check calls followed by && or ||, and of t_wait
+    calls whose test holds a command substitution."""
     sc, bad = Scan(text), []
     cmd_start, in_check, check_line = True, False, 0
+    tw = 0      # t_wait seen: 1, then its timeout: 2, then test or [: 3
     while not sc.eof():
         c = sc.peek()
         if c == "\\" and sc.peek(1) == "\n":
@@ -148,7 +161,7 @@ def lint(text):
             sc.adv()
             if sc.heredocs:
                 sc.skip_heredocs()
-            cmd_start, in_check = True, False
+            cmd_start, in_check, tw = True, False, 0
         elif c == "#" and (sc.i == 0 or sc.s[sc.i - 1] in " \t\n;"):
             while not sc.eof() and sc.peek() != "\n":
                 sc.adv()
@@ -156,31 +169,37 @@ def lint(text):
             sc.adv()
             sc.skip_sq()
             cmd_start = False
-        elif c == '"':
-            sc.adv()
-            sc.skip_dq()
-            cmd_start = False
-        elif c == "`":
-            sc.adv()
-            sc.skip_bt()
-            cmd_start = False
-        elif c == "$" and sc.peek(1) in "({":
-            sc.skip_dollar()
+        elif c in "\"`" or (c == "$" and sc.peek(1) in "({"):
+            line, sc.subst = sc.line, False
+            if c == "$":
+                sc.skip_dollar()
+            else:
+                sc.adv()
+                (sc.skip_dq if c == '"' else sc.skip_bt)()
+            if tw == 3 and sc.subst:
+                bad.append((line, READ_ONCE))
+                tw = 0
             cmd_start = False
         elif c == "<" and sc.peek(1) == "<" and sc.peek(2) != "<":
             sc.heredoc_start()
         elif sc.s.startswith("&&", sc.i) or sc.s.startswith("||", sc.i):
             if in_check:
-                bad.append(check_line)
+                bad.append((check_line, JOINED))
             sc.adv(2)
-            cmd_start, in_check = True, False
+            cmd_start, in_check, tw = True, False, 0
         elif c in ";&|(){":
             sc.adv()
-            cmd_start, in_check = True, False
+            cmd_start, in_check, tw = True, False, 0
         else:
             w = sc.word() or c
             if cmd_start and w == "t_check":
                 in_check, check_line = True, sc.line
+            if w == "t_wait":
+                tw = 1
+            elif tw == 1:
+                tw = 2 if w.isdigit() else 0
+            elif tw == 2:
+                tw = 3 if w in ("test", "[") else 0
             cmd_start = cmd_start and w in ("!", "if", "then", "do", "else", "elif",
                                             "while", "until", "time")
             sc.adv(len(w))
@@ -198,8 +217,8 @@ def main():
         except ValueError as e:
             print("%s: cannot follow: %s" % (path, e))
             return 2
-        for n in lines:
-            print("%s:%d: t_check joined to more by && or ||" % (path, n))
+        for n, what in sorted(lines):
+            print("%s:%d: %s" % (path, n, what))
             rc = 1
     return rc
 

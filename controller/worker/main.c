@@ -16,6 +16,7 @@
 #include "common/pg.h"
 #include "common/sigpoll.h"
 #include "common/vtime.h"
+#include "controller/worker/seat.h"
 #include "controller/worker/sqlerr.h"
 #include "controller/worker/wake.h"
 #include "controller/worker/wkpipe.h"
@@ -86,15 +87,19 @@ static void on_signal(int sig)
 		stopping = 1;
 }
 
-/* The --stats line: st so far and the process's CPU. */
-static void stats_print(const struct vt_worker_stats *st)
+/* The --stats line: st so far, the waits for a seat, and the process's
+ * CPU. */
+static void stats_print(const struct vt_worker_stats *st,
+			const struct wk_seat *seat)
 {
 	struct rusage ru = { 0 };
 	char line[1024];
 
 	getrusage(RUSAGE_SELF, &ru);
 	vt_worker_stats_format(st, line, sizeof line);
-	printf("vantage-worker stats: %s; cpu %lld\n", line,
+	printf("vantage-worker stats: %s; seat %lld, seats %ld, yields %ld;"
+	       " cpu %lld\n", line, (long long)seat->waited_ms, seat->taken,
+	       seat->given,
 	       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
 	fflush(stdout);
@@ -120,7 +125,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vantage-worker [--db CONNINFO] [--batch N] [--batch-bytes N]\n"
-		"                      [--active N] [--pipeline 0|1] [--poll-ms MS]\n"
+		"                      [--active N] [--seat-ms MS] [--pipeline 0|1]\n"
+		"                      [--poll-ms MS]\n"
 		"                      [--once] [--stats]\n"
 		"                      [--metrics ADDR:PORT]\n"
 		"                      [--log-level err|warn|info|debug]\n\n"
@@ -134,10 +140,13 @@ static void usage(FILE *f)
 		"  --db CONNINFO     libpq connection string (default: $VANTAGE_DB)\n"
 		"  --batch N         queue rows per transaction (default 1000)\n"
 		"  --batch-bytes N   and bytes of their lines (default 67108864)\n"
-		"  --active N        at most N workers of the database have their\n"
-		"                    backend work (claim, store) at once, the others\n"
-		"                    wait their turn (default: the cores of this\n"
+		"  --active N        at most N workers of the database work at once\n"
+		"                    (each holds a seat; the others stand in line)\n"
+		"                    and at most N have their backend work (claim,\n"
+		"                    store) at once (default: the cores of this\n"
 		"                    machine; 0: no limit)\n"
+		"  --seat-ms MS      give the seat up after holding it MS when\n"
+		"                    another worker stands in line (default 2000)\n"
 		"  --pipeline 0|1    1 (default): claim, parse and enrich the next\n"
 		"                    batch on a second connection while a thread\n"
 		"                    stores the previous one (each batch still one\n"
@@ -192,6 +201,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "batch-bytes", required_argument, NULL, 'B' },
 		{ "active", required_argument, NULL, 'a' },
+		{ "seat-ms", required_argument, NULL, 'S' },
 		{ "pipeline", required_argument, NULL, 'P' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
@@ -210,7 +220,8 @@ int main(int argc, char **argv)
 	struct wk_metrics *wm = NULL;
 	int slot = -1, held = 0, fails = 0, rc = 0;
 	int once = 0, stats = 0, level = VT_LOG_INFO, c, poll_ms = 1000;
-	int pipeline = 1;
+	int pipeline = 1, seat_ms = WK_SEAT_HOLD_MS;
+	struct wk_seat seat;
 	int64_t last_log = vt_mono_ms();
 	PGconn *db = NULL, *db2 = NULL;
 	struct wk_pipe *pipe = NULL;
@@ -237,6 +248,11 @@ int main(int argc, char **argv)
 		case 'a':
 			if (vt_opt_int("--active", optarg, 0, 1000, &o.active,
 				       err, sizeof err) < 0)
+				return vt_optconf_fail(oc, "%s", err);
+			break;
+		case 'S':
+			if (vt_opt_int("--seat-ms", optarg, 1, 86400000,
+				       &seat_ms, err, sizeof err) < 0)
 				return vt_optconf_fail(oc, "%s", err);
 			break;
 		case 'P':
@@ -288,18 +304,20 @@ int main(int argc, char **argv)
 		vt_observe_stop(ob);
 		return 1;
 	}
-	vt_info("started (batch %d)", o.batch);
+	wk_seat_init(&seat, o.active, seat_ms);
+	vt_info("started (batch %d, %d seats)", o.batch, o.active);
 	while (!stopping) {
 		PGconn *dbs[2];
 		int64_t t0;
-		int r, got = 0, shortc = 0;
+		int r, got = 0, shortc = 0, yield;
+		const char *what;
 		long committed = st.batches;
 
 		if (stats_due) {
 			/* what the stored batches took so far; one in the
 			 * store thread's hands counts once it is stored */
 			stats_due = 0;
-			stats_print(&st);
+			stats_print(&st, &seat);
 		}
 		if (reloading) {
 			static const char *const keys[] = { "log-level", "batch",
@@ -325,6 +343,7 @@ int main(int argc, char **argv)
 		if (!wk_pipe_busy(pipe) && vt_pg_broken(db) &&
 		    (r = db_open(db_arg, &db, err, sizeof err)) == VT_OK) {
 			held = 0;
+			wk_seat_lost(&seat);
 			if (!once && (slot = wk_wake_slot(db, err, sizeof err)) < 0)
 				vt_warn("no wake slot (%s): polling every %d ms",
 					err, poll_ms);
@@ -355,11 +374,19 @@ int main(int argc, char **argv)
 			sleep(1);
 			continue;
 		}
+		/* A seat first (seat.h): standing in line the worker holds
+		 * nothing, and looks at its signals between steps. */
+		if (!wk_seat_held(&seat) &&
+		    (r = wk_seat_take(&seat, db, &stopping, &reloading, err,
+				      sizeof err)) == VT_EAGAIN)
+			continue;
+		what = r < 0 ? "no seat" : "batch failed (left queued)";
 		t0 = vt_mono_ms();
 		dbs[0] = db;
 		dbs[1] = db2;
-		r = wk_pipe_step(pipe, dbs, &cur, &st, &got, &shortc, err,
-				 sizeof err);
+		if (r == VT_OK)
+			r = wk_pipe_step(pipe, dbs, &cur, &st, &got, &shortc,
+					 err, sizeof err);
 		/* no batch in flight here: both connections are free */
 		if (!vt_pg_broken(db))
 			wk_metrics_queue(wm, db);
@@ -367,22 +394,29 @@ int main(int argc, char **argv)
 			wk_wake_release(db, slot);
 			held = 0;
 		}
+		/* held long enough, and a worker stands in line: this batch
+		 * is the last before the seat is given up */
+		yield = r == VT_OK && got && wk_seat_due(&seat, db);
 		if (r == VT_OK)
 			r = wk_pipe_go(pipe, &cur, &st, err, sizeof err);
+		if (r == VT_OK && yield &&
+		    (r = wk_pipe_drain(pipe, &cur, &st, err, sizeof err)) == VT_OK)
+			wk_seat_leave(&seat, db);
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			int lasting = wk_pg_err_lasting(err), wait_s;
 
 			fails++;
+			/* the seat is of no use while the worker waits */
+			if (!wk_pipe_busy(pipe) && !vt_pg_broken(db))
+				wk_seat_leave(&seat, db);
 			if (once && (lasting || fails >= ONCE_TRIES)) {
-				failed_log("batch failed (left queued)", err,
-					   fails, lasting, -1);
+				failed_log(what, err, fails, lasting, -1);
 				rc = 1;
 				break;
 			}
 			wait_s = retry_wait_s(fails);
-			failed_log("batch failed (left queued)", err, fails,
-				   lasting, wait_s);
+			failed_log(what, err, fails, lasting, wait_s);
 			if (!vt_pg_broken(db))
 				vt_sigpoll(NULL, 0, wait_s * 1000, &stopping,
 					   &reloading);
@@ -438,12 +472,14 @@ int main(int argc, char **argv)
 	/* the batch in flight, if any, ends before the connections */
 	if (wk_pipe_drain(pipe, &cur, &st, err, sizeof err) < 0)
 		vt_warn("batch failed (left queued): %s", err);
+	if (!vt_pg_broken(db))
+		wk_seat_leave(&seat, db);
 	vt_info("stopping: claimed %ld, stored %ld, duplicates %ld, rejected %ld,"
 		" probe status lines %ld kept, %ld counted only",
 		st.claimed, st.stored, st.duplicates, st.rejected,
 		st.status_used, st.status_other);
 	if (stats)
-		stats_print(&st);
+		stats_print(&st, &seat);
 	wk_pipe_free(pipe);
 	PQfinish(db);
 	PQfinish(db2);

@@ -156,12 +156,14 @@ waits() {
 split_of() {
 	awk -v before="${2:-}" 'FILENAME == before { sign = -1 } FILENAME != before { sign = 1 }
 	     /^vantage-worker stats:/ { if (sign > 0) seen = 1; gsub(/[,;]/, ""); for (i = 1; i <= NF; i++)
-	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap|serial)$/) { s[$i] += sign * $(i + 1); if ($i == "pipe") piped = 1; if ($i == "serial") spared = 1 } }
+	       if ($i ~ /^(batches|rows|turn|sturn|claim|parse|lookup|enrich|results|latest|other|commit|total|short|full|pipe|overlap|serial|seat|seats|yields)$/) { s[$i] += sign * $(i + 1); if ($i == "pipe") piped = 1; if ($i == "serial") spared = 1; if ($i == "seats") seated = 1 } }
 	     END { if (!seen) { print "    (this vantage-worker has no --stats)"; exit }
 	           printf "    worker time, ms summed over workers: turn wait %d (claim %d, store %d), claim %d, parse %d, lookup %d, enrich %d, results insert %d, latest upsert %d, other %d, commit %d (total %d; %d batches, %d of them short; %d claims from the queue'"'"'s start)\n",
 	           s["turn"] + s["sturn"], s["turn"], s["sturn"], s["claim"], s["parse"], s["lookup"], s["enrich"], s["results"], s["latest"], s["other"], s["commit"], s["total"], s["batches"], s["short"], s["full"]
 	           # two batches in flight (--pipeline): the parts above overlap then
-	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"] }' ${2:+"$2"} "$1"
+	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"]
+	           # seats (seat.h): the workers beyond --active stand in line
+	           if (seated) printf "    worker seats: %d taken, %d given up (for a worker in line, or at the end), ms summed over workers standing in line %d\n", s["seats"], s["yields"], s["seat"] }' ${2:+"$2"} "$1"
 }
 
 # cpu_pids PID...: the CPU (ms) the processes have used so far

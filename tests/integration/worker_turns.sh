@@ -6,8 +6,8 @@
 #    lower id that commits after the worker went past it (an upload that
 #    commits after a later one) is still stored.
 # 2. --active N: at most N workers have their backend work at once
-#    (migration 023); the others wait their turn, and every worker gets
-#    turns.
+#    (migration 023) and at most N work at all (seats, migration 035):
+#    the others stand in line, and every worker gets a seat and turns.
 # 3. A worker waiting for a turn takes whichever turn frees first (not one
 #    it picked beforehand), waiters take turns in the order they came, and
 #    a cancelled wait leaves the queue for turns free.
@@ -80,20 +80,23 @@ t_check "and the queue is empty" t_wait 60 sh -c \
 kill $w0
 wait $w0 2>/dev/null
 
-# 2. Three workers, one turn: at most one holds a batch at any time, the
-# others are seen waiting for theirs, and each takes batches.
+# 2. Three workers, one turn and one seat (given up after 50 ms when
+# another worker stands in line): at most one holds a batch at any time,
+# the others are seen standing in line, and each takes batches.
 t_psql "TRUNCATE results, latest, result_queue"
 for part in 0 1 2 3 4 5 6 7 8 9; do fill $part; done
 : >"$T/turns"
 (while [ ! -e "$T/stop" ]; do
-	echo "SELECT count(*) FILTER (WHERE granted AND classid = 7346005),
-	      count(*) FILTER (WHERE classid = 7346006)
-	      FROM pg_locks WHERE locktype = 'advisory' AND classid IN (7346005, 7346006);"
+	echo "SELECT count(*) FILTER (WHERE classid = 7346005),
+	      count(*) FILTER (WHERE classid = 7346009),
+	      count(*) FILTER (WHERE classid = 7346008)
+	      FROM pg_locks WHERE locktype = 'advisory' AND granted
+	      AND classid IN (7346005, 7346008, 7346009);"
 	sleep 0.05
 done | psql "$VANTAGE_DB" -qtAX -F ' ' >"$T/turns" 2>/dev/null) &
 sampler=$!
 for i in 1 2 3; do
-	"$BIN/vantage-worker" --once --active 1 --batch 10 --stats --log-level warn \
+	"$BIN/vantage-worker" --once --active 1 --seat-ms 50 --batch 10 --stats --log-level warn \
 		>"$T/t$i.out" 2>"$T/t$i.log" &
 	eval "t$i=$!"
 	t_bg $!
@@ -107,7 +110,8 @@ t_check "no result stored twice" test "$(count results)" = $((NP * NR))
 t_check "latest: the newest of every probe" \
 	test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")" = "$NP"
 t_check "never more than one turn held" awk '$1 > 1 { exit 1 }' "$T/turns"
-t_check "a worker was seen waiting for its turn" awk '$2 > 0 { f = 1 } END { exit !f }' "$T/turns"
+t_check "never more than one seat held" awk '$3 > 1 { exit 1 }' "$T/turns"
+t_check "a worker was seen standing in line" awk '$2 > 0 { f = 1 } END { exit !f }' "$T/turns"
 for i in 1 2 3; do
 	b=$(stat "$T/t$i.out" batches)
 	t_log "worker $i: $(cat "$T/t$i.out")"

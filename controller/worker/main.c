@@ -146,7 +146,7 @@ static void usage(FILE *f)
 		"                    store) at once (default: the cores of this\n"
 		"                    machine; 0: no limit)\n"
 		"  --seat-ms MS      give the seat up after holding it MS when\n"
-		"                    another worker stands in line (default 2000)\n"
+		"                    another worker stands in line (default 30000)\n"
 		"  --pipeline 0|1    1 (default): claim, parse and enrich the next\n"
 		"                    batch on a second connection while a thread\n"
 		"                    stores the previous one (each batch still one\n"
@@ -376,10 +376,14 @@ int main(int argc, char **argv)
 		}
 		/* A seat first (seat.h): standing in line the worker holds
 		 * nothing, and looks at its signals between steps. */
-		if (!wk_seat_held(&seat) &&
-		    (r = wk_seat_take(&seat, db, &stopping, &reloading, err,
-				      sizeof err)) == VT_EAGAIN)
-			continue;
+		if (!wk_seat_held(&seat)) {
+			wk_metrics_seated(wm, 0);
+			r = wk_seat_take(&seat, db, &stopping, &reloading, err,
+					 sizeof err);
+			if (r == VT_EAGAIN)
+				continue;
+		}
+		wk_metrics_seated(wm, r == VT_OK);
 		what = r < 0 ? "no seat" : "batch failed (left queued)";
 		t0 = vt_mono_ms();
 		dbs[0] = db;
@@ -401,7 +405,7 @@ int main(int argc, char **argv)
 			r = wk_pipe_go(pipe, &cur, &st, err, sizeof err);
 		if (r == VT_OK && yield &&
 		    (r = wk_pipe_drain(pipe, &cur, &st, err, sizeof err)) == VT_OK)
-			wk_seat_leave(&seat, db);
+			wk_seat_yield(&seat, db);
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			int lasting = wk_pg_err_lasting(err), wait_s;

@@ -168,11 +168,17 @@ void wk_seat_leave(struct wk_seat *s, PGconn *db)
 		snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d, %d);"
 			 " NOTIFY " CHANNEL, KEY_SEAT, s->seat);
 		vt_pg_try(db, sql);
-		s->given++;
 	} else if (s->state == WK_SEAT_LINE) {
 		snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d, %d);"
 			 " UNLISTEN " CHANNEL, KEY_TICKET, s->ticket);
 		vt_pg_try(db, sql);
 	}
 	wk_seat_lost(s);
+}
+
+void wk_seat_yield(struct wk_seat *s, PGconn *db)
+{
+	if (s->state == WK_SEAT_HELD)
+		s->given++;
+	wk_seat_leave(s, db);
 }

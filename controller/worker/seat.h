@@ -27,7 +27,7 @@
 #define WK_SEAT_WAIT_MS 1000   /* a worker in line asks again at least this
 				* often (a seat freed by a worker that
 				* died sends no NOTIFY) */
-#define WK_SEAT_HOLD_MS 2000   /* --seat-ms: a seat held this long at least */
+#define WK_SEAT_HOLD_MS 30000  /* --seat-ms: a seat held this long at least */
 
 enum wk_seat_state {
 	WK_SEAT_NONE,          /* neither seated nor in line */
@@ -46,7 +46,7 @@ struct wk_seat {
 	int64_t wait_from_ms;  /* when this worker joined the line */
 	int64_t waited_ms;     /* summed over its waits in line */
 	long taken;            /* seats taken */
-	long given;            /* seats given up */
+	long given;            /* seats given up for a worker in line */
 };
 
 void wk_seat_init(struct wk_seat *s, int n, int hold_ms);
@@ -72,6 +72,9 @@ int wk_seat_due(struct wk_seat *s, PGconn *db);
 /* Gives the seat up (telling the line), or leaves the line; db must be
  * free of any batch.  Nothing held after it. */
 void wk_seat_leave(struct wk_seat *s, PGconn *db);
+
+/* wk_seat_leave for a worker in line (wk_seat_due): counted in given. */
+void wk_seat_yield(struct wk_seat *s, PGconn *db);
 
 /* The connection was lost or replaced: its seat or place went with it. */
 void wk_seat_lost(struct wk_seat *s);

@@ -10,7 +10,7 @@ struct wk_metrics {
 	struct vt_observe *ob;
 	struct vt_mseries *claimed, *stored, *dups, *status, *batches;
 	struct vt_mseries *rejected[VT_REJ_CLASSES];
-	struct vt_mseries *latency, *depth, *age;
+	struct vt_mseries *latency, *depth, *age, *seated;
 	struct vt_worker_stats last;
 	int64_t next_look;
 };
@@ -55,6 +55,10 @@ int wk_metrics_new(struct vt_observe *ob, struct wk_metrics **out)
 	w->age = vt_metrics_series(vt_metrics_gauge(m,
 		"vantage_worker_queue_oldest_age_seconds",
 		"Age of the oldest row in result_queue (0 when empty).", NULL));
+	w->seated = vt_metrics_series(vt_metrics_gauge(m,
+		"vantage_worker_seated",
+		"1 while the worker holds a seat (or --active 0), 0 while it"
+		" stands in line.", NULL));
 	*out = w;
 	return VT_OK;
 }
@@ -118,4 +122,10 @@ void wk_metrics_queue(struct wk_metrics *w, PGconn *db)
 		}
 	}
 	PQclear(res);
+}
+
+void wk_metrics_seated(struct wk_metrics *w, int seated)
+{
+	if (w)
+		vt_metrics_set(w->seated, seated);
 }

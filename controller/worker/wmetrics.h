@@ -23,5 +23,7 @@ void wk_metrics_batch(struct wk_metrics *w, const struct vt_worker_stats *st,
 /* Reads the queue's depth and oldest row on db (at most every
  * WK_QUEUE_LOOK_MS; outside a transaction). */
 void wk_metrics_queue(struct wk_metrics *w, PGconn *db);
+/* Whether the worker holds a seat (seat.h). */
+void wk_metrics_seated(struct wk_metrics *w, int seated);
 
 #endif

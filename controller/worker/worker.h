@@ -22,7 +22,9 @@ struct vt_worker_opts {
 	int  copy;             /* 1: results by COPY (INSERT ... ON CONFLICT
 				* when a row is stored already); 0: INSERT */
 	int  active;           /* at most this many workers of the database
-				* have their backend work at once: a worker
+				* work at once (each holds a seat: seat.h,
+				* migration 035), and at most this many have
+				* their backend work at once: a worker
 				* holds one of N turns (migration 023,
 				* vt_worker_turn_take) for its claim, and
 				* again for its store through the COMMIT,

@@ -47,6 +47,12 @@
 #   PIPE_BENCH_E2E=running|fresh (default running: see 3.)
 #   PIPE_BENCH_E2E_WARM=N (running: the workers drain the kept queue N
 #   times before the figure, default 1)
+#   PIPE_BENCH_E2E_AGAIN=1|0 (default 1 with more than one worker count:
+#   the end-to-end windows run once in the order of PIPE_BENCH_WORKERS and
+#   once more in the reverse order, "2 4 4 2": a run's later windows came
+#   out slower than its earlier ones, 2 then 4 making four workers look
+#   about 5 % slower than two and 4 then 2 faster, so each count is
+#   compared by both its windows)
 #   PIPE_BENCH_UPLOAD_ONLY=1: the upload (phase 1) alone, its figures
 #   without the ratio to COPY (no reference is made), for comparing sinks
 . "$(dirname "$0")/../lib.sh"
@@ -58,6 +64,7 @@ read -r LMIN LMAX <<<"${PIPE_BENCH_LINES:-20 300}"
 read -r -a WS <<<"${PIPE_BENCH_WORKERS:-1 2 4}"
 E2E=${PIPE_BENCH_E2E:-running}
 WARM=${PIPE_BENCH_E2E_WARM:-1}
+AGAIN=${PIPE_BENCH_E2E_AGAIN:-1}
 case $E2E in fresh|running) ;; *) echo "PIPE_BENCH_E2E: fresh or running, not $E2E"; exit 2 ;; esac
 HELPERS=${VANTAGE_TESTS:-$TOP/build/tests}
 LOAD=$HELPERS/pipe_load
@@ -163,7 +170,7 @@ split_of() {
 	           # two batches in flight (--pipeline): the parts above overlap then
 	           if (piped) printf "    worker pipeline: %d batches claimed during a store%s, ms summed over workers waiting for the previous store %d\n", s["overlap"], (spared ? sprintf(", %d after one (no turn spare)", s["serial"]) : ""), s["pipe"]
 	           # seats (seat.h): the workers beyond --active stand in line
-	           if (seated) printf "    worker seats: %d taken, %d given up (for a worker in line, or at the end), ms summed over workers standing in line %d\n", s["seats"], s["yields"], s["seat"] }' ${2:+"$2"} "$1"
+	           if (seated) printf "    worker seats: %d taken, %d given up for a worker in line, ms summed over workers standing in line %d\n", s["seats"], s["yields"], s["seat"] }' ${2:+"$2"} "$1"
 }
 
 # cpu_pids PID...: the CPU (ms) the processes have used so far
@@ -395,65 +402,80 @@ queue_drained() {
 		LOOP EXIT WHEN (SELECT min(id) FROM result_queue) IS NULL;
 		COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$"
 }
-for k in "${WS[@]}"; do
+# e2e_window PHASE K: one end-to-end window of K workers, its figures
+# under PHASE (e2e.K, or e2e.K.again for the second window of K)
+e2e_window() {
+	local ph=$1 k=$2 i
 	wpids=()
-	: >"$T/stats.e2e.$k"
+	: >"$T/stats.$ph"
 	if [ "$E2E" = running ]; then
 		# Workers that have run a while, as deployed ones have: they
 		# drain the kept queue first, then the figure starts from empty
 		# tables with the same workers and their connections.
-		bench_queue_refill || exit 1
+		bench_queue_refill || return 1
 	else
 		t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
 	fi
 	for ((i = 0; i < k; i++)); do
 		PGAPPNAME=worker "$BIN/vantage-worker" ${PIPE_BENCH_WORKER_ARGS:-} $WSTATS --log-level warn \
-			>>"$T/stats.e2e.$k" 2>>"$T/worker.log" &
+			>>"$T/stats.$ph" 2>>"$T/worker.log" &
 		wpids+=($!)
 		t_bg $!
 	done
 	if [ "$E2E" = running ]; then
-		queue_drained || { echo "end to end, $k workers: the kept queue did not drain"; exit 1; }
+		queue_drained || { echo "end to end, $k workers: the kept queue did not drain"; return 1; }
 		for ((i = 1; i < WARM; i++)); do
 			bench_queue_refill && queue_drained ||
-				{ echo "end to end, $k workers: the kept queue did not drain"; exit 1; }
+				{ echo "end to end, $k workers: the kept queue did not drain"; return 1; }
 		done
 		# their --stats so far (SIGUSR1), taken off the phase's
 		if [ -n "$WSTATS" ]; then
 			kill -USR1 "${wpids[@]}"
-			t_wait 60 sh -c "[ \$(grep -c '^vantage-worker stats:' '$T/stats.e2e.$k') -ge $k ]" ||
-				{ echo "end to end, $k workers: no --stats line on SIGUSR1"; exit 1; }
-			cp "$T/stats.e2e.$k" "$T/stats.warm.$k"
-			: >"$T/stats.e2e.$k"
+			t_wait 60 sh -c "[ \$(grep -c '^vantage-worker stats:' '$T/stats.$ph') -ge $k ]" ||
+				{ echo "end to end, $k workers: no --stats line on SIGUSR1"; return 1; }
+			cp "$T/stats.$ph" "$T/stats.warm.$ph"
+			: >"$T/stats.$ph"
 		fi
 		t_psql "TRUNCATE results, latest, rejected, result_queue; CHECKPOINT"
 	fi
-	sample_start "e2e.$k"
-	sink_scrape "$T/sink.e2e.$k.0"
+	sample_start "$ph"
+	sink_scrape "$T/sink.$ph.0"
 	c_pg=$(bench_pg_cpu_ms) c_gw=$(cpu_gw) c_bk=$(cpu_gw_backends) f_pg=$(bench_pg_faults)
 	c_wk=$(cpu_pids "${wpids[@]}")
-	av_mark "$T/av.e2e.$k.0"
-	bench_machine_ms >"$T/mach.e2e.$k"
-	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.e2e.$k" 2>"$T/load2.err" ||
-		{ echo "upload failed:"; tail -n 5 "$T/load.e2e.$k" "$T/load2.err" "$T/gw.log"; exit 1; }
-	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.e2e.$k")
-	e_up[$k]=$up
-	sink_scrape "$T/sink.e2e.$k.1"
-	queue_drained || { echo "end to end, $k workers: the queue did not drain"; exit 1; }
-	e_ms[$k]=$(($(bench_ms) - e_start))
-	bench_machine_ms >>"$T/mach.e2e.$k"
-	cpu_note "e2e.$k" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
-	av_mark "$T/av.e2e.$k.1"
-	flt_note "e2e.$k" $(($(bench_pg_faults) - f_pg))
-	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.e2e.$k"
-	cpu_note "e2e.$k" gateway $(($(cpu_gw) - c_gw))
-	cpu_note "e2e.$k" load-generator "$(sed -n 's/^cpu //p' "$T/load.e2e.$k")"
-	cpu_note "e2e.$k" workers $(($(cpu_pids "${wpids[@]}") - c_wk))
+	av_mark "$T/av.$ph.0"
+	bench_machine_ms >"$T/mach.$ph"
+	"$LOAD" "$VANTAGE_DB" "$CTRL" "$P" "$N" "$T/templates" "$LT" "$LMIN" "$LMAX" >"$T/load.$ph" 2>"$T/load2.err" ||
+		{ echo "upload failed:"; tail -n 5 "$T/load.$ph" "$T/load2.err" "$T/gw.log"; return 1; }
+	read -r _ _ _ up _ e_start < <(grep '^uploaded' "$T/load.$ph")
+	e_up[$ph]=$up
+	sink_scrape "$T/sink.$ph.1"
+	queue_drained || { echo "end to end, $k workers: the queue did not drain"; return 1; }
+	e_ms[$ph]=$(($(bench_ms) - e_start))
+	bench_machine_ms >>"$T/mach.$ph"
+	cpu_note "$ph" PostgreSQL $(($(bench_pg_cpu_ms) - c_pg))
+	av_mark "$T/av.$ph.1"
+	flt_note "$ph" $(($(bench_pg_faults) - f_pg))
+	echo $(($(cpu_gw_backends) - c_bk)) >"$T/bk.$ph"
+	cpu_note "$ph" gateway $(($(cpu_gw) - c_gw))
+	cpu_note "$ph" load-generator "$(sed -n 's/^cpu //p' "$T/load.$ph")"
+	cpu_note "$ph" workers $(($(cpu_pids "${wpids[@]}") - c_wk))
 	sample_stop
-	vacuum_after "e2e.$k" result_queue results latest || exit 1
+	vacuum_after "$ph" result_queue results latest || return 1
 	kill "${wpids[@]}"
 	wait "${wpids[@]}" 2>/dev/null
 	bench_stored_ok "end to end, $k workers" "$N"
+}
+# the windows: the worker counts in order, then (AGAIN) in reverse
+order=("${WS[@]}")
+if [ "$AGAIN" = 1 ] && [ "${#WS[@]}" -gt 1 ]; then
+	for ((i = ${#WS[@]} - 1; i >= 0; i--)); do order+=("${WS[$i]}"); done
+fi
+for k in "${order[@]}"; do
+	if [ -n "${e_ms[e2e.$k]:-}" ]; then
+		e2e_window "e2e.$k.again" "$k" || exit 1
+	else
+		e2e_window "e2e.$k" "$k" || exit 1
+	fi
 done
 ref2_ms=$(reference 2) || exit 1
 ref_ms=$((ref1_ms < ref2_ms ? ref1_ms : ref2_ms))
@@ -491,14 +513,36 @@ for k in $(printf '%s\n' 1 "${WS[@]}" | awk '!seen[$0]++'); do
 done
 [ "$E2E" = running ] &&
 	echo "end to end: the workers ran before each figure (they drained the kept queue first, as deployed workers have run); PIPE_BENCH_E2E=fresh starts them with it"
+# e2e_show PHASE K TITLE: one end-to-end window's figures
+e2e_show() {
+	show "$3" "$N" "${e_ms[$1]}"
+	echo "    upload alone took ${e_up[$1]} ms of it"
+	sink_show "$1" "${e_up[$1]}"
+	split_of "$T/stats.$1" "$([ -s "$T/stats.warm.$1" ] && echo "$T/stats.warm.$1")"
+	cpu_show "$1" "$N"
+	vac_show "$1" "$N" "${e_ms[$1]}"
+	bk_show "$1" "$N"
+	waits "$1"
+}
 for k in "${WS[@]}"; do
-	show "end to end, upload + $k worker(s)" "$N" "${e_ms[$k]}"
-	echo "    upload alone took ${e_up[$k]} ms of it"
-	sink_show "e2e.$k" "${e_up[$k]}"
-	split_of "$T/stats.e2e.$k" "$([ -s "$T/stats.warm.$k" ] && echo "$T/stats.warm.$k")"
-	cpu_show "e2e.$k" "$N"
-	vac_show "e2e.$k" "$N" "${e_ms[$k]}"
-	bk_show "e2e.$k" "$N"
-	waits "e2e.$k"
+	e2e_show "e2e.$k" "$k" "end to end, upload + $k worker(s)"
 done
+if [ -n "${e_ms[e2e.${WS[0]}.again]:-}" ]; then
+	echo "end to end again, the worker counts in reverse order (${order[*]}):"
+	for ((i = ${#WS[@]} - 1; i >= 0; i--)); do
+		k=${WS[$i]}
+		e2e_show "e2e.$k.again" "$k" "end to end again, upload + $k worker(s)"
+	done
+	# each count by both its windows, against two workers' (or the
+	# first count's)
+	base=2
+	[ -n "${e_ms[e2e.2]:-}" ] || base=${WS[0]}
+	for k in "${WS[@]}"; do
+		[ "$k" = "$base" ] && continue
+		awk -v k="$k" -v b="$base" -v a1="${e_ms[e2e.$k]}" -v a2="${e_ms[e2e.$k.again]}" \
+		    -v b1="${e_ms[e2e.$base]}" -v b2="${e_ms[e2e.$base.again]}" 'BEGIN {
+			printf "%s workers against %s, both windows of each: %d ms against %d ms, %.2fx the time (first windows %.2fx, second %.2fx)\n",
+			       k, b, a1 + a2, b1 + b2, (a1 + a2) / (b1 + b2), a1 / b1, a2 / b2 }'
+	done
+fi
 echo "goals: end to end with 2 workers >= 0.4 of COPY, 1 worker >= 0.3; 4 workers no slower than 2 ($up_posts posts per upload run)"

@@ -86,6 +86,7 @@ t_check "each daemon says which it is" sh -c \
 	"grep -q 'vantage_build_info{daemon=\"gateway\"} 1' '$T/gw.prom' &&
 	 grep -q 'vantage_build_info{daemon=\"api\"} 1' '$T/api.prom'"
 t_check "worker: nothing stored yet" test "$(val wk vantage_worker_results_stored_total)" = 0
+t_check "worker: seated (one worker, a seat free)" t_wait 20 ge wk "$M_WK" 1 vantage_worker_seated
 
 # ---- probes connect: sessions ----
 t_check "probe 1 added" probe_new "$T/p1" --upload-poll-ms 300

@@ -17,7 +17,8 @@
 #    start, and the next one (its last look under the wake lock) takes the
 #    rows below.  A waiting worker woken by rows committed below the front
 #    stores them.
-# 5. Four workers on two turns: every worker takes batches, every result is
+# 5. Four workers on two seats and two turns: every worker takes batches
+#    (each gives its seat up after 50 ms for one in line), every result is
 #    stored once, and latest holds each probe's newest.
 # 6. One claim at a time (the claim lock, 7346007): a claim waits while
 #    another holds it; a claim from the front passes over rows an open
@@ -184,7 +185,8 @@ t_check "a waiting worker woken by rows below the front stores them" \
 kill "$wpid"
 wait "$wpid" 2>/dev/null
 
-# 5. Four workers, two turns: 4,000 results of 20 probes in random order.
+# 5. Four workers, two seats and two turns, a seat given up after 50 ms
+# for a worker in line: 4,000 results of 20 probes in random order.
 t_psql "TRUNCATE results, latest, result_queue"
 for part in 0 1 2 3; do
 	t_psql "INSERT INTO result_queue (probe_id, session_id, line)
@@ -193,7 +195,7 @@ for part in 0 1 2 3; do
 	        WHERE k % 4 = $part ORDER BY random()"
 done
 for i in 1 2 3 4; do
-	"$BIN/vantage-worker" --once --active 2 --batch 50 --stats --log-level warn \
+	"$BIN/vantage-worker" --once --active 2 --seat-ms 50 --batch 50 --stats --log-level warn \
 		>"$T/w$i.out" 2>"$T/w$i.log" &
 	eval "w$i=$!"
 	t_bg $!

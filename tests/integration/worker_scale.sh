@@ -1,5 +1,6 @@
 #!/bin/bash
-# Four vantage-workers on one queue: many small batches taken with FOR
+# Four vantage-workers on one queue, all at work (--active 4: four seats,
+# four turns; worker_seats has more workers than seats): many small batches taken with FOR
 # UPDATE SKIP LOCKED, every result stored once, latest the newest per
 # (measurement, probe) whatever order the batches commit in, every worker
 # takes batches (its own --stats), and the queue's insert trigger NOTIFYs
@@ -34,7 +35,7 @@ silent() { test -z "$(told "$1")"; }   # no NOTIFY at all
 t_check "no worker waits: a queue insert NOTIFYs nobody" silent "$(one 3000 $((now - 500)))"
 
 for i in 1 2 3 4; do
-	"$BIN/vantage-worker" --batch 20 --poll-ms 600000 --stats --log-level info \
+	"$BIN/vantage-worker" --active 4 --batch 20 --poll-ms 600000 --stats --log-level info \
 		>"$T/w$i.out" 2>"$T/w$i.log" &
 	eval "w$i=$!"
 	t_bg $!

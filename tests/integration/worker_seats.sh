@@ -102,14 +102,19 @@ t_bg $wa
 t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wa'\")\" ]"
 pa=$(backend wa)
 t_check "the first worker stands in line" t_wait 60 in_line "$pa"
+MB=$(t_free_port)
 PGAPPNAME=wb "$BIN/vantage-worker" --active 2 --batch 10 --poll-ms 600000 --stats \
-	--log-level info >"$T/wb.out" 2>"$T/wb.log" &
+	--metrics "127.0.0.1:$MB" --log-level info >"$T/wb.out" 2>"$T/wb.log" &
 wb=$!
 t_bg $wb
 t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wb'\")\" ]"
 pb=$(backend wb)
 t_check "the second stands behind it" t_wait 60 in_line "$pb"
 t_check "with a later ticket" test "$(ticket "$pa")" -lt "$(ticket "$pb")"
+seated_metric() { # VALUE: the worker in line's vantage_worker_seated
+	curl -s "http://127.0.0.1:$MB/metrics" | grep -qx "vantage_worker_seated $1"
+}
+t_check "its metrics say it is not seated" t_wait 60 seated_metric 0
 # each asks once a second, in a short statement: some look finds it idle
 t_check "the workers in line hold back no row version" \
 	t_wait 60 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT count(*) FROM pg_stat_activity
@@ -129,6 +134,7 @@ kill -9 $wa
 wait $wa 2>/dev/null
 wk_fill
 t_check "a seated worker killed leaves its seat to the one in line" t_wait 60 seated "$pb"
+t_check "whose metrics say so" t_wait 60 seated_metric 1
 t_check "which drains the queue" \
 	t_wait 120 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM results')\" = $((NP * NR)) ]"
 stored_ok "after the kill"

@@ -302,7 +302,7 @@ done
 # behaviour too), which the test's own checks see; a report written to the
 # log path fails one check more.  Leaks are not counted: a daemon stopped by
 # a signal leaves what it held.
-DAEMON_ASAN="api_blaeu api_results_archive worker_hostile worker_store worker_inflight worker_spare_turn gateway_groupcommit"
+DAEMON_ASAN="api_blaeu api_results_archive worker_hostile worker_store worker_inflight worker_spare_turn worker_seats gateway_groupcommit"
 asan_run() { # name
 	local rep=$log/asan-$1
 	mkdir -p "$rep"

@@ -29,6 +29,15 @@ wk_fill() {
 # wk_count TABLE: its rows
 wk_count() { psql "$VANTAGE_DB" -qtAXc "SELECT count(*) FROM $1" 2>/dev/null; }
 
+# wk_stored_ok WHAT: checks that every queued result is stored once and
+# latest holds every probe's newest
+wk_stored_ok() {
+	t_check "$1: every result stored" test "$(wk_count results)" = $((NP * NR))
+	t_check "$1: each once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
+	t_check "$1: latest holds every probe's newest" \
+		test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $wk_now - 1")/$(wk_count latest)" = "$NP/$NP"
+}
+
 # wk_stat FILE KEY: a number of the worker's --stats line in FILE
 wk_stat() {
 	sed -n "s/^vantage-worker stats:.*[ ,;]$2 \([0-9]*\).*/\1/p" "$1"

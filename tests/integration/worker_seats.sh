@@ -21,19 +21,25 @@ t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
 NP=20 NR=150
 . "$TOP/tests/helpers/wk_lib.sh"
-now=$wk_now
 wk_setup
-stored_ok() { # WHAT: every result once, every probe's newest in latest
-	t_check "$1: every result stored" test "$(wk_count results)" = $((NP * NR))
-	t_check "$1: each once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
-	t_check "$1: latest holds every probe's newest" \
-		test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")/$(wk_count latest)" = "$NP/$NP"
-}
 # backend APP: the pid of the backend of application_name APP (a worker's
 # first connection is its oldest)
 backend() {
 	t_psql "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'
 	        ORDER BY backend_start, pid LIMIT 1"
+}
+# worker NAME ARGS...: a worker (application_name NAME, output in
+# $T/NAME.out and .log) started with ARGS; its pid in w_NAME, its first
+# backend's in p_NAME once it has connected
+worker() {
+	local n=$1
+	shift
+	PGAPPNAME=$n "$BIN/vantage-worker" --batch 10 --poll-ms 600000 "$@" \
+		--log-level info >"$T/$n.out" 2>"$T/$n.log" &
+	eval "w_$n=$!"
+	t_bg $!
+	t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = '$n'\")\" ]"
+	eval "p_$n=$(backend "$n")"
 }
 # in_line PID: the backend PID stands in line (holds a ticket's lock)
 in_line() { wk_lock "$1" 7346009 true; }
@@ -75,7 +81,7 @@ touch "$T/stop"
 wait $sampler
 t_check "four workers end with status 0" test "$st" = 0
 t_log "samples: $(wc -l <"$T/seats"), most seated at once: $(awk '$1 > m { m = $1 } END { print m + 0 }' "$T/seats")"
-stored_ok "four workers, two seats"
+wk_stored_ok "four workers, two seats"
 t_check "never more than two seated" awk '$1 > 2 { exit 1 }' "$T/seats"
 t_check "workers were seen in line" awk '$2 > 0 { f = 1 } END { exit !f }' "$T/seats"
 yields=0
@@ -95,20 +101,12 @@ wk_hold s0 "SELECT pg_backend_pid(), pg_advisory_lock(7346008, 0);"
 wk_hold s1 "SELECT pg_backend_pid(), pg_advisory_lock(7346008, 1);"
 t_wait 60 grep -q . "$T/s0.out"
 t_wait 60 grep -q . "$T/s1.out"
-PGAPPNAME=wa "$BIN/vantage-worker" --active 2 --batch 10 --poll-ms 600000 --stats \
-	--log-level info >"$T/wa.out" 2>"$T/wa.log" &
-wa=$!
-t_bg $wa
-t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wa'\")\" ]"
-pa=$(backend wa)
+worker wa --active 2 --stats
+wa=$w_wa pa=$p_wa
 t_check "the first worker stands in line" t_wait 60 in_line "$pa"
 MB=$(t_free_port)
-PGAPPNAME=wb "$BIN/vantage-worker" --active 2 --batch 10 --poll-ms 600000 --stats \
-	--metrics "127.0.0.1:$MB" --log-level info >"$T/wb.out" 2>"$T/wb.log" &
-wb=$!
-t_bg $wb
-t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wb'\")\" ]"
-pb=$(backend wb)
+worker wb --active 2 --stats --metrics "127.0.0.1:$MB"
+wb=$w_wb pb=$p_wb
 t_check "the second stands behind it" t_wait 60 in_line "$pb"
 t_check "with a later ticket" test "$(ticket "$pa")" -lt "$(ticket "$pb")"
 seated_metric() { # VALUE: the worker in line's vantage_worker_seated
@@ -126,7 +124,7 @@ t_check "the seat that frees goes to the first in line" t_wait 60 seated "$pa"
 t_check "which leaves the line" t_wait 60 sh -c "! psql '$VANTAGE_DB' -qtAXc \"SELECT 1 FROM pg_locks WHERE classid = 7346009 AND pid = $pa\" | grep -q 1"
 t_check "the seated worker drains the queue" \
 	t_wait 120 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM results')\" = $((NP * NR)) ]"
-stored_ok "one seated worker"
+wk_stored_ok "one seated worker"
 t_check "the other is still in line" in_line "$pb"
 
 # 3. The seated worker killed: its seat goes to the worker in line.
@@ -137,22 +135,14 @@ t_check "a seated worker killed leaves its seat to the one in line" t_wait 60 se
 t_check "whose metrics say so" t_wait 60 seated_metric 1
 t_check "which drains the queue" \
 	t_wait 120 sh -c "[ \"\$(psql '$VANTAGE_DB' -qtAXc 'SELECT count(*) FROM results')\" = $((NP * NR)) ]"
-stored_ok "after the kill"
+wk_stored_ok "after the kill"
 
 # 4. SIGTERM in line; --active 0; --seat-ms.
-PGAPPNAME=wc "$BIN/vantage-worker" --active 1 --batch 10 --poll-ms 600000 \
-	--log-level info >"$T/wc.out" 2>"$T/wc.log" &
-wc=$!
-t_bg $wc
-t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wc'\")\" ]"
-pc=$(backend wc)
+worker wc --active 1
+wc=$w_wc pc=$p_wc
 t_check "with one seat, held, a worker stands in line" t_wait 60 in_line "$pc"
-PGAPPNAME=wd "$BIN/vantage-worker" --active 1 --batch 10 --poll-ms 600000 \
-	--log-level info >"$T/wd.out" 2>"$T/wd.log" &
-wd=$!
-t_bg $wd
-t_wait 60 sh -c "[ -n \"\$(psql '$VANTAGE_DB' -qtAXc \"SELECT pid FROM pg_stat_activity WHERE application_name = 'wd'\")\" ]"
-pd=$(backend wd)
+worker wd --active 1
+wd=$w_wd pd=$p_wd
 t_wait 60 in_line "$pd"
 kill -TERM $wd
 t_check "a worker waiting in line stops at SIGTERM" t_wait 60 sh -c "! kill -0 $wd 2>/dev/null"
@@ -169,6 +159,6 @@ wk_fill
 "$BIN/vantage-worker" --once --active 0 --batch 10 --stats --log-level warn >"$T/none.out" 2>"$T/none.log"
 t_check "--active 0: the worker ends with status 0" test $? = 0
 t_check "and took no seat" test "$(wk_stat "$T/none.out" seats)" = 0
-stored_ok "--active 0"
+wk_stored_ok "--active 0"
 t_refuses 2 "--seat-ms" "$BIN/vantage-worker" --seat-ms 0 --once
 t_done

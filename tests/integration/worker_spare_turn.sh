@@ -19,14 +19,7 @@ t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
 
 . "$TOP/tests/helpers/wk_lib.sh"
-now=$wk_now
 wk_setup
-stored_ok() { # WHAT: every result once, every probe's newest in latest
-	t_check "$1: every result stored" test "$(wk_count results)" = $((NP * NR))
-	t_check "$1: each once" test "$(t_psql "SELECT count(*) FROM (SELECT DISTINCT msm_id, prb_id, ts FROM results) s")" = $((NP * NR))
-	t_check "$1: latest holds every probe's newest" \
-		test "$(t_psql "SELECT count(*) FROM latest WHERE ts = $now - 1")/$(wk_count latest)" = "$NP/$NP"
-}
 # drain NAME ARGS...: one worker drains the queue (--once); its --stats
 # in $T/NAME.out
 drain() {
@@ -37,7 +30,7 @@ drain() {
 		>"$T/$n.out" 2>"$T/$n.log"
 	t_check "$n: the worker ends with status 0" test $? = 0
 	t_log "$n: $(cat "$T/$n.out")"
-	stored_ok "$n"
+	wk_stored_ok "$n"
 }
 
 # 1. a spare turn for every second batch: no claim waits for a store
@@ -91,7 +84,7 @@ release l1
 wait $w1
 t_check "the worker ends with status 0" test $? = 0
 t_log "a1: $(cat "$T/a1.out")"
-stored_ok a1
+wk_stored_ok a1
 s1=$(wk_stat "$T/a1.out" serial)
 t_check "--active 1: claims after the store ($s1)" test "${s1:-0}" -ge 1
 
@@ -126,6 +119,6 @@ release g2
 wait $wg
 t_check "the worker ends with status 0" test $? = 0
 t_log "gate: $(cat "$T/g.out")"
-stored_ok gate
+wk_stored_ok gate
 t_check "one claim after a store (the gate held)" test "$(wk_stat "$T/g.out" serial)" = 1
 t_done

@@ -305,7 +305,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wk_seat_init(&seat, o.active, seat_ms);
-	vt_info("started (batch %d, %d seats)", o.batch, o.active);
+	if (o.active)
+		vt_info("started (batch %d, %d seats)", o.batch, o.active);
+	else
+		vt_info("started (batch %d, no seats or turns: --active 0)",
+			o.batch);
 	while (!stopping) {
 		PGconn *dbs[2];
 		int64_t t0;
@@ -377,11 +381,23 @@ int main(int argc, char **argv)
 		/* A seat first (seat.h): standing in line the worker holds
 		 * nothing, and looks at its signals between steps. */
 		if (!wk_seat_held(&seat)) {
+			int joining = seat.state == WK_SEAT_NONE;
+			int64_t w0 = seat.waited_ms;
+
 			wk_metrics_seated(wm, 0);
 			r = wk_seat_take(&seat, db, &stopping, &reloading, err,
 					 sizeof err);
+			if (r == VT_EAGAIN && joining)
+				vt_info("every seat held: standing in line");
 			if (r == VT_EAGAIN)
 				continue;
+			if (r == VT_OK && !joining)
+				vt_info("seated (seat %d of %d) after %lld ms in"
+					" line", seat.seat + 1, seat.n,
+					(long long)(seat.waited_ms - w0));
+			else if (r == VT_OK)
+				vt_info("seated (seat %d of %d)", seat.seat + 1,
+					seat.n);
 		}
 		wk_metrics_seated(wm, r == VT_OK);
 		what = r < 0 ? "no seat" : "batch failed (left queued)";
@@ -404,8 +420,12 @@ int main(int argc, char **argv)
 		if (r == VT_OK)
 			r = wk_pipe_go(pipe, &cur, &st, err, sizeof err);
 		if (r == VT_OK && yield &&
-		    (r = wk_pipe_drain(pipe, &cur, &st, err, sizeof err)) == VT_OK)
+		    (r = wk_pipe_drain(pipe, &cur, &st, err, sizeof err)) == VT_OK) {
+			vt_info("giving seat %d up for a worker in line, held"
+				" %lld s", seat.seat + 1,
+				(long long)(vt_mono_ms() - seat.since_ms) / 1000);
 			wk_seat_yield(&seat, db);
+		}
 		wk_metrics_batch(wm, &st, (vt_mono_ms() - t0) / 1000.0);
 		if (r < 0) {
 			int lasting = wk_pg_err_lasting(err), wait_s;

@@ -92,6 +92,8 @@ for i in 1 2 3 4; do
 	yields=$((yields + $(wk_stat "$T/w$i.out" yields)))
 done
 t_check "seats were given up for workers in line ($yields times)" test "$yields" -ge 2
+t_check "and the workers' logs say so" grep -q 'giving seat [12] up for a worker in line' "$T"/w[1-4].log
+t_check "and say when one was seated from the line" grep -q 'seated (seat [12] of 2) after [0-9]* ms in line' "$T"/w[1-4].log
 t_check "no seat or place in line is left" test "$(t_psql "SELECT count(*) FROM pg_locks
 	WHERE locktype = 'advisory' AND classid IN (7346008, 7346009)")" = 0
 
@@ -109,6 +111,7 @@ worker wb --active 2 --stats --metrics "127.0.0.1:$MB"
 wb=$w_wb pb=$p_wb
 t_check "the second stands behind it" t_wait 60 in_line "$pb"
 t_check "with a later ticket" test "$(ticket "$pa")" -lt "$(ticket "$pb")"
+t_check "which its log says" grep -q 'every seat held: standing in line' "$T/wb.log"
 seated_metric() { # VALUE: the worker in line's vantage_worker_seated
 	curl -s "http://127.0.0.1:$MB/metrics" | grep -qx "vantage_worker_seated $1"
 }

@@ -94,11 +94,11 @@ t_check "--check-config starts nothing (no host keys made)" test ! -e "$T/hk/ssh
 t_psql "INSERT INTO result_queue (probe_id, line) SELECT 1, '{}' WHERE false" >/dev/null 2>&1
 "$BIN/vantage-worker" --config "$C/worker.conf" >"$T/worker.log" 2>&1
 t_check "worker: the good file runs it (--once from the file: drains, exit 0)" \
-	sh -c "test $? = 0 && grep -q 'started (batch 100)' '$T/worker.log'"
+	sh -c "test $? = 0 && grep -q 'started (batch 100, ' '$T/worker.log'"
 sed "s|^db = .*|db = $DEAD|" "$C/worker.conf" >"$C/worker.dead"
 "$BIN/vantage-worker" --config "$C/worker.dead" --db "$GOODDB" --batch 7 >"$T/worker2.log" 2>&1
 t_check "worker: --db and --batch override the file's" \
-	sh -c "test $? = 0 && grep -q 'started (batch 7)' '$T/worker2.log'"
+	sh -c "test $? = 0 && grep -q 'started (batch 7, ' '$T/worker2.log'"
 "$BIN/vantage-worker" --config "$C/worker.dead" >"$T/worker3.log" 2>&1
 t_check "worker: ... where the file's own database is unreachable" test $? != 0
 

@@ -77,6 +77,23 @@ static int db_open(const char *db_arg, PGconn **c, char *err, size_t errlen)
 	return VT_OK;
 }
 
+/* 1 when result_queue holds no row (a failed look counts as not empty:
+ * the next step finds the error). */
+static int queue_empty(PGconn *db)
+{
+	PGresult *res = NULL;
+	char err[256];
+	int empty;
+
+	if (vt_pg_exec(db, &res, err, sizeof err,
+		       "SELECT NOT EXISTS (SELECT 1 FROM result_queue)", 0,
+		       NULL) < 0)
+		return 0;
+	empty = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return empty;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -155,7 +172,8 @@ static void usage(FILE *f)
 		"                    0: one batch at a time\n"
 		"  --poll-ms MS      look at the queue without a NOTIFY every MS\n"
 		"                    milliseconds (default 1000)\n"
-		"  --once            drain the queue, then exit (status 1 after\n"
+		"  --once            drain the queue, then exit; in line for a seat,\n"
+		"                    exit once the queue is empty (status 1 after\n"
 		"                    five failed batches in a row, or one that\n"
 		"                    cannot heal: a missing table or sequence)\n"
 		"  --stats           at exit, print on stdout the batches taken and\n"
@@ -389,6 +407,13 @@ int main(int argc, char **argv)
 					 sizeof err);
 			if (r == VT_EAGAIN && joining)
 				vt_info("every seat held: standing in line");
+			/* --once: the seated workers may keep their seats
+			 * while the queue stays empty; nothing left to drain
+			 * ends the run in line too */
+			if (r == VT_EAGAIN && once && queue_empty(db)) {
+				vt_info("in line, and the queue is empty: done");
+				break;
+			}
 			if (r == VT_EAGAIN)
 				continue;
 			if (r == VT_OK && !joining)

@@ -14,7 +14,8 @@
 # 3. A seated worker killed with SIGKILL leaves its seat to the worker in
 #    line, which drains the queue.
 # 4. A worker in line stops at SIGTERM at once and leaves the line;
-#    --active 0 takes no seat; --seat-ms is checked.
+#    --once in line ends when the queue is empty; --active 0 takes no
+#    seat; --seat-ms is checked.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -147,6 +148,10 @@ t_check "with one seat, held, a worker stands in line" t_wait 60 in_line "$pc"
 worker wd --active 1
 wd=$w_wd pd=$p_wd
 t_wait 60 in_line "$pd"
+# --once in line, the queue empty: the seated never give their seats up
+timeout 120 "$BIN/vantage-worker" --once --active 1 --log-level info >"$T/once.out" 2>&1
+t_check "--once in line ends once the queue is empty" test $? = 0
+t_check "and says so" grep -q 'in line, and the queue is empty: done' "$T/once.out"
 kill -TERM $wd
 t_check "a worker waiting in line stops at SIGTERM" t_wait 60 sh -c "! kill -0 $wd 2>/dev/null"
 wait $wd

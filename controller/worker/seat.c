@@ -9,6 +9,7 @@
 #include "common/pg.h"
 #include "common/sigpoll.h"
 #include "common/vtime.h"
+#include "controller/worker/sqlerr.h"
 
 #define KEY_SEAT   7346008   /* (KEY_SEAT, seat): the seat's holder */
 #define KEY_TICKET 7346009   /* (KEY_TICKET, ticket): a worker in line */
@@ -43,15 +44,22 @@ static int one_int(PGresult *res)
 	return atoi(PQgetvalue(res, 0, 0));
 }
 
+/* Runs sql, its result in *res (NULL: none wanted); the error with its
+ * SQLSTATE (sqlerr.h: a missing function is one that cannot heal). */
+static int run(PGconn *db, const char *sql, PGresult **res, char *err,
+	       size_t errlen)
+{
+	return wk_pg_result(db, PQexec(db, sql), res, err, errlen);
+}
+
 /* Joins the line: LISTEN, and a ticket. */
 static int join(struct wk_seat *s, PGconn *db, char *err, size_t errlen)
 {
 	PGresult *res = NULL;
 	int t;
 
-	if (vt_pg_cmd(db, "LISTEN " CHANNEL, err, errlen) < 0 ||
-	    vt_pg_exec(db, &res, err, errlen, "SELECT vt_worker_seat_join()",
-		       0, NULL) < 0)
+	if (run(db, "LISTEN " CHANNEL, NULL, err, errlen) < 0 ||
+	    run(db, "SELECT vt_worker_seat_join()", &res, err, errlen) < 0)
 		return VT_EDB;
 	t = one_int(res);
 	PQclear(res);
@@ -119,7 +127,7 @@ int wk_seat_take(struct wk_seat *s, PGconn *db,
 	}
 	snprintf(sql, sizeof sql, "SELECT vt_worker_seat_try(%d, %d)", s->n,
 		 s->ticket);
-	if (vt_pg_exec(db, &res, err, errlen, sql, 0, NULL) < 0) {
+	if (run(db, sql, &res, err, errlen) < 0) {
 		wk_seat_leave(s, db);
 		return VT_EDB;
 	}

@@ -15,7 +15,8 @@
 #    line, which drains the queue.
 # 4. A worker in line stops at SIGTERM at once and leaves the line;
 #    --once in line ends when the queue is empty; --active 0 takes no
-#    seat; --seat-ms is checked.
+#    seat; --seat-ms is checked; without migration 035 the worker says
+#    what to do.
 . "$(dirname "$0")/../lib.sh"
 t_setup
 t_pg_start || { t_notok "PostgreSQL starts"; t_done; exit 1; }
@@ -169,4 +170,11 @@ t_check "--active 0: the worker ends with status 0" test $? = 0
 t_check "and took no seat" test "$(wk_stat "$T/none.out" seats)" = 0
 wk_stored_ok "--active 0"
 t_refuses 2 "--seat-ms" "$BIN/vantage-worker" --seat-ms 0 --once
+# migration 035 missing: no seat, and the hint
+t_psql "ALTER FUNCTION vt_worker_seat_join() RENAME TO vt_worker_seat_join_gone"
+timeout 120 "$BIN/vantage-worker" --once --active 2 >"$T/nomig.out" 2>&1
+t_check "without migration 035, --once ends at the first try with status 1" test $? = 1
+t_check "saying the seat's function is missing, and what to do" \
+	grep -q 'no seat: SQLSTATE 42883.*giving up after 1 try.*vantage db migrate' "$T/nomig.out"
+t_psql "ALTER FUNCTION vt_worker_seat_join_gone() RENAME TO vt_worker_seat_join"
 t_done

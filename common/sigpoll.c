@@ -15,6 +15,7 @@ int vt_sigpoll(struct pollfd *p, nfds_t n, int ms,
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	if (!*a && !(b && *b))
 		r = ppoll(p, n, ms < 0 ? NULL : &ts, &old);

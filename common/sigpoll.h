@@ -3,8 +3,8 @@
  * A handler that only sets a flag (SIGTERM: stop, SIGHUP: reload) and a
  * loop that checks the flag, then poll()s, lose a signal that comes
  * between the check and the poll: the wait runs its whole timeout.
- * vt_sigpoll closes that window: it blocks SIGTERM, SIGINT and SIGHUP,
- * looks at the flags, and waits in ppoll() with them unblocked. */
+ * vt_sigpoll closes that window: it blocks SIGTERM, SIGINT, SIGHUP and
+ * SIGUSR1, looks at the flags, and waits in ppoll() with them unblocked. */
 #ifndef VT_SIGPOLL_H
 #define VT_SIGPOLL_H
 

@@ -23,7 +23,10 @@
 #include "controller/worker/wmetrics.h"
 #include "controller/worker/worker.h"
 
-static volatile sig_atomic_t stopping, reloading, stats_due;
+/* poked: a SIGHUP or SIGUSR1 came since the main loop last looked at
+ * reloading and stats_due; the idle waits end on it (vt_sigpoll), so
+ * that neither waits for the next NOTIFY or --poll-ms. */
+static volatile sig_atomic_t stopping, reloading, stats_due, poked;
 
 /* Failed batches in a row: --once gives up after ONCE_TRIES of them (the
  * waits between them, 1 + 2 + 4 + 8 s, cover a restart of the database
@@ -97,9 +100,9 @@ static int queue_empty(PGconn *db)
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reloading = 1;
+		reloading = poked = 1;
 	else if (sig == SIGUSR1)
-		stats_due = 1;
+		stats_due = poked = 1;
 	else
 		stopping = 1;
 }
@@ -206,7 +209,7 @@ static void wait_for_work(PGconn *db, int poll_ms)
 		woken = 1;
 	}
 	if (!woken && pfd.fd >= 0 &&
-	    vt_sigpoll(&pfd, 1, poll_ms, &stopping, &reloading) > 0)
+	    vt_sigpoll(&pfd, 1, poll_ms, &stopping, &poked) > 0)
 		PQconsumeInput(db);
 	while ((n = PQnotifies(db)))
 		PQfreemem(n);
@@ -335,6 +338,7 @@ int main(int argc, char **argv)
 		const char *what;
 		long committed = st.batches;
 
+		poked = 0;
 		if (stats_due) {
 			/* what the stored batches took so far; one in the
 			 * store thread's hands counts once it is stored */
@@ -403,7 +407,7 @@ int main(int argc, char **argv)
 			int64_t w0 = seat.waited_ms;
 
 			wk_metrics_seated(wm, 0);
-			r = wk_seat_take(&seat, db, &stopping, &reloading, err,
+			r = wk_seat_take(&seat, db, &stopping, &poked, err,
 					 sizeof err);
 			if (r == VT_EAGAIN && joining)
 				vt_info("every seat held: standing in line");

@@ -135,14 +135,15 @@ int wk_seat_take(struct wk_seat *s, PGconn *db,
 	PQclear(res);
 	if (got < 0)
 		return VT_EAGAIN;
-	/* seated: the ticket's lock is given back; the line's NOTIFYs are
-	 * of no more use */
+	/* seated: the ticket's lock is given back, the line's NOTIFYs are
+	 * of no more use, and the line is told (another seat may be free:
+	 * workers starting together, or seats freed by workers that died) */
 	s->seat = got;
 	s->state = WK_SEAT_HELD;
 	s->since_ms = s->looked_ms = vt_mono_ms();
 	s->waited_ms += s->since_ms - s->wait_from_ms;
 	s->taken++;
-	vt_pg_try(db, "UNLISTEN " CHANNEL);
+	vt_pg_try(db, "UNLISTEN " CHANNEL "; NOTIFY " CHANNEL);
 	return VT_OK;
 }
 

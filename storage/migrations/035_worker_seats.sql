@@ -11,8 +11,8 @@
 -- The line: a worker joins it with a ticket (vt_worker_seat_join), the
 -- next number of vt_worker_ticket, and holds the session lock (7346009,
 -- ticket) while it stands there.  It waits outside any statement, for a
--- NOTIFY on vantage_worker_seat (sent by a worker giving its seat up) or
--- a second, then asks again (vt_worker_seat_try): it is seated when no
+-- NOTIFY on vantage_worker_seat (sent by a worker giving its seat up or
+-- taking one, when another may be free) or a second, then asks again (vt_worker_seat_try): it is seated when no
 -- worker with a lower ticket still stands in line and a seat is free.
 -- Waiting in a statement would not do: a statement waiting on a lock
 -- keeps its snapshot (LOCK TABLE too, the catalog's), and PostgreSQL then

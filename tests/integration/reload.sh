@@ -148,7 +148,7 @@ printf 'log_level = info\nbatch = 7\n' >"$T/worker.conf"
 "$BIN/vantage-worker" --config "$T/worker.conf" --db "$VANTAGE_DB" >"$T/worker.log" 2>&1 &
 WK=$!
 t_bg $WK
-t_check "worker starts with the file's batch" t_wait 30 logged "$T/worker.log" "started \(batch 7\)"
+t_check "worker starts with the file's batch" t_wait 30 logged "$T/worker.log" "started \(batch 7, "
 printf 'log_level = info\nbatch = 9\npoll_ms = 250\n' >"$T/worker.conf"
 kill -HUP $WK
 t_check "worker: SIGHUP takes batch and poll-ms" \
